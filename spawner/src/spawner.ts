@@ -1,0 +1,119 @@
+/**
+ * The seam between the hub and whatever runs workspaces.
+ *
+ * Like JupyterHub's Spawner, a backend only answers questions and performs
+ * actions. The hub owns the lifecycle state machine (pending → running →
+ * stopping → stopped), timeouts, retries and persistence: a backend never
+ * writes to the database. Everything a backend needs to find its server
+ * again after a hub restart goes into the `SpawnerState` it returns; the hub
+ * stores that JSON and hands it back.
+ */
+
+/** A size from the image catalog, already resolved to numbers. */
+export interface WorkspaceSize {
+  name: string;
+  displayName: string;
+  /** CPU cores the workspace may use (fractional allowed). */
+  cpu: number;
+  /** Memory limit in MiB. */
+  memoryMiB: number;
+  /** GPUs requested; only the Kubernetes backend can honour this. */
+  gpu: number;
+}
+
+/** An image from the catalog, as a backend needs it. */
+export interface WorkspaceImage {
+  name: string;
+  displayName: string;
+  version: string;
+  /** Directory under images/ holding Dockerfile and requirements.txt. */
+  directory: string;
+  /** Container image reference for the Kubernetes backend. */
+  containerImage: string;
+}
+
+export interface StartRequest {
+  /** Hub user name (already validated: [a-z0-9][a-z0-9-]*). */
+  user: string;
+  /** Workspace name (already validated: [a-z0-9][a-z0-9-]*). */
+  workspace: string;
+  image: WorkspaceImage;
+  size: WorkspaceSize;
+  /**
+   * Random per-server secret. Only the hub knows it; the hub's proxy injects
+   * it into every request. A backend must never put it on a command line or
+   * anywhere a browser could see it.
+   */
+  token: string;
+  /** URL prefix the server is reached under, e.g. `/user/alice/default/`. */
+  baseUrl: string;
+  /** Hub's URL prefix (`/hub/`), for JupyterLab's hub menu. */
+  hubPrefix: string;
+  /** Hub origin for JupyterLab's hub menu; empty means same origin. */
+  hubHost: string;
+  /** Extra environment for the server (never secrets other than `token`). */
+  env: Record<string, string>;
+}
+
+/** Opaque JSON a backend needs to find its server again. */
+export type SpawnerState = Record<string, unknown>;
+
+export interface StartResult {
+  /** Where the hub's proxy sends traffic, e.g. `http://127.0.0.1:41234`. */
+  target: string;
+  state: SpawnerState;
+}
+
+export interface ProgressEvent {
+  /** 0–100. */
+  progress: number;
+  /** A sentence for the user, e.g. "Building the datascience environment (first use)". */
+  message: string;
+}
+
+export type PollResult =
+  | { running: true }
+  | { running: false; exitCode?: number | null; reason?: string };
+
+export interface Spawner {
+  /** Short identifier used in config and logs, e.g. `local`, `kubernetes`. */
+  readonly kind: string;
+
+  /**
+   * Start a server and resolve once its process/pod exists and the backend
+   * knows where it will listen. The hub itself waits for the server to answer
+   * HTTP before calling it running. Progress is reported through `onProgress`.
+   * Aborting `signal` must clean up whatever was started.
+   */
+  start(
+    request: StartRequest,
+    onProgress: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StartResult>;
+
+  /** Stop the server described by `state`. Idempotent. */
+  stop(state: SpawnerState): Promise<void>;
+
+  /** Is the server described by `state` still alive? Cheap: called often. */
+  poll(state: SpawnerState): Promise<PollResult>;
+
+  /**
+   * Prepare an image ahead of time (e.g. build its Python environment) so a
+   * later start is fast. Optional; progress as in `start`.
+   */
+  prepare?(image: WorkspaceImage, onProgress?: (event: ProgressEvent) => void): Promise<void>;
+
+  /** Release resources held by the backend itself (watches, timers). */
+  close?(): Promise<void>;
+}
+
+/** Thrown by a backend for failures the user should read (and can act on). */
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = 'spawn_failed',
+  ) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
