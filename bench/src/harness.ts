@@ -1,0 +1,110 @@
+/**
+ * Chooses targets from the command line and runs work against each one in
+ * turn (one hub at a time, so they never compete for the 2 cores), always
+ * stopping it afterwards.
+ */
+import { existsSync, realpathSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Target } from "./target.js";
+import { AtriumTarget, atriumConfigFromEnv } from "./targets/atrium.js";
+import { JupyterHubTarget } from "./targets/jupyterhub.js";
+import { REPO_ROOT, installSignalHandlers, runCleanups, shortId } from "./util.js";
+
+export const TARGET_NAMES = ["jupyterhub", "atrium"] as const;
+
+export interface CommonOptions {
+  targets: string[];
+  runId: string;
+  keepTemp: boolean;
+}
+
+export function commonOptions(args: Map<string, string>): CommonOptions {
+  const requested = args.get("targets");
+  let targets: string[];
+  if (requested) {
+    targets = requested.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const t of targets) {
+      if (!(TARGET_NAMES as readonly string[]).includes(t)) throw new Error(`unknown target ${t} (known: ${TARGET_NAMES.join(", ")})`);
+    }
+  } else {
+    targets = ["jupyterhub"];
+    const atrium = atriumConfigFromEnv(args);
+    if (existsSync(join(REPO_ROOT, "hub", "dist", "main.js")) && atrium.configFile) targets.push("atrium");
+  }
+  return { targets, runId: args.get("run-id") ?? shortId(5), keepTemp: args.has("keep-temp") };
+}
+
+export function createTarget(name: string, args: Map<string, string>, common: CommonOptions): Target {
+  switch (name) {
+    case "jupyterhub":
+      return new JupyterHubTarget({ keepTemp: common.keepTemp });
+    case "atrium":
+      return new AtriumTarget({ ...atriumConfigFromEnv(args), keepTemp: common.keepTemp });
+    default:
+      throw new Error(`unknown target ${name}`);
+  }
+}
+
+export interface TargetOutcome<T> {
+  target: string;
+  describe: Record<string, unknown>;
+  result?: T;
+  error?: string;
+}
+
+/**
+ * Runs `fn` against each target in turn. A target that fails is reported and
+ * the others still run; every target is stopped whatever happens.
+ */
+export async function forEachTarget<T>(
+  args: Map<string, string>,
+  fn: (target: Target, common: CommonOptions) => Promise<T>,
+): Promise<TargetOutcome<T>[]> {
+  installSignalHandlers();
+  const common = commonOptions(args);
+  const outcomes: TargetOutcome<T>[] = [];
+  for (const name of common.targets) {
+    const target = createTarget(name, args, common);
+    console.log(`\n=== ${name}: starting`);
+    try {
+      await target.start();
+      const result = await fn(target, common);
+      outcomes.push({ target: name, describe: target.describe(), result });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`\n${name}: FAILED: ${message}`);
+      outcomes.push({ target: name, describe: target.describe(), error: message });
+    } finally {
+      console.log(`=== ${name}: stopping`);
+      await target.stop().catch((err: unknown) => console.error(`${name}: stop failed: ${String(err)}`));
+    }
+  }
+  await runCleanups();
+  return outcomes;
+}
+
+/** Runs a benchmark's main(), turning errors into exit code 1 after cleanup. */
+export function runMain(main: () => Promise<boolean>): void {
+  main()
+    .then(async (ok) => {
+      await runCleanups();
+      process.exit(ok ? 0 : 1);
+    })
+    .catch(async (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      await runCleanups();
+      process.exit(1);
+    });
+}
+
+/** True when this module is the script node was asked to run. */
+export function isEntry(metaUrl: string): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(metaUrl));
+  } catch {
+    return false;
+  }
+}

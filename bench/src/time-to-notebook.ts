@@ -1,0 +1,99 @@
+/**
+ * Time-to-notebook: from the spawn request to JupyterLab's `lab` page
+ * answering 200 through the hub's proxy, for cold servers (a fresh user each
+ * time, server stopped between spawns).
+ *
+ *   node bench/dist/time-to-notebook.js [--targets jupyterhub,atrium] [--spawns 10] [--warmup 1]
+ */
+import type { Target } from "./target.js";
+import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
+import { fmt, intArg, parseArgs, printTable, summarize, writeResult, type Summary } from "./util.js";
+
+export interface TimeToNotebookResult {
+  spawns: number;
+  warmup: number;
+  /** Milliseconds per timed spawn, in order. */
+  spawnMs: number[];
+  /** Milliseconds until the hub answered the spawn request. */
+  requestMs: number[];
+  warmupMs: number[];
+  summary: Summary;
+  requestSummary: Summary;
+}
+
+export async function timeToNotebook(
+  target: Target,
+  opts: { spawns: number; warmup: number; runId: string },
+): Promise<TimeToNotebookResult> {
+  const spawnMs: number[] = [];
+  const requestMs: number[] = [];
+  const warmupMs: number[] = [];
+  const total = opts.warmup + opts.spawns;
+  for (let i = 0; i < total; i++) {
+    const isWarmup = i < opts.warmup;
+    const user = `bench-${opts.runId}-${isWarmup ? "w" : "s"}${i}`;
+    await target.prepareUser(user);
+    const info = await target.spawn(user);
+    try {
+      if (isWarmup) warmupMs.push(info.spawnMs);
+      else {
+        spawnMs.push(info.spawnMs);
+        requestMs.push(info.requestMs);
+      }
+      console.log(
+        `  ${target.name} ${isWarmup ? "warm-up" : `spawn ${i - opts.warmup + 1}/${opts.spawns}`}: ` +
+          `${fmt(info.spawnMs, 0)} ms (hub answered the request after ${fmt(info.requestMs, 0)} ms)`,
+      );
+    } finally {
+      await target.stopServer(user);
+    }
+  }
+  return {
+    spawns: opts.spawns,
+    warmup: opts.warmup,
+    spawnMs,
+    requestMs,
+    warmupMs,
+    summary: summarize(spawnMs),
+    requestSummary: summarize(requestMs),
+  };
+}
+
+export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResult>[]): void {
+  const reference = outcomes.find((o) => o.target === "jupyterhub")?.result?.summary.p50;
+  const rows = outcomes.map((o) => {
+    const r = o.result;
+    if (!r) return [o.target, "failed", "", "", "", "", "", ""];
+    const s = r.summary;
+    return [
+      o.target,
+      String(s.n),
+      fmt(s.p50 / 1000, 2),
+      fmt(s.min / 1000, 2),
+      fmt(s.max / 1000, 2),
+      fmt(s.mean / 1000, 2),
+      fmt(r.requestSummary.p50, 0),
+      reference ? `${fmt(s.p50 / reference, 2)}×` : "–",
+    ];
+  });
+  printTable(
+    "Time to notebook (spawn request → `lab` page 200 through the proxy), seconds",
+    ["target", "n", "median", "min", "max", "mean", "request ms (median)", "median vs jupyterhub"],
+    rows,
+  );
+}
+
+async function main(): Promise<boolean> {
+  const args = parseArgs(process.argv.slice(2));
+  const spawns = intArg(args, "spawns", 10, 1, 100);
+  const warmup = intArg(args, "warmup", 1, 0, 10);
+  const outcomes = await forEachTarget(args, (target, common) =>
+    timeToNotebook(target, { spawns, warmup, runId: common.runId }),
+  );
+  reportTimeToNotebook(outcomes);
+  const file = writeResult("time-to-notebook", { settings: { spawns, warmup }, targets: outcomes });
+  console.log(`\nresults: ${file}`);
+  return outcomes.every((o) => o.result !== undefined);
+}
+
+if (isEntry(import.meta.url)) runMain(main);

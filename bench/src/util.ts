@@ -1,0 +1,424 @@
+/**
+ * Small helpers shared by the benchmarks: paths, free ports, statistics,
+ * HTTP with timeouts, child-process management and result files.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hostname, cpus, totalmem, release } from "node:os";
+
+/** bench/dist/util.js → repository root. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const BENCH_DIR = join(REPO_ROOT, "bench");
+export const CACHE_DIR = process.env["ATRIUM_BENCH_CACHE"] ?? join(REPO_ROOT, ".cache", "bench");
+export const RESULTS_DIR = process.env["ATRIUM_BENCH_RESULTS"] ?? join(BENCH_DIR, "results");
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === "string") {
+        srv.close();
+        reject(new Error("could not allocate a port"));
+        return;
+      }
+      const port = addr.port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Only loopback targets are allowed: refuse anything else early. */
+export function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (!(host === "localhost" || host === "[::1]" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host))) {
+    throw new Error(`refusing non-loopback address ${url}`);
+  }
+}
+
+// ---------------------------------------------------------------- statistics
+
+/** Percentile by linear interpolation between closest ranks (p in 0..100). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (rank - lo);
+}
+
+export interface Summary {
+  n: number;
+  min: number;
+  p50: number;
+  mean: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const n = values.length;
+  return {
+    n,
+    min: n ? Math.min(...values) : Number.NaN,
+    p50: percentile(values, 50),
+    mean: n ? values.reduce((s, v) => s + v, 0) / n : Number.NaN,
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max: n ? Math.max(...values) : Number.NaN,
+  };
+}
+
+export function fmt(value: number | null | undefined, digits = 2): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return value.toFixed(digits);
+}
+
+/** Prints an aligned text table. */
+export function printTable(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  console.log(`\n${title}`);
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(line(r));
+}
+
+// ---------------------------------------------------------------------- HTTP
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** fetch() with a timeout, no redirect following and the body read as text. */
+export async function http(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  assertLoopback(url);
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  let body: string | undefined;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers["Content-Type"] = "application/json";
+  }
+  const res = await fetch(url, {
+    method: init.method ?? "GET",
+    headers,
+    body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** Like http() but demands one of the expected statuses and parses JSON. */
+export async function httpJson<T = unknown>(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number },
+  expected: number[],
+): Promise<T> {
+  const res = await http(url, init);
+  if (!expected.includes(res.status)) {
+    throw new Error(`${init.method ?? "GET"} ${url} → ${res.status} (expected ${expected.join("/")}): ${res.text.slice(0, 300)}`);
+  }
+  return (res.text ? JSON.parse(res.text) : null) as T;
+}
+
+/** Polls `probe` every `intervalMs` until it returns a value or the deadline passes. */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: { timeoutMs: number; intervalMs: number; abort?: () => string | undefined },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastError = "";
+  for (;;) {
+    const reason = opts.abort?.();
+    if (reason) throw new Error(`${what}: ${reason}`);
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`${what}: timed out after ${opts.timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ""}`);
+    }
+    await sleep(opts.intervalMs);
+  }
+}
+
+// ------------------------------------------------------------------ processes
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+  /** Exit code (or signal name) once the process has exited. */
+  exit: string | null;
+  exited: Promise<void>;
+}
+
+/**
+ * Starts a process in its own process group, output to a log file. It is
+ * registered for cleanup so that it is ended even if the benchmark fails.
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+): ManagedProcess {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const fd = openSync(opts.logFile, "a");
+  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", fd, fd], detached: true });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  let resolveExit: () => void = () => {};
+  const exited = new Promise<void>((r) => (resolveExit = r));
+  const proc: ManagedProcess = { name, child, pid: child.pid, logFile: opts.logFile, exit: null, exited };
+  child.on("exit", (code, signal) => {
+    proc.exit = signal ?? String(code);
+    resolveExit();
+  });
+  child.on("error", (err) => {
+    proc.exit = `error: ${err.message}`;
+    resolveExit();
+  });
+  liveProcesses.add(proc);
+  return proc;
+}
+
+const liveProcesses = new Set<ManagedProcess>();
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+}
+
+function readProcTable(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid pgrp ... — comm may contain spaces and parens.
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({ pid: Number(entry), ppid: Number(rest[1]), pgrp: Number(rest[2]) });
+    } catch {
+      // process went away while reading
+    }
+  }
+  return out;
+}
+
+/** All descendants of `pid` (children, grandchildren, …), as of now. */
+export function descendants(pid: number): ProcInfo[] {
+  const table = readProcTable();
+  const byParent = new Map<number, ProcInfo[]>();
+  for (const p of table) {
+    const list = byParent.get(p.ppid) ?? [];
+    list.push(p);
+    byParent.set(p.ppid, list);
+  }
+  const found: ProcInfo[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && found.length < 10_000) {
+    const cur = queue.shift() as number;
+    for (const c of byParent.get(cur) ?? []) {
+      found.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Ends a process we started and everything under it: SIGTERM to its group,
+ * up to `graceMs` to exit, then SIGKILL to every process it had started
+ * (children that left its process group, such as JupyterHub's single-user
+ * servers and proxy, are found through /proc and their own groups).
+ */
+export async function stopProcessTree(proc: ManagedProcess, graceMs = 10_000): Promise<void> {
+  if (!liveProcesses.has(proc)) return;
+  const tree = new Map<number, ProcInfo>();
+  const remember = (): void => {
+    for (const d of descendants(proc.pid)) tree.set(d.pid, d);
+  };
+  remember();
+  if (proc.exit === null) signal(-proc.pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (proc.exit === null && Date.now() < deadline) {
+    remember();
+    await sleep(100);
+  }
+  remember();
+  // Children that have been re-parented after their parent exited are no
+  // longer found through ppid; the snapshot above still lists them.
+  const pids = [proc.pid, ...tree.keys()];
+  const leftovers = pids.filter(isAlive);
+  if (leftovers.length > 0) {
+    for (const pid of leftovers) signal(pid, "SIGTERM");
+    const until = Date.now() + 3_000;
+    while (pids.some(isAlive) && Date.now() < until) await sleep(100);
+    for (const pid of pids) {
+      if (!isAlive(pid)) continue;
+      const info = tree.get(pid);
+      if (info && info.pgrp === pid) signal(-pid, "SIGKILL");
+      signal(pid, "SIGKILL");
+    }
+  }
+  if (proc.exit === null) {
+    signal(-proc.pid, "SIGKILL");
+    await Promise.race([proc.exited, sleep(2_000)]);
+  }
+  liveProcesses.delete(proc);
+}
+
+/** Last lines of a process log, for error messages. */
+export function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+type Cleanup = () => Promise<void>;
+const cleanups = new Set<Cleanup>();
+
+/** Registers work to run on exit or interrupt (targets register their stop()). */
+export function onCleanup(fn: Cleanup): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+export async function runCleanups(): Promise<void> {
+  for (const fn of [...cleanups].reverse()) {
+    cleanups.delete(fn);
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  for (const proc of [...liveProcesses]) await stopProcessTree(proc, 3_000);
+}
+
+let signalsInstalled = false;
+/** On Ctrl-C or SIGTERM: stop everything we started, then exit. */
+export function installSignalHandlers(): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  let stopping = false;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`\n${sig}: stopping benchmark processes…`);
+      const hardExit = setTimeout(() => process.exit(130), 60_000);
+      hardExit.unref();
+      void runCleanups().finally(() => process.exit(130));
+    });
+  }
+}
+
+// -------------------------------------------------------------------- results
+
+export function machineInfo(): Record<string, unknown> {
+  const cpuList = cpus();
+  return {
+    hostname: hostname(),
+    cores: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+  };
+}
+
+/** Writes `bench/results/<name>-<timestamp>.json` and `<name>-latest.json`. */
+export function writeResult(name: string, data: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const body = JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: machineInfo(), ...(data as object) }, null, 2);
+  const file = join(RESULTS_DIR, `${name}-${stamp}.json`);
+  writeFileSync(file, body + "\n");
+  writeFileSync(join(RESULTS_DIR, `${name}-latest.json`), body + "\n");
+  return file;
+}
+
+// ---------------------------------------------------------------------- args
+
+/** Minimal `--key value` / `--flag` parser. */
+export function parseArgs(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) {
+      out.set(a.slice(2, eq), a.slice(eq + 1));
+    } else {
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith("--")) {
+        out.set(a.slice(2), next);
+        i++;
+      } else {
+        out.set(a.slice(2), "true");
+      }
+    }
+  }
+  return out;
+}
+
+export function intArg(args: Map<string, string>, key: string, fallback: number, min = 1, max = 1_000_000): number {
+  const raw = args.get(key);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${key} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+/** Random lowercase id, valid in both JupyterHub and Atrium user names. */
+export function shortId(len = 6): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let s = "";
+  for (let i = 0; i < len; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
