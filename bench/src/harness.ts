@@ -6,7 +6,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Target } from "./target.js";
+import type { ServerInfo, Target } from "./target.js";
 import { AtriumTarget, atriumConfigFromEnv } from "./targets/atrium.js";
 import { JupyterHubTarget } from "./targets/jupyterhub.js";
 import { REPO_ROOT, installSignalHandlers, runCleanups, shortId } from "./util.js";
@@ -38,7 +38,7 @@ export function commonOptions(args: Map<string, string>): CommonOptions {
 export function createTarget(name: string, args: Map<string, string>, common: CommonOptions): Target {
   switch (name) {
     case "jupyterhub":
-      return new JupyterHubTarget({ keepTemp: common.keepTemp });
+      return new JupyterHubTarget({ keepTemp: common.keepTemp, serverNodelay: args.has("server-nodelay") });
     case "atrium":
       return new AtriumTarget({ ...atriumConfigFromEnv(args), keepTemp: common.keepTemp });
     default:
@@ -106,5 +106,22 @@ export function isEntry(metaUrl: string): boolean {
     return realpathSync(resolve(entry)) === realpathSync(fileURLToPath(metaUrl));
   } catch {
     return false;
+  }
+}
+
+/** Starts one server for `target`, runs `fn` against it and stops it again. */
+export async function withServer<T>(
+  target: Target,
+  runId: string,
+  fn: (server: ServerInfo) => Promise<T>,
+): Promise<T> {
+  const user = `bench-${runId}-load`;
+  await target.prepareUser(user);
+  const server = await target.spawn(user);
+  console.log(`  ${target.name}: server up at ${server.baseUrl} (direct: ${server.directUrl ?? "not available"})`);
+  try {
+    return await fn(server);
+  } finally {
+    await target.stopServer(user);
   }
 }

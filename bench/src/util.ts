@@ -86,6 +86,12 @@ export function fmt(value: number | null | undefined, digits = 2): string {
   return value.toFixed(digits);
 }
 
+/** A difference with its sign: `+1.23`, `-0.40`. */
+export function signed(value: number, digits = 2): string {
+  if (Number.isNaN(value)) return "–";
+  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+}
+
 /** Prints an aligned text table. */
 export function printTable(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
