@@ -1,1 +1,13 @@
 export * from './spawner.js';
+export {
+  loadCatalog,
+  parseCatalog,
+  parseMemoryMiB,
+  checkPackagePins,
+  readRequirementPins,
+  normalizePackageName,
+  CatalogError,
+  NAME_PATTERN,
+} from './catalog.js';
+export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
+export * from './local/index.js';

@@ -1,0 +1,484 @@
+/**
+ * Cached Python environments for the local backend: one venv per
+ * (image requirements.txt, Python interpreter), at
+ * `<stateDir>/envs/<image>-<sha>`, built with `python -m venv` and
+ * `pip install -r requirements.txt` (pip uses its normal download cache).
+ *
+ * Builds are serialised per environment within the process (shared promise)
+ * and across processes (a lock directory `<env>.lock` with the owner's
+ * pid/start time; a lock whose owner died is taken over). An environment is
+ * usable only once its marker file exists; a failed build is deleted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
+import { isSameProcess, readProcStat, signalGroup } from './process.js';
+
+/** Bump when the way environments are built changes, to rebuild them all. */
+export const ENV_RECIPE_VERSION = 1;
+export const READY_MARKER = '.atrium-ready';
+
+/** JupyterLab configuration baked into every environment: no internet calls. */
+export const JUPYTER_LAB_CONFIG_PY = [
+  '# Written by Atrium when this environment was built. Workspaces have no internet access:',
+  '# no update checks, no news feed, no PyPI-backed extension manager.',
+  'c.LabApp.news_url = None',
+  'c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"',
+  'c.LabApp.extension_manager = "readonly"',
+  '',
+].join('\n');
+
+export const LAB_SETTINGS_OVERRIDES = {
+  '@jupyterlab/apputils-extension:notification': { checkForUpdates: false, fetchNews: 'false' },
+};
+
+export interface PythonInfo {
+  /** e.g. `3.11.7` */
+  version: string;
+  implementation: string;
+  /** Real path of the interpreter (pyenv shims resolved). */
+  executable: string;
+}
+
+export interface EnvironmentManagerOptions {
+  /** Directory holding the environments (`<stateDir>/envs`). */
+  envsDir: string;
+  /** Directory for build logs (`<stateDir>/logs`). */
+  logsDir: string;
+  /** Python used to create venvs (default `python3`). */
+  python?: string;
+  /** A build lock whose owner is alive is waited for at most this long (default 30 min). */
+  lockWaitMs?: number;
+}
+
+type Progress = (event: ProgressEvent) => void;
+
+interface LockOwner {
+  pid: number;
+  startTime: number;
+  /** The pip/venv process currently running for this build, if any. */
+  childPid?: number;
+  childStartTime?: number;
+}
+
+export class EnvironmentManager {
+  readonly envsDir: string;
+  readonly logsDir: string;
+  readonly python: string;
+  private readonly lockWaitMs: number;
+  private pythonInfo: Promise<PythonInfo> | undefined;
+  private readonly builds = new Map<string, { promise: Promise<string>; listeners: Set<Progress> }>();
+
+  constructor(options: EnvironmentManagerOptions) {
+    this.envsDir = options.envsDir;
+    this.logsDir = options.logsDir;
+    this.python = options.python ?? 'python3';
+    this.lockWaitMs = options.lockWaitMs ?? 30 * 60_000;
+  }
+
+  /** Version and real path of the configured interpreter (cached). */
+  getPythonInfo(): Promise<PythonInfo> {
+    this.pythonInfo ??= queryPython(this.python, this.envsDir).catch((err: unknown) => {
+      this.pythonInfo = undefined;
+      throw err;
+    });
+    return this.pythonInfo;
+  }
+
+  /** Where the environment for `image` lives (whether built or not). */
+  async pathFor(image: WorkspaceImage): Promise<string> {
+    const requirements = readRequirements(image);
+    const py = await this.getPythonInfo();
+    return path.join(this.envsDir, `${image.name}-${envHash(requirements, py)}`);
+  }
+
+  isReady(envPath: string): boolean {
+    return existsSync(path.join(envPath, READY_MARKER));
+  }
+
+  /** Build the environment if needed; resolves with its path. */
+  async ensure(image: WorkspaceImage, onProgress: Progress = () => undefined): Promise<string> {
+    const envPath = await this.pathFor(image);
+    if (this.isReady(envPath)) {
+      onProgress({ progress: 60, message: `Using the ready ${image.displayName} environment` });
+      return envPath;
+    }
+    let build = this.builds.get(envPath);
+    if (!build) {
+      const listeners = new Set<Progress>();
+      const fanout: Progress = (e) => {
+        for (const l of listeners) {
+          try {
+            l(e);
+          } catch {
+            // a listener's problem is not the build's problem
+          }
+        }
+      };
+      const promise = this.buildLocked(image, envPath, fanout).finally(() => this.builds.delete(envPath));
+      build = { promise, listeners };
+      this.builds.set(envPath, build);
+    }
+    build.listeners.add(onProgress);
+    try {
+      return await build.promise;
+    } finally {
+      build.listeners.delete(onProgress);
+    }
+  }
+
+  private async buildLocked(image: WorkspaceImage, envPath: string, onProgress: Progress): Promise<string> {
+    mkdirSync(this.envsDir, { recursive: true });
+    const lockDir = `${envPath}.lock`;
+    const release = await this.acquireLock(lockDir, image, onProgress, () => this.isReady(envPath));
+    if (!release) return envPath; // someone else finished it while we waited
+    try {
+      if (this.isReady(envPath)) return envPath;
+      await this.build(image, envPath, lockDir, onProgress);
+      return envPath;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Take the cross-process lock. Resolves with a release function, or with
+   * `undefined` when `done()` became true while waiting.
+   */
+  private async acquireLock(
+    lockDir: string,
+    image: WorkspaceImage,
+    onProgress: Progress,
+    done: () => boolean,
+  ): Promise<(() => void) | undefined> {
+    const me = readProcStat(process.pid);
+    const owner: LockOwner = { pid: process.pid, startTime: me?.startTime ?? 0 };
+    const deadline = Date.now() + this.lockWaitMs;
+    let announced = false;
+    for (;;) {
+      try {
+        mkdirSync(lockDir);
+        writeFileSync(path.join(lockDir, 'owner.json'), JSON.stringify(owner));
+        return () => rmSync(lockDir, { recursive: true, force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      if (done()) return undefined;
+      if (isStaleLock(lockDir)) {
+        killLockChild(lockDir);
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) {
+        announced = true;
+        onProgress({ progress: 5, message: `Waiting for another build of the ${image.displayName} environment` });
+      }
+      if (Date.now() > deadline) {
+        throw new SpawnError(
+          `Timed out waiting for another process building the ${image.displayName} environment (lock ${lockDir})`,
+          'env_build_locked',
+        );
+      }
+      await sleep(500);
+    }
+  }
+
+  private async build(image: WorkspaceImage, envPath: string, lockDir: string, onProgress: Progress): Promise<void> {
+    const started = Date.now();
+    const requirementsFile = path.join(image.directory, 'requirements.txt');
+    const requirements = readRequirements(image);
+    const total = Math.max(1, countRequirements(requirements));
+    const py = await this.getPythonInfo();
+    mkdirSync(this.logsDir, { recursive: true });
+    const logFile = path.join(this.logsDir, `env-${path.basename(envPath)}.log`);
+    const log = createWriteStream(logFile, { flags: 'w' });
+    const tail: string[] = [];
+    const remember = (line: string) => {
+      log.write(`${line}\n`);
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+    };
+    const what = `the ${image.displayName} environment`;
+    try {
+      rmSync(envPath, { recursive: true, force: true });
+      onProgress({ progress: 5, message: `Building ${what} (first use; this takes a minute or two)` });
+      remember(`[atrium] ${new Date().toISOString()} creating venv ${envPath} with ${py.executable} (${py.version})`);
+      await this.run([py.executable, '-m', 'venv', envPath], lockDir, remember);
+
+      const tracker = new PipProgress(total, image.displayName);
+      let lastKey = '';
+      const emit = (e: ProgressEvent | undefined) => {
+        if (!e) return;
+        const key = `${e.progress}|${e.message}`;
+        if (key === lastKey) return;
+        lastKey = key;
+        onProgress(e);
+      };
+      // pip prints nothing while it installs; creep forward so users see life.
+      const ticker = setInterval(() => emit(tracker.tick()), 2000);
+      ticker.unref();
+      try {
+        await this.run(
+          [
+            path.join(envPath, 'bin', 'python'),
+            '-m',
+            'pip',
+            'install',
+            '--no-input',
+            '--progress-bar',
+            'off',
+            '--disable-pip-version-check',
+            '-r',
+            requirementsFile,
+          ],
+          lockDir,
+          (line) => {
+            remember(line);
+            emit(tracker.line(line));
+          },
+        );
+      } finally {
+        clearInterval(ticker);
+      }
+
+      writeLabConfig(envPath);
+      writeFileSync(
+        path.join(envPath, READY_MARKER),
+        JSON.stringify(
+          {
+            image: image.name,
+            requirementsSha256: sha256(requirements),
+            python: py,
+            recipe: ENV_RECIPE_VERSION,
+            builtAt: new Date().toISOString(),
+            buildMs: Date.now() - started,
+          },
+          null,
+          2,
+        ),
+      );
+      remember(`[atrium] environment ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      onProgress({ progress: 60, message: `Built ${what}` });
+    } catch (err) {
+      rmSync(envPath, { recursive: true, force: true });
+      remember(`[atrium] build failed: ${(err as Error).message}`);
+      const lines = tail.filter((l) => l.trim() !== '').slice(-20).join('\n');
+      throw new SpawnError(
+        `Building ${what} failed: ${(err as Error).message}\n` +
+          `Last lines of the build log (${logFile}):\n${lines}`,
+        'env_build_failed',
+      );
+    } finally {
+      await new Promise<void>((resolve) => log.end(resolve));
+    }
+  }
+
+  /** Run a build step, streaming its combined output line by line. */
+  private run(argv: string[], lockDir: string, onLine: (line: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const [cmd, ...args] = argv as [string, ...string[]];
+      const env = buildEnv();
+      let child: ChildProcess;
+      try {
+        // Own process group: a build abandoned by a dead hub can be killed as a whole.
+        child = spawn(cmd, args, { cwd: this.envsDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      if (child.pid !== undefined) {
+        const stat = readProcStat(child.pid);
+        updateLockOwner(lockDir, child.pid, stat?.startTime);
+      }
+      for (const stream of [child.stdout, child.stderr]) {
+        if (stream) createInterface({ input: stream }).on('line', onLine);
+      }
+      child.on('error', (err) => reject(new Error(`cannot run ${cmd}: ${err.message}`)));
+      child.on('close', (code, signal) => {
+        updateLockOwner(lockDir, undefined, undefined);
+        if (code === 0) resolve();
+        else reject(new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited with ${signal ?? `code ${code}`}`));
+      });
+    });
+  }
+}
+
+function buildEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  for (const k of ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'PIP_USER', 'PIP_REQUIRE_VIRTUALENV', 'PIP_TARGET', 'PIP_PREFIX']) {
+    delete env[k];
+  }
+  return env;
+}
+
+function updateLockOwner(lockDir: string, childPid: number | undefined, childStartTime: number | undefined): void {
+  const file = path.join(lockDir, 'owner.json');
+  try {
+    const owner = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+    if (childPid === undefined) {
+      delete owner.childPid;
+      delete owner.childStartTime;
+    } else {
+      owner.childPid = childPid;
+      if (childStartTime !== undefined) owner.childStartTime = childStartTime;
+    }
+    writeFileSync(file, JSON.stringify(owner));
+  } catch {
+    // lock vanished (released) — nothing to record
+  }
+}
+
+/** A lock is stale when its owner process is gone (or it never got an owner file). */
+export function isStaleLock(lockDir: string): boolean {
+  const file = path.join(lockDir, 'owner.json');
+  let owner: LockOwner;
+  try {
+    owner = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+  } catch {
+    // Owner file not written yet (just created) or corrupt: stale once it is old.
+    try {
+      return Date.now() - statSync(lockDir).mtimeMs > 30_000;
+    } catch {
+      return false; // lock disappeared; caller will retry mkdir
+    }
+  }
+  return !isSameProcess(owner.pid, owner.startTime);
+}
+
+function killLockChild(lockDir: string): void {
+  try {
+    const owner = JSON.parse(readFileSync(path.join(lockDir, 'owner.json'), 'utf8')) as LockOwner;
+    if (owner.childPid !== undefined && owner.childStartTime !== undefined) {
+      if (isSameProcess(owner.childPid, owner.childStartTime)) signalGroup(owner.childPid, 'SIGKILL');
+    }
+  } catch {
+    // nothing recorded
+  }
+}
+
+function writeLabConfig(envPath: string): void {
+  const etc = path.join(envPath, 'etc', 'jupyter');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(path.join(etc, 'jupyter_lab_config.py'), JUPYTER_LAB_CONFIG_PY);
+  const settings = path.join(envPath, 'share', 'jupyter', 'lab', 'settings');
+  mkdirSync(settings, { recursive: true });
+  writeFileSync(path.join(settings, 'overrides.json'), `${JSON.stringify(LAB_SETTINGS_OVERRIDES, null, 2)}\n`);
+}
+
+function readRequirements(image: WorkspaceImage): string {
+  const file = path.join(image.directory, 'requirements.txt');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpawnError(
+      `The ${image.displayName} image has no readable requirements.txt (${file}): ${(err as Error).message}`,
+      'image_invalid',
+    );
+  }
+}
+
+function countRequirements(text: string): number {
+  return text.split('\n').filter((l) => l.replace(/#.*$/, '').trim() !== '' && !l.trim().startsWith('-')).length;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Short hash identifying an environment: recipe, requirements and interpreter. */
+export function envHash(requirements: string, py: PythonInfo): string {
+  return sha256(
+    [`recipe=${ENV_RECIPE_VERSION}`, `python=${py.implementation}-${py.version}`, `exe=${py.executable}`, requirements].join(
+      '\n',
+    ),
+  ).slice(0, 12);
+}
+
+function queryPython(python: string, cwd: string): Promise<PythonInfo> {
+  mkdirSync(cwd, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const code =
+      'import json, os, platform, sys; print(json.dumps({"version": platform.python_version(), ' +
+      '"implementation": platform.python_implementation(), "executable": os.path.realpath(sys.executable)}))';
+    const child = spawn(python, ['-c', code], { cwd, env: buildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) =>
+      reject(new SpawnError(`Cannot run the Python interpreter "${python}": ${e.message}`, 'python_missing')),
+    );
+    child.on('close', (status) => {
+      if (status !== 0) {
+        reject(new SpawnError(`"${python}" failed (exit ${status}): ${err.trim()}`, 'python_missing'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(out) as PythonInfo);
+      } catch {
+        reject(new SpawnError(`Unexpected output from "${python}": ${out.trim()}`, 'python_missing'));
+      }
+    });
+  });
+}
+
+/**
+ * Turns pip's output into progress 5–60: "Collecting x" lines advance
+ * 5→40 against the number of pinned requirements; "Installing collected
+ * packages" jumps to 45 and creeps towards 58; "Successfully installed" is 60.
+ */
+export class PipProgress {
+  private collected = 0;
+  private phase: 'collect' | 'install' | 'done' = 'collect';
+  private progress = 5;
+
+  constructor(
+    private readonly total: number,
+    private readonly label: string,
+  ) {}
+
+  line(raw: string): ProgressEvent | undefined {
+    const line = raw.trim();
+    let m = /^Collecting ([A-Za-z0-9._-]+)/.exec(line);
+    if (m && this.phase === 'collect') {
+      this.collected += 1;
+      this.progress = Math.max(this.progress, 5 + Math.floor((35 * Math.min(this.collected, this.total)) / this.total));
+      return {
+        progress: this.progress,
+        message: `Building the ${this.label} environment: collecting ${m[1]} (${Math.min(this.collected, this.total)}/${this.total})`,
+      };
+    }
+    m = /^Installing collected packages: (.*)$/.exec(line);
+    if (m) {
+      this.phase = 'install';
+      this.progress = Math.max(this.progress, 45);
+      const n = m[1]?.split(',').length ?? this.total;
+      return { progress: this.progress, message: `Building the ${this.label} environment: installing ${n} packages` };
+    }
+    if (line.startsWith('Successfully installed')) {
+      this.phase = 'done';
+      this.progress = 60;
+      return { progress: 60, message: `Building the ${this.label} environment: packages installed` };
+    }
+    return undefined;
+  }
+
+  /** Called periodically while pip is quiet. */
+  tick(): ProgressEvent | undefined {
+    if (this.phase !== 'install' || this.progress >= 58) return undefined;
+    this.progress += 1;
+    return { progress: this.progress, message: `Building the ${this.label} environment: installing packages` };
+  }
+}

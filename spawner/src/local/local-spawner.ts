@@ -1,0 +1,543 @@
+/**
+ * LocalProcessSpawner: runs each workspace as a JupyterLab process on this
+ * machine, as the hub's own OS user, from a cached per-image venv.
+ *
+ * Layout under `stateDir`:
+ *   envs/<image>-<sha>/            Python venv per image (shared, cached)
+ *   homes/<user>/                  a user's files, shared by their workspaces, never deleted
+ *   logs/<user>--<workspace>.log   server stdout/stderr (appended per run)
+ *   logs/env-<image>-<sha>.log     last environment build
+ *   runtime/<user>--<workspace>/   JUPYTER_RUNTIME_DIR (removed on stop)
+ *
+ * Servers run detached in their own process group and survive the hub (even
+ * `kill -9`); the SpawnerState holds everything needed to find them again.
+ * See docs/spawner-local.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  SpawnError,
+  type PollResult,
+  type ProgressEvent,
+  type Spawner,
+  type SpawnerState,
+  type StartRequest,
+  type StartResult,
+  type WorkspaceImage,
+} from '../spawner.js';
+import { EnvironmentManager } from './environments.js';
+import {
+  applyLimits,
+  detectCgroups,
+  LimitsError,
+  removeCgroups,
+  wrapCommand,
+  type AppliedLimits,
+  type CgroupSupport,
+  type MemoryEnforcement,
+} from './limits.js';
+import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
+import { allocatePort, releasePort } from './ports.js';
+import {
+  bootId,
+  descendantsOf,
+  groupAlive,
+  isSameProcess,
+  readProcStat,
+  signalGroup,
+  signalProcess,
+  waitUntil,
+} from './process.js';
+
+export interface LocalProcessSpawnerOptions {
+  /** Root for envs/, homes/, logs/, runtime/ (supplied by the hub). */
+  stateDir: string;
+  /** Python interpreter used to create venvs (default `python3`). */
+  python?: string;
+  /**
+   * How the size's memory limit is enforced (default `auto`):
+   * `cgroup` (fail if impossible), `ulimit` (`ulimit -v`, 2× memory),
+   * `none`, or `auto` (cgroup when writable, else ulimit).
+   */
+  memoryEnforcement?: MemoryEnforcement;
+  /**
+   * Upper bound for `start` as a whole, including building the environment on
+   * first use (default 20 minutes). HTTP readiness is the hub's business.
+   */
+  startTimeoutMs?: number;
+  /** Grace period before SIGKILL when stopping (default 10 s). */
+  stopTimeoutMs?: number;
+  /** A server that exits within this window fails `start` with its log tail (default 1 s). */
+  crashCheckMs?: number;
+  /** Parent cgroup, relative to each hierarchy root (default `atrium`). */
+  cgroupParent?: string;
+  /** RLIMIT_AS as a multiple of the memory size for the ulimit fallback (default 2). */
+  addressSpaceFactor?: number;
+  /**
+   * Variables copied from the hub's environment into workspaces. Entries
+   * ending in `*` are prefixes. Default: locale, TZ, TERM, TMPDIR, pip and
+   * proxy/CA settings (see DEFAULT_INHERITED_ENV). The hub's other variables
+   * (which may hold its secrets) are not passed on.
+   */
+  inheritEnv?: string[];
+}
+
+export const DEFAULT_INHERITED_ENV = [
+  'LANG',
+  'LANGUAGE',
+  'LC_*',
+  'TZ',
+  'TERM',
+  'TMPDIR',
+  'PIP_*',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
+
+/** Variables request.env may not override. */
+const PROTECTED_ENV = new Set(['JUPYTER_TOKEN', 'JUPYTER_RUNTIME_DIR', 'ATRIUM_USER', 'ATRIUM_WORKSPACE']);
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+const limitsSchema = z.object({
+  memory: z.enum(['cgroup', 'ulimit', 'none']),
+  cpu: z.enum(['cgroup', 'none']),
+  cgroupVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+  cgroups: z.array(z.string()),
+  memoryMiB: z.number(),
+  cpus: z.number(),
+  addressSpaceKiB: z.number().optional(),
+});
+
+const stateSchema = z.object({
+  backend: z.literal('local'),
+  version: z.literal(1),
+  pid: z.int().positive(),
+  /** Clock ticks after boot, from /proc/<pid>/stat: guards against PID reuse. */
+  startTime: z.number(),
+  bootId: z.string(),
+  port: z.int().positive(),
+  user: z.string().regex(NAME),
+  workspace: z.string().regex(NAME),
+  image: z.string(),
+  envPath: z.string(),
+  home: z.string(),
+  logFile: z.string(),
+  runtimeDir: z.string(),
+  limits: limitsSchema,
+  startedAt: z.string(),
+});
+
+/** The SpawnerState of a local server (JSON). */
+export type LocalSpawnerState = z.infer<typeof stateSchema>;
+
+export class LocalProcessSpawner implements Spawner {
+  readonly kind = 'local';
+  readonly stateDir: string;
+  readonly environments: EnvironmentManager;
+  private readonly memoryEnforcement: MemoryEnforcement;
+  private readonly startTimeoutMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly crashCheckMs: number;
+  private readonly cgroupParent: string;
+  private readonly addressSpaceFactor: number;
+  private readonly inheritEnv: string[];
+  private cgroupSupport: CgroupSupport | undefined | null = null;
+  /** Exit codes of servers this instance spawned, by `pid:startTime`. */
+  private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
+
+  constructor(options: LocalProcessSpawnerOptions) {
+    if (!options.stateDir) throw new Error('LocalProcessSpawner: stateDir is required');
+    this.stateDir = path.resolve(options.stateDir);
+    this.memoryEnforcement = options.memoryEnforcement ?? 'auto';
+    if (!['auto', 'cgroup', 'ulimit', 'none'].includes(this.memoryEnforcement)) {
+      throw new Error(`LocalProcessSpawner: unknown memoryEnforcement "${String(this.memoryEnforcement)}"`);
+    }
+    this.startTimeoutMs = options.startTimeoutMs ?? 20 * 60_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.crashCheckMs = options.crashCheckMs ?? 1000;
+    this.cgroupParent = options.cgroupParent ?? 'atrium';
+    this.addressSpaceFactor = options.addressSpaceFactor ?? 2;
+    this.inheritEnv = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
+    this.environments = new EnvironmentManager({
+      envsDir: path.join(this.stateDir, 'envs'),
+      logsDir: path.join(this.stateDir, 'logs'),
+      ...(options.python !== undefined ? { python: options.python } : {}),
+    });
+  }
+
+  homeDir(user: string): string {
+    return path.join(this.stateDir, 'homes', user);
+  }
+
+  logFile(user: string, workspace: string): string {
+    return path.join(this.stateDir, 'logs', `${user}--${workspace}.log`);
+  }
+
+  runtimeDir(user: string, workspace: string): string {
+    return path.join(this.stateDir, 'runtime', `${user}--${workspace}`);
+  }
+
+  async prepare(image: WorkspaceImage, onProgress?: (event: ProgressEvent) => void): Promise<void> {
+    await this.environments.ensure(image, onProgress);
+  }
+
+  async start(
+    request: StartRequest,
+    onProgress: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StartResult> {
+    validateRequest(request);
+    const { user, workspace, image, size } = request;
+    const timeout = AbortSignal.timeout(this.startTimeoutMs);
+    const combined = AbortSignal.any([signal, timeout]);
+    const checkAborted = () => {
+      if (combined.aborted) throw abortError(timeout.aborted, this.startTimeoutMs);
+    };
+    checkAborted();
+
+    const envPath = await raceAbort(
+      this.environments.ensure(image, onProgress),
+      combined,
+      () => abortError(timeout.aborted, this.startTimeoutMs),
+    );
+    checkAborted();
+
+    onProgress({ progress: 65, message: 'Preparing your home directory' });
+    const home = this.homeDir(user);
+    const logFile = this.logFile(user, workspace);
+    const runtimeDir = this.runtimeDir(user, workspace);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    rmSync(runtimeDir, { recursive: true, force: true });
+    mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+
+    const port = await allocatePort('127.0.0.1');
+    let limits: AppliedLimits;
+    try {
+      limits = await applyLimits({
+        mode: this.memoryEnforcement,
+        support: this.detectCgroups(),
+        parent: this.cgroupParent,
+        name: `${user}--${workspace}`,
+        size,
+        addressSpaceFactor: this.addressSpaceFactor,
+      });
+    } catch (err) {
+      releasePort(port);
+      if (err instanceof LimitsError) {
+        throw new SpawnError(`Cannot enforce the ${size.displayName} size: ${err.message}`, 'limits_unavailable');
+      }
+      throw err;
+    }
+
+    const cleanupLimits = async () => {
+      releasePort(port);
+      await removeCgroups(limits.cgroups).catch(() => undefined);
+    };
+
+    try {
+      checkAborted();
+    } catch (err) {
+      await cleanupLimits();
+      throw err;
+    }
+
+    const jupyterArgs = jupyterLabArgs(request, port, home);
+    const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
+    const env = this.workspaceEnv(request, envPath, home, runtimeDir);
+
+    rotateIfLarge(logFile);
+    writeRunHeader(logFile, `starting ${user}/${workspace}`, [
+      `image ${image.name} ${image.version}, env ${envPath}`,
+      `size ${size.name}: ${size.cpu} CPU, ${size.memoryMiB} MiB; memory enforced by ${limits.memory}` +
+        (limits.cgroupVersion ? ` (cgroup v${limits.cgroupVersion})` : '') +
+        (limits.addressSpaceKiB ? ` (ulimit -v ${limits.addressSpaceKiB})` : '') +
+        `, CPU by ${limits.cpu}`,
+      ...limits.notes,
+      `listening on 127.0.0.1:${port}${request.baseUrl}`,
+    ]);
+
+    onProgress({ progress: 70, message: 'Starting JupyterLab' });
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      const [cmd, ...args] = argv as [string, ...string[]];
+      child = spawn(cmd, args, { cwd: home, env, detached: true, stdio: ['ignore', fd, fd] });
+    } catch (err) {
+      await cleanupLimits();
+      throw new SpawnError(`Could not start JupyterLab: ${(err as Error).message}`);
+    } finally {
+      closeSync(fd);
+    }
+
+    // Errors after the first moments (e.g. from kill) must never crash the hub.
+    child.on('error', () => undefined);
+    const pid = child.pid;
+    const stat = pid !== undefined ? readProcStat(pid) : undefined;
+    const key = pid !== undefined && stat ? `${pid}:${stat.startTime}` : undefined;
+    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.on('exit', (code, sig) => {
+      exitInfo = { code, signal: sig };
+      if (key) this.exits.set(key, exitInfo);
+    });
+
+    // Watch the first moments: an immediate crash (bad config, port taken,
+    // cgroup refused) is reported with the log tail instead of a hub timeout.
+    const outcome = await new Promise<'alive' | 'exited' | 'error' | 'aborted'>((resolve) => {
+      let spawnError: Error | undefined;
+      const done = (o: 'alive' | 'exited' | 'error' | 'aborted') => {
+        clearTimeout(timer);
+        combined.removeEventListener('abort', onAbort);
+        child.off('exit', onExit);
+        child.off('error', onError);
+        if (o === 'error' && spawnError) exitInfo = { code: null, signal: null };
+        resolve(o);
+      };
+      const onExit = () => done('exited');
+      const onError = (err: Error) => {
+        spawnError = err;
+        writeRunHeader(logFile, 'spawn failed', [err.message]);
+        done('error');
+      };
+      const onAbort = () => done('aborted');
+      const timer = setTimeout(() => done(pid !== undefined ? 'alive' : 'error'), this.crashCheckMs);
+      if (exitInfo) {
+        done('exited');
+        return;
+      }
+      child.once('exit', onExit);
+      child.once('error', onError);
+      if (combined.aborted) done('aborted');
+      else combined.addEventListener('abort', onAbort, { once: true });
+    });
+
+    if (outcome === 'alive' && pid !== undefined && stat) {
+      child.unref();
+      const state: LocalSpawnerState = {
+        backend: 'local',
+        version: 1,
+        pid,
+        startTime: stat.startTime,
+        bootId: bootId(),
+        port,
+        user,
+        workspace,
+        image: image.name,
+        envPath,
+        home,
+        logFile,
+        runtimeDir,
+        limits: {
+          memory: limits.memory,
+          cpu: limits.cpu,
+          ...(limits.cgroupVersion !== undefined ? { cgroupVersion: limits.cgroupVersion } : {}),
+          cgroups: limits.cgroups,
+          memoryMiB: limits.memoryMiB,
+          cpus: limits.cpus,
+          ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
+        },
+        startedAt: new Date().toISOString(),
+      };
+      onProgress({ progress: 80, message: 'JupyterLab is starting up' });
+      return { target: `http://127.0.0.1:${port}`, state: state as unknown as SpawnerState };
+    }
+
+    // Not alive: kill whatever exists, clean up, explain.
+    if (pid !== undefined) {
+      signalGroup(pid, 'SIGKILL');
+      await waitUntil(() => exitInfo !== undefined || !readProcStat(pid), 2000, 20);
+    }
+    await cleanupLimits();
+    rmSync(runtimeDir, { recursive: true, force: true });
+    child.unref();
+    if (outcome === 'aborted') throw abortError(timeout.aborted, this.startTimeoutMs);
+    const tail = readLogTail(logFile, 20);
+    const how = exitInfo?.signal
+      ? `was killed by ${exitInfo.signal}`
+      : exitInfo?.code !== undefined && exitInfo.code !== null
+        ? `exited with code ${exitInfo.code}`
+        : 'could not be started';
+    throw new SpawnError(
+      `JupyterLab ${how} right after starting.${tail ? ` Last lines of its log (${logFile}):\n${tail}` : ''}`,
+      'server_crashed',
+    );
+  }
+
+  async poll(rawState: SpawnerState): Promise<PollResult> {
+    const state = parseState(rawState);
+    if (!state) return { running: false, reason: 'The saved state is not a local-process server state.' };
+    if (this.isAlive(state)) return { running: true };
+    const exit = this.exits.get(`${state.pid}:${state.startTime}`);
+    const tail = readLogTail(state.logFile, 20);
+    const how = exit?.signal
+      ? `was killed by ${exit.signal}`
+      : exit?.code !== undefined && exit.code !== null
+        ? `exited with code ${exit.code}`
+        : 'is not running';
+    const result: PollResult = {
+      running: false,
+      reason: `JupyterLab ${how}.${tail ? ` Last lines of its log (${state.logFile}):\n${tail}` : ''}`,
+    };
+    if (exit) result.exitCode = exit.code;
+    return result;
+  }
+
+  async stop(rawState: SpawnerState): Promise<void> {
+    const state = parseState(rawState);
+    if (!state) return;
+    if (this.isAlive(state)) {
+      // Kernels run in their own sessions; remember the tree so nothing is orphaned.
+      const tree = descendantsOf(state.pid);
+      signalGroup(state.pid, 'SIGTERM');
+      const exited = await waitUntil(
+        () => !isSameProcess(state.pid, state.startTime) && !groupAlive(state.pid),
+        this.stopTimeoutMs,
+      );
+      if (!exited) signalGroup(state.pid, 'SIGKILL');
+      for (const p of tree) {
+        if (isSameProcess(p.pid, p.startTime)) signalProcess(p.pid, 'SIGKILL');
+      }
+      await waitUntil(() => !isSameProcess(state.pid, state.startTime), 5000, 50);
+    }
+    await removeCgroups(state.limits.cgroups.filter((dir) => this.ownsCgroup(dir, state)));
+    rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    // Nothing held: servers deliberately outlive the hub.
+  }
+
+  private isAlive(state: LocalSpawnerState): boolean {
+    if (state.bootId !== '' && bootId() !== '' && state.bootId !== bootId()) return false;
+    return isSameProcess(state.pid, state.startTime);
+  }
+
+  /** Only ever remove cgroups this backend would have created for this workspace. */
+  private ownsCgroup(dir: string, state: LocalSpawnerState): boolean {
+    const norm = path.resolve(dir);
+    return (
+      norm === dir &&
+      norm.startsWith('/sys/fs/cgroup/') &&
+      path.basename(norm) === `${state.user}--${state.workspace}` &&
+      path.dirname(norm).endsWith(`/${this.cgroupParent.replace(/^\/+|\/+$/g, '')}`)
+    );
+  }
+
+  private detectCgroups(): CgroupSupport | undefined {
+    if (this.cgroupSupport === null) this.cgroupSupport = detectCgroups();
+    return this.cgroupSupport;
+  }
+
+  private workspaceEnv(request: StartRequest, envPath: string, home: string, runtimeDir: string): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v === undefined) continue;
+      if (this.inheritEnv.some((p) => (p.endsWith('*') ? k.startsWith(p.slice(0, -1)) : k === p))) env[k] = v;
+    }
+    let osUser = 'atrium';
+    try {
+      osUser = userInfo().username;
+    } catch {
+      // no passwd entry
+    }
+    const threads = String(Math.max(1, Math.ceil(request.size.cpu)));
+    Object.assign(env, {
+      HOME: home,
+      USER: osUser,
+      LOGNAME: osUser,
+      SHELL: process.env['SHELL'] ?? '/bin/bash',
+      PATH: `${path.join(envPath, 'bin')}:${process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      VIRTUAL_ENV: envPath,
+      LANG: env['LANG'] ?? 'C.UTF-8',
+      // Match BLAS/OpenMP thread pools to the CPU quota.
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: threads,
+      MKL_NUM_THREADS: threads,
+    });
+    for (const [k, v] of Object.entries(request.env)) {
+      if (!PROTECTED_ENV.has(k)) env[k] = v;
+    }
+    env['JUPYTER_RUNTIME_DIR'] = runtimeDir;
+    env['ATRIUM_USER'] = request.user;
+    env['ATRIUM_WORKSPACE'] = request.workspace;
+    env['JUPYTER_TOKEN'] = request.token;
+    // JupyterLab copies this into the page config; the hub never sets it.
+    delete env['JUPYTERHUB_API_TOKEN'];
+    return env;
+  }
+}
+
+/** JupyterLab's command-line arguments. Never contains the token. */
+export function jupyterLabArgs(request: StartRequest, port: number, home: string): string[] {
+  const hub = { hub_prefix: request.hubPrefix, hub_host: request.hubHost, user: request.user };
+  const args = [
+    '--no-browser',
+    '--ServerApp.ip=127.0.0.1',
+    `--ServerApp.port=${port}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.base_url=${request.baseUrl}`,
+    `--ServerApp.root_dir=${home}`,
+    '--ServerApp.allow_remote_access=True',
+    '--ServerApp.trust_xheaders=True',
+    `--ServerApp.tornado_settings=${JSON.stringify(hub)}`,
+    // No internet: no update check, no news feed, no PyPI extension manager.
+    '--LabApp.news_url=None',
+    '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+    '--LabApp.extension_manager=readonly',
+  ];
+  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--ServerApp.allow_root=True');
+  return args;
+}
+
+function validateRequest(request: StartRequest): void {
+  const bad = (what: string) => new SpawnError(`Invalid start request: ${what}`, 'invalid_request');
+  if (!NAME.test(request.user)) throw bad(`user "${request.user}"`);
+  if (!NAME.test(request.workspace)) throw bad(`workspace "${request.workspace}"`);
+  if (!NAME.test(request.image.name)) throw bad(`image "${request.image.name}"`);
+  if (!request.baseUrl.startsWith('/') || !request.baseUrl.endsWith('/')) {
+    throw bad(`baseUrl "${request.baseUrl}" must start and end with "/"`);
+  }
+  if (!request.token || /\s/.test(request.token)) throw bad('token');
+  if (!(request.size.memoryMiB > 0) || !(request.size.cpu > 0)) throw bad(`size "${request.size.name}"`);
+}
+
+function parseState(raw: SpawnerState): LocalSpawnerState | undefined {
+  const r = stateSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+
+function abortError(timedOut: boolean, timeoutMs: number): SpawnError {
+  return timedOut
+    ? new SpawnError(`Starting took longer than ${Math.round(timeoutMs / 1000)} s`, 'start_timeout')
+    : new SpawnError('Start was cancelled', 'aborted');
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
