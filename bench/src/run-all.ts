@@ -8,6 +8,7 @@
  *        [--messages 500] [--ws-warmup 20] [--keep-temp]
  *        [--atrium-config <file>] [--atrium-url http://127.0.0.1:8000]
  */
+import { cpus, loadavg } from "node:os";
 import { forEachTarget, isEntry, runMain, withServer } from "./harness.js";
 import { proxyOverhead, proxyOverheadOptions, reportProxyOverhead, type ProxyOverheadResult } from "./proxy-overhead.js";
 import { reportTimeToNotebook, timeToNotebook, type TimeToNotebookResult } from "./time-to-notebook.js";
@@ -27,6 +28,8 @@ async function main(): Promise<boolean> {
   const po = proxyOverheadOptions(args);
   const ws = wsRttOptions(args);
   const startedAt = Date.now();
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(`load average at start: ${loadAtStart.join(" ")} (on ${cpus().length} cores; other work skews the figures)`);
   const outcomes = await forEachTarget<AllResults>(args, async (target, common) => {
     console.log(`\n--- ${target.name}: time to notebook (${warmup} warm-up + ${spawns} spawns)`);
     const ttn = await timeToNotebook(target, { spawns, warmup, runId: common.runId });
@@ -53,7 +56,7 @@ async function main(): Promise<boolean> {
   writeResult("time-to-notebook", { settings: { spawns, warmup }, targets: pick("timeToNotebook") });
   writeResult("proxy-overhead", { settings: po, targets: pick("proxyOverhead") });
   writeResult("ws-rtt", { settings: ws, targets: pick("wsRtt") });
-  const file = writeResult("run-all", { settings, durationSec: Math.round((Date.now() - startedAt) / 1000), targets: outcomes });
+  const file = writeResult("run-all", { settings, loadAtStart, durationSec: Math.round((Date.now() - startedAt) / 1000), targets: outcomes });
   console.log(`\nresults: ${file}`);
   return outcomes.every((o) => o.result !== undefined);
 }

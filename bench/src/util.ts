@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hostname, cpus, totalmem, release } from "node:os";
+import { hostname, cpus, loadavg, totalmem, release } from "node:os";
 
 /** bench/dist/util.js → repository root. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -375,6 +375,8 @@ export function machineInfo(): Record<string, unknown> {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: release(),
     node: process.version,
+    /** 1/5/15-minute load averages when the result was written: other work skews results on 2 cores. */
+    loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
