@@ -79,6 +79,9 @@ export interface Spawner {
   /** Short identifier used in config and logs, e.g. `local`, `kubernetes`. */
   readonly kind: string;
 
+  /** Whether sizes with GPUs can run on this backend. */
+  readonly supportsGpus?: boolean;
+
   /**
    * Start a server and resolve once its process/pod exists and the backend
    * knows where it will listen. The hub itself waits for the server to answer

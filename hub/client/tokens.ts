@@ -1,0 +1,62 @@
+import { api, escapeHtml, pageData, showError, timeAgo } from './common.js';
+
+interface Token {
+  id: number;
+  note: string;
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+const me = encodeURIComponent(pageData<{ user: string }>().user);
+
+async function load(): Promise<void> {
+  try {
+    const tokens = await api<Token[]>('GET', `/users/${me}/tokens`);
+    const el = document.getElementById('tokens')!;
+    if (tokens.length === 0) {
+      el.innerHTML = '<div class="empty">No tokens yet.</div>';
+      return;
+    }
+    el.innerHTML = `<table><thead><tr><th>For</th><th>Starts with</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead><tbody>${tokens
+      .map(
+        (t) => `<tr><td>${escapeHtml(t.note)}</td><td><code>${escapeHtml(t.prefix)}…</code></td><td>${timeAgo(t.createdAt)}</td><td>${timeAgo(t.lastUsedAt)}</td>
+        <td>${t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td><td><button class="danger" data-revoke="${t.id}">Revoke</button></td></tr>`,
+      )
+      .join('')}</tbody></table>`;
+  } catch (err) {
+    showError('tokens', err);
+  }
+}
+
+document.getElementById('token-form')!.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const note = (document.getElementById('token-note') as HTMLInputElement).value.trim();
+  const expiry = (document.getElementById('token-expiry') as HTMLSelectElement).value;
+  try {
+    const created = await api<{ token: string }>('POST', `/users/${me}/tokens`, {
+      note,
+      ...(expiry ? { expiresInDays: Number(expiry) } : {}),
+    });
+    document.getElementById('token-created')!.innerHTML = `<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
+      <code class="token-value" id="new-token">${escapeHtml(created.token)}</code></div>`;
+    (document.getElementById('token-note') as HTMLInputElement).value = '';
+    await load();
+  } catch (err) {
+    showError('token-created', err);
+  }
+});
+
+document.getElementById('tokens')!.addEventListener('click', async (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-revoke]');
+  if (!button || !confirm('Revoke this token? Scripts using it will stop working.')) return;
+  try {
+    await api('DELETE', `/users/${me}/tokens/${button.dataset.revoke}`);
+  } catch (err) {
+    showError('token-created', err);
+  }
+  await load();
+});
+
+void load();

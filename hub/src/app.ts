@@ -1,0 +1,215 @@
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCatalog, LocalProcessSpawner, type Catalog, type Spawner } from '@atrium/spawner';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Authenticator } from './auth/authenticator.js';
+import { BuiltinAuthenticator } from './auth/builtin.js';
+import { IdentityService, type RequestIdentity } from './auth/identity.js';
+import { FailureLimiter } from './auth/rate-limit.js';
+import { SecretBox, safeEqual } from './auth/secrets.js';
+import type { HubConfig } from './config.js';
+import { redactUrl } from './db/database.js';
+import { Store } from './db/store.js';
+import { ApiError } from './errors.js';
+import { log } from './log.js';
+import { renderMessagePage } from './pages/layout.js';
+import { registerPageRoutes } from './pages/routes.js';
+import { WorkspaceProxy } from './proxy/proxy.js';
+import { ApiRegistry } from './routes/api.js';
+import type { HubDeps } from './routes/deps.js';
+import { registerImageRoutes } from './routes/images.js';
+import { registerServerRoutes } from './routes/servers.js';
+import { registerTeamRoutes } from './routes/teams.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { registerUserRoutes } from './routes/users.js';
+import { WorkspaceManager } from './servers/manager.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const VERSION = '0.1.0';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface Hub {
+  deps: HubDeps;
+  server: Server;
+  url: string;
+  close(options?: { stopServers?: boolean }): Promise<void>;
+}
+
+export interface HubOverrides {
+  spawner?: Spawner;
+  authenticator?: Authenticator;
+  catalog?: Catalog;
+}
+
+function createSpawner(config: HubConfig): Spawner {
+  return new LocalProcessSpawner({
+    stateDir: config.stateDir,
+    python: config.spawner.python,
+    memoryEnforcement: config.spawner.memoryEnforcement,
+  });
+}
+
+/** Wire the parts together and listen. No business logic lives here. */
+export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
+  const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog);
+  const store = await Store.open(config.database);
+  log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
+  const secrets = SecretBox.fromStateDir(config.stateDir);
+  const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
+  const spawner = overrides.spawner ?? createSpawner(config);
+  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
+  const authenticator = overrides.authenticator ?? new BuiltinAuthenticator(store);
+  const limiter = new FailureLimiter(config.loginRateLimit.maxFailures, config.loginRateLimit.windowSeconds * 1000);
+  const deps: HubDeps = { config, store, identity, manager, catalog };
+
+  const api = new ApiRegistry();
+  registerUserRoutes(api, deps);
+  registerTeamRoutes(api, deps);
+  registerServerRoutes(api, deps);
+  registerImageRoutes(api, deps);
+  registerTokenRoutes(api, deps);
+  api.add({
+    method: 'get',
+    path: '/',
+    tag: 'hub',
+    summary: 'Hub version',
+    access: 'public',
+    handler: async () => ({ name: 'atrium', version: VERSION }),
+  });
+  const openapi = api.openapi({ title: 'Atrium hub API', version: VERSION });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    );
+    next();
+  });
+  app.get('/', (_req, res) => res.redirect('/hub/home'));
+  app.get('/hub', (_req, res) => res.redirect('/hub/home'));
+  app.get('/hub/', (_req, res) => res.redirect('/hub/home'));
+  app.use('/hub/static', express.static(path.join(here, '..', 'dist-client'), { maxAge: '1h', index: false }));
+  app.use('/hub', async (req, res, next) => {
+    res.locals.identity = await identity.fromRequest(req);
+    next();
+  });
+
+  const apiRouter = express.Router();
+  apiRouter.use((req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const who = res.locals.identity as RequestIdentity | undefined;
+    // Browsers send the session cookie on their own; a state-changing call
+    // must also prove it came from our page. Token callers carry no ambient
+    // credentials, so they need no XSRF token.
+    if (who?.via === 'session' && !SAFE_METHODS.has(req.method)) {
+      const sent = req.get('X-XSRF-Token');
+      if (!sent || !who.xsrfToken || !safeEqual(sent, who.xsrfToken)) {
+        throw new ApiError(403, 'xsrf_failed', 'Missing or invalid XSRF token: reload the page and try again. Scripts should use an API token instead of a session.');
+      }
+    }
+    next();
+  });
+  apiRouter.use(express.json({ limit: '1mb' }));
+  apiRouter.get('/openapi.json', (_req, res) => res.json(openapi));
+  api.mount(apiRouter);
+  apiRouter.use((req) => {
+    throw new ApiError(404, 'not_found', `No API endpoint ${req.method} /hub/api${req.path}. See /hub/api/openapi.json.`);
+  });
+  app.use('/hub/api', apiRouter);
+
+  const pages = express.Router();
+  registerPageRoutes(pages, deps, authenticator, limiter);
+  app.use('/hub', pages);
+  app.use((req, res) => {
+    res.status(404).type('html').send(renderMessagePage({ title: 'Not found', message: `There is no page at ${req.path}.`, action: { href: '/hub/home', label: 'Go to your home page' } }));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) log.error('request failed', { method: req.method, path: req.path, reason: (err as Error)?.stack ?? String(err) });
+    if (res.headersSent) return void res.end();
+    if (req.originalUrl.startsWith('/hub/api') || !(req.headers.accept ?? '').includes('text/html')) {
+      res.status(apiError.status).json(apiError.toJSON());
+    } else {
+      res.status(apiError.status).type('html').send(renderMessagePage({ title: 'Something went wrong', message: apiError.message, action: { href: '/hub/home', label: 'Go to your home page' } }));
+    }
+  });
+
+  const proxy = new WorkspaceProxy(identity, manager);
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/user/')) {
+      proxy.web(req, res).catch((err: Error) => {
+        log.error('proxy failure', { reason: err.message });
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'internal', message: 'The hub failed to route this request.' } }));
+      });
+    } else app(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (req.url?.startsWith('/user/')) {
+      proxy.upgrade(req, socket, head).catch(() => socket.destroy());
+    } else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  // Long-lived kernel WebSockets and SSE streams must not be cut by Node's defaults.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+
+  await manager.restore();
+  manager.startBackgroundTasks();
+  const sessionsTimer = setInterval(() => store.sessions.deleteExpired().catch(() => undefined), 3_600_000);
+  sessionsTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // The spawner hands this to JupyterLab so it can reach the hub.
+  if (config.port === 0) config.port = port;
+
+  if (config.spawner.prepareImages && spawner.prepare) {
+    const prepare = spawner.prepare.bind(spawner);
+    void (async () => {
+      for (const image of catalog.images.filter((i) => !i.deprecated)) {
+        await prepare(image).catch((err: Error) => log.warn('could not prepare image', { image: image.name, reason: err.message }));
+      }
+    })();
+  }
+
+  return {
+    deps,
+    server,
+    url,
+    async close(options = {}) {
+      clearInterval(sessionsTimer);
+      await manager.close();
+      if (options.stopServers) {
+        for (const r of await store.servers.listByStatus(['pending', 'running', 'stopping'])) await manager.stop(r.user, r.name).catch(() => undefined);
+      }
+      proxy.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await spawner.close?.();
+      await store.close();
+    },
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+  if (e?.type === 'entity.too.large') return new ApiError(413, 'body_too_large', 'The request body is too large.');
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return new ApiError(415, 'unsupported_media_type', e.message ?? 'Unsupported encoding.');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, 'invalid_request', e.message ?? 'Bad request.');
+  return new ApiError(500, 'internal', 'Something went wrong in the hub. The error was logged; try again, and tell your platform team if it persists.');
+}

@@ -1,0 +1,150 @@
+import type { IncomingMessage } from 'node:http';
+import type { Store } from '../db/store.js';
+import type { User } from '../db/users.js';
+import { readCookie } from './cookies.js';
+import { randomToken, sha256 } from './secrets.js';
+
+export const SESSION_COOKIE = 'atrium-session';
+export const API_TOKEN_PREFIX = 'atr_';
+
+export interface RequestIdentity {
+  user: User;
+  via: 'session' | 'token';
+  /** Present for browser sessions; state-changing requests must echo it. */
+  xsrfToken?: string;
+  sessionIdHash?: string;
+  tokenId?: number;
+  authState?: unknown;
+}
+
+interface CacheEntry {
+  identity: RequestIdentity | null;
+  expiresAt: number;
+  credentialExpiresAt: number;
+}
+
+// Identity checks sit on the proxy's hot path: one database round trip per
+// proxied request would dominate its latency. Entries are dropped whenever
+// the hub changes a user, a session or a token, so the TTL only bounds how
+// long a change made directly in the database takes to apply.
+const CACHE_TTL_MS = 10_000;
+const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+/** Resolves who is calling (session cookie or API token) and issues both. */
+export class IdentityService {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly tokenTouchedAt = new Map<number, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly sessionMaxAgeMs: number,
+  ) {}
+
+  async createSession(userName: string, authState?: unknown): Promise<{ cookieValue: string; xsrfToken: string; maxAgeSeconds: number }> {
+    const cookieValue = randomToken();
+    const xsrfToken = randomToken(24);
+    const now = Date.now();
+    await this.store.sessions.create({
+      idHash: sha256(cookieValue),
+      userName,
+      xsrfToken,
+      createdAt: now,
+      expiresAt: now + this.sessionMaxAgeMs,
+      authState,
+    });
+    return { cookieValue, xsrfToken, maxAgeSeconds: this.sessionMaxAgeMs / 1000 };
+  }
+
+  async endSession(idHash: string): Promise<void> {
+    await this.store.sessions.delete(idHash);
+    this.cache.delete(`s:${idHash}`);
+  }
+
+  /** Forget cached identities of a user after their roles, teams or credentials changed. */
+  invalidateUser(name: string): void {
+    for (const [key, entry] of this.cache) if (entry.identity?.user.name === name) this.cache.delete(key);
+  }
+
+  invalidateAll(): void {
+    this.cache.clear();
+  }
+
+  async fromRequest(req: IncomingMessage): Promise<RequestIdentity | undefined> {
+    const header = req.headers.authorization;
+    if (header) {
+      const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header);
+      if (match?.[1]?.startsWith(API_TOKEN_PREFIX)) return this.fromToken(match[1]);
+    }
+    const cookie = readCookie(req, SESSION_COOKIE);
+    if (cookie) return this.fromSession(cookie);
+    return undefined;
+  }
+
+  async fromSession(cookieValue: string): Promise<RequestIdentity | undefined> {
+    const idHash = sha256(cookieValue);
+    return this.cached(`s:${idHash}`, async () => {
+      const session = await this.store.sessions.get(idHash);
+      if (!session) return null;
+      const user = await this.store.users.get(session.userName);
+      if (!user) return null;
+      return {
+        identity: { user, via: 'session', xsrfToken: session.xsrfToken, sessionIdHash: idHash, authState: session.authState },
+        credentialExpiresAt: session.expiresAt,
+      };
+    });
+  }
+
+  async fromToken(token: string): Promise<RequestIdentity | undefined> {
+    const hash = sha256(token);
+    const identity = await this.cached(`t:${hash}`, async () => {
+      const record = await this.store.tokens.findByHash(hash);
+      if (!record) return null;
+      const user = await this.store.users.get(record.user);
+      if (!user) return null;
+      return { identity: { user, via: 'token', tokenId: record.id }, credentialExpiresAt: record.expiresAt ?? Infinity };
+    });
+    if (identity?.tokenId !== undefined) this.touchToken(identity.tokenId);
+    return identity;
+  }
+
+  async createApiToken(user: string, note: string, expiresInDays?: number): Promise<{ token: string; id: number; prefix: string; expiresAt: number | null }> {
+    const token = API_TOKEN_PREFIX + randomToken();
+    const prefix = token.slice(0, API_TOKEN_PREFIX.length + 6);
+    const expiresAt = expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null;
+    const record = await this.store.tokens.create({ user, note, prefix, hash: sha256(token), expiresAt });
+    return { token, id: record.id, prefix, expiresAt };
+  }
+
+  async revokeApiToken(user: string, id: number): Promise<boolean> {
+    const hash = await this.store.tokens.delete(user, id);
+    if (hash) this.cache.delete(`t:${hash}`);
+    return hash !== undefined;
+  }
+
+  private async cached(
+    key: string,
+    load: () => Promise<{ identity: RequestIdentity; credentialExpiresAt: number } | null>,
+  ): Promise<RequestIdentity | undefined> {
+    const now = Date.now();
+    let entry = this.cache.get(key);
+    if (!entry || entry.expiresAt <= now) {
+      const loaded = await load();
+      entry = {
+        identity: loaded?.identity ?? null,
+        credentialExpiresAt: loaded?.credentialExpiresAt ?? 0,
+        expiresAt: now + CACHE_TTL_MS,
+      };
+      this.cache.set(key, entry);
+      if (this.cache.size > 50_000) this.cache.clear();
+    }
+    if (!entry.identity || entry.credentialExpiresAt <= now) return undefined;
+    return entry.identity;
+  }
+
+  private touchToken(id: number): void {
+    const now = Date.now();
+    if (now - (this.tokenTouchedAt.get(id) ?? 0) < TOKEN_TOUCH_INTERVAL_MS) return;
+    this.tokenTouchedAt.set(id, now);
+    this.store.tokens.touch(id, now).catch(() => undefined);
+  }
+}

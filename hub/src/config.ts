@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const durationSeconds = z.number().int().nonnegative();
+
+/**
+ * The whole hub configuration, validated once at start-up. Sources, later
+ * ones winning: defaults, a YAML/JSON file (`--config`), environment
+ * variables (`ATRIUM_*`), command-line flags.
+ */
+export const configSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8000),
+    /** Public origin for links and JupyterLab's hub menu; empty = same origin as the request. */
+    publicUrl: z.string().default(''),
+    /** Where the hub keeps its database, secret key, environments, homes and logs. */
+    stateDir: z.string().default(path.join(repoRoot, '.atrium')),
+    /** `sqlite:<path>` (default, embedded) or `postgres://user:pass@host:port/db`. */
+    database: z.string().default(''),
+    imagesCatalog: z.string().default(path.join(repoRoot, 'images', 'catalog.yaml')),
+    auth: z
+      .object({
+        kind: z.enum(['builtin']).default('builtin'),
+        /** Built-in accounts: the first platform admin, created when missing. */
+        adminUser: z.string().default('admin'),
+        adminPassword: z.string().default(''),
+      })
+      .prefault({}),
+    sessions: z
+      .object({
+        maxAgeHours: z.number().positive().default(12),
+        /** Mark cookies Secure; turn on behind HTTPS. */
+        secureCookies: z.boolean().default(false),
+      })
+      .prefault({}),
+    loginRateLimit: z
+      .object({
+        maxFailures: z.number().int().positive().default(5),
+        windowSeconds: durationSeconds.default(300),
+      })
+      .prefault({}),
+    workspaces: z
+      .object({
+        maxRunningPerUser: z.number().int().positive().default(3),
+        /** Stop servers idle longer than this; 0 turns culling off. */
+        cullIdleSeconds: durationSeconds.default(3600),
+        cullIntervalSeconds: z.number().int().positive().default(60),
+        /** How long a started server may take to answer HTTP (environment builds not counted). */
+        startTimeoutSeconds: z.number().int().positive().default(120),
+        /** How often the hub checks that running servers are still alive. */
+        pollIntervalSeconds: z.number().int().positive().default(30),
+      })
+      .prefault({}),
+    spawner: z
+      .object({
+        kind: z.enum(['local']).default('local'),
+        python: z.string().default('python3'),
+        memoryEnforcement: z.enum(['auto', 'cgroup', 'ulimit', 'none']).default('auto'),
+        /** Where image environments are built and cached; default `<stateDir>/envs`. */
+        environmentsDir: z.string().default(''),
+        /** Build image environments at start-up so the first spawn is fast. */
+        prepareImages: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Seed demo teams and users (what `npm start` does). */
+    demo: z.boolean().default(false),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Turn zod's issues into one sentence per problem, naming the setting. */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .map((issue) => `${prefix}${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function parseConfig(input: unknown): HubConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(`Invalid configuration: ${describeIssues(result.error)}`);
+  const config = result.data;
+  config.stateDir = path.resolve(config.stateDir);
+  if (!config.database) config.database = `sqlite:${path.join(config.stateDir, 'atrium.sqlite')}`;
+  return config;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = parseYaml(text);
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a mapping of settings');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`Config file ${file} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Environment variables that override the file, for containers and CI. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const set = (keys: string[], value: unknown) => {
+    let node = out;
+    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[keys.at(-1)!] = value;
+  };
+  if (env.ATRIUM_HOST) set(['host'], env.ATRIUM_HOST);
+  if (env.ATRIUM_PORT) set(['port'], Number(env.ATRIUM_PORT));
+  if (env.ATRIUM_PUBLIC_URL) set(['publicUrl'], env.ATRIUM_PUBLIC_URL);
+  if (env.ATRIUM_STATE_DIR) set(['stateDir'], env.ATRIUM_STATE_DIR);
+  if (env.ATRIUM_DATABASE_URL) set(['database'], env.ATRIUM_DATABASE_URL);
+  if (env.ATRIUM_ADMIN_PASSWORD) set(['auth', 'adminPassword'], env.ATRIUM_ADMIN_PASSWORD);
+  if (env.ATRIUM_ADMIN_USER) set(['auth', 'adminUser'], env.ATRIUM_ADMIN_USER);
+  return out;
+}
+
+/** Deep merge of plain objects; arrays and scalars from `over` replace. */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export { repoRoot };

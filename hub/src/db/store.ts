@@ -1,0 +1,36 @@
+import { type OpenDatabase, openDatabase } from './database.js';
+import { ServerStore } from './servers.js';
+import { SessionStore } from './sessions.js';
+import { TeamStore } from './teams.js';
+import { TokenStore } from './tokens.js';
+import { UserStore } from './users.js';
+
+/** The one typed data layer: every table is reached through here. */
+export class Store {
+  readonly users: UserStore;
+  readonly teams: TeamStore;
+  readonly sessions: SessionStore;
+  readonly tokens: TokenStore;
+  readonly servers: ServerStore;
+
+  private constructor(readonly database: OpenDatabase) {
+    const { db } = database;
+    this.users = new UserStore(db);
+    this.teams = new TeamStore(db);
+    this.sessions = new SessionStore(db);
+    this.tokens = new TokenStore(db);
+    this.servers = new ServerStore(db);
+  }
+
+  static async open(url: string): Promise<Store> {
+    return new Store(await openDatabase(url));
+  }
+
+  get dialect() {
+    return this.database.dialect;
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
+  }
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { startHub } from './app.js';
+import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
+import { Store } from './db/store.js';
+import { log } from './log.js';
+import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
+
+const USAGE = `Usage:
+  atrium-hub [options]                      start the hub
+  atrium-hub create-token --user NAME [--note TEXT] [--expires-days N]
+                                            print a new personal API token for NAME
+
+Options:
+  --config FILE        YAML or JSON configuration file (see docs/configuration.md)
+  --demo               seed demo teams and users (what npm start does)
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port PORT          port to listen on (default 8000)
+  --state-dir DIR      where the database, environments, homes and logs live (default .atrium)
+  --database URL       sqlite:<path> (default) or postgres://user:pass@host:port/db
+  --auth KIND          authenticator: builtin (default)
+  --help               show this help`;
+
+function fail(message: string): never {
+  process.stderr.write(`atrium-hub: ${message}\n`);
+  process.exit(2);
+}
+
+function loadConfig(values: Record<string, string | boolean | undefined>): HubConfig {
+  let input: Record<string, unknown> = {};
+  if (typeof values.config === 'string') input = readConfigFile(values.config);
+  input = mergeConfig(input, configFromEnv(process.env));
+  const flags: Record<string, unknown> = {};
+  if (values.host) flags.host = values.host;
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port)) fail(`--port must be a number, got "${String(values.port)}"`);
+    flags.port = port;
+  }
+  if (values['state-dir']) flags.stateDir = values['state-dir'];
+  if (values.database) flags.database = values.database;
+  if (values.auth) flags.auth = { kind: values.auth };
+  if (values.demo) flags.demo = true;
+  return parseConfig(mergeConfig(input, flags));
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        demo: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'state-dir': { type: 'string' },
+        database: { type: 'string' },
+        auth: { type: 'string' },
+        user: { type: 'string' },
+        note: { type: 'string' },
+        'expires-days': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const command = positionals[0] ?? 'start';
+  let config: HubConfig;
+  try {
+    config = loadConfig(values);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  if (command === 'create-token') {
+    if (!values.user) fail('create-token needs --user NAME');
+    const store = await Store.open(config.database);
+    try {
+      if (!(await store.users.get(values.user))) fail(`user "${values.user}" does not exist`);
+      const { IdentityService } = await import('./auth/identity.js');
+      const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
+      const days = values['expires-days'] ? Number(values['expires-days']) : undefined;
+      if (days !== undefined && !(Number.isInteger(days) && days > 0)) fail('--expires-days must be a positive whole number');
+      const { token } = await identity.createApiToken(values.user, values.note ?? 'created with atrium-hub create-token', days);
+      process.stdout.write(`${token}\n`);
+    } finally {
+      await store.close();
+    }
+    return;
+  }
+  if (command !== 'start') fail(`unknown command "${command}"\n\n${USAGE}`);
+
+  const hub = await startHub(config);
+  const admin = await ensureAdmin(hub.deps.store, config);
+  if (config.demo) await seedDemo(hub.deps.store);
+  const lines = [`Atrium is running at ${hub.url}/`];
+  if (admin.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
+  if (config.demo) lines.push(`  demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => `${u.name} (${u.teams[0]?.team}, ${u.teams[0]?.role})`).join(', ')}`);
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info('shutting down; running workspaces keep running and are re-adopted at the next start', { signal });
+    await hub.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  log.error('hub failed to start', { reason: err.message });
+  process.exit(1);
+});

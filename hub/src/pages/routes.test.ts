@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { escapeHtml, html } from './html.js';
+import { safeNext } from './routes.js';
+
+test('after login only same-site paths are followed', () => {
+  assert.equal(safeNext('/user/alice/default/lab'), '/user/alice/default/lab');
+  assert.equal(safeNext('https://evil.example/'), '/hub/home');
+  assert.equal(safeNext('//evil.example/'), '/hub/home');
+  assert.equal(safeNext('/\\evil.example'), '/hub/home');
+  assert.equal(safeNext(undefined), '/hub/home');
+});
+
+test('templates escape what users typed', () => {
+  assert.equal(html`<p>${'<script>alert(1)</script>'}</p>`.html, '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>');
+  assert.equal(escapeHtml(`"'&`), '&quot;&#39;&amp;');
+});

@@ -1,0 +1,14 @@
+import type { Catalog } from '@atrium/spawner';
+import type { IdentityService } from '../auth/identity.js';
+import type { HubConfig } from '../config.js';
+import type { Store } from '../db/store.js';
+import type { WorkspaceManager } from '../servers/manager.js';
+
+/** Shared clients, created once at start-up and handed to every route module. */
+export interface HubDeps {
+  config: HubConfig;
+  store: Store;
+  identity: IdentityService;
+  manager: WorkspaceManager;
+  catalog: Catalog;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** Names that appear in URLs and directory names: lower-case, digits, dashes. */
+export const slug = (what: string) =>
+  z
+    .string({ error: `${what} is required` })
+    .min(1, `${what} must not be empty`)
+    .max(63, `${what} must be at most 63 characters`)
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, `${what} may contain only lower-case letters, digits and dashes, and must start and end with a letter or digit`);
+
+export const userName = slug('user name');
+export const teamName = slug('team name');
+export const workspaceName = slug('workspace name');
+
+export const teamRole = z.enum(['team-admin', 'member']);
+
+export const membershipSchema = z.object({ team: teamName, role: teamRole });
+
+export const userSchema = z.object({
+  name: z.string(),
+  displayName: z.string(),
+  email: z.string(),
+  platformAdmin: z.boolean(),
+  teams: z.array(membershipSchema),
+  createdAt: z.number().describe('epoch milliseconds'),
+  lastLoginAt: z.number().nullable(),
+});
+
+export const teamSchema = z.object({
+  name: z.string(),
+  displayName: z.string(),
+  members: z.array(z.object({ user: z.string(), role: teamRole })),
+});
+
+export const serverSchema = z.object({
+  user: z.string(),
+  name: z.string(),
+  image: z.string(),
+  imageVersion: z.string(),
+  size: z.string(),
+  status: z.enum(['pending', 'running', 'stopping', 'stopped', 'failed']),
+  url: z.string().describe('Where the browser opens the workspace'),
+  startedAt: z.number().nullable(),
+  readyAt: z.number().nullable(),
+  stoppedAt: z.number().nullable(),
+  lastActivityAt: z.number().nullable(),
+  message: z.string().nullable().describe('Why the workspace stopped or failed'),
+  target: z.string().optional().describe('Internal address, shown to platform admins only'),
+});
+
+export const imageSchema = z.object({
+  name: z.string(),
+  displayName: z.string(),
+  description: z.string(),
+  version: z.string(),
+  packages: z.array(z.object({ name: z.string(), version: z.string() })),
+  recommended: z.boolean(),
+  deprecated: z.boolean(),
+  sizes: z.array(z.string()),
+  defaultSize: z.string(),
+});
+
+export const sizeSchema = z.object({
+  name: z.string(),
+  displayName: z.string(),
+  description: z.string(),
+  cpu: z.number(),
+  memoryMiB: z.number(),
+  gpu: z.number(),
+  available: z.boolean().describe('False when this hub cannot run the size (e.g. GPUs on the local backend)'),
+});
+
+export const tokenSchema = z.object({
+  id: z.number(),
+  note: z.string(),
+  prefix: z.string().describe('First characters, to tell tokens apart'),
+  createdAt: z.number(),
+  expiresAt: z.number().nullable(),
+  lastUsedAt: z.number().nullable(),
+});

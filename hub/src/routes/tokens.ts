@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { notFound } from '../errors.js';
+import { requireSelfOrAdmin } from './access.js';
+import type { ApiRegistry } from './api.js';
+import type { HubDeps } from './deps.js';
+import { tokenSchema, userName } from './schemas.js';
+
+export function registerTokenRoutes(api: ApiRegistry, deps: HubDeps): void {
+  const { store, identity } = deps;
+
+  api.add({
+    method: 'get',
+    path: '/users/:name/tokens',
+    tag: 'tokens',
+    summary: "A user's personal API tokens (never the token values)",
+    params: z.object({ name: userName }),
+    response: z.array(tokenSchema),
+    handler: async ({ identity: who, params }) => {
+      requireSelfOrAdmin(who, params.name);
+      return (await store.tokens.listForUser(params.name)).map(({ user: _user, ...t }) => t);
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/users/:name/tokens',
+    tag: 'tokens',
+    summary: 'Create a personal API token for scripts; the value is shown once',
+    params: z.object({ name: userName }),
+    body: z
+      .object({
+        note: z.string().trim().min(1, 'note must say what the token is for').max(200),
+        expiresInDays: z.number().int().min(1).max(365).optional().describe('Omit for a token that never expires'),
+      })
+      .strict(),
+    response: tokenSchema.extend({ token: z.string().describe('Shown only in this response') }),
+    status: 201,
+    handler: async ({ identity: who, params, body }) => {
+      requireSelfOrAdmin(who, params.name);
+      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
+      const created = await identity.createApiToken(params.name, body.note, body.expiresInDays);
+      return {
+        id: created.id,
+        note: body.note,
+        prefix: created.prefix,
+        createdAt: Date.now(),
+        expiresAt: created.expiresAt,
+        lastUsedAt: null,
+        token: created.token,
+      };
+    },
+  });
+
+  api.add({
+    method: 'delete',
+    path: '/users/:name/tokens/:id',
+    tag: 'tokens',
+    summary: 'Revoke a personal API token',
+    params: z.object({ name: userName, id: z.coerce.number().int().positive() }),
+    handler: async ({ identity: who, params }) => {
+      requireSelfOrAdmin(who, params.name);
+      if (!(await identity.revokeApiToken(params.name, params.id))) throw notFound(`Token ${params.id} does not exist.`);
+      return undefined;
+    },
+  });
+}

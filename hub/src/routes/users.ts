@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { hashPassword, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
+import type { User } from '../db/users.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import { requirePlatformAdmin, requireSelfOrAdmin } from './access.js';
+import type { ApiRegistry } from './api.js';
+import type { HubDeps } from './deps.js';
+import { membershipSchema, userName, userSchema } from './schemas.js';
+
+const password = z.string().min(PASSWORD_MIN_LENGTH, `password must be at least ${PASSWORD_MIN_LENGTH} characters`).max(200);
+
+const createUserBody = z
+  .object({
+    name: userName,
+    displayName: z.string().trim().min(1).max(200).optional(),
+    email: z.email('email must be a valid e-mail address').max(320).optional(),
+    password: password.optional(),
+    platformAdmin: z.boolean().default(false),
+    teams: z.array(membershipSchema).max(50).default([]),
+  })
+  .strict();
+
+const updateUserBody = z
+  .object({
+    displayName: z.string().trim().min(1).max(200).optional(),
+    email: z.email('email must be a valid e-mail address').max(320).optional(),
+    password: password.optional(),
+    platformAdmin: z.boolean().optional(),
+  })
+  .strict();
+
+const nameParams = z.object({ name: userName });
+
+export function publicUser(user: User) {
+  return {
+    name: user.name,
+    displayName: user.displayName,
+    email: user.email,
+    platformAdmin: user.platformAdmin,
+    teams: user.teams,
+    createdAt: user.createdAt,
+    lastLoginAt: user.lastLoginAt,
+  };
+}
+
+export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
+  const { store, identity } = deps;
+
+  api.add({
+    method: 'get',
+    path: '/user',
+    tag: 'users',
+    summary: 'The calling user, with teams and roles',
+    response: userSchema,
+    handler: async ({ identity: who }) => publicUser(who.user),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/users',
+    tag: 'users',
+    summary: 'List all users (platform admins)',
+    response: z.array(userSchema),
+    handler: async ({ identity: who }) => {
+      requirePlatformAdmin(who);
+      return (await store.users.list()).map(publicUser);
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/users',
+    tag: 'users',
+    summary: 'Create a user with a built-in account (platform admins)',
+    body: createUserBody,
+    response: userSchema,
+    status: 201,
+    handler: async ({ identity: who, body }) => {
+      requirePlatformAdmin(who);
+      if (await store.users.get(body.name)) throw conflict(`User ${body.name} already exists.`, 'user_exists', 'name');
+      for (const [i, m] of body.teams.entries()) {
+        if (!(await store.teams.get(m.team))) throw badRequest(`Team ${m.team} does not exist.`, `teams.${i}.team`, 'unknown_team');
+      }
+      const user = await store.users.create({
+        name: body.name,
+        displayName: body.displayName,
+        email: body.email,
+        platformAdmin: body.platformAdmin,
+        passwordHash: body.password ? await hashPassword(body.password) : null,
+        teams: body.teams,
+      });
+      return publicUser(user);
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/users/:name',
+    tag: 'users',
+    summary: 'One user',
+    params: nameParams,
+    response: userSchema,
+    handler: async ({ identity: who, params }) => {
+      requireSelfOrAdmin(who, params.name);
+      const user = await store.users.get(params.name);
+      if (!user) throw notFound(`User ${params.name} does not exist.`);
+      return publicUser(user);
+    },
+  });
+
+  api.add({
+    method: 'patch',
+    path: '/users/:name',
+    tag: 'users',
+    summary: 'Change a user (self: name, e-mail, password; platform admins: also admin rights)',
+    params: nameParams,
+    body: updateUserBody,
+    response: userSchema,
+    handler: async ({ identity: who, params, body }) => {
+      requireSelfOrAdmin(who, params.name);
+      if (body.platformAdmin !== undefined) requirePlatformAdmin(who);
+      if (body.platformAdmin === false && params.name === who.user.name) {
+        throw badRequest('You cannot remove your own platform-admin rights; ask another platform admin.', 'platformAdmin');
+      }
+      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
+      await store.users.update(params.name, {
+        displayName: body.displayName,
+        email: body.email,
+        platformAdmin: body.platformAdmin,
+        passwordHash: body.password ? await hashPassword(body.password) : undefined,
+      });
+      identity.invalidateUser(params.name);
+      return publicUser((await store.users.get(params.name))!);
+    },
+  });
+
+  api.add({
+    method: 'delete',
+    path: '/users/:name',
+    tag: 'users',
+    summary: 'Delete a user: stops their workspaces, ends sessions, revokes tokens (files in the home stay)',
+    params: nameParams,
+    handler: async ({ identity: who, params }) => {
+      requirePlatformAdmin(who);
+      if (params.name === who.user.name) throw badRequest('You cannot delete your own account.', 'name');
+      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
+      for (const server of await store.servers.listForUser(params.name)) {
+        await deps.manager.stop(params.name, server.name);
+      }
+      await store.users.delete(params.name);
+      identity.invalidateAll();
+      return undefined;
+    },
+  });
+}
