@@ -28,9 +28,9 @@ export function commonOptions(args: Map<string, string>): CommonOptions {
       if (!(TARGET_NAMES as readonly string[]).includes(t)) throw new Error(`unknown target ${t} (known: ${TARGET_NAMES.join(", ")})`);
     }
   } else {
+    // Atrium joins by default once its hub has been built.
     targets = ["jupyterhub"];
-    const atrium = atriumConfigFromEnv(args);
-    if (existsSync(join(REPO_ROOT, "hub", "dist", "main.js")) && atrium.configFile) targets.push("atrium");
+    if (existsSync(join(REPO_ROOT, "hub", "dist", "main.js"))) targets.push("atrium");
   }
   return { targets, runId: args.get("run-id") ?? shortId(5), keepTemp: args.has("keep-temp") };
 }

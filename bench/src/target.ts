@@ -25,6 +25,11 @@ export interface ServerInfo {
   requestMs: number;
 }
 
+export interface SpawnOptions {
+  /** How long to wait for JupyterLab; a target's default otherwise. */
+  timeoutMs?: number;
+}
+
 export interface Target {
   /** `jupyterhub`, `atrium`. */
   readonly name: string;
@@ -36,7 +41,7 @@ export interface Target {
   /** Untimed set-up for a user (account, API token) before spawn() is timed. */
   prepareUser(user: string): Promise<void>;
   /** Starts the user's server and resolves once JupyterLab answers through the proxy. */
-  spawn(user: string): Promise<ServerInfo>;
+  spawn(user: string, opts?: SpawnOptions): Promise<ServerInfo>;
   /** Stops the user's server and waits until the hub reports it stopped. */
   stopServer(user: string): Promise<void>;
   /** Stops the hub, its proxy and every server. Safe to call twice. */

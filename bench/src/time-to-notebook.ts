@@ -9,6 +9,9 @@ import type { Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
 import { fmt, intArg, parseArgs, printTable, summarize, writeResult, type Summary } from "./util.js";
 
+/** A first spawn may build environments (Atrium's local spawner does). */
+const WARMUP_TIMEOUT_MS = 20 * 60_000;
+
 export interface TimeToNotebookResult {
   spawns: number;
   warmup: number;
@@ -33,7 +36,8 @@ export async function timeToNotebook(
     const isWarmup = i < opts.warmup;
     const user = `bench-${opts.runId}-${isWarmup ? "w" : "s"}${i}`;
     await target.prepareUser(user);
-    const info = await target.spawn(user);
+    // The warm-up may also build a target's environments on first use.
+    const info = await target.spawn(user, isWarmup ? { timeoutMs: WARMUP_TIMEOUT_MS } : {});
     try {
       if (isWarmup) warmupMs.push(info.spawnMs);
       else {

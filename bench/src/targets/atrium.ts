@@ -1,34 +1,41 @@
 /**
- * Atrium's hub, driven through the contract its author announced:
+ * Atrium's hub, driven through its CLI and REST API:
  *
  *   node hub/dist/main.js --config <file>                 starts hub + proxy
- *   node hub/dist/main.js create-token --user <name> …    prints an API token
+ *   node hub/dist/main.js create-token --user <name> --config <file>
+ *                                                         prints an API token
+ *   POST   /hub/api/users  {"name"}                       creates a user (admin)
  *   POST   /hub/api/users/<name>/servers/<workspace>      {"image","size"} → 202
- *   GET    /hub/api/users/<name>/servers/<workspace>      {status, target, …}
+ *   GET    /hub/api/users/<name>/servers/<workspace>      {status, target (admins), …}
  *   DELETE /hub/api/users/<name>/servers/<workspace>      stops it
- *   /user/<name>/<workspace>/…                            proxy; accepts the
- *          same `Authorization: token <hub api token>` and injects the
- *          server's own token.
+ *   /user/<name>/<workspace>/…                            proxy; accepts
+ *          `Authorization: token <hub api token>` and injects the server's own
+ *          token.
  *
- * The hub's config file is the hub's business: pass it with --atrium-config
- * (or ATRIUM_BENCH_CONFIG) together with the URL it listens on
- * (--atrium-url / ATRIUM_BENCH_HUB_URL, loopback only). The config should use
- * the local spawner, loopback addresses and no idle culling, like the
- * JupyterHub peer.
+ * Unless --atrium-config gives a config file, one is generated in a temporary
+ * directory: loopback host, a free port, a fresh state directory, the local
+ * spawner with its environments cached under .cache/bench/atrium-envs (so
+ * only the first run ever builds them), and idle culling off — the same
+ * conditions as the JupyterHub peer.
  *
- * Direct access: the hub keeps each server's token to itself, so the direct
- * rows need the status answer (for an admin) to carry it as `token`; without
- * it the direct rows are skipped for Atrium.
+ * Direct access needs the server's own token, which the hub keeps to itself.
+ * It is taken from the status answer's `token` field if the hub ever offers
+ * it to admins, otherwise from the environment (JUPYTER_TOKEN) of the server
+ * process, which this harness started through the hub, as the same OS user.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { ServerInfo, Target } from "../target.js";
+import type { ServerInfo, SpawnOptions, Target } from "../target.js";
 import { waitForLab } from "../target.js";
 import {
+  CACHE_DIR,
   REPO_ROOT,
   assertLoopback,
+  descendants,
+  freePort,
   http,
   httpJson,
   onCleanup,
@@ -41,11 +48,11 @@ import {
 } from "../util.js";
 
 export interface AtriumOptions {
-  /** Hub config file passed to `--config`. */
+  /** Hub config file passed to `--config`; null = generate one. */
   configFile: string | null;
-  /** Origin the hub (and its proxy) listens on, e.g. http://127.0.0.1:8000. */
+  /** Origin the hub listens on when configFile is given, e.g. http://127.0.0.1:8000. */
   hubUrl: string;
-  /** A hub admin, used to read `target` from the status answer. */
+  /** The platform admin (created by the hub at start-up). */
   adminUser: string;
   image: string;
   size: string;
@@ -59,7 +66,7 @@ export function atriumConfigFromEnv(args: Map<string, string>): AtriumOptions {
   return {
     configFile: cfg ? resolve(cfg) : null,
     hubUrl: (args.get("atrium-url") ?? process.env["ATRIUM_BENCH_HUB_URL"] ?? "http://127.0.0.1:8000").replace(/\/$/, ""),
-    adminUser: args.get("atrium-admin") ?? process.env["ATRIUM_BENCH_ADMIN"] ?? "admin",
+    adminUser: args.get("atrium-admin") ?? process.env["ATRIUM_BENCH_ADMIN"] ?? "bench-admin",
     image: args.get("atrium-image") ?? "minimal",
     size: args.get("atrium-size") ?? "small",
     workspace: args.get("atrium-workspace") ?? "default",
@@ -72,7 +79,7 @@ interface StatusAnswer {
   status: ServerStatus;
   target?: string | null;
   token?: string;
-  [key: string]: unknown;
+  message?: string | null;
 }
 
 export class AtriumTarget implements Target {
@@ -82,6 +89,8 @@ export class AtriumTarget implements Target {
   private readonly mainJs = join(REPO_ROOT, "hub", "dist", "main.js");
   private readonly opts: AtriumOptions;
   private readonly spawnTimeoutMs: number;
+  private configFile = "";
+  private hubUrl = "";
   private tmp = "";
   private hub: ManagedProcess | null = null;
   private adminToken = "";
@@ -98,47 +107,73 @@ export class AtriumTarget implements Target {
     return {
       target: this.name,
       proxy: "Atrium hub proxy",
-      config: this.opts.configFile,
+      spawner: "local",
+      config: this.opts.configFile ?? "generated",
       image: this.opts.image,
       size: this.opts.size,
     };
   }
 
   private serverApi(user: string): string {
-    return `${this.opts.hubUrl}/hub/api/users/${user}/servers/${this.opts.workspace}`;
+    return `${this.hubUrl}/hub/api/users/${user}/servers/${this.opts.workspace}`;
+  }
+
+  private get adminHeaders(): Record<string, string> {
+    return { Authorization: `token ${this.adminToken}` };
   }
 
   private cli(args: string[]): Promise<string> {
     return new Promise((resolveOut, reject) => {
       execFile(
         process.execPath,
-        [this.mainJs, ...args],
+        [this.mainJs, ...args, "--config", this.configFile],
         { cwd: REPO_ROOT, timeout: 60_000, maxBuffer: 1 << 20 },
         (err, stdout, stderr) => {
-          if (err) reject(new Error(`hub ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+          if (err) reject(new Error(`hub ${args.join(" ")} failed: ${err.message.split("\n")[0]}\n${stderr.slice(0, 500)}`));
           else resolveOut(stdout);
         },
       );
     });
   }
 
-  /** `create-token --user <name>` prints the token; its last non-empty line is taken. */
+  /** `create-token --user <name>` prints the token on its last line. */
   private async createToken(user: string): Promise<string> {
-    const configArgs = this.opts.configFile ? ["--config", this.opts.configFile] : [];
-    const out = await this.cli(["create-token", "--user", user, ...configArgs]);
+    const out = await this.cli(["create-token", "--user", user, "--note", "atrium-bench"]);
     const line = out.trim().split("\n").pop()?.trim() ?? "";
     if (!/^\S{16,}$/.test(line)) throw new Error(`create-token --user ${user} printed no token: ${JSON.stringify(out.slice(0, 200))}`);
     return line;
   }
 
+  private async writeConfig(): Promise<void> {
+    const port = await freePort();
+    this.hubUrl = `http://127.0.0.1:${port}`;
+    const envs = join(CACHE_DIR, "atrium-envs");
+    mkdirSync(envs, { recursive: true });
+    const config = {
+      host: "127.0.0.1",
+      port,
+      stateDir: join(this.tmp, "state"),
+      auth: { adminUser: this.opts.adminUser, adminPassword: randomBytes(18).toString("base64url") },
+      workspaces: { cullIdleSeconds: 0, startTimeoutSeconds: Math.ceil(this.spawnTimeoutMs / 1000) },
+      spawner: { kind: "local", environmentsDir: envs },
+    };
+    this.configFile = join(this.tmp, "atrium-bench.yaml");
+    // JSON is valid YAML.
+    writeFileSync(this.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  }
+
   async start(): Promise<void> {
     if (!existsSync(this.mainJs)) throw new Error(`${this.mainJs} is missing: build the hub first (npx tsc -b hub)`);
-    if (!this.opts.configFile || !existsSync(this.opts.configFile)) {
-      throw new Error("Atrium target needs a hub config: --atrium-config <file> or ATRIUM_BENCH_CONFIG");
-    }
-    assertLoopback(this.opts.hubUrl);
     this.tmp = mkdtempSync(join(tmpdir(), "atrium-bench-atrium-"));
-    this.hub = startProcess("atrium-hub", process.execPath, [this.mainJs, "--config", this.opts.configFile], {
+    if (this.opts.configFile) {
+      if (!existsSync(this.opts.configFile)) throw new Error(`Atrium config ${this.opts.configFile} does not exist`);
+      this.configFile = this.opts.configFile;
+      this.hubUrl = this.opts.hubUrl;
+    } else {
+      await this.writeConfig();
+    }
+    assertLoopback(this.hubUrl);
+    this.hub = startProcess("atrium-hub", process.execPath, [this.mainJs, "--config", this.configFile], {
       cwd: REPO_ROOT,
       env: { ...process.env },
       logFile: join(this.tmp, "hub.log"),
@@ -148,7 +183,7 @@ export class AtriumTarget implements Target {
     await pollUntil(
       "Atrium hub",
       async () => {
-        const res = await http(`${this.opts.hubUrl}/hub/api/`, { timeoutMs: 2_000 });
+        const res = await http(`${this.hubUrl}/hub/api/`, { timeoutMs: 2_000 });
         return res.status < 500 ? true : undefined;
       },
       {
@@ -157,18 +192,24 @@ export class AtriumTarget implements Target {
         abort: () => (hub.exit !== null ? `hub exited (${hub.exit}):\n${tail(hub.logFile)}` : undefined),
       },
     );
-    this.adminToken = await this.createToken(this.opts.adminUser);
+    // The hub creates its admin right after it starts listening.
+    this.adminToken = await pollUntil("admin token", () => this.createToken(this.opts.adminUser), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      abort: () => (hub.exit !== null ? `hub exited (${hub.exit}):\n${tail(hub.logFile)}` : undefined),
+    });
   }
 
   async prepareUser(user: string): Promise<void> {
+    await httpJson(`${this.hubUrl}/hub/api/users`, { method: "POST", headers: this.adminHeaders, body: { name: user } }, [201, 409]);
     this.userTokens.set(user, await this.createToken(user));
   }
 
-  async spawn(user: string): Promise<ServerInfo> {
+  async spawn(user: string, opts: SpawnOptions = {}): Promise<ServerInfo> {
     const token = this.userTokens.get(user);
     if (!token) throw new Error(`prepareUser(${user}) first`);
     const headers = { Authorization: `token ${token}` };
-    const baseUrl = `${this.opts.hubUrl}/user/${user}/${this.opts.workspace}/`;
+    const baseUrl = `${this.hubUrl}/user/${user}/${this.opts.workspace}/`;
     const hub = this.hub;
     let failed: string | undefined;
     let watching = true;
@@ -189,7 +230,7 @@ export class AtriumTarget implements Target {
         if (!watching) break;
         try {
           const s = await httpJson<StatusAnswer>(this.serverApi(user), { headers }, [200]);
-          if (s.status === "failed" || s.status === "stopped") failed = `server ${s.status}: ${JSON.stringify(s).slice(0, 300)}`;
+          if (s.status === "failed" || s.status === "stopped") failed = `server ${s.status}: ${s.message ?? ""}`;
         } catch {
           // transient; the proxy poll decides
         }
@@ -197,7 +238,7 @@ export class AtriumTarget implements Target {
     })();
     try {
       await waitForLab(baseUrl, headers, {
-        timeoutMs: this.spawnTimeoutMs,
+        timeoutMs: opts.timeoutMs ?? this.spawnTimeoutMs,
         abort: () => failed ?? (hub === null || hub.exit !== null ? "hub exited" : undefined),
       });
     } finally {
@@ -206,26 +247,43 @@ export class AtriumTarget implements Target {
     }
     const spawnMs = performance.now() - t0;
 
-    const status = await httpJson<StatusAnswer>(this.serverApi(user), { headers: { Authorization: `token ${this.adminToken}` } }, [200]);
+    const status = await httpJson<StatusAnswer>(this.serverApi(user), { headers: this.adminHeaders }, [200]);
     let directUrl: string | null = null;
     let directHeaders: Record<string, string> = {};
-    if (typeof status.target === "string" && typeof status.token === "string") {
+    const serverToken = typeof status.token === "string" ? status.token : this.serverTokenFromProcess(user);
+    if (typeof status.target === "string" && serverToken) {
       const origin = status.target.replace(/\/$/, "");
       assertLoopback(origin);
       directUrl = `${origin}/user/${user}/${this.opts.workspace}/`;
-      directHeaders = { Authorization: `token ${status.token}` };
+      directHeaders = { Authorization: `token ${serverToken}` };
     }
     return { user, baseUrl, headers, directUrl, directHeaders, spawnMs, requestMs };
   }
 
+  /** JUPYTER_TOKEN of the user's server process among the hub's descendants. */
+  private serverTokenFromProcess(user: string): string | null {
+    if (this.hub === null) return null;
+    for (const p of descendants(this.hub.pid)) {
+      let env: string[];
+      try {
+        env = readFileSync(`/proc/${p.pid}/environ`, "utf8").split("\0");
+      } catch {
+        continue;
+      }
+      if (env.includes(`ATRIUM_USER=${user}`) && env.includes(`ATRIUM_WORKSPACE=${this.opts.workspace}`)) {
+        const tok = env.find((e) => e.startsWith("JUPYTER_TOKEN="));
+        if (tok) return tok.slice("JUPYTER_TOKEN=".length);
+      }
+    }
+    return null;
+  }
+
   async stopServer(user: string): Promise<void> {
-    const token = this.userTokens.get(user) ?? this.adminToken;
-    const headers = { Authorization: `token ${token}` };
-    await httpJson(this.serverApi(user), { method: "DELETE", headers }, [200, 202, 204, 404]);
+    await httpJson(this.serverApi(user), { method: "DELETE", headers: this.adminHeaders }, [200, 202, 204, 404]);
     await pollUntil(
       `server of ${user} to stop`,
       async () => {
-        const res = await http(this.serverApi(user), { headers });
+        const res = await http(this.serverApi(user), { headers: this.adminHeaders });
         if (res.status === 404) return true;
         const s = JSON.parse(res.text) as StatusAnswer;
         return s.status === "stopped" || s.status === "failed" ? true : undefined;
@@ -238,7 +296,9 @@ export class AtriumTarget implements Target {
   async stop(): Promise<void> {
     const hub = this.hub;
     if (hub === null) return;
-    this.hub = null;
+    // The hub leaves servers running on exit (it re-adopts them at its next
+    // start), so stop them through the API first; the process-tree stop
+    // below catches anything left.
     if (hub.exit === null) {
       for (const user of [...this.running]) {
         try {
@@ -251,10 +311,11 @@ export class AtriumTarget implements Target {
         }
       }
     }
+    this.hub = null;
     await stopProcessTree(hub, 15_000);
     this.unregister?.();
     this.unregister = null;
     if (!this.opts.keepTemp && this.tmp) rmSync(this.tmp, { recursive: true, force: true });
-    else if (this.tmp) console.error(`atrium hub log kept in ${this.tmp}`);
+    else if (this.tmp) console.error(`atrium hub files kept in ${this.tmp}`);
   }
 }

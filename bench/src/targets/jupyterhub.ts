@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ServerInfo, Target } from "../target.js";
+import type { ServerInfo, SpawnOptions, Target } from "../target.js";
 import { waitForLab } from "../target.js";
 import {
   CACHE_DIR,
@@ -218,7 +218,7 @@ export class JupyterHubTarget implements Target {
     this.userTokens.set(user, tok.token);
   }
 
-  async spawn(user: string): Promise<ServerInfo> {
+  async spawn(user: string, opts: SpawnOptions = {}): Promise<ServerInfo> {
     const token = this.userTokens.get(user);
     if (!token) throw new Error(`prepareUser(${user}) first`);
     const headers = { Authorization: `token ${token}` };
@@ -229,7 +229,7 @@ export class JupyterHubTarget implements Target {
     const requestMs = performance.now() - t0;
     this.running.add(user);
     await waitForLab(baseUrl, headers, {
-      timeoutMs: this.spawnTimeoutMs,
+      timeoutMs: opts.timeoutMs ?? this.spawnTimeoutMs,
       abort: () => (hub === null || hub.exit !== null ? "jupyterhub exited" : undefined),
     });
     const spawnMs = performance.now() - t0;
