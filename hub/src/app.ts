@@ -60,7 +60,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const spawner = overrides.spawner ?? createSpawner(config);
   const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
   const authenticator = overrides.authenticator ?? new BuiltinAuthenticator(store);
-  const limiter = new FailureLimiter(config.loginRateLimit.maxFailures, config.loginRateLimit.windowSeconds * 1000);
+  const windowMs = config.loginRateLimit.windowSeconds * 1000;
+  const limiters = {
+    user: new FailureLimiter(config.loginRateLimit.maxFailures, windowMs),
+    address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
+  };
   const deps: HubDeps = { config, store, identity, manager, catalog };
 
   const api = new ApiRegistry();
@@ -125,7 +129,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/api', apiRouter);
 
   const pages = express.Router();
-  registerPageRoutes(pages, deps, authenticator, limiter);
+  registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {
     res.status(404).type('html').send(renderMessagePage({ title: 'Not found', message: `There is no page at ${req.path}.`, action: { href: '/hub/home', label: 'Go to your home page' } }));

@@ -41,7 +41,10 @@ export const configSchema = z
       .prefault({}),
     loginRateLimit: z
       .object({
+        /** Failed sign-ins allowed per user name within the window. */
         maxFailures: z.number().int().positive().default(5),
+        /** Failed sign-ins allowed per client address (many users may share one). */
+        maxFailuresPerAddress: z.number().int().positive().default(50),
         windowSeconds: durationSeconds.default(300),
       })
       .prefault({}),

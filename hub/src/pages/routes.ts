@@ -18,7 +18,12 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-export function registerPageRoutes(router: Router, deps: HubDeps, authenticator: Authenticator, limiter: FailureLimiter): void {
+export function registerPageRoutes(
+  router: Router,
+  deps: HubDeps,
+  authenticator: Authenticator,
+  limiters: { user: FailureLimiter; address: FailureLimiter },
+): void {
   const { config, identity } = deps;
   const cookieSecure = config.sessions.secureCookies;
   const form = express.urlencoded({ extended: false, limit: '10kb' });
@@ -69,8 +74,11 @@ export function registerPageRoutes(router: Router, deps: HubDeps, authenticator:
     if (!authenticator.authenticate) return loginPage(res, { next, status: 400, error: 'Use the sign-in button below.' });
     if (!username || !password) return loginPage(res, { next, username, status: 400, error: 'Enter your user name and password.' });
     const ip = req.socket.remoteAddress ?? 'unknown';
-    const keys = [`user:${username}`, `ip:${ip}`];
-    const waitMs = Math.max(...keys.map((k) => limiter.retryAfterMs(k)));
+    const checks = [
+      { limiter: limiters.user, key: username },
+      { limiter: limiters.address, key: ip },
+    ];
+    const waitMs = Math.max(...checks.map((c) => c.limiter.retryAfterMs(c.key)));
     if (waitMs > 0) {
       const minutes = Math.ceil(waitMs / 60_000);
       res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
@@ -79,11 +87,11 @@ export function registerPageRoutes(router: Router, deps: HubDeps, authenticator:
     }
     const result = await authenticator.authenticate(username, password);
     if (!result.ok) {
-      keys.forEach((k) => limiter.recordFailure(k));
+      checks.forEach((c) => c.limiter.recordFailure(c.key));
       log.info('sign-in failed', { user: username, ip });
       return loginPage(res, { next, username, status: 401, error: result.message });
     }
-    keys.forEach((k) => limiter.reset(k));
+    limiters.user.reset(username);
     const user = await syncAuthenticatedUser(deps.store, result.user);
     const session = await identity.createSession(user.name, result.user.authState);
     await deps.store.users.recordLogin(user.name);

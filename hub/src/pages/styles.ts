@@ -37,7 +37,7 @@ form.inline { display:inline; margin:0; }
 .row { display:flex; gap:16px; flex-wrap:wrap; }
 .grow { flex:1; min-width:220px; }
 .choice-grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(240px,1fr)); gap:12px; }
-.choice { position:relative; border:2px solid var(--line); border-radius:var(--radius); padding:12px 14px; cursor:pointer; background:#fff; }
+.choice { position:relative; font-weight:400; margin:0; border:2px solid var(--line); border-radius:var(--radius); padding:12px 14px; cursor:pointer; background:#fff; }
 .choice:hover { border-color:#a9c4ea; }
 .choice.selected { border-color:var(--blue-2); background:#f4f8fe; }
 .choice input { position:absolute; opacity:0; }

@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { startHub, type Hub } from '@atrium/hub/app';
 import { parseConfig, type ConfigInput } from '@atrium/hub/config';
 import { hashPassword } from '@atrium/hub/auth/passwords';
+import { setLogLevel } from '@atrium/hub/log';
+
+// Hub logs only warnings in tests unless ATRIUM_LOG_LEVEL asks for more.
+if (!process.env.ATRIUM_LOG_LEVEL) setLogLevel('warn');
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Python environments are shared by all tests (and kept between runs) so each is built once. */

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { createUser, startTestHub, type TestHub } from '../integration/helpers.js';
+import { launchBrowser, screenshot, signIn, watchErrors } from './browser.js';
+
+// What a data scientist does on the first day, in a real browser against a
+// real hub and a real JupyterLab.
+describe('in the browser', () => {
+  let t: TestHub;
+  let browser: Browser;
+
+  before(async () => {
+    t = await startTestHub();
+    await createUser(t.hub, 'alice', { password: 'alice-password', teams: [{ team: 'sales-finance', role: 'member' }] });
+    await createUser(t.hub, 'bob', { password: 'bob-password' });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close({ stopServers: true });
+  });
+
+  test('log in, start a datascience workspace, run pandas in a notebook, stop it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/hub/home`);
+    assert.match(page.url(), /\/hub\/login\?next=%2Fhub%2Fhome$/, 'anonymous users are sent to the login page');
+    await screenshot(page, 'login');
+    await signIn(page, t.url, 'alice', 'alice-password');
+    assert.match(page.url(), /\/hub\/home$/);
+    await page.waitForSelector('#images .choice');
+    assert.equal(await page.locator('#images .choice.selected .title').innerText().then((s) => s.startsWith('Data science')), true, 'the recommended image is preselected');
+    await page.click('#sizes [data-size="small"]');
+    await screenshot(page, 'home');
+
+    await page.click('#start-button');
+    // Progress shows as a bar with messages while the workspace starts.
+    await page.waitForSelector('[data-progress="default"] .progress-message');
+    const firstMessage = await page.locator('[data-progress="default"] .progress-message').innerText();
+    assert.ok(firstMessage.length > 0);
+    await screenshot(page, 'spawn-progress');
+    await page.waitForURL(/\/user\/alice\/default\/lab/, { timeout: 600_000 });
+
+    // JupyterLab: new notebook, run a cell.
+    await page.waitForSelector('.jp-LauncherCard[data-category="Notebook"]', { timeout: 120_000 });
+    await page.click('.jp-LauncherCard[data-category="Notebook"]');
+    await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content');
+    await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120_000 }).catch(() => undefined);
+    await page.click('.jp-NotebookPanel .jp-Cell .cm-content');
+    await page.keyboard.type('import pandas; 1+1');
+    await page.keyboard.press('Shift+Enter');
+    const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
+    await output.waitFor({ timeout: 120_000 });
+    assert.equal((await output.innerText()).trim(), '2');
+    await screenshot(page, 'notebook');
+
+    // JupyterLab's own hub menu points back to the hub.
+    await page.click('.lm-MenuBar-itemLabel:text("File")');
+    assert.ok(await page.locator('.lm-Menu-itemLabel:text("Hub Control Panel")').isVisible(), 'File menu has Hub Control Panel');
+    assert.ok(await page.locator('.lm-Menu-itemLabel:text("Log Out")').isVisible(), 'File menu has Log Out');
+    await screenshot(page, 'hub-menu');
+    await Promise.all([page.waitForURL(/\/hub\/home/), page.click('.lm-Menu-itemLabel:text("Hub Control Panel")')]);
+
+    // Back on the hub: the workspace is running; stop it.
+    const card = page.locator('.workspace[data-workspace="default"]');
+    await card.locator('.badge.ok').waitFor();
+    await card.locator('button[data-stop]').click();
+    await card.locator('.badge:text("stopped")').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'stopped');
+    const jupyterErrors = errors.filter((e) => !/ResizeObserver/.test(e));
+    assert.deepEqual(jupyterErrors, [], 'no uncaught errors on the pages');
+  });
+
+  test("another user's workspace URL shows a 403 page with a link home", async () => {
+    const page = await browser.newPage();
+    await signIn(page, t.url, 'bob', 'bob-password');
+    const response = await page.goto(`${t.url}/user/alice/default/lab`);
+    assert.equal(response?.status(), 403);
+    assert.match(await page.locator('h1').innerText(), /Forbidden/);
+    assert.equal(await page.locator('a.button.primary').getAttribute('href'), '/hub/home');
+    await screenshot(page, 'forbidden');
+  });
+
+  test('admins see running workspaces and users', async () => {
+    await createUser(t.hub, 'root', { password: 'root-password', platformAdmin: true });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signIn(page, t.url, 'root', 'root-password', '/hub/admin');
+    await page.waitForSelector('#users table');
+    assert.ok((await page.locator('#users').innerText()).includes('alice'));
+    assert.ok((await page.locator('#teams').innerText()).includes('sales-finance'));
+    await screenshot(page, 'admin');
+  });
+});
