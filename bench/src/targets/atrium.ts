@@ -155,7 +155,8 @@ export class AtriumTarget implements Target {
       stateDir: join(this.tmp, "state"),
       auth: { adminUser: this.opts.adminUser, adminPassword: randomBytes(18).toString("base64url") },
       workspaces: { cullIdleSeconds: 0, startTimeoutSeconds: Math.ceil(this.spawnTimeoutMs / 1000) },
-      spawner: { kind: "local", environmentsDir: envs },
+      // Build only the image under test, during the untimed warm-up spawn.
+      spawner: { kind: "local", environmentsDir: envs, prepareImages: false },
     };
     this.configFile = join(this.tmp, "atrium-bench.yaml");
     // JSON is valid YAML.
