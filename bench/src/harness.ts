@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { ServerInfo, Target } from "./target.js";
 import { AtriumTarget, atriumConfigFromEnv } from "./targets/atrium.js";
 import { JupyterHubTarget } from "./targets/jupyterhub.js";
-import { REPO_ROOT, installSignalHandlers, runCleanups, shortId } from "./util.js";
+import { REPO_ROOT, installSignalHandlers, intArg, runCleanups, shortId, waitForQuiet } from "./util.js";
 
 export const TARGET_NAMES = ["jupyterhub", "atrium"] as const;
 
@@ -17,6 +17,8 @@ export interface CommonOptions {
   targets: string[];
   runId: string;
   keepTemp: boolean;
+  /** Wait up to this long for an idle machine before each target (--wait-idle <seconds>). */
+  waitIdleMs: number;
 }
 
 export function commonOptions(args: Map<string, string>): CommonOptions {
@@ -32,7 +34,7 @@ export function commonOptions(args: Map<string, string>): CommonOptions {
     targets = ["jupyterhub"];
     if (existsSync(join(REPO_ROOT, "hub", "dist", "main.js"))) targets.push("atrium");
   }
-  return { targets, runId: args.get("run-id") ?? shortId(5), keepTemp: args.has("keep-temp") };
+  return { targets, runId: args.get("run-id") ?? shortId(5), keepTemp: args.has("keep-temp"), waitIdleMs: intArg(args, "wait-idle", 0, 0, 3600) * 1000 };
 }
 
 export function createTarget(name: string, args: Map<string, string>, common: CommonOptions): Target {
@@ -49,6 +51,8 @@ export function createTarget(name: string, args: Map<string, string>, common: Co
 export interface TargetOutcome<T> {
   target: string;
   describe: Record<string, unknown>;
+  /** Share of CPU busy (0..1) just before the target started, with nothing of ours running. */
+  cpuBusyBefore?: number;
   result?: T;
   error?: string;
 }
@@ -66,15 +70,16 @@ export async function forEachTarget<T>(
   const outcomes: TargetOutcome<T>[] = [];
   for (const name of common.targets) {
     const target = createTarget(name, args, common);
-    console.log(`\n=== ${name}: starting`);
+    const cpuBusyBefore = await waitForQuiet(common.waitIdleMs);
+    console.log(`\n=== ${name}: starting (CPU ${Math.round(cpuBusyBefore * 100)}% busy before)`);
     try {
       await target.start();
       const result = await fn(target, common);
-      outcomes.push({ target: name, describe: target.describe(), result });
+      outcomes.push({ target: name, describe: target.describe(), cpuBusyBefore, result });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       console.error(`\n${name}: FAILED: ${message}`);
-      outcomes.push({ target: name, describe: target.describe(), error: message });
+      outcomes.push({ target: name, describe: target.describe(), cpuBusyBefore, error: message });
     } finally {
       console.log(`=== ${name}: stopping`);
       await target.stop().catch((err: unknown) => console.error(`${name}: stop failed: ${String(err)}`));

@@ -45,6 +45,7 @@ async function main(): Promise<boolean> {
     outcomes.map((o) => ({
       target: o.target,
       describe: o.describe,
+      ...(o.cpuBusyBefore !== undefined ? { cpuBusyBefore: o.cpuBusyBefore } : {}),
       ...(o.result ? { result: o.result[key] } : {}),
       ...(o.error ? { error: o.error } : {}),
     }));

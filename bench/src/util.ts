@@ -430,3 +430,42 @@ export function shortId(len = 6): string {
   for (let i = 0; i < len; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
 }
+
+// ------------------------------------------------------------ machine quiet
+
+function cpuTimes(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+  const total = f.slice(0, 8).reduce((s, v) => s + v, 0);
+  return { busy: total - idle, total };
+}
+
+/** Fraction of all cores busy over `ms` (0..1), from /proc/stat. */
+export async function cpuBusy(ms = 1_000): Promise<number> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  const total = b.total - a.total;
+  return total > 0 ? (b.busy - a.busy) / total : 0;
+}
+
+/**
+ * Waits (at most `maxWaitMs`) until the machine is nearly idle — other work
+ * on 2 cores skews every figure — and returns the busy fraction last seen.
+ */
+export async function waitForQuiet(maxWaitMs: number, threshold = 0.1): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let busy = await cpuBusy(2_000);
+  let said = false;
+  while (busy > threshold && Date.now() < deadline) {
+    if (!said) {
+      console.log(`  waiting up to ${Math.round(maxWaitMs / 1000)} s for the machine to be idle (now ${Math.round(busy * 100)}% busy)…`);
+      said = true;
+    }
+    await sleep(3_000);
+    busy = await cpuBusy(2_000);
+  }
+  if (busy > threshold) console.log(`  machine still ${Math.round(busy * 100)}% busy: figures will be skewed`);
+  return busy;
+}
