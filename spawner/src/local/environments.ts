@@ -116,8 +116,11 @@ export class EnvironmentManager {
       return envPath;
     }
     let build = this.builds.get(envPath);
-    if (!build) {
-      const listeners = new Set<Progress>();
+    if (build) {
+      build.listeners.add(onProgress);
+    } else {
+      // Register the first listener before the build starts: it may report synchronously.
+      const listeners = new Set<Progress>([onProgress]);
       const fanout: Progress = (e) => {
         for (const l of listeners) {
           try {
@@ -127,11 +130,10 @@ export class EnvironmentManager {
           }
         }
       };
-      const promise = this.buildLocked(image, envPath, fanout).finally(() => this.builds.delete(envPath));
-      build = { promise, listeners };
+      build = { promise: Promise.resolve(''), listeners };
       this.builds.set(envPath, build);
+      build.promise = this.buildLocked(image, envPath, fanout).finally(() => this.builds.delete(envPath));
     }
-    build.listeners.add(onProgress);
     try {
       return await build.promise;
     } finally {
@@ -215,7 +217,7 @@ export class EnvironmentManager {
       rmSync(envPath, { recursive: true, force: true });
       onProgress({ progress: 5, message: `Building ${what} (first use; this takes a minute or two)` });
       remember(`[atrium] ${new Date().toISOString()} creating venv ${envPath} with ${py.executable} (${py.version})`);
-      await this.run([py.executable, '-m', 'venv', envPath], lockDir, remember);
+      await this.run('python -m venv', [py.executable, '-m', 'venv', envPath], lockDir, remember);
 
       const tracker = new PipProgress(total, image.displayName);
       let lastKey = '';
@@ -231,6 +233,7 @@ export class EnvironmentManager {
       ticker.unref();
       try {
         await this.run(
+          'pip install -r requirements.txt',
           [
             path.join(envPath, 'bin', 'python'),
             '-m',
@@ -286,7 +289,7 @@ export class EnvironmentManager {
   }
 
   /** Run a build step, streaming its combined output line by line. */
-  private run(argv: string[], lockDir: string, onLine: (line: string) => void): Promise<void> {
+  private run(label: string, argv: string[], lockDir: string, onLine: (line: string) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const [cmd, ...args] = argv as [string, ...string[]];
       const env = buildEnv();
@@ -309,7 +312,7 @@ export class EnvironmentManager {
       child.on('close', (code, signal) => {
         updateLockOwner(lockDir, undefined, undefined);
         if (code === 0) resolve();
-        else reject(new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited with ${signal ?? `code ${code}`}`));
+        else reject(new Error(`${label} exited with ${signal ?? `code ${code}`}`));
       });
     });
   }

@@ -294,6 +294,18 @@ export async function removeCgroups(dirs: string[], timeoutMs = 5000): Promise<s
   return problems;
 }
 
+/** Remove cgroups that are empty; leave busy ones alone. Idempotent. */
+export function removeEmptyCgroups(dirs: string[]): void {
+  for (const dir of dirs) {
+    if (!existsSync(dir) || cgroupPids(dir).length > 0) continue;
+    try {
+      rmdirSync(dir);
+    } catch {
+      // busy or already gone
+    }
+  }
+}
+
 /** Quote for /bin/sh. */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

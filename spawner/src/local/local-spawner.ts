@@ -14,7 +14,8 @@
  * See docs/spawner-local.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,6 +35,7 @@ import {
   detectCgroups,
   LimitsError,
   removeCgroups,
+  removeEmptyCgroups,
   wrapCommand,
   type AppliedLimits,
   type CgroupSupport,
@@ -46,6 +48,7 @@ import {
   descendantsOf,
   groupAlive,
   isSameProcess,
+  processesWithEnv,
   readProcStat,
   signalGroup,
   signalProcess,
@@ -57,6 +60,8 @@ export interface LocalProcessSpawnerOptions {
   stateDir: string;
   /** Python interpreter used to create venvs (default `python3`). */
   python?: string;
+  /** Where image environments are built and cached (default `<stateDir>/envs`); may be shared by several hubs. */
+  envsDir?: string;
   /**
    * How the size's memory limit is enforced (default `auto`):
    * `cgroup` (fail if impossible), `ulimit` (`ulimit -v`, 2× memory),
@@ -106,7 +111,7 @@ export const DEFAULT_INHERITED_ENV = [
 ];
 
 /** Variables request.env may not override. */
-const PROTECTED_ENV = new Set(['JUPYTER_TOKEN', 'JUPYTER_RUNTIME_DIR', 'ATRIUM_USER', 'ATRIUM_WORKSPACE']);
+const PROTECTED_ENV = new Set(['JUPYTER_TOKEN', 'JUPYTER_RUNTIME_DIR', 'ATRIUM_USER', 'ATRIUM_WORKSPACE', 'ATRIUM_RUN_ID']);
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -123,6 +128,8 @@ const limitsSchema = z.object({
 const stateSchema = z.object({
   backend: z.literal('local'),
   version: z.literal(1),
+  /** Random id of this run, in every process's environment as ATRIUM_RUN_ID. */
+  runId: z.string().regex(/^[0-9a-f]{16}$/),
   pid: z.int().positive(),
   /** Clock ticks after boot, from /proc/<pid>/stat: guards against PID reuse. */
   startTime: z.number(),
@@ -171,7 +178,7 @@ export class LocalProcessSpawner implements Spawner {
     this.addressSpaceFactor = options.addressSpaceFactor ?? 2;
     this.inheritEnv = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
     this.environments = new EnvironmentManager({
-      envsDir: path.join(this.stateDir, 'envs'),
+      envsDir: options.envsDir ? path.resolve(options.envsDir) : path.join(this.stateDir, 'envs'),
       logsDir: path.join(this.stateDir, 'logs'),
       ...(options.python !== undefined ? { python: options.python } : {}),
     });
@@ -254,9 +261,10 @@ export class LocalProcessSpawner implements Spawner {
       throw err;
     }
 
+    const runId = randomBytes(8).toString('hex');
     const jupyterArgs = jupyterLabArgs(request, port, home);
     const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
-    const env = this.workspaceEnv(request, envPath, home, runtimeDir);
+    const env = this.workspaceEnv(request, envPath, home, runtimeDir, runId);
 
     rotateIfLarge(logFile);
     writeRunHeader(logFile, `starting ${user}/${workspace}`, [
@@ -328,6 +336,7 @@ export class LocalProcessSpawner implements Spawner {
       const state: LocalSpawnerState = {
         backend: 'local',
         version: 1,
+        runId,
         pid,
         startTime: stat.startTime,
         bootId: bootId(),
@@ -397,7 +406,9 @@ export class LocalProcessSpawner implements Spawner {
   async stop(rawState: SpawnerState): Promise<void> {
     const state = parseState(rawState);
     if (!state) return;
-    if (this.isAlive(state)) {
+    const cgroups = state.limits.cgroups.filter((dir) => this.ownsCgroup(dir, state));
+    const alive = this.isAlive(state);
+    if (alive) {
       // Kernels run in their own sessions; remember the tree so nothing is orphaned.
       const tree = descendantsOf(state.pid);
       signalGroup(state.pid, 'SIGTERM');
@@ -411,8 +422,31 @@ export class LocalProcessSpawner implements Spawner {
       }
       await waitUntil(() => !isSameProcess(state.pid, state.startTime), 5000, 50);
     }
-    await removeCgroups(state.limits.cgroups.filter((dir) => this.ownsCgroup(dir, state)));
-    rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
+    // Anything else of this run (e.g. kernels orphaned by a crashed server).
+    const leftovers = processesWithEnv('ATRIUM_RUN_ID', state.runId);
+    for (const p of leftovers) signalProcess(p.pid, 'SIGKILL');
+    await waitUntil(() => leftovers.every((p) => !isSameProcess(p.pid, p.startTime)), 5000, 50);
+    if (alive) {
+      // The server was alive in these cgroups a moment ago: they are this run's.
+      await removeCgroups(cgroups);
+    } else {
+      // A later run of the same workspace may own them now; only remove them if empty.
+      removeEmptyCgroups(cgroups);
+    }
+    if (alive || !this.otherRunActive(state)) {
+      rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
+    }
+  }
+
+  /** Is another run of the same workspace alive (so its runtime dir must stay)? */
+  private otherRunActive(state: LocalSpawnerState): boolean {
+    return processesWithEnv('ATRIUM_WORKSPACE', state.workspace).some((p) => {
+      try {
+        return /\0ATRIUM_USER=([^\0]*)\0/.exec(`\0${readFileSync(`/proc/${p.pid}/environ`, 'latin1')}`)?.[1] === state.user;
+      } catch {
+        return false;
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -440,7 +474,13 @@ export class LocalProcessSpawner implements Spawner {
     return this.cgroupSupport;
   }
 
-  private workspaceEnv(request: StartRequest, envPath: string, home: string, runtimeDir: string): NodeJS.ProcessEnv {
+  private workspaceEnv(
+    request: StartRequest,
+    envPath: string,
+    home: string,
+    runtimeDir: string,
+    runId: string,
+  ): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (v === undefined) continue;
@@ -472,6 +512,7 @@ export class LocalProcessSpawner implements Spawner {
     env['JUPYTER_RUNTIME_DIR'] = runtimeDir;
     env['ATRIUM_USER'] = request.user;
     env['ATRIUM_WORKSPACE'] = request.workspace;
+    env['ATRIUM_RUN_ID'] = runId;
     env['JUPYTER_TOKEN'] = request.token;
     // JupyterLab copies this into the page config; the hub never sets it.
     delete env['JUPYTERHUB_API_TOKEN'];
@@ -492,6 +533,9 @@ export function jupyterLabArgs(request: StartRequest, port: number, home: string
     '--ServerApp.allow_remote_access=True',
     '--ServerApp.trust_xheaders=True',
     `--ServerApp.tornado_settings=${JSON.stringify(hub)}`,
+    // The hub starts, stops and signs users out: hide JupyterLab's own
+    // "Shut Down" and "Log Out" so only the hub menu's entries remain.
+    '--ServerApp.quit_button=False',
     // No internet: no update check, no news feed, no PyPI extension manager.
     '--LabApp.news_url=None',
     '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',

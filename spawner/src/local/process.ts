@@ -133,3 +133,23 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, int
 export function groupAlive(pgid: number, processes: ProcStat[] = listProcesses()): boolean {
   return processes.some((p) => p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X');
 }
+
+/**
+ * Live processes whose environment contains `name=value` (only processes we
+ * may read, i.e. our own user's). Used to find every process of one server
+ * run, including kernels that left the server's process group.
+ */
+export function processesWithEnv(name: string, value: string, processes: ProcStat[] = listProcesses()): ProcStat[] {
+  const needle = `\0${name}=${value}\0`;
+  const out: ProcStat[] = [];
+  for (const p of processes) {
+    if (p.state === 'Z' || p.state === 'X' || p.pid === process.pid) continue;
+    try {
+      const environ = `\0${readFileSync(`/proc/${p.pid}/environ`, 'latin1')}`;
+      if (environ.includes(needle)) out.push(p);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
+import { envHash, EnvironmentManager, isStaleLock, PipProgress, READY_MARKER } from './environments.js';
+import { readProcStat } from './process.js';
+
+describe('PipProgress', () => {
+  it('maps pip output to progress 5–60', () => {
+    const p = new PipProgress(4, 'Data science');
+    const a = p.line('Collecting pandas==3.1.1 (from -r requirements.txt (line 3))');
+    assert.deepEqual(a, {
+      progress: 13,
+      message: 'Building the Data science environment: collecting pandas (1/4)',
+    });
+    assert.equal(p.line('  Downloading pandas-3.1.1-cp311-manylinux.whl (12.1 MB)'), undefined);
+    p.line('Collecting numpy==2.4.6');
+    p.line('Collecting six==1.17.0');
+    const d = p.line('Collecting tzdata==2026.6');
+    assert.equal(d?.progress, 40);
+    assert.equal(p.tick(), undefined, 'no creeping while collecting');
+    const i = p.line('Installing collected packages: tzdata, six, numpy, pandas');
+    assert.deepEqual(i, { progress: 45, message: 'Building the Data science environment: installing 4 packages' });
+    assert.equal(p.tick()?.progress, 46);
+    for (let k = 0; k < 20; k++) p.tick();
+    assert.equal(p.tick(), undefined, 'creeping stops at 58');
+    assert.equal(p.line('Successfully installed numpy-2.4.6 pandas-3.1.1 six-1.17.0 tzdata-2026.6')?.progress, 60);
+  });
+
+  it('never goes past 40 while collecting more packages than pinned', () => {
+    const p = new PipProgress(1, 'x');
+    p.line('Collecting a');
+    assert.equal(p.line('Collecting b')?.progress, 40);
+  });
+});
+
+describe('envHash', () => {
+  const py = { version: '3.11.7', implementation: 'CPython', executable: '/usr/bin/python3.11' };
+  it('depends on requirements and interpreter', () => {
+    const h = envHash('a==1\n', py);
+    assert.match(h, /^[0-9a-f]{12}$/);
+    assert.equal(envHash('a==1\n', py), h);
+    assert.notEqual(envHash('a==2\n', py), h);
+    assert.notEqual(envHash('a==1\n', { ...py, version: '3.11.8' }), h);
+  });
+});
+
+describe('environment builds', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'atrium-envs-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const manager = new EnvironmentManager({ envsDir: path.join(root, 'envs'), logsDir: path.join(root, 'logs') });
+
+  function image(name: string, requirements: string): WorkspaceImage {
+    const directory = path.join(root, 'images', name);
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(path.join(directory, 'requirements.txt'), requirements);
+    return { name, displayName: `Test ${name}`, version: '1', directory, containerImage: `x/${name}:1` };
+  }
+
+  it('builds once for concurrent callers, marks the env ready and reuses it', async () => {
+    const img = image('tiny', '# test\nsix==1.17.0\n');
+    const a: ProgressEvent[] = [];
+    const b: ProgressEvent[] = [];
+    const [pa, pb] = await Promise.all([manager.ensure(img, (e) => a.push(e)), manager.ensure(img, (e) => b.push(e))]);
+    assert.equal(pa, pb);
+    assert.ok(path.basename(pa).startsWith('tiny-'));
+    for (const events of [a, b]) {
+      assert.equal(events.filter((e) => /first use/.test(e.message)).length, 1, JSON.stringify(events));
+      assert.ok(events.some((e) => /collecting six \(1\/1\)/.test(e.message)), JSON.stringify(events));
+      assert.equal(events.at(-1)?.progress, 60);
+      for (let i = 1; i < events.length; i++) {
+        assert.ok((events[i]?.progress ?? 0) >= (events[i - 1]?.progress ?? 0), 'progress never goes back');
+      }
+    }
+    const marker = JSON.parse(readFileSync(path.join(pa, READY_MARKER), 'utf8')) as { image: string };
+    assert.equal(marker.image, 'tiny');
+    assert.ok(existsSync(path.join(pa, 'bin', 'python')));
+    assert.match(readFileSync(path.join(pa, 'etc', 'jupyter', 'jupyter_lab_config.py'), 'utf8'), /news_url = None/);
+    assert.ok(existsSync(path.join(pa, 'share', 'jupyter', 'lab', 'settings', 'overrides.json')));
+    assert.equal(existsSync(`${pa}.lock`), false, 'lock released');
+
+    const c: ProgressEvent[] = [];
+    const started = Date.now();
+    assert.equal(await manager.ensure(img, (e) => c.push(e)), pa);
+    assert.ok(Date.now() - started < 1000, 'a ready env is reused immediately');
+    assert.deepEqual(c.map((e) => e.progress), [60]);
+  });
+
+  it('waits for a build lock held by a live process and takes over a dead owner', async () => {
+    const img = image('locked', 'six==1.17.0\n# locked\n');
+    const envPath = await manager.pathFor(img);
+    mkdirSync(path.dirname(envPath), { recursive: true });
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const stat = readProcStat(holder.pid as number);
+    assert.ok(stat);
+    mkdirSync(`${envPath}.lock`);
+    writeFileSync(path.join(`${envPath}.lock`, 'owner.json'), JSON.stringify({ pid: stat.pid, startTime: stat.startTime }));
+    assert.equal(isStaleLock(`${envPath}.lock`), false);
+
+    const events: ProgressEvent[] = [];
+    let finished = false;
+    const build = manager.ensure(img, (e) => events.push(e)).finally(() => (finished = true));
+    await sleep(1500);
+    assert.equal(finished, false, 'waits while the owner lives');
+    assert.ok(events.some((e) => /Waiting for another build/.test(e.message)));
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    holder.kill('SIGKILL');
+    await exited;
+    assert.equal(isStaleLock(`${envPath}.lock`), true);
+    assert.equal(await build, envPath);
+    assert.ok(manager.isReady(envPath));
+  });
+
+  it('removes a failed build and reports the pip error', async () => {
+    const img = image('broken', 'atrium-no-such-package-for-tests==0.0.1\n');
+    const envPath = await manager.pathFor(img);
+    const events: ProgressEvent[] = [];
+    await assert.rejects(manager.ensure(img, (e) => events.push(e)), (err: unknown) => {
+      assert.ok(err instanceof SpawnError);
+      assert.equal(err.code, 'env_build_failed');
+      assert.match(err.message, /Building the Test broken environment failed/);
+      assert.match(err.message, /atrium-no-such-package-for-tests/);
+      assert.match(err.message, /ERROR/);
+      return true;
+    });
+    assert.ok(events.length > 0);
+    assert.equal(existsSync(envPath), false, 'failed env removed');
+    assert.equal(existsSync(`${envPath}.lock`), false, 'lock released');
+    assert.equal(manager.isReady(envPath), false);
+  });
+
+  it('reports a missing requirements.txt clearly', async () => {
+    const img: WorkspaceImage = {
+      name: 'ghost',
+      displayName: 'Ghost',
+      version: '1',
+      directory: path.join(root, 'nope'),
+      containerImage: 'x/ghost:1',
+    };
+    await assert.rejects(manager.ensure(img), /Ghost image has no readable requirements\.txt/);
+  });
+});
