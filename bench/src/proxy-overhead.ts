@@ -9,7 +9,7 @@
  */
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, withServer, type TargetOutcome } from "./harness.js";
-import { fmt, signed, http, intArg, parseArgs, percentile, printTable, writeResult } from "./util.js";
+import { CpuMeter, fmt, signed, http, intArg, parseArgs, percentile, pct, printTable, writeResult, type CpuShare } from "./util.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
 export interface ProxyOverheadOptions {
@@ -19,6 +19,8 @@ export interface ProxyOverheadOptions {
   durationSec: number;
   warmupSec: number;
   rounds: number;
+  /** Seconds per round of the unloaded run (one connection); 0 skips it. */
+  singleSec: number;
 }
 
 export function proxyOverheadOptions(args: Map<string, string>): ProxyOverheadOptions {
@@ -29,16 +31,13 @@ export function proxyOverheadOptions(args: Map<string, string>): ProxyOverheadOp
     durationSec: intArg(args, "duration", 10, 1, 120),
     warmupSec: intArg(args, "warmup-seconds", 2, 0, 30),
     rounds: intArg(args, "rounds", 3, 1, 10),
+    singleSec: intArg(args, "single-duration", 5, 0, 120),
   };
 }
 
 export type RoundResult = Omit<WrkResult, "raw">;
 
-export interface RouteResult {
-  /** `CHP`, `atrium-proxy` or `direct`. */
-  route: string;
-  via: "proxy" | "direct";
-  url: string;
+export interface Measured {
   rounds: RoundResult[];
   /** Medians over the rounds. */
   requestsPerSec: number;
@@ -46,10 +45,20 @@ export interface RouteResult {
   p99Ms: number;
 }
 
+export interface RouteResult extends Measured {
+  /** `CHP`, `atrium-proxy` or `direct`. */
+  route: string;
+  via: "proxy" | "direct";
+  url: string;
+  /** The same GET over one connection: latency without queueing. */
+  single: Measured | null;
+}
+
 export interface ProxyOverheadResult {
   settings: ProxyOverheadOptions;
   routes: RouteResult[];
   skipped: string[];
+  cpu: CpuShare;
 }
 
 interface Route {
@@ -73,76 +82,114 @@ export async function proxyOverhead(target: Target, server: ServerInfo, opts: Pr
     const res = await http(`${r.url}${opts.path}`, { headers: r.headers });
     if (res.status !== 200) throw new Error(`GET ${r.url}${opts.path} (${r.route}) → ${res.status}: ${res.text.slice(0, 200)}`);
   }
-  const wrkOpts = { threads: opts.threads, connections: opts.connections, headers: {} };
   if (opts.warmupSec > 0) {
-    for (const r of routes) await runWrk(`${r.url}${opts.path}`, { ...wrkOpts, headers: r.headers, durationSec: opts.warmupSec });
+    for (const r of routes) {
+      await runWrk(`${r.url}${opts.path}`, {
+        threads: opts.threads,
+        connections: opts.connections,
+        headers: r.headers,
+        durationSec: opts.warmupSec,
+      });
+    }
   }
+  const meter = new CpuMeter();
+  const loaded = await measure(target, routes, opts, opts.connections, opts.threads, opts.durationSec, "");
+  const single = opts.singleSec > 0 ? await measure(target, routes, opts, 1, 1, opts.singleSec, " (1 connection)") : null;
+  const cpu = meter.stop();
+  return {
+    settings: opts,
+    skipped,
+    cpu,
+    routes: routes.map((r) => ({
+      route: r.route,
+      via: r.via,
+      url: `${r.url}${opts.path}`,
+      ...(loaded.get(r.route) as Measured),
+      single: single?.get(r.route) ?? null,
+    })),
+  };
+}
+
+/** Rounds of wrk over every route, the order alternating between rounds. */
+async function measure(
+  target: Target,
+  routes: Route[],
+  opts: ProxyOverheadOptions,
+  connections: number,
+  threads: number,
+  durationSec: number,
+  label: string,
+): Promise<Map<string, Measured>> {
   const rounds = new Map<string, RoundResult[]>(routes.map((r) => [r.route, []]));
   for (let i = 0; i < opts.rounds; i++) {
-    // Alternate the order so neither route always runs first.
     const order = i % 2 === 0 ? routes : [...routes].reverse();
     for (const r of order) {
-      const { raw, ...res } = await runWrk(`${r.url}${opts.path}`, { ...wrkOpts, headers: r.headers, durationSec: opts.durationSec });
+      const { raw, ...res } = await runWrk(`${r.url}${opts.path}`, { threads, connections, headers: r.headers, durationSec });
       if (res.non2xx > 0 || res.requests === 0) {
         throw new Error(`${target.name} ${r.route}: ${res.non2xx} non-2xx responses of ${res.requests}\n${raw}`);
       }
       rounds.get(r.route)?.push(res);
       console.log(
-        `  ${target.name} ${r.route.padEnd(12)} round ${i + 1}/${opts.rounds}: ${fmt(res.requestsPerSec, 0)} req/s, ` +
+        `  ${target.name} ${r.route.padEnd(12)} round ${i + 1}/${opts.rounds}${label}: ${fmt(res.requestsPerSec, 0)} req/s, ` +
           `p50 ${fmt(res.p50Ms)} ms, p99 ${fmt(res.p99Ms)} ms${res.socketErrors ? `, ${res.socketErrors} socket errors` : ""}`,
       );
     }
   }
-  return {
-    settings: opts,
-    skipped,
-    routes: routes.map((r) => {
-      const rs = rounds.get(r.route) ?? [];
-      return {
-        route: r.route,
-        via: r.via,
-        url: `${r.url}${opts.path}`,
-        rounds: rs,
-        requestsPerSec: percentile(rs.map((x) => x.requestsPerSec), 50),
-        p50Ms: percentile(rs.map((x) => x.p50Ms), 50),
-        p99Ms: percentile(rs.map((x) => x.p99Ms), 50),
-      };
-    }),
-  };
+  const out = new Map<string, Measured>();
+  for (const [route, rs] of rounds) {
+    out.set(route, {
+      rounds: rs,
+      requestsPerSec: percentile(rs.map((x) => x.requestsPerSec), 50),
+      p50Ms: percentile(rs.map((x) => x.p50Ms), 50),
+      p99Ms: percentile(rs.map((x) => x.p99Ms), 50),
+    });
+  }
+  return out;
 }
 
 export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>[]): void {
-  const chp = outcomes.find((o) => o.target === "jupyterhub")?.result?.routes.find((r) => r.via === "proxy");
-  const rows: string[][] = [];
-  let settings: ProxyOverheadOptions | undefined;
-  for (const o of outcomes) {
-    if (!o.result) {
-      rows.push([o.target, "failed", "", "", "", "", "", "", ""]);
-      continue;
+  const settings = outcomes.find((o) => o.result)?.result?.settings;
+  const table = (pick: (r: RouteResult) => Measured | null, title: string): void => {
+    const chpRoute = outcomes.find((o) => o.target === "jupyterhub")?.result?.routes.find((r) => r.via === "proxy");
+    const chp = chpRoute ? pick(chpRoute) : null;
+    const rows: string[][] = [];
+    for (const o of outcomes) {
+      if (!o.result) {
+        rows.push([o.target, "failed", "", "", "", "", "", "", "", ""]);
+        continue;
+      }
+      const directRoute = o.result.routes.find((r) => r.via === "direct");
+      const direct = directRoute ? pick(directRoute) : null;
+      for (const route of o.result.routes) {
+        const m = pick(route);
+        if (!m) continue;
+        const isProxy = route.via === "proxy";
+        rows.push([
+          o.target,
+          route.route,
+          fmt(m.requestsPerSec, 0),
+          fmt(m.p50Ms),
+          fmt(m.p99Ms),
+          isProxy && direct ? signed(m.p50Ms - direct.p50Ms) : "",
+          isProxy && direct ? signed(m.p99Ms - direct.p99Ms) : "",
+          isProxy && direct ? `${fmt(m.requestsPerSec / direct.requestsPerSec)}×` : "",
+          isProxy && chp ? `${fmt(m.requestsPerSec / chp.requestsPerSec)}×` : "",
+          isProxy ? pct(o.result.cpu.others) : "",
+        ]);
+      }
     }
-    settings = o.result.settings;
-    const direct = o.result.routes.find((r) => r.via === "direct");
-    for (const r of o.result.routes) {
-      const isProxy = r.via === "proxy";
-      rows.push([
-        o.target,
-        r.route,
-        fmt(r.requestsPerSec, 0),
-        fmt(r.p50Ms),
-        fmt(r.p99Ms),
-        isProxy && direct ? signed(r.p50Ms - direct.p50Ms) : "",
-        isProxy && direct ? signed(r.p99Ms - direct.p99Ms) : "",
-        isProxy && direct ? `${fmt(r.requestsPerSec / direct.requestsPerSec)}×` : "",
-        isProxy && chp ? `${fmt(r.requestsPerSec / chp.requestsPerSec)}×` : "",
-      ]);
-    }
-  }
+    if (rows.length === 0) return;
+    printTable(
+      title,
+      ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "req/s vs CHP", "other CPU"],
+      rows,
+    );
+  };
   const s = settings;
-  printTable(
-    `Proxy overhead: wrk${s ? ` -t${s.threads} -c${s.connections} -d${s.durationSec}s, GET <server>/${s.path}, median of ${s.rounds} rounds` : ""}`,
-    ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "req/s vs CHP"],
-    rows,
-  );
+  const what = s ? `GET <server>/${s.path}, median of ${s.rounds} rounds` : "";
+  table((r) => r, `Proxy overhead under load: wrk${s ? ` -t${s.threads} -c${s.connections} -d${s.durationSec}s` : ""}, ${what}`);
+  table((r) => r.single, `Proxy overhead without queueing: wrk -t1 -c1${s ? ` -d${s.singleSec}s` : ""}, ${what}`);
+  console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
   for (const o of outcomes) for (const note of o.result?.skipped ?? []) console.log(`  note: ${note}`);
 }
 

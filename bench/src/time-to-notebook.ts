@@ -7,7 +7,7 @@
  */
 import type { Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
-import { fmt, intArg, parseArgs, printTable, summarize, writeResult, type Summary } from "./util.js";
+import { CpuMeter, fmt, intArg, pct, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
 /** A first spawn may build environments (Atrium's local spawner does). */
 const WARMUP_TIMEOUT_MS = 20 * 60_000;
@@ -22,6 +22,7 @@ export interface TimeToNotebookResult {
   warmupMs: number[];
   summary: Summary;
   requestSummary: Summary;
+  cpu: CpuShare;
 }
 
 export async function timeToNotebook(
@@ -31,9 +32,11 @@ export async function timeToNotebook(
   const spawnMs: number[] = [];
   const requestMs: number[] = [];
   const warmupMs: number[] = [];
+  let meter = new CpuMeter();
   const total = opts.warmup + opts.spawns;
   for (let i = 0; i < total; i++) {
     const isWarmup = i < opts.warmup;
+    if (i === opts.warmup) meter = new CpuMeter();
     const user = `bench-${opts.runId}-${isWarmup ? "w" : "s"}${i}`;
     await target.prepareUser(user);
     // The warm-up may also build a target's environments on first use.
@@ -60,6 +63,7 @@ export async function timeToNotebook(
     warmupMs,
     summary: summarize(spawnMs),
     requestSummary: summarize(requestMs),
+    cpu: meter.stop(),
   };
 }
 
@@ -67,7 +71,7 @@ export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResul
   const reference = outcomes.find((o) => o.target === "jupyterhub")?.result?.summary.p50;
   const rows = outcomes.map((o) => {
     const r = o.result;
-    if (!r) return [o.target, "failed", "", "", "", "", "", ""];
+    if (!r) return [o.target, "failed", "", "", "", "", "", "", ""];
     const s = r.summary;
     return [
       o.target,
@@ -78,13 +82,15 @@ export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResul
       fmt(s.mean / 1000, 2),
       fmt(r.requestSummary.p50, 0),
       reference ? `${fmt(s.p50 / reference, 2)}×` : "–",
+      pct(r.cpu.others),
     ];
   });
   printTable(
     "Time to notebook (spawn request → `lab` page 200 through the proxy), seconds",
-    ["target", "n", "median", "min", "max", "mean", "request ms (median)", "median vs jupyterhub"],
+    ["target", "n", "median", "min", "max", "mean", "request ms (median)", "median vs jupyterhub", "other CPU"],
     rows,
   );
+  console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
 }
 
 async function main(): Promise<boolean> {

@@ -86,6 +86,11 @@ export function fmt(value: number | null | undefined, digits = 2): string {
   return value.toFixed(digits);
 }
 
+/** A share as a percentage: `12%`. */
+export function pct(share: number | undefined): string {
+  return share === undefined || Number.isNaN(share) ? "–" : `${Math.round(share * 100)}%`;
+}
+
 /** A difference with its sign: `+1.23`, `-0.40`. */
 export function signed(value: number, digits = 2): string {
   if (Number.isNaN(value)) return "–";
@@ -468,4 +473,52 @@ export async function waitForQuiet(maxWaitMs: number, threshold = 0.1): Promise<
   }
   if (busy > threshold) console.log(`  machine still ${Math.round(busy * 100)}% busy: figures will be skewed`);
   return busy;
+}
+
+/** CPU ticks (user+system, own and reaped children) of `pid`. */
+function processTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields 14..17 (utime stime cutime cstime) are at 11..14 after "state"
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  } catch {
+    return 0;
+  }
+}
+
+function ourTicks(): number {
+  let sum = processTicks(process.pid);
+  for (const d of descendants(process.pid)) sum += processTicks(d.pid);
+  return sum;
+}
+
+export interface CpuShare {
+  /** Share of all cores busy during the measurement (0..1). */
+  total: number;
+  /** Share used by this harness and everything it started (hubs, servers, kernels, wrk). */
+  ours: number;
+  /** Share used by other processes on the machine: these skew the figures. */
+  others: number;
+}
+
+/**
+ * Measures how busy the machine was between start and stop, and how much
+ * of that was other people's work. Processes we started that exited in
+ * between are counted through their parents' reaped-children times.
+ */
+export class CpuMeter {
+  private readonly t0 = cpuTimes();
+  private readonly ours0 = ourTicks();
+
+  stop(): CpuShare {
+    const t1 = cpuTimes();
+    const ours1 = ourTicks();
+    const total = t1.total - this.t0.total;
+    if (total <= 0) return { total: 0, ours: 0, others: 0 };
+    const busy = (t1.busy - this.t0.busy) / total;
+    const ours = Math.min(busy, Math.max(0, (ours1 - this.ours0) / total));
+    const r = (x: number): number => Math.round(x * 1000) / 1000;
+    return { total: r(busy), ours: r(ours), others: r(Math.max(0, busy - ours)) };
+  }
 }

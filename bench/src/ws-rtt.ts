@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, withServer, type TargetOutcome } from "./harness.js";
 import { routesOf } from "./proxy-overhead.js";
-import { assertLoopback, fmt, signed, httpJson, intArg, parseArgs, printTable, summarize, writeResult, type Summary } from "./util.js";
+import { CpuMeter, assertLoopback, fmt, pct, signed, httpJson, intArg, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
 export interface WsRttOptions {
   messages: number;
@@ -35,6 +35,7 @@ export interface WsRttResult {
   settings: WsRttOptions;
   routes: WsRouteResult[];
   skipped: string[];
+  cpu: CpuShare;
 }
 
 interface JupyterMessage {
@@ -141,6 +142,7 @@ export async function wsRtt(target: Target, server: ServerInfo, opts: WsRttOptio
     { method: "POST", headers: server.headers, body: { name: "python3" }, timeoutMs: 60_000 },
     [200, 201],
   );
+  let meter = new CpuMeter();
   const channels: { route: (typeof routes)[number]; ch: KernelChannel; connectMs: number; rtts: number[] }[] = [];
   try {
     for (const route of routes) {
@@ -152,6 +154,7 @@ export async function wsRtt(target: Target, server: ServerInfo, opts: WsRttOptio
     // The first request also waits for the kernel to come up.
     for (const c of channels) await c.ch.kernelInfo(60_000);
     for (let i = 0; i < opts.warmup; i++) for (const c of channels) await c.ch.kernelInfo(10_000);
+    meter = new CpuMeter();
     for (let i = 0; i < opts.messages; i++) {
       for (const c of channels) c.rtts.push(await c.ch.kernelInfo(10_000));
     }
@@ -164,6 +167,7 @@ export async function wsRtt(target: Target, server: ServerInfo, opts: WsRttOptio
   const result: WsRttResult = {
     settings: opts,
     skipped,
+    cpu: meter.stop(),
     routes: channels.map((c) => ({ route: c.route.route, via: c.route.via, summary: summarize(c.rtts), connectMs: c.connectMs })),
   };
   for (const r of result.routes) {
@@ -178,7 +182,7 @@ export function reportWsRtt(outcomes: TargetOutcome<WsRttResult>[]): void {
   let n = 0;
   for (const o of outcomes) {
     if (!o.result) {
-      rows.push([o.target, "failed", "", "", "", "", "", ""]);
+      rows.push([o.target, "failed", "", "", "", "", "", "", ""]);
       continue;
     }
     n = o.result.settings.messages;
@@ -194,14 +198,16 @@ export function reportWsRtt(outcomes: TargetOutcome<WsRttResult>[]): void {
         isProxy && direct ? signed(r.summary.p50 - direct.summary.p50, 3) : "",
         isProxy && direct ? signed(r.summary.p99 - direct.summary.p99, 3) : "",
         isProxy && chp ? `${fmt(r.summary.p50 / chp.summary.p50)}×` : "",
+        isProxy ? pct(o.result.cpu.others) : "",
       ]);
     }
   }
   printTable(
     `WebSocket round trip, kernel_info_request → kernel_info_reply (${n} sequential messages), ms`,
-    ["target", "route", "p50", "p99", "mean", "p50 +ms vs direct", "p99 +ms vs direct", "p50 vs CHP"],
+    ["target", "route", "p50", "p99", "mean", "p50 +ms vs direct", "p99 +ms vs direct", "p50 vs CHP", "other CPU"],
     rows,
   );
+  console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
   for (const o of outcomes) for (const note of o.result?.skipped ?? []) console.log(`  note: ${note}`);
 }
 
