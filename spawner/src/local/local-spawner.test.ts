@@ -343,6 +343,10 @@ setInterval(() => {}, 1000); // a hub keeps running until killed
       spawner.start(request({ baseUrl: '/no-trailing-slash' }), () => undefined, new AbortController().signal),
       /baseUrl/,
     );
+    await assert.rejects(
+      spawner.start(request({ size: catalog.findSize('gpu-small') as CatalogSize }), () => undefined, new AbortController().signal),
+      (err: unknown) => err instanceof SpawnError && err.code === 'gpu_unavailable',
+    );
     const polled = await spawner.poll({ something: 'else' });
     assert.equal(polled.running, false);
     await spawner.stop({ something: 'else' });

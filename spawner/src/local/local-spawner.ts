@@ -151,6 +151,8 @@ export type LocalSpawnerState = z.infer<typeof stateSchema>;
 
 export class LocalProcessSpawner implements Spawner {
   readonly kind = 'local';
+  /** GPU sizes are refused: processes cannot be given GPUs. */
+  readonly supportsGpus = false;
   readonly stateDir: string;
   readonly environments: EnvironmentManager;
   private readonly memoryEnforcement: MemoryEnforcement;
@@ -207,6 +209,12 @@ export class LocalProcessSpawner implements Spawner {
   ): Promise<StartResult> {
     validateRequest(request);
     const { user, workspace, image, size } = request;
+    if (size.gpu > 0) {
+      throw new SpawnError(
+        `The ${size.displayName} size needs ${size.gpu} GPU(s); the local backend cannot assign GPUs. Pick a size without a GPU.`,
+        'gpu_unavailable',
+      );
+    }
     const timeout = AbortSignal.timeout(this.startTimeoutMs);
     const combined = AbortSignal.any([signal, timeout]);
     const checkAborted = () => {
