@@ -30,9 +30,11 @@ const small = catalog.findSize('small') as CatalogSize;
 const cgroupsUsable = detectCgroups() !== undefined && process.getuid?.() === 0;
 
 let counter = 0;
+const used: Array<[string, string]> = [];
 function request(overrides: Partial<StartRequest> = {}): StartRequest {
   const workspace = overrides.workspace ?? `t${process.pid}-${++counter}`;
   const user = overrides.user ?? 'tester';
+  used.push([user, workspace]);
   return {
     user,
     workspace,
@@ -99,6 +101,8 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
 
   after(async () => {
     for (const s of toStop) await spawner.stop(s).catch(() => undefined);
+    // Keep the reused state dir small: drop this run's workspace logs.
+    for (const [user, workspace] of used) rmSync(spawner.logFile(user, workspace), { force: true });
   });
 
   it('starts JupyterLab that answers with the token only, hides the token, and stops cleanly', async () => {
