@@ -47,6 +47,9 @@ function createSpawner(config: HubConfig): Spawner {
     stateDir: config.stateDir,
     python: config.spawner.python,
     memoryEnforcement: config.spawner.memoryEnforcement,
+    ...(config.spawner.environmentsDir ? { envsDir: config.spawner.environmentsDir } : {}),
+    // The hub polls liveness while waiting for HTTP, so a short crash check suffices.
+    crashCheckMs: 250,
   });
 }
 

@@ -2,7 +2,7 @@
 export const STYLES = `
 :root { --blue:#1f4e8c; --blue-2:#2d6cc0; --ink:#1d2430; --muted:#5b6678; --line:#dfe4ec; --bg:#f5f7fa; --ok:#1b7f4b; --warn:#9a5b00; --bad:#b42318; --radius:10px; }
 * { box-sizing: border-box; }
-body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color:var(--ink); background:var(--bg); }
+body { margin:0; font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", sans-serif; color:var(--ink); background:var(--bg); }
 a { color: var(--blue-2); }
 .topbar { display:flex; align-items:center; gap:24px; padding:10px 24px; background:#fff; border-bottom:1px solid var(--line); }
 .brand { display:flex; align-items:center; gap:8px; font-weight:700; font-size:18px; color:var(--ink); text-decoration:none; }

@@ -45,29 +45,44 @@ describe('in the browser', () => {
     // JupyterLab: new notebook, run a cell.
     await page.waitForSelector('.jp-LauncherCard[data-category="Notebook"]', { timeout: 120_000 });
     await page.click('.jp-LauncherCard[data-category="Notebook"]');
-    await page.waitForSelector('.jp-NotebookPanel .jp-Cell .cm-content');
-    await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120_000 }).catch(() => undefined);
-    await page.click('.jp-NotebookPanel .jp-Cell .cm-content');
+    const editor = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').first();
+    await editor.waitFor();
+    // The kernel reports "Idle" in the status bar once it can run code.
+    await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
+    await editor.click();
     await page.keyboard.type('import pandas; 1+1');
+    assert.equal((await editor.innerText()).trim(), 'import pandas; 1+1');
     await page.keyboard.press('Shift+Enter');
     const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
-    await output.waitFor({ timeout: 120_000 });
+    try {
+      await output.waitFor({ timeout: 120_000 });
+    } catch (err) {
+      await screenshot(page, 'notebook-failure');
+      throw err;
+    }
     assert.equal((await output.innerText()).trim(), '2');
     await screenshot(page, 'notebook');
 
     // JupyterLab's own hub menu points back to the hub.
     await page.click('.lm-MenuBar-itemLabel:text("File")');
-    assert.ok(await page.locator('.lm-Menu-itemLabel:text("Hub Control Panel")').isVisible(), 'File menu has Hub Control Panel');
-    assert.ok(await page.locator('.lm-Menu-itemLabel:text("Log Out")').isVisible(), 'File menu has Log Out');
+    await page.locator('.lm-Menu-itemLabel:text("Hub Control Panel")').waitFor();
+    const visible = await page
+      .locator('.lm-Menu-itemLabel')
+      .evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => e.textContent));
+    assert.ok(visible.includes('Hub Control Panel'), 'File menu has Hub Control Panel');
+    assert.equal(visible.filter((l) => l === 'Log Out').length, 1, "one Log Out: the hub's, not JupyterLab's own");
+    assert.ok(!visible.includes('Shut Down'), 'the hub, not JupyterLab, stops workspaces');
     await screenshot(page, 'hub-menu');
-    await Promise.all([page.waitForURL(/\/hub\/home/), page.click('.lm-Menu-itemLabel:text("Hub Control Panel")')]);
+    // The Control Panel opens the hub's home in a new tab, as in JupyterHub.
+    const [hubTab] = await Promise.all([page.context().waitForEvent('page'), page.click('.lm-Menu-itemLabel:text("Hub Control Panel")')]);
+    await hubTab.waitForURL(/\/hub\/home/);
 
     // Back on the hub: the workspace is running; stop it.
-    const card = page.locator('.workspace[data-workspace="default"]');
+    const card = hubTab.locator('.workspace[data-workspace="default"]');
     await card.locator('.badge.ok').waitFor();
     await card.locator('button[data-stop]').click();
     await card.locator('.badge:text("stopped")').waitFor({ timeout: 30_000 });
-    await screenshot(page, 'stopped');
+    await screenshot(hubTab, 'stopped');
     const jupyterErrors = errors.filter((e) => !/ResizeObserver/.test(e));
     assert.deepEqual(jupyterErrors, [], 'no uncaught errors on the pages');
   });
