@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserLogin, call, createUser, startTestHub, type TestHub } from './helpers.js';
+import { browserLogin, call, createUser, startTestHub, testDatabases, type TestHub } from './helpers.js';
 
 // The REST API as scripts and the hub's pages use it: authentication,
 // authorization, XSRF, validation and the OpenAPI document. No workspace is
 // started here (see workspaces.test.ts).
-describe('hub REST API', () => {
+for (const database of testDatabases()) describe(`hub REST API on ${database.name}`, () => {
   let t: TestHub;
   let admin: string;
   let alice: string;
   let bob: string;
 
   before(async () => {
-    t = await startTestHub({ loginRateLimit: { maxFailures: 3, windowSeconds: 60 } });
+    const url = await database.url();
+    t = await startTestHub({ loginRateLimit: { maxFailures: 3, windowSeconds: 60 }, ...(url ? { database: url } : {}) });
     admin = await createUser(t.hub, 'root', { platformAdmin: true });
     alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
     bob = await createUser(t.hub, 'bob', { teams: [{ team: 'marketing', role: 'member' }] });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { browserLogin, call, createUser, startTestHub, startWorkspace, waitFor, type TestHub } from './helpers.js';
+import { browserLogin, call, createUser, startTestHub, startWorkspace, testDatabases, waitFor, type TestHub } from './helpers.js';
 
 /** Run code in a kernel over the proxied WebSocket and return the first execute_result. */
 export async function executeOverWebSocket(url: string, headers: Record<string, string>, code: string): Promise<string> {
@@ -200,9 +200,11 @@ describe('idle culling', () => {
   });
 });
 
-describe('hub restart', () => {
+for (const database of testDatabases()) describe(`hub restart on ${database.name}`, () => {
   test('a new hub re-adopts running servers and marks dead ones stopped', async () => {
-    const first = await startTestHub();
+    const url = await database.url();
+    const dbConfig = url ? { database: url } : {};
+    const first = await startTestHub(dbConfig);
     const token = await createUser(first.hub, 'dora');
     await startWorkspace(first.url, token, 'dora', 'keep');
     await startWorkspace(first.url, token, 'dora', 'dies');
@@ -218,7 +220,7 @@ describe('hub restart', () => {
       }
     }, 10_000);
 
-    const second = await startTestHub({}, first.stateDir);
+    const second = await startTestHub(dbConfig, first.stateDir);
     try {
       const keep = await call(second.url, 'GET', '/user/dora/keep/api/status', { token });
       assert.equal(keep.status, 200, 'the surviving server is reachable through the new hub');
