@@ -306,13 +306,17 @@ export class LocalProcessSpawner implements Spawner {
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.on('exit', (code, sig) => {
       exitInfo = { code, signal: sig };
-      if (key) this.exits.set(key, exitInfo);
+      if (key) {
+        this.exits.set(key, exitInfo);
+        // Only recent exits matter (for poll's exitCode); keep the map small.
+        if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value as string);
+      }
     });
 
     // Watch the first moments: an immediate crash (bad config, port taken,
     // cgroup refused) is reported with the log tail instead of a hub timeout.
+    let spawnError: Error | undefined;
     const outcome = await new Promise<'alive' | 'exited' | 'error' | 'aborted'>((resolve) => {
-      let spawnError: Error | undefined;
       const done = (o: 'alive' | 'exited' | 'error' | 'aborted') => {
         clearTimeout(timer);
         combined.removeEventListener('abort', onAbort);
@@ -385,7 +389,7 @@ export class LocalProcessSpawner implements Spawner {
       ? `was killed by ${exitInfo.signal}`
       : exitInfo?.code !== undefined && exitInfo.code !== null
         ? `exited with code ${exitInfo.code}`
-        : 'could not be started';
+        : `could not be started${spawnError ? ` (${spawnError.message})` : ''}`;
     throw new SpawnError(
       `JupyterLab ${how} right after starting.${tail ? ` Last lines of its log (${logFile}):\n${tail}` : ''}`,
       'server_crashed',
