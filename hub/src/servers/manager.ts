@@ -136,6 +136,7 @@ export class WorkspaceManager {
     try {
       if (this.spawner.prepare) await this.spawner.prepare(image, onProgress);
       if (signal.aborted) throw new Error('Start cancelled.');
+      channel.emit({ progress: 60, message: `The ${image.displayName} environment is ready; launching JupyterLab` });
       const result = await this.spawner.start(
         {
           user,
