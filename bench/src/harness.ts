@@ -3,13 +3,13 @@
  * turn (one hub at a time, so they never compete for the 2 cores), always
  * stopping it afterwards.
  */
-import { existsSync, realpathSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerInfo, Target } from "./target.js";
 import { AtriumTarget, atriumConfigFromEnv } from "./targets/atrium.js";
 import { JupyterHubTarget } from "./targets/jupyterhub.js";
-import { REPO_ROOT, installSignalHandlers, intArg, runCleanups, shortId, waitForQuiet } from "./util.js";
+import { REPO_ROOT, RESULTS_DIR, installSignalHandlers, intArg, runCleanups, shortId, waitForQuiet } from "./util.js";
 
 export const TARGET_NAMES = ["jupyterhub", "atrium"] as const;
 
@@ -79,6 +79,8 @@ export async function forEachTarget<T>(
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       console.error(`\n${name}: FAILED: ${message}`);
+      const kept = keepLog(target);
+      if (kept) console.error(`${name}: hub log kept in ${kept}`);
       outcomes.push({ target: name, describe: target.describe(), cpuBusyBefore, error: message });
     } finally {
       console.log(`=== ${name}: stopping`);
@@ -87,6 +89,20 @@ export async function forEachTarget<T>(
   }
   await runCleanups();
   return outcomes;
+}
+
+/** Copies a failed target's log next to the results (its temp dir is removed on stop). */
+function keepLog(target: Target): string | null {
+  const log = target.logFile();
+  if (!log || !existsSync(log)) return null;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const dest = join(RESULTS_DIR, `${target.name}-failed-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
+  try {
+    copyFileSync(log, dest);
+    return dest;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs a benchmark's main(), turning errors into exit code 1 after cleanup. */

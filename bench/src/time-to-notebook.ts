@@ -5,7 +5,7 @@
  *
  *   node bench/dist/time-to-notebook.js [--targets jupyterhub,atrium] [--spawns 10] [--warmup 1]
  */
-import type { Target } from "./target.js";
+import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
 import { CpuMeter, fmt, intArg, pct, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
@@ -23,6 +23,8 @@ export interface TimeToNotebookResult {
   summary: Summary;
   requestSummary: Summary;
   cpu: CpuShare;
+  /** Spawns that failed (and were replaced by others). */
+  failures: string[];
 }
 
 export async function timeToNotebook(
@@ -33,14 +35,31 @@ export async function timeToNotebook(
   const requestMs: number[] = [];
   const warmupMs: number[] = [];
   let meter = new CpuMeter();
-  const total = opts.warmup + opts.spawns;
-  for (let i = 0; i < total; i++) {
-    const isWarmup = i < opts.warmup;
-    if (i === opts.warmup) meter = new CpuMeter();
+  const failures: string[] = [];
+  // A failed spawn is recorded and replaced by another, up to a few.
+  const maxFailures = Math.max(2, Math.ceil(opts.spawns / 3));
+  let timed = 0;
+  let metering = false;
+  for (let i = 0; timed < opts.spawns + opts.warmup; i++) {
+    const isWarmup = timed < opts.warmup;
+    if (!isWarmup && !metering) {
+      meter = new CpuMeter();
+      metering = true;
+    }
     const user = `bench-${opts.runId}-${isWarmup ? "w" : "s"}${i}`;
-    await target.prepareUser(user);
-    // The warm-up may also build a target's environments on first use.
-    const info = await target.spawn(user, isWarmup ? { timeoutMs: WARMUP_TIMEOUT_MS } : {});
+    let info: ServerInfo;
+    try {
+      await target.prepareUser(user);
+      // The warm-up may also build a target's environments on first use.
+      info = await target.spawn(user, isWarmup ? { timeoutMs: WARMUP_TIMEOUT_MS } : {});
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      failures.push(`${user}: ${message}`);
+      console.log(`  ${target.name} spawn for ${user} FAILED: ${message.split("\n")[0]}`);
+      await target.stopServer(user).catch(() => undefined);
+      if (failures.length > maxFailures) throw new Error(`${failures.length} failed spawns:\n${failures.join("\n")}`);
+      continue;
+    }
     try {
       if (isWarmup) warmupMs.push(info.spawnMs);
       else {
@@ -48,12 +67,13 @@ export async function timeToNotebook(
         requestMs.push(info.requestMs);
       }
       console.log(
-        `  ${target.name} ${isWarmup ? "warm-up" : `spawn ${i - opts.warmup + 1}/${opts.spawns}`}: ` +
+        `  ${target.name} ${isWarmup ? "warm-up" : `spawn ${spawnMs.length}/${opts.spawns}`}: ` +
           `${fmt(info.spawnMs, 0)} ms (hub answered the request after ${fmt(info.requestMs, 0)} ms)`,
       );
     } finally {
       await target.stopServer(user);
     }
+    timed++;
   }
   return {
     spawns: opts.spawns,
@@ -64,6 +84,7 @@ export async function timeToNotebook(
     summary: summarize(spawnMs),
     requestSummary: summarize(requestMs),
     cpu: meter.stop(),
+    failures,
   };
 }
 
@@ -91,6 +112,10 @@ export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResul
     rows,
   );
   console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
+  for (const o of outcomes) {
+    const n = o.result?.failures.length ?? 0;
+    if (n > 0) console.log(`  note: ${o.target} had ${n} failed spawn(s), replaced by others (see the JSON)`);
+  }
 }
 
 async function main(): Promise<boolean> {

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hostname, cpus, loadavg, totalmem, release } from "node:os";
@@ -13,6 +13,8 @@ import { hostname, cpus, loadavg, totalmem, release } from "node:os";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BENCH_DIR = join(REPO_ROOT, "bench");
 export const CACHE_DIR = process.env["ATRIUM_BENCH_CACHE"] ?? join(REPO_ROOT, ".cache", "bench");
+/** Temporary directories (configs, logs, homes) of a run; removed at the end unless --keep-temp. */
+export const TMP_ROOT = process.env["ATRIUM_BENCH_TMP"] ?? join(CACHE_DIR, "tmp");
 export const RESULTS_DIR = process.env["ATRIUM_BENCH_RESULTS"] ?? join(BENCH_DIR, "results");
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +36,12 @@ export function freePort(): Promise<number> {
       srv.close(() => resolvePort(port));
     });
   });
+}
+
+/** A fresh directory under TMP_ROOT. */
+export function makeTempDir(prefix: string): string {
+  mkdirSync(TMP_ROOT, { recursive: true });
+  return mkdtempSync(join(TMP_ROOT, prefix));
 }
 
 /** Only loopback targets are allowed: refuse anything else early. */

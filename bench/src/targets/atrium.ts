@@ -25,8 +25,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ServerInfo, SpawnOptions, Target } from "../target.js";
 import { waitForLab } from "../target.js";
@@ -36,6 +35,7 @@ import {
   assertLoopback,
   descendants,
   freePort,
+  makeTempDir,
   http,
   httpJson,
   onCleanup,
@@ -114,6 +114,10 @@ export class AtriumTarget implements Target {
     };
   }
 
+  logFile(): string | null {
+    return this.tmp ? join(this.tmp, "hub.log") : null;
+  }
+
   private serverApi(user: string): string {
     return `${this.hubUrl}/hub/api/users/${user}/servers/${this.opts.workspace}`;
   }
@@ -165,7 +169,7 @@ export class AtriumTarget implements Target {
 
   async start(): Promise<void> {
     if (!existsSync(this.mainJs)) throw new Error(`${this.mainJs} is missing: build the hub first (npx tsc -b hub)`);
-    this.tmp = mkdtempSync(join(tmpdir(), "atrium-bench-atrium-"));
+    this.tmp = makeTempDir("atrium-");
     if (this.opts.configFile) {
       if (!existsSync(this.opts.configFile)) throw new Error(`Atrium config ${this.opts.configFile} does not exist`);
       this.configFile = this.opts.configFile;

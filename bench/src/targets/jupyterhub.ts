@@ -9,14 +9,14 @@
  * both through CHP and directly.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerInfo, SpawnOptions, Target } from "../target.js";
 import { waitForLab } from "../target.js";
 import {
   CACHE_DIR,
   freePort,
+  makeTempDir,
   http,
   httpJson,
   onCleanup,
@@ -119,7 +119,7 @@ export class JupyterHubTarget implements Target {
     for (const f of [hubBin, singleuser, this.chp]) {
       if (!existsSync(f)) throw new Error(`${f} is missing: run bench/scripts/setup-peers.sh first`);
     }
-    this.tmp = mkdtempSync(join(tmpdir(), "atrium-bench-jupyterhub-"));
+    this.tmp = makeTempDir("jupyterhub-");
     const [publicPort, apiPort, hubPort] = [await freePort(), await freePort(), await freePort()];
     this.publicUrl = `http://127.0.0.1:${publicPort}`;
     this.proxyApiUrl = `http://127.0.0.1:${apiPort}`;
