@@ -11,7 +11,7 @@ export interface PageOptions {
   scripts?: string[];
   /** Data handed to the page's script as JSON. */
   data?: unknown;
-  active?: 'home' | 'admin' | 'tokens' | 'login';
+  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'login';
 }
 
 export function renderPage(options: PageOptions): string {
@@ -19,6 +19,7 @@ export function renderPage(options: PageOptions): string {
   const nav = user
     ? html`<nav class="topnav">
         <a href="/hub/home" class="${options.active === 'home' ? 'active' : ''}">Workspaces</a>
+        <a href="/hub/teams" class="${options.active === 'teams' ? 'active' : ''}">Teams</a>
         <a href="/hub/tokens" class="${options.active === 'tokens' ? 'active' : ''}">API tokens</a>
         ${user.platformAdmin ? html`<a href="/hub/admin" class="${options.active === 'admin' ? 'active' : ''}">Admin</a>` : ''}
       </nav>
@@ -39,7 +40,7 @@ export function renderPage(options: PageOptions): string {
 ${options.xsrfToken ? html`<meta name="xsrf-token" content="${options.xsrfToken}">` : ''}
 <title>${options.title} · Atrium</title>
 <link rel="icon" href="data:image/svg+xml,${encodeURIComponent(LOGO_SVG)}">
-<style>${STYLES}</style>
+<style>${raw(STYLES)}</style>
 </head>
 <body>
 <header class="topbar">

@@ -15,3 +15,11 @@ test('templates escape what users typed', () => {
   assert.equal(html`<p>${'<script>alert(1)</script>'}</p>`.html, '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>');
   assert.equal(escapeHtml(`"'&`), '&quot;&#39;&amp;');
 });
+
+test('the stylesheet reaches the page unescaped (quoted font names intact)', async () => {
+  const { renderMessagePage } = await import('./layout.js');
+  const page = renderMessagePage({ title: 'T', message: '<m>' });
+  assert.match(page, /"Segoe UI"/);
+  assert.ok(!/<style>[^<]*&quot;/.test(page));
+  assert.match(page, /&lt;m&gt;/, 'the message itself is escaped');
+});

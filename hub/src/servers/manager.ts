@@ -281,7 +281,11 @@ export class WorkspaceManager {
       return markStopped('Stopped.');
     }
     const poll = await this.spawner.poll(record.spawnerState);
-    if (!poll.running) return markStopped(`Stopped while the hub was down.${poll.reason ? ` ${poll.reason}` : ''}`);
+    if (!poll.running) {
+      // Release what the dead server held (cgroups, runtime files).
+      await this.spawner.stop(record.spawnerState).catch(() => undefined);
+      return markStopped(`Stopped while the hub was down.${poll.reason ? ` ${poll.reason}` : ''}`);
+    }
     const token = this.secrets.decrypt(record.tokenCiphertext);
     const baseUrl = baseUrlFor(user, name);
     const deadline = Date.now() + (record.status === 'pending' ? this.config.workspaces.startTimeoutSeconds * 1000 : 10_000);
@@ -304,6 +308,7 @@ export class WorkspaceManager {
       const result = await this.spawner.poll(record.spawnerState).catch(() => ({ running: true }) as const);
       if (!result.running) {
         this.routes.delete(key(record.user, record.name));
+        await this.spawner.stop(record.spawnerState).catch(() => undefined);
         await this.store.servers.update(record.user, record.name, {
           status: 'stopped',
           target: null,
