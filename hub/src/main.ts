@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startHub } from './app.js';
 import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
+import { IdentityService } from './auth/identity.js';
 import { Store } from './db/store.js';
 import { log } from './log.js';
 import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
@@ -85,7 +86,6 @@ async function main(): Promise<void> {
     const store = await Store.open(config.database);
     try {
       if (!(await store.users.get(values.user))) fail(`user "${values.user}" does not exist`);
-      const { IdentityService } = await import('./auth/identity.js');
       const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
       const days = values['expires-days'] ? Number(values['expires-days']) : undefined;
       if (days !== undefined && !(Number.isInteger(days) && days > 0)) fail('--expires-days must be a positive whole number');

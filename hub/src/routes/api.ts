@@ -74,10 +74,11 @@ export class ApiRegistry {
         const params = parse(spec.params, req.params, 'path');
         const query = parse(spec.query, req.query, 'query');
         let rawBody: unknown = req.body;
-        if (spec.body && (rawBody === undefined || (typeof rawBody === 'object' && rawBody !== null && Object.keys(rawBody).length === 0 && !req.is('application/json')))) {
-          if (req.headers['content-length'] && req.headers['content-length'] !== '0' && !req.is('application/json'))
-            throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
-          rawBody = rawBody ?? {};
+        if (spec.body && rawBody === undefined) {
+          // express.json() leaves the body undefined for other content types.
+          const sentBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+          if (sentBody) throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
+          rawBody = {};
         }
         const body = parse(spec.body, rawBody, 'body');
         const result = await spec.handler({ req, res, params, query, body, identity: identity! });

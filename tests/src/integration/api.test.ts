@@ -61,6 +61,9 @@ for (const database of testDatabases()) describe(`hub REST API on ${database.nam
     assert.equal(malformed.json.error.code, 'invalid_json');
     const huge = await call(t.url, 'POST', '/hub/api/teams', { token: admin, body: { name: 'x'.repeat(2_000_000) } });
     assert.equal(huge.status, 413);
+    const notJson = await call(t.url, 'POST', '/hub/api/teams', { token: admin, rawBody: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(notJson.status, 415);
+    assert.equal(notJson.json.error.code, 'unsupported_media_type');
     const wrongType = await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token: alice, body: { note: 'n', expiresInDays: 'ten' } });
     assert.equal(wrongType.json.error.field, 'expiresInDays');
   });
