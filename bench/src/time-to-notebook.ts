@@ -7,7 +7,7 @@
  */
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
-import { CpuMeter, fmt, intArg, pct, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
+import { CpuMeter, fmt, intArg, isInterrupted, pct, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
 /** A first spawn may build environments (Atrium's local spawner does). */
 const WARMUP_TIMEOUT_MS = 20 * 60_000;
@@ -41,6 +41,7 @@ export async function timeToNotebook(
   let timed = 0;
   let metering = false;
   for (let i = 0; timed < opts.spawns + opts.warmup; i++) {
+    if (isInterrupted()) throw new Error("interrupted");
     const isWarmup = timed < opts.warmup;
     if (!isWarmup && !metering) {
       meter = new CpuMeter();

@@ -168,6 +168,7 @@ export async function pollUntil<T>(
   const deadline = Date.now() + opts.timeoutMs;
   let lastError = "";
   for (;;) {
+    if (interrupted) throw new Error(`${what}: interrupted`);
     const reason = opts.abort?.();
     if (reason) throw new Error(`${what}: ${reason}`);
     try {
@@ -359,6 +360,12 @@ export async function runCleanups(): Promise<void> {
   for (const proc of [...liveProcesses]) await stopProcessTree(proc, 3_000);
 }
 
+let interrupted = false;
+/** True once Ctrl-C/SIGTERM arrived: loops stop starting new work. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
+
 let signalsInstalled = false;
 /** On Ctrl-C or SIGTERM: stop everything we started, then exit. */
 export function installSignalHandlers(): void {
@@ -369,6 +376,7 @@ export function installSignalHandlers(): void {
     process.on(sig, () => {
       if (stopping) return;
       stopping = true;
+      interrupted = true;
       console.error(`\n${sig}: stopping benchmark processes…`);
       const hardExit = setTimeout(() => process.exit(130), 60_000);
       hardExit.unref();

@@ -12,7 +12,7 @@ import WebSocket from "ws";
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, withServer, type TargetOutcome } from "./harness.js";
 import { routesOf } from "./proxy-overhead.js";
-import { CpuMeter, assertLoopback, fmt, pct, signed, httpJson, intArg, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
+import { CpuMeter, assertLoopback, fmt, isInterrupted, pct, signed, httpJson, intArg, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
 export interface WsRttOptions {
   messages: number;
@@ -155,7 +155,7 @@ export async function wsRtt(target: Target, server: ServerInfo, opts: WsRttOptio
     for (const c of channels) await c.ch.kernelInfo(60_000);
     for (let i = 0; i < opts.warmup; i++) for (const c of channels) await c.ch.kernelInfo(10_000);
     meter = new CpuMeter();
-    for (let i = 0; i < opts.messages; i++) {
+    for (let i = 0; i < opts.messages && !isInterrupted(); i++) {
       for (const c of channels) c.rtts.push(await c.ch.kernelInfo(10_000));
     }
   } finally {
