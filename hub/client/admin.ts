@@ -1,4 +1,4 @@
-import { api, escapeHtml, pageData, showError, timeAgo } from './common.js';
+import { api, escapeHtml, flash, pageData, showError, timeAgo } from './common.js';
 
 interface User {
   name: string;
@@ -25,10 +25,6 @@ interface Server {
 }
 
 const me = pageData<{ user: string }>().user;
-
-function flash(message: string): void {
-  document.getElementById('flash')!.innerHTML = `<div class="notice-box" role="status">${escapeHtml(message)}</div>`;
-}
 
 async function loadServers(): Promise<void> {
   try {

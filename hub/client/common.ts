@@ -72,6 +72,12 @@ export function showError(containerId: string, err: unknown): void {
   if (el) el.innerHTML = errorBox(err instanceof Error ? err.message : String(err));
 }
 
+/** A success message in the page's #flash area. */
+export function flash(message: string): void {
+  const el = document.getElementById('flash');
+  if (el) el.innerHTML = `<div class="notice-box" role="status">${escapeHtml(message)}</div>`;
+}
+
 export function clear(containerId: string): void {
   const el = document.getElementById(containerId);
   if (el) el.innerHTML = '';

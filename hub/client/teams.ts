@@ -1,4 +1,4 @@
-import { api, escapeHtml, pageData, showError } from './common.js';
+import { api, escapeHtml, flash, pageData, showError } from './common.js';
 
 interface Team {
   name: string;
@@ -8,10 +8,6 @@ interface Team {
 
 const data = pageData<{ user: string; platformAdmin: boolean; adminOf: string[] }>();
 const canManage = (team: string) => data.platformAdmin || data.adminOf.includes(team);
-
-function flash(message: string): void {
-  document.getElementById('flash')!.innerHTML = `<div class="notice-box" role="status">${escapeHtml(message)}</div>`;
-}
 
 async function load(): Promise<void> {
   try {

@@ -241,16 +241,18 @@ export class AtriumTarget implements Target {
         }
       }
     })();
+    let spawnMs: number;
     try {
       await waitForLab(baseUrl, headers, {
         timeoutMs: opts.timeoutMs ?? this.spawnTimeoutMs,
         abort: () => failed ?? (hub === null || hub.exit !== null ? "hub exited" : undefined),
       });
+      // Taken before waiting for the watcher, whose 1 s sleep must not count.
+      spawnMs = performance.now() - t0;
     } finally {
       watching = false;
       await watcher;
     }
-    const spawnMs = performance.now() - t0;
 
     const status = await httpJson<StatusAnswer>(this.serverApi(user), { headers: this.adminHeaders }, [200]);
     let directUrl: string | null = null;

@@ -113,7 +113,7 @@ export class WorkspaceProxy {
     req: IncomingMessage,
     websocket = false,
   ): Promise<
-    | { ok: true; target: string; token: string }
+    | { ok: true; target: URL; token: string }
     | { ok: false; status: number; code: string; title: string; message: string; redirect?: string; action?: { href: string; label: string } }
   > {
     const url = req.url ?? '/';

@@ -10,7 +10,8 @@ import { fetchActivity, isServerReady } from './jupyter-client.js';
 import { ProgressChannel } from './progress.js';
 
 export interface Route {
-  target: string;
+  /** Parsed once: the proxy reads it on every request. */
+  target: URL;
   token: string;
 }
 
@@ -156,7 +157,7 @@ export class WorkspaceManager {
       await this.store.servers.update(user, name, { target: result.target, spawnerState: state });
       channel.emit({ progress: 70, message: 'JupyterLab is starting' });
       await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
-      this.routes.set(key(user, name), { target: result.target, token });
+      this.routes.set(key(user, name), { target: new URL(result.target), token });
       const now = Date.now();
       await this.store.servers.update(user, name, { status: 'running', readyAt: now, lastActivityAt: now, message: null });
       channel.emit({ progress: 100, message: 'Your workspace is ready', ready: true, url: `${baseUrl}lab` });
@@ -296,7 +297,7 @@ export class WorkspaceManager {
       }
       await sleep(250);
     }
-    this.routes.set(key(user, name), { target: record.target, token });
+    this.routes.set(key(user, name), { target: new URL(record.target), token });
     if (record.status !== 'running') await this.store.servers.update(user, name, { status: 'running', readyAt: Date.now() });
     return true;
   }
@@ -332,7 +333,7 @@ export class WorkspaceManager {
       if (!route) continue;
       let lastActivity: number;
       try {
-        const activity = await fetchActivity(route.target, baseUrlFor(record.user, record.name), route.token);
+        const activity = await fetchActivity(route.target.origin, baseUrlFor(record.user, record.name), route.token);
         lastActivity = activity.busyKernels > 0 ? now : Math.max(activity.lastActivity, record.readyAt ?? 0);
       } catch (err) {
         log.debug('activity check failed', { user: record.user, workspace: record.name, reason: (err as Error).message });
