@@ -155,7 +155,7 @@ export class WorkspaceManager {
       );
       state = result.state;
       await this.store.servers.update(user, name, { target: result.target, spawnerState: state });
-      channel.emit({ progress: 70, message: 'JupyterLab is starting' });
+      channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
       await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
       this.routes.set(key(user, name), { target: new URL(result.target), token });
       const now = Date.now();
