@@ -35,6 +35,8 @@ export class WorkspaceManager {
   private readonly progress = new Map<string, ProgressChannel>();
   private readonly starting = new Map<string, Starting>();
   private readonly stopping = new Map<string, Promise<void>>();
+  /** Serialises start checks per user, so concurrent requests cannot pass the limit together. */
+  private readonly userLocks = new Map<string, Promise<unknown>>();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -88,6 +90,21 @@ export class WorkspaceManager {
   /** Validate, record the workspace as pending and start it in the background. */
   async start(user: string, name: string, imageName: string, sizeName?: string): Promise<ServerRecord> {
     const { image, size } = this.resolve(imageName, sizeName);
+    return this.withUserLock(user, () => this.reserveAndSpawn(user, name, image, size));
+  }
+
+  private async withUserLock<T>(user: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.userLocks.get(user) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(task);
+    this.userLocks.set(user, run);
+    try {
+      return await run;
+    } finally {
+      if (this.userLocks.get(user) === run) this.userLocks.delete(user);
+    }
+  }
+
+  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize): Promise<ServerRecord> {
     const k = key(user, name);
     const existing = await this.store.servers.get(user, name);
     if (existing && ['pending', 'running', 'stopping'].includes(existing.status)) {

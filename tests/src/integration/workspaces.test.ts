@@ -135,8 +135,16 @@ describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
     assert.equal(sameSite.status, 200);
   });
 
-  test('named workspaces up to the configured limit', async () => {
-    await startWorkspace(t.url, alice, 'alice', 'second');
+  test('named workspaces up to the configured limit, even with concurrent requests', async () => {
+    const racing = await Promise.all(
+      ['second', 'second', 'third', 'fourth'].map((name) =>
+        call(t.url, 'POST', `/hub/api/users/alice/servers/${name}`, { token: alice, body: { image: 'minimal', size: 'small' } }),
+      ),
+    );
+    assert.deepEqual(racing.map((r) => r.status).sort(), [202, 409, 409, 409], 'one start wins; the limit of 2 holds');
+    const winner = racing.findIndex((r) => r.status === 202);
+    assert.equal(winner, 0, 'requests are served in order');
+    await waitFor('second to run', async () => (await call(t.url, 'GET', '/hub/api/users/alice/servers/second', { token: alice })).json.status === 'running');
     const third = await call(t.url, 'POST', '/hub/api/users/alice/servers/third', { token: alice, body: { image: 'minimal' } });
     assert.equal(third.status, 409);
     assert.equal(third.json.error.code, 'too_many_workspaces');
