@@ -24,7 +24,14 @@ export interface AuthenticatedUser {
 
 export type LoginResult =
   | { ok: true; user: AuthenticatedUser }
-  | { ok: false; message: string };
+  | {
+      ok: false;
+      message: string;
+      /** Redirect authenticators: the refusal page's title, HTTP status and button. */
+      title?: string;
+      status?: number;
+      action?: { href: string; label: string };
+    };
 
 /**
  * The seam for identity. Two shapes exist:
@@ -43,12 +50,16 @@ export interface Authenticator {
   beginLogin?(req: IncomingMessage, res: ServerResponse, next: string): Promise<void>;
   completeLogin?(req: IncomingMessage, res: ServerResponse): Promise<LoginResult & { next?: string }>;
 
+  /** Cheap check on every request of a session: is `refresh` due? */
+  needsRefresh?(authState: unknown): boolean;
+
   /**
-   * Called on a session's requests at most every few minutes; return the
-   * refreshed user, or `null` when the provider ended the session.
+   * Called when `needsRefresh` says so (tokens about to expire); return the
+   * refreshed user (with new `authState`), or `null` when the provider ended
+   * the session or refreshing failed: the hub session then ends.
    */
   refresh?(authState: unknown): Promise<AuthenticatedUser | null>;
 
-  /** Where to send the browser after the hub session ends (provider logout). */
-  logoutUrl?(authState: unknown, returnTo: string): string | undefined;
+  /** Where to send the browser after the hub session ends (provider logout), `returnTo` being the hub's page to come back to. */
+  logoutUrl?(authState: unknown, returnTo: string): Promise<string | undefined>;
 }

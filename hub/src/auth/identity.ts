@@ -30,10 +30,18 @@ interface CacheEntry {
 const CACHE_TTL_MS = 10_000;
 const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * Checks a session that an identity provider backs (tokens to refresh):
+ * returns the identity to use, or `undefined` when the session has ended.
+ */
+export type SessionRefresher = (identity: RequestIdentity) => Promise<RequestIdentity | undefined>;
+
 /** Resolves who is calling (session cookie or API token) and issues both. */
 export class IdentityService {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly tokenTouchedAt = new Map<number, number>();
+  private refresher?: SessionRefresher;
+  private readonly refreshing = new Map<string, Promise<RequestIdentity | undefined>>();
 
   constructor(
     private readonly store: Store,
@@ -60,6 +68,11 @@ export class IdentityService {
     this.cache.delete(`s:${idHash}`);
   }
 
+  async updateSessionAuthState(idHash: string, authState: unknown): Promise<void> {
+    await this.store.sessions.updateAuthState(idHash, authState);
+    this.cache.delete(`s:${idHash}`);
+  }
+
   /** Forget cached identities of a user after their roles, teams or credentials changed. */
   invalidateUser(name: string): void {
     for (const [key, entry] of this.cache) if (entry.identity?.user.name === name) this.cache.delete(key);
@@ -80,8 +93,26 @@ export class IdentityService {
     return undefined;
   }
 
+  /** Sessions with provider state (SSO) go through this on each request; it decides cheaply whether to refresh. */
+  setSessionRefresher(refresher: SessionRefresher): void {
+    this.refresher = refresher;
+  }
+
   async fromSession(cookieValue: string): Promise<RequestIdentity | undefined> {
-    const idHash = sha256(cookieValue);
+    const identity = await this.fromSessionHash(sha256(cookieValue));
+    if (!identity || identity.authState === undefined || !this.refresher) return identity;
+    // One refresh per session at a time: parallel requests wait for the same one.
+    const key = identity.sessionIdHash!;
+    let pending = this.refreshing.get(key);
+    if (!pending) {
+      pending = this.refresher(identity).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** A session by the hash of its cookie, without refreshing. */
+  async fromSessionHash(idHash: string): Promise<RequestIdentity | undefined> {
     return this.cached(`s:${idHash}`, async () => {
       const session = await this.store.sessions.get(idHash);
       if (!session) return null;

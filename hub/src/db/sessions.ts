@@ -39,6 +39,15 @@ export class SessionStore {
     };
   }
 
+  /** After a token refresh: the provider's new tokens replace the old ones. */
+  async updateAuthState(idHash: string, authState: unknown): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ auth_state: authState === undefined ? null : JSON.stringify(authState) })
+      .where('id_hash', '=', idHash)
+      .execute();
+  }
+
   async delete(idHash: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
