@@ -6,8 +6,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Authenticator } from './auth/authenticator.js';
 import { BuiltinAuthenticator } from './auth/builtin.js';
 import { IdentityService, type RequestIdentity } from './auth/identity.js';
+import { OidcAuthenticator } from './auth/oidc.js';
 import { FailureLimiter } from './auth/rate-limit.js';
 import { SecretBox, safeEqual } from './auth/secrets.js';
+import { sessionRefresher } from './auth/session-refresh.js';
 import type { HubConfig } from './config.js';
 import { redactUrl } from './db/database.js';
 import { Store } from './db/store.js';
@@ -42,6 +44,13 @@ export interface HubOverrides {
   catalog?: Catalog;
 }
 
+function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
+  if (config.auth.kind === 'oidc') {
+    return new OidcAuthenticator(config.auth.oidc, secrets, { publicUrl: config.publicUrl, secureCookies: config.sessions.secureCookies });
+  }
+  return new BuiltinAuthenticator(store);
+}
+
 function createSpawner(config: HubConfig): Spawner {
   return new LocalProcessSpawner({
     stateDir: config.stateDir,
@@ -62,7 +71,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
   const spawner = overrides.spawner ?? createSpawner(config);
   const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
-  const authenticator = overrides.authenticator ?? new BuiltinAuthenticator(store);
+  const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
+  identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
   const windowMs = config.loginRateLimit.windowSeconds * 1000;
   const limiters = {
     user: new FailureLimiter(config.loginRateLimit.maxFailures, windowMs),
@@ -86,6 +96,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
   const openapi = api.openapi({ title: 'Atrium hub API', version: VERSION });
 
+  // Signing out of single sign-on redirects the sign-out form to the provider, which form-action must allow.
+  const formAction = config.auth.kind === 'oidc' && config.auth.oidc.issuer ? `'self' ${new URL(config.auth.oidc.issuer).origin}` : "'self'";
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -95,7 +107,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader(
       'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+      `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action ${formAction}`,
     );
     next();
   });

@@ -8,6 +8,39 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 const durationSeconds = z.number().int().nonnegative();
 
+/** Single sign-on with OpenID Connect (authorization code + PKCE); see docs/sso.md. */
+const oidcSchema = z
+  .object({
+    /** Issuer URL, e.g. `https://sso.example.com/realms/company`; its discovery document is read from there. */
+    issuer: z.string().default(''),
+    clientId: z.string().default(''),
+    /** Confidential client secret; better set through ATRIUM_OIDC_CLIENT_SECRET. Empty: a public client (PKCE only). */
+    clientSecret: z.string().default(''),
+    scopes: z.string().default('openid profile email'),
+    /** Name on the login page's button. */
+    buttonLabel: z.string().default('Sign in with company SSO'),
+    /** Claim with the Atrium user name. */
+    usernameClaim: z.string().default('preferred_username'),
+    /** Claim with the user's groups; groups become teams. Dotted paths reach nested claims. */
+    groupsClaim: z.string().default('groups'),
+    /** Only groups starting with this prefix are teams (prefix removed). Empty: every group. */
+    teamGroupPrefix: z.string().default(''),
+    /** Claims with role names, merged. `${clientId}` stands for the client id. */
+    rolesClaims: z.array(z.string()).default(['roles', 'realm_access.roles', 'resource_access.${clientId}.roles']),
+    platformAdminRole: z.string().default('platform-admin'),
+    /** Team admin of all the user's teams; `<role>:<team>` for one team. */
+    teamAdminRole: z.string().default('team-admin'),
+    /** Also read claims from the userinfo endpoint (when the ID token lacks groups or roles). */
+    userinfo: z.boolean().default(false),
+    /** Who users without a team should ask, shown on the refusal page. */
+    helpContact: z.string().default('your platform team'),
+    /** Refresh tokens this often at most while the user is active; 0: when the access token expires. */
+    refreshSeconds: durationSeconds.default(0),
+    /** Allow a plain-HTTP issuer that is not on a loopback address (never in production). */
+    allowInsecureHttp: z.boolean().default(false),
+  })
+  .strict();
+
 /**
  * The whole hub configuration, validated once at start-up. Sources, later
  * ones winning: defaults, a YAML/JSON file (`--config`), environment
@@ -26,12 +59,20 @@ export const configSchema = z
     imagesCatalog: z.string().default(path.join(repoRoot, 'images', 'catalog.yaml')),
     auth: z
       .object({
-        kind: z.enum(['builtin']).default('builtin'),
+        /** `builtin`: accounts in the hub's database; `oidc`: single sign-on (Keycloak or any OpenID Connect provider). */
+        kind: z.enum(['builtin', 'oidc']).default('builtin'),
         /** Built-in accounts: the first platform admin, created when missing. */
         adminUser: z.string().default('admin'),
         adminPassword: z.string().default(''),
+        oidc: oidcSchema.prefault({}),
       })
-      .prefault({}),
+      .prefault({})
+      .superRefine((auth, ctx) => {
+        if (auth.kind !== 'oidc') return;
+        for (const key of ['issuer', 'clientId'] as const) {
+          if (!auth.oidc[key]) ctx.addIssue({ code: 'custom', path: ['oidc', key], message: `required when auth.kind is oidc` });
+        }
+      }),
     sessions: z
       .object({
         maxAgeHours: z.number().positive().default(12),
@@ -129,6 +170,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.ATRIUM_DATABASE_URL) set(['database'], env.ATRIUM_DATABASE_URL);
   if (env.ATRIUM_ADMIN_PASSWORD) set(['auth', 'adminPassword'], env.ATRIUM_ADMIN_PASSWORD);
   if (env.ATRIUM_ADMIN_USER) set(['auth', 'adminUser'], env.ATRIUM_ADMIN_USER);
+  if (env.ATRIUM_AUTH) set(['auth', 'kind'], env.ATRIUM_AUTH);
+  if (env.ATRIUM_OIDC_ISSUER) set(['auth', 'oidc', 'issuer'], env.ATRIUM_OIDC_ISSUER);
+  if (env.ATRIUM_OIDC_CLIENT_ID) set(['auth', 'oidc', 'clientId'], env.ATRIUM_OIDC_CLIENT_ID);
+  if (env.ATRIUM_OIDC_CLIENT_SECRET) set(['auth', 'oidc', 'clientSecret'], env.ATRIUM_OIDC_CLIENT_SECRET);
   return out;
 }
 

@@ -19,7 +19,9 @@ Options:
   --port PORT          port to listen on (default 8000)
   --state-dir DIR      where the database, environments, homes and logs live (default .atrium)
   --database URL       sqlite:<path> (default) or postgres://user:pass@host:port/db
-  --auth KIND          authenticator: builtin (default)
+  --auth KIND          authenticator: builtin (default) or oidc (single sign-on;
+                       set auth.oidc in the config file or ATRIUM_OIDC_ISSUER,
+                       ATRIUM_OIDC_CLIENT_ID, ATRIUM_OIDC_CLIENT_SECRET; see docs/sso.md)
   --help               show this help`;
 
 function fail(message: string): never {
@@ -99,11 +101,17 @@ async function main(): Promise<void> {
   if (command !== 'start') fail(`unknown command "${command}"\n\n${USAGE}`);
 
   const hub = await startHub(config);
-  const admin = await ensureAdmin(hub.deps.store, config);
-  if (config.demo) await seedDemo(hub.deps.store);
   const lines = [`Atrium is running at ${hub.url}/`];
-  if (admin.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
-  if (config.demo) lines.push(`  demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => `${u.name} (${u.teams[0]?.team}, ${u.teams[0]?.role})`).join(', ')}`);
+  if (config.auth.kind === 'oidc') {
+    // Users, teams and admins come from the identity provider; demo teams only get their display names.
+    if (config.demo) await seedDemo(hub.deps.store, { users: false });
+    lines.push(`  sign-in: single sign-on through ${config.auth.oidc.issuer}`);
+  } else {
+    const admin = await ensureAdmin(hub.deps.store, config);
+    if (config.demo) await seedDemo(hub.deps.store);
+    if (admin.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
+    if (config.demo) lines.push(`  demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => `${u.name} (${u.teams[0]?.team}, ${u.teams[0]?.role})`).join(', ')}`);
+  }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
   let closing = false;

@@ -38,7 +38,7 @@ export const DEMO_USERS = [
 ];
 
 /** Demo teams and users for `npm start`; existing rows are left alone. */
-export async function seedDemo(store: Store): Promise<boolean> {
+export async function seedDemo(store: Store, options: { users?: boolean } = {}): Promise<boolean> {
   let created = false;
   for (const team of DEMO_TEAMS) {
     if (!(await store.teams.get(team.name))) {
@@ -46,6 +46,7 @@ export async function seedDemo(store: Store): Promise<boolean> {
       created = true;
     }
   }
+  if (options.users === false) return created;
   const hash = await hashPassword(DEMO_PASSWORD);
   for (const user of DEMO_USERS) {
     if (!(await store.users.get(user.name))) {

@@ -7,7 +7,7 @@ import { randomToken, safeEqual } from '../auth/secrets.js';
 import type { HubDeps } from '../routes/deps.js';
 import { log } from '../log.js';
 import { html } from './html.js';
-import { renderPage } from './layout.js';
+import { renderMessagePage, renderPage } from './layout.js';
 import { syncAuthenticatedUser } from '../auth/sync-user.js';
 
 const LOGIN_XSRF_COOKIE = 'atrium-login-xsrf';
@@ -103,16 +103,65 @@ export function registerPageRoutes(
     res.redirect(303, next);
   });
 
+  // Single sign-on: the browser goes to the identity provider and comes back here.
+  router.get('/oauth_login', async (req, res) => {
+    const next = safeNext(req.query.next);
+    if (!authenticator.beginLogin) return res.redirect(`/hub/login?next=${encodeURIComponent(next)}`);
+    try {
+      await authenticator.beginLogin(req, res, next);
+    } catch (err) {
+      log.warn('single sign-on unavailable', { reason: (err as Error).message });
+      res.status(503).type('html').send(
+        renderMessagePage({
+          title: 'Sign-in unavailable',
+          message: 'Atrium cannot reach your company sign-in service right now. Try again in a minute, and tell your platform team if it persists.',
+          action: { href: `/hub/login?next=${encodeURIComponent(next)}`, label: 'Try again' },
+        }),
+      );
+    }
+  });
+
+  router.get('/oauth_callback', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (!authenticator.completeLogin) return res.redirect('/hub/login');
+    let result;
+    try {
+      result = await authenticator.completeLogin(req, res);
+    } catch (err) {
+      log.warn('single sign-on failed', { reason: (err as Error).message });
+      result = { ok: false as const, status: 503, title: 'Sign-in unavailable', message: 'Atrium cannot reach your company sign-in service right now. Try again in a minute.' };
+    }
+    if (!result.ok) {
+      res.status(result.status ?? 400).type('html').send(
+        renderMessagePage({ title: result.title ?? 'Sign-in failed', message: result.message, action: result.action ?? { href: '/hub/login', label: 'Sign in again' } }),
+      );
+      return;
+    }
+    const user = await syncAuthenticatedUser(deps.store, result.user);
+    const session = await identity.createSession(user.name, result.user.authState);
+    await deps.store.users.recordLogin(user.name);
+    log.info('signed in', { user: user.name, via: 'sso', teams: user.teams.map((t) => t.team).join(',') });
+    res.append('Set-Cookie', serializeCookie(SESSION_COOKIE, session.cookieValue, { secure: cookieSecure, maxAgeSeconds: session.maxAgeSeconds }));
+    res.redirect(303, safeNext(result.next));
+  });
+
   const logout = async (req: Request, res: Response) => {
     const who = res.locals.identity as RequestIdentity | undefined;
+    let providerLogout: string | undefined;
     if (who?.sessionIdHash) {
       // A POST from our own pages carries the session's XSRF token. JupyterLab's
       // "Log Out" menu navigates here with GET, as it does in JupyterHub;
       // signing out is the only effect, so a forged GET cannot do harm beyond that.
       await identity.endSession(who.sessionIdHash);
       log.info('signed out', { user: who.user.name });
+      // Single sign-on: end the provider's session too (RP-initiated logout); it sends the browser back here.
+      if (who.authState !== undefined && authenticator.logoutUrl) {
+        const origin = config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : `${req.protocol}://${req.get('host')}`;
+        providerLogout = await authenticator.logoutUrl(who.authState, `${origin}/hub/logout`);
+      }
     }
     res.setHeader('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { secure: cookieSecure, maxAgeSeconds: 0 }));
+    if (providerLogout) return res.redirect(303, providerLogout);
     res.type('html').send(
       renderPage({
         title: 'Signed out',
