@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCatalog, LocalProcessSpawner, type Catalog, type Spawner } from '@atrium/spawner';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
 import type { Authenticator } from './auth/authenticator.js';
 import { BuiltinAuthenticator } from './auth/builtin.js';
 import { IdentityService, type RequestIdentity } from './auth/identity.js';
@@ -92,6 +93,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     tag: 'hub',
     summary: 'Hub version',
     access: 'public',
+    response: z.object({ name: z.literal('atrium'), version: z.string() }),
     handler: async () => ({ name: 'atrium', version: VERSION }),
   });
   const openapi = api.openapi({ title: 'Atrium hub API', version: VERSION });
@@ -138,7 +140,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   apiRouter.use(express.json({ limit: '1mb' }));
   apiRouter.get('/openapi.json', (_req, res) => res.json(openapi));
   api.mount(apiRouter);
-  apiRouter.use((req) => {
+  apiRouter.use((req, res) => {
+    const allowed = api.allowedMethods(req.path);
+    if (allowed.length > 0) {
+      res.setHeader('Allow', allowed.join(', '));
+      throw new ApiError(405, 'method_not_allowed', `${req.method} is not supported on /hub/api${req.path}; use ${allowed.join(' or ')}.`);
+    }
     throw new ApiError(404, 'not_found', `No API endpoint ${req.method} /hub/api${req.path}. See /hub/api/openapi.json.`);
   });
   app.use('/hub/api', apiRouter);

@@ -92,6 +92,17 @@ export class ApiRegistry {
     }
   }
 
+  /** Methods declared for a path, for 405 answers to the others. */
+  allowedMethods(path: string): string[] {
+    const methods = new Set<string>();
+    for (const spec of this.routes) {
+      const pattern = new RegExp(`^${spec.path.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
+      if (pattern.test(path)) methods.add(spec.method.toUpperCase());
+    }
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  }
+
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const spec of this.routes) {

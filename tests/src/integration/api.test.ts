@@ -211,9 +211,12 @@ for (const database of testDatabases()) describe(`hub REST API on ${database.nam
     assert.match(homePage.headers.get('content-security-policy') ?? '', /default-src 'self'/);
   });
 
-  test('unknown API paths get a JSON 404 pointing at the OpenAPI document', async () => {
+  test('unknown API paths get a JSON 404 pointing at the OpenAPI document; other methods a 405', async () => {
     const r = await call(t.url, 'GET', '/hub/api/nope', { token: alice });
     assert.equal(r.status, 404);
     assert.match(r.json.error.message, /openapi\.json/);
+    const put = await call(t.url, 'PUT', '/hub/api/users/alice/servers', { token: alice, body: {} });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET, HEAD');
   });
 });
