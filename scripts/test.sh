@@ -9,6 +9,12 @@ export npm_config_build_from_source=true
 bash scripts/ensure-chromium.sh
 npm run build
 
+# schemathesis (PyPI) fuzzes the REST API from its OpenAPI document.
+if [ ! -x .cache/fuzz-venv/bin/schemathesis ]; then
+  python3 -m venv .cache/fuzz-venv
+  .cache/fuzz-venv/bin/pip install -q schemathesis==4.32.5
+fi
+
 pgdir=$(mktemp -d /tmp/atrium-pg.XXXXXX)
 cleanup() { bash scripts/postgres.sh stop "$pgdir" || true; rm -rf "$pgdir"; }
 trap cleanup EXIT

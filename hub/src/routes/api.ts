@@ -30,7 +30,7 @@ export interface RouteSpec<
   body?: B;
   /** Documented response body. */
   response?: z.ZodType;
-  /** Success status; 200 unless given. */
+  /** Success status: 200 unless given; routes that answer with no body declare 204. */
   status?: number;
   /** `public` routes run without an identity. */
   access?: 'public' | 'authenticated';
@@ -116,20 +116,21 @@ export class ApiRegistry {
           ...objectParameters(spec.query, 'query'),
         ],
         responses: {
-          [String(spec.status ?? (spec.response || spec.produces ? 200 : 204))]: {
+          [String(spec.status ?? 200)]: {
             description: 'Success',
             ...(spec.produces === 'text/event-stream'
               ? { content: { 'text/event-stream': { schema: { type: 'string' } } } }
-              : spec.response
-                ? { content: { 'application/json': { schema: toSchema(spec.response, 'output') } } }
-                : {}),
+              : spec.status === 204
+                ? {}
+                : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
           },
           '4XX': { $ref: '#/components/responses/Error' },
         },
         ...(spec.access === 'public' ? { security: [] } : {}),
       };
       if (spec.body) {
-        operation.requestBody = { required: true, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
+        // A body whose fields all have defaults may be omitted.
+        operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
       }
       (paths[openPath] ??= {})[spec.method] = operation;
     }

@@ -99,6 +99,7 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
   api.add({
     method: 'delete',
     path: '/users/:name/servers/:server',
+    status: 204,
     tag: 'servers',
     summary: 'Stop a workspace (files are kept); with ?remove=true also forget it',
     params: serverParams,

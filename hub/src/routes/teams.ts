@@ -57,6 +57,7 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
   api.add({
     method: 'delete',
     path: '/teams/:team',
+    status: 204,
     tag: 'teams',
     summary: 'Delete a team (platform admins); its members keep their accounts',
     params: teamParams,
@@ -90,6 +91,7 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
   api.add({
     method: 'delete',
     path: '/teams/:team/members/:user',
+    status: 204,
     tag: 'teams',
     summary: 'Remove a member (team admins of that team, platform admins)',
     params: memberParams,

@@ -54,6 +54,7 @@ export function registerTokenRoutes(api: ApiRegistry, deps: HubDeps): void {
   api.add({
     method: 'delete',
     path: '/users/:name/tokens/:id',
+    status: 204,
     tag: 'tokens',
     summary: 'Revoke a personal API token',
     params: z.object({ name: userName, id: z.coerce.number().int().positive() }),
