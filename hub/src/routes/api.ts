@@ -30,13 +30,18 @@ export interface RouteSpec<
   body?: B;
   /** Documented response body. */
   response?: z.ZodType;
-  /** Success status: 200 unless given; routes that answer with no body declare 204. */
+  /** Success status; default 204 (no body) for DELETE, 200 otherwise. */
   status?: number;
   /** `public` routes run without an identity. */
   access?: 'public' | 'authenticated';
   /** Non-JSON responses (server-sent events) handle `res` themselves and return undefined. */
   produces?: 'application/json' | 'text/event-stream';
   handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<unknown>;
+}
+
+/** One rule for the runtime and the document, so they cannot disagree. */
+function successStatus(spec: RouteSpec): number {
+  return spec.status ?? (spec.method === 'delete' ? 204 : 200);
 }
 
 /** Turn the first zod issue into our error shape, naming the field. */
@@ -84,10 +89,10 @@ export class ApiRegistry {
         const result = await spec.handler({ req, res, params, query, body, identity: identity! });
         if (res.headersSent) return;
         if (result === undefined) {
-          res.status(spec.status ?? 204).end();
+          res.status(successStatus(spec)).end();
           return;
         }
-        res.status(spec.status ?? 200).json(result);
+        res.status(successStatus(spec)).json(result);
       });
     }
   }
@@ -116,11 +121,11 @@ export class ApiRegistry {
           ...objectParameters(spec.query, 'query'),
         ],
         responses: {
-          [String(spec.status ?? 200)]: {
+          [String(successStatus(spec))]: {
             description: 'Success',
             ...(spec.produces === 'text/event-stream'
               ? { content: { 'text/event-stream': { schema: { type: 'string' } } } }
-              : spec.status === 204
+              : successStatus(spec) === 204
                 ? {}
                 : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
           },
