@@ -36,6 +36,8 @@ export interface CatalogImage extends WorkspaceImage {
   sizes: string[];
   /** One of `sizes`. */
   defaultSize: string;
+  /** Local wheels installed after requirements.txt (absolute paths). */
+  wheels: string[];
 }
 
 export interface Catalog {
@@ -152,6 +154,12 @@ const imageSchema = z.strictObject({
   deprecated: z.boolean('must be true or false').default(false),
   sizes: z.array(nameSchema, { error: 'must be a list of size names' }).min(1, 'must list at least one size'),
   defaultSize: nameSchema,
+  wheels: z
+    .array(
+      z.string({ error: 'must be a path to a .whl file' }).regex(/\.whl$/, 'must be a path to a .whl file'),
+      { error: 'must be a list of wheel paths (relative to the catalog)' },
+    )
+    .default([]),
 });
 
 const catalogSchema = z.strictObject({
@@ -280,6 +288,8 @@ export function parseCatalog(text: string, file: string, options: LoadCatalogOpt
       deprecated: img.deprecated,
       sizes: [...img.sizes],
       defaultSize: img.defaultSize,
+      // Relative to the catalog file. Not checked here: wheels are build outputs.
+      wheels: img.wheels.map((w) => path.resolve(baseDir, w)),
     });
   }
   if (issues.length > 0) throw new CatalogError(absolute, issues);

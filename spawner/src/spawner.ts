@@ -30,6 +30,12 @@ export interface WorkspaceImage {
   directory: string;
   /** Container image reference for the Kubernetes backend. */
   containerImage: string;
+  /**
+   * Absolute paths of local Python wheels installed after requirements.txt
+   * (e.g. Atrium's JupyterLab extension). Build outputs: they may not exist
+   * until the project is built.
+   */
+  wheels?: string[];
 }
 
 export interface StartRequest {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,7 +47,32 @@ describe('envHash', () => {
     assert.notEqual(envHash('a==2\n', py), h);
     assert.notEqual(envHash('a==1\n', { ...py, version: '3.11.8' }), h);
   });
+
+  it('depends on local wheels, and is unchanged without them', () => {
+    const h = envHash('a==1\n', py);
+    assert.equal(envHash('a==1\n', py, []), h, 'images without wheels keep their environments');
+    const w = envHash('a==1\n', py, [{ sha256: 'aa' }]);
+    assert.notEqual(w, h);
+    assert.notEqual(envHash('a==1\n', py, [{ sha256: 'bb' }]), w, 'a rebuilt wheel means a new environment');
+  });
 });
+
+/** Write a minimal pure-Python wheel whose module defines VALUE. */
+function writeWheel(dir: string, value: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'atrium_test_ext-0.1-py3-none-any.whl');
+  const code = [
+    'import sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w") as z:',
+    '    z.writestr("atrium_test_ext.py", "VALUE = %r\\n" % sys.argv[2])',
+    '    z.writestr("atrium_test_ext-0.1.dist-info/METADATA", "Metadata-Version: 2.1\\nName: atrium-test-ext\\nVersion: 0.1\\n")',
+    '    z.writestr("atrium_test_ext-0.1.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")',
+    '    z.writestr("atrium_test_ext-0.1.dist-info/RECORD", "atrium_test_ext.py,,\\natrium_test_ext-0.1.dist-info/METADATA,,\\natrium_test_ext-0.1.dist-info/WHEEL,,\\natrium_test_ext-0.1.dist-info/RECORD,,\\n")',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', code, file, value], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return file;
+}
 
 describe('environment builds', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'atrium-envs-'));
@@ -131,6 +156,34 @@ describe('environment builds', () => {
     assert.equal(existsSync(envPath), false, 'failed env removed');
     assert.equal(existsSync(`${envPath}.lock`), false, 'lock released');
     assert.equal(manager.isReady(envPath), false);
+  });
+
+  it('installs the image\'s local wheels after requirements, and a rebuilt wheel gets a new environment', async () => {
+    const wheel = writeWheel(path.join(root, 'wheels'), 'one');
+    const img: WorkspaceImage = { ...image('withwheel', 'six==1.17.0\n# wheel\n'), wheels: [wheel] };
+    const plain = await manager.pathFor({ ...img, wheels: [] });
+    const envPath = await manager.pathFor(img);
+    assert.notEqual(envPath, plain);
+    const events: ProgressEvent[] = [];
+    assert.equal(await manager.ensure(img, (e) => events.push(e)), envPath);
+    assert.ok(events.some((e) => /installing the Atrium JupyterLab extension/.test(e.message)), JSON.stringify(events));
+    const run = spawnSync(path.join(envPath, 'bin', 'python'), ['-c', 'import atrium_test_ext, six; print(atrium_test_ext.VALUE)'], { encoding: 'utf8' });
+    assert.equal(run.stdout.trim(), 'one', run.stderr);
+    const marker = JSON.parse(readFileSync(path.join(envPath, READY_MARKER), 'utf8')) as { wheels: { file: string; sha256: string }[] };
+    assert.deepEqual(marker.wheels.map((w) => w.file), ['atrium_test_ext-0.1-py3-none-any.whl']);
+
+    writeWheel(path.join(root, 'wheels'), 'two');
+    assert.notEqual(await manager.pathFor(img), envPath);
+  });
+
+  it('says how to build a missing wheel', async () => {
+    const img: WorkspaceImage = { ...image('nowheel', 'six==1.17.0\n'), wheels: [path.join(root, 'missing', 'x-0.1-py3-none-any.whl')] };
+    await assert.rejects(manager.ensure(img), (err: unknown) => {
+      assert.ok(err instanceof SpawnError);
+      assert.equal(err.code, 'image_invalid');
+      assert.match(err.message, /has not been built: run "npm run build"/);
+      return true;
+    });
   });
 
   it('reports a missing requirements.txt clearly', async () => {

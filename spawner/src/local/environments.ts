@@ -1,8 +1,9 @@
 /**
  * Cached Python environments for the local backend: one venv per
- * (image requirements.txt, Python interpreter), at
- * `<stateDir>/envs/<image>-<sha>`, built with `python -m venv` and
- * `pip install -r requirements.txt` (pip uses its normal download cache).
+ * (image requirements.txt, local wheels, Python interpreter), at
+ * `<stateDir>/envs/<image>-<sha>`, built with `python -m venv`,
+ * `pip install -r requirements.txt` (pip uses its normal download cache) and
+ * `pip install --no-deps <wheels>` (e.g. Atrium's JupyterLab extension).
  *
  * Builds are serialised per environment within the process (shared promise)
  * and across processes (a lock directory `<env>.lock` with the owner's
@@ -100,8 +101,9 @@ export class EnvironmentManager {
   /** Where the environment for `image` lives (whether built or not). */
   async pathFor(image: WorkspaceImage): Promise<string> {
     const requirements = readRequirements(image);
+    const wheels = readWheels(image);
     const py = await this.getPythonInfo();
-    return path.join(this.envsDir, `${image.name}-${envHash(requirements, py)}`);
+    return path.join(this.envsDir, `${image.name}-${envHash(requirements, py, wheels)}`);
   }
 
   isReady(envPath: string): boolean {
@@ -201,6 +203,7 @@ export class EnvironmentManager {
     const started = Date.now();
     const requirementsFile = path.join(image.directory, 'requirements.txt');
     const requirements = readRequirements(image);
+    const wheels = readWheels(image);
     const total = Math.max(1, countRequirements(requirements));
     const py = await this.getPythonInfo();
     mkdirSync(this.logsDir, { recursive: true });
@@ -256,6 +259,30 @@ export class EnvironmentManager {
         clearInterval(ticker);
       }
 
+      if (wheels.length > 0) {
+        // Local wheels (Atrium's JupyterLab extension): no dependencies of their
+        // own to resolve, so the pinned requirements stay exactly as they are.
+        onProgress({ progress: 59, message: `Building ${what}: installing the Atrium JupyterLab extension` });
+        await this.run(
+          'pip install <wheels>',
+          [
+            path.join(envPath, 'bin', 'python'),
+            '-m',
+            'pip',
+            'install',
+            '--no-input',
+            '--progress-bar',
+            'off',
+            '--disable-pip-version-check',
+            '--no-deps',
+            '--no-index',
+            ...wheels.map((w) => w.path),
+          ],
+          lockDir,
+          remember,
+        );
+      }
+
       writeLabConfig(envPath);
       writeFileSync(
         path.join(envPath, READY_MARKER),
@@ -263,6 +290,7 @@ export class EnvironmentManager {
           {
             image: image.name,
             requirementsSha256: sha256(requirements),
+            wheels: wheels.map((w) => ({ file: path.basename(w.path), sha256: w.sha256 })),
             python: py,
             recipe: ENV_RECIPE_VERSION,
             builtAt: new Date().toISOString(),
@@ -392,6 +420,30 @@ function readRequirements(image: WorkspaceImage): string {
   }
 }
 
+export interface WheelInfo {
+  path: string;
+  sha256: string;
+}
+
+/** The image's local wheels with the SHA-256 of their content (a rebuilt wheel means a new environment). */
+function readWheels(image: WorkspaceImage): WheelInfo[] {
+  return (image.wheels ?? []).map((file) => {
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new SpawnError(
+        missing
+          ? `The ${image.displayName} image needs ${file}, which has not been built: run "npm run build" (or bash extension/scripts/build.sh)`
+          : `The ${image.displayName} image needs ${file}, which cannot be read: ${(err as Error).message}`,
+        'image_invalid',
+      );
+    }
+    return { path: file, sha256: createHash('sha256').update(data).digest('hex') };
+  });
+}
+
 function countRequirements(text: string): number {
   return text.split('\n').filter((l) => l.replace(/#.*$/, '').trim() !== '' && !l.trim().startsWith('-')).length;
 }
@@ -400,12 +452,19 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Short hash identifying an environment: recipe, requirements and interpreter. */
-export function envHash(requirements: string, py: PythonInfo): string {
+/**
+ * Short hash identifying an environment: recipe, requirements, interpreter
+ * and the content of local wheels (none: the same hash as before wheels existed).
+ */
+export function envHash(requirements: string, py: PythonInfo, wheels: readonly Pick<WheelInfo, 'sha256'>[] = []): string {
   return sha256(
-    [`recipe=${ENV_RECIPE_VERSION}`, `python=${py.implementation}-${py.version}`, `exe=${py.executable}`, requirements].join(
-      '\n',
-    ),
+    [
+      `recipe=${ENV_RECIPE_VERSION}`,
+      `python=${py.implementation}-${py.version}`,
+      `exe=${py.executable}`,
+      requirements,
+      ...wheels.map((w) => `wheel=${w.sha256}`),
+    ].join('\n'),
   ).slice(0, 12);
 }
 
