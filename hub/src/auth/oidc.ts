@@ -305,6 +305,10 @@ export class OidcAuthenticator implements Authenticator {
 
 /** Error text for logs: the error code and message, never tokens. */
 function describeError(err: unknown): string {
-  const e = err as { code?: string; error?: string; message?: string; cause?: { message?: string; code?: string } };
-  return [e?.code, e?.error, e?.message, e?.cause?.code].filter(Boolean).join(': ') || String(err);
+  const parts: string[] = [];
+  // openid-client wraps the precise reason (e.g. "unexpected ID Token "nonce" claim value") in `cause`.
+  for (let e = err as { code?: string; error?: string; error_description?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    for (const part of [e.code, e.error, e.error_description, e.message]) if (typeof part === 'string' && part && !parts.includes(part)) parts.push(part);
+  }
+  return parts.join(': ') || String(err);
 }
