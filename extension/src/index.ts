@@ -1,0 +1,139 @@
+/**
+ * Atrium's JupyterLab extension: the left-sidebar "Atrium" area with the
+ * Knowledge Base (search the hub's knowledge base, read articles, open
+ * tutorials as notebooks) and the Datasets and Models panels to come.
+ *
+ * It talks only to the hub's REST API (same origin, the hub session cookie)
+ * and to the Jupyter server it runs in (Contents API via ServerConnection).
+ */
+import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { HubApiError, HubClient, type SearchResult } from './hubClient';
+import { KnowledgeBaseModel } from './model';
+import { CommandIDs, IAtriumHubClient, IAtriumSidebar, PLUGIN_ID } from './tokens';
+import { copyTutorial } from './tutorial';
+import { ArticleWidget } from './widgets/ArticleWidget';
+import { AtriumSidebar } from './widgets/AtriumSidebar';
+import { datasetsPanel, modelsPanel } from './widgets/ComingSoonPanel';
+import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
+
+export { HubApiError, HubClient } from './hubClient';
+export { KnowledgeBaseModel } from './model';
+export * from './tokens';
+
+/** The hub API's URL: the hub settings JupyterLab was started with put `hubPrefix` in the page config. */
+export function hubApiUrl(): string {
+  const prefix = PageConfig.getOption('hubPrefix') || '/hub/';
+  const host = PageConfig.getOption('hubHost') || '';
+  return host + URLExt.join(prefix, 'api');
+}
+
+const hubClientPlugin: JupyterFrontEndPlugin<HubClient> = {
+  id: `${PLUGIN_ID}:hub-client`,
+  description: 'The REST client for the Atrium hub API.',
+  autoStart: true,
+  provides: IAtriumHubClient,
+  activate: (): HubClient => new HubClient({ baseUrl: hubApiUrl() }),
+};
+
+function errorMessage(err: unknown): string {
+  if (err instanceof HubApiError) return err.message;
+  if (err instanceof Error && err.message) return err.message;
+  return 'Something went wrong.';
+}
+
+const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
+  id: `${PLUGIN_ID}:sidebar`,
+  description: 'The Atrium sidebar: Knowledge Base, Datasets and Models.',
+  autoStart: true,
+  requires: [IAtriumHubClient, IRenderMimeRegistry],
+  optional: [ILayoutRestorer, ICommandPalette],
+  provides: IAtriumSidebar,
+  activate: (
+    app: JupyterFrontEnd,
+    client: HubClient,
+    rendermime: IRenderMimeRegistry,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+  ): IAtriumSidebar => {
+    const { commands, shell, serviceManager } = app;
+    const articles = new Map<string, ArticleWidget>();
+
+    async function openArticle(id: string, title: string): Promise<void> {
+      const existing = articles.get(id);
+      if (existing && !existing.isDisposed) {
+        shell.activateById(existing.id);
+        return;
+      }
+      const widget = new ArticleWidget(id, title || id);
+      articles.set(id, widget);
+      widget.disposed.connect(() => articles.delete(id));
+      widget.content.showMessage('Loading…', 'loading');
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+      try {
+        const article = await client.article(id);
+        if (widget.isDisposed) return;
+        widget.title.label = article.title;
+        if (article.kind === 'tutorial' && article.notebook) {
+          widget.addNotebookButton(() => void openTutorial(id));
+        }
+        await widget.content.showArticle(article, rendermime);
+      } catch (err) {
+        if (!widget.isDisposed) widget.content.showMessage(`Cannot open this article: ${errorMessage(err)}`, 'error');
+      }
+    }
+
+    async function openTutorial(id: string): Promise<void> {
+      const pending = Notification.emit('Copying the tutorial into your home folder…', 'in-progress', { autoClose: false });
+      try {
+        const copied = await copyTutorial(client, serviceManager.contents, id);
+        Notification.update({
+          id: pending,
+          message: `Copied to ${copied.folder}/ in your home folder.`,
+          type: 'success',
+          autoClose: 4000,
+        });
+        await commands.execute('docmanager:open', { path: copied.notebookPath, factory: 'Notebook' });
+      } catch (err) {
+        Notification.update({ id: pending, message: `Could not open the tutorial: ${errorMessage(err)}`, type: 'error', autoClose: false });
+      }
+    }
+
+    const model = new KnowledgeBaseModel({ client });
+    const kbPanel = new KnowledgeBasePanel(model, {
+      open: (r: SearchResult) => void openArticle(r.id, r.title),
+      openNotebook: (r: SearchResult) => void openTutorial(r.id),
+    });
+    const sidebar = new AtriumSidebar();
+    sidebar.addPanel(kbPanel);
+    sidebar.addPanel(datasetsPanel());
+    sidebar.addPanel(modelsPanel());
+    shell.add(sidebar, 'left', { rank: 150 });
+    restorer?.add(sidebar, 'atrium-sidebar');
+    void model.loadFacets();
+
+    commands.addCommand(CommandIDs.openArticle, {
+      label: 'Open Knowledge Base Article',
+      execute: (args) => openArticle(String(args['id'] ?? ''), String(args['title'] ?? '')),
+    });
+    commands.addCommand(CommandIDs.openTutorial, {
+      label: 'Open Tutorial as Notebook',
+      execute: (args) => openTutorial(String(args['id'] ?? '')),
+    });
+    commands.addCommand(CommandIDs.focusSearch, {
+      label: 'Search the Knowledge Base',
+      execute: () => {
+        shell.activateById(sidebar.id);
+        kbPanel.focusSearch();
+      },
+    });
+    palette?.addItem({ command: CommandIDs.focusSearch, category: 'Atrium' });
+
+    return sidebar;
+  },
+};
+
+export default [hubClientPlugin, sidebarPlugin];
