@@ -93,6 +93,7 @@ describe('single sign-on with Keycloak', { skip: skipWithoutKeycloak }, () => {
     await page.waitForSelector('#images [data-image="minimal"]');
     await page.click('#images [data-image="minimal"]');
     await page.click('#sizes [data-size="small"]');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'sso-home');
     await page.click('#start-button');
     await page.waitForURL(/\/user\/bob\/default\/lab/, { timeout: 600_000 });
