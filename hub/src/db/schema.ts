@@ -75,6 +75,25 @@ export interface ServersTable {
   created_at: number;
 }
 
+export interface KbArticlesTable {
+  /** Unique across the repository's articles and these. */
+  id: string;
+  /** The owning team; its team-admins (and platform admins) may change the article. */
+  team: string;
+  title: string;
+  summary: string;
+  /** JSON array of strings. */
+  tags: string;
+  level: 'beginner' | 'intermediate' | 'advanced';
+  markdown: string;
+  created_by: string;
+  updated_by: string;
+  created_at: number;
+  updated_at: number;
+  /** Set when retired: kept for the record, gone from search and listings. */
+  retired_at: number | null;
+}
+
 export interface Database {
   teams: TeamsTable;
   users: UsersTable;
@@ -82,6 +101,7 @@ export interface Database {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   servers: ServersTable;
+  kb_articles: KbArticlesTable;
 }
 
 export type Timestamp = ColumnType<number, number, number>;

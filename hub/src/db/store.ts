@@ -1,4 +1,5 @@
 import { type OpenDatabase, openDatabase } from './database.js';
+import { KbStore } from './kb.js';
 import { ServerStore } from './servers.js';
 import { SessionStore } from './sessions.js';
 import { TeamStore } from './teams.js';
@@ -12,6 +13,7 @@ export class Store {
   readonly sessions: SessionStore;
   readonly tokens: TokenStore;
   readonly servers: ServerStore;
+  readonly kb: KbStore;
 
   private constructor(readonly database: OpenDatabase) {
     const { db } = database;
@@ -20,6 +22,7 @@ export class Store {
     this.sessions = new SessionStore(db);
     this.tokens = new TokenStore(db);
     this.servers = new ServerStore(db);
+    this.kb = new KbStore(db);
   }
 
   static async open(url: string): Promise<Store> {

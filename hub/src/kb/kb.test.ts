@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ArticleParseError, parseArticle, splitFrontMatter } from './article.js';
+import { DEFAULT_KB_DIR, loadRepoArticles } from './knowledge-base.js';
+import { renderMarkdown } from './markdown.js';
+import { KbIndex } from './search-index.js';
+import { markdownToText, parseQuery, QueryError, snippet } from './text.js';
+
+const article = (fm: string, body = 'Body text.') => `---\n${fm}\n---\n${body}\n`;
+const GOOD = 'title: A title\nsummary: A summary long enough.\ntags: [pandas, How-To]\nteam: platform\nlevel: beginner\nupdated: 2026-11-25';
+
+describe('front matter', () => {
+  test('parses a repository article', () => {
+    const a = parseArticle('my-article', article(GOOD, '# Heading\n\nText.'));
+    assert.equal(a.title, 'A title');
+    assert.deepEqual(a.tags, ['pandas', 'how-to']);
+    assert.equal(a.kind, 'article');
+    assert.equal(a.notebook, null);
+    assert.equal(a.source, 'repo');
+    assert.equal(a.markdown, '# Heading\n\nText.\n');
+  });
+
+  test('an unquoted YAML date and a notebook make a tutorial', () => {
+    const a = parseArticle('t', article(GOOD.replace('2026-11-25', '2026-01-02') + '\nnotebook: t.ipynb\nfiles: [data.csv]'));
+    assert.equal(a.updated, '2026-01-02');
+    assert.equal(a.kind, 'tutorial');
+    assert.deepEqual(a.files, ['data.csv']);
+  });
+
+  test('problems name the field', () => {
+    assert.throws(() => parseArticle('x', 'no front matter'), /front matter between two ---/);
+    assert.throws(() => parseArticle('x', article(GOOD.replace('beginner', 'expert'))), /field "level"/);
+    assert.throws(() => parseArticle('x', article(GOOD.replace('team: platform\n', ''))), /field "team"/);
+    assert.throws(() => parseArticle('x', article(GOOD + '\nauthor: me')), /author/);
+    assert.throws(() => parseArticle('x', article(GOOD + '\nfiles: [../etc/passwd]')), /field "files.0"/);
+    assert.throws(() => parseArticle('Bad_Id', article(GOOD)), ArticleParseError);
+    assert.throws(() => parseArticle('x', article(GOOD, '')), /no body/);
+  });
+
+  test('CRLF and a byte-order mark are accepted', () => {
+    const { yaml, body } = splitFrontMatter('\uFEFF---\r\ntitle: x\r\n---\r\nbody\r\n');
+    assert.equal(yaml, 'title: x');
+    assert.equal(body, 'body\n');
+  });
+});
+
+describe('query sanitising', () => {
+  test('plain words, lower-cased, stemmed, stop words dropped', () => {
+    const q = parseQuery('The Guardrails for RUNNING models');
+    assert.deepEqual(q.words, ['the', 'guardrails', 'for', 'running', 'models']);
+    assert.deepEqual(q.terms, ['guardrail', 'run', 'model']);
+  });
+
+  test('lunr syntax never reaches lunr', () => {
+    assert.deepEqual(parseQuery('title:guardrails').words, ['guardrails']);
+    assert.deepEqual(parseQuery('+pandas -numpy gpu~1 idle^10 work*').words, ['pandas', 'numpy', 'gpu', '1', 'idle', '10', 'work']);
+    assert.deepEqual(parseQuery('Error: workspace failed').words, ['error', 'workspace', 'failed']);
+  });
+
+  test('nothing to search for is a QueryError', () => {
+    for (const q of ['', '   ', 'title:', '+', '~', '*', '-', '(', '"', ':', '^']) {
+      assert.throws(() => parseQuery(q), QueryError, `query ${JSON.stringify(q)}`);
+    }
+    assert.throws(() => parseQuery('x'.repeat(201)), /at most 200/);
+    assert.doesNotThrow(() => parseQuery('x'.repeat(200)));
+  });
+});
+
+describe('snippets', () => {
+  test('escape everything and mark matched words', () => {
+    const s = snippet('Use <script>alert("x")</script> guardrails & friends', parseQuery('guardrail'));
+    assert.equal(s, 'Use &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; <mark>guardrails</mark> &amp; friends');
+  });
+
+  test('a window around the best match, with ellipses', () => {
+    const words = Array.from({ length: 100 }, (_, i) => `w${i}`);
+    words[60] = 'pandas';
+    const s = snippet(words.join(' '), parseQuery('pandas'), 10);
+    assert.match(s, /^… w56 w57 w58 w59 <mark>pandas<\/mark> w61/);
+    assert.match(s, / …$/);
+    assert.equal((s.match(/<mark>/g) ?? []).length, 1);
+  });
+
+  test('markdown to text drops markup', () => {
+    assert.equal(markdownToText('# Title\n\nSee [the docs](http://x) and `code` **bold**.\n\n```python\nx = 1\n```'), 'Title See the docs and code bold. x = 1');
+  });
+});
+
+describe('markdown rendering', () => {
+  test('raw HTML is shown as text', () => {
+    const out = renderMarkdown('Hi <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n<b>bold</b>');
+    assert.doesNotMatch(out, /<script|<img|<b>/);
+    assert.match(out, /&lt;script&gt;/);
+  });
+
+  test('only safe links and images', () => {
+    const out = renderMarkdown('[a](javascript:alert(1)) [b](https://example.com) [c](/hub/kb/x) [d](data:text/html,x) ![e](https://evil/x.png) ![f](/hub/static/x.png)');
+    assert.doesNotMatch(out, /javascript:|data:text|evil/);
+    assert.match(out, /<a href="https:\/\/example.com" rel="noopener noreferrer nofollow">b<\/a>/);
+    assert.match(out, /<a href="\/hub\/kb\/x">c<\/a>/);
+    assert.match(out, /<img src="\/hub\/static\/x.png" alt="f">/);
+  });
+});
+
+describe('the repository corpus', () => {
+  const { articles, problems } = loadRepoArticles(DEFAULT_KB_DIR);
+
+  test('every article is valid, with enough articles and tutorials', () => {
+    assert.deepEqual(problems, []);
+    assert.ok(articles.length >= 25, `${articles.length} articles`);
+    const tutorials = articles.filter((a) => a.kind === 'tutorial');
+    assert.ok(tutorials.length >= 5, `${tutorials.length} tutorials`);
+    for (const t of tutorials) {
+      const nb = JSON.parse(readFileSync(path.join(DEFAULT_KB_DIR, 'notebooks', t.notebook!), 'utf8')) as { nbformat: number; cells: { cell_type: string }[] };
+      assert.equal(nb.nbformat, 4, t.id);
+      assert.ok(nb.cells.some((c) => c.cell_type === 'code'), `${t.id} has code`);
+    }
+  });
+
+  test('planned features say so', () => {
+    for (const id of ['data-access-planned', 'guardrails-publishing-models', 'gpu-sizes']) {
+      const a = articles.find((x) => x.id === id)!;
+      assert.match(a.markdown, /planned, not available yet/i, id);
+    }
+  });
+
+  test('index build and search', () => {
+    const index = KbIndex.build(articles);
+    assert.equal(index.size, articles.length);
+    const r = index.search({ q: 'guardrail' });
+    assert.equal(r.results[0]?.id, 'guardrails-publishing-models');
+    assert.match(r.results[0]!.snippet, /<mark>guardrails<\/mark>/i);
+    assert.equal(index.search({ q: 'guardr' }).results[0]?.id, 'guardrails-publishing-models');
+    assert.equal(index.search({ q: 'idle culling' }).results[0]?.id, 'idle-culling');
+    const byTeam = index.search({ team: 'marketing' });
+    assert.ok(byTeam.total >= 2 && byTeam.results.every((h) => h.team === 'marketing'));
+    assert.ok(index.search({ q: 'pandas', tag: 'how-to' }).results.every((h) => h.tags.includes('how-to')));
+    assert.throws(() => index.search({}), QueryError);
+    const facets = index.facets();
+    assert.ok(facets.teams.some((t) => t.name === 'platform' && t.count > 10));
+  });
+
+  test('the serialised index loads back into lunr and finds the same', async () => {
+    const { default: lunr } = await import('lunr');
+    const serialized = JSON.parse(JSON.stringify(KbIndex.build(articles).serialize())) as { index: object; docs: { id: string }[] };
+    const loaded = lunr.Index.load(serialized.index);
+    const { applyQuery } = await import('./text.js');
+    const hits = loaded.query((q) => applyQuery(q, parseQuery('guardrail').terms));
+    assert.equal(hits[0]?.ref, 'guardrails-publishing-models');
+    assert.equal(serialized.docs.length, articles.length);
+  });
+});

@@ -1,0 +1,175 @@
+import lunr from 'lunr';
+import type { Article, ArticleMeta } from './article.js';
+import { applyQuery, markdownToText, parseQuery, type ParsedQuery, QueryError, snippet } from './text.js';
+
+/** What a search result shows; `snippet` is HTML (escaped text plus <mark>). */
+export interface SearchHit {
+  id: string;
+  title: string;
+  summary: string;
+  team: string;
+  tags: string[];
+  level: string;
+  updated: string;
+  kind: 'article' | 'tutorial';
+  notebook: string | null;
+  score: number;
+  snippet: string;
+}
+
+export interface SearchOptions {
+  q?: string;
+  tag?: string;
+  team?: string;
+  limit?: number;
+}
+
+export interface SearchResult {
+  query: string;
+  total: number;
+  tookMs: number;
+  results: SearchHit[];
+}
+
+/** The document-level metadata shipped with the serialised index. */
+export type IndexDoc = Pick<ArticleMeta, 'id' | 'title' | 'summary' | 'team' | 'tags' | 'level' | 'updated' | 'kind' | 'notebook'>;
+
+/** GET /kb/index.json: everything a browser needs to search without the hub. */
+export interface SerializedKbIndex {
+  version: 1;
+  builtAt: string;
+  /** lunr.Index.load(index) restores it; build it with the same fields. */
+  index: object;
+  fields: { name: string; boost: number }[];
+  docs: IndexDoc[];
+}
+
+export const FIELDS = [
+  { name: 'title', boost: 10 },
+  { name: 'tags', boost: 5 },
+  { name: 'summary', boost: 3 },
+  { name: 'team', boost: 2 },
+  { name: 'body', boost: 1 },
+] as const;
+
+/**
+ * An immutable lunr index over a set of articles. The knowledge base builds a
+ * new one whenever an article changes and swaps it in.
+ */
+export class KbIndex {
+  private readonly byId: Map<string, Article>;
+  private readonly text = new Map<string, string>();
+  private constructor(
+    readonly lunrIndex: lunr.Index,
+    articles: Article[],
+    readonly buildMs: number,
+  ) {
+    this.byId = new Map(articles.map((a) => [a.id, a]));
+  }
+
+  static build(articles: Article[]): KbIndex {
+    const started = performance.now();
+    const index = lunr(function () {
+      this.ref('id');
+      for (const f of FIELDS) this.field(f.name, { boost: f.boost });
+      for (const a of articles) {
+        this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
+      }
+    });
+    return new KbIndex(index, articles, performance.now() - started);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Article | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Article[] {
+    return [...this.byId.values()];
+  }
+
+  private plain(article: Article): string {
+    let text = this.text.get(article.id);
+    if (text === undefined) {
+      text = markdownToText(article.markdown);
+      this.text.set(article.id, text);
+    }
+    return text;
+  }
+
+  /** Throws QueryError for queries that cannot be searched (the API answers 400). */
+  search(options: SearchOptions): SearchResult {
+    const started = performance.now();
+    const q = (options.q ?? '').trim();
+    const limit = options.limit ?? 20;
+    const filter = (a: Article) => (!options.tag || a.tags.includes(options.tag)) && (!options.team || a.team === options.team);
+    let hits: { article: Article; score: number }[];
+    let parsed: ParsedQuery | null = null;
+    if (!q) {
+      if (!options.tag && !options.team) throw new QueryError('Type something to search for, or pick a tag or team.');
+      hits = this.all()
+        .filter(filter)
+        .sort((a, b) => a.title.localeCompare(b.title))
+        .map((article) => ({ article, score: 0 }));
+    } else {
+      parsed = parseQuery(q);
+      const terms = parsed.terms;
+      const matches = terms.length ? this.lunrIndex.query((query) => applyQuery(query, terms)) : [];
+      hits = [];
+      for (const m of matches) {
+        const article = this.byId.get(m.ref);
+        if (article && filter(article)) hits.push({ article, score: m.score });
+      }
+    }
+    const results = hits.slice(0, limit).map(({ article, score }) => toHit(article, score, parsed ? bestSnippet(article, this.plain(article), parsed) : snippet(article.summary, null)));
+    return { query: q, total: hits.length, tookMs: Math.round((performance.now() - started) * 1000) / 1000, results };
+  }
+
+  facets(): { tags: { name: string; count: number }[]; teams: { name: string; count: number }[] } {
+    const tags = new Map<string, number>();
+    const teams = new Map<string, number>();
+    for (const a of this.byId.values()) {
+      for (const t of a.tags) tags.set(t, (tags.get(t) ?? 0) + 1);
+      teams.set(a.team, (teams.get(a.team) ?? 0) + 1);
+    }
+    const sorted = (m: Map<string, number>) => [...m].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+    return { tags: sorted(tags), teams: sorted(teams) };
+  }
+
+  serialize(): SerializedKbIndex {
+    return {
+      version: 1,
+      builtAt: new Date().toISOString(),
+      index: this.lunrIndex.toJSON(),
+      fields: FIELDS.map((f) => ({ ...f })),
+      docs: this.all().map((a) => ({ id: a.id, title: a.title, summary: a.summary, team: a.team, tags: a.tags, level: a.level, updated: a.updated, kind: a.kind, notebook: a.notebook })),
+    };
+  }
+}
+
+/** The summary when it mentions a query word, else the best passage of the body. */
+function bestSnippet(article: Article, body: string, query: ParsedQuery): string {
+  const fromSummary = snippet(article.summary, query);
+  if (fromSummary.includes('<mark>')) return fromSummary;
+  const fromBody = snippet(body, query);
+  return fromBody.includes('<mark>') ? fromBody : fromSummary;
+}
+
+function toHit(a: Article, score: number, snip: string): SearchHit {
+  return {
+    id: a.id,
+    title: a.title,
+    summary: a.summary,
+    team: a.team,
+    tags: a.tags,
+    level: a.level,
+    updated: a.updated,
+    kind: a.kind,
+    notebook: a.notebook,
+    score: Math.round(score * 1000) / 1000,
+    snippet: snip,
+  };
+}
