@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, mergeConfig, parseConfig } from './config.js';
+import { ConfigError, configFromEnv, mergeConfig, parseConfig } from './config.js';
 
 test('defaults give an embedded SQLite database under the state directory', () => {
   const config = parseConfig({ stateDir: '/tmp/atrium-x' });
@@ -18,4 +18,14 @@ test('bad settings are named in the error', () => {
 test('later sources override earlier ones, deeply', () => {
   const merged = mergeConfig({ workspaces: { maxRunningPerUser: 2, cullIdleSeconds: 10 } }, { workspaces: { cullIdleSeconds: 20 } });
   assert.deepEqual(merged, { workspaces: { maxRunningPerUser: 2, cullIdleSeconds: 20 } });
+});
+
+test('single sign-on needs an issuer and a client id; environment variables set them', () => {
+  assert.throws(() => parseConfig({ auth: { kind: 'oidc' } }), /auth\.oidc\.issuer.*auth\.oidc\.clientId/s);
+  const env = configFromEnv({ ATRIUM_AUTH: 'oidc', ATRIUM_OIDC_ISSUER: 'https://sso.example.com/realms/x', ATRIUM_OIDC_CLIENT_ID: 'atrium', ATRIUM_OIDC_CLIENT_SECRET: 's3cret' });
+  const config = parseConfig(env);
+  assert.equal(config.auth.kind, 'oidc');
+  assert.equal(config.auth.oidc.clientSecret, 's3cret');
+  assert.equal(config.auth.oidc.groupsClaim, 'groups');
+  assert.equal(parseConfig({}).auth.kind, 'builtin', 'built-in accounts stay the default');
 });
