@@ -15,7 +15,20 @@ cache="$root/.cache/keycloak"
 home="$cache/keycloak-$KEYCLOAK_VERSION"
 cmd=${1:?download|start|stop}
 
+# Java and Maven from Debian's packages when missing (as scripts/postgres.sh does for PostgreSQL).
+ensure_tools() {
+  local missing=()
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || [ -x "$home/bin/kc.sh" ] || missing+=(maven)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing ${missing[*]} from Debian's packages for Keycloak..." >&2
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 download() {
+  ensure_tools
   [ -x "$home/bin/kc.sh" ] && return 0
   mkdir -p "$cache"
   local archive="$cache/keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz"
