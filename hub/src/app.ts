@@ -19,9 +19,12 @@ import { log } from './log.js';
 import { renderMessagePage } from './pages/layout.js';
 import { registerPageRoutes } from './pages/routes.js';
 import { WorkspaceProxy } from './proxy/proxy.js';
+import { KnowledgeBase } from './kb/knowledge-base.js';
+import { registerKbPages } from './pages/kb.js';
 import { ApiRegistry } from './routes/api.js';
 import type { HubDeps } from './routes/deps.js';
 import { registerImageRoutes } from './routes/images.js';
+import { registerKbRoutes } from './routes/kb.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerTeamRoutes } from './routes/teams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -34,6 +37,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface Hub {
   deps: HubDeps;
+  kb: KnowledgeBase;
   server: Server;
   url: string;
   close(options?: { stopServers?: boolean }): Promise<void>;
@@ -43,6 +47,8 @@ export interface HubOverrides {
   spawner?: Spawner;
   authenticator?: Authenticator;
   catalog?: Catalog;
+  /** Knowledge-base folder (articles/, notebooks/, data/); default: kb/ in the repository, or ATRIUM_KB_DIR. */
+  kbDir?: string;
 }
 
 function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
@@ -87,6 +93,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerServerRoutes(api, deps);
   registerImageRoutes(api, deps);
   registerTokenRoutes(api, deps);
+  const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
+  registerKbRoutes(api, deps, kb);
   api.add({
     method: 'get',
     path: '/',
@@ -151,6 +159,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/api', apiRouter);
 
   const pages = express.Router();
+  registerKbPages(pages, kb);
   registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {
@@ -213,6 +222,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   return {
     deps,
+    kb,
     server,
     url,
     async close(options = {}) {

@@ -1,0 +1,125 @@
+import { api, clear, escapeHtml, flash, pageData, showError } from './common.js';
+
+/** Team admins write, edit and retire their team's articles. */
+
+interface Meta {
+  id: string;
+  title: string;
+  summary: string;
+  team: string;
+  tags: string[];
+  level: string;
+  updated: string;
+  source: 'repo' | 'team';
+  canEdit: boolean;
+}
+interface Full extends Meta {
+  markdown: string;
+}
+
+const data = pageData<{ user: string; platformAdmin: boolean; teams: string[]; edit: string | null }>();
+const form = document.getElementById('kb-editor') as HTMLFormElement | null;
+const field = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let editing: string | null = null;
+
+async function load(): Promise<void> {
+  const el = document.getElementById('kb-mine');
+  if (!el) return;
+  try {
+    const articles = (await api<Meta[]>('GET', '/kb/articles')).filter((a) => a.canEdit);
+    if (data.platformAdmin) {
+      // Platform admins may write for any team.
+      const teams = new Set([...data.teams, ...(await api<{ name: string }[]>('GET', '/teams')).map((t) => t.name)]);
+      data.teams = [...teams];
+    }
+    const select = field<HTMLSelectElement>('kb-team-select');
+    if (select && select.options.length === 0) select.innerHTML = data.teams.map((t) => `<option value="${escapeHtml(t)}">${escapeHtml(t)}</option>`).join('');
+    el.innerHTML = articles.length
+      ? `<table><thead><tr><th>Article</th><th>Team</th><th>Updated</th><th></th></tr></thead><tbody>${articles
+          .map(
+            (a) => `<tr data-article="${escapeHtml(a.id)}"><td><a href="/hub/kb/${encodeURIComponent(a.id)}">${escapeHtml(a.title)}</a><br><code>${escapeHtml(a.id)}</code></td>
+              <td><span class="badge info">${escapeHtml(a.team)}</span></td><td>${escapeHtml(a.updated.slice(0, 10))}</td>
+              <td><button data-edit="${escapeHtml(a.id)}">Edit</button> <button class="danger" data-retire="${escapeHtml(a.id)}">Retire</button></td></tr>`,
+          )
+          .join('')}</tbody></table>`
+      : '<div class="empty">Your teams have no articles yet. Write the first one below.</div>';
+  } catch (err) {
+    showError('kb-mine', err);
+  }
+}
+
+function fill(a: Full | null): void {
+  editing = a?.id ?? null;
+  field<HTMLInputElement>('kb-title').value = a?.title ?? '';
+  const id = field<HTMLInputElement>('kb-id');
+  id.value = a?.id ?? '';
+  id.disabled = a !== null;
+  field<HTMLInputElement>('kb-summary').value = a?.summary ?? '';
+  if (a) field<HTMLSelectElement>('kb-team-select').value = a.team;
+  field<HTMLSelectElement>('kb-level').value = a?.level ?? 'beginner';
+  field<HTMLInputElement>('kb-tags').value = a?.tags.join(', ') ?? '';
+  field<HTMLTextAreaElement>('kb-markdown').value = a?.markdown ?? '';
+  field('kb-editor-title').textContent = a ? `Edit “${a.title}”` : 'Write an article';
+  field('kb-save').textContent = a ? 'Save changes' : 'Publish';
+  field<HTMLButtonElement>('kb-cancel').hidden = a === null;
+  clear('kb-editor-error');
+}
+
+async function edit(id: string): Promise<void> {
+  try {
+    fill(await api<Full>('GET', `/kb/articles/${encodeURIComponent(id)}`));
+    form?.scrollIntoView({ behavior: 'smooth' });
+  } catch (err) {
+    showError('flash', err);
+  }
+}
+
+// Suggest an id from the title while writing a new article.
+field<HTMLInputElement>('kb-title')?.addEventListener('input', (e) => {
+  const id = field<HTMLInputElement>('kb-id');
+  if (editing || id.dataset.touched) return;
+  id.value = (e.target as HTMLInputElement).value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80);
+});
+field<HTMLInputElement>('kb-id')?.addEventListener('input', (e) => ((e.target as HTMLInputElement).dataset.touched = '1'));
+field<HTMLButtonElement>('kb-cancel')?.addEventListener('click', () => fill(null));
+
+form?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const body = {
+    title: field<HTMLInputElement>('kb-title').value,
+    summary: field<HTMLInputElement>('kb-summary').value,
+    team: field<HTMLSelectElement>('kb-team-select').value,
+    level: field<HTMLSelectElement>('kb-level').value,
+    tags: field<HTMLInputElement>('kb-tags').value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
+    markdown: field<HTMLTextAreaElement>('kb-markdown').value,
+  };
+  try {
+    const saved = editing
+      ? await api<Full>('PUT', `/kb/articles/${encodeURIComponent(editing)}`, body)
+      : await api<Full>('POST', '/kb/articles', { id: field<HTMLInputElement>('kb-id').value.trim(), ...body });
+    flash(`${editing ? 'Saved' : 'Published'} “${saved.title}”: it is searchable now.`);
+    fill(null);
+    await load();
+  } catch (err) {
+    showError('kb-editor-error', err);
+  }
+});
+
+document.getElementById('kb-mine')?.addEventListener('click', async (event) => {
+  const button = event.target as HTMLButtonElement;
+  if (button.dataset.edit) return void edit(button.dataset.edit);
+  const id = button.dataset.retire;
+  if (!id || !confirm(`Retire "${id}"? It disappears from search and the list; its id cannot be used again.`)) return;
+  try {
+    await api('DELETE', `/kb/articles/${encodeURIComponent(id)}`);
+    flash(`Retired ${id}.`);
+    if (editing === id) fill(null);
+    await load();
+  } catch (err) {
+    showError('flash', err);
+  }
+});
+
+void load().then(() => {
+  if (data.edit) void edit(data.edit);
+});
