@@ -68,15 +68,22 @@ export function parseQuery(q: string): ParsedQuery {
 }
 
 /**
- * Build the lunr query: every term must match some field, as a whole
- * (stemmed) word or as the start of one, so results narrow as you type
- * ("guardr" finds "guardrails"). Whole-word matches score higher.
+ * Build the lunr query: every term must match some field as a whole
+ * (stemmed) word; the last may also be the start of one, so results narrow
+ * as you type ("guardr" finds "guardrails"). Whole-word matches score higher.
  */
 export function applyQuery(query: lunr.Query, terms: string[]): void {
-  for (const term of terms) {
-    query.term(term, { presence: lunr.Query.presence.REQUIRED, wildcard: lunr.Query.wildcard.TRAILING, usePipeline: false, boost: 1 });
-    query.term(term, { presence: lunr.Query.presence.OPTIONAL, usePipeline: false, boost: 10 });
-  }
+  terms.forEach((term, i) => {
+    const last = i === terms.length - 1;
+    if (last && term.length >= 2) {
+      // Only the word being typed is a prefix: prefix expansion is the
+      // expensive part of a lunr query on a large index.
+      query.term(term, { presence: lunr.Query.presence.REQUIRED, wildcard: lunr.Query.wildcard.TRAILING, usePipeline: false, boost: 1 });
+      query.term(term, { presence: lunr.Query.presence.OPTIONAL, usePipeline: false, boost: 10 });
+    } else {
+      query.term(term, { presence: lunr.Query.presence.REQUIRED, usePipeline: false, boost: 10 });
+    }
+  });
 }
 
 export function escapeHtml(value: string): string {
