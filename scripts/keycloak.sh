@@ -50,6 +50,10 @@ case "$cmd" in
   start)
     dir=${2:?state dir}; port=${3:-58080}
     download
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "Port $port is already in use (another Keycloak or test run?); choose another port (npm test: ATRIUM_TEST_KC_PORT)." >&2
+      exit 1
+    fi
     mkdir -p "$dir"
     # Keycloak reads realm files to import from its own data/import folder.
     mkdir -p "$home/data/import"
