@@ -39,5 +39,16 @@ if (files.length === 0) {
 }
 // Integration tests start JupyterLab servers; running files one at a time keeps a 2-core machine responsive.
 const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
+// The JupyterLab extension's unit tests run with jest, in its own toolchain
+// (extension/node_modules, installed by extension/scripts/build.sh).
+let jestStatus = 0;
+if (suite === 'unit' || suite === 'all') {
+  const jest = spawnSync(process.execPath, [path.join(root, 'extension/node_modules/jest/bin/jest.js'), '--ci'], {
+    stdio: 'inherit',
+    cwd: path.join(root, 'extension'),
+  });
+  jestStatus = jest.status ?? 1;
+  if (jestStatus !== 0) console.error('extension unit tests (jest) failed');
+}
 const result = spawnSync(process.execPath, ['--test', ...concurrency, '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
-process.exit(result.status ?? 1);
+process.exit(result.status !== 0 ? (result.status ?? 1) : jestStatus);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -58,6 +58,18 @@ describe('images/catalog.yaml (the real catalog)', () => {
 
   it("headline packages match the pins in each image's requirements.txt", () => {
     assert.deepEqual(checkPackagePins(catalog), []);
+  });
+
+  it("every image ships Atrium's JupyterLab extension wheel, and its Dockerfile installs the same file", () => {
+    const wheel = path.join(repoRoot, 'extension', 'dist', 'atrium_jupyterlab-0.1.0-py3-none-any.whl');
+    const project = readFileSync(path.join(repoRoot, 'extension', 'pyproject.toml'), 'utf8');
+    assert.match(project, /^version = "0\.1\.0"$/m, 'the wheel name follows extension/pyproject.toml');
+    for (const img of catalog.images) {
+      assert.deepEqual(img.wheels, [wheel], img.name);
+      const dockerfile = readFileSync(path.join(img.directory, 'Dockerfile'), 'utf8');
+      assert.ok(dockerfile.includes(`COPY extension/dist/${path.basename(wheel)} `), `${img.name}/Dockerfile copies the wheel`);
+      assert.match(dockerfile, /pip install --no-cache-dir --no-deps \/tmp\/wheels\/\*\.whl/);
+    }
   });
 
   it('requirements.txt files are fully pinned', () => {
@@ -157,6 +169,16 @@ describe('loadCatalog validation', () => {
     assert.equal(two?.recommended, false);
     assert.equal(two?.deprecated, false);
     assert.equal(two?.directory, path.join(dir, 'two'));
+  });
+
+  it('resolves wheels relative to the catalog, without requiring them to be built', () => {
+    const c = loadCatalog(mutate((x) => (x.images[0].wheels = ['../ext/dist/a-1.0-py3-none-any.whl'])));
+    assert.deepEqual(c.findImage('one')?.wheels, [path.resolve(dir, '../ext/dist/a-1.0-py3-none-any.whl')]);
+    assert.deepEqual(c.findImage('two')?.wheels, []);
+    expectError(
+      mutate((x) => (x.images[1].wheels = ['a.tar.gz'])),
+      { image: 'two', field: 'wheels[0]', message: /must be a path to a \.whl file/ },
+    );
   });
 
   it('reports a missing file', () => {
