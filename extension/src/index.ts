@@ -111,6 +111,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     sidebar.addPanel(kbPanel);
     sidebar.addPanel(datasetsPanel());
     sidebar.addPanel(modelsPanel());
+    // The Knowledge Base is the panel that works today: give it most of the height.
+    sidebar.setRelativeSizes([4, 1, 1]);
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, 'atrium-sidebar');
     void model.loadFacets();

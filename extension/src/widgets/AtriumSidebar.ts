@@ -1,5 +1,5 @@
 import { SidePanel } from '@jupyterlab/ui-components';
-import type { Widget } from '@lumino/widgets';
+import { AccordionPanel, type Widget } from '@lumino/widgets';
 import type { IAtriumSidebar } from '../tokens';
 import { atriumIcon } from '../icons';
 
@@ -16,5 +16,10 @@ export class AtriumSidebar extends SidePanel implements IAtriumSidebar {
 
   addPanel(widget: Widget): void {
     this.addWidget(widget);
+  }
+
+  /** Share the height between the panels, e.g. `[4, 1, 1]`. */
+  setRelativeSizes(sizes: number[]): void {
+    if (this.content instanceof AccordionPanel) this.content.setRelativeSizes(sizes);
   }
 }
