@@ -9,6 +9,9 @@ suite=${1:-all}
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash scripts/ensure-chromium.sh
 
+# Free loopback ports, so a second run on the same machine cannot collide.
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
 pgdir=$(mktemp -d /tmp/atrium-pg.XXXXXX)
 kcdir=$(mktemp -d /tmp/atrium-kc.XXXXXX)
 cleanup() {
@@ -22,7 +25,7 @@ trap cleanup EXIT
 # .cache/); it starts in the background while the build runs.
 kc_pid=
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
-  bash scripts/keycloak.sh start "$kcdir" "${ATRIUM_TEST_KC_PORT:-58180}" >"$kcdir/url" 2>"$kcdir/start.err" &
+  bash scripts/keycloak.sh start "$kcdir" "${ATRIUM_TEST_KC_PORT:-$(free_port)}" >"$kcdir/url" 2>"$kcdir/start.err" &
   kc_pid=$!
 fi
 
@@ -33,7 +36,10 @@ if [ ! -x .cache/fuzz-venv/bin/schemathesis ]; then
   python3 -m venv .cache/fuzz-venv
   .cache/fuzz-venv/bin/pip install -q schemathesis==4.32.5
 fi
-export ATRIUM_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pgdir" "${ATRIUM_TEST_PG_PORT:-55432}")
+# A plain assignment, so a failed start stops the run (set -e) instead of
+# leaving the PostgreSQL tests without a database.
+pgurl=$(bash scripts/postgres.sh start "$pgdir" "${ATRIUM_TEST_PG_PORT:-$(free_port)}")
+export ATRIUM_TEST_POSTGRES_URL=$pgurl
 
 if [ -n "$kc_pid" ]; then
   if wait "$kc_pid"; then

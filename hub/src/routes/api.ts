@@ -2,6 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { RequestIdentity } from '../auth/identity.js';
 import { ApiError, badRequest, unauthorized } from '../errors.js';
+import { log } from '../log.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -34,8 +35,11 @@ export interface RouteSpec<
   status?: number;
   /** `public` routes run without an identity. */
   access?: 'public' | 'authenticated';
-  /** Non-JSON responses (server-sent events) handle `res` themselves and return undefined. */
-  produces?: 'application/json' | 'text/event-stream';
+  /**
+   * Content types of a non-JSON answer (server-sent events, file downloads);
+   * such handlers write `res` themselves and return undefined.
+   */
+  produces?: string[];
   handler: (ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<unknown>;
 }
 
@@ -86,8 +90,16 @@ export class ApiRegistry {
           rawBody = {};
         }
         const body = parse(spec.body, rawBody, 'body');
-        const result = await spec.handler({ req, res, params, query, body, identity: identity! });
+        let result = await spec.handler({ req, res, params, query, body, identity: identity! });
         if (res.headersSent) return;
+        if (result !== undefined && spec.response) {
+          // Answer exactly what the document promises: fields a handler adds
+          // beyond the response schema are dropped. A mismatch is a bug; it is
+          // logged, and the answer still goes out.
+          const checked = spec.response.safeParse(result);
+          if (checked.success) result = checked.data;
+          else log.warn('response does not match its schema', { route: `${spec.method.toUpperCase()} ${spec.path}`, issue: checked.error.issues[0]?.message });
+        }
         if (result === undefined) {
           res.status(successStatus(spec)).end();
           return;
@@ -123,8 +135,8 @@ export class ApiRegistry {
         responses: {
           [String(successStatus(spec))]: {
             description: 'Success',
-            ...(spec.produces === 'text/event-stream'
-              ? { content: { 'text/event-stream': { schema: { type: 'string' } } } }
+            ...(spec.produces
+              ? { content: Object.fromEntries(spec.produces.map((type) => [type, { schema: { type: 'string' } }])) }
               : successStatus(spec) === 204
                 ? {}
                 : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),

@@ -204,6 +204,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps, kb: KnowledgeB
     tag: 'knowledge base',
     summary: 'A data file the tutorial notebook reads (only files the article lists)',
     params: fileParams,
+    produces: ['text/csv', 'application/json', 'application/octet-stream'],
     handler: async ({ params, res }) => {
       const article = find(params.id);
       const file = kb.dataFilePath(article, params.file);

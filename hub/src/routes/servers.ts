@@ -119,7 +119,7 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'servers',
     summary: 'Server-sent events with the progress of the current start (replays earlier events)',
     params: serverParams,
-    produces: 'text/event-stream',
+    produces: ['text/event-stream'],
     handler: async ({ identity: who, params, req, res }) => {
       requireSelfOrAdmin(who, params.name);
       const record = await load(params.name, params.server);
