@@ -154,7 +154,7 @@ from sklearn.metrics import mean_absolute_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-sales["weekday"] = sales["date"].dt.dayofweek
+sales["weekday"] = sales["date"].dt.day_of_week
 categorical = ["store", "category"]
 features = categorical + ["weekday", "promo", "temperature_c"]
 cutoff = sales["date"].max() - pd.Timedelta(days=28)
@@ -209,7 +209,7 @@ You will ask for access from Atrium (data set, purpose, duration); the owning te
         md("""
 # Guardrails for published models — **coming soon**
 
-> **Planned, not available yet.** Atrium cannot publish models today. This notebook runs the planned guardrail checks *by hand* on a model of the retail sample, so models you build now are ready when publishing ships.
+> **Planned, not available yet.** Atrium cannot publish models today. This notebook builds a model of the retail sample the way publishing will expect it: a `predict(inputs)` function (JSON in, JSON out), quality checks your team can keep, and the model card the guardrails will require.
 """),
         code(SETUP_CHECK + "\n" + LOAD_SALES),
         md("## Train a candidate model"),
@@ -219,7 +219,7 @@ from sklearn.metrics import mean_absolute_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-sales["weekday"] = sales["date"].dt.dayofweek
+sales["weekday"] = sales["date"].dt.day_of_week
 features = ["store", "category", "weekday", "promo", "temperature_c"]
 cutoff = sales["date"].max() - pd.Timedelta(days=28)
 train, test = sales[sales["date"] <= cutoff], sales[sales["date"] > cutoff]
@@ -227,7 +227,7 @@ model = Pipeline([
     ("prep", ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["store", "category"])], remainder="passthrough")),
     ("gbr", HistGradientBoostingRegressor(random_state=0)),
 ]).fit(train[features], train["units"])'''),
-        md("## Guardrail 1: input contract"),
+        md("## Quality check: input contract"),
         code('''CONTRACT = {
     "store": set(train["store"].unique()),
     "category": set(train["category"].unique()),
@@ -243,18 +243,32 @@ def violations(frame):
             bad.append(f"{col}: {int((~ok).sum())} rows outside the contract")
     return bad
 print(violations(test[features]) or "test data meets the input contract")'''),
-        md("## Guardrail 2: beat the baseline"),
+        md("## Quality check: beat the baseline"),
         code('''pred = model.predict(test[features])
 baseline = test.join(train.groupby(["store", "category"])["units"].mean().rename("b"), on=["store", "category"])["b"]
 mae_model, mae_base = mean_absolute_error(test["units"], pred), mean_absolute_error(test["units"], baseline)
 required = 0.10  # the team's margin
 print(f"model {mae_model:.1f} vs baseline {mae_base:.1f}: {'PASS' if mae_model <= (1 - required) * mae_base else 'FAIL'}")'''),
-        md("## Guardrail 3: errors across groups"),
+        md("## Quality check: errors across groups"),
         code('''errors = test.assign(abs_err=(test["units"] - pred).abs()).groupby("region")["abs_err"].mean()
 gap = errors.max() / errors.min()
 print(errors.round(1).to_string())
 print(f"largest/smallest error ratio {gap:.2f}: {'PASS' if gap < 2 else 'REVIEW'}")'''),
-        md("## Guardrail 5: model card"),
+        md("## The serving contract: `predict(inputs)`\n\nA published model will answer JSON over REST through a `predict` function defined in the notebook: JSON in, JSON out."),
+        code('''import json
+
+def predict(inputs):
+    """A list of records (JSON) in, a list of predicted units out."""
+    frame = pd.DataFrame(inputs)
+    frame["weekday"] = pd.to_datetime(frame["date"]).dt.day_of_week
+    problems = violations(frame)
+    if problems:
+        raise ValueError(f"inputs outside the contract: {problems}")
+    return [round(float(x), 1) for x in model.predict(frame[features])]
+
+sample = json.loads(test.head(2)[["date", "store", "category", "promo", "temperature_c"]].to_json(orient="records", date_format="iso"))
+predict(sample)'''),
+        md("## The model card (a planned guardrail)"),
         code('''card = {
     "name": "units-per-store-day", "owner": "your-team",
     "purpose": "daily units forecast per store and category",
