@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { Store } from '../db/store.js';
+import { testDatabases } from '../db/test-databases.js';
 import type { TeamRole } from '../db/users.js';
 import { syncAuthenticatedUser } from './sync-user.js';
 
-const targets: { name: string; url: () => Promise<string> }[] = [
-  { name: 'sqlite', url: async () => `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'atrium-sync-')), 'hub.sqlite')}` },
-];
-const pgUrl = process.env.ATRIUM_TEST_POSTGRES_URL;
-if (pgUrl) {
-  targets.push({
-    name: 'postgres',
-    url: async () => {
-      const dbName = `atrium_sync_${process.pid}_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName}`);
-      await admin.end();
-      const url = new URL(pgUrl);
-      url.pathname = `/${dbName}`;
-      return url.toString();
-    },
-  });
-}
+const targets = testDatabases('atrium_sync');
 
 for (const target of targets) {
   describe(`users from an identity provider (${target.name})`, () => {

@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { Store } from './store.js';
+import { testDatabases } from './test-databases.js';
 
-// The same data-layer tests run on the embedded default and on PostgreSQL.
-// `npm test` starts a PostgreSQL server and sets ATRIUM_TEST_POSTGRES_URL; in
-// CI its absence is a failure, not a skip.
-const targets: { name: string; url: () => Promise<string> }[] = [
-  { name: 'sqlite', url: async () => `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'atrium-db-')), 'hub.sqlite')}` },
-];
-const pgUrl = process.env.ATRIUM_TEST_POSTGRES_URL;
-if (pgUrl) {
-  targets.push({
-    name: 'postgres',
-    url: async () => {
-      // A fresh database per run so migrations are exercised from zero.
-      const dbName = `atrium_${process.pid}_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName}`);
-      await admin.end();
-      const url = new URL(pgUrl);
-      url.pathname = `/${dbName}`;
-      return url.toString();
-    },
-  });
-} else if (process.env.CI) {
-  test('PostgreSQL is available in CI', () => assert.fail('ATRIUM_TEST_POSTGRES_URL is not set: run the tests with npm test'));
-}
+// The same data-layer tests run on the embedded default and on PostgreSQL
+// (a missing PostgreSQL fails in CI rather than skipping).
+const targets = testDatabases('atrium_store');
 
 for (const target of targets) {
   describe(`data layer on ${target.name}`, () => {

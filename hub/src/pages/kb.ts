@@ -1,5 +1,5 @@
-import type { Request, Response, Router } from 'express';
-import type { RequestIdentity } from '../auth/identity.js';
+import type { Router } from 'express';
+import { requireSession } from './session.js';
 import type { KnowledgeBase } from '../kb/knowledge-base.js';
 import { ARTICLE_ID } from '../kb/article.js';
 import { renderMarkdown } from '../kb/markdown.js';
@@ -30,15 +30,6 @@ mark { background: #fff1a8; color: inherit; padding: 0 1px; border-radius: 2px; 
 `;
 
 export function registerKbPages(router: Router, kb: KnowledgeBase): void {
-  const requireSession = (req: Request, res: Response): RequestIdentity | undefined => {
-    const who = res.locals.identity as RequestIdentity | undefined;
-    if (!who) {
-      res.redirect(`/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
-      return undefined;
-    }
-    return who;
-  };
-
   router.get('/kb', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;

@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { requireSession } from './session.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { readCookie, serializeCookie } from '../auth/cookies.js';
 import { SESSION_COOKIE, type RequestIdentity } from '../auth/identity.js';
@@ -175,15 +176,6 @@ export function registerPageRoutes(
   };
   router.get('/logout', logout);
   router.post('/logout', form, logout);
-
-  const requireSession = (req: Request, res: Response): RequestIdentity | undefined => {
-    const who = res.locals.identity as RequestIdentity | undefined;
-    if (!who) {
-      res.redirect(`/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
-      return undefined;
-    }
-    return who;
-  };
 
   router.get('/home', (req, res) => {
     const who = requireSession(req, res);

@@ -6,6 +6,7 @@ import { startHub, type Hub } from '@atrium/hub/app';
 import { parseConfig, type ConfigInput } from '@atrium/hub/config';
 import { hashPassword } from '@atrium/hub/auth/passwords';
 import { setLogLevel } from '@atrium/hub/log';
+import { testDatabases as hubTestDatabases } from '@atrium/hub/db/test-databases';
 
 // Hub logs only warnings in tests unless ATRIUM_LOG_LEVEL asks for more.
 if (!process.env.ATRIUM_LOG_LEVEL) setLogLevel('warn');
@@ -121,28 +122,10 @@ export async function startWorkspace(base: string, token: string, user: string, 
 }
 
 /**
- * The databases integration tests run against: the embedded default always,
- * PostgreSQL when `npm test` started one (required in CI).
+ * The databases integration tests run against: the embedded default always
+ * (the hub's own default URL), PostgreSQL when `npm test` started one
+ * (required in CI).
  */
 export function testDatabases(): { name: string; url: () => Promise<string | undefined> }[] {
-  const list: { name: string; url: () => Promise<string | undefined> }[] = [{ name: 'sqlite', url: async () => undefined }];
-  const pgUrl = process.env.ATRIUM_TEST_POSTGRES_URL;
-  if (pgUrl) list.push({ name: 'postgres', url: () => freshPostgresDatabase(pgUrl) });
-  else if (process.env.CI) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: run the tests with npm test');
-  return list;
-}
-
-export async function freshPostgresDatabase(serverUrl: string): Promise<string> {
-  const { default: pg } = await import('pg');
-  const name = `atrium_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return hubTestDatabases().map((d) => ({ name: d.name, url: d.name === 'sqlite' ? async () => undefined : d.url }));
 }
