@@ -83,7 +83,8 @@ function toRecord(row: KbArticlesTable): TeamArticleRecord {
     summary: row.summary,
     tags,
     level: row.level,
-    updated: new Date(row.updated_at).toISOString(),
+    // A date, like repository articles; the exact time is in updatedAt.
+    updated: new Date(row.updated_at).toISOString().slice(0, 10),
     kind: 'article',
     notebook: null,
     files: [],

@@ -20,7 +20,7 @@ const metaSchema = z.object({
   team: z.string().describe('The owning team'),
   tags: z.array(z.string()),
   level: z.enum(LEVELS),
-  updated: z.string().describe('ISO date or timestamp of the last change'),
+  updated: z.string().describe('ISO date (YYYY-MM-DD) of the last change'),
   kind: z.enum(['article', 'tutorial']),
   notebook: z.string().nullable().describe('File name of the tutorial notebook (GET …/notebook), or null'),
   files: z.array(z.string()).describe('Data files the notebook reads (GET …/files/<file>); copy them next to it'),
