@@ -8,6 +8,7 @@ test('user paths name the owner and the workspace', () => {
   assert.deepEqual(parseUserPath('/user/alice/default'), { owner: 'alice', workspace: 'default', hasSlash: false });
   assert.deepEqual(parseUserPath('/user/alice/'), { owner: 'alice', workspace: undefined, hasSlash: false });
   assert.equal(parseUserPath('/hub/home'), undefined);
+  assert.equal(parseUserPath('/user/%E0%A4%A/default/'), undefined, 'malformed encoding is not found, not a crash');
 });
 
 test('state-changing browser requests must come from the hub origin', () => {

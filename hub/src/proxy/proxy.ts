@@ -19,11 +19,16 @@ export function parseUserPath(url: string): { owner: string; workspace: string |
   const match = USER_PATH.exec(url);
   if (!match) return undefined;
   const rest = url.slice(match[0].length);
-  return {
-    owner: decodeURIComponent(match[1]!),
-    workspace: match[2] ? decodeURIComponent(match[2]) : undefined,
-    hasSlash: rest.startsWith('/'),
-  };
+  try {
+    return {
+      owner: decodeURIComponent(match[1]!),
+      workspace: match[2] ? decodeURIComponent(match[2]) : undefined,
+      hasSlash: rest.startsWith('/'),
+    };
+  } catch {
+    // Malformed percent-encoding: nothing lives there (a 404, not a crash).
+    return undefined;
+  }
 }
 
 /** Browsers sending cookies must come from our own origin to change anything. */
