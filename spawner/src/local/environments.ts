@@ -27,6 +27,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
 import { isSameProcess, readProcStat, signalGroup } from './process.js';
 
+/** `pip install` in an environment, quiet and non-interactive, as every build step runs it. */
+function pipInstall(envPath: string): string[] {
+  return [path.join(envPath, 'bin', 'python'), '-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', '--disable-pip-version-check'];
+}
+
 /** Bump when the way environments are built changes, to rebuild them all. */
 export const ENV_RECIPE_VERSION = 1;
 export const READY_MARKER = '.atrium-ready';
@@ -237,18 +242,7 @@ export class EnvironmentManager {
       try {
         await this.run(
           'pip install -r requirements.txt',
-          [
-            path.join(envPath, 'bin', 'python'),
-            '-m',
-            'pip',
-            'install',
-            '--no-input',
-            '--progress-bar',
-            'off',
-            '--disable-pip-version-check',
-            '-r',
-            requirementsFile,
-          ],
+          [...pipInstall(envPath), '-r', requirementsFile],
           lockDir,
           (line) => {
             remember(line);
@@ -265,19 +259,7 @@ export class EnvironmentManager {
         onProgress({ progress: 59, message: `Building ${what}: installing the Atrium JupyterLab extension` });
         await this.run(
           'pip install <wheels>',
-          [
-            path.join(envPath, 'bin', 'python'),
-            '-m',
-            'pip',
-            'install',
-            '--no-input',
-            '--progress-bar',
-            'off',
-            '--disable-pip-version-check',
-            '--no-deps',
-            '--no-index',
-            ...wheels.map((w) => w.path),
-          ],
+          [...pipInstall(envPath), '--no-deps', '--no-index', ...wheels.map((w) => w.path)],
           lockDir,
           remember,
         );
