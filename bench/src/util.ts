@@ -538,3 +538,20 @@ export class CpuMeter {
     return { total: r(busy), ours: r(ours), others: r(Math.max(0, busy - ours)) };
   }
 }
+
+/**
+ * Ask a hub to stop each of its servers, each within `timeoutMs`; failures are
+ * left to the process-tree stop that follows.
+ */
+export async function stopServersBounded(users: Iterable<string>, stopServer: (user: string) => Promise<void>, timeoutMs = 20_000): Promise<void> {
+  for (const user of [...users]) {
+    try {
+      await Promise.race([
+        stopServer(user),
+        new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), timeoutMs)),
+      ]);
+    } catch {
+      // the caller's process-tree stop deals with it
+    }
+  }
+}

@@ -45,6 +45,7 @@ import {
   stopProcessTree,
   tail,
   type ManagedProcess,
+  stopServersBounded,
 } from "../util.js";
 
 export interface AtriumOptions {
@@ -307,16 +308,7 @@ export class AtriumTarget implements Target {
     // start), so stop them through the API first; the process-tree stop
     // below catches anything left.
     if (hub.exit === null) {
-      for (const user of [...this.running]) {
-        try {
-          await Promise.race([
-            this.stopServer(user),
-            new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), 20_000)),
-          ]);
-        } catch {
-          // the tree stop below deals with it
-        }
-      }
+      await stopServersBounded(this.running, (user) => this.stopServer(user));
     }
     this.hub = null;
     await stopProcessTree(hub, 15_000);

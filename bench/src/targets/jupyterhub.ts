@@ -25,6 +25,7 @@ import {
   stopProcessTree,
   tail,
   type ManagedProcess,
+  stopServersBounded,
 } from "../util.js";
 
 export interface JupyterHubOptions {
@@ -280,16 +281,7 @@ export class JupyterHubTarget implements Target {
     // Ask the hub to stop servers first (bounded), then end the hub; the
     // process-tree stop catches the proxy and any server left behind.
     if (hub.exit === null) {
-      for (const user of [...this.running]) {
-        try {
-          await Promise.race([
-            this.stopServer(user),
-            new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), 20_000)),
-          ]);
-        } catch {
-          // the tree stop below deals with it
-        }
-      }
+      await stopServersBounded(this.running, (user) => this.stopServer(user));
     }
     await stopProcessTree(hub, 15_000);
     this.unregister?.();
