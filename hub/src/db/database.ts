@@ -39,7 +39,10 @@ export async function openDatabase(url: string): Promise<OpenDatabase> {
   } else {
     throw new Error(`Unsupported database URL "${redactUrl(url)}": use sqlite:<path> or postgres://…`);
   }
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  // Features land on parallel branches, each with its own migration; a
+  // database that already ran a later-numbered one must still accept an
+  // earlier-numbered one that arrives afterwards.
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
