@@ -11,3 +11,4 @@ export {
 } from './catalog.js';
 export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
 export * from './local/index.js';
+export * from './model-server.js';

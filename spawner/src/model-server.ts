@@ -1,0 +1,47 @@
+/**
+ * The seam between the hub's model registry and whatever runs model servers.
+ *
+ * A published model version is a *bundle*: a directory the hub owns,
+ * immutable once published, holding
+ *   - `notebook.ipynb`: the snapshot that defines `predict(inputs)`
+ *     (JSON in, JSON out) and optionally a cell tagged `parameters`;
+ *   - `artifacts/…`: the model files the notebook named (loaded by relative
+ *     path, with the bundle directory as the working directory);
+ *   - `manifest.json`: `{ "model", "team", "version", "image", "imageVersion" }`.
+ * A server executes the notebook's code cells once at start in the version's
+ * curated image, then answers `POST /predict` with `{"inputs": …}` →
+ * `{"predictions": …}` and `GET /health`.
+ *
+ * The local-process backend is the embedded default; a Kubernetes backend
+ * runs the same contract as a Deployment + Service in the team's namespace.
+ * Like `Spawner`, a backend never writes to the database: it returns state
+ * the hub stores and hands back after a restart.
+ */
+import type { SpawnerState, WorkspaceImage, WorkspaceSize, PollResult } from './spawner.js';
+
+export interface ModelServerRequest {
+  team: string;
+  model: string;
+  version: number;
+  /** Absolute path of the version's bundle directory. */
+  bundleDir: string;
+  image: WorkspaceImage;
+  size: WorkspaceSize;
+  /** Random per-server secret the hub sends as `Authorization: token …`. */
+  token: string;
+}
+
+export interface ModelServerStarted {
+  /** Where the hub forwards predictions, e.g. `http://127.0.0.1:41234`. */
+  target: string;
+  state: SpawnerState;
+}
+
+export interface ModelServerBackend {
+  readonly kind: string;
+  /** Start a server and resolve once it answers `GET /health`, or reject with a readable reason. */
+  start(request: ModelServerRequest, signal: AbortSignal): Promise<ModelServerStarted>;
+  stop(state: SpawnerState): Promise<void>;
+  poll(state: SpawnerState): Promise<PollResult>;
+  close?(): Promise<void>;
+}
