@@ -14,10 +14,12 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 
 pgdir=$(mktemp -d /tmp/atrium-pg.XXXXXX)
 kcdir=$(mktemp -d /tmp/atrium-kc.XXXXXX)
+s3dir=$(mktemp -d /tmp/atrium-s3.XXXXXX)
 cleanup() {
+  bash scripts/s3.sh stop "$s3dir/server" || true
   bash scripts/keycloak.sh stop "$kcdir" || true
   bash scripts/postgres.sh stop "$pgdir" || true
-  rm -rf "$pgdir" "$kcdir"
+  rm -rf "$pgdir" "$kcdir" "$s3dir"
 }
 trap cleanup EXIT
 
@@ -27,6 +29,15 @@ kc_pid=
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   bash scripts/keycloak.sh start "$kcdir" "${ATRIUM_TEST_KC_PORT:-$(free_port)}" >"$kcdir/url" 2>"$kcdir/start.err" &
   kc_pid=$!
+fi
+
+# Object-store tests run against a real S3-compatible server (versitygw,
+# built once from Go modules into .cache/s3/); it builds and starts while the
+# code builds.
+s3_pid=
+if [ "$suite" = all ] || [ "$suite" = integration ]; then
+  bash scripts/s3.sh start "$s3dir/server" "${ATRIUM_TEST_S3_PORT:-$(free_port)}" >"$s3dir/url" 2>"$s3dir/start.err" &
+  s3_pid=$!
 fi
 
 npm run build
@@ -47,6 +58,17 @@ if [ -n "$kc_pid" ]; then
   else
     echo "Keycloak did not start; single sign-on tests will fail in CI:" >&2
     cat "$kcdir/start.err" >&2
+  fi
+fi
+
+if [ -n "$s3_pid" ]; then
+  if wait "$s3_pid"; then
+    export ATRIUM_TEST_S3_URL=$(cat "$s3dir/url")
+    export ATRIUM_TEST_S3_ACCESS_KEY_ID=$(cat "$s3dir/server/access-key")
+    export ATRIUM_TEST_S3_SECRET_ACCESS_KEY=$(cat "$s3dir/server/secret-key")
+  else
+    echo "The S3 server (versitygw) did not start; object-store tests will fail in CI and be skipped locally:" >&2
+    cat "$s3dir/start.err" >&2
   fi
 fi
 

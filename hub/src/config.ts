@@ -41,6 +41,71 @@ const oidcSchema = z
   })
   .strict();
 
+/** Where data-set files live; see docs/configuration.md and docs/data-access-s3.md. */
+const storageSchema = z
+  .object({
+    /** `local`: files under a directory (embedded default); `s3`: an S3-compatible object store. */
+    kind: z.enum(['local', 's3']).default('local'),
+    local: z
+      .object({
+        /** Default `<stateDir>/object-store` (objects in its `objects/`, uploads in progress in `tmp/`). */
+        dir: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    s3: z
+      .object({
+        /** `http(s)://host:port` of the server; empty for AWS S3 itself. */
+        endpoint: z.string().default(''),
+        bucket: z.string().default(''),
+        region: z.string().min(1).default('us-east-1'),
+        accessKeyId: z.string().default(''),
+        /** Better set through ATRIUM_S3_SECRET_ACCESS_KEY or `secretAccessKeyFile`. */
+        secretAccessKey: z.string().default(''),
+        /** A file holding the secret (a mounted Kubernetes secret, say); read at start-up. */
+        secretAccessKeyFile: z.string().default(''),
+        /** Path-style URLs (`host/bucket/key`), which most self-hosted servers need. */
+        forcePathStyle: z.boolean().default(true),
+        /** Keep Atrium's objects under this folder of the bucket; empty: the whole bucket. */
+        prefix: z.string().default(''),
+        /** Create the bucket at start-up when it is missing. */
+        createBucket: z.boolean().default(false),
+        /**
+         * Presigned URLs for workspaces: the address workspaces reach the
+         * store at (default `endpoint`) and a read-only account to sign them
+         * (default the main account).
+         */
+        presign: z
+          .object({
+            endpoint: z.string().default(''),
+            accessKeyId: z.string().default(''),
+            secretAccessKey: z.string().default(''),
+            secretAccessKeyFile: z.string().default(''),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({})
+  .superRefine((storage, ctx) => {
+    if (storage.kind !== 's3') return;
+    const s3 = storage.s3;
+    const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: ['s3', ...key.split('.')], message });
+    if (!s3.bucket) issue('bucket', 'required when storage.kind is s3');
+    else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket)) issue('bucket', 'not a valid S3 bucket name (3-63 of a-z 0-9 . -)');
+    if (s3.endpoint && !/^https?:\/\/[^/\s]+\/?$/.test(s3.endpoint)) issue('endpoint', 'expected http(s)://host[:port]');
+    if (s3.presign.endpoint && !/^https?:\/\/[^/\s]+\/?$/.test(s3.presign.endpoint)) issue('presign.endpoint', 'expected http(s)://host[:port]');
+    if (!s3.accessKeyId) issue('accessKeyId', 'required when storage.kind is s3');
+    if (!s3.secretAccessKey && !s3.secretAccessKeyFile) issue('secretAccessKey', 'required when storage.kind is s3 (or secretAccessKeyFile)');
+    if (s3.secretAccessKey && s3.secretAccessKeyFile) issue('secretAccessKeyFile', 'set secretAccessKey or secretAccessKeyFile, not both');
+    const p = s3.presign;
+    if (p.accessKeyId && !p.secretAccessKey && !p.secretAccessKeyFile) issue('presign.secretAccessKey', 'required with presign.accessKeyId');
+    if (!p.accessKeyId && (p.secretAccessKey || p.secretAccessKeyFile)) issue('presign.accessKeyId', 'required with a presign secret');
+  });
+
 /**
  * The whole hub configuration, validated once at start-up. Sources, later
  * ones winning: defaults, a YAML/JSON file (`--config`), environment
@@ -112,6 +177,7 @@ export const configSchema = z
         prepareImages: z.boolean().default(true),
       })
       .prefault({}),
+    storage: storageSchema,
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })
@@ -174,6 +240,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.ATRIUM_OIDC_ISSUER) set(['auth', 'oidc', 'issuer'], env.ATRIUM_OIDC_ISSUER);
   if (env.ATRIUM_OIDC_CLIENT_ID) set(['auth', 'oidc', 'clientId'], env.ATRIUM_OIDC_CLIENT_ID);
   if (env.ATRIUM_OIDC_CLIENT_SECRET) set(['auth', 'oidc', 'clientSecret'], env.ATRIUM_OIDC_CLIENT_SECRET);
+  if (env.ATRIUM_STORAGE_KIND) set(['storage', 'kind'], env.ATRIUM_STORAGE_KIND);
+  if (env.ATRIUM_S3_ENDPOINT) set(['storage', 's3', 'endpoint'], env.ATRIUM_S3_ENDPOINT);
+  if (env.ATRIUM_S3_BUCKET) set(['storage', 's3', 'bucket'], env.ATRIUM_S3_BUCKET);
+  if (env.ATRIUM_S3_REGION) set(['storage', 's3', 'region'], env.ATRIUM_S3_REGION);
+  if (env.ATRIUM_S3_ACCESS_KEY_ID) set(['storage', 's3', 'accessKeyId'], env.ATRIUM_S3_ACCESS_KEY_ID);
+  if (env.ATRIUM_S3_SECRET_ACCESS_KEY) set(['storage', 's3', 'secretAccessKey'], env.ATRIUM_S3_SECRET_ACCESS_KEY);
+  if (env.ATRIUM_S3_SECRET_ACCESS_KEY_FILE) set(['storage', 's3', 'secretAccessKeyFile'], env.ATRIUM_S3_SECRET_ACCESS_KEY_FILE);
+  if (env.ATRIUM_S3_CREATE_BUCKET) set(['storage', 's3', 'createBucket'], env.ATRIUM_S3_CREATE_BUCKET === 'true');
   return out;
 }
 
