@@ -15,6 +15,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fmt, freePort, intArg, makeTempDir, parseArgs, printTable, REPO_ROOT, writeResult } from "./util.js";
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
   const s3 = await startS3(dir);
   try {
     console.log(`object: ${sizeMb} MiB, ${rounds} round(s); temp dir ${dir}`);
+    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (on ${cpus().length} cores; other work skews the figures)`);
     await benchStore("raw disk (file streams)", rawDisk(dir), size, rounds, rows);
     await benchStore("LocalObjectStore", new LocalObjectStore(join(dir, "local")), size, rounds, rows);
     const store = new S3ObjectStore({
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
       fmt(Math.max(...rows.filter((r) => r.backend === b).map((r) => r.bufferGrowthMb)), 0),
     ]),
   );
-  writeResult("object-store", { settings: { sizeMb, rounds }, rows });
+  writeResult("object-store", { settings: { sizeMb, rounds }, loadAtEnd: loadavg(), rows });
 }
 
 main().catch((err) => {
