@@ -43,6 +43,10 @@ export class LocalObjectStore implements ObjectStore {
       await rename(tmp, file);
     } catch (err) {
       await rm(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      // S3 allows `a` next to `a/b`; a directory tree cannot hold both.
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new Error(`Cannot store ${key}: a folder on its path is already an object`);
+      if (code === 'EISDIR') throw new Error(`Cannot store ${key}: it is already a folder of other objects`);
       throw err;
     }
   }

@@ -15,6 +15,7 @@ import { freshS3Store, testS3Options } from '@atrium/hub/storage/test-object-sto
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const options = testS3Options();
+if (!options && process.env.CI) throw new Error('ATRIUM_TEST_S3_URL is not set: run the tests with npm test (it starts scripts/s3.sh)');
 
 /** A gateway account with role `user`: it owns nothing and is granted nothing by default. */
 function createReader(): { accessKeyId: string; secretAccessKey: string } {
