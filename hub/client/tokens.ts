@@ -7,6 +7,7 @@ interface Token {
   createdAt: number;
   expiresAt: number | null;
   lastUsedAt: number | null;
+  scope?: string | null;
 }
 
 const me = encodeURIComponent(pageData<{ user: string }>().user);
@@ -19,9 +20,9 @@ async function load(): Promise<void> {
       el.innerHTML = '<div class="empty">No tokens yet.</div>';
       return;
     }
-    el.innerHTML = `<table><thead><tr><th>For</th><th>Starts with</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead><tbody>${tokens
+    el.innerHTML = `<table><thead><tr><th>For</th><th>Works for</th><th>Starts with</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead><tbody>${tokens
       .map(
-        (t) => `<tr><td>${escapeHtml(t.note)}</td><td><code>${escapeHtml(t.prefix)}…</code></td><td>${timeAgo(t.createdAt)}</td><td>${timeAgo(t.lastUsedAt)}</td>
+        (t) => `<tr><td>${escapeHtml(t.note)}</td><td>${t.scope ? `model <code>${escapeHtml(t.scope.replace(/^model:/, ''))}</code> (predictions only)` : 'the whole API as you'}</td><td><code>${escapeHtml(t.prefix)}…</code></td><td>${timeAgo(t.createdAt)}</td><td>${timeAgo(t.lastUsedAt)}</td>
         <td>${t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td><td><button class="danger" data-revoke="${t.id}">Revoke</button></td></tr>`,
       )
       .join('')}</tbody></table>`;
@@ -34,10 +35,12 @@ document.getElementById('token-form')!.addEventListener('submit', async (event) 
   event.preventDefault();
   const note = (document.getElementById('token-note') as HTMLInputElement).value.trim();
   const expiry = (document.getElementById('token-expiry') as HTMLSelectElement).value;
+  const model = (document.getElementById('token-model') as HTMLInputElement | null)?.value.trim() ?? '';
   try {
     const created = await api<{ token: string }>('POST', `/users/${me}/tokens`, {
       note,
       ...(expiry ? { expiresInDays: Number(expiry) } : {}),
+      ...(model ? { model } : {}),
     });
     document.getElementById('token-created')!.innerHTML = `<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
       <code class="token-value" id="new-token">${escapeHtml(created.token)}</code></div>`;

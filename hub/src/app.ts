@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog, LocalProcessSpawner, type Catalog, type Spawner } from '@atrium/spawner';
+import { loadCatalog, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Authenticator } from './auth/authenticator.js';
@@ -30,6 +30,9 @@ import { registerTeamRoutes } from './routes/teams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerUserRoutes } from './routes/users.js';
 import { WorkspaceManager } from './servers/manager.js';
+import { registerDeploymentRoutes } from './routes/deployments.js';
+import { createModelServerBackend, createServing } from './serving/index.js';
+import { registerServingPages } from './pages/serving.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERSION = '0.1.0';
@@ -47,6 +50,8 @@ export interface HubOverrides {
   spawner?: Spawner;
   authenticator?: Authenticator;
   catalog?: Catalog;
+  /** Model-server backend (default: local processes, sharing the spawner's environments). */
+  modelServer?: ModelServerBackend;
   /** Knowledge-base folder (articles/, notebooks/, data/); default: kb/ in the repository, or ATRIUM_KB_DIR. */
   kbDir?: string;
 }
@@ -85,7 +90,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     user: new FailureLimiter(config.loginRateLimit.maxFailures, windowMs),
     address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
   };
-  const deps: HubDeps = { config, store, identity, manager, catalog };
+  const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner));
+  const deps: HubDeps = { config, store, identity, manager, catalog, deployments: serving.deployments, servingMetrics: serving.metrics };
 
   const api = new ApiRegistry();
   registerUserRoutes(api, deps);
@@ -95,6 +101,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerTokenRoutes(api, deps);
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
   registerKbRoutes(api, deps, kb);
+  registerDeploymentRoutes(api, deps);
   api.add({
     method: 'get',
     path: '/',
@@ -160,6 +167,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   const pages = express.Router();
   registerKbPages(pages, kb);
+  registerServingPages(pages, deps);
   registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {
@@ -184,6 +192,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'internal', message: 'The hub failed to route this request.' } }));
       });
+    } else if (req.url?.startsWith('/models/')) {
+      serving.predict.handle(req, res).catch((err: Error) => {
+        log.error('predict route failure', { reason: err.message });
+        if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'model_unreachable', message: 'The hub could not route this prediction; try again.' } }));
+      });
     } else app(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
@@ -198,6 +212,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   await manager.restore();
   manager.startBackgroundTasks();
+  await serving.start();
   const sessionsTimer = setInterval(() => store.sessions.deleteExpired().catch(() => undefined), 3_600_000);
   sessionsTimer.unref();
 
@@ -228,6 +243,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     async close(options = {}) {
       clearInterval(sessionsTimer);
       await manager.close();
+      await serving.close({ stopServers: options.stopServers ?? false });
       if (options.stopServers) {
         for (const r of await store.servers.listByStatus(['pending', 'running', 'stopping'])) await manager.stop(r.user, r.name).catch(() => undefined);
       }

@@ -178,6 +178,23 @@ export const configSchema = z
       })
       .prefault({}),
     storage: storageSchema,
+    /** Model serving: /models/<team>/<model>/<alias>/predict (docs/model-serving.md). */
+    serving: z
+      .object({
+        /** Catalog size model servers run with unless a deployment names one. */
+        size: z.string().default('small'),
+        /** A predict running longer is stopped and answered with 504. */
+        predictTimeoutSeconds: z.number().positive().max(3600).default(30),
+        /** Largest prediction request body. */
+        maxRequestBytes: z.number().int().positive().default(10 * 1024 * 1024),
+        /** How long a new version may take to become healthy (environment build and notebook run included). */
+        startTimeoutSeconds: z.number().int().positive().default(600),
+        /** How often running model servers are checked (a dead one is restarted). */
+        pollIntervalSeconds: z.number().int().positive().default(30),
+        /** How often request metrics are written to the database. */
+        metricsFlushSeconds: z.number().int().positive().default(10),
+      })
+      .prefault({}),
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })

@@ -15,6 +15,8 @@ export interface RequestIdentity {
   sessionIdHash?: string;
   tokenId?: number;
   authState?: unknown;
+  /** For API tokens: null (personal) or e.g. `model:<team>/<model>`. */
+  tokenScope?: string | null;
 }
 
 interface CacheEntry {
@@ -86,7 +88,12 @@ export class IdentityService {
     const header = req.headers.authorization;
     if (header) {
       const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header);
-      if (match?.[1]?.startsWith(API_TOKEN_PREFIX)) return this.fromToken(match[1]);
+      if (match?.[1]?.startsWith(API_TOKEN_PREFIX)) {
+        const identity = await this.fromToken(match[1]);
+        // A scoped token (e.g. for one model's predictions) is no credential
+        // for the rest of the hub: a leaked serving token must not open workspaces.
+        return identity && !identity.tokenScope ? identity : undefined;
+      }
     }
     const cookie = readCookie(req, SESSION_COOKIE);
     if (cookie) return this.fromSession(cookie);
@@ -132,17 +139,22 @@ export class IdentityService {
       if (!record) return null;
       const user = await this.store.users.get(record.user);
       if (!user) return null;
-      return { identity: { user, via: 'token', tokenId: record.id }, credentialExpiresAt: record.expiresAt ?? Infinity };
+      return { identity: { user, via: 'token', tokenId: record.id, tokenScope: record.scope }, credentialExpiresAt: record.expiresAt ?? Infinity };
     });
     if (identity?.tokenId !== undefined) this.touchToken(identity.tokenId);
     return identity;
   }
 
-  async createApiToken(user: string, note: string, expiresInDays?: number): Promise<{ token: string; id: number; prefix: string; expiresAt: number | null }> {
+  async createApiToken(
+    user: string,
+    note: string,
+    expiresInDays?: number,
+    scope: string | null = null,
+  ): Promise<{ token: string; id: number; prefix: string; expiresAt: number | null }> {
     const token = API_TOKEN_PREFIX + randomToken();
     const prefix = token.slice(0, API_TOKEN_PREFIX.length + 6);
     const expiresAt = expiresInDays ? Date.now() + expiresInDays * 86_400_000 : null;
-    const record = await this.store.tokens.create({ user, note, prefix, hash: sha256(token), expiresAt });
+    const record = await this.store.tokens.create({ user, note, prefix, hash: sha256(token), expiresAt, scope });
     return { token, id: record.id, prefix, expiresAt };
   }
 

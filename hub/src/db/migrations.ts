@@ -1,4 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { modelServingMigration } from './model-serving-migration.js';
 
 /**
  * Migrations live in code (not files) so the compiled hub carries them.
@@ -100,6 +101,7 @@ function buildMigrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('kb_articles_team').on('kb_articles').column('team').execute();
     },
   },
+  '0006_model_serving': modelServingMigration(dialect),
   };
 }
 

@@ -1,6 +1,7 @@
 import { type OpenDatabase, openDatabase } from './database.js';
 import { KbStore } from './kb.js';
 import { ServerStore } from './servers.js';
+import { ServingStore } from './serving.js';
 import { SessionStore } from './sessions.js';
 import { TeamStore } from './teams.js';
 import { TokenStore } from './tokens.js';
@@ -14,6 +15,7 @@ export class Store {
   readonly tokens: TokenStore;
   readonly servers: ServerStore;
   readonly kb: KbStore;
+  readonly serving: ServingStore;
 
   private constructor(readonly database: OpenDatabase) {
     const { db } = database;
@@ -23,6 +25,7 @@ export class Store {
     this.tokens = new TokenStore(db);
     this.servers = new ServerStore(db);
     this.kb = new KbStore(db);
+    this.serving = new ServingStore(db);
   }
 
   static async open(url: string): Promise<Store> {

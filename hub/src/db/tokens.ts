@@ -8,12 +8,14 @@ export interface ApiToken {
   createdAt: number;
   expiresAt: number | null;
   lastUsedAt: number | null;
+  /** null: personal token; `model:<team>/<model>`: only that model's predict URLs. */
+  scope: string | null;
 }
 
 export class TokenStore {
   constructor(private readonly db: Db) {}
 
-  async create(token: { user: string; note: string; prefix: string; hash: string; expiresAt: number | null }): Promise<ApiToken> {
+  async create(token: { user: string; note: string; prefix: string; hash: string; expiresAt: number | null; scope?: string | null }): Promise<ApiToken> {
     const row = await this.db
       .insertInto('api_tokens')
       .values({
@@ -24,6 +26,7 @@ export class TokenStore {
         created_at: Date.now(),
         expires_at: token.expiresAt,
         last_used_at: null,
+        scope: token.scope ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -68,6 +71,7 @@ function toToken(row: {
   created_at: number;
   expires_at: number | null;
   last_used_at: number | null;
+  scope: string | null;
 }): ApiToken {
   return {
     id: row.id,
@@ -77,5 +81,6 @@ function toToken(row: {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
+    scope: row.scope ?? null,
   };
 }

@@ -227,6 +227,7 @@ export function registerPageRoutes(
           <section class="card"><h2>Create a token</h2>
             <form id="token-form" class="row" novalidate>
               <div class="grow"><label for="token-note">What is it for?</label><input id="token-note" type="text" maxlength="200" placeholder="e.g. nightly report script" required></div>
+              <div><label for="token-model">Only for model (optional)</label><input id="token-model" type="text" maxlength="130" placeholder="team/model" title="A token scoped to one model can only call its predict URLs"></div>
               <div><label for="token-expiry">Expires</label><select id="token-expiry"><option value="30">in 30 days</option><option value="90">in 90 days</option><option value="365">in a year</option><option value="">never</option></select></div>
               <div style="align-self:flex-end"><button type="submit" class="primary">Create token</button></div>
             </form>

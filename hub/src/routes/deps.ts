@@ -3,6 +3,8 @@ import type { IdentityService } from '../auth/identity.js';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
 import type { WorkspaceManager } from '../servers/manager.js';
+import type { DeploymentManager } from '../serving/deployments.js';
+import type { ServingMetrics } from '../serving/metrics.js';
 
 /** Shared clients, created once at start-up and handed to every route module. */
 export interface HubDeps {
@@ -11,4 +13,7 @@ export interface HubDeps {
   identity: IdentityService;
   manager: WorkspaceManager;
   catalog: Catalog;
+  /** Model deployments: `deploy`, `rollback`, `current` (the registry calls these on promotion). */
+  deployments: DeploymentManager;
+  servingMetrics: ServingMetrics;
 }

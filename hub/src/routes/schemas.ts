@@ -77,4 +77,8 @@ export const tokenSchema = z.object({
   createdAt: z.number(),
   expiresAt: z.number().nullable(),
   lastUsedAt: z.number().nullable(),
+  scope: z
+    .string()
+    .nullable()
+    .describe('null: a personal token for the whole API; `model:<team>/<model>`: only that model\'s predict URLs'),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { notFound } from '../errors.js';
+import { forbidden, notFound } from '../errors.js';
+import { modelScope } from '../serving/scope.js';
 import { requireSelfOrAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
@@ -31,14 +32,28 @@ export function registerTokenRoutes(api: ApiRegistry, deps: HubDeps): void {
       .object({
         note: z.string().trim().min(1, 'note must say what the token is for').max(200),
         expiresInDays: z.number().int().min(1).max(365).optional().describe('Omit for a token that never expires'),
+        model: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,63}\/[a-z0-9][a-z0-9-]{0,63}$/, 'model must be "<team>/<model>"')
+          .optional()
+          .describe('Scope the token to one model ("<team>/<model>"): it then only calls that model\'s predict URLs'),
       })
       .strict(),
     response: tokenSchema.extend({ token: z.string().describe('Shown only in this response') }),
     status: 201,
     handler: async ({ identity: who, params, body }) => {
       requireSelfOrAdmin(who, params.name);
-      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
-      const created = await identity.createApiToken(params.name, body.note, body.expiresInDays);
+      const owner = await store.users.get(params.name);
+      if (!owner) throw notFound(`User ${params.name} does not exist.`);
+      let scope: string | null = null;
+      if (body.model) {
+        const team = body.model.split('/')[0]!;
+        if (!owner.platformAdmin && !owner.teams.some((m) => m.team === team)) {
+          throw forbidden(`${params.name} is not a member of team ${team}, so cannot hold a token for its model ${body.model}.`);
+        }
+        scope = modelScope(body.model);
+      }
+      const created = await identity.createApiToken(params.name, body.note, body.expiresInDays, scope);
       return {
         id: created.id,
         note: body.note,
@@ -46,6 +61,7 @@ export function registerTokenRoutes(api: ApiRegistry, deps: HubDeps): void {
         createdAt: Date.now(),
         expiresAt: created.expiresAt,
         lastUsedAt: null,
+        scope,
         token: created.token,
       };
     },

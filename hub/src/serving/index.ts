@@ -1,0 +1,82 @@
+/**
+ * Model serving, wired once: the deployment manager (what the registry calls
+ * on promotion), request metrics, and the /models/… predict route.
+ */
+import path from 'node:path';
+import { EnvironmentManager, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
+import type { IdentityService } from '../auth/identity.js';
+import type { SecretBox } from '../auth/secrets.js';
+import type { HubConfig } from '../config.js';
+import type { Store } from '../db/store.js';
+import { DeploymentManager } from './deployments.js';
+import { ServingMetrics } from './metrics.js';
+import { PredictRoute } from './predict-route.js';
+
+export { DeploymentManager, type DeployRequest, type DeploymentView } from './deployments.js';
+export { ServingMetrics } from './metrics.js';
+
+export interface Serving {
+  deployments: DeploymentManager;
+  metrics: ServingMetrics;
+  predict: PredictRoute;
+  /** Re-adopt running model servers, start polling and metric flushes. */
+  start(): Promise<void>;
+  close(options?: { stopServers?: boolean }): Promise<void>;
+}
+
+export function createModelServerBackend(config: HubConfig, spawner: Spawner): ModelServerBackend {
+  // Share the workspace spawner's environments: an image's venv is built once.
+  const environments =
+    spawner instanceof LocalProcessSpawner
+      ? spawner.environments
+      : new EnvironmentManager({
+          envsDir: config.spawner.environmentsDir ? path.resolve(config.spawner.environmentsDir) : path.join(config.stateDir, 'envs'),
+          logsDir: path.join(config.stateDir, 'logs'),
+          python: config.spawner.python,
+        });
+  return new LocalModelServer({
+    stateDir: config.stateDir,
+    environments,
+    startTimeoutMs: config.serving.startTimeoutSeconds * 1000,
+    predictTimeoutSeconds: config.serving.predictTimeoutSeconds,
+    maxBodyBytes: config.serving.maxRequestBytes,
+    memoryEnforcement: config.spawner.memoryEnforcement,
+  });
+}
+
+export function createServing(
+  config: HubConfig,
+  store: Store,
+  catalog: Catalog,
+  secrets: SecretBox,
+  identity: IdentityService,
+  backend: ModelServerBackend,
+): Serving {
+  const deployments = new DeploymentManager(store.serving, backend, catalog, secrets, {
+    defaultSize: config.serving.size,
+    pollIntervalMs: config.serving.pollIntervalSeconds * 1000,
+  });
+  const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000);
+  const predict = new PredictRoute(identity, deployments, metrics, {
+    maxBodyBytes: config.serving.maxRequestBytes,
+    // The server stops a slow predict itself; the hub's own limit only
+    // catches a server stuck where it cannot (native code).
+    timeoutMs: (config.serving.predictTimeoutSeconds + 5) * 1000,
+  });
+  return {
+    deployments,
+    metrics,
+    predict,
+    async start() {
+      await deployments.restore();
+      deployments.startBackgroundTasks();
+      metrics.start();
+    },
+    async close(options = {}) {
+      await deployments.close(options);
+      await metrics.close().catch(() => undefined);
+      predict.close();
+      await backend.close?.();
+    },
+  };
+}

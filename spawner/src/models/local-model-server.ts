@@ -1,0 +1,272 @@
+/**
+ * LocalModelServer: the embedded ModelServerBackend. Each model version runs
+ * as a Python process (spawner/python/atrium_serve.py) in the cached venv of
+ * its curated image, with the bundle directory as working directory, on a
+ * free loopback port, in its own process group (it outlives the hub, which
+ * re-adopts it from the returned state like a workspace).
+ *
+ * Logs: `<stateDir>/logs/models/<team>--<model>--v<version>.log`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
+import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
+import type { EnvironmentManager } from '../local/environments.js';
+import { applyLimits, detectCgroups, LimitsError, removeCgroups, wrapCommand, type CgroupSupport, type MemoryEnforcement } from '../local/limits.js';
+import { readLogTail, rotateIfLarge, writeRunHeader } from '../local/logs.js';
+import { allocatePort, releasePort } from '../local/ports.js';
+import { bootId, groupAlive, isSameProcess, readProcStat, signalGroup, waitUntil } from '../local/process.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The server module shipped with the spawner package (standard library only). */
+export const MODEL_SERVER_SCRIPT = path.resolve(here, '..', '..', 'python', 'atrium_serve.py');
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface LocalModelServerOptions {
+  /** Root for logs/models (the hub's state directory). */
+  stateDir: string;
+  /** Shared with the workspace spawner so an image's venv is built once. */
+  environments: EnvironmentManager;
+  /** How long start may take, environment build and notebook run included (default 10 min). */
+  startTimeoutMs?: number;
+  /** A predict running longer is interrupted and answered with 504 (default 30 s). */
+  predictTimeoutSeconds?: number;
+  /** Largest request body the server accepts (default 10 MiB). */
+  maxBodyBytes?: number;
+  /** Memory limit enforcement, as for workspaces (default `auto`). */
+  memoryEnforcement?: MemoryEnforcement;
+  cgroupParent?: string;
+  /** Grace period before SIGKILL when stopping (default 5 s). */
+  stopTimeoutMs?: number;
+}
+
+const stateSchema = z.object({
+  backend: z.literal('local-model'),
+  version: z.literal(1),
+  runId: z.string(),
+  pid: z.int().positive(),
+  startTime: z.number(),
+  bootId: z.string(),
+  port: z.int().positive(),
+  team: z.string(),
+  model: z.string(),
+  modelVersion: z.number(),
+  logFile: z.string(),
+  cgroups: z.array(z.string()),
+  startedAt: z.string(),
+});
+export type LocalModelServerState = z.infer<typeof stateSchema>;
+
+export class LocalModelServer implements ModelServerBackend {
+  readonly kind = 'local';
+  private readonly stateDir: string;
+  private readonly environments: EnvironmentManager;
+  private readonly startTimeoutMs: number;
+  private readonly predictTimeoutSeconds: number;
+  private readonly maxBodyBytes: number;
+  private readonly memoryEnforcement: MemoryEnforcement;
+  private readonly cgroupParent: string;
+  private readonly stopTimeoutMs: number;
+  private cgroupSupport: CgroupSupport | undefined | null = null;
+  private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
+
+  constructor(options: LocalModelServerOptions) {
+    this.stateDir = path.resolve(options.stateDir);
+    this.environments = options.environments;
+    this.startTimeoutMs = options.startTimeoutMs ?? 10 * 60_000;
+    this.predictTimeoutSeconds = options.predictTimeoutSeconds ?? 30;
+    this.maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+    this.memoryEnforcement = options.memoryEnforcement ?? 'auto';
+    this.cgroupParent = options.cgroupParent ?? 'atrium';
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 5000;
+  }
+
+  logFile(team: string, model: string, version: number): string {
+    return path.join(this.stateDir, 'logs', 'models', `${team}--${model}--v${version}.log`);
+  }
+
+  async start(request: ModelServerRequest, signal: AbortSignal): Promise<ModelServerStarted> {
+    const { team, model, version, bundleDir, image, size } = request;
+    if (!NAME.test(team) || !NAME.test(model)) throw new SpawnError(`Invalid model name ${team}/${model}`, 'invalid_request');
+    if (!Number.isInteger(version) || version < 1) throw new SpawnError(`Invalid model version ${version}`, 'invalid_request');
+    if (!request.token || /\s/.test(request.token)) throw new SpawnError('Invalid model server token', 'invalid_request');
+    if (!path.isAbsolute(bundleDir) || !existsSync(path.join(bundleDir, 'notebook.ipynb'))) {
+      throw new SpawnError(`The bundle ${bundleDir} has no notebook.ipynb`, 'bundle_invalid');
+    }
+    if (size.gpu > 0) throw new SpawnError('The local backend cannot give a model server a GPU', 'gpu_unavailable');
+    const timeout = AbortSignal.timeout(this.startTimeoutMs);
+    const combined = AbortSignal.any([signal, timeout]);
+    const aborted = () =>
+      timeout.aborted
+        ? new SpawnError(`The model server did not become healthy within ${Math.round(this.startTimeoutMs / 1000)} s`, 'start_timeout')
+        : new SpawnError('Start was cancelled', 'aborted');
+
+    const envPath = await this.environments.ensure(image);
+    if (combined.aborted) throw aborted();
+
+    const runId = randomBytes(8).toString('hex');
+    const port = await allocatePort('127.0.0.1');
+    let limits;
+    try {
+      limits = await applyLimits({
+        mode: this.memoryEnforcement,
+        support: this.detectCgroups(),
+        parent: this.cgroupParent,
+        name: `model--${team}--${model}--${runId}`,
+        size,
+      });
+    } catch (err) {
+      releasePort(port);
+      if (err instanceof LimitsError) throw new SpawnError(`Cannot enforce the ${size.displayName} size: ${err.message}`, 'limits_unavailable');
+      throw err;
+    }
+    const logFile = this.logFile(team, model, version);
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    rotateIfLarge(logFile);
+    writeRunHeader(logFile, `starting model ${team}/${model} v${version}`, [
+      `image ${image.name} ${image.version}, env ${envPath}`,
+      `bundle ${bundleDir}`,
+      `size ${size.name}: memory enforced by ${limits.memory}, CPU by ${limits.cpu}`,
+      ...limits.notes,
+    ]);
+    const threads = String(Math.max(1, Math.ceil(size.cpu)));
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${path.join(envPath, 'bin')}:${process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      VIRTUAL_ENV: envPath,
+      HOME: bundleDir,
+      LANG: process.env['LANG'] ?? 'C.UTF-8',
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      MPLBACKEND: 'Agg',
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: threads,
+      MKL_NUM_THREADS: threads,
+      ATRIUM_MODEL_PORT: String(port),
+      ATRIUM_MODEL_TOKEN: request.token,
+      ATRIUM_MODEL_TIMEOUT_SECONDS: String(this.predictTimeoutSeconds),
+      ATRIUM_MODEL_MAX_BODY_BYTES: String(this.maxBodyBytes),
+      ATRIUM_MODEL_RUN_ID: runId,
+    };
+    for (const k of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'TZ', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
+    const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      const [cmd, ...args] = argv as [string, ...string[]];
+      child = spawn(cmd, args, { cwd: bundleDir, env, detached: true, stdio: ['ignore', fd, fd] });
+    } catch (err) {
+      releasePort(port);
+      await removeCgroups(limits.cgroups).catch(() => undefined);
+      throw new SpawnError(`Could not start the model server: ${(err as Error).message}`);
+    } finally {
+      closeSync(fd);
+    }
+    child.on('error', () => undefined);
+    const pid = child.pid;
+    const stat = pid !== undefined ? readProcStat(pid) : undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.on('exit', (code, sig) => {
+      exit = { code, signal: sig };
+      if (pid !== undefined && stat) {
+        this.exits.set(`${pid}:${stat.startTime}`, exit);
+        if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value as string);
+      }
+    });
+    child.unref();
+
+    const target = `http://127.0.0.1:${port}`;
+    let healthy = false;
+    while (!combined.aborted && exit === undefined && pid !== undefined && stat) {
+      if (await checkHealth(target, request.token)) {
+        healthy = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    if (healthy && pid !== undefined && stat) {
+      const state: LocalModelServerState = {
+        backend: 'local-model',
+        version: 1,
+        runId,
+        pid,
+        startTime: stat.startTime,
+        bootId: bootId(),
+        port,
+        team,
+        model,
+        modelVersion: version,
+        logFile,
+        cgroups: limits.cgroups,
+        startedAt: new Date().toISOString(),
+      };
+      return { target, state: state as unknown as SpawnerState };
+    }
+    if (pid !== undefined) {
+      signalGroup(pid, 'SIGKILL');
+      await waitUntil(() => exit !== undefined || !readProcStat(pid), 3000, 20);
+    }
+    releasePort(port);
+    await removeCgroups(limits.cgroups).catch(() => undefined);
+    if (combined.aborted && exit === undefined) throw aborted();
+    const tail = readLogTail(logFile, 15);
+    const how = exit?.signal ? `was killed by ${exit.signal}` : exit?.code != null ? `exited with code ${exit.code}` : 'could not be started';
+    throw new SpawnError(`The model server ${how} before it became healthy.${tail ? ` Last lines of its log:\n${tail}` : ''}`, 'server_crashed');
+  }
+
+  async poll(raw: SpawnerState): Promise<PollResult> {
+    const state = parseState(raw);
+    if (!state) return { running: false, reason: 'The saved state is not a local model-server state.' };
+    if (isAlive(state)) return { running: true };
+    const exit = this.exits.get(`${state.pid}:${state.startTime}`);
+    const tail = readLogTail(state.logFile, 15);
+    const how = exit?.signal ? `was killed by ${exit.signal}` : exit?.code != null ? `exited with code ${exit.code}` : 'is not running';
+    return { running: false, reason: `The model server ${how}.${tail ? ` Last lines of its log:\n${tail}` : ''}`, ...(exit ? { exitCode: exit.code } : {}) };
+  }
+
+  async stop(raw: SpawnerState): Promise<void> {
+    const state = parseState(raw);
+    if (!state) return;
+    if (isAlive(state)) {
+      signalGroup(state.pid, 'SIGTERM');
+      const exited = await waitUntil(() => !isSameProcess(state.pid, state.startTime) && !groupAlive(state.pid), this.stopTimeoutMs, 50);
+      if (!exited) signalGroup(state.pid, 'SIGKILL');
+      await waitUntil(() => !isSameProcess(state.pid, state.startTime), 3000, 50);
+    }
+    const ours = state.cgroups.filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === `model--${state.team}--${state.model}--${state.runId}`);
+    await removeCgroups(ours).catch(() => undefined);
+  }
+
+  private detectCgroups(): CgroupSupport | undefined {
+    if (this.cgroupSupport === null) this.cgroupSupport = detectCgroups();
+    return this.cgroupSupport;
+  }
+}
+
+function parseState(raw: SpawnerState): LocalModelServerState | undefined {
+  const r = stateSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+
+function isAlive(state: LocalModelServerState): boolean {
+  if (state.bootId !== '' && bootId() !== '' && state.bootId !== bootId()) return false;
+  return isSameProcess(state.pid, state.startTime);
+}
+
+/** One GET /health with the server's token; true on 200. */
+export function checkHealth(target: string, token: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(`${target}/health`, { headers: { Authorization: `token ${token}` }, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
