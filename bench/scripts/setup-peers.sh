@@ -3,6 +3,7 @@
 # git-ignored .cache/bench/ at the repository root:
 #   .cache/bench/venv  Python venv with JupyterHub + JupyterLab (pinned)
 #   .cache/bench/chp   configurable-http-proxy (npm, pinned)
+#   .cache/bench/mlflow-venv  Python venv with MLflow (pinned) + the datascience image's scikit-learn
 #   wrk                HTTP load generator, from Debian (apt-get)
 # Re-running is cheap: each step is skipped when the pinned version is present.
 set -euo pipefail
@@ -10,6 +11,8 @@ set -euo pipefail
 JUPYTERHUB_VERSION="6.1.1"
 JUPYTERLAB_VERSION="4.6.6"   # same JupyterLab as Atrium's images
 CHP_VERSION="5.3.0"
+MLFLOW_VERSION="3.17.2"
+SKLEARN_VERSION="1.9.1"      # same scikit-learn as images/datascience
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${ATRIUM_BENCH_CACHE:-$ROOT/.cache/bench}"
@@ -39,6 +42,21 @@ else
   "$VENV/bin/jupyterhub" --version >/dev/null
   "$VENV/bin/jupyter-lab" --version >/dev/null
   printf '%s' "$want_py" >"$stamp"
+fi
+
+# --- MLflow: the model-serving peer (mlflow models serve --env-manager local) ---
+MLFLOW_VENV="$CACHE/mlflow-venv"
+want_mlflow="mlflow==$MLFLOW_VERSION scikit-learn==$SKLEARN_VERSION"
+stamp="$MLFLOW_VENV/.atrium-bench-pins"
+if [[ -x "$MLFLOW_VENV/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$want_mlflow" ]]; then
+  log "mlflow venv up to date ($want_mlflow)"
+else
+  log "creating venv at $MLFLOW_VENV with $want_mlflow"
+  [[ -x "$MLFLOW_VENV/bin/python" ]] || "$PYTHON" -m venv "$MLFLOW_VENV"
+  # shellcheck disable=SC2086
+  "$MLFLOW_VENV/bin/python" -m pip install --quiet --disable-pip-version-check $want_mlflow
+  "$MLFLOW_VENV/bin/mlflow" --version >/dev/null
+  printf '%s' "$want_mlflow" >"$stamp"
 fi
 
 # --- configurable-http-proxy --------------------------------------------------

@@ -8,6 +8,8 @@ export interface WrkOptions {
   durationSec: number;
   headers: Record<string, string>;
   timeoutSec?: number;
+  /** A wrk Lua script (e.g. setting the method and body of POST requests). */
+  script?: string;
 }
 
 export interface WrkResult {
@@ -76,6 +78,7 @@ export function runWrk(url: string, opts: WrkOptions): Promise<WrkResult> {
     "--latency",
   ];
   for (const [k, v] of Object.entries(opts.headers)) args.push("-H", `${k}: ${v}`);
+  if (opts.script) args.push("-s", opts.script);
   args.push(url);
   return new Promise((resolve, reject) => {
     execFile(
