@@ -45,6 +45,8 @@ document.getElementById('token-form')!.addEventListener('submit', async (event) 
     document.getElementById('token-created')!.innerHTML = `<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
       <code class="token-value" id="new-token">${escapeHtml(created.token)}</code></div>`;
     (document.getElementById('token-note') as HTMLInputElement).value = '';
+    const modelInput = document.getElementById('token-model') as HTMLInputElement | null;
+    if (modelInput) modelInput.value = '';
     await load();
   } catch (err) {
     showError('token-created', err);
