@@ -14,6 +14,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { isEntry, runMain } from "./harness.js";
 import {
@@ -115,7 +116,15 @@ async function startMlflow(work: string): Promise<{ endpoint: Endpoint; proc: Ma
   const python = join(MLFLOW_VENV, "bin", "python");
   if (!existsSync(python)) throw new Error(`MLflow is not installed in ${MLFLOW_VENV}: run bash bench/scripts/setup-peers.sh`);
   const modelDir = join(work, "mlflow-model");
-  const env = { ...process.env, PATH: `${join(MLFLOW_VENV, "bin")}:${process.env["PATH"] ?? ""}`, MLFLOW_TRACKING_URI: `file://${join(work, "mlruns")}` };
+  // The same BLAS/OpenMP thread settings as Atrium's model server (size small: 1 CPU).
+  const env = {
+    ...process.env,
+    PATH: `${join(MLFLOW_VENV, "bin")}:${process.env["PATH"] ?? ""}`,
+    MLFLOW_TRACKING_URI: `file://${join(work, "mlruns")}`,
+    OMP_NUM_THREADS: "1",
+    OPENBLAS_NUM_THREADS: "1",
+    MKL_NUM_THREADS: "1",
+  };
   execFileSync(python, [join(REPO_ROOT, "bench", "python", "mlflow_iris.py"), modelDir], { env, stdio: "inherit" });
   const port = await freePort();
   const version = execFileSync(python, ["-c", "import mlflow; print(mlflow.__version__)"], { encoding: "utf8", env }).trim();
@@ -141,6 +150,8 @@ async function main(): Promise<boolean> {
   const rounds = intArg(args, "rounds", 3, 1, 20);
   const batches = (args.get("batch") ?? "1,100").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
   const work = makeTempDir("model-serving-");
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(`load average at start: ${loadAtStart.join(" ")} on ${cpus().length} cores (other work on the machine skews the figures)`);
 
   const atrium = await startAtrium(work);
   onCleanup(() => stopProcessTree(atrium.proc));
@@ -190,7 +201,7 @@ async function main(): Promise<boolean> {
   }
   console.log(`\nAtrium: ${atrium.describe}\nMLflow: ${mlflow.describe}`);
   printTable(`Model serving, wrk -t1 -c${connections} -d${duration}s, median of ${rounds} rounds`, ["rows/request", "server", "requests/s", "predictions/s", "p50 ms", "p99 ms", "throughput vs MLflow"], rows);
-  const file = writeResult("model-serving", { settings: { duration, connections, rounds, batches }, atrium: atrium.describe, mlflow: mlflow.describe, summary });
+  const file = writeResult("model-serving", { loadAtStart, settings: { duration, connections, rounds, batches }, atrium: atrium.describe, mlflow: mlflow.describe, summary });
   console.log(`results: ${file}`);
   return true;
 }
