@@ -6,14 +6,16 @@
  *     datascience environment;
  *   - by MLflow: `mlflow models serve --env-manager local` (pinned in
  *     bench/scripts/setup-peers.sh), called directly (no proxy in front).
- * Both get the same request body (`{"inputs": [[…]]}`, which both accept)
+ *   - by the same atrium_serve server called directly (no hub), to show what
+ *     the hub's authentication and forwarding cost.
+ * All get the same request body (`{"inputs": [[…]]}`, which both accept)
  * from wrk, in alternating rounds in the same run; the table shows the median
  * round of each and the throughput ratio.
  *
  *   node bench/dist/model-serving.js [--duration 10] [--connections 16] [--rounds 3] [--batch 1,100]
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { isEntry, runMain } from "./harness.js";
@@ -142,6 +144,27 @@ async function startMlflow(work: string): Promise<{ endpoint: Endpoint; proc: Ma
   };
 }
 
+/** The model server without the hub, from the newest ready datascience environment. */
+async function startAtriumDirect(work: string): Promise<{ endpoint: Endpoint; proc: ManagedProcess; describe: string }> {
+  const envs = join(REPO_ROOT, ".cache", "envs");
+  const ready = readdirSync(envs)
+    .filter((d) => d.startsWith("datascience-") && existsSync(join(envs, d, ".atrium-ready")))
+    .map((d) => ({ d, at: statSync(join(envs, d, ".atrium-ready")).mtimeMs }))
+    .sort((a, b) => b.at - a.at)[0];
+  if (!ready) throw new Error(`no ready datascience environment in ${envs}`);
+  const port = await freePort();
+  const token = "bench-direct-token";
+  const proc = startProcess("atrium_serve", join(envs, ready.d, "bin", "python"), [join(REPO_ROOT, "spawner", "python", "atrium_serve.py")], {
+    cwd: join(work, "bundle"),
+    env: { ...process.env, ATRIUM_MODEL_PORT: String(port), ATRIUM_MODEL_TOKEN: token, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+    logFile: join(work, "atrium-direct.log"),
+  });
+  const headers = { Authorization: `token ${token}`, "Content-Type": "application/json" };
+  const url = `http://127.0.0.1:${port}`;
+  await pollUntil("atrium_serve to answer", async () => (await ok(`${url}/health`, { headers })) || undefined, { timeoutMs: 120_000, intervalMs: 250, abort: () => (proc.exit !== null ? `exited (${proc.exit}): ${tail(proc.logFile)}` : undefined) });
+  return { endpoint: { name: "atrium-direct", url: `${url}/predict`, headers }, proc, describe: `atrium_serve alone (${ready.d}), no hub` };
+}
+
 async function main(): Promise<boolean> {
   installSignalHandlers();
   const args = parseArgs(process.argv.slice(2));
@@ -157,6 +180,9 @@ async function main(): Promise<boolean> {
   onCleanup(() => stopProcessTree(atrium.proc));
   const mlflow = await startMlflow(work);
   onCleanup(() => stopProcessTree(mlflow.proc));
+  const direct = await startAtriumDirect(work);
+  onCleanup(() => stopProcessTree(direct.proc));
+  const endpoints = [atrium.endpoint, mlflow.endpoint, direct.endpoint];
 
   const results: Record<string, Record<string, WrkResult[]>> = {};
   for (const batch of batches) {
@@ -164,7 +190,7 @@ async function main(): Promise<boolean> {
     const script = join(work, `post-${batch}.lua`);
     writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n`);
     // Same answer from both before measuring anything.
-    for (const e of [atrium.endpoint, mlflow.endpoint]) {
+    for (const e of endpoints) {
       const r = await fetch(e.url, { method: "POST", headers: e.headers, body });
       const text = await r.text();
       if (!r.ok) throw new Error(`${e.name} answered ${r.status}: ${text}`);
@@ -172,9 +198,9 @@ async function main(): Promise<boolean> {
       // Warm-up.
       await runWrk(e.url, { threads: 1, connections, durationSec: 2, headers: e.headers, script });
     }
-    results[batch] = { atrium: [], mlflow: [] };
+    results[batch] = Object.fromEntries(endpoints.map((e) => [e.name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const e of round % 2 === 0 ? [atrium.endpoint, mlflow.endpoint] : [mlflow.endpoint, atrium.endpoint]) {
+      for (const e of round % 2 === 0 ? endpoints : [...endpoints].reverse()) {
         const r = await runWrk(e.url, { threads: 1, connections, durationSec: duration, headers: e.headers, script });
         if (r.non2xx > 0 || r.socketErrors > 0) throw new Error(`${e.name}: ${r.non2xx} non-2xx and ${r.socketErrors} socket errors\n${r.raw}`);
         console.log(`batch ${batch}, round ${round + 1}, ${e.name}: ${r.requestsPerSec.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
@@ -187,21 +213,19 @@ async function main(): Promise<boolean> {
   const rows: string[][] = [];
   const summary: Record<string, unknown> = {};
   for (const batch of batches) {
-    const a = median(results[batch]!["atrium"]!);
     const m = median(results[batch]!["mlflow"]!);
-    const ratio = a.requestsPerSec / m.requestsPerSec;
-    summary[`batch${batch}`] = {
-      atrium: { requestsPerSec: a.requestsPerSec, predictionsPerSec: a.requestsPerSec * batch, p50Ms: a.p50Ms, p99Ms: a.p99Ms },
-      mlflow: { requestsPerSec: m.requestsPerSec, predictionsPerSec: m.requestsPerSec * batch, p50Ms: m.p50Ms, p99Ms: m.p99Ms },
-      throughputRatio: ratio,
-    };
-    for (const [name, r] of [["atrium", a], ["mlflow", m]] as const) {
-      rows.push([String(batch), name, r.requestsPerSec.toFixed(0), (r.requestsPerSec * batch).toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), name === "atrium" ? `${ratio.toFixed(2)}×` : ""]);
+    const entry: Record<string, unknown> = {};
+    for (const e of endpoints) {
+      const r = median(results[batch]![e.name]!);
+      const ratio = r.requestsPerSec / m.requestsPerSec;
+      entry[e.name] = { requestsPerSec: r.requestsPerSec, predictionsPerSec: r.requestsPerSec * batch, p50Ms: r.p50Ms, p99Ms: r.p99Ms, throughputVsMlflow: ratio };
+      rows.push([String(batch), e.name, r.requestsPerSec.toFixed(0), (r.requestsPerSec * batch).toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), e.name === "mlflow" ? "1.00×" : `${ratio.toFixed(2)}×`]);
     }
+    summary[`batch${batch}`] = entry;
   }
-  console.log(`\nAtrium: ${atrium.describe}\nMLflow: ${mlflow.describe}`);
+  console.log(`\natrium: ${atrium.describe}\nmlflow: ${mlflow.describe}\natrium-direct: ${direct.describe}`);
   printTable(`Model serving, wrk -t1 -c${connections} -d${duration}s, median of ${rounds} rounds`, ["rows/request", "server", "requests/s", "predictions/s", "p50 ms", "p99 ms", "throughput vs MLflow"], rows);
-  const file = writeResult("model-serving", { loadAtStart, settings: { duration, connections, rounds, batches }, atrium: atrium.describe, mlflow: mlflow.describe, summary });
+  const file = writeResult("model-serving", { loadAtStart, settings: { duration, connections, rounds, batches }, atrium: atrium.describe, mlflow: mlflow.describe, atriumDirect: direct.describe, summary });
   console.log(`results: ${file}`);
   return true;
 }
