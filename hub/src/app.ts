@@ -24,6 +24,12 @@ import { registerKbPages } from './pages/kb.js';
 import { ApiRegistry } from './routes/api.js';
 import type { HubDeps } from './routes/deps.js';
 import { registerImageRoutes } from './routes/images.js';
+import { registerDatasetRoutes } from './routes/datasets.js';
+import { createDataService, type DataService } from './data/index.js';
+import { workspaceAuthenticator } from './data/workspace-auth.js';
+import { registerDatasetPages } from './pages/datasets.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { createObjectStore } from './storage/factory.js';
 import { registerKbRoutes } from './routes/kb.js';
 import { registerServerRoutes } from './routes/servers.js';
 import { registerTeamRoutes } from './routes/teams.js';
@@ -40,6 +46,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface Hub {
   deps: HubDeps;
+  data: DataService;
   kb: KnowledgeBase;
   server: Server;
   url: string;
@@ -54,6 +61,8 @@ export interface HubOverrides {
   modelServer?: ModelServerBackend;
   /** Knowledge-base folder (articles/, notebooks/, data/); default: kb/ in the repository, or ATRIUM_KB_DIR. */
   kbDir?: string;
+  /** Where data-set files live; default: a local directory under the state dir. */
+  objectStore?: ObjectStore;
 }
 
 function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
@@ -91,7 +100,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
   };
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner));
-  const deps: HubDeps = { config, store, identity, manager, catalog, deployments: serving.deployments, servingMetrics: serving.metrics };
+  
+  const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
+  const workspaceAuth = workspaceAuthenticator(store, secrets);
+  const deps: HubDeps = { config, store, identity, manager, catalog, deployments: serving.deployments, servingMetrics: serving.metrics, data };
 
   const api = new ApiRegistry();
   registerUserRoutes(api, deps);
@@ -102,6 +114,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
+  registerDatasetRoutes(api, deps, data);
   api.add({
     method: 'get',
     path: '/',
@@ -134,6 +147,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/static', express.static(path.join(here, '..', 'dist-client'), { maxAge: '1h', index: false }));
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
+    // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).
+    if (!res.locals.identity && req.path.startsWith('/api/datasets')) res.locals.identity = await workspaceAuth(req);
     next();
   });
 
@@ -168,6 +183,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const pages = express.Router();
   registerKbPages(pages, kb);
   registerServingPages(pages, deps);
+  registerDatasetPages(pages, data);
   registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {
@@ -213,6 +229,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   await manager.restore();
   manager.startBackgroundTasks();
   await serving.start();
+  data.start();
   const sessionsTimer = setInterval(() => store.sessions.deleteExpired().catch(() => undefined), 3_600_000);
   sessionsTimer.unref();
 
@@ -237,11 +254,13 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   return {
     deps,
+    data,
     kb,
     server,
     url,
     async close(options = {}) {
       clearInterval(sessionsTimer);
+      data.stop();
       await manager.close();
       await serving.close({ stopServers: options.stopServers ?? false });
       if (options.stopServers) {

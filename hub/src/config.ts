@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { dataAccessConfigSchema } from './data/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -195,6 +196,8 @@ export const configSchema = z
         metricsFlushSeconds: z.number().int().positive().default(10),
       })
       .prefault({}),
+    /** Governed data access: catalog, grants, masking, mounts (docs/data-access.md). */
+    dataAccess: dataAccessConfigSchema.prefault({}),
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })

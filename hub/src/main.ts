@@ -6,11 +6,17 @@ import { IdentityService } from './auth/identity.js';
 import { Store } from './db/store.js';
 import { log } from './log.js';
 import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
+import { seedDemoData } from './data/seed.js';
+import { createDataService } from './data/index.js';
+import { createObjectStore } from './storage/factory.js';
+import { SecretBox } from './auth/secrets.js';
 
 const USAGE = `Usage:
   atrium-hub [options]                      start the hub
   atrium-hub create-token --user NAME [--note TEXT] [--expires-days N]
                                             print a new personal API token for NAME
+  atrium-hub verify-audit                   recompute the data-access audit hash chain;
+                                            exit 1 if any entry was changed, inserted or removed
 
 Options:
   --config FILE        YAML or JSON configuration file (see docs/configuration.md)
@@ -98,6 +104,22 @@ async function main(): Promise<void> {
     }
     return;
   }
+  if (command === 'verify-audit') {
+    const store = await Store.open(config.database);
+    try {
+      const data = createDataService(config, store, SecretBox.fromStateDir(config.stateDir), await createObjectStore(config));
+      const result = await data.audit.verify();
+      if (result.ok) {
+        process.stdout.write(`audit chain ok: ${result.count} entries, head ${result.head}\n`);
+      } else {
+        process.stdout.write(`audit chain BROKEN at entry ${result.brokenAt}: ${result.problem} (${result.count} entries verified before it)\n`);
+        process.exitCode = 1;
+      }
+    } finally {
+      await store.close();
+    }
+    return;
+  }
   if (command !== 'start') fail(`unknown command "${command}"\n\n${USAGE}`);
 
   const hub = await startHub(config);
@@ -105,10 +127,12 @@ async function main(): Promise<void> {
   if (config.auth.kind === 'oidc') {
     // Users, teams and admins come from the identity provider; demo teams only get their display names.
     if (config.demo) await seedDemo(hub.deps.store, { users: false });
+    if (config.demo) await seedDemoData(hub.data);
     lines.push(`  sign-in: single sign-on through ${config.auth.oidc.issuer}`);
   } else {
     const admin = await ensureAdmin(hub.deps.store, config);
     if (config.demo) await seedDemo(hub.deps.store);
+    if (config.demo) await seedDemoData(hub.data);
     if (admin.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
     if (config.demo) lines.push(`  demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => `${u.name} (${u.teams[0]?.team}, ${u.teams[0]?.role})`).join(', ')}`);
   }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -37,6 +37,11 @@ export class SecretBox {
     }
     chmodSync(file, 0o600);
     return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'));
+  }
+
+  /** A separate key for one purpose (e.g. `data-masking`), so one use never exposes another's key. */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.key).update(`atrium:${purpose}`).digest();
   }
 
   encrypt(plain: string): string {

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { modelServingMigration } from './model-serving-migration.js';
+import { dataAccessMigration } from '../data/migration.js';
 
 /**
  * Migrations live in code (not files) so the compiled hub carries them.
@@ -102,6 +103,7 @@ function buildMigrations(dialect: Dialect): Record<string, Migration> {
     },
   },
   '0006_model_serving': modelServingMigration(dialect),
+  '0003_data_access': dataAccessMigration(dialect),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Store } from '../db/store.js';
 import type { WorkspaceManager } from '../servers/manager.js';
 import type { DeploymentManager } from '../serving/deployments.js';
 import type { ServingMetrics } from '../serving/metrics.js';
+import type { DataGovernance } from '../data/policy.js';
 
 /** Shared clients, created once at start-up and handed to every route module. */
 export interface HubDeps {
@@ -16,4 +17,6 @@ export interface HubDeps {
   /** Model deployments: `deploy`, `rollback`, `current` (the registry calls these on promotion). */
   deployments: DeploymentManager;
   servingMetrics: ServingMetrics;
+  /** Governed data access: what other features may ask about data sets (hub/src/data/policy.ts). */
+  data: DataGovernance;
 }

@@ -1,0 +1,99 @@
+import { api, errorBox, escapeHtml, flash, showError } from './common.js';
+
+/** The Data pages: preview, request form, mount, approvals and revocations. All rendering of data is escaped. */
+
+interface Preview {
+  columns: string[];
+  rows: (string | number | boolean | null)[][];
+  maskedColumns: string[];
+  piiCleared: boolean;
+  version: number;
+}
+
+async function loadPreview(el: HTMLElement): Promise<void> {
+  const name = el.dataset.dataset!;
+  try {
+    const p = await api<Preview>('GET', `/datasets/${encodeURIComponent(name)}/preview?rows=20`);
+    const masked = new Set(p.maskedColumns);
+    const note = document.getElementById('preview-note');
+    if (note) {
+      note.textContent = p.maskedColumns.length
+        ? `Version ${p.version}, first ${p.rows.length} rows. Masked for you: ${p.maskedColumns.join(', ')}.`
+        : `Version ${p.version}, first ${p.rows.length} rows, nothing masked.`;
+    }
+    el.innerHTML = `<table id="preview-table"><thead><tr>${p.columns.map((c) => `<th>${escapeHtml(c)}${masked.has(c) ? ' <span class="badge pii">masked</span>' : ''}</th>`).join('')}</tr></thead>
+      <tbody>${p.rows.map((r) => `<tr>${r.map((v, i) => `<td class="${masked.has(p.columns[i] ?? '') ? 'masked-cell' : ''}">${escapeHtml(v ?? '')}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  } catch (err) {
+    el.innerHTML = errorBox(err instanceof Error ? err.message : String(err));
+  }
+}
+
+const preview = document.getElementById('preview');
+if (preview) void loadPreview(preview);
+
+const form = document.getElementById('request-form') as HTMLFormElement | null;
+form?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = form.dataset.dataset!;
+  const purpose = (document.getElementById('req-purpose') as HTMLTextAreaElement).value;
+  const team = (document.getElementById('req-for') as HTMLSelectElement).value;
+  const until = (document.getElementById('req-until') as HTMLInputElement).value;
+  const pii = (document.getElementById('req-pii') as HTMLInputElement | null)?.checked ?? false;
+  const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
+  button.disabled = true;
+  try {
+    await api('POST', `/datasets/${encodeURIComponent(name)}/requests`, {
+      purpose,
+      pii,
+      team: team || null,
+      expiresAt: until ? `${until}T23:59:59Z` : null,
+    });
+    location.reload();
+  } catch (err) {
+    showError('request-error', err);
+    button.disabled = false;
+  }
+});
+
+document.addEventListener('click', async (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
+  if (!button) return;
+  const { action, dataset, request, grant } = button.dataset;
+  button.disabled = true;
+  try {
+    if (action === 'mount') {
+      const r = await api<{ path: string; maskedColumns: string[] }>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
+      sessionStorage.setItem('atrium-flash', `Mounted at ${r.path}/${r.maskedColumns.length ? ` (masked: ${r.maskedColumns.join(', ')})` : ''}.`);
+      location.reload();
+    } else if (action === 'unmount') {
+      await api('DELETE', `/datasets/${encodeURIComponent(dataset!)}/mount`);
+      location.reload();
+    } else if (action === 'approve' || action === 'reject') {
+      const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(request!)}"]`)?.value ?? '';
+      await api('POST', `/datasets/requests/${encodeURIComponent(request!)}/${action}`, { note });
+      sessionStorage.setItem('atrium-flash', action === 'approve' ? 'Approved.' : 'Rejected.');
+      location.reload();
+    } else if (action === 'withdraw') {
+      await api('POST', `/datasets/requests/${encodeURIComponent(request!)}/withdraw`);
+      location.reload();
+    } else if (action === 'revoke') {
+      if (!confirm('Revoke this grant? Mounted copies disappear from running workspaces at once.')) {
+        button.disabled = false;
+        return;
+      }
+      await api('DELETE', `/datasets/${encodeURIComponent(dataset!)}/grants/${encodeURIComponent(grant!)}`);
+      sessionStorage.setItem('atrium-flash', 'Grant revoked; mounted copies were removed.');
+      location.reload();
+    }
+  } catch (err) {
+    button.disabled = false;
+    const el = document.getElementById('flash');
+    if (el) el.innerHTML = errorBox(err instanceof Error ? err.message : String(err));
+  }
+});
+
+const pending = sessionStorage.getItem('atrium-flash');
+if (pending) {
+  sessionStorage.removeItem('atrium-flash');
+  flash(pending);
+}

@@ -1,0 +1,168 @@
+import { createHmac } from 'node:crypto';
+import type { DataDb } from './store.js';
+
+/**
+ * Append-only, tamper-evident audit log of data access.
+ *
+ * Each entry's hash is an HMAC (keyed with a secret derived from the hub's
+ * key) over the previous entry's hash and the entry's own fields, so changing,
+ * inserting or deleting any entry breaks the chain from there on, and someone
+ * holding only a copy of the database cannot recompute a valid chain.
+ * Removing entries from the end is detected against the head the hub keeps
+ * in memory and in the verification report (`count`, `head`).
+ */
+export const AUDIT_ACTIONS = [
+  'dataset.create',
+  'dataset.update',
+  'dataset.upload',
+  'dataset.upload_rejected',
+  'request.create',
+  'request.approve',
+  'request.reject',
+  'request.withdraw',
+  'grant.create',
+  'grant.revoke',
+  'grant.expire',
+  'preview',
+  'download',
+  'mount',
+  'unmount',
+  'access.denied',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditInput {
+  actor: string;
+  action: AuditAction;
+  dataset?: string | null;
+  ownerTeam?: string | null;
+  /** Purpose, masked columns, version, grant id, reason… (JSON). */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  dataset: string | null;
+  ownerTeam: string | null;
+  detail: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  count: number;
+  head: string;
+  /** The first entry whose hash or link does not match, when not ok. */
+  brokenAt?: number;
+  problem?: string;
+}
+
+const GENESIS = '0'.repeat(64);
+
+export class AuditLog {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: DataDb,
+    private readonly key: Buffer,
+  ) {}
+
+  private entryHash(prevHash: string, e: { seq: number; at: number; actor: string; action: string; dataset: string | null; ownerTeam: string | null; detail: string }): string {
+    const canonical = JSON.stringify([e.seq, e.at, e.actor, e.action, e.dataset, e.ownerTeam, e.detail]);
+    return createHmac('sha256', this.key).update(prevHash).update('\n').update(canonical).digest('hex');
+  }
+
+  /**
+   * Append one entry. Appends are serialised in this process so the chain
+   * never forks; the primary key on `seq` makes a second writer fail loudly
+   * instead of forking it.
+   */
+  append(input: AuditInput): Promise<AuditEntry> {
+    const run = this.tail.then(async () => {
+      const last = await this.db.selectFrom('data_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const seq = last ? Number(last.seq) + 1 : 1;
+      const prevHash = last?.hash ?? GENESIS;
+      const row = {
+        seq,
+        at: Date.now(),
+        actor: input.actor,
+        action: input.action,
+        dataset: input.dataset ?? null,
+        ownerTeam: input.ownerTeam ?? null,
+        detail: JSON.stringify(input.detail ?? {}),
+      };
+      const hash = this.entryHash(prevHash, row);
+      await this.db
+        .insertInto('data_audit')
+        .values({ seq, at: row.at, actor: row.actor, action: row.action, dataset: row.dataset, owner_team: row.ownerTeam, detail: row.detail, prev_hash: prevHash, hash })
+        .execute();
+      return { ...row, detail: input.detail ?? {}, prevHash, hash };
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async list(filter: { dataset?: string; datasets?: string[]; actor?: string; limit?: number; beforeSeq?: number } = {}): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('data_audit').selectAll();
+    if (filter.dataset) q = q.where('dataset', '=', filter.dataset);
+    if (filter.datasets) {
+      if (filter.datasets.length === 0) return [];
+      q = q.where('dataset', 'in', filter.datasets);
+    }
+    if (filter.actor) q = q.where('actor', '=', filter.actor);
+    if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+    const rows = await q.orderBy('seq', 'desc').limit(filter.limit ?? 200).execute();
+    return rows.map(toEntry);
+  }
+
+  /** Recompute the whole chain, in pages so a long log stays in bounded memory. */
+  async verify(): Promise<AuditVerification> {
+    let prevHash = GENESIS;
+    let expectedSeq = 1;
+    let count = 0;
+    for (;;) {
+      const rows = await this.db.selectFrom('data_audit').selectAll().where('seq', '>=', expectedSeq).orderBy('seq').limit(1000).execute();
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const seq = Number(r.seq);
+        if (seq !== expectedSeq) return { ok: false, count, head: prevHash, brokenAt: expectedSeq, problem: `entry ${expectedSeq} is missing` };
+        if (r.prev_hash !== prevHash) return { ok: false, count, head: prevHash, brokenAt: seq, problem: `entry ${seq} does not link to entry ${seq - 1}` };
+        const hash = this.entryHash(prevHash, { seq, at: Number(r.at), actor: r.actor, action: r.action, dataset: r.dataset, ownerTeam: r.owner_team, detail: r.detail });
+        if (hash !== r.hash) return { ok: false, count, head: prevHash, brokenAt: seq, problem: `entry ${seq} was changed after it was written` };
+        prevHash = r.hash;
+        expectedSeq = seq + 1;
+        count++;
+      }
+    }
+    return { ok: true, count, head: prevHash };
+  }
+}
+
+function toEntry(r: { seq: number; at: number; actor: string; action: string; dataset: string | null; owner_team: string | null; detail: string; prev_hash: string; hash: string }): AuditEntry {
+  let detail: Record<string, unknown> = {};
+  try {
+    detail = JSON.parse(r.detail) as Record<string, unknown>;
+  } catch {
+    detail = { unreadable: r.detail };
+  }
+  return { seq: Number(r.seq), at: Number(r.at), actor: r.actor, action: r.action, dataset: r.dataset, ownerTeam: r.owner_team, detail, prevHash: r.prev_hash, hash: r.hash };
+}
+
+/** RFC 4180 CSV of audit entries; cells that a spreadsheet would run as formulas are prefixed with '. */
+export function auditCsv(entries: AuditEntry[]): string {
+  const cell = (v: unknown) => {
+    let s = v === null || v === undefined ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = ['seq,time,actor,action,dataset,owner_team,purpose,masked_columns,detail,hash'];
+  for (const e of entries) {
+    const masked = Array.isArray(e.detail.maskedColumns) ? (e.detail.maskedColumns as unknown[]).join(' ') : '';
+    lines.push([e.seq, new Date(e.at).toISOString(), e.actor, e.action, e.dataset, e.ownerTeam, e.detail.purpose ?? '', masked, JSON.stringify(e.detail), e.hash].map(cell).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}

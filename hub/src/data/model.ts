@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/** What a data set is and who may see it: the vocabulary shared by API, pages, policy and docs. */
+
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export const PII_KINDS = ['email', 'phone', 'name', 'national_id', 'address', 'birth_date', 'other'] as const;
+export type PiiKind = (typeof PII_KINDS)[number];
+
+/** `hash`: keyed HMAC, equal inputs give equal outputs, so joins still work. `redact`: a constant. */
+export const MASK_RULES = ['hash', 'redact'] as const;
+export type MaskRule = (typeof MASK_RULES)[number];
+
+export const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
+export const FORMATS = ['csv', 'parquet'] as const;
+export type DataFormat = (typeof FORMATS)[number];
+
+/**
+ * Data-set names become folder names in workspaces (`~/datasets/<name>/`) and
+ * object keys, so they are plain slugs: no dots, no slashes, nothing to traverse with.
+ */
+export const DATASET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const datasetName = z
+  .string({ error: 'name is required' })
+  .regex(DATASET_NAME, 'name must be 1–63 lower-case letters, digits or dashes, starting with a letter or digit');
+
+export const columnSchema = z
+  .object({
+    name: z.string().min(1, 'column name must not be empty').max(128).regex(/^[^\u0000-\u001f",]+$/, 'column names may not contain commas, quotes or control characters'),
+    type: z.enum(COLUMN_TYPES),
+    pii: z.enum(PII_KINDS).nullable().default(null).describe('The kind of personal data in this column, or null'),
+    mask: z.enum(MASK_RULES).nullable().default(null).describe('How the column is masked without PII clearance (default for PII columns: hash)'),
+    description: z.string().max(400).default(''),
+  })
+  .strict();
+export type Column = z.infer<typeof columnSchema>;
+
+export interface Dataset {
+  name: string;
+  title: string;
+  description: string;
+  ownerTeam: string;
+  classification: Classification;
+  format: DataFormat;
+  columns: Column[];
+  tags: string[];
+  productionAllowed: boolean;
+  currentVersion: number;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DatasetVersion {
+  dataset: string;
+  version: number;
+  objectKey: string;
+  size: number;
+  sha256: string;
+  rows: number | null;
+  note: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+export type GranteeKind = 'user' | 'team';
+
+export interface Grant {
+  id: number;
+  dataset: string;
+  granteeKind: GranteeKind;
+  grantee: string;
+  piiCleared: boolean;
+  purpose: string;
+  requestId: string | null;
+  grantedBy: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn';
+
+export interface AccessRequest {
+  id: string;
+  dataset: string;
+  requester: string;
+  granteeKind: GranteeKind;
+  grantee: string;
+  purpose: string;
+  pii: boolean;
+  expiresAt: number | null;
+  status: RequestStatus;
+  teamApprovedBy: string | null;
+  teamApprovedAt: number | null;
+  platformApprovedBy: string | null;
+  platformApprovedAt: number | null;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionNote: string | null;
+  createdAt: number;
+}
+
+export interface Mount {
+  user: string;
+  dataset: string;
+  version: number;
+  piiCleared: boolean;
+  createdAt: number;
+}
+
+/** The mask rule a column gets without PII clearance; null when it is shown as is. */
+export function maskRuleOf(column: Column): MaskRule | null {
+  if (column.mask) return column.mask;
+  return column.pii ? 'hash' : null;
+}

@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http';
+import type { RequestIdentity } from '../auth/identity.js';
+import { type SecretBox, safeEqual } from '../auth/secrets.js';
+import type { Store } from '../db/store.js';
+
+export const WORKSPACE_HEADER = 'x-atrium-workspace';
+
+/**
+ * Code running in a workspace (the `atrium` Python helper) proves who it is
+ * with the credentials the hub already gave that server: its per-server
+ * token (`JUPYTER_TOKEN`) and its name (`ATRIUM_USER`/`ATRIUM_WORKSPACE`).
+ * Nothing long-lived is handed out: the token dies with the server, and it is
+ * accepted only for the data API, only while the server runs.
+ */
+export function workspaceAuthenticator(store: Store, secrets: SecretBox) {
+  return async (req: IncomingMessage): Promise<RequestIdentity | undefined> => {
+    const header = req.headers[WORKSPACE_HEADER];
+    const auth = req.headers.authorization;
+    if (typeof header !== 'string' || !auth) return undefined;
+    const name = /^([a-z0-9][a-z0-9-]{0,63})\/([a-z0-9][a-z0-9-]{0,63})$/.exec(header);
+    const token = /^token\s+(\S{16,512})$/i.exec(auth)?.[1];
+    if (!name || !token) return undefined;
+    const record = await store.servers.get(name[1]!, name[2]!);
+    if (!record || record.status !== 'running' || !record.tokenCiphertext) return undefined;
+    let expected: string;
+    try {
+      expected = secrets.decrypt(record.tokenCiphertext);
+    } catch {
+      return undefined;
+    }
+    if (!safeEqual(token, expected)) return undefined;
+    const user = await store.users.get(name[1]!);
+    return user ? { user, via: 'token' } : undefined;
+  };
+}
