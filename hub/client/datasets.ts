@@ -70,11 +70,11 @@ document.addEventListener('click', async (event) => {
       location.reload();
     } else if (action === 'approve' || action === 'reject') {
       const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(request!)}"]`)?.value ?? '';
-      await api('POST', `/datasets/requests/${encodeURIComponent(request!)}/${action}`, { note });
+      await api('POST', `/data/requests/${encodeURIComponent(request!)}/${action}`, { note });
       sessionStorage.setItem('atrium-flash', action === 'approve' ? 'Approved.' : 'Rejected.');
       location.reload();
     } else if (action === 'withdraw') {
-      await api('POST', `/datasets/requests/${encodeURIComponent(request!)}/withdraw`);
+      await api('POST', `/data/requests/${encodeURIComponent(request!)}/withdraw`);
       location.reload();
     } else if (action === 'revoke') {
       if (!confirm('Revoke this grant? Mounted copies disappear from running workspaces at once.')) {

@@ -148,7 +148,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
     // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).
-    if (!res.locals.identity && req.path.startsWith('/api/datasets')) res.locals.identity = await workspaceAuth(req);
+    if (!res.locals.identity && (req.path.startsWith('/api/datasets') || req.path.startsWith('/api/data/'))) res.locals.identity = await workspaceAuth(req);
     next();
   });
 

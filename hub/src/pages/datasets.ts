@@ -164,7 +164,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
               : html`<div class="error-box" data-chain="broken">The audit chain is broken: ${verify.problem}.</div>`
             : ''}
           <section class="card">
-            <p class="actions"><a class="button" href="/hub/api/datasets/audit.csv${dataset ? `?dataset=${dataset}` : ''}" download>Export CSV</a> ${dataset ? html`<span>Only <code>${dataset}</code> · <a href="/hub/data/audit">all</a></span>` : ''}</p>
+            <p class="actions"><a class="button" href="/hub/api/data/audit.csv${dataset ? `?dataset=${dataset}` : ''}" download>Export CSV</a> ${dataset ? html`<span>Only <code>${dataset}</code> · <a href="/hub/data/audit">all</a></span>` : ''}</p>
             ${entries.length === 0
               ? html`<div class="empty">No entries yet.</div>`
               : html`<table id="audit"><thead><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Data set</th><th>Details</th></tr></thead><tbody>${entries.map(

@@ -8,8 +8,6 @@ import { requirePlatformAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
 
-/** Paths under /datasets that are not data-set names (declared before `/datasets/:name`). */
-export const RESERVED_NAMES = new Set(['requests', 'audit', 'audit.csv', 'mounts', 'session']);
 
 const nameParam = z.object({ name: datasetName });
 const tagSchema = z.string().min(1).max(40).regex(/^[a-z0-9][a-z0-9-]*$/, 'tags are lower-case words or dashes');
@@ -108,7 +106,7 @@ function readContext(req: { get(name: string): string | undefined }, client: str
 
 const createBody = z
   .object({
-    name: datasetName.refine((n) => !RESERVED_NAMES.has(n), 'this name is reserved: pick another'),
+    name: datasetName,
     title: z.string().trim().min(1, 'title is required').max(200),
     description: z.string().max(4000).default(''),
     ownerTeam: z.string().min(1).max(63),
@@ -134,10 +132,10 @@ const updateBody = z
 export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: DataService): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
 
-  // ---- fixed paths first: they would otherwise match /datasets/:name ----
+  // ---- requests, mounts and audit live under /data, apart from the /datasets/:name namespace ----
   api.add({
     method: 'get',
-    path: '/datasets/session',
+    path: '/data/session',
     tag: 'data',
     summary: 'The caller and the XSRF token for state-changing calls (for same-origin clients such as the JupyterLab Datasets panel)',
     response: z.object({ user: z.string(), xsrfToken: z.string().nullable() }),
@@ -146,7 +144,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/mounts',
+    path: '/data/mounts',
     tag: 'data',
     summary: 'Data sets mounted in your workspaces (~/datasets/<name>/)',
     response: z.array(z.object({ dataset: z.string(), version: z.number(), piiCleared: z.boolean(), createdAt: z.number(), path: z.string() })),
@@ -155,7 +153,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/requests',
+    path: '/data/requests',
     tag: 'data',
     summary: 'Access requests: `mine` (yours) or `inbox` (waiting for your approval)',
     query: z.object({ box: z.enum(['mine', 'inbox']).default('mine') }),
@@ -178,7 +176,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/requests/:id',
+    path: '/data/requests/:id',
     tag: 'data',
     summary: 'One access request (yours, or one you can decide)',
     params: requestParam,
@@ -188,7 +186,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'post',
-    path: '/datasets/requests/:id/approve',
+    path: '/data/requests/:id/approve',
     tag: 'data',
     summary: "Approve a request: the owning team's admin; restricted data also a platform admin (the grant is created with the last approval)",
     params: requestParam,
@@ -202,7 +200,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'post',
-    path: '/datasets/requests/:id/reject',
+    path: '/data/requests/:id/reject',
     tag: 'data',
     summary: 'Reject a request (owning team admins, platform admins)',
     params: requestParam,
@@ -213,7 +211,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'post',
-    path: '/datasets/requests/:id/withdraw',
+    path: '/data/requests/:id/withdraw',
     tag: 'data',
     summary: 'Withdraw your own pending request',
     params: requestParam,
@@ -229,7 +227,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/audit',
+    path: '/data/audit',
     tag: 'data',
     summary: "Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions",
     query: auditQuery,
@@ -240,7 +238,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/audit.csv',
+    path: '/data/audit.csv',
     tag: 'data',
     summary: 'The audit entries you may see, as CSV',
     query: auditQuery.omit({ before: true }).extend({ limit: z.coerce.number().int().min(1).max(100000).default(10000) }),
@@ -255,7 +253,7 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
 
   api.add({
     method: 'get',
-    path: '/datasets/audit/verify',
+    path: '/data/audit/verify',
     tag: 'data',
     summary: 'Recompute the audit hash chain (platform admins)',
     response: z.object({ ok: z.boolean(), count: z.number(), head: z.string(), brokenAt: z.number().optional(), problem: z.string().optional() }),

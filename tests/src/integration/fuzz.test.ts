@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { seedDemoData } from '@atrium/hub/data/seed';
+import { seedDemo } from '@atrium/hub/seed';
 import { createUser, repoRoot, startTestHub, type TestHub } from './helpers.js';
 
 // Property-based fuzzing of the whole REST API from its own OpenAPI document:
@@ -16,6 +18,9 @@ let token: string;
 before(async () => {
   t = await startTestHub({ workspaces: { maxRunningPerUser: 1 } });
   token = await createUser(t.hub, 'fuzzer', { platformAdmin: true });
+  // Real data sets, so the data routes are fuzzed past "no such data set".
+  await seedDemo(t.hub.deps.store);
+  await seedDemoData(t.hub.data);
 });
 after(async () => t.close({ stopServers: true }));
 
