@@ -100,7 +100,6 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
   };
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner));
-  
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
   const deps: HubDeps = { config, store, identity, manager, catalog, deployments: serving.deployments, servingMetrics: serving.metrics, data };
