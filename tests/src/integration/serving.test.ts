@@ -156,11 +156,29 @@ describe('model serving', { timeout: 900_000 }, () => {
     assert.equal(notAdmin.status, 403);
 
     const v1Server = await activeServer();
+    // Callers keep getting answers while version 2 starts and traffic switches.
+    let switching = true;
+    const answers: { status: number; version: number }[] = [];
+    const load = (async () => {
+      while (switching) {
+        const r = await predict(modelToken, { inputs: ROWS });
+        answers.push({ status: r.status, version: r.json?.predictions?.version });
+      }
+    })();
     const deployed = await call(hub.url, 'PUT', '/hub/api/deployments/sales/iris/production', {
       token: adminToken,
       body: { version: 2, bundleDir: path.join(bundles, 'iris-v2'), image: 'datascience' },
     });
+    switching = false;
+    await load;
+    // One caller at a time, so answers are in request order.
+    for (let i = 0; i < 3; i++) await predict(modelToken, { inputs: ROWS }).then((r) => answers.push({ status: r.status, version: r.json?.predictions?.version }));
     assert.equal(deployed.status, 200, deployed.text);
+    assert.ok(answers.every((a) => a.status === 200), `every call during the switch answered: ${JSON.stringify(answers.filter((a) => a.status !== 200))}`);
+    const versions = answers.map((a) => a.version);
+    assert.equal(versions[0], 1);
+    assert.equal(versions.at(-1), 2);
+    assert.ok(versions.indexOf(2) > 0 && versions.slice(versions.indexOf(2)).every((v) => v === 2), 'one switch, never back');
     assert.equal(deployed.json.version, 2);
     assert.equal(deployed.json.previousVersion, 1);
     assert.equal((await predict(modelToken, { inputs: ROWS })).json.predictions.version, 2);
