@@ -87,6 +87,8 @@ export class DeploymentManager {
   private readonly routes = new Map<string, ModelRoute>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly deploying = new Set<string>();
+  /** Deployments whose server died and is being (or failed to be) started again. */
+  private readonly unavailable = new Map<string, { reason: string; dead: ModelServerRecord }>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -107,6 +109,11 @@ export class DeploymentManager {
   /** Hot path: the server answering team/model/alias, if any. */
   route(team: string, model: string, alias: string): ModelRoute | undefined {
     return this.routes.get(key(team, model, alias));
+  }
+
+  /** Why a deployed alias has no server right now (its server died and is restarting), if so. */
+  unavailableReason(team: string, model: string, alias: string): string | undefined {
+    return this.unavailable.get(key(team, model, alias))?.reason;
   }
 
   /**
@@ -138,6 +145,7 @@ export class DeploymentManager {
       if (!deployment) throw notFound(`${team}/${model} is not deployed as ${alias}.`);
       const route = this.routes.get(key(team, model, alias));
       this.routes.delete(key(team, model, alias));
+      this.unavailable.delete(key(team, model, alias));
       await this.store.deleteDeployment(team, model, alias);
       const server = deployment.activeServerId !== null ? await this.store.getServer(deployment.activeServerId) : undefined;
       if (server) await this.retire(server, route);
@@ -279,6 +287,7 @@ export class DeploymentManager {
       await this.store.putDeployment({ team, model, alias, activeServerId: started.server.id, previous, message: null, updatedAt: Date.now() });
       const oldRoute = this.routes.get(k);
       this.routes.set(k, started.route);
+      this.unavailable.delete(k);
       log.info('model deployed', { model: k, version: spec.version, previous: old?.version });
       if (old) await this.retire(old, oldRoute);
       return this.view(team, model, alias, started.server.id, previous?.version ?? null, null);
@@ -329,15 +338,20 @@ export class DeploymentManager {
     await this.serialised(team, model, alias, async () => {
       const deployment = await this.store.getDeployment(team, model, alias);
       if (deployment?.activeServerId !== dead.id) return; // replaced meanwhile
-      this.routes.delete(key(team, model, alias));
+      const k = key(team, model, alias);
+      this.routes.delete(k);
+      this.unavailable.set(k, { reason: `The server of version ${dead.version} stopped; the hub is starting it again.`, dead });
       await this.store.updateServer(dead.id, { status: 'failed', stoppedAt: Date.now(), message: 'The model server stopped unexpectedly.' });
       if (dead.backendState) await this.backend.stop(dead.backendState).catch(() => undefined);
       const started = await this.startServer(team, model, alias, specOf(dead));
       if (started.ok) {
         await this.store.putDeployment({ ...deployment, activeServerId: started.server.id, message: null, updatedAt: Date.now() });
-        this.routes.set(key(team, model, alias), started.route);
+        this.routes.set(k, started.route);
+        this.unavailable.delete(k);
       } else {
+        // Tried again at the next poll.
         await this.store.putDeployment({ ...deployment, message: started.reason, updatedAt: Date.now() });
+        this.unavailable.set(k, { reason: `${started.reason} The hub tries again every ${Math.round(this.pollIntervalMs / 1000)} s.`, dead });
       }
     }).catch((err: Error) => log.warn('model server restart failed', { model: key(team, model, alias), reason: err.message }));
   }
@@ -355,6 +369,7 @@ export class DeploymentManager {
           await this.restart(server);
         }
       }
+      for (const { dead } of [...this.unavailable.values()]) await this.restart(dead);
     } finally {
       this.polling = false;
     }

@@ -59,6 +59,11 @@ export class PredictRoute {
 
     const route = this.deployments.route(team, model, alias);
     if (!route) {
+      const unavailable = this.deployments.unavailableReason(team, model, alias);
+      if (unavailable) {
+        res.setHeader('Retry-After', '10');
+        return reply(res, 503, 'model_unavailable', `${team}/${model} (${alias}) is not serving right now: ${unavailable.split('\n')[0]}`);
+      }
       return reply(res, 404, 'model_not_deployed', `No version of ${team}/${model} is deployed as "${alias}". Promote a version to ${alias} first.`);
     }
     const started = performance.now();

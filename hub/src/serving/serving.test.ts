@@ -132,11 +132,28 @@ for (const target of testDatabases('atrium_serving')) {
       for (let i = 0; i < 100 && third.route('sales', 'iris', 'production') === undefined; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(third.route('sales', 'iris', 'production')?.version, 5, 'a server gone after the restart is started again');
 
-      await third.undeploy('sales', 'iris', 'production');
-      assert.equal(third.route('sales', 'iris', 'production'), undefined);
-      assert.equal(backend.running.size, 0);
-      assert.equal(await third.current('sales', 'iris', 'production'), undefined);
+      // A server that dies is restarted by the poll; while it cannot start, callers get the reason.
+      const polled = new DeploymentManager(store.serving, backend, catalog, secrets, { defaultSize: 'small', pollIntervalMs: 30 });
       await third.close();
+      await polled.restore();
+      polled.startBackgroundTasks();
+      backend.failing.add(5);
+      backend.running.clear();
+      const until = async (what: string, check: () => boolean) => {
+        for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(check(), what);
+      };
+      await until('the dead server is noticed and its restart fails', () => /did not start/.test(polled.unavailableReason('sales', 'iris', 'production') ?? ''));
+      assert.equal(polled.route('sales', 'iris', 'production'), undefined);
+      backend.failing.delete(5);
+      await until('a later poll starts it again', () => polled.route('sales', 'iris', 'production')?.version === 5);
+      assert.equal(polled.unavailableReason('sales', 'iris', 'production'), undefined);
+
+      await polled.undeploy('sales', 'iris', 'production');
+      assert.equal(polled.route('sales', 'iris', 'production'), undefined);
+      assert.equal(backend.running.size, 0);
+      assert.equal(await polled.current('sales', 'iris', 'production'), undefined);
+      await polled.close();
     });
 
     test('metrics are counted in memory and flushed into minute buckets', async () => {

@@ -33,7 +33,7 @@ describe('model serving', { timeout: 900_000 }, () => {
     bundles = mkdtempSync(path.join(tmpdir(), 'atrium-bundles-'));
     for (const v of [1, 2]) writeBundle(bundles, v);
     writeBundle(bundles, 3, { broken: true });
-    hub = await startTestHub({ serving: { predictTimeoutSeconds: 3, maxRequestBytes: 100_000 } });
+    hub = await startTestHub({ serving: { predictTimeoutSeconds: 3, maxRequestBytes: 100_000, pollIntervalSeconds: 1 } });
     adminToken = await createUser(hub.hub, 'root', { platformAdmin: true });
     aliceToken = await createUser(hub.hub, 'alice', { teams: [{ team: 'sales', role: 'team-admin' }] });
     eveToken = await createUser(hub.hub, 'eve', { teams: [{ team: 'marketing', role: 'member' }] });
@@ -234,6 +234,23 @@ describe('model serving', { timeout: 900_000 }, () => {
     const page = await (await fetch(`${hub.url}/hub/serving`, { headers: { Cookie: cookie } })).text();
     assert.match(page, /data-model="sales\/iris\/production"/);
     assert.match(page, /\/models\/sales\/iris\/production\/predict/);
+  });
+
+  test('a model server that dies is started again by the hub', async () => {
+    const before = await activeServer();
+    process.kill((before.backendState as { pid: number }).pid, 'SIGKILL');
+    const seen = new Set<number>();
+    let r = await predict(modelToken, { inputs: ROWS });
+    for (let i = 0; i < 600 && r.status !== 200; i++) {
+      seen.add(r.status);
+      assert.ok([502, 503].includes(r.status), `while restarting: ${r.status} ${r.text}`);
+      assert.ok(r.json?.error?.message, 'a JSON reason');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      r = await predict(modelToken, { inputs: ROWS });
+    }
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.predictions.version, 1, 'the same version, on a new server');
+    assert.notEqual((await activeServer()).id, before.id);
   });
 
   test('a restarted hub re-adopts the running model server', async () => {
