@@ -194,6 +194,8 @@ export const configSchema = z
         pollIntervalSeconds: z.number().int().positive().default(30),
         /** How often request metrics are written to the database. */
         metricsFlushSeconds: z.number().int().positive().default(10),
+        /** Request metrics older than this are deleted. */
+        metricsRetentionDays: z.number().int().positive().default(30),
       })
       .prefault({}),
     /** Governed data access: catalog, grants, masking, mounts (docs/data-access.md). */

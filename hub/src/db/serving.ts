@@ -222,6 +222,11 @@ export class ServingStore {
     });
   }
 
+  /** Forget metrics older than `before` (epoch ms). */
+  async deleteMetricsBefore(before: number): Promise<void> {
+    await this.db.deleteFrom('model_metrics').where('minute', '<', before).execute();
+  }
+
   async metricsSince(since: number): Promise<MetricsRow[]> {
     const rows = await this.db.selectFrom('model_metrics').selectAll().where('minute', '>=', since).execute();
     return rows.map((r) => ({

@@ -56,7 +56,7 @@ export function createServing(
     defaultSize: config.serving.size,
     pollIntervalMs: config.serving.pollIntervalSeconds * 1000,
   });
-  const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000);
+  const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000, config.serving.metricsRetentionDays * 86_400_000);
   const predict = new PredictRoute(identity, deployments, metrics, {
     maxBodyBytes: config.serving.maxRequestBytes,
     // The server stops a slow predict itself; the hub's own limit only

@@ -54,13 +54,23 @@ export class ServingMetrics {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
+  private lastPrune = 0;
+
   constructor(
     private readonly store: ServingStore,
     private readonly flushIntervalMs = 10_000,
+    /** Minute buckets older than this are deleted (hourly). */
+    private readonly retentionMs = 30 * 86_400_000,
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer ??= setInterval(() => {
+      void this.flush();
+      if (Date.now() - this.lastPrune > 3_600_000) {
+        this.lastPrune = Date.now();
+        this.store.deleteMetricsBefore(Date.now() - this.retentionMs).catch(() => undefined);
+      }
+    }, this.flushIntervalMs);
     this.timer.unref();
   }
 

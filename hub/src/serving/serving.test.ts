@@ -172,6 +172,8 @@ for (const target of testDatabases('atrium_serving')) {
       assert.equal(s.p50LatencyMs, 2);
       assert.equal(s.byVersion.get(2)?.requests, 1);
       assert.ok(Math.abs((s.meanLatencyMs ?? 0) - (9 * 2 + 40 + 1) / 11) < 0.01);
+      await store.serving.deleteMetricsBefore(Date.now() + 60_000);
+      assert.equal((await metrics.summaries(0)).size, 0, 'old buckets are pruned');
       await metrics.close();
     });
   });
