@@ -3,7 +3,7 @@ import type { RequestIdentity } from '../auth/identity.js';
 import { forbidden, notFound } from '../errors.js';
 import type { DeploymentView } from '../serving/deployments.js';
 import { EMPTY_SUMMARY, type MetricsSummary } from '../serving/metrics.js';
-import { requirePlatformAdmin, requireTeamAdmin } from './access.js';
+import { requirePlatformAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
 
@@ -102,11 +102,11 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     method: 'post',
     path: '/deployments/:team/:model/:alias/rollback',
     tag: 'serving',
-    summary: 'Serve the previously deployed version again (team admins)',
+    summary: 'Serve the previously deployed version again (platform admins; teams roll back through the model registry, which records it)',
     params: deploymentParams,
     response: deploymentSchema,
     handler: async ({ identity: who, params }) => {
-      requireTeamAdmin(who, params.team);
+      requirePlatformAdmin(who);
       await find(who, params.team, params.model, params.alias);
       const view = await deployments.rollback(params.team, params.model, params.alias);
       return (await withMetrics([view], 60))[0];
@@ -139,10 +139,10 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     method: 'delete',
     path: '/deployments/:team/:model/:alias',
     tag: 'serving',
-    summary: 'Stop serving a model alias (team admins)',
+    summary: 'Stop serving a model alias (platform admins)',
     params: deploymentParams,
     handler: async ({ identity: who, params }) => {
-      requireTeamAdmin(who, params.team);
+      requirePlatformAdmin(who);
       await deployments.undeploy(params.team, params.model, params.alias);
       return undefined;
     },

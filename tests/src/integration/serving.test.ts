@@ -209,7 +209,10 @@ describe('model serving', { timeout: 900_000 }, () => {
     assert.equal(after.json.version, 2);
     assert.match(after.json.message, /RuntimeError/);
 
-    const rolledBack = await call(hub.url, 'POST', '/hub/api/deployments/sales/iris/production/rollback', { token: aliceToken });
+    // Teams roll back through the registry (which records it); this endpoint is for platform admins.
+    const teamAdmin = await call(hub.url, 'POST', '/hub/api/deployments/sales/iris/production/rollback', { token: aliceToken });
+    assert.equal(teamAdmin.status, 403);
+    const rolledBack = await call(hub.url, 'POST', '/hub/api/deployments/sales/iris/production/rollback', { token: adminToken });
     assert.equal(rolledBack.status, 200, rolledBack.text);
     assert.equal(rolledBack.json.version, 1);
     assert.equal(rolledBack.json.previousVersion, 2);
