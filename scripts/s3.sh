@@ -9,7 +9,7 @@
 # command line (where `ps` would show them).
 #
 # Usage: scripts/s3.sh build
-#        scripts/s3.sh start DIR PORT   prints the endpoint URL once it answers
+#        scripts/s3.sh start DIR [PORT] prints the endpoint URL once it answers (no PORT: a free one)
 #        scripts/s3.sh stop DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +50,12 @@ case "$cmd" in
     echo "$bin"
     ;;
   start)
-    dir=${2:?state dir}; port=${3:-57000}
+    dir=${2:?state dir}; port=${3:-0}
     build
+    # No port (or 0): take a free one, since the URL printed must name it.
+    if [ "$port" = 0 ]; then
+      port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+    fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "Port $port is already in use (another object store or test run?); choose another port (npm test: ATRIUM_TEST_S3_PORT)." >&2
       exit 1
@@ -86,6 +90,8 @@ case "$cmd" in
     done
     echo "versitygw did not answer within 30 s; its log:" >&2
     tail -n 40 "$dir/versitygw.log" >&2
+    kill -KILL -- "-$(cat "$dir/versitygw.pid")" 2>/dev/null || true
+    rm -f "$dir/versitygw.pid"
     exit 1
     ;;
   stop)
@@ -99,7 +105,7 @@ case "$cmd" in
     fi
     ;;
   *)
-    echo "usage: $0 build | start DIR PORT | stop DIR" >&2
+    echo "usage: $0 build | start DIR [PORT] | stop DIR" >&2
     exit 2
     ;;
 esac
