@@ -2,10 +2,13 @@
  * Knowledge-base search benchmark.
  *
  * For the real corpus (kb/articles) and a generated corpus of 5,000
- * articles: index build time, serialised index size (raw and gzip), and search
+ * articles: index build time, re-indexing time after one edit, serialised
+ * index size (raw and gzip), and search
  * latency p50/p99
- *   - in-process on the serialised index loaded back with lunr.Index.load —
- *     exactly what a browser does with GET /hub/api/kb/index.json;
+ *   - in-process on the serialised index loaded back with lunr.Index.load and
+ *     searched with the hub's query engine — what a browser would do with
+ *     GET /hub/api/kb/index.json;
+ *   - lunr's own Index.query on one unsegmented index, for comparison;
  *   - in-process through the hub's KbIndex.search (query parsing, lunr,
  *     filters, snippets) — the work behind the API;
  *   - through the hub API over HTTP (GET /hub/api/kb/search) on loopback.
@@ -73,6 +76,9 @@ interface Row {
   corpus: string;
   articles: number;
   buildMs: number;
+  updateMs: number;
+  segments: number;
+  lunrQuery: Summary;
   indexKB: number;
   gzipKB: number;
   browser: Summary;
@@ -82,8 +88,9 @@ interface Row {
 
 async function measure(label: string, kbDir: string, iterations: number, apiIterations: number): Promise<Row> {
   const { loadRepoArticles } = await hub("kb/knowledge-base.js");
-  const { KbIndex } = await hub("kb/search-index.js");
-  const { parseQuery, applyQuery } = await hub("kb/text.js");
+  const { KbIndex, FIELDS } = await hub("kb/search-index.js");
+  const { parseQuery, applyQuery, queryClauses, markdownToText } = await hub("kb/text.js");
+  const { Segment, search } = await hub("kb/query-engine.js");
   const lunr = (await import(join(REPO_ROOT, "node_modules", "lunr", "lunr.js"))).default;
   const { articles, problems } = loadRepoArticles(kbDir);
   if (problems.length) throw new Error(problems.join("\n"));
@@ -94,14 +101,31 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
     index = KbIndex.build(articles);
     builds.push(index.buildMs);
   }
+  // A team edits one article: only its segment is re-indexed.
+  const updates: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const victim = articles[(i * 997) % articles.length];
+    const edited = articles.map((a: any) => (a === victim ? { ...a, markdown: `${a.markdown}\nedited ${i}\n` } : a));
+    updates.push(KbIndex.build(edited, index).buildMs);
+  }
   const json = JSON.stringify(index.serialize());
-  const loaded = lunr.Index.load(JSON.parse(json).index);
   const parsed = QUERIES.map((q) => parseQuery(q).terms);
+  // What a browser does with GET /hub/api/kb/index.json.
+  const segments = JSON.parse(json).segments.map((s: any) => new Segment(lunr.Index.load(s.index)));
+  const clauses = parsed.map((terms) => queryClauses(terms));
   let k = 0;
-  for (let i = 0; i < 200; i++) loaded.query((q: any) => applyQuery(q, parsed[i % parsed.length]));
-  const browser = time(() => loaded.query((q: any) => applyQuery(q, parsed[k++ % parsed.length])), iterations);
+  for (let i = 0; i < 200; i++) search(segments, clauses[i % clauses.length]);
+  const browser = time(() => search(segments, clauses[k++ % clauses.length]), iterations);
   k = 0;
   const kbSearch = time(() => index.search({ q: QUERIES[k++ % QUERIES.length], limit: 20 }), iterations);
+  // The same queries through lunr's own Index.query on one unsegmented index (the design before).
+  const whole = lunr(function (this: any) {
+    this.ref("id");
+    for (const f of FIELDS) this.field(f.name, { boost: f.boost });
+    for (const a of articles) this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(" "), team: a.team.replace(/-/g, " "), body: markdownToText(a.markdown) });
+  });
+  k = 0;
+  const lunrQuery = time(() => whole.query((q: any) => applyQuery(q, parsed[k++ % parsed.length])), Math.min(iterations, 300));
 
   const { startHub } = await hub("app.js");
   const { parseConfig } = await hub("config.js");
@@ -126,6 +150,9 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
       corpus: label,
       articles: articles.length,
       buildMs: summarize(builds).p50,
+      updateMs: summarize(updates).p50,
+      segments: index.segmentCount,
+      lunrQuery,
       indexKB: json.length / 1024,
       gzipKB: gzipSync(json).length / 1024,
       browser,
@@ -151,10 +178,14 @@ async function main(): Promise<void> {
     const rows = [await measure("real (kb/)", realDir, iterations, apiIterations), await measure(`generated`, genDir, iterations, apiIterations)];
     printTable(
       `Knowledge-base search (${QUERIES.length} queries round-robin; latency in ms; ${iterations} in-process and ${apiIterations} API searches each)`,
-      ["corpus", "articles", "build ms", "index KB", "gzip KB", "browser p50", "browser p99", "hub search p50", "hub search p99", "API p50", "API p99"],
-      rows.map((r) => [r.corpus, String(r.articles), fmt(r.buildMs, 0), fmt(r.indexKB, 0), fmt(r.gzipKB, 0), fmt(r.browser.p50, 3), fmt(r.browser.p99, 3), fmt(r.kbSearch.p50, 3), fmt(r.kbSearch.p99, 3), fmt(r.api.p50, 2), fmt(r.api.p99, 2)]),
+      ["corpus", "articles", "segments", "build ms", "1 change ms", "index KB", "gzip KB", "browser p50", "browser p99", "hub search p50", "hub search p99", "API p50", "API p99", "lunr query p50", "lunr query p99"],
+      rows.map((r) => [r.corpus, String(r.articles), String(r.segments), fmt(r.buildMs, 0), fmt(r.updateMs, 0), fmt(r.indexKB, 0), fmt(r.gzipKB, 0), fmt(r.browser.p50, 3), fmt(r.browser.p99, 3), fmt(r.kbSearch.p50, 3), fmt(r.kbSearch.p99, 3), fmt(r.api.p50, 2), fmt(r.api.p99, 2), fmt(r.lunrQuery.p50, 2), fmt(r.lunrQuery.p99, 2)]),
     );
-    console.log("\nbrowser = lunr.Index.load(serialised index).query(…) as the extension does; hub search = KbIndex.search with snippets; API = GET /hub/api/kb/search over loopback HTTP.");
+    console.log(
+      "\nbrowser = the serialised index (GET /hub/api/kb/index.json) loaded with lunr.Index.load and searched with hub/src/kb/query-engine.ts, as a browser would;" +
+        "\nhub search = KbIndex.search with snippets; API = GET /hub/api/kb/search over loopback HTTP;" +
+        "\n1 change = re-indexing after one article is edited (only its segment); lunr query = lunr's own Index.query on one unsegmented index, same queries.",
+    );
   } finally {
     rmSync(genDir, { recursive: true, force: true });
   }

@@ -5,8 +5,10 @@ import { describe, test } from 'node:test';
 import { ArticleParseError, parseArticle, splitFrontMatter } from './article.js';
 import { DEFAULT_KB_DIR, loadRepoArticles } from './knowledge-base.js';
 import { renderMarkdown } from './markdown.js';
-import { KbIndex } from './search-index.js';
-import { markdownToText, parseQuery, QueryError, snippet } from './text.js';
+import lunr from 'lunr';
+import { search, Segment } from './query-engine.js';
+import { FIELDS, KbIndex } from './search-index.js';
+import { markdownToText, parseQuery, QueryError, queryClauses, snippet } from './text.js';
 
 const article = (fm: string, body = 'Body text.') => `---\n${fm}\n---\n${body}\n`;
 const GOOD = 'title: A title\nsummary: A summary long enough.\ntags: [pandas, How-To]\nteam: platform\nlevel: beginner\nupdated: 2026-11-25';
@@ -143,12 +145,88 @@ describe('the repository corpus', () => {
   });
 
   test('the serialised index loads back into lunr and finds the same', async () => {
-    const { default: lunr } = await import('lunr');
-    const serialized = JSON.parse(JSON.stringify(KbIndex.build(articles).serialize())) as { index: object; docs: { id: string }[] };
-    const loaded = lunr.Index.load(serialized.index);
-    const { applyQuery } = await import('./text.js');
-    const hits = loaded.query((q) => applyQuery(q, parseQuery('guardrail').terms));
+    const serialized = JSON.parse(JSON.stringify(KbIndex.build(articles).serialize())) as { segments: { index: object }[]; docs: { id: string }[] };
+    const segments = serialized.segments.map((s) => new Segment(lunr.Index.load(s.index)));
+    const hits = search(segments, queryClauses(parseQuery('guardrail').terms));
     assert.equal(hits[0]?.ref, 'guardrails-publishing-models');
     assert.equal(serialized.docs.length, articles.length);
   });
 });
+
+describe('query engine', () => {
+  const { articles } = loadRepoArticles(DEFAULT_KB_DIR);
+  const queries = ['guardrail', 'guardr', 'idle culling', 'workspace stopped', 'data access mask', 'api token', 'pandas groupby', 'gpu', 'st', 'team admin', 'notebook tutorial', 'scikit-learn pipeline', 'zzzz', 'start fail', 'publish model prod'];
+
+  test('scores exactly as lunr does on one index', async () => {
+    const { applyQuery } = await import('./text.js');
+    const index = lunrBuild(articles);
+    const segment = new Segment(index);
+    for (const q of queries) {
+      const terms = parseQuery(q).terms;
+      const expected = index.query((query) => applyQuery(query, terms));
+      const actual = search([segment], queryClauses(terms));
+      assert.equal(actual.length, expected.length, q);
+      const byRef = new Map(expected.map((m) => [m.ref, m.score]));
+      for (const m of actual) assert.ok(Math.abs(m.score - byRef.get(m.ref)!) < 1e-9, `${q}: ${m.ref} ${m.score} vs ${byRef.get(m.ref)}`);
+      for (let i = 1; i < actual.length; i++) assert.ok(actual[i - 1]!.score >= actual[i]!.score, q);
+    }
+  });
+
+  /** The repository corpus plus generated articles, enough for several segments. */
+  function bigCorpus(n: number) {
+    const words = articles.flatMap((a) => markdownToText(a.markdown).toLowerCase().match(/[a-z]{4,}/g) ?? []);
+    const pick = (i: number, k: number) => Array.from({ length: k }, (_, j) => words[(i * 7919 + j * 104729) % words.length]).join(' ');
+    const extra = Array.from({ length: n }, (_, i) =>
+      parseArticle(`gen-${i}`, article(`title: ${pick(i, 4)}\nsummary: ${pick(i + 1, 12)}\ntags: [generated]\nteam: platform\nlevel: beginner\nupdated: 2026-11-25`, pick(i + 2, 120))),
+    );
+    return [...articles, ...extra];
+  }
+
+  test('segments find the same articles as one index, ranked alike', () => {
+    const corpus = bigCorpus(400);
+    const segmented = KbIndex.build(corpus);
+    assert.ok(segmented.segmentCount >= 4, `${segmented.segmentCount} segments`);
+    const whole = [new Segment(lunrBuild(corpus))];
+    for (const q of queries) {
+      let one: Set<string> | undefined;
+      try {
+        const r = segmented.search({ q, limit: 1000 });
+        one = new Set(r.results.map((h) => h.id));
+        assert.equal(r.total, one.size);
+      } catch (err) {
+        assert.ok(err instanceof QueryError);
+        continue;
+      }
+      // Same matching set as evaluating all articles in a single segment.
+      const single = search(whole, queryClauses(parseQuery(q).terms));
+      assert.deepEqual(new Set(single.map((m) => m.ref)), one, q);
+    }
+    assert.equal(segmented.search({ q: 'guardrail' }).results[0]?.id, 'guardrails-publishing-models');
+    assert.equal(segmented.search({ q: 'idle culling' }).results[0]?.id, 'idle-culling');
+  });
+
+  test('a changed article re-indexes only its segment, and search sees the change', () => {
+    const corpus = bigCorpus(400);
+    const before = KbIndex.build(corpus);
+    assert.equal(before.rebuiltSegments, before.segmentCount);
+    const edited = corpus.map((a) => (a.id === 'gen-7' ? { ...a, markdown: a.markdown + '\nquetzalcoatl\n' } : a));
+    const after = KbIndex.build(edited, before);
+    assert.equal(after.rebuiltSegments, 1);
+    assert.deepEqual(after.search({ q: 'quetzalcoatl' }).results.map((h) => h.id), ['gen-7']);
+    assert.equal(before.search({ q: 'guardrail' }).results[0]?.id, after.search({ q: 'guardrail' }).results[0]?.id);
+    const retired = KbIndex.build(edited.filter((a) => a.id !== 'gen-7'), after);
+    assert.equal(retired.rebuiltSegments, 1);
+    assert.throws(() => retired.search({ q: '' }), QueryError);
+    assert.equal(retired.search({ q: 'quetzalcoatl' }).total, 0);
+  });
+});
+
+
+/** One lunr index over a whole corpus, with the hub's fields. */
+function lunrBuild(corpus: ReturnType<typeof loadRepoArticles>['articles']) {
+  return lunr(function () {
+    this.ref('id');
+    for (const f of FIELDS) this.field(f.name, { boost: f.boost });
+    for (const a of corpus) this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
+  });
+}

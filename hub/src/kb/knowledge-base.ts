@@ -50,8 +50,8 @@ export function loadRepoArticles(dir: string): RepoCorpus {
 
 /**
  * The knowledge base: repository articles merged with the ones teams store
- * in the database, behind one lunr index that is rebuilt (in milliseconds for
- * hundreds of articles) whenever a team article changes.
+ * in the database, behind one segmented lunr index; a team article's change
+ * re-indexes only the segment it falls in.
  */
 export class KnowledgeBase {
   private current: KbIndex;
@@ -99,7 +99,9 @@ export class KnowledgeBase {
     // previous one was applied, so the newest change always wins.
     const run = this.refreshing.then(async () => {
       const team = this.store ? await this.store.listActive() : [];
-      this.current = KbIndex.build(this.merge(team));
+      const next = KbIndex.build(this.merge(team), this.current);
+      log.debug('knowledge base re-indexed', { articles: next.size, segments: next.rebuiltSegments, buildMs: Math.round(next.buildMs) });
+      this.current = next;
       this.serialized = undefined;
     });
     this.refreshing = run.catch(() => undefined);

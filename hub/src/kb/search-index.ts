@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import lunr from 'lunr';
 import type { Article, ArticleMeta } from './article.js';
-import { applyQuery, markdownToText, parseQuery, type ParsedQuery, QueryError, snippet } from './text.js';
+import { search as searchSegments, Segment } from './query-engine.js';
+import { markdownToText, parseQuery, type ParsedQuery, QueryError, queryClauses, snippet } from './text.js';
 
 /** What a search result shows; `snippet` is HTML (escaped text plus <mark>). */
 export interface SearchHit {
@@ -36,12 +38,28 @@ export type IndexDoc = Pick<ArticleMeta, 'id' | 'title' | 'summary' | 'team' | '
 
 /** GET /kb/index.json: everything a browser needs to search without the hub. */
 export interface SerializedKbIndex {
-  version: 1;
+  version: 2;
   builtAt: string;
-  /** lunr.Index.load(index) restores it; build it with the same fields. */
-  index: object;
+  /**
+   * The index in segments; `lunr.Index.load(segment.index)` restores each,
+   * and hub/src/kb/query-engine.ts searches them together.
+   */
+  segments: { index: object }[];
   fields: { name: string; boost: number }[];
   docs: IndexDoc[];
+}
+
+/**
+ * Articles per segment, roughly. A change rebuilds only the segment holding
+ * the article: lunr indexes ~200 articles a second here, so a segment of
+ * ~100 rebuilds well within the one second a team waits for its change.
+ */
+const SEGMENT_TARGET = 96;
+
+interface IndexedSegment {
+  /** Identifies the indexed content, so an unchanged segment is reused. */
+  key: string;
+  segment: Segment;
 }
 
 export const FIELDS = [
@@ -53,30 +71,49 @@ export const FIELDS = [
 ] as const;
 
 /**
- * An immutable lunr index over a set of articles. The knowledge base builds a
- * new one whenever an article changes and swaps it in.
+ * An immutable, segmented lunr index over a set of articles. The knowledge
+ * base builds a new one whenever an article changes and swaps it in; only
+ * segments whose articles changed are re-indexed.
  */
 export class KbIndex {
   private readonly byId: Map<string, Article>;
   private readonly text = new Map<string, string>();
+  private readonly segmentList: Segment[];
   private constructor(
-    readonly lunrIndex: lunr.Index,
+    private readonly segments: IndexedSegment[],
     articles: Article[],
     readonly buildMs: number,
+    /** Segments indexed by this build (the rest were reused). */
+    readonly rebuiltSegments: number,
   ) {
     this.byId = new Map(articles.map((a) => [a.id, a]));
+    this.segmentList = segments.map((s) => s.segment);
   }
 
-  static build(articles: Article[]): KbIndex {
+  /**
+   * Articles go to segments by a hash of their id, so adding, editing or
+   * retiring one changes one segment. The segment count grows in powers of
+   * two with the corpus; when it changes, everything is re-indexed once.
+   */
+  static build(articles: Article[], previous?: KbIndex): KbIndex {
     const started = performance.now();
-    const index = lunr(function () {
-      this.ref('id');
-      for (const f of FIELDS) this.field(f.name, { boost: f.boost });
-      for (const a of articles) {
-        this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
-      }
+    const count = segmentCount(articles.length);
+    const buckets: Article[][] = Array.from({ length: count }, () => []);
+    for (const a of articles) buckets[bucketOf(a.id, count)]!.push(a);
+    const reusable = new Map((previous?.segments ?? []).map((s) => [s.key, s]));
+    let rebuilt = 0;
+    const segments = buckets.map((bucket) => {
+      const key = segmentKey(bucket);
+      const existing = reusable.get(key);
+      if (existing) return existing;
+      rebuilt++;
+      return { key, segment: new Segment(indexArticles(bucket)) };
     });
-    return new KbIndex(index, articles, performance.now() - started);
+    return new KbIndex(segments, articles, performance.now() - started, rebuilt);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
   }
 
   get size(): number {
@@ -117,7 +154,7 @@ export class KbIndex {
     } else {
       parsed = parseQuery(q);
       const terms = parsed.terms;
-      const matches = terms.length ? this.lunrIndex.query((query) => applyQuery(query, terms)) : [];
+      const matches = terms.length ? searchSegments(this.segmentList, queryClauses(terms)) : [];
       hits = [];
       for (const m of matches) {
         const article = this.byId.get(m.ref);
@@ -141,13 +178,45 @@ export class KbIndex {
 
   serialize(): SerializedKbIndex {
     return {
-      version: 1,
+      version: 2,
       builtAt: new Date().toISOString(),
-      index: this.lunrIndex.toJSON(),
+      segments: this.segments.map((s) => ({ index: s.segment.index.toJSON() })),
       fields: FIELDS.map((f) => ({ ...f })),
       docs: this.all().map((a) => ({ id: a.id, title: a.title, summary: a.summary, team: a.team, tags: a.tags, level: a.level, updated: a.updated, kind: a.kind, notebook: a.notebook })),
     };
   }
+}
+
+function indexArticles(articles: Article[]): lunr.Index {
+  return lunr(function () {
+    this.ref('id');
+    for (const f of FIELDS) this.field(f.name, { boost: f.boost });
+    for (const a of articles) {
+      this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
+    }
+  });
+}
+
+function segmentCount(articles: number): number {
+  let n = 1;
+  while (n * SEGMENT_TARGET < articles) n *= 2;
+  return n;
+}
+
+/** FNV-1a: cheap, stable across runs and platforms. */
+function bucketOf(id: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
+}
+
+/** A digest of exactly what a segment indexes (metadata shown in results is read fresh). */
+function segmentKey(articles: Article[]): string {
+  const hash = createHash('sha256');
+  for (const a of [...articles].sort((x, y) => (x.id < y.id ? -1 : 1))) {
+    hash.update(JSON.stringify([a.id, a.title, a.summary, a.tags, a.team, a.markdown]));
+  }
+  return hash.digest('base64url');
 }
 
 /** The summary when it mentions a query word, else the best passage of the body. */

@@ -1,4 +1,5 @@
 import lunr from 'lunr';
+import type { Clause } from './query-engine.js';
 
 /**
  * Text helpers shared by the index, the snippets and the browser-side search:
@@ -68,22 +69,34 @@ export function parseQuery(q: string): ParsedQuery {
 }
 
 /**
- * Build the lunr query: every term must match some field as a whole
+ * The query for a list of terms: every term must match some field as a whole
  * (stemmed) word; the last may also be the start of one, so results narrow
  * as you type ("guardr" finds "guardrails"). Whole-word matches score higher.
  */
-export function applyQuery(query: lunr.Query, terms: string[]): void {
-  terms.forEach((term, i) => {
-    const last = i === terms.length - 1;
-    if (last && term.length >= 2) {
-      // Only the word being typed is a prefix: prefix expansion is the
-      // expensive part of a lunr query on a large index.
-      query.term(term, { presence: lunr.Query.presence.REQUIRED, wildcard: lunr.Query.wildcard.TRAILING, usePipeline: false, boost: 1 });
-      query.term(term, { presence: lunr.Query.presence.OPTIONAL, usePipeline: false, boost: 10 });
-    } else {
-      query.term(term, { presence: lunr.Query.presence.REQUIRED, usePipeline: false, boost: 10 });
+export function queryClauses(terms: string[]): Clause[] {
+  return terms.flatMap((term, i): Clause[] => {
+    // Only the word being typed is a prefix: a one-letter prefix would
+    // expand to a large share of the vocabulary.
+    if (i === terms.length - 1 && term.length >= 2) {
+      return [
+        { term, required: true, prefix: true, boost: 1 },
+        { term, required: false, prefix: false, boost: 10 },
+      ];
     }
+    return [{ term, required: true, prefix: false, boost: 10 }];
   });
+}
+
+/** The same clauses as a lunr query, for lunr's own evaluator (tests compare the two). */
+export function applyQuery(query: lunr.Query, terms: string[]): void {
+  for (const c of queryClauses(terms)) {
+    query.term(c.term, {
+      presence: c.required ? lunr.Query.presence.REQUIRED : lunr.Query.presence.OPTIONAL,
+      wildcard: c.prefix ? lunr.Query.wildcard.TRAILING : lunr.Query.wildcard.NONE,
+      usePipeline: false,
+      boost: c.boost,
+    });
+  }
 }
 
 export function escapeHtml(value: string): string {

@@ -145,7 +145,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps, kb: KnowledgeB
     method: 'get',
     path: '/kb/index.json',
     tag: 'knowledge base',
-    summary: 'The serialised lunr index and result metadata, for searching in the browser (lunr 2.3.9: lunr.Index.load(body.index))',
+    summary: 'The serialised lunr index (in segments) and result metadata, for searching in the browser (lunr 2.3.9: lunr.Index.load(body.segments[i].index); search them together as hub/src/kb/query-engine.ts does)',
     handler: async ({ req, res }) => {
       const { json, etag } = kb.serializedIndex();
       res.setHeader('Cache-Control', 'private, no-cache');

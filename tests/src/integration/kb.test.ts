@@ -139,7 +139,7 @@ for (const database of testDatabases()) describe(`knowledge base on ${database.n
     assert.ok(facets.json.tags.some((x: any) => x.name === 'close'));
     const index = await call(t.url, 'GET', '/hub/api/kb/index.json', { token: bob });
     assert.ok(index.json.docs.some((d: any) => d.id === 'zebra-close'));
-    assert.equal(index.json.version, 1);
+    assert.equal(index.json.version, 2);
     const etag = index.headers.get('etag')!;
     const again = await fetch(`${t.url}/hub/api/kb/index.json`, { headers: { Authorization: `token ${bob}`, 'If-None-Match': etag } });
     assert.equal(again.status, 304);
