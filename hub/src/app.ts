@@ -111,6 +111,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerImageRoutes(api, deps);
   registerTokenRoutes(api, deps);
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
+  kb.watch();
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
@@ -260,6 +261,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     async close(options = {}) {
       clearInterval(sessionsTimer);
       data.stop();
+      kb.close();
       await manager.close();
       await serving.close({ stopServers: options.stopServers ?? false });
       if (options.stopServers) {

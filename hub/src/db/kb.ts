@@ -29,6 +29,18 @@ export class KbStore {
     return rows.map(toRecord);
   }
 
+  /**
+   * Changes whenever any team article is created, edited or retired (every
+   * write sets updated_at), so other hub replicas can notice cheaply.
+   */
+  async changeStamp(): Promise<string> {
+    const row = await this.db
+      .selectFrom('kb_articles')
+      .select((eb) => [eb.fn.max('updated_at').as('latest'), eb.fn.countAll().as('count')])
+      .executeTakeFirst();
+    return `${row?.latest ?? 0}/${row?.count ?? 0}`;
+  }
+
   /** Including retired ones: ids are never reused. */
   async get(id: string): Promise<TeamArticleRecord | undefined> {
     const row = await this.db.selectFrom('kb_articles').selectAll().where('id', '=', id).executeTakeFirst();

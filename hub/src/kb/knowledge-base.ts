@@ -58,6 +58,8 @@ export class KnowledgeBase {
   private serialized: { json: string; etag: string } | undefined;
   private readonly repoIds: Set<string>;
   private refreshing: Promise<void> = Promise.resolve();
+  private stamp: string | undefined;
+  private watcher: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly dir: string,
@@ -73,8 +75,10 @@ export class KnowledgeBase {
     const dir = options.dir ?? DEFAULT_KB_DIR;
     const { articles, problems } = loadRepoArticles(dir);
     for (const p of problems) log.warn('knowledge-base article skipped', { reason: p });
+    const stamp = await options.store?.changeStamp();
     const team = options.store ? await options.store.listActive() : [];
     const kb = new KnowledgeBase(dir, options.store, articles, team);
+    kb.stamp = stamp;
     log.info('knowledge base ready', { articles: kb.current.size, buildMs: Math.round(kb.current.buildMs) });
     return kb;
   }
@@ -98,6 +102,8 @@ export class KnowledgeBase {
     // One refresh at a time, in order: each reads the table after the
     // previous one was applied, so the newest change always wins.
     const run = this.refreshing.then(async () => {
+      // Read the stamp first: a change landing during the read is seen again by the next poll.
+      this.stamp = await this.store?.changeStamp();
       const team = this.store ? await this.store.listActive() : [];
       const next = KbIndex.build(this.merge(team), this.current);
       log.debug('knowledge base re-indexed', { articles: next.size, segments: next.rebuiltSegments, buildMs: Math.round(next.buildMs) });
@@ -106,6 +112,33 @@ export class KnowledgeBase {
     });
     this.refreshing = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Several hub replicas share one database: each polls the team articles'
+   * change stamp and re-indexes when another replica wrote, so a change is
+   * searchable everywhere within about `intervalMs`.
+   */
+  watch(intervalMs = 1000): void {
+    if (!this.store || this.watcher) return;
+    const store = this.store;
+    let warned = false;
+    this.watcher = setInterval(() => {
+      store
+        .changeStamp()
+        .then((stamp) => (stamp !== this.stamp ? this.refresh() : undefined))
+        .then(() => (warned = false))
+        .catch((err: Error) => {
+          if (!warned) log.warn('knowledge base could not check for changes', { error: err.message });
+          warned = true;
+        });
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
+  close(): void {
+    clearInterval(this.watcher);
+    this.watcher = undefined;
   }
 
   /** The serialised index for browser-side search, cached until the next change. */

@@ -23,6 +23,28 @@ for (const database of testDatabases()) describe(`knowledge base on ${database.n
 
   const search = (q: string, token = bob) => call(t.url, 'GET', `/hub/api/kb/search?q=${encodeURIComponent(q)}`, { token });
 
+  test('a second hub replica on the same database finds a team article within seconds', async () => {
+    const url = await database.url();
+    const replica = await startTestHub(url ? { database: url } : {}, t.stateDir);
+    try {
+      // Written through the first hub, searched on the second.
+      const created = await call(t.url, 'POST', '/hub/api/kb/articles', { token: alice, body: { ...draft('replica-narwhal'), title: 'Narwhal tusk accounting' } });
+      assert.equal(created.status, 201, created.text);
+      const deadline = Date.now() + 10_000;
+      let ids: string[] = [];
+      while (Date.now() < deadline) {
+        const r = await call(replica.url, 'GET', '/hub/api/kb/search?q=narwhal', { token: bob });
+        ids = r.json.results.map((h: any) => h.id);
+        if (ids.includes('replica-narwhal')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(ids, ['replica-narwhal']);
+      assert.equal((await call(t.url, 'DELETE', '/hub/api/kb/articles/replica-narwhal', { token: alice })).status, 204);
+    } finally {
+      await replica.close();
+    }
+  });
+
   test('searching needs authentication', async () => {
     const r = await call(t.url, 'GET', '/hub/api/kb/search?q=guardrail');
     assert.equal(r.status, 401);
