@@ -108,7 +108,7 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
     const edited = articles.map((a: any) => (a === victim ? { ...a, markdown: `${a.markdown}\nedited ${i}\n` } : a));
     updates.push(KbIndex.build(edited, index).buildMs);
   }
-  const json = JSON.stringify(index.serialize());
+  const json = index.serializedJson();
   const parsed = QUERIES.map((q) => parseQuery(q).terms);
   // What a browser does with GET /hub/api/kb/index.json.
   const segments = JSON.parse(json).segments.map((s: any) => new Segment(lunr.Index.load(s.index)));

@@ -18,7 +18,7 @@ if (problems.length) {
   process.exit(1);
 }
 const index = KbIndex.build(articles);
-const json = JSON.stringify(index.serialize());
+const json = index.serializedJson();
 mkdirSync(path.join(dir, 'dist'), { recursive: true });
 writeFileSync(path.join(dir, 'dist', 'index.json'), json);
 console.log(`kb: ${articles.length} articles (${articles.filter((a) => a.kind === 'tutorial').length} tutorials), index ${(json.length / 1024).toFixed(0)} KB in ${index.buildMs.toFixed(0)} ms → kb/dist/index.json`);

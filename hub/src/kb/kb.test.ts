@@ -145,7 +145,7 @@ describe('the repository corpus', () => {
   });
 
   test('the serialised index loads back into lunr and finds the same', async () => {
-    const serialized = JSON.parse(JSON.stringify(KbIndex.build(articles).serialize())) as { segments: { index: object }[]; docs: { id: string }[] };
+    const serialized = JSON.parse(KbIndex.build(articles).serializedJson()) as { segments: { index: object }[]; docs: { id: string }[] };
     const segments = serialized.segments.map((s) => new Segment(lunr.Index.load(s.index)));
     const hits = search(segments, queryClauses(parseQuery('guardrail').terms));
     assert.equal(hits[0]?.ref, 'guardrails-publishing-models');

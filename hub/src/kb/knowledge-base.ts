@@ -144,7 +144,7 @@ export class KnowledgeBase {
   /** The serialised index for browser-side search, cached until the next change. */
   serializedIndex(): { json: string; etag: string } {
     if (!this.serialized) {
-      const json = JSON.stringify(this.current.serialize());
+      const json = this.current.serializedJson();
       this.serialized = { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"` };
     }
     return this.serialized;

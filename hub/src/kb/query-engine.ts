@@ -36,44 +36,60 @@ export interface Match {
   score: number;
 }
 
-/** The parts of a lunr.Index this module reads (lunr keeps them public but untyped). */
-interface LunrInternals {
+/**
+ * What this module reads from a lunr index: its inverted index and field
+ * vectors (public on lunr.Index, and on lunr.Builder after
+ * createFieldVectors, but not in lunr's type declarations).
+ */
+export interface LunrIndexData {
   invertedIndex: Record<string, Record<string, unknown> & { _index: number }>;
   fieldVectors: Record<string, { elements: number[] }>;
 }
 
+/** One term's postings: a slice of the segment's flat arrays. */
 interface Posting {
-  /** Segment-local document numbers, ascending. */
-  docs: Int32Array;
-  /** lunr's weight for (term, document), summed over fields. */
-  weights: Float64Array;
+  start: number;
+  end: number;
   /** Postings counted per field, as lunr's idf counts them. */
   fieldPostings: number;
 }
 
-/** One lunr index, reorganised for fast evaluation. Immutable. */
+/**
+ * One lunr index, reorganised for fast evaluation. Immutable. All postings
+ * live in two flat typed arrays (documents ascending within each term), so a
+ * segment costs a few bytes per posting rather than an object per term.
+ */
 export class Segment {
   readonly refs: string[];
-  /** Every indexed term, sorted, for prefix expansion by binary search. */
+  /** Every indexed term, sorted; term number = position. */
   private readonly vocabulary: string[];
-  private readonly postings = new Map<string, Posting>();
+  private readonly termNumbers = new Map<string, number>();
+  /** Term n's postings are docs[offsets[n]..offsets[n+1]). */
+  private readonly offsets: Int32Array;
+  private readonly fieldPostings: Int32Array;
+  /** Segment-local document numbers. */
+  readonly docs: Int32Array;
+  /** lunr's weight for (term, document), summed over fields. */
+  readonly weights: Float64Array;
 
-  constructor(readonly index: lunr.Index) {
-    const internals = index as unknown as LunrInternals;
+  constructor(index: lunr.Index | LunrIndexData) {
+    const internals = index as unknown as LunrIndexData;
     const docNumbers = new Map<string, number>();
     this.refs = [];
-    const termByIndex: string[] = [];
-    const fieldPostings = new Map<string, number>();
-    for (const [term, posting] of Object.entries(internals.invertedIndex)) {
-      termByIndex[posting._index] = term;
+    this.vocabulary = Object.keys(internals.invertedIndex).sort();
+    const numberByLunrIndex = new Int32Array(this.vocabulary.length).fill(-1);
+    this.fieldPostings = new Int32Array(this.vocabulary.length);
+    this.vocabulary.forEach((term, n) => {
+      this.termNumbers.set(term, n);
+      const posting = internals.invertedIndex[term]!;
+      if (posting._index < numberByLunrIndex.length) numberByLunrIndex[posting._index] = n;
       let count = 0;
-      for (const [field, docs] of Object.entries(posting)) {
-        if (field === '_index') continue;
-        count += Object.keys(docs as object).length;
-      }
-      fieldPostings.set(term, count);
-    }
-    const collected = new Map<number, { docs: number[]; weights: number[] }>();
+      for (const field in posting) if (field !== '_index') count += Object.keys(posting[field] as object).length;
+      this.fieldPostings[n] = count;
+    });
+    // Group field vectors by document, so each document's weights can be
+    // summed over fields and postings come out in document order.
+    const byDoc: { elements: number[] }[][] = [];
     for (const [fieldRef, vector] of Object.entries(internals.fieldVectors)) {
       // lunr's field refs are "<field>/<docRef>"; doc refs may contain "/".
       const docRef = fieldRef.slice(fieldRef.indexOf('/') + 1);
@@ -82,39 +98,48 @@ export class Segment {
         doc = this.refs.length;
         docNumbers.set(docRef, doc);
         this.refs.push(docRef);
+        byDoc.push([]);
       }
-      const elements = vector.elements;
-      for (let i = 0; i < elements.length; i += 2) {
-        const termIndex = elements[i]!;
-        let entry = collected.get(termIndex);
-        if (!entry) collected.set(termIndex, (entry = { docs: [], weights: [] }));
-        const last = entry.docs.length - 1;
-        if (last >= 0 && entry.docs[last] === doc) entry.weights[last]! += elements[i + 1]!;
-        else {
-          entry.docs.push(doc);
-          entry.weights.push(elements[i + 1]!);
+      byDoc[doc]!.push(vector);
+    }
+    // Per document: the terms it contains and their weights summed over fields.
+    const scratch = new Float64Array(this.vocabulary.length);
+    const seen = new Uint8Array(this.vocabulary.length);
+    const counts = new Int32Array(this.vocabulary.length + 1);
+    const perDoc = byDoc.map((vectors) => {
+      const terms: number[] = [];
+      for (const { elements } of vectors) {
+        for (let i = 0; i < elements.length; i += 2) {
+          const term = numberByLunrIndex[elements[i]!] ?? -1;
+          if (term < 0) continue;
+          if (!seen[term]) {
+            seen[term] = 1;
+            terms.push(term);
+          }
+          scratch[term]! += elements[i + 1]!;
         }
       }
-    }
-    for (const [termIndex, { docs, weights }] of collected) {
-      const term = termByIndex[termIndex];
-      if (term === undefined) continue;
-      // Field vectors are visited field by field, so one document's entries
-      // can arrive in several runs: merge them into one sorted list.
-      const order = docs.map((_, i) => i).sort((a, b) => docs[a]! - docs[b]!);
-      const mergedDocs: number[] = [];
-      const mergedWeights: number[] = [];
-      for (const i of order) {
-        const n = mergedDocs.length - 1;
-        if (n >= 0 && mergedDocs[n] === docs[i]) mergedWeights[n]! += weights[i]!;
-        else {
-          mergedDocs.push(docs[i]!);
-          mergedWeights.push(weights[i]!);
-        }
+      const weights = terms.map((t) => scratch[t]!);
+      for (const t of terms) {
+        scratch[t] = 0;
+        seen[t] = 0;
+        counts[t]!++;
       }
-      this.postings.set(term, { docs: Int32Array.from(mergedDocs), weights: Float64Array.from(mergedWeights), fieldPostings: fieldPostings.get(term) ?? 0 });
-    }
-    this.vocabulary = [...this.postings.keys()].sort();
+      return { terms, weights };
+    });
+    this.offsets = new Int32Array(this.vocabulary.length + 1);
+    for (let n = 0; n < this.vocabulary.length; n++) this.offsets[n + 1] = this.offsets[n]! + counts[n]!;
+    const total = this.offsets[this.vocabulary.length]!;
+    this.docs = new Int32Array(total);
+    this.weights = new Float64Array(total);
+    const cursor = this.offsets.slice(0, this.vocabulary.length);
+    perDoc.forEach(({ terms, weights }, doc) => {
+      terms.forEach((t, i) => {
+        const at = cursor[t]!++;
+        this.docs[at] = doc;
+        this.weights[at] = weights[i]!;
+      });
+    });
   }
 
   get documentCount(): number {
@@ -122,12 +147,14 @@ export class Segment {
   }
 
   posting(term: string): Posting | undefined {
-    return this.postings.get(term);
+    const n = this.termNumbers.get(term);
+    if (n === undefined) return undefined;
+    return { start: this.offsets[n]!, end: this.offsets[n + 1]!, fieldPostings: this.fieldPostings[n]! };
   }
 
   /** Indexed terms equal to `term`, or starting with it when `prefix`. */
   expand(term: string, prefix: boolean): string[] {
-    if (!prefix) return this.postings.has(term) ? [term] : [];
+    if (!prefix) return this.termNumbers.has(term) ? [term] : [];
     const out: string[] = [];
     let lo = 0;
     let hi = this.vocabulary.length;
@@ -188,7 +215,8 @@ export function search(segments: readonly Segment[], clauses: readonly Clause[])
       for (const t of required[r]!) {
         const p = segment.posting(t);
         if (!p) continue;
-        for (const d of p.docs) {
+        for (let i = p.start; i < p.end; i++) {
+          const d = segment.docs[i]!;
           if (seen[d] !== r) {
             seen[d] = r;
             satisfied[d]!++;
@@ -204,8 +232,8 @@ export function search(segments: readonly Segment[], clauses: readonly Clause[])
       const local = idf(p.fieldPostings, n);
       // lunr's weights carry this segment's idf: swap it for the global one.
       const scale = local === 0 ? 0 : (boost * globalIdf.get(t)!) / local;
-      const { docs, weights } = p;
-      for (let i = 0; i < docs.length; i++) {
+      const { docs, weights } = segment;
+      for (let i = p.start; i < p.end; i++) {
         scores[docs[i]!]! += weights[i]! * scale;
         touched[docs[i]!] = 1;
       }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import lunr from 'lunr';
 import type { Article, ArticleMeta } from './article.js';
-import { search as searchSegments, Segment } from './query-engine.js';
+import { type LunrIndexData, search as searchSegments, Segment } from './query-engine.js';
 import { markdownToText, parseQuery, type ParsedQuery, QueryError, queryClauses, snippet } from './text.js';
 
 /** What a search result shows; `snippet` is HTML (escaped text plus <mark>). */
@@ -60,6 +60,8 @@ interface IndexedSegment {
   /** Identifies the indexed content, so an unchanged segment is reused. */
   key: string;
   segment: Segment;
+  /** The segment in lunr's serialised form (lunr.Index.load reads it). */
+  json: string;
 }
 
 export const FIELDS = [
@@ -107,7 +109,7 @@ export class KbIndex {
       const existing = reusable.get(key);
       if (existing) return existing;
       rebuilt++;
-      return { key, segment: new Segment(indexArticles(bucket)) };
+      return { key, ...indexArticles(bucket) };
     });
     return new KbIndex(segments, articles, performance.now() - started, rebuilt);
   }
@@ -176,25 +178,58 @@ export class KbIndex {
     return { tags: sorted(tags), teams: sorted(teams) };
   }
 
-  serialize(): SerializedKbIndex {
-    return {
-      version: 2,
-      builtAt: new Date().toISOString(),
-      segments: this.segments.map((s) => ({ index: s.segment.index.toJSON() })),
-      fields: FIELDS.map((f) => ({ ...f })),
-      docs: this.all().map((a) => ({ id: a.id, title: a.title, summary: a.summary, team: a.team, tags: a.tags, level: a.level, updated: a.updated, kind: a.kind, notebook: a.notebook })),
-    };
+  /**
+   * The index as GET /kb/index.json serves it (a `SerializedKbIndex`),
+   * assembled from each segment's cached lunr JSON without re-encoding it.
+   */
+  serializedJson(): string {
+    const docs: IndexDoc[] = this.all().map((a) => ({ id: a.id, title: a.title, summary: a.summary, team: a.team, tags: a.tags, level: a.level, updated: a.updated, kind: a.kind, notebook: a.notebook }));
+    return (
+      `{"version":2,"builtAt":${JSON.stringify(new Date().toISOString())},` +
+      `"segments":[${this.segments.map((s) => `{"index":${s.json}}`).join(',')}],` +
+      `"fields":${JSON.stringify(FIELDS)},"docs":${JSON.stringify(docs)}}`
+    );
   }
+
 }
 
-function indexArticles(articles: Article[]): lunr.Index {
-  return lunr(function () {
-    this.ref('id');
-    for (const f of FIELDS) this.field(f.name, { boost: f.boost });
-    for (const a of articles) {
-      this.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
-    }
-  });
+/** lunr.Builder's state after indexing (public in lunr, missing from its type declarations). */
+interface BuilderState extends LunrIndexData {
+  _fields: Record<string, unknown>;
+  calculateAverageFieldLengths(): void;
+  createFieldVectors(): void;
+}
+
+/**
+ * Index articles with lunr's Builder and pipeline (trimmer, stop words,
+ * stemmer, BM25 field vectors), as `lunr()` does, minus the token set:
+ * building and holding lunr's prefix automaton per segment cost most of the
+ * build time and memory, and the query engine expands prefixes itself.
+ */
+function indexArticles(articles: Article[]): { segment: Segment; json: string } {
+  const builder = new lunr.Builder();
+  builder.pipeline.add(lunr.trimmer, lunr.stopWordFilter, lunr.stemmer);
+  builder.searchPipeline.add(lunr.stemmer);
+  builder.ref('id');
+  for (const f of FIELDS) builder.field(f.name, { boost: f.boost });
+  for (const a of articles) {
+    builder.add({ id: a.id, title: a.title, summary: a.summary, tags: a.tags.join(' '), team: a.team.replace(/-/g, ' '), body: markdownToText(a.markdown) });
+  }
+  const state = builder as unknown as BuilderState;
+  state.calculateAverageFieldLengths();
+  state.createFieldVectors();
+  // lunr's own serialiser; lunr.Index.load rebuilds the token set on load.
+  const json = JSON.stringify(
+    // (@types/lunr calls the field vectors "documentVectors"; lunr 2.3.9 reads fieldVectors.)
+    new lunr.Index({
+      invertedIndex: state.invertedIndex,
+      fieldVectors: state.fieldVectors,
+      tokenSet: new lunr.TokenSet(),
+      fields: Object.keys(state._fields),
+      pipeline: builder.searchPipeline,
+    } as unknown as lunr.Index.Attributes).toJSON(),
+  );
+  return { segment: new Segment(state), json };
 }
 
 function segmentCount(articles: number): number {
