@@ -18,6 +18,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { loadavg } from "node:os";
 import { fmt, makeTempDir, printTable, REPO_ROOT, summarize, type Summary } from "./util.js";
 
 /* The hub's compiled modules, loaded at run time (bench does not build against the hub). */
@@ -62,14 +63,23 @@ function generateCorpus(dir: string, n: number, realText: string): void {
   }
 }
 
-function time(fn: () => void, iterations: number): Summary {
+/**
+ * Wall-clock latency, and the CPU time the process spent on each call: on a
+ * machine shared with other work, preemption inflates wall-clock tails while
+ * CPU time still shows the search's own cost.
+ */
+function time(fn: () => void, iterations: number): Summary & { cpu: Summary } {
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < iterations; i++) {
+    const usage = process.cpuUsage();
     const start = performance.now();
     fn();
     samples.push(performance.now() - start);
+    const used = process.cpuUsage(usage);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return summarize(samples);
+  return { ...summarize(samples), cpu: summarize(cpu) };
 }
 
 interface Row {
@@ -78,12 +88,12 @@ interface Row {
   buildMs: number;
   updateMs: number;
   segments: number;
-  lunrQuery: Summary;
+  lunrQuery: Summary & { cpu: Summary };
   indexKB: number;
   gzipKB: number;
-  browser: Summary;
-  kbSearch: Summary;
-  api: Summary;
+  browser: Summary & { cpu: Summary };
+  kbSearch: Summary & { cpu: Summary };
+  api: Summary & { cpu: Summary };
 }
 
 async function measure(label: string, kbDir: string, iterations: number, apiIterations: number): Promise<Row> {
@@ -138,13 +148,20 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
     const { token } = await h.deps.identity.createApiToken("bench", "bench");
     const headers = { Authorization: `token ${token}` };
     const samples: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < apiIterations + 50; i++) {
       const q = QUERIES[i % QUERIES.length]!;
+      const usage = process.cpuUsage();
       const start = performance.now();
       const r = await fetch(`${h.url}/hub/api/kb/search?q=${encodeURIComponent(q)}&limit=20`, { headers });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`search ${q}: ${r.status}`);
-      if (i >= 50) samples.push(performance.now() - start);
+      // The hub runs in this process: its CPU time is the client's plus the server's.
+      const used = process.cpuUsage(usage);
+      if (i >= 50) {
+        samples.push(performance.now() - start);
+        cpu.push((used.user + used.system) / 1000);
+      }
     }
     return {
       corpus: label,
@@ -157,7 +174,7 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
       gzipKB: gzipSync(json).length / 1024,
       browser,
       kbSearch,
-      api: summarize(samples),
+      api: { ...summarize(samples), cpu: summarize(cpu) },
     };
   } finally {
     await h.close();
@@ -181,6 +198,12 @@ async function main(): Promise<void> {
       ["corpus", "articles", "segments", "build ms", "1 change ms", "index KB", "gzip KB", "browser p50", "browser p99", "hub search p50", "hub search p99", "API p50", "API p99", "lunr query p50", "lunr query p99"],
       rows.map((r) => [r.corpus, String(r.articles), String(r.segments), fmt(r.buildMs, 0), fmt(r.updateMs, 0), fmt(r.indexKB, 0), fmt(r.gzipKB, 0), fmt(r.browser.p50, 3), fmt(r.browser.p99, 3), fmt(r.kbSearch.p50, 3), fmt(r.kbSearch.p99, 3), fmt(r.api.p50, 2), fmt(r.api.p99, 2), fmt(r.lunrQuery.p50, 2), fmt(r.lunrQuery.p99, 2)]),
     );
+    printTable(
+      "CPU time per search (ms; process user+system, unaffected by waiting for a core)",
+      ["corpus", "browser p50", "browser p99", "hub search p50", "hub search p99", "API p50", "API p99", "lunr query p50", "lunr query p99"],
+      rows.map((r) => [r.corpus, fmt(r.browser.cpu.p50, 3), fmt(r.browser.cpu.p99, 3), fmt(r.kbSearch.cpu.p50, 3), fmt(r.kbSearch.cpu.p99, 3), fmt(r.api.cpu.p50, 2), fmt(r.api.cpu.p99, 2), fmt(r.lunrQuery.cpu.p50, 2), fmt(r.lunrQuery.cpu.p99, 2)]),
+    );
+    console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (2-core machine: above ~2 means other work competed for the cores)`);
     console.log(
       "\nbrowser = the serialised index (GET /hub/api/kb/index.json) loaded with lunr.Index.load and searched with hub/src/kb/query-engine.ts, as a browser would;" +
         "\nhub search = KbIndex.search with snippets; API = GET /hub/api/kb/search over loopback HTTP;" +
