@@ -194,6 +194,8 @@ export const configSchema = z
         pollIntervalSeconds: z.number().int().positive().default(30),
         /** How often request metrics are written to the database. */
         metricsFlushSeconds: z.number().int().positive().default(10),
+        /** Worker processes per model server; 0: one per whole CPU of the size (at most 8). */
+        workers: z.number().int().min(0).max(32).default(0),
         /** Request metrics older than this are deleted. */
         metricsRetentionDays: z.number().int().positive().default(30),
       })

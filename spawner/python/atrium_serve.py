@@ -24,7 +24,9 @@ own timeout too.
 
 Environment: ATRIUM_MODEL_PORT, ATRIUM_MODEL_HOST (127.0.0.1),
 ATRIUM_MODEL_TOKEN, ATRIUM_MODEL_TIMEOUT_SECONDS (30),
-ATRIUM_MODEL_MAX_BODY_BYTES (10 MiB), ATRIUM_MODEL_PARAMETERS.
+ATRIUM_MODEL_MAX_BODY_BYTES (10 MiB), ATRIUM_MODEL_PARAMETERS,
+ATRIUM_MODEL_WORKERS (1: worker processes forked after the notebook ran, so a
+slow predict does not hold up the others).
 """
 
 import asyncio
@@ -33,6 +35,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -208,8 +211,6 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            import socket
-
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
@@ -300,6 +301,75 @@ def _on_alarm(signum, frame):
     raise PredictTimeout()
 
 
+def serve(app, sock):
+    """One worker: an event loop on the shared listening socket until SIGTERM."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = loop.run_until_complete(loop.create_server(lambda: HttpProtocol(app), sock=sock))
+    stop = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    try:
+        loop.run_until_complete(stop)
+    finally:
+        server.close()
+        loop.run_until_complete(asyncio.wait_for(server.wait_closed(), 2))
+
+
+def supervise(app, sock, workers):
+    """Fork `workers` processes sharing the socket (the notebook ran once, before the fork,
+    so they share its memory copy-on-write); replace any that dies until SIGTERM."""
+    children = set()
+    stopping = False
+
+    def spawn_worker():
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                serve(app, sock)
+            except BaseException:  # noqa: BLE001 - a worker reports and exits, the supervisor replaces it
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children.add(pid)
+
+    def on_term(signum, frame):
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    for _ in range(workers):
+        spawn_worker()
+    recent = []
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.discard(pid)
+        if stopping:
+            continue
+        now = time.time()
+        recent = [t for t in recent if now - t < 60] + [now]
+        print(f"atrium_serve: worker {pid} exited ({status}); starting another", file=sys.stderr, flush=True)
+        if len(recent) > 10:
+            print("atrium_serve: workers keep dying; stopping", file=sys.stderr, flush=True)
+            on_term(signal.SIGTERM, None)
+            continue
+        spawn_worker()
+
+
 def main():
     bundle = os.getcwd()
     token = os.environ.get("ATRIUM_MODEL_TOKEN", "")
@@ -310,6 +380,7 @@ def main():
     host = os.environ.get("ATRIUM_MODEL_HOST", "127.0.0.1")
     timeout = float(os.environ.get("ATRIUM_MODEL_TIMEOUT_SECONDS", "30"))
     max_body = int(os.environ.get("ATRIUM_MODEL_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+    workers = max(1, int(os.environ.get("ATRIUM_MODEL_WORKERS", "1")))
     try:
         parameters = json.loads(os.environ.get("ATRIUM_MODEL_PARAMETERS") or "{}")
         if not isinstance(parameters, dict):
@@ -335,20 +406,17 @@ def main():
         return 3
     print(f"atrium_serve: notebook ran in {time.perf_counter() - started:.2f} s", flush=True)
 
-    signal.signal(signal.SIGALRM, _on_alarm)
     app = App(predict, token, timeout, max_body, info)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    server = loop.run_until_complete(loop.create_server(lambda: HttpProtocol(app), host, port, backlog=1024, reuse_address=True))
-    stop = loop.create_future()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    print(f"atrium_serve: listening on http://{host}:{port}", flush=True)
-    try:
-        loop.run_until_complete(stop)
-    finally:
-        server.close()
-        loop.run_until_complete(asyncio.wait_for(server.wait_closed(), 2))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    print(f"atrium_serve: listening on http://{host}:{port} with {workers} worker(s)", flush=True)
+    if workers <= 1:
+        serve(app, sock)
+    else:
+        supervise(app, sock, workers)
     print("atrium_serve: stopped", flush=True)
     return 0
 

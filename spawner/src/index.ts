@@ -12,5 +12,5 @@ export {
 export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
 export * from './local/index.js';
 export * from './model-server.js';
-export { LocalModelServer, MODEL_SERVER_SCRIPT, checkHealth } from './models/local-model-server.js';
+export { LocalModelServer, MODEL_SERVER_SCRIPT, checkHealth, workersFor } from './models/local-model-server.js';
 export type { LocalModelServerOptions, LocalModelServerState } from './models/local-model-server.js';

@@ -41,6 +41,7 @@ export function createModelServerBackend(config: HubConfig, spawner: Spawner): M
     predictTimeoutSeconds: config.serving.predictTimeoutSeconds,
     maxBodyBytes: config.serving.maxRequestBytes,
     memoryEnforcement: config.spawner.memoryEnforcement,
+    workers: config.serving.workers,
   });
 }
 

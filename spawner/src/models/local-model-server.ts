@@ -20,7 +20,7 @@ import type { EnvironmentManager } from '../local/environments.js';
 import { applyLimits, detectCgroups, LimitsError, removeCgroups, wrapCommand, type CgroupSupport, type MemoryEnforcement } from '../local/limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from '../local/logs.js';
 import { allocatePort, releasePort } from '../local/ports.js';
-import { bootId, groupAlive, isSameProcess, readProcStat, signalGroup, waitUntil } from '../local/process.js';
+import { bootId, groupAlive, isSameProcess, processesWithEnv, readProcStat, signalGroup, signalProcess, waitUntil } from '../local/process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The server module shipped with the spawner package (standard library only). */
@@ -44,6 +44,14 @@ export interface LocalModelServerOptions {
   cgroupParent?: string;
   /** Grace period before SIGKILL when stopping (default 5 s). */
   stopTimeoutMs?: number;
+  /** Worker processes per server; 0 (default): one per whole CPU of the size, at most 8. */
+  workers?: number;
+}
+
+/** Worker processes for a size: `configured`, or one per whole CPU (1–8). */
+export function workersFor(cpu: number, configured = 0): number {
+  if (configured > 0) return Math.floor(configured);
+  return Math.min(8, Math.max(1, Math.floor(cpu)));
 }
 
 const stateSchema = z.object({
@@ -73,6 +81,7 @@ export class LocalModelServer implements ModelServerBackend {
   private readonly memoryEnforcement: MemoryEnforcement;
   private readonly cgroupParent: string;
   private readonly stopTimeoutMs: number;
+  private readonly workers: number;
   private cgroupSupport: CgroupSupport | undefined | null = null;
   private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
 
@@ -85,6 +94,7 @@ export class LocalModelServer implements ModelServerBackend {
     this.memoryEnforcement = options.memoryEnforcement ?? 'auto';
     this.cgroupParent = options.cgroupParent ?? 'atrium';
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5000;
+    this.workers = options.workers ?? 0;
   }
 
   logFile(team: string, model: string, version: number): string {
@@ -132,7 +142,7 @@ export class LocalModelServer implements ModelServerBackend {
     writeRunHeader(logFile, `starting model ${team}/${model} v${version}`, [
       `image ${image.name} ${image.version}, env ${envPath}`,
       `bundle ${bundleDir}`,
-      `size ${size.name}: memory enforced by ${limits.memory}, CPU by ${limits.cpu}`,
+      `size ${size.name}: memory enforced by ${limits.memory}, CPU by ${limits.cpu}; ${workersFor(size.cpu, this.workers)} worker(s)`,
       ...limits.notes,
     ]);
     const threads = String(Math.max(1, Math.ceil(size.cpu)));
@@ -152,6 +162,7 @@ export class LocalModelServer implements ModelServerBackend {
       ATRIUM_MODEL_TIMEOUT_SECONDS: String(this.predictTimeoutSeconds),
       ATRIUM_MODEL_MAX_BODY_BYTES: String(this.maxBodyBytes),
       ATRIUM_MODEL_RUN_ID: runId,
+      ATRIUM_MODEL_WORKERS: String(workersFor(size.cpu, this.workers)),
     };
     for (const k of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'TZ', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
     const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
@@ -238,6 +249,10 @@ export class LocalModelServer implements ModelServerBackend {
       if (!exited) signalGroup(state.pid, 'SIGKILL');
       await waitUntil(() => !isSameProcess(state.pid, state.startTime), 3000, 50);
     }
+    // Workers whose supervisor died (e.g. kill -9) keep the socket open: find them by run id.
+    const leftovers = processesWithEnv('ATRIUM_MODEL_RUN_ID', state.runId);
+    for (const p of leftovers) signalProcess(p.pid, 'SIGKILL');
+    await waitUntil(() => leftovers.every((p) => !isSameProcess(p.pid, p.startTime)), 3000, 50);
     const ours = state.cgroups.filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === `model--${state.team}--${state.model}--${state.runId}`);
     await removeCgroups(ours).catch(() => undefined);
   }

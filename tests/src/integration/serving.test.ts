@@ -5,7 +5,7 @@
  * re-adoption after a hub restart.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -148,6 +148,49 @@ describe('model serving', { timeout: 900_000 }, () => {
     assert.equal(ok.status, 200);
   });
 
+  test('a larger size gets several worker processes: a hanging predict does not hold up the others', async () => {
+    const view = await hub.hub.deps.deployments.deploy({
+      team: 'sales',
+      model: 'iris',
+      alias: 'staging',
+      version: 1,
+      bundleDir: path.join(bundles, 'iris-v1'),
+      image: 'datascience',
+      size: 'medium',
+    });
+    assert.equal(view.size, 'medium');
+    const d = await hub.hub.deps.store.serving.getDeployment('sales', 'iris', 'staging');
+    const pid = ((await hub.hub.deps.store.serving.getServer(d!.activeServerId!))!.backendState as { pid: number }).pid;
+    const workers = childrenOf(pid);
+    assert.equal(workers.length, 2, 'medium has 2 CPUs: 2 workers');
+
+    const hanging = predict(modelToken, { inputs: 'hang' }, 'sales/iris/staging');
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const quick = await predict(modelToken, { inputs: ROWS }, 'sales/iris/staging');
+    assert.equal(quick.status, 200);
+    assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms while another worker is stuck`);
+    assert.equal((await hanging).status, 504);
+
+    // kill -9 of the supervisor: the hub starts a new server and no orphaned worker is left behind.
+    process.kill(pid, 'SIGKILL');
+    let r = await predict(modelToken, { inputs: ROWS }, 'sales/iris/staging');
+    for (let i = 0; i < 600; i++) {
+      const now = await hub.hub.deps.store.serving.getDeployment('sales', 'iris', 'staging');
+      if (now?.activeServerId !== d!.activeServerId && r.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      r = await predict(modelToken, { inputs: ROWS }, 'sales/iris/staging');
+    }
+    assert.equal(r.status, 200);
+    assert.ok(!workers.some(alive), 'the old workers were stopped');
+    const d2 = await hub.hub.deps.store.serving.getDeployment('sales', 'iris', 'staging');
+    const pid2 = ((await hub.hub.deps.store.serving.getServer(d2!.activeServerId!))!.backendState as { pid: number }).pid;
+    const workers2 = childrenOf(pid2);
+
+    await hub.hub.deps.deployments.undeploy('sales', 'iris', 'staging');
+    assert.ok(![pid2, ...workers2].some(alive), 'server and workers stopped');
+  });
+
   test('a new version takes traffic only once healthy; a failing one never does; rollback in one action', async () => {
     const notAdmin = await call(hub.url, 'PUT', '/hub/api/deployments/sales/iris/production', {
       token: aliceToken,
@@ -275,3 +318,27 @@ describe('model serving', { timeout: 900_000 }, () => {
     return s!;
   }
 });
+
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Live child processes of `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
