@@ -8,7 +8,7 @@
  * with the peak memory held in Buffers during each transfer, which shows the
  * object is streamed, not held.
  *
- *   npm run bench:object-store -w bench [-- --size-mb 1024 --rounds 1]
+ *   npm run bench:object-store -w bench [-- --size-mb 1024 --rounds 2]
  *   (ATRIUM_BENCH_S3_URL + ATRIUM_BENCH_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY to use a running server)
  */
 import { execFileSync } from "node:child_process";
@@ -87,17 +87,16 @@ interface Row {
   bufferGrowthMb: number;
 }
 
-async function benchStore(name: string, store: Store, size: number, rounds: number, rows: Row[]): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    const up = await measure(() => store.put("bench/big.bin", source(size)));
-    rows.push({ backend: name, direction: "upload", seconds: up.seconds, mbPerSecond: size / MiB / up.seconds, bufferGrowthMb: up.bufferGrowthMb });
-    const out = sink();
-    const down = await measure(async () => pipeline(await store.get("bench/big.bin"), out.stream));
-    if (out.bytes() !== size) throw new Error(`${name}: read ${out.bytes()} bytes, expected ${size}`);
-    rows.push({ backend: name, direction: "download", seconds: down.seconds, mbPerSecond: size / MiB / down.seconds, bufferGrowthMb: down.bufferGrowthMb });
-    await store.deletePrefix("bench/");
-    console.log(`${name} round ${round + 1}: up ${fmt(size / MiB / up.seconds, 0)} MB/s, down ${fmt(size / MiB / down.seconds, 0)} MB/s`);
-  }
+/** One upload and one download of `size` bytes through `store`. */
+async function benchRound(name: string, store: Store, size: number, round: number, rows: Row[]): Promise<void> {
+  const up = await measure(() => store.put("bench/big.bin", source(size)));
+  rows.push({ backend: name, direction: "upload", seconds: up.seconds, mbPerSecond: size / MiB / up.seconds, bufferGrowthMb: up.bufferGrowthMb });
+  const out = sink();
+  const down = await measure(async () => pipeline(await store.get("bench/big.bin"), out.stream));
+  if (out.bytes() !== size) throw new Error(`${name}: read ${out.bytes()} bytes, expected ${size}`);
+  rows.push({ backend: name, direction: "download", seconds: down.seconds, mbPerSecond: size / MiB / down.seconds, bufferGrowthMb: down.bufferGrowthMb });
+  await store.deletePrefix("bench/");
+  console.log(`${name} round ${round + 1}: up ${fmt(size / MiB / up.seconds, 0)} MB/s, down ${fmt(size / MiB / down.seconds, 0)} MB/s`);
 }
 
 /** The ceiling: the same bytes through plain file streams, no store in between. */
@@ -136,7 +135,7 @@ async function startS3(dir: string): Promise<{ endpoint: string; accessKeyId: st
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const sizeMb = intArg(args, "size-mb", 1024, 1, 16_384);
-  const rounds = intArg(args, "rounds", 1, 1, 10);
+  const rounds = intArg(args, "rounds", 2, 1, 10);
   const size = sizeMb * MiB;
   const dir = makeTempDir("object-store");
   const rows: Row[] = [];
@@ -146,8 +145,6 @@ async function main(): Promise<void> {
   try {
     console.log(`object: ${sizeMb} MiB, ${rounds} round(s); temp dir ${dir}`);
     console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (on ${cpus().length} cores; other work skews the figures)`);
-    await benchStore("raw disk (file streams)", rawDisk(dir), size, rounds, rows);
-    await benchStore("LocalObjectStore", new LocalObjectStore(join(dir, "local")), size, rounds, rows);
     const store = new S3ObjectStore({
       endpoint: s3.endpoint,
       bucket: "atrium-bench",
@@ -156,8 +153,16 @@ async function main(): Promise<void> {
       forcePathStyle: true,
     });
     await store.ensureBucket();
+    const backends: [string, Store][] = [
+      ["raw disk (file streams)", rawDisk(dir)],
+      ["LocalObjectStore", new LocalObjectStore(join(dir, "local"))],
+      ["S3ObjectStore (versitygw, loopback)", store],
+    ];
     try {
-      await benchStore("S3ObjectStore (versitygw, loopback)", store, size, rounds, rows);
+      // Rounds rotate through the backends so none always runs first (page cache, writeback, load).
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, backend] of backends) await benchRound(name, backend, size, round, rows);
+      }
     } finally {
       store.close();
     }
