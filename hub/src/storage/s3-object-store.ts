@@ -116,7 +116,7 @@ export class S3ObjectStore implements ObjectStore {
       return;
     } catch (err) {
       const status = (err as SdkError).$metadata?.httpStatusCode;
-      if (status !== 404) throw this.explain(err, 'check bucket');
+      if (status !== 404) throw await this.explainHead(err, 'check bucket');
     }
     try {
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
@@ -163,7 +163,7 @@ export class S3ObjectStore implements ObjectStore {
       return { key, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw this.explain(err, `stat ${key}`);
+      throw await this.explainHead(err, `stat ${key}`, Key);
     }
   }
 
@@ -235,6 +235,26 @@ export class S3ObjectStore implements ObjectStore {
   close(): void {
     this.client.destroy();
     this.presigner.destroy();
+  }
+
+  /**
+   * A refused HEAD request has no body, so the reason (wrong secret, unknown
+   * key id, or a real permission problem) is not in it. Ask again with a
+   * one-byte GET (or a one-key listing for the bucket), whose error names it.
+   */
+  private async explainHead(err: unknown, action: string, Key?: string): Promise<Error> {
+    if ((err as SdkError).$metadata?.httpStatusCode !== 403) return this.explain(err, action);
+    try {
+      if (Key) {
+        const probe = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: 'bytes=0-0' }));
+        (probe.Body as Readable | undefined)?.destroy();
+      } else {
+        await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }));
+      }
+    } catch (probe) {
+      if ((probe as SdkError).$metadata?.httpStatusCode === 403) return this.explain(probe, action);
+    }
+    return this.explain(err, action);
   }
 
   /** Turn an SDK failure into a sentence that names the store and what to check. */

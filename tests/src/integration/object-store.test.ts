@@ -257,6 +257,10 @@ describe('S3 presigned URLs and credentials against the real server', { skip: te
         });
         await assert.rejects(bad.put('sales/v1/x.csv', Buffer.from('x')), /refused the credentials/);
         await assert.rejects(bad.list(''), /refused the credentials/);
+        // HEAD answers carry no error code; the store still names the cause.
+        await assert.rejects(bad.stat('sales/v1/a.csv'), /refused the credentials/);
+        await assert.rejects(bad.stat('sales/v1/missing.csv'), /refused the credentials/);
+        await assert.rejects(bad.ensureBucket(), /refused the credentials/);
       }
       // A URL signed with a wrong secret is worthless too.
       assert.equal((await fetch((await wrongSecret.presignGet('sales/v1/a.csv', 60))!)).status, 403);
