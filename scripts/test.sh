@@ -35,7 +35,7 @@ fi
 # built once from Go modules into .cache/s3/); it builds and starts while the
 # code builds.
 s3_pid=
-if [ "$suite" = all ] || [ "$suite" = integration ]; then
+if [ "$suite" != unit ]; then
   bash scripts/s3.sh start "$s3dir/server" "${ATRIUM_TEST_S3_PORT:-$(free_port)}" >"$s3dir/url" 2>"$s3dir/start.err" &
   s3_pid=$!
 fi
