@@ -39,6 +39,7 @@ import { WorkspaceManager } from './servers/manager.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { createModelServerBackend, createServing } from './serving/index.js';
 import { registerServingPages } from './pages/serving.js';
+import { createModelRegistry, registerModelPages, registerModelRoutes, type ModelRegistry } from './models/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERSION = '0.1.0';
@@ -48,6 +49,7 @@ export interface Hub {
   deps: HubDeps;
   data: DataService;
   kb: KnowledgeBase;
+  models: ModelRegistry;
   server: Server;
   url: string;
   close(options?: { stopServers?: boolean }): Promise<void>;
@@ -115,6 +117,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
+  const models = createModelRegistry(config, store, catalog);
+  registerModelRoutes(api, models.registry);
   api.add({
     method: 'get',
     path: '/',
@@ -167,6 +171,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     }
     next();
   });
+  // Publishing carries the notebook and its artifact files.
+  apiRouter.post('/models/:team/:model/versions', express.json({ limit: `${config.models.maxPublishMiB}mb` }));
   apiRouter.use(express.json({ limit: '1mb' }));
   apiRouter.get('/openapi.json', (_req, res) => res.json(openapi));
   api.mount(apiRouter);
@@ -184,6 +190,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerKbPages(pages, kb);
   registerServingPages(pages, deps);
   registerDatasetPages(pages, data);
+  registerModelPages(pages);
   registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {
@@ -227,6 +234,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   server.keepAliveTimeout = 65_000;
 
   await manager.restore();
+  await models.registry.resumePending();
   manager.startBackgroundTasks();
   await serving.start();
   data.start();
@@ -256,12 +264,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     deps,
     data,
     kb,
+    models: models.registry,
     server,
     url,
     async close(options = {}) {
       clearInterval(sessionsTimer);
       data.stop();
       kb.close();
+      await models.close();
       await manager.close();
       await serving.close({ stopServers: options.stopServers ?? false });
       if (options.stopServers) {

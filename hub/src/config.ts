@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { dataAccessConfigSchema } from './data/config.js';
+import { modelsConfigSchema } from './models/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -202,6 +203,8 @@ export const configSchema = z
       .prefault({}),
     /** Governed data access: catalog, grants, masking, mounts (docs/data-access.md). */
     dataAccess: dataAccessConfigSchema.prefault({}),
+    /** Model registry: guardrail enforcement and data policies (docs/models.md). */
+    models: modelsConfigSchema.prefault({}),
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })

@@ -11,7 +11,7 @@ export interface PageOptions {
   scripts?: string[];
   /** Data handed to the page's script as JSON. */
   data?: unknown;
-  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'data' | 'login' | 'serving';
+  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'data' | 'login' | 'serving' | 'models';
 }
 
 export function renderPage(options: PageOptions): string {
@@ -21,6 +21,7 @@ export function renderPage(options: PageOptions): string {
         <a href="/hub/home" class="${options.active === 'home' ? 'active' : ''}">Workspaces</a>
         <a href="/hub/teams" class="${options.active === 'teams' ? 'active' : ''}">Teams</a>
         <a href="/hub/data" class="${options.active === 'data' ? 'active' : ''}">Data</a>
+        <a href="/hub/models" class="${options.active === 'models' ? 'active' : ''}">Models</a>
         <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
         <a href="/hub/serving" class="${options.active === 'serving' ? 'active' : ''}">Serving</a>
         <a href="/hub/tokens" class="${options.active === 'tokens' ? 'active' : ''}">API tokens</a>

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/** The guardrails, in the order they run and are shown. */
+export const GUARDRAIL_IDS = ['model-card', 'image', 'data-policy', 'secrets', 'pii', 'reproducibility'] as const;
+export type GuardrailId = (typeof GUARDRAIL_IDS)[number];
+
+/**
+ * What a guardrail's failure does: `block` refuses promotion, `warn` shows
+ * the failure but lets the version through, `off` skips the check.
+ */
+export const enforcementSchema = z.enum(['block', 'warn', 'off']);
+export type Enforcement = z.infer<typeof enforcementSchema>;
+
+const guardrailMap = z.partialRecord(z.enum(GUARDRAIL_IDS), enforcementSchema);
+
+/** How data of one classification may be used by a model in production. */
+export const classificationPolicySchema = z
+  .object({
+    /** `allowed`; `approval`: a platform approval for the team is needed; `forbidden`. */
+    production: z.enum(['allowed', 'approval', 'forbidden']),
+    /** Whether personal data may appear in outputs only with the team's PII clearance on the data set. */
+    piiNeedsClearance: z.boolean().default(true),
+  })
+  .strict();
+export type ClassificationPolicy = z.infer<typeof classificationPolicySchema>;
+
+/**
+ * Until the data-access module is on main, data sets can be described here
+ * (see DataPolicySource); the real source replaces this list.
+ */
+const dataSetSchema = z
+  .object({
+    classification: z.string().min(1),
+    containsPii: z.boolean().default(false),
+    /** Team ids with PII clearance on this data set. */
+    piiClearance: z.array(z.string()).default([]),
+    /** Team ids with a platform approval to use it in production (restricted data). */
+    approvedFor: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const modelsConfigSchema = z
+  .object({
+    /** Largest publish request (notebook + artifacts, base64), in MiB. */
+    maxPublishMiB: z.number().positive().max(512).default(32),
+    /** Enforcement per guardrail for every team (overridden per team below). */
+    guardrails: guardrailMap.default({}),
+    reproducibility: z
+      .object({
+        /** The whole re-run, including kernel start, at most this long. */
+        timeoutSeconds: z.number().int().positive().default(600),
+        /** The smoke call of predict() at most this long. */
+        predictTimeoutSeconds: z.number().int().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
+    classifications: z
+      .record(z.string(), classificationPolicySchema)
+      .default({
+        public: { production: 'allowed', piiNeedsClearance: true },
+        internal: { production: 'allowed', piiNeedsClearance: true },
+        confidential: { production: 'allowed', piiNeedsClearance: true },
+        restricted: { production: 'approval', piiNeedsClearance: true },
+      }),
+    /** Per-team overrides: guardrail enforcement and classification policies. */
+    teams: z
+      .record(
+        z.string(),
+        z
+          .object({
+            guardrails: guardrailMap.default({}),
+            classifications: z.record(z.string(), classificationPolicySchema).default({}),
+          })
+          .strict(),
+      )
+      .default({}),
+    dataSets: z.record(z.string(), dataSetSchema).default({}),
+  })
+  .strict();
+
+export type ModelsConfig = z.infer<typeof modelsConfigSchema>;
+
+export function enforcementFor(config: ModelsConfig, team: string, id: GuardrailId): Enforcement {
+  return config.teams[team]?.guardrails[id] ?? config.guardrails[id] ?? 'block';
+}
+
+export function classificationPolicy(config: ModelsConfig, team: string, classification: string): ClassificationPolicy | undefined {
+  return config.teams[team]?.classifications[classification] ?? config.classifications[classification];
+}

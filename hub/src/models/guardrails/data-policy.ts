@@ -1,0 +1,34 @@
+import { classificationPolicy } from '../config.js';
+import type { Guardrail } from './types.js';
+
+/** Every data set must be known and allowed for production; restricted data needs a platform approval. */
+export const dataPolicyGuardrail: Guardrail = {
+  id: 'data-policy',
+  title: 'Data sets allowed for production',
+  async check({ team, datasets }, { data, config }) {
+    if (datasets.length === 0) return { ok: true, reason: 'The version declares no data sets.' };
+    const problems: string[] = [];
+    const fine: string[] = [];
+    for (const d of datasets) {
+      const facts = await data.describe(d.name, d.version);
+      if (!facts) {
+        problems.push(`${d.name}: not a registered data set, so its classification is unknown`);
+        continue;
+      }
+      const policy = classificationPolicy(config, team, facts.classification);
+      if (facts.allowedInProduction === false) {
+        problems.push(`${d.name} (${facts.classification}): the data catalog does not allow it in production`);
+      } else if (!policy) {
+        problems.push(`${d.name}: no policy for classification "${facts.classification}"; ask the platform team`);
+      } else if (policy.production === 'forbidden') {
+        problems.push(`${d.name} (${facts.classification}): ${facts.classification} data may not be used in production`);
+      } else if (policy.production === 'approval' && !(await data.hasPlatformApproval(team, d.name))) {
+        problems.push(`${d.name} (${facts.classification}): needs a platform approval for team ${team}`);
+      } else {
+        fine.push(`${d.name}@${d.version} (${facts.classification}): allowed`);
+      }
+    }
+    if (problems.length === 0) return { ok: true, reason: `All ${datasets.length} data set${datasets.length === 1 ? ' is' : 's are'} allowed for production.`, details: fine };
+    return { ok: false, reason: `Data policy: ${problems[0]}.`, details: [...problems, ...fine] };
+  },
+};

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type { Catalog } from '@atrium/spawner';
+import type { HubConfig } from '../config.js';
+import type { Store } from '../db/store.js';
+import { ConfigDataPolicy } from './data-policy.js';
+import { ModelRegistry } from './registry.js';
+import { JupyterNotebookRunner } from './runner.js';
+import { ModelStore } from './store.js';
+
+export { ModelRegistry } from './registry.js';
+export { registerModelRoutes } from './routes.js';
+export { registerModelPages } from './pages.js';
+
+/** The registry with its default parts: the embedded data policy and the local notebook runner. */
+export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog): { registry: ModelRegistry; close(): Promise<void> } {
+  const runner = new JupyterNotebookRunner({
+    stateDir: config.stateDir,
+    envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
+    python: config.spawner.python,
+    catalog,
+    config: config.models,
+  });
+  const registry = new ModelRegistry(new ModelStore(store.database.db), {
+    stateDir: config.stateDir,
+    config: config.models,
+    catalog,
+    data: new ConfigDataPolicy(config.models),
+    runner,
+  });
+  return {
+    registry,
+    async close() {
+      runner.close();
+      await registry.idle();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * A headless jupyter_server started from an image's environment, and a
+ * kernel driven over the Jupyter messaging protocol (REST to create the
+ * kernel, the `channels` WebSocket to execute code). Used by the
+ * reproducibility guardrail: a clean kernel, nothing from the author's
+ * session.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+
+export interface ExecuteResult {
+  status: 'ok' | 'error' | 'timeout';
+  stdout: string;
+  /** `ename: evalue` of the error, when status is `error`. */
+  error?: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class HeadlessJupyter {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    private readonly token: string,
+    private readonly logTail: () => string,
+  ) {}
+
+  /** Start `jupyter-server` from `envPath` with `rootDir` as the working directory. */
+  static async start(envPath: string, rootDir: string, timeoutMs = 60_000): Promise<HeadlessJupyter> {
+    const port = await freePort();
+    const token = randomBytes(24).toString('hex');
+    const jupyterDir = `${rootDir}/.jupyter-runtime`;
+    const child = spawn(
+      `${envPath}/bin/jupyter-server`,
+      ['--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0', '--ServerApp.open_browser=False', `--ServerApp.root_dir=${rootDir}`],
+      {
+        cwd: rootDir,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: `${envPath}/bin:/usr/bin:/bin`,
+          HOME: rootDir,
+          LANG: process.env.LANG ?? 'C.UTF-8',
+          // The token goes through the environment, not argv, so `ps` does not show it.
+          JUPYTER_TOKEN: token,
+          JUPYTER_CONFIG_DIR: `${jupyterDir}/config`,
+          JUPYTER_DATA_DIR: `${jupyterDir}/data`,
+          JUPYTER_RUNTIME_DIR: `${jupyterDir}/runtime`,
+          IPYTHONDIR: `${jupyterDir}/ipython`,
+          MPLBACKEND: 'Agg',
+        },
+      },
+    );
+    let log = '';
+    const keep = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const server = new HeadlessJupyter(child, `http://127.0.0.1:${port}`, token, () => log);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`jupyter-server exited (${child.exitCode ?? child.signalCode}): ${log.trim().split('\n').slice(-3).join(' ')}`);
+      }
+      try {
+        const r = await fetch(`${server.url}/api/status`, { headers: server.headers(), signal: AbortSignal.timeout(2000) });
+        if (r.ok) return server;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        server.stop();
+        throw new Error(`jupyter-server did not answer within ${Math.round(timeoutMs / 1000)} s`);
+      }
+      await sleep(200);
+    }
+  }
+
+  headers(): Record<string, string> {
+    return { Authorization: `token ${this.token}` };
+  }
+
+  log(): string {
+    return this.logTail();
+  }
+
+  async startKernel(name = 'python3'): Promise<Kernel> {
+    const r = await fetch(`${this.url}/api/kernels`, {
+      method: 'POST',
+      headers: { ...this.headers(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (!r.ok) throw new Error(`could not start a ${name} kernel: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+    const { id } = (await r.json()) as { id: string };
+    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/api/kernels/${id}/channels`, { headers: this.headers() });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new Kernel(this, id, ws);
+  }
+
+  /** Stop the server and everything it started (its process group). */
+  stop(): void {
+    if (this.child.pid === undefined || this.child.exitCode !== null) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export class Kernel {
+  private readonly session = randomUUID();
+  private readonly pending = new Map<string, { stdout: string[]; error?: string; done: (r: ExecuteResult) => void }>();
+
+  constructor(
+    private readonly server: HeadlessJupyter,
+    readonly id: string,
+    private readonly ws: WebSocket,
+  ) {
+    ws.on('message', (raw) => this.onMessage(raw.toString()));
+    // A socket error is followed by 'close', which fails the running call.
+    ws.on('error', () => undefined);
+  }
+
+  private onMessage(raw: string): void {
+    let msg: { channel?: string; msg_type?: string; header?: { msg_type?: string }; parent_header?: { msg_id?: string }; content?: Record<string, unknown> };
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    const call = this.pending.get(msg.parent_header?.msg_id ?? '');
+    if (!call) return;
+    const type = msg.header?.msg_type ?? msg.msg_type;
+    const content = msg.content ?? {};
+    if (type === 'stream' && content.name === 'stdout') call.stdout.push(String(content.text ?? ''));
+    if (type === 'error') call.error = `${String(content.ename)}: ${String(content.evalue)}`;
+    if (type === 'execute_reply' && msg.channel === 'shell') {
+      call.done({
+        status: content.status === 'ok' ? 'ok' : 'error',
+        stdout: call.stdout.join(''),
+        ...(content.status === 'ok' ? {} : { error: call.error ?? `${String(content.ename ?? 'Error')}: ${String(content.evalue ?? '')}` }),
+      });
+    }
+  }
+
+  /** Run code; resolves with its stdout, its error, or `timeout` (the kernel is then interrupted). */
+  execute(code: string, timeoutMs: number): Promise<ExecuteResult> {
+    const msgId = randomUUID();
+    return new Promise<ExecuteResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(msgId);
+        void this.interrupt();
+        resolve({ status: 'timeout', stdout: '' });
+      }, timeoutMs);
+      const onClose = () => finish({ status: 'error', stdout: '', error: 'The kernel died (it may have run out of memory).' });
+      const finish = (r: ExecuteResult) => {
+        clearTimeout(timer);
+        this.ws.off('close', onClose);
+        this.pending.delete(msgId);
+        resolve(r);
+      };
+      this.ws.once('close', onClose);
+      this.pending.set(msgId, { stdout: [], done: finish });
+      this.ws.send(
+        JSON.stringify({
+          channel: 'shell',
+          header: { msg_id: msgId, msg_type: 'execute_request', username: 'atrium', session: this.session, date: new Date().toISOString(), version: '5.3' },
+          parent_header: {},
+          metadata: {},
+          content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+          buffers: [],
+        }),
+      );
+    });
+  }
+
+  async interrupt(): Promise<void> {
+    await fetch(`${this.server.url}/api/kernels/${this.id}/interrupt`, { method: 'POST', headers: this.server.headers() }).catch(() => undefined);
+  }
+
+  async shutdown(): Promise<void> {
+    this.ws.close();
+    await fetch(`${this.server.url}/api/kernels/${this.id}`, { method: 'DELETE', headers: this.server.headers(), signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+  }
+}

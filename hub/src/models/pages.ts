@@ -1,0 +1,64 @@
+import type { Router } from 'express';
+import { html, raw } from '../pages/html.js';
+import { renderPage } from '../pages/layout.js';
+import { requireSession } from '../pages/session.js';
+
+const MODEL_STYLES = `
+.guardrails { list-style:none; padding:0; margin:8px 0; display:grid; gap:6px; }
+.guardrail { display:flex; gap:10px; align-items:flex-start; padding:8px 10px; border:1px solid var(--line); border-radius:8px; background:#fff; }
+.guardrail .gr-title { font-weight:600; min-width:250px; }
+.guardrail .gr-reason { color:var(--ink); }
+.guardrail details { color:var(--muted); font-size:13px; }
+.version { border:1px solid var(--line); border-radius:var(--radius); padding:14px 16px; margin-bottom:14px; background:#fff; }
+.version h3 { margin:0 0 6px; font-size:16px; }
+.lineage { display:grid; grid-template-columns: 160px 1fr; gap:2px 12px; font-size:14px; margin:8px 0; }
+.lineage dt { color:var(--muted); }
+.lineage dd { margin:0; word-break:break-all; }
+.actions { display:flex; gap:8px; flex-wrap:wrap; margin-top:10px; }
+.status-passed { color:var(--ok); } .status-failed { color:var(--bad); } .status-warning, .status-pending { color:var(--warn); } .status-skipped { color:var(--muted); }
+`;
+
+/** The hub's model pages; content comes from the API through hub/client/models.ts. */
+export function registerModelPages(router: Router): void {
+  router.get('/models', (req, res) => {
+    const who = requireSession(req, res);
+    if (!who) return;
+    res.type('html').send(
+      renderPage({
+        title: 'Models',
+        active: 'models',
+        user: who.user,
+        xsrfToken: who.xsrfToken,
+        scripts: ['models.js'],
+        data: { view: 'list' },
+        body: html`<style>${raw(MODEL_STYLES)}</style>
+          <h1>Models</h1>
+          <p class="lead">Notebooks your teams published as models. Publish from the Models panel in JupyterLab; every version passes automated guardrails before it can serve staging or production.</p>
+          <div id="flash"></div>
+          <div id="models"><div class="empty">Loading…</div></div>`,
+      }),
+    );
+  });
+
+  router.get('/models/:team/:model', (req, res) => {
+    const who = requireSession(req, res);
+    if (!who) return;
+    const team = String(req.params.team);
+    const model = String(req.params.model);
+    res.type('html').send(
+      renderPage({
+        title: `${team}/${model}`,
+        active: 'models',
+        user: who.user,
+        xsrfToken: who.xsrfToken,
+        scripts: ['models.js'],
+        data: { view: 'model', team, model },
+        body: html`<style>${raw(MODEL_STYLES)}</style>
+          <p><a href="/hub/models">← All models</a></p>
+          <h1 id="model-title">${team}/${model}</h1>
+          <div id="flash"></div>
+          <div id="model"><div class="empty">Loading…</div></div>`,
+      }),
+    );
+  });
+}

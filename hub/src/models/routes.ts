@@ -1,0 +1,268 @@
+import { z } from 'zod';
+import { badRequest, notFound } from '../errors.js';
+import type { ApiRegistry } from '../routes/api.js';
+import { slug, teamName } from '../routes/schemas.js';
+import { GUARDRAIL_IDS } from './config.js';
+import { ARTIFACT_NAME, notebookSchema } from './notebook.js';
+import type { ModelRegistry } from './registry.js';
+import { ALIASES, type VersionRecord } from './store.js';
+
+const modelName = slug('model name');
+const aliasName = z.enum(ALIASES, { error: 'alias must be staging or production' });
+const versionNumber = z.coerce.number({ error: 'version must be a number' }).int('version must be a whole number').min(1, 'version must be at least 1').max(1_000_000, 'version is too large');
+
+const modelParams = z.object({ team: teamName, model: modelName });
+const versionParams = modelParams.extend({ version: versionNumber });
+const aliasParams = modelParams.extend({ alias: aliasName });
+
+const cardFields = {
+  description: z.string().max(5000, 'description must be at most 5,000 characters').describe('What the model predicts, from what'),
+  intendedUse: z.string().max(5000, 'intendedUse must be at most 5,000 characters').describe('Who uses it, for what decisions'),
+  limitations: z.string().max(5000, 'limitations must be at most 5,000 characters').describe('Where it must not be trusted'),
+  owner: z.string().max(200, 'owner must be at most 200 characters').describe('Person accountable for it'),
+};
+const cardSchema = z.object(cardFields);
+const dataSetRef = z.object({
+  name: z.string().min(1, 'data set name must not be empty').max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'data set name may contain letters, digits, dot, dash and underscore'),
+  version: z.string().min(1, 'data set version must not be empty').max(64),
+});
+
+const publishBody = z
+  .object({
+    displayName: z.string().trim().min(1).max(200).optional().describe('Shown in lists; set when the model is created'),
+    notebook: notebookSchema,
+    notebookPath: z.string().max(500).default('notebook.ipynb').describe('Where the notebook lived in the workspace, for people'),
+    artifacts: z
+      .array(
+        z
+          .object({
+            name: z.string().max(200).regex(ARTIFACT_NAME, 'artifact names are relative paths under artifacts/ without ".."').refine((n) => !n.split('/').includes('..'), 'artifact names may not contain ".."'),
+            contentBase64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'contentBase64 must be base64'),
+          })
+          .strict(),
+      )
+      .max(50, 'at most 50 artifact files')
+      .default([])
+      .describe('The files the notebook names as artifacts/<name>'),
+    image: z.string().min(1).max(64).describe('The curated image the notebook ran in'),
+    imageVersion: z.string().min(1).max(64).optional().describe('Its version (default: the catalog’s current one)'),
+    datasets: z.array(dataSetRef).max(50).default([]),
+    card: cardSchema,
+    smokeInput: z.json().optional().describe('JSON handed to predict() in the reproducibility check; default: the notebook’s example_inputs'),
+  })
+  .strict();
+
+const guardrailSchema = z.object({
+  id: z.enum(GUARDRAIL_IDS),
+  title: z.string(),
+  status: z.enum(['passed', 'failed', 'warning', 'skipped', 'pending']),
+  enforcement: z.enum(['block', 'warn', 'off']),
+  reason: z.string(),
+  details: z.array(z.string()),
+  checkedAt: z.number(),
+});
+
+const versionSchema = z.object({
+  team: z.string(),
+  model: z.string(),
+  version: z.number(),
+  author: z.string(),
+  createdAt: z.number().describe('epoch milliseconds'),
+  notebookSha256: z.string(),
+  notebookPath: z.string(),
+  image: z.string(),
+  imageVersion: z.string(),
+  datasets: z.array(z.object({ name: z.string(), version: z.string() })),
+  artifacts: z.array(z.object({ name: z.string(), bytes: z.number(), sha256: z.string() })),
+  card: cardSchema,
+  metrics: z.record(z.string(), z.number()),
+  guardrailStatus: z.enum(['pending', 'passed', 'failed']),
+  guardrails: z.array(guardrailSchema),
+  guardrailsAt: z.number().nullable(),
+  aliases: z.array(aliasName).describe('Aliases pointing at this version'),
+});
+
+const aliasSchema = z.object({ alias: aliasName, version: z.number(), updatedBy: z.string(), updatedAt: z.number() });
+const eventSchema = z.object({
+  id: z.number(),
+  alias: z.string(),
+  kind: z.enum(['promote', 'rollback', 'refused']),
+  fromVersion: z.number().nullable(),
+  toVersion: z.number(),
+  actor: z.string(),
+  at: z.number(),
+  message: z.string(),
+  guardrails: z.array(guardrailSchema),
+});
+const summarySchema = z.object({
+  team: z.string(),
+  name: z.string(),
+  displayName: z.string(),
+  latestVersion: z.number().nullable(),
+  latestStatus: z.enum(['pending', 'passed', 'failed']).nullable(),
+  aliases: z.array(aliasSchema),
+  createdAt: z.number(),
+});
+const modelSchema = summarySchema.extend({ versions: z.array(versionSchema), canPromoteProduction: z.boolean() });
+
+export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry): void {
+  const { store } = registry;
+  const withAliases = async (v: VersionRecord) => {
+    const aliases = await store.aliases(v.team, v.model);
+    const { smokeInput: _smoke, ...rest } = v;
+    return { ...rest, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) };
+  };
+  const summary = async (m: { team: string; name: string; displayName: string; createdAt: number }) => {
+    const versions = await store.listVersions(m.team, m.name);
+    return {
+      team: m.team,
+      name: m.name,
+      displayName: m.displayName,
+      latestVersion: versions[0]?.version ?? null,
+      latestStatus: versions[0]?.guardrailStatus ?? null,
+      aliases: await store.aliases(m.team, m.name),
+      createdAt: m.createdAt,
+    };
+  };
+
+  api.add({
+    method: 'get',
+    path: '/models',
+    tag: 'models',
+    summary: 'Models of your teams (platform admins: all), optionally of one team',
+    query: z.object({ team: teamName.optional() }),
+    response: z.array(summarySchema),
+    handler: async ({ identity: who, query }) => {
+      let teams = who.user.platformAdmin ? undefined : who.user.teams.map((t) => t.team);
+      if (query.team) {
+        registry.requireMember(who, query.team, 'see');
+        teams = [query.team];
+      }
+      return Promise.all((await store.listModels(teams)).map(summary));
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/models/:team/:model/versions',
+    tag: 'models',
+    summary: 'Publish a notebook as a new version (created with the model if needed); guardrails start at once',
+    params: modelParams,
+    body: publishBody,
+    status: 201,
+    response: versionSchema,
+    handler: async ({ identity: who, params, body }) => {
+      const { displayName, ...rest } = body;
+      const published = await registry.publish(who, params.team, params.model, { ...rest, ...(displayName ? { displayName } : {}), smokeInput: body.smokeInput });
+      return withAliases(published);
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model',
+    tag: 'models',
+    summary: 'A model with its versions (newest first) and aliases',
+    params: modelParams,
+    response: modelSchema,
+    handler: async ({ identity: who, params }) => {
+      const m = await registry.model(who, params.team, params.model);
+      const versions = await Promise.all((await store.listVersions(m.team, m.name)).map(withAliases));
+      let canPromoteProduction = true;
+      try {
+        registry.requireAliasRight(who, m.team, 'production');
+      } catch {
+        canPromoteProduction = false;
+      }
+      return { ...(await summary(m)), versions, canPromoteProduction };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model/versions/:version',
+    tag: 'models',
+    summary: 'One version: lineage, model card, metrics, guardrail results',
+    params: versionParams,
+    response: versionSchema,
+    handler: async ({ identity: who, params }) => withAliases(await registry.version(who, params.team, params.model, params.version)),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model/versions/:version/notebook',
+    tag: 'models',
+    summary: 'The notebook snapshot of a version (nbformat 4 JSON)',
+    params: versionParams,
+    response: z.record(z.string(), z.unknown()),
+    handler: async ({ identity: who, params }) => {
+      const v = await registry.version(who, params.team, params.model, params.version);
+      const nb = registry.readNotebook(v);
+      if (!nb) throw notFound(`The bundle of version ${v.version} is missing on this hub.`);
+      return nb;
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model/compare',
+    tag: 'models',
+    summary: 'Compare two versions: lineage and card changes, metric deltas, changed code cells',
+    params: modelParams,
+    query: z.object({ from: versionNumber, to: versionNumber }),
+    response: z.object({
+      from: z.number(),
+      to: z.number(),
+      changes: z.array(z.object({ field: z.string(), from: z.string(), to: z.string() })),
+      metrics: z.array(z.object({ name: z.string(), from: z.number().nullable(), to: z.number().nullable(), delta: z.number().nullable() })),
+      code: z.object({ cellsFrom: z.number(), cellsTo: z.number(), added: z.number(), removed: z.number() }),
+    }),
+    handler: async ({ identity: who, params, query }) => {
+      if (query.from === query.to) throw badRequest('Pick two different versions to compare.', 'to');
+      const a = await registry.version(who, params.team, params.model, query.from);
+      const b = await registry.version(who, params.team, params.model, query.to);
+      return registry.compare(a, b, registry.readNotebook(a), registry.readNotebook(b));
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/models/:team/:model/aliases/:alias',
+    tag: 'models',
+    summary: 'Promote a version to staging or production (guardrails run again; production needs a team admin)',
+    params: aliasParams,
+    body: z.object({ version: z.number({ error: 'version is required' }).int('version must be a whole number').min(1, 'version must be at least 1') }).strict(),
+    response: z.object({ version: versionSchema, message: z.string() }),
+    handler: async ({ identity: who, params, body }) => {
+      const r = await registry.promote(who, params.team, params.model, params.alias, body.version);
+      return { version: await withAliases(r.version), message: r.message };
+    },
+  });
+
+  api.add({
+    method: 'post',
+    path: '/models/:team/:model/aliases/:alias/rollback',
+    tag: 'models',
+    summary: 'Roll the alias back to the version that served it before',
+    params: aliasParams,
+    response: z.object({ version: versionSchema, message: z.string() }),
+    handler: async ({ identity: who, params }) => {
+      const r = await registry.rollback(who, params.team, params.model, params.alias);
+      return { version: await withAliases(r.version), message: r.message };
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model/history',
+    tag: 'models',
+    summary: 'Every promotion, rollback and refusal, newest first (append-only)',
+    params: modelParams,
+    query: z.object({ alias: aliasName.optional() }),
+    response: z.array(eventSchema),
+    handler: async ({ identity: who, params, query }) => {
+      await registry.model(who, params.team, params.model);
+      return store.history(params.team, params.model, query.alias);
+    },
+  });
+}
