@@ -26,6 +26,7 @@ export function createModelRegistry(config: HubConfig, store: Store, catalog: Ca
     catalog,
     data: new ConfigDataPolicy(config.models),
     runner,
+    teamExists: async (team) => (await store.teams.get(team)) !== undefined,
   });
   return {
     registry,

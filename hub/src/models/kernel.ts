@@ -46,7 +46,7 @@ export class HeadlessJupyter {
     const jupyterDir = `${rootDir}/.jupyter-runtime`;
     const child = spawn(
       `${envPath}/bin/jupyter-server`,
-      ['--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0', '--ServerApp.open_browser=False', `--ServerApp.root_dir=${rootDir}`],
+      ['--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0', '--ServerApp.open_browser=False', '--ServerApp.allow_root=True', `--ServerApp.root_dir=${rootDir}`],
       {
         cwd: rootDir,
         detached: true,

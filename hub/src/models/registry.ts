@@ -52,7 +52,7 @@ export class ModelRegistry {
 
   constructor(
     readonly store: ModelStore,
-    private readonly options: { stateDir: string; config: ModelsConfig; catalog: Catalog; data: DataPolicySource; runner?: NotebookRunner },
+    private readonly options: { stateDir: string; config: ModelsConfig; catalog: Catalog; data: DataPolicySource; runner?: NotebookRunner; teamExists: (team: string) => Promise<boolean> },
   ) {
     this.bundles = new BundleStore(options.stateDir);
   }
@@ -114,6 +114,7 @@ export class ModelRegistry {
 
   async publish(who: RequestIdentity, team: string, name: string, input: PublishInput): Promise<VersionRecord> {
     this.requireMember(who, team, 'publish');
+    if (!(await this.options.teamExists(team))) throw notFound(`Team ${team} does not exist.`);
     const image = this.options.catalog.findImage(input.image);
     const imageVersion = input.imageVersion ?? image?.version ?? 'unknown';
     const named = namedArtifacts(input.notebook);

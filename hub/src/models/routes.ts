@@ -127,6 +127,16 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry): 
 
   api.add({
     method: 'get',
+    path: '/session/xsrf',
+    tag: 'models',
+    summary: 'The XSRF token of the caller’s browser session (null for API tokens), for JupyterLab extensions that change things through the hub API',
+    response: z.object({ xsrfToken: z.string().nullable() }),
+    // Readable only by same-origin pages: the API sends no CORS headers, so another site cannot read it.
+    handler: async ({ identity: who }) => ({ xsrfToken: who.via === 'session' ? (who.xsrfToken ?? null) : null }),
+  });
+
+  api.add({
+    method: 'get',
     path: '/models',
     tag: 'models',
     summary: 'Models of your teams (platform admins: all), optionally of one team',
