@@ -69,6 +69,80 @@ export interface SearchParams {
   limit?: number;
 }
 
+export type GuardrailStatus = 'passed' | 'failed' | 'warning' | 'skipped' | 'pending';
+
+export interface GuardrailResult {
+  id: string;
+  title: string;
+  status: GuardrailStatus;
+  enforcement: 'block' | 'warn' | 'off';
+  reason: string;
+  details: string[];
+}
+
+export interface ModelCard {
+  description: string;
+  intendedUse: string;
+  limitations: string;
+  owner: string;
+}
+
+export interface ModelVersion {
+  team: string;
+  model: string;
+  version: number;
+  author: string;
+  createdAt: number;
+  notebookSha256: string;
+  notebookPath: string;
+  image: string;
+  imageVersion: string;
+  datasets: { name: string; version: string }[];
+  artifacts: { name: string; bytes: number; sha256: string }[];
+  card: ModelCard;
+  metrics: Record<string, number>;
+  guardrailStatus: 'pending' | 'passed' | 'failed';
+  guardrails: GuardrailResult[];
+  aliases: string[];
+}
+
+export interface ModelAlias {
+  alias: 'staging' | 'production';
+  version: number;
+  updatedBy: string;
+  updatedAt: number;
+}
+
+export interface ModelSummary {
+  team: string;
+  name: string;
+  displayName: string;
+  latestVersion: number | null;
+  latestStatus: 'pending' | 'passed' | 'failed' | null;
+  aliases: ModelAlias[];
+}
+
+export interface ModelDetail extends ModelSummary {
+  versions: ModelVersion[];
+  canPromoteProduction: boolean;
+}
+
+export interface PublishRequest {
+  displayName?: string;
+  notebook: Record<string, unknown>;
+  notebookPath: string;
+  artifacts: { name: string; contentBase64: string }[];
+  image: string;
+  imageVersion?: string;
+  datasets: { name: string; version: string }[];
+  card: ModelCard;
+}
+
+export interface WorkspaceInfo {
+  image: string;
+  imageVersion: string;
+}
+
 /** A notebook document as the hub returns it (nbformat 4 JSON). */
 export type NotebookJSON = Record<string, unknown> & { cells: unknown[] };
 
@@ -154,8 +228,84 @@ export class HubClient {
     return this.getJSON<HubUser>('/user', signal);
   }
 
+  /** The workspace this page runs in: its image and the image's version. */
+  workspace(user: string, server: string, signal?: AbortSignal): Promise<WorkspaceInfo> {
+    return this.getJSON<WorkspaceInfo>(`/users/${encodeURIComponent(user)}/servers/${encodeURIComponent(server)}`, signal);
+  }
+
+  /** Models of the caller's teams. */
+  models(signal?: AbortSignal): Promise<ModelSummary[]> {
+    return this.getJSON<ModelSummary[]>('/models', signal);
+  }
+
+  model(team: string, name: string, signal?: AbortSignal): Promise<ModelDetail> {
+    return this.getJSON<ModelDetail>(`/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}`, signal);
+  }
+
+  publish(team: string, name: string, body: PublishRequest): Promise<ModelVersion> {
+    return this.send<ModelVersion>('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/versions`, body);
+  }
+
+  promote(team: string, name: string, alias: 'staging' | 'production', version: number): Promise<{ version: ModelVersion; message: string }> {
+    return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}`, { version });
+  }
+
+  rollback(team: string, name: string, alias: 'staging' | 'production'): Promise<{ version: ModelVersion; message: string }> {
+    return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}/rollback`);
+  }
+
+  private xsrf: Promise<string | null> | undefined;
+
+  /**
+   * State-changing calls authenticated by the hub session need the session's
+   * XSRF token; the hub hands it to same-origin pages only.
+   */
+  private xsrfToken(): Promise<string | null> {
+    this.xsrf ??= this.getJSON<{ xsrfToken: string | null }>('/session/xsrf').then(
+      (r) => r.xsrfToken,
+      (err: unknown) => {
+        this.xsrf = undefined;
+        throw err;
+      },
+    );
+    return this.xsrf;
+  }
+
+  private async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, retried = false): Promise<T> {
+    const token = await this.xsrfToken();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        credentials: 'same-origin',
+        headers: {
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(token ? { 'X-XSRF-Token': token } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw toNetworkError(err);
+    }
+    if (response.status === 403 && !retried) {
+      // A new hub session (signed in again in another tab) has a new token: fetch it once more.
+      const copy = response.clone();
+      const payload = (await copy.json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+      if (payload?.error?.code === 'xsrf_failed') {
+        this.xsrf = undefined;
+        return this.send<T>(method, path, body, true);
+      }
+    }
+    return this.readJSON<T>(response);
+  }
+
   private async getJSON<T>(path: string, signal?: AbortSignal): Promise<T> {
     const response = await this.request(path, signal, 'application/json');
+    return this.readJSON<T>(response);
+  }
+
+  private async readJSON<T>(response: Response): Promise<T> {
     if (!response.ok) throw await errorFrom(response);
     const type = response.headers.get('content-type') ?? '';
     if (!type.includes('json')) {

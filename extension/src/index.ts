@@ -6,7 +6,7 @@
  * It talks only to the hub's REST API (same origin, the hub session cookie)
  * and to the Jupyter server it runs in (Contents API via ServerConnection).
  */
-import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILabShell, ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -16,7 +16,9 @@ import { CommandIDs, IAtriumHubClient, IAtriumSidebar, PLUGIN_ID } from './token
 import { copyTutorial } from './tutorial';
 import { ArticleWidget } from './widgets/ArticleWidget';
 import { AtriumSidebar } from './widgets/AtriumSidebar';
-import { datasetsPanel, modelsPanel } from './widgets/ComingSoonPanel';
+import { datasetsPanel } from './widgets/ComingSoonPanel';
+import { ModelsModel, type NotebookSource } from './modelsModel';
+import { ModelsPanel } from './widgets/ModelsPanel';
 import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
 
 export { HubApiError, HubClient } from './hubClient';
@@ -49,7 +51,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
   description: 'The Atrium sidebar: Knowledge Base, Datasets and Models.',
   autoStart: true,
   requires: [IAtriumHubClient, IRenderMimeRegistry],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, ILabShell],
   provides: IAtriumSidebar,
   activate: (
     app: JupyterFrontEnd,
@@ -57,6 +59,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     rendermime: IRenderMimeRegistry,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
+    labShell: ILabShell | null,
   ): IAtriumSidebar => {
     const { commands, shell, serviceManager } = app;
     const articles = new Map<string, ArticleWidget>();
@@ -110,9 +113,22 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     const sidebar = new AtriumSidebar();
     sidebar.addPanel(kbPanel);
     sidebar.addPanel(datasetsPanel());
-    sidebar.addPanel(modelsPanel());
-    // The Knowledge Base is the panel that works today: give it most of the height.
-    sidebar.setRelativeSizes([4, 1, 1]);
+    const modelsModel = new ModelsModel({
+      client,
+      user: PageConfig.getOption('hubUser'),
+      server: PageConfig.getOption('hubServerName'),
+      readFile: async (path) => {
+        const file = await serviceManager.contents.get(path, { content: true, format: 'base64', type: 'file' });
+        return String(file.content);
+      },
+    });
+    sidebar.addPanel(new ModelsPanel(modelsModel));
+    void modelsModel.load();
+    // Follow the notebook in the main area: that is what "Publish this notebook" publishes.
+    const follow = () => modelsModel.setNotebook(notebookSource(shell.currentWidget));
+    labShell?.currentChanged.connect(follow);
+    follow();
+    sidebar.setRelativeSizes([3, 1, 3]);
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, 'atrium-sidebar');
     void model.loadFacets();
@@ -137,5 +153,18 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     return sidebar;
   },
 };
+
+/**
+ * The notebook a main-area widget shows, if it is one. Duck-typed on the
+ * document context (path, model, save) so the extension needs no
+ * dependency on the notebook package for this.
+ */
+export function notebookSource(widget: unknown): NotebookSource | null {
+  const context = (widget as { context?: { path?: unknown; model?: { toJSON?: unknown }; save?: unknown } } | null)?.context;
+  if (!context || typeof context.path !== 'string' || !context.path.endsWith('.ipynb')) return null;
+  if (typeof context.model?.toJSON !== 'function' || typeof context.save !== 'function') return null;
+  const ctx = context as { path: string; model: { toJSON(): unknown }; save(): Promise<void> };
+  return { path: ctx.path, toJSON: () => ctx.model.toJSON() as Record<string, unknown>, save: () => ctx.save() };
+}
 
 export default [hubClientPlugin, sidebarPlugin];

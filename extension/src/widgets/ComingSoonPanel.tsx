@@ -30,14 +30,3 @@ export function datasetsPanel(): ComingSoonPanel {
     ],
   });
 }
-
-export function modelsPanel(): ComingSoonPanel {
-  return new ComingSoonPanel('atrium-models', 'Models', {
-    summary: 'a registry of your teams’ trained models, their versions and metrics.',
-    planned: [
-      'Register a model from a notebook, with its metrics',
-      'Compare versions and see which one is deployed',
-      'Load a registered model into a notebook',
-    ],
-  });
-}

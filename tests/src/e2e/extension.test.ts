@@ -64,10 +64,10 @@ describe('the Atrium sidebar in JupyterLab', () => {
     const datasets = page.locator('#atrium-datasets');
     const models = page.locator('#atrium-models');
     assert.match(await datasets.innerText(), /Coming soon:.*datasets/s);
-    assert.match(await models.innerText(), /Coming soon:.*models/s);
+    // The Models panel works (tests/src/e2e/models.test.ts); here only its publish form is checked.
+    assert.match(await models.innerText(), /Publish this notebook/);
     assert.match(await datasets.innerText(), /Nothing here works yet/);
     assert.equal(await datasets.locator('button, input, select, a').count(), 0, 'the placeholder offers nothing that pretends to work');
-    assert.equal(await models.locator('button, input, select, a').count(), 0);
     await screenshot(page, 'extension-sidebar');
     await panelShot(datasets, 'extension-datasets-panel');
     await panelShot(models, 'extension-models-panel');

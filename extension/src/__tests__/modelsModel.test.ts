@@ -1,0 +1,143 @@
+import { HubApiError, HubClient, type ModelDetail, type ModelVersion } from '../hubClient';
+import { ModelsModel, type NotebookSource } from '../modelsModel';
+import { fakeFetch } from './fakeHub';
+
+const version = (n: number, over: Partial<ModelVersion> = {}): ModelVersion => ({
+  team: 'sales-finance',
+  model: 'iris',
+  version: n,
+  author: 'alice',
+  createdAt: 0,
+  notebookSha256: 'a'.repeat(64),
+  notebookPath: 'iris.ipynb',
+  image: 'datascience',
+  imageVersion: '2026.11',
+  datasets: [],
+  artifacts: [],
+  card: { description: '', intendedUse: '', limitations: '', owner: 'alice' },
+  metrics: {},
+  guardrailStatus: 'passed',
+  guardrails: [],
+  aliases: [],
+  ...over,
+});
+
+function setup(routes: (url: URL, init?: RequestInit) => { status?: number; body?: unknown }) {
+  const sent: { url: string; init: RequestInit | undefined }[] = [];
+  const fake = fakeFetch((url) => {
+    const init = fake.inits[fake.inits.length - 1];
+    sent.push({ url: url.pathname, init });
+    if (url.pathname === '/hub/api/user') return { body: { name: 'alice', displayName: 'Alice', teams: [{ team: 'sales-finance', role: 'team-admin' }], platformAdmin: false } };
+    if (url.pathname === '/hub/api/users/alice/servers/ws') return { body: { image: 'datascience', imageVersion: '2026.11' } };
+    if (url.pathname === '/hub/api/session/xsrf') return { body: { xsrfToken: 'xsrf-1' } };
+    if (url.pathname === '/hub/api/models' && (!init || init.method === 'GET')) return { body: [] };
+    return routes(url, init);
+  });
+  const client = new HubClient({ fetch: fake.fetch });
+  const files: Record<string, string> = { 'work/artifacts/model.joblib': 'AAEC\nAw==\n' };
+  const model = new ModelsModel({
+    client,
+    user: 'alice',
+    server: 'ws',
+    pollMs: 5,
+    readFile: async (p) => {
+      if (!(p in files)) throw new Error('404');
+      return files[p]!;
+    },
+  });
+  return { model, sent };
+}
+
+const notebook = (source: string): NotebookSource & { saved: number } => {
+  const nb = {
+    saved: 0,
+    path: 'work/Iris Model.ipynb',
+    toJSON: () => ({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source, metadata: {}, outputs: [] }] }),
+    save: async () => {
+      nb.saved++;
+    },
+  };
+  return nb;
+};
+
+describe('ModelsModel', () => {
+  it('publishes the open notebook with its artifacts, image and XSRF token, then polls guardrails until they settle', async () => {
+    let polls = 0;
+    const { model, sent } = setup((url, init) => {
+      if (url.pathname === '/hub/api/models/sales-finance/iris-model/versions' && init?.method === 'POST') return { status: 201, body: version(1, { guardrailStatus: 'pending' }) };
+      if (url.pathname === '/hub/api/models/sales-finance/iris-model') {
+        polls++;
+        const detail: Partial<ModelDetail> = { team: 'sales-finance', name: 'iris-model', displayName: 'iris-model', aliases: [], canPromoteProduction: true, versions: [version(1, { guardrailStatus: polls < 3 ? 'pending' : 'passed' })] };
+        return polls === 1 ? { status: 404, body: { error: { code: 'not_found', message: 'no model' } } } : { body: detail };
+      }
+      return { status: 500 };
+    });
+    await model.load();
+    const nb = notebook('joblib.dump(m, "artifacts/model.joblib")\ndef predict(inputs): ...');
+    model.setNotebook(nb);
+    expect(model.state.name).toBe('iris-model');
+    expect(model.state.team).toBe('sales-finance');
+    model.setField({ card: { description: 'A model that predicts' } });
+    await model.publish();
+    expect(model.state.error).toBeNull();
+    expect(nb.saved).toBe(1);
+    const post = sent.find((s) => s.url.endsWith('/versions'))!;
+    expect((post.init!.headers as Record<string, string>)['X-XSRF-Token']).toBe('xsrf-1');
+    const body = JSON.parse(String(post.init!.body));
+    expect(body.artifacts).toEqual([{ name: 'model.joblib', contentBase64: 'AAECAw==' }]);
+    expect(body.image).toBe('datascience');
+    expect(body.card.description).toBe('A model that predicts');
+    expect(model.state.notice).toMatch(/Published v1/);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(model.state.detail?.versions[0]?.guardrailStatus).toBe('passed');
+    model.dispose();
+  });
+
+  it('says which artifact is missing instead of publishing', async () => {
+    const { model, sent } = setup(() => ({ status: 404, body: { error: { code: 'not_found', message: 'no model' } } }));
+    await model.load();
+    model.setNotebook(notebook('joblib.dump(m, "artifacts/other.pkl")'));
+    await model.publish();
+    expect(model.state.error).toMatch(/names artifacts\/other.pkl, but work\/artifacts\/other.pkl does not exist/);
+    expect(sent.some((s) => s.url.endsWith('/versions'))).toBe(false);
+  });
+
+  it('shows the hub’s reason when a promotion is refused', async () => {
+    const { model } = setup((url) => {
+      if (url.pathname.endsWith('/aliases/production')) return { status: 409, body: { error: { code: 'guardrails_failed', message: 'Version 2 cannot be promoted to production: No secrets failed' } } };
+      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(2)] } };
+    });
+    await model.select('sales-finance', 'iris');
+    await model.promote('production', 2);
+    expect(model.state.error).toMatch(/cannot be promoted to production: No secrets failed/);
+    expect(model.state.busy).toBe(false);
+  });
+
+  it('refuses data sets without versions before calling the hub', async () => {
+    const { model } = setup(() => ({ status: 500 }));
+    await model.load();
+    model.setNotebook(notebook('x = 1'));
+    model.setField({ datasets: 'sales' });
+    await model.publish();
+    expect(model.state.error).toMatch(/name@version/);
+  });
+
+  it('retries once with a fresh XSRF token when the session changed', async () => {
+    let first = true;
+    const { model } = setup((url) => {
+      if (url.pathname.endsWith('/rollback')) {
+        if (first) {
+          first = false;
+          return { status: 403, body: { error: { code: 'xsrf_failed', message: 'Missing or invalid XSRF token' } } };
+        }
+        return { body: { version: version(1), message: 'ok' } };
+      }
+      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(1)] } };
+    });
+    await model.select('sales-finance', 'iris');
+    await model.rollback('staging');
+    expect(model.state.error).toBeNull();
+    expect(model.state.notice).toMatch(/rolled back to v1/);
+    expect(HubApiError).toBeDefined();
+  });
+});
