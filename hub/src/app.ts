@@ -39,7 +39,7 @@ import { WorkspaceManager } from './servers/manager.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { createModelServerBackend, createServing } from './serving/index.js';
 import { registerServingPages } from './pages/serving.js';
-import { createModelRegistry, registerModelPages, registerModelRoutes, type ModelRegistry } from './models/index.js';
+import { createModelRegistry, registerModelPages, registerModelRoutes, servingDeployer, type ModelRegistry } from './models/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERSION = '0.1.0';
@@ -118,6 +118,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
   const models = createModelRegistry(config, store, catalog);
+  // Promotion deploys through model serving; the alias moves only when the new server is healthy.
+  models.registry.deployer = servingDeployer(serving.deployments);
   registerModelRoutes(api, models.registry);
   api.add({
     method: 'get',

@@ -10,6 +10,7 @@ import { ModelStore } from './store.js';
 export { ModelRegistry } from './registry.js';
 export { registerModelRoutes } from './routes.js';
 export { registerModelPages } from './pages.js';
+export { servingDeployer } from './serving.js';
 
 /** The registry with its default parts: the embedded data policy and the local notebook runner. */
 export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog): { registry: ModelRegistry; close(): Promise<void> } {

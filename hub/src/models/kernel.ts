@@ -128,7 +128,7 @@ export class HeadlessJupyter {
 
 export class Kernel {
   private readonly session = randomUUID();
-  private readonly pending = new Map<string, { stdout: string[]; error?: string; done: (r: ExecuteResult) => void }>();
+  private readonly pending = new Map<string, { stdout: string[]; error?: string; reply?: Record<string, unknown>; idle: boolean; done: (r: ExecuteResult) => void }>();
 
   constructor(
     private readonly server: HeadlessJupyter,
@@ -153,11 +153,15 @@ export class Kernel {
     const content = msg.content ?? {};
     if (type === 'stream' && content.name === 'stdout') call.stdout.push(String(content.text ?? ''));
     if (type === 'error') call.error = `${String(content.ename)}: ${String(content.evalue)}`;
-    if (type === 'execute_reply' && msg.channel === 'shell') {
+    if (type === 'execute_reply' && msg.channel === 'shell') call.reply = content;
+    // The reply (shell) can overtake the last outputs (iopub); the call is done when the kernel is idle again too.
+    if (type === 'status' && content.execution_state === 'idle') call.idle = true;
+    if (call.reply && call.idle) {
+      const reply = call.reply;
       call.done({
-        status: content.status === 'ok' ? 'ok' : 'error',
+        status: reply.status === 'ok' ? 'ok' : 'error',
         stdout: call.stdout.join(''),
-        ...(content.status === 'ok' ? {} : { error: call.error ?? `${String(content.ename ?? 'Error')}: ${String(content.evalue ?? '')}` }),
+        ...(reply.status === 'ok' ? {} : { error: call.error ?? `${String(reply.ename ?? 'Error')}: ${String(reply.evalue ?? '')}` }),
       });
     }
   }
@@ -179,7 +183,7 @@ export class Kernel {
         resolve(r);
       };
       this.ws.once('close', onClose);
-      this.pending.set(msgId, { stdout: [], done: finish });
+      this.pending.set(msgId, { stdout: [], idle: false, done: finish });
       this.ws.send(
         JSON.stringify({
           channel: 'shell',

@@ -269,7 +269,7 @@ export class ModelRegistry {
       } catch (err) {
         const reason = `Deployment failed, ${current ? `version ${current.version} keeps serving` : 'nothing serves yet'}: ${(err as Error).message}`;
         await this.store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message: reason, guardrails: results });
-        throw new ApiError(502, 'deploy_failed', reason);
+        throw new ApiError(err instanceof ApiError ? err.status : 502, 'deploy_failed', reason);
       }
       await this.store.moveAlias(team, name, alias, { kind: 'promote', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message, guardrails: results });
       return { version: (await this.store.getVersion(team, name, version))!, message };
@@ -293,7 +293,7 @@ export class ModelRegistry {
       try {
         message = await this.options_deploy(team, name, alias, target, this.bundles.dirFor(team, name, target), v.image);
       } catch (err) {
-        throw new ApiError(502, 'deploy_failed', `Rollback failed, version ${current.version} keeps serving: ${(err as Error).message}`);
+        throw new ApiError(err instanceof ApiError ? err.status : 502, 'deploy_failed', `Rollback failed, version ${current.version} keeps serving: ${(err as Error).message}`);
       }
       await this.store.moveAlias(team, name, alias, { kind: 'rollback', fromVersion: current.version, toVersion: target, actor: who.user.name, message, guardrails: v.guardrails });
       return { version: v, message };

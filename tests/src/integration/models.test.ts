@@ -14,6 +14,7 @@ describe('model registry: publish → guardrails → promote → history → rol
   let bob: string; // member of sales-finance
   let carol: string; // supply-chain
   const base = '/hub/api/models/sales-finance/iris';
+  let modelToken = '';
 
   before(async () => {
     t = await startTestHub({ models: { maxPublishMiB: 2, reproducibility: { timeoutSeconds: 300, predictTimeoutSeconds: 5 } } });
@@ -22,7 +23,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     carol = await createUser(t.hub, 'carol', { teams: [{ team: 'supply-chain', role: 'team-admin' }] });
   });
   after(async () => {
-    await t?.close();
+    await t?.close({ stopServers: true });
   });
 
   const settled = (path: string, token: string) =>
@@ -58,8 +59,17 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.match(prodByMember.json.error.message, /Only admins of team sales-finance/);
     const prod = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
     assert.equal(prod.status, 200, prod.text);
+    assert.match(prod.json.message, /v1 serves production at/);
     const again = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
     assert.equal(again.status, 409);
+    // Promotion deployed the version: predictions answer with a token scoped to this model.
+    const scoped = await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token: alice, body: { note: 'iris app', model: 'sales-finance/iris' } });
+    assert.equal(scoped.status, 201, scoped.text);
+    modelToken = scoped.json.token;
+    const predicted = await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: modelToken, body: { inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] } });
+    assert.equal(predicted.status, 200, predicted.text);
+    assert.deepEqual(predicted.json.predictions, [0, 2]);
+    assert.equal((await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: alice, body: { inputs: [[1, 2, 3, 4]] } })).status, 403, 'a personal token does not call models');
   });
 
   it('compares v2 with v1, promotes v2 and rolls production back to v1 in one action', async () => {
@@ -76,6 +86,8 @@ describe('model registry: publish → guardrails → promote → history → rol
     const rb = await call(t.url, 'POST', `${base}/aliases/production/rollback`, { token: alice });
     assert.equal(rb.status, 200, rb.text);
     assert.equal(rb.json.version.version, 1);
+    const served = await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: modelToken, body: { inputs: [[5.1, 3.5, 1.4, 0.2]] } });
+    assert.equal(served.status, 200, served.text);
     const model = await call(t.url, 'GET', base, { token: bob });
     assert.deepEqual(model.json.aliases.map((a: any) => [a.alias, a.version]), [['production', 1], ['staging', 1]]);
     const history = await call(t.url, 'GET', `${base}/history`, { token: bob });
