@@ -117,7 +117,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
-  const models = createModelRegistry(config, store, catalog);
+  const models = createModelRegistry(config, store, catalog, data);
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
   registerModelRoutes(api, models.registry);

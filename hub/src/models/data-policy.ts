@@ -36,3 +36,43 @@ export class ConfigDataPolicy implements DataPolicySource {
     return this.config.dataSets[dataSet]?.approvedFor.includes(team) ?? false;
   }
 }
+
+/** The questions the data-access module answers (hub/src/data/policy.ts `DataGovernance`). */
+export interface Governance {
+  classificationOf(dataset: string): Promise<string | undefined>;
+  piiCleared(who: { team: string }, dataset: string): Promise<boolean>;
+  productionAllowed(dataset: string): Promise<boolean>;
+}
+
+/**
+ * Data sets from the hub's data catalog, with the owners' production verdict
+ * and team PII clearances from its grants. Data sets not in the catalog fall
+ * back to `models.dataSets` in the configuration. A platform approval to use
+ * restricted data *in production* is a separate decision from read access,
+ * kept in the configuration (`models.dataSets.<name>.approvedFor`).
+ */
+export class GovernanceDataPolicy implements DataPolicySource {
+  private readonly fallback: ConfigDataPolicy;
+
+  constructor(
+    private readonly governance: Governance,
+    private readonly config: ModelsConfig,
+  ) {
+    this.fallback = new ConfigDataPolicy(config);
+  }
+
+  async describe(name: string): Promise<DataSetFacts | undefined> {
+    const classification = await this.governance.classificationOf(name);
+    if (classification === undefined) return this.fallback.describe(name);
+    return { name, classification, containsPii: false, allowedInProduction: await this.governance.productionAllowed(name) };
+  }
+
+  async hasPiiClearance(team: string, dataSet: string): Promise<boolean> {
+    if ((await this.governance.classificationOf(dataSet)) === undefined) return this.fallback.hasPiiClearance(team, dataSet);
+    return this.governance.piiCleared({ team }, dataSet);
+  }
+
+  async hasPlatformApproval(team: string, dataSet: string): Promise<boolean> {
+    return this.fallback.hasPlatformApproval(team, dataSet);
+  }
+}

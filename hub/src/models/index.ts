@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Catalog } from '@atrium/spawner';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
-import { ConfigDataPolicy } from './data-policy.js';
+import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
 import { ModelRegistry } from './registry.js';
 import { JupyterNotebookRunner } from './runner.js';
 import { ModelStore } from './store.js';
@@ -13,7 +13,7 @@ export { registerModelPages } from './pages.js';
 export { servingDeployer } from './serving.js';
 
 /** The registry with its default parts: the embedded data policy and the local notebook runner. */
-export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog): { registry: ModelRegistry; close(): Promise<void> } {
+export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, governance?: Governance): { registry: ModelRegistry; close(): Promise<void> } {
   const runner = new JupyterNotebookRunner({
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
@@ -25,7 +25,7 @@ export function createModelRegistry(config: HubConfig, store: Store, catalog: Ca
     stateDir: config.stateDir,
     config: config.models,
     catalog,
-    data: new ConfigDataPolicy(config.models),
+    data: governance ? new GovernanceDataPolicy(governance, config.models) : new ConfigDataPolicy(config.models),
     runner,
     teamExists: async (team) => (await store.teams.get(team)) !== undefined,
   });

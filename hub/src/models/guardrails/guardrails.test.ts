@@ -170,3 +170,21 @@ describe('runGuardrails', () => {
     assert.match(run.results[0]!.reason, /catalog down/);
   });
 });
+
+describe('data policy from the data catalog', () => {
+  it('uses the catalog’s classification, production verdict and team PII clearance; unknown names fall back to the configuration', async () => {
+    const { GovernanceDataPolicy } = await import('../data-policy.js');
+    const governance = {
+      classificationOf: async (d: string) => ({ 'churn-events': 'confidential', 'raw-clicks': 'internal' })[d],
+      productionAllowed: async (d: string) => d === 'churn-events',
+      piiCleared: async (who: { team: string }, d: string) => who.team === 'sales-finance' && d === 'churn-events',
+    };
+    const gctx = { ...ctx, data: new GovernanceDataPolicy(governance, config) };
+    assert.equal((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, true);
+    assert.match((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'raw-clicks', version: '1' }] }), gctx)).reason, /raw-clicks \(internal\): the data catalog does not allow it in production/);
+    assert.equal((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '1' }] }), gctx)).ok, true, 'configured fallback');
+    const nb = notebookWith([{ source: 'df', outputs: [stream('jane.doe@corp.io')] }]);
+    assert.equal((await piiGuardrail.check(input({ notebook: nb, datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, true);
+    assert.equal((await piiGuardrail.check(input({ team: 'marketing', notebook: nb, datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, false);
+  });
+});
