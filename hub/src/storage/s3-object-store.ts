@@ -96,8 +96,9 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
-      // Fail fast on a wrong endpoint instead of hanging a request.
-      requestHandler: { connectionTimeout: 5000 },
+      // Fail fast on a wrong endpoint, and give up on a server that stops
+      // sending for two minutes, instead of hanging a request forever.
+      requestHandler: { connectionTimeout: 5000, socketTimeout: 120_000 },
     });
     this.client = new S3Client(base(options.endpoint, options.credentials));
     this.presigner = new S3Client(
