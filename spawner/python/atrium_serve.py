@@ -393,7 +393,10 @@ def main():
         with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
             manifest = json.load(f)
         info = {k: manifest[k] for k in ("team", "model", "version") if k in manifest}
-    except (OSError, ValueError):
+        # Parameters published with the version; the environment's override them.
+        if isinstance(manifest.get("parameters"), dict):
+            parameters = {**manifest["parameters"], **parameters}
+    except (OSError, ValueError, AttributeError):
         pass
     # The token is not for the notebook's code.
     os.environ.pop("ATRIUM_MODEL_TOKEN", None)

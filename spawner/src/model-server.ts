@@ -7,7 +7,8 @@
  *     (JSON in, JSON out) and optionally a cell tagged `parameters`;
  *   - `artifacts/…`: the model files the notebook named (loaded by relative
  *     path, with the bundle directory as the working directory);
- *   - `manifest.json`: `{ "model", "team", "version", "image", "imageVersion" }`.
+ *   - `manifest.json`: `{ "model", "team", "version", "image", "imageVersion" }`
+ *     and optionally `"parameters"` (overrides applied after the `parameters` cell).
  * A server executes the notebook's code cells once at start in the version's
  * curated image, then answers `POST /predict` with `{"inputs": …}` →
  * `{"predictions": …}` and `GET /health`.

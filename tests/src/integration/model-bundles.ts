@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A bundle whose notebook trains a small iris classifier; predict tags answers with the version. */
-export function writeBundle(root: string, version: number, options: { broken?: boolean } = {}): string {
+export function writeBundle(root: string, version: number, options: { broken?: boolean; parameters?: Record<string, unknown> } = {}): string {
   const dir = path.join(root, `iris-v${version}`);
   mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
   const code = (source: string, tags: string[] = []) => ({ cell_type: 'code', metadata: { tags }, source, outputs: [], execution_count: null });
@@ -37,7 +37,7 @@ export function writeBundle(root: string, version: number, options: { broken?: b
     ],
   };
   writeFileSync(path.join(dir, 'notebook.ipynb'), JSON.stringify(notebook));
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ model: 'iris', team: 'sales', version, image: 'datascience', imageVersion: '2026.11' }));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ model: 'iris', team: 'sales', version, image: 'datascience', imageVersion: '2026.11', ...(options.parameters ? { parameters: options.parameters } : {}) }));
   return dir;
 }
 

@@ -153,15 +153,21 @@ describe('model serving', { timeout: 900_000 }, () => {
       team: 'sales',
       model: 'iris',
       alias: 'staging',
-      version: 1,
-      bundleDir: path.join(bundles, 'iris-v1'),
+      version: 4,
+      // Parameters published with the version override the notebook's parameters cell.
+      bundleDir: writeBundle(bundles, 4, { parameters: { VERSION: 40 } }),
       image: 'datascience',
       size: 'medium',
     });
     assert.equal(view.size, 'medium');
     const d = await hub.hub.deps.store.serving.getDeployment('sales', 'iris', 'staging');
     const pid = ((await hub.hub.deps.store.serving.getServer(d!.activeServerId!))!.backendState as { pid: number }).pid;
-    const workers = childrenOf(pid);
+    // Workers are forked right after the socket listens; the first may answer the health check before the second exists.
+    let workers = childrenOf(pid);
+    for (let i = 0; i < 100 && workers.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      workers = childrenOf(pid);
+    }
     assert.equal(workers.length, 2, 'medium has 2 CPUs: 2 workers');
 
     const hanging = predict(modelToken, { inputs: 'hang' }, 'sales/iris/staging');
@@ -169,6 +175,7 @@ describe('model serving', { timeout: 900_000 }, () => {
     const started = Date.now();
     const quick = await predict(modelToken, { inputs: ROWS }, 'sales/iris/staging');
     assert.equal(quick.status, 200);
+    assert.equal(quick.json.predictions.version, 40);
     assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms while another worker is stuck`);
     assert.equal((await hanging).status, 504);
 
