@@ -22,8 +22,8 @@ export function renderPage(options: PageOptions): string {
         <a href="/hub/teams" class="${options.active === 'teams' ? 'active' : ''}">Teams</a>
         <a href="/hub/data" class="${options.active === 'data' ? 'active' : ''}">Data</a>
         <a href="/hub/models" class="${options.active === 'models' ? 'active' : ''}">Models</a>
-        <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
         <a href="/hub/serving" class="${options.active === 'serving' ? 'active' : ''}">Serving</a>
+        <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
         <a href="/hub/tokens" class="${options.active === 'tokens' ? 'active' : ''}">API tokens</a>
         ${user.platformAdmin ? html`<a href="/hub/admin" class="${options.active === 'admin' ? 'active' : ''}">Admin</a>` : ''}
       </nav>
