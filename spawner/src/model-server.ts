@@ -6,7 +6,7 @@
  *   - `notebook.ipynb`: the snapshot that defines `predict(inputs)`
  *     (JSON in, JSON out) and optionally a cell tagged `parameters`;
  *   - `artifacts/…`: the model files the notebook named (loaded by relative
- *     path, with the bundle directory as the working directory);
+ *     path, with (a copy of) the bundle directory as the working directory);
  *   - `manifest.json`: `{ "model", "team", "version", "image", "imageVersion" }`
  *     and optionally `"parameters"` (overrides applied after the `parameters` cell).
  * A server executes the notebook's code cells once at start in the version's

@@ -5,11 +5,15 @@
  * free loopback port, in its own process group (it outlives the hub, which
  * re-adopts it from the returned state like a workspace).
  *
+ * The notebook runs in a copy of the bundle (`<stateDir>/model-runs/<run>/`,
+ * removed on stop): training cells that write artifacts must not change a
+ * published, immutable bundle.
+ *
  * Logs: `<stateDir>/logs/models/<team>--<model>--v<version>.log`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +71,8 @@ const stateSchema = z.object({
   modelVersion: z.number(),
   logFile: z.string(),
   cgroups: z.array(z.string()),
+  /** The copy of the bundle the server runs in. */
+  workDir: z.string().optional(),
   startedAt: z.string(),
 });
 export type LocalModelServerState = z.infer<typeof stateSchema>;
@@ -121,6 +127,14 @@ export class LocalModelServer implements ModelServerBackend {
     if (combined.aborted) throw aborted();
 
     const runId = randomBytes(8).toString('hex');
+    const workDir = path.join(this.stateDir, 'model-runs', `${team}--${model}--v${version}--${runId}`);
+    try {
+      mkdirSync(path.dirname(workDir), { recursive: true });
+      cpSync(bundleDir, workDir, { recursive: true });
+    } catch (err) {
+      rmSync(workDir, { recursive: true, force: true });
+      throw new SpawnError(`Could not copy the bundle ${bundleDir}: ${(err as Error).message}`, 'bundle_invalid');
+    }
     const port = await allocatePort('127.0.0.1');
     let limits;
     try {
@@ -133,6 +147,7 @@ export class LocalModelServer implements ModelServerBackend {
       });
     } catch (err) {
       releasePort(port);
+      rmSync(workDir, { recursive: true, force: true });
       if (err instanceof LimitsError) throw new SpawnError(`Cannot enforce the ${size.displayName} size: ${err.message}`, 'limits_unavailable');
       throw err;
     }
@@ -149,7 +164,7 @@ export class LocalModelServer implements ModelServerBackend {
     const env: NodeJS.ProcessEnv = {
       PATH: `${path.join(envPath, 'bin')}:${process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
       VIRTUAL_ENV: envPath,
-      HOME: bundleDir,
+      HOME: workDir,
       LANG: process.env['LANG'] ?? 'C.UTF-8',
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
@@ -170,9 +185,10 @@ export class LocalModelServer implements ModelServerBackend {
     let child: ChildProcess;
     try {
       const [cmd, ...args] = argv as [string, ...string[]];
-      child = spawn(cmd, args, { cwd: bundleDir, env, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(cmd, args, { cwd: workDir, env, detached: true, stdio: ['ignore', fd, fd] });
     } catch (err) {
       releasePort(port);
+      rmSync(workDir, { recursive: true, force: true });
       await removeCgroups(limits.cgroups).catch(() => undefined);
       throw new SpawnError(`Could not start the model server: ${(err as Error).message}`);
     } finally {
@@ -214,6 +230,7 @@ export class LocalModelServer implements ModelServerBackend {
         modelVersion: version,
         logFile,
         cgroups: limits.cgroups,
+        workDir,
         startedAt: new Date().toISOString(),
       };
       return { target, state: state as unknown as SpawnerState };
@@ -224,6 +241,7 @@ export class LocalModelServer implements ModelServerBackend {
     }
     releasePort(port);
     await removeCgroups(limits.cgroups).catch(() => undefined);
+    rmSync(workDir, { recursive: true, force: true });
     if (combined.aborted && exit === undefined) throw aborted();
     const tail = readLogTail(logFile, 15);
     const how = exit?.signal ? `was killed by ${exit.signal}` : exit?.code != null ? `exited with code ${exit.code}` : 'could not be started';
@@ -255,6 +273,10 @@ export class LocalModelServer implements ModelServerBackend {
     await waitUntil(() => leftovers.every((p) => !isSameProcess(p.pid, p.startTime)), 3000, 50);
     const ours = state.cgroups.filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === `model--${state.team}--${state.model}--${state.runId}`);
     await removeCgroups(ours).catch(() => undefined);
+    // Only ever a directory this backend created for this run.
+    if (state.workDir && path.basename(state.workDir).endsWith(`--${state.runId}`) && path.dirname(state.workDir) === path.join(this.stateDir, 'model-runs')) {
+      rmSync(state.workDir, { recursive: true, force: true });
+    }
   }
 
   private detectCgroups(): CgroupSupport | undefined {

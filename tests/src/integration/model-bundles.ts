@@ -21,6 +21,8 @@ export function writeBundle(root: string, version: number, options: { broken?: b
           'from sklearn.linear_model import LogisticRegression',
           'X, y = load_iris(return_X_y=True)',
           'clf = LogisticRegression(max_iter=max_iter).fit(X, y)',
+          // Training cells may write files: they must land in the server's copy, never in the bundle.
+          "open('artifacts/last-run.txt', 'w').write('trained at start')",
           options.broken ? "raise RuntimeError('the training data is missing')" : '',
         ].join('\n'),
       ),

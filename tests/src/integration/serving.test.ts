@@ -5,7 +5,7 @@
  * re-adoption after a hub restart.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -64,6 +64,7 @@ describe('model serving', { timeout: 900_000 }, () => {
     const r = await predict(modelToken, { inputs: ROWS });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { predictions: { version: 1, labels: [0, 2] } });
+    assert.ok(!existsSync(path.join(bundles, 'iris-v1', 'artifacts', 'last-run.txt')), 'the published bundle is not changed by running it');
   });
 
   test('missing, unknown, personal and other models\' tokens are refused with JSON reasons', async () => {
@@ -194,8 +195,11 @@ describe('model serving', { timeout: 900_000 }, () => {
     const pid2 = ((await hub.hub.deps.store.serving.getServer(d2!.activeServerId!))!.backendState as { pid: number }).pid;
     const workers2 = childrenOf(pid2);
 
+    const workDir = ((await hub.hub.deps.store.serving.getServer(d2!.activeServerId!))!.backendState as { workDir: string }).workDir;
+    assert.ok(existsSync(path.join(workDir, 'artifacts', 'last-run.txt')), 'the server ran in its own copy');
     await hub.hub.deps.deployments.undeploy('sales', 'iris', 'staging');
     assert.ok(![pid2, ...workers2].some(alive), 'server and workers stopped');
+    assert.ok(!existsSync(workDir), 'its copy is removed');
   });
 
   test('a new version takes traffic only once healthy; a failing one never does; rollback in one action', async () => {
