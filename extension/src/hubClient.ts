@@ -143,6 +143,73 @@ export interface WorkspaceInfo {
   imageVersion: string;
 }
 
+/** How a person may use a data set, as the hub's policy decided. */
+export interface DatasetAccess {
+  allowed: boolean;
+  piiCleared: boolean;
+  via: 'owner' | 'automatic' | 'grant' | 'none';
+  grantId: number | null;
+  expiresAt: number | null;
+  reason: string;
+}
+
+export interface DatasetColumn {
+  name: string;
+  type: string;
+  pii: string | null;
+  mask: string | null;
+  description: string;
+}
+
+export type Classification = 'public' | 'internal' | 'confidential' | 'restricted';
+
+export interface AccessRequest {
+  id: string;
+  dataset: string;
+  purpose: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  createdAt: number;
+  expiresAt: number | null;
+  pii: boolean;
+}
+
+export interface DatasetSummary {
+  name: string;
+  title: string;
+  description: string;
+  ownerTeam: string;
+  classification: Classification;
+  format: 'csv' | 'parquet';
+  columns: DatasetColumn[];
+  tags: string[];
+  currentVersion: number;
+  access: DatasetAccess;
+  mounted: boolean;
+  pendingRequest: AccessRequest | null;
+}
+
+export interface DatasetPreview {
+  columns: string[];
+  rows: (string | number | boolean | null)[][];
+  maskedColumns: string[];
+  piiCleared: boolean;
+  version: number;
+}
+
+export interface MountResult {
+  path: string;
+  maskedColumns: string[];
+  version: number;
+  expiresAt: number | null;
+}
+
+export interface AccessRequestInput {
+  purpose: string;
+  pii?: boolean;
+  /** ISO date (YYYY-MM-DD) or timestamp; required for restricted data. */
+  expiresAt?: string | null;
+}
+
 /** A notebook document as the hub returns it (nbformat 4 JSON). */
 export type NotebookJSON = Record<string, unknown> & { cells: unknown[] };
 
@@ -254,6 +321,29 @@ export class HubClient {
     return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}/rollback`);
   }
 
+  /** The data catalog with the caller's access to each data set. */
+  datasets(query = '', signal?: AbortSignal): Promise<DatasetSummary[]> {
+    return this.getJSON<DatasetSummary[]>(`/datasets${query ? `?q=${encodeURIComponent(query)}` : ''}`, signal);
+  }
+
+  /** The first rows, masked as the caller's access requires. */
+  preview(name: string, rows = 10, signal?: AbortSignal): Promise<DatasetPreview> {
+    return this.getJSON<DatasetPreview>(`/datasets/${encodeURIComponent(name)}/preview?rows=${rows}`, signal);
+  }
+
+  requestAccess(name: string, input: AccessRequestInput): Promise<AccessRequest> {
+    return this.send<AccessRequest>('POST', `/datasets/${encodeURIComponent(name)}/requests`, { purpose: input.purpose, pii: input.pii ?? false, expiresAt: input.expiresAt ?? null });
+  }
+
+  /** Materialise the data set read-only in ~/datasets/<name>/ of the running workspace. */
+  mount(name: string): Promise<MountResult> {
+    return this.send<MountResult>('POST', `/datasets/${encodeURIComponent(name)}/mount`);
+  }
+
+  async unmount(name: string): Promise<void> {
+    await this.send<undefined>('DELETE', `/datasets/${encodeURIComponent(name)}/mount`);
+  }
+
   private xsrf: Promise<string | null> | undefined;
 
   /**
@@ -307,6 +397,7 @@ export class HubClient {
 
   private async readJSON<T>(response: Response): Promise<T> {
     if (!response.ok) throw await errorFrom(response);
+    if (response.status === 204) return undefined as T;
     const type = response.headers.get('content-type') ?? '';
     if (!type.includes('json')) {
       // An expired session makes the hub redirect to its login page (HTML).

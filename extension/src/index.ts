@@ -1,7 +1,9 @@
 /**
  * Atrium's JupyterLab extension: the left-sidebar "Atrium" area with the
  * Knowledge Base (search the hub's knowledge base, read articles, open
- * tutorials as notebooks) and the Datasets and Models panels to come.
+ * tutorials as notebooks), Datasets (browse governed data sets, masked
+ * previews, access requests, mounts into ~/datasets/) and Models (publish the
+ * open notebook as a model, guardrails, promotion).
  *
  * It talks only to the hub's REST API (same origin, the hub session cookie)
  * and to the Jupyter server it runs in (Contents API via ServerConnection).
@@ -16,13 +18,15 @@ import { CommandIDs, IAtriumHubClient, IAtriumSidebar, PLUGIN_ID } from './token
 import { copyTutorial } from './tutorial';
 import { ArticleWidget } from './widgets/ArticleWidget';
 import { AtriumSidebar } from './widgets/AtriumSidebar';
-import { datasetsPanel } from './widgets/ComingSoonPanel';
 import { ModelsModel, type NotebookSource } from './modelsModel';
 import { ModelsPanel } from './widgets/ModelsPanel';
+import { DatasetsModel } from './datasetsModel';
+import { DatasetsPanel } from './widgets/DatasetsPanel';
 import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
 
 export { HubApiError, HubClient } from './hubClient';
 export { KnowledgeBaseModel } from './model';
+export { DatasetsModel } from './datasetsModel';
 export * from './tokens';
 
 /** The hub API's URL: the hub settings JupyterLab was started with put `hubPrefix` in the page config. */
@@ -112,7 +116,11 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     });
     const sidebar = new AtriumSidebar();
     sidebar.addPanel(kbPanel);
-    sidebar.addPanel(datasetsPanel());
+    const datasets = new DatasetsModel({ client });
+    // After a mount, refresh the file browser so ~/datasets/<name>/ shows at
+    // once. It is not navigated there: the launcher creates new notebooks
+    // where the file browser is, and the mounted folder is read-only.
+    sidebar.addPanel(new DatasetsPanel(datasets, () => void commands.execute('filebrowser:refresh').catch(() => undefined)));
     const modelsModel = new ModelsModel({
       client,
       user: PageConfig.getOption('hubUser'),
@@ -128,10 +136,12 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     const follow = () => modelsModel.setNotebook(notebookSource(shell.currentWidget));
     labShell?.currentChanged.connect(follow);
     follow();
-    sidebar.setRelativeSizes([3, 1, 3]);
+    sidebar.setRelativeSizes([2, 3, 3]);
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, 'atrium-sidebar');
     void model.loadFacets();
+    void datasets.refresh();
+    datasets.startPolling();
 
     commands.addCommand(CommandIDs.openArticle, {
       label: 'Open Knowledge Base Article',

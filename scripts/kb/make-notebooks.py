@@ -175,34 +175,61 @@ print(f"baseline MAE: {mean_absolute_error(test['units'], naive):.1f} units")'''
     ],
     "data-access": [
         md("""
-# Data access: classifications, requests and masking — **coming soon**
+# Data access: find, load and mount governed data sets
 
-> **Planned, not available yet.** Atrium does not connect to company data sources today. This notebook shows the *intended* workflow on the local sample file so you can see what it will look like. Nothing here requests or grants real access.
+Run each cell with **Shift+Enter** in an Atrium workspace. `from atrium import datasets` talks to the hub with your workspace's own credentials: it sees what you may see, masks personal data as your access requires, and every read is written to the audit log.
 """),
         code(SETUP_CHECK + '''
-from pathlib import Path
-print("sample data present:", Path("retail_sales.csv").exists())'''),
-        md("## Classifications (planned)\nEach data set will carry a classification set by its owning team."),
-        code('''CLASSIFICATIONS = {
-    "public": "everyone",
-    "internal": "every employee",
-    "confidential": "by request, approved by the data owner",
-    "restricted": "by request, approved by owner and privacy; personal columns masked",
-}
-for level, who in CLASSIFICATIONS.items():
-    print(f"{level:>12}: {who}")'''),
-        md("## Masking (planned)\nPersonal columns will be hashed consistently, so joins keep working without revealing the values. A local illustration:"),
-        code('''import hashlib
-customers = pd.DataFrame({"customer": ["Ada Lovelace", "Alan Turing", "Ada Lovelace"], "spend": [120, 80, 45]})
-def mask(value, salt="per-project-salt"):
-    return hashlib.sha256((salt + value).encode()).hexdigest()[:12]
-masked = customers.assign(customer=customers["customer"].map(mask))
-print(masked)
-print(masked.groupby("customer")["spend"].sum())'''),
-        md("""
-## Requests (planned)
+try:
+    from atrium import datasets
+except ImportError:
+    datasets = None
+    print("The atrium helper is not installed in this image: use the Data science image.")'''),
+        md("## The catalog\nEvery data set with its owner, classification and your access. Public and internal data open at once; confidential and restricted data need a request."),
+        code('''def catalog():
+    try:
+        return pd.DataFrame(datasets.list())[["name", "title", "owner_team", "classification", "access", "pii_cleared"]]
+    except Exception as e:  # outside a workspace, or the hub is unreachable
+        print(f"Cannot reach the catalog here: {e}")
+        return pd.DataFrame()
 
-You will ask for access from Atrium (data set, purpose, duration); the owning team's admins approve; approvals expire and every access is logged. Until then, follow your team's rules for the files you upload to your home folder.
+catalog() if datasets else None'''),
+        md("## Load a data set into pandas\nPersonal data is hashed (same value, same token: joins and group-bys still work) or redacted, unless your grant clears it. The frame records which columns were masked."),
+        code('''def load(name):
+    try:
+        df = datasets.load(name)
+        print(f"{name}: {df.shape[0]} rows; masked for you: {df.attrs['atrium_masked_columns'] or 'nothing'}")
+        return df
+    except Exception as e:
+        print(f"{name}: {e}")
+
+stores = load("store-locations") if datasets else None
+stores.head() if stores is not None else None'''),
+        md("""
+## Ask for access
+
+For confidential data (in the demo: `sales`, owned by *sales-finance*), say what you need it for. The owning team's admins approve it in the hub under **Data → Approvals**; restricted data (e.g. `payroll`) also needs an end date and a platform admin.
+
+```python
+datasets.request_access("sales", "Measure campaign uplift by region for the Q4 review")
+datasets.request_access("payroll", "Salary benchmark for the hiring plan", until="2026-12-31")
+```
+"""),
+        md("## Masked columns still join\nHashing is keyed by the hub, so the same e-mail gives the same token in every data set and every download. Counting and joining work on the tokens:"),
+        code('''sales = load("sales") if datasets else None
+if sales is not None:
+    per_customer = sales.groupby("email")["amount"].sum().sort_values(ascending=False)
+    print(per_customer.head())
+    print("distinct customers:", sales["email"].nunique())'''),
+        md("""
+## Mount
+
+**Mount** in the Datasets panel (or `datasets.mount("sales")`) puts a read-only, masked copy in `~/datasets/sales/`; if access is revoked or expires, the folder disappears within a minute.
+
+```python
+path = datasets.mount("sales")
+pd.read_csv(f"{path}/sales.csv").head()
+```
 """),
     ],
     "publishing-guardrails": [

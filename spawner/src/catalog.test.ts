@@ -60,14 +60,16 @@ describe('images/catalog.yaml (the real catalog)', () => {
     assert.deepEqual(checkPackagePins(catalog), []);
   });
 
-  it("every image ships Atrium's JupyterLab extension wheel, and its Dockerfile installs the same file", () => {
+  it("every image ships Atrium's JupyterLab extension wheel and the atrium Python helper, and its Dockerfile installs the same files", () => {
     const wheel = path.join(repoRoot, 'extension', 'dist', 'atrium_jupyterlab-0.1.0-py3-none-any.whl');
+    const helper = path.join(repoRoot, 'python', 'dist', 'atrium-0.1.0-py3-none-any.whl');
     const project = readFileSync(path.join(repoRoot, 'extension', 'pyproject.toml'), 'utf8');
     assert.match(project, /^version = "0\.1\.0"$/m, 'the wheel name follows extension/pyproject.toml');
     for (const img of catalog.images) {
-      assert.deepEqual(img.wheels, [wheel], img.name);
+      assert.deepEqual(img.wheels, [wheel, helper], img.name);
       const dockerfile = readFileSync(path.join(img.directory, 'Dockerfile'), 'utf8');
       assert.ok(dockerfile.includes(`COPY extension/dist/${path.basename(wheel)} `), `${img.name}/Dockerfile copies the wheel`);
+      assert.ok(dockerfile.includes(`COPY python/dist/${path.basename(helper)} `), `${img.name}/Dockerfile copies the helper`);
       assert.match(dockerfile, /pip install --no-cache-dir --no-deps \/tmp\/wheels\/\*\.whl/);
     }
   });

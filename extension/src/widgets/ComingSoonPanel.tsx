@@ -19,14 +19,3 @@ export class ComingSoonPanel extends ReactWidget {
     return <ComingSoon {...this.props} />;
   }
 }
-
-export function datasetsPanel(): ComingSoonPanel {
-  return new ComingSoonPanel('atrium-datasets', 'Datasets', {
-    summary: 'a catalog of the datasets your teams share, to browse and load into a notebook.',
-    planned: [
-      'Browse and search datasets published by your teams',
-      'See each dataset’s owner, schema and freshness',
-      'Insert the code that loads a dataset into the open notebook',
-    ],
-  });
-}

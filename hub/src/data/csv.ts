@@ -131,9 +131,9 @@ export class CsvRewriter extends Transform {
     const nl = text.indexOf('\n', pos);
     if (nl < 0 && !final) return null;
     const end = nl < 0 ? text.length : nl;
-    const q = text.indexOf('"', pos);
-    if (q < 0 || q > end) {
-      let lineText = text.slice(pos, end);
+    // Look for a quote only within this line: searching the rest of the buffer would make every line cost the whole chunk.
+    let lineText = text.slice(pos, end);
+    if (!lineText.includes('"')) {
       if (lineText.endsWith('\r')) lineText = lineText.slice(0, -1);
       return { fields: lineText.split(','), next: nl < 0 ? text.length : nl + 1, lines: 1, startLine, quoted: false };
     }

@@ -29,7 +29,7 @@ export function demoSalesCsv(rows = 240): string {
     // Customers repeat (about 60 of them), so hashed emails visibly still group and join.
     const c = Math.floor(r() * 60);
     const first = FIRST[c % FIRST.length]!;
-    const last = LAST[(c * 7) % LAST.length]!;
+    const last = LAST[(c * 5 + 3) % LAST.length]!;
     const day = 1 + Math.floor(r() * 28);
     const month = 1 + Math.floor(r() * 12);
     lines.push(

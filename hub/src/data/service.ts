@@ -197,11 +197,17 @@ export class DataService implements DataGovernance {
    * or footer that does not match, or a file that does not parse, is refused
    * with 400 and an audit entry), and only then land in the object store.
    */
-  async upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string }): Promise<DatasetVersion> {
+  async upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string; declaredBytes?: number }): Promise<DatasetVersion> {
     const d = await this.requireDataset(name);
     if (!canManage(subject, d)) {
       await this.record(subject.name, 'access.denied', d, { operation: 'upload' });
       throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can upload versions of this data set.`);
+    }
+    if ((options.declaredBytes ?? 0) > this.config.maxUploadBytes) {
+      body.resume();
+      const message = `The upload is larger than the limit of ${formatBytes(this.config.maxUploadBytes)} (dataAccess.maxUploadBytes).`;
+      await this.record(subject.name, 'dataset.upload_rejected', d, { reason: message, bytes: options.declaredBytes });
+      throw new ApiError(413, 'upload_too_large', message);
     }
     const expected = d.format === 'csv' ? ['text/csv', 'application/octet-stream'] : ['application/vnd.apache.parquet', 'application/octet-stream'];
     const type = options.contentType.split(';')[0]!.trim().toLowerCase();
@@ -281,7 +287,7 @@ export class DataService implements DataGovernance {
   // ------------------------------------------------------------------ reads
 
   /** The policy check every read goes through; a refusal is audited. */
-  private async authorizeRead(subject: Subject, name: string, operation: 'preview' | 'download' | 'mount', ctx: ReadContext = {}): Promise<{ d: Dataset; v: DatasetVersion; decision: AccessDecision }> {
+  private async authorizeRead(subject: Subject, name: string, operation: 'preview' | 'download' | 'mount', ctx: ReadContext = {}): Promise<{ d: Dataset; v: DatasetVersion; decision: AccessDecision & { purpose: string | null } }> {
     const d = await this.requireDataset(name);
     const decision = await this.decide(subject, d);
     if (!decision.allowed) {
@@ -291,7 +297,9 @@ export class DataService implements DataGovernance {
     if (d.currentVersion === 0) throw conflict(`Data set ${d.name} has no data yet: its owners have not uploaded a version.`, 'no_data');
     const v = await this.data.getVersion(d.name, d.currentVersion);
     if (!v) throw conflict(`Data set ${d.name} has no data yet.`, 'no_data');
-    return { d, v, decision };
+    // Reads are audited with the purpose the access was granted for.
+    const purpose = decision.grantId !== null ? ((await this.data.getGrant(decision.grantId))?.purpose ?? null) : null;
+    return { d, v, decision: { ...decision, purpose } };
   }
 
   /** A local file with the object's bytes (Parquet needs random access); removed by the returned cleanup. */
@@ -346,21 +354,39 @@ export class DataService implements DataGovernance {
         await cleanup();
       }
     }
-    await this.record(subject.name, 'preview', d, { version: v.version, rows: out.length, maskedColumns: plan.maskedColumns, via: decision.via, grant: decision.grantId, ...ctxDetail(ctx) });
+    await this.record(subject.name, 'preview', d, { version: v.version, rows: out.length, maskedColumns: plan.maskedColumns, via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), ...ctxDetail(ctx) });
     return { columns, rows: out, maskedColumns: plan.maskedColumns, piiCleared: decision.piiCleared, version: v.version };
   }
 
   async download(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ stream: Readable; fileName: string; contentType: string; maskedColumns: string[]; version: number }> {
     const { d, v, decision } = await this.authorizeRead(subject, name, 'download', ctx);
     const { stream, maskedColumns } = await this.maskedStream(d, v, decision.piiCleared);
-    await this.record(subject.name, 'download', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...ctxDetail(ctx) });
+    await this.record(subject.name, 'download', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), ...ctxDetail(ctx) });
     return { stream, fileName: `${d.name}.${d.format}`, contentType: d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', maskedColumns, version: v.version };
+  }
+
+  /**
+   * A presigned URL for the raw object, for readers who need no masking
+   * (owners, PII-cleared grants, data sets without personal data) when the
+   * store can presign (S3). Masked reads always stream through the hub: the
+   * stored bytes are unmasked, so a URL to them must never reach someone
+   * who may only see them masked.
+   */
+  async directUrl(subject: Subject, name: string, ttlSeconds: number, ctx: ReadContext = {}): Promise<{ url: string; expiresAt: number; format: DataFormat; version: number }> {
+    const { d, v, decision } = await this.authorizeRead(subject, name, 'download', ctx);
+    const plan = maskPlan(d.columns, decision.piiCleared);
+    if (plan.maskedColumns.length > 0) throw conflict(`Columns ${plan.maskedColumns.join(', ')} are masked for you, so ${d.name} is only served through the hub: use /datasets/${d.name}/download.`, 'masking_required');
+    const ttl = Math.max(1, Math.min(ttlSeconds, decision.expiresAt ? Math.floor((decision.expiresAt - Date.now()) / 1000) : ttlSeconds));
+    const url = await this.objects.presignGet(v.objectKey, ttl);
+    if (!url) throw conflict(`The ${this.objects.kind} object store cannot hand out direct URLs: use /datasets/${d.name}/download.`, 'not_supported');
+    await this.record(subject.name, 'download', d, { version: v.version, maskedColumns: [], via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), presignedSeconds: ttl, ...ctxDetail(ctx) });
+    return { url, expiresAt: Date.now() + ttl * 1000, format: d.format, version: v.version };
   }
 
   async mount(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ path: string; maskedColumns: string[]; version: number; expiresAt: number | null }> {
     const { d, v, decision } = await this.authorizeRead(subject, name, 'mount', ctx);
     const maskedColumns = await this.materialize(subject.name, d, v, decision);
-    await this.record(subject.name, 'mount', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...ctxDetail(ctx) });
+    await this.record(subject.name, 'mount', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), ...ctxDetail(ctx) });
     return { path: `~/datasets/${d.name}`, maskedColumns, version: v.version, expiresAt: decision.expiresAt };
   }
 

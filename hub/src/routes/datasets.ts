@@ -3,7 +3,7 @@ import type { RequestIdentity } from '../auth/identity.js';
 import { auditCsv } from '../data/audit.js';
 import { CLASSIFICATIONS, columnSchema, datasetName, FORMATS, type Grant, type AccessRequest, type Dataset } from '../data/model.js';
 import { type DataService, type DatasetView, type ReadContext, subjectOf } from '../data/service.js';
-import { ApiError, badRequest } from '../errors.js';
+import { ApiError } from '../errors.js';
 import { requirePlatformAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
@@ -129,19 +129,10 @@ const updateBody = z
   })
   .strict();
 
-export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: DataService): void {
+export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: DataService): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
 
   // ---- requests, mounts and audit live under /data, apart from the /datasets/:name namespace ----
-  api.add({
-    method: 'get',
-    path: '/data/session',
-    tag: 'data',
-    summary: 'The caller and the XSRF token for state-changing calls (for same-origin clients such as the JupyterLab Datasets panel)',
-    response: z.object({ user: z.string(), xsrfToken: z.string().nullable() }),
-    handler: async ({ identity }) => ({ user: identity.user.name, xsrfToken: identity.xsrfToken ?? null }),
-  });
-
   api.add({
     method: 'get',
     path: '/data/mounts',
@@ -328,15 +319,11 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
     status: 201,
     response: versionOut,
     handler: async ({ identity, params, query, req }) => {
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > data.config.maxUploadBytes) {
-        req.resume();
-        throw new ApiError(413, 'upload_too_large', `The upload is larger than the limit of ${data.config.maxUploadBytes} bytes (dataAccess.maxUploadBytes).`);
-      }
       if (req.body !== undefined && (req as unknown as { _body?: boolean })._body) {
         throw new ApiError(415, 'unsupported_media_type', 'Send the file as the raw request body with Content-Type text/csv or application/vnd.apache.parquet, not JSON.');
       }
-      const v = await data.upload(subject(identity), params.name, req, { contentType: req.headers['content-type'] ?? '', note: query.note });
+      const declaredBytes = Number(req.headers['content-length'] ?? 0) || 0;
+      const v = await data.upload(subject(identity), params.name, req, { contentType: req.headers['content-type'] ?? '', note: query.note, declaredBytes });
       return v;
     },
   });
@@ -387,6 +374,17 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
       await new Promise<void>((resolve) => res.on('close', () => resolve()));
       return undefined;
     },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/datasets/:name/direct-url',
+    tag: 'data',
+    summary: 'A short-lived presigned URL to the current file, only when nothing is masked for you and the object store can presign (S3); 409 otherwise (audited)',
+    params: nameParam,
+    query: z.object({ ttl: z.coerce.number().int().min(1).max(300).default(60).describe('Seconds the URL stays valid (never past the grant)') }),
+    response: z.object({ url: z.string(), expiresAt: z.number(), format: z.enum(FORMATS), version: z.number() }),
+    handler: async ({ identity, params, query, req }) => data.directUrl(subject(identity), params.name, query.ttl, readContext(req, 'direct')),
   });
 
   api.add({
@@ -472,6 +470,4 @@ export function registerDatasetRoutes(api: ApiRegistry, deps: HubDeps, data: Dat
     },
   });
 
-  void deps;
-  void badRequest;
 }

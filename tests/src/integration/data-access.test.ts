@@ -127,6 +127,9 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     assert.equal(lines.length, 241);
     const preview = await api('GET', '/datasets/sales/preview?rows=1', dan);
     assert.equal(lines[1]!.split(',')[3], preview.json.rows[0][3]);
+    // Reads are audited with who, which columns were masked, and the purpose of the grant.
+    const read = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
+    assert.deepEqual([read?.detail.purpose, read?.detail.maskedColumns, read?.detail.notebook], ['Campaign uplift by region for Q4', ['customer_name', 'email', 'phone'], 'work/uplift.ipynb']);
     // Which data sets did this notebook use (the guardrails' question)?
     const used = await t.hub.data.datasetsUsedBy({ user: 'dan', notebook: 'work/uplift.ipynb' });
     assert.deepEqual(used.map((u) => [u.dataset, u.classification, u.piiUnmasked]), [['sales', 'confidential', false]]);
@@ -279,6 +282,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
       const big = 'id,email\n' + '1,someone@example.com\n'.repeat(12_000);
       const r = await upload('leads', big);
       assert.equal(r.status, 413);
+      assert.match(String((await lastAudit('dataset.upload_rejected'))?.detail.reason), /larger than the limit/);
       // Without a Content-Length the stream itself is counted.
       const chunked = await fetch(`${t.url}/hub/api/datasets/leads/data`, {
         method: 'PUT',
@@ -351,7 +355,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     const { cookie, xsrf } = await browserLogin(t.url, 'bob', 'bob-password');
     const without = await call(t.url, 'POST', '/hub/api/datasets/payroll/mount', { headers: { Cookie: cookie } });
     assert.equal(without.status, 403);
-    const session = await call(t.url, 'GET', '/hub/api/data/session', { headers: { Cookie: cookie } });
+    const session = await call(t.url, 'GET', '/hub/api/session/xsrf', { headers: { Cookie: cookie } });
     assert.equal(session.json.xsrfToken, xsrf);
     const withToken = await call(t.url, 'POST', '/hub/api/datasets/payroll/mount', { headers: { Cookie: cookie, 'X-XSRF-Token': xsrf } });
     assert.equal(withToken.status, 200, withToken.text);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, type Hub } from '@atrium/hub/app';
+import { startHub, type Hub, type HubOverrides } from '@atrium/hub/app';
 import { parseConfig, type ConfigInput } from '@atrium/hub/config';
 import { hashPassword } from '@atrium/hub/auth/passwords';
 import { setLogLevel } from '@atrium/hub/log';
@@ -22,14 +22,14 @@ export interface TestHub {
   close(options?: { stopServers?: boolean }): Promise<void>;
 }
 
-export async function startTestHub(overrides: ConfigInput = {}, stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-hub-'))): Promise<TestHub> {
+export async function startTestHub(overrides: ConfigInput = {}, stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-hub-')), hubOverrides: HubOverrides = {}): Promise<TestHub> {
   const config = parseConfig({
     port: 0,
     stateDir,
     ...overrides,
     spawner: { prepareImages: false, environmentsDir: sharedEnvironmentsDir, ...(overrides.spawner ?? {}) },
   });
-  const hub = await startHub(config);
+  const hub = await startHub(config, hubOverrides);
   return { hub, url: hub.url, stateDir, close: (o) => hub.close(o) };
 }
 
@@ -111,14 +111,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** Start a workspace through the API and wait until it is running. */
-export async function startWorkspace(base: string, token: string, user: string, name: string, image = 'minimal', size = 'small'): Promise<any> {
+export async function startWorkspace(base: string, token: string, user: string, name: string, image = 'minimal', size = 'small', timeoutMs = 180_000): Promise<any> {
   const started = await call(base, 'POST', `/hub/api/users/${user}/servers/${name}`, { token, body: { image, size } });
   if (started.status !== 202) throw new Error(`start failed: ${started.status} ${started.text}`);
   return waitFor(`workspace ${user}/${name} to run`, async () => {
     const r = await call(base, 'GET', `/hub/api/users/${user}/servers/${name}`, { token });
     if (r.json?.status === 'failed') throw new Error(`workspace failed: ${r.json.message}`);
     return r.json?.status === 'running' ? r.json : undefined;
-  });
+  }, timeoutMs);
 }
 
 /**
