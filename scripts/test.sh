@@ -15,11 +15,13 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 pgdir=$(mktemp -d /tmp/atrium-pg.XXXXXX)
 kcdir=$(mktemp -d /tmp/atrium-kc.XXXXXX)
 s3dir=$(mktemp -d /tmp/atrium-s3.XXXXXX)
+kubedir=$(mktemp -d /tmp/atrium-kube.XXXXXX)
 cleanup() {
+  bash scripts/kube.sh stop "$kubedir/cluster" || true
   bash scripts/s3.sh stop "$s3dir/server" || true
   bash scripts/keycloak.sh stop "$kcdir" || true
   bash scripts/postgres.sh stop "$pgdir" || true
-  rm -rf "$pgdir" "$kcdir" "$s3dir"
+  rm -rf "$pgdir" "$kcdir" "$s3dir" "$kubedir"
 }
 trap cleanup EXIT
 
@@ -38,6 +40,15 @@ s3_pid=
 if [ "$suite" != unit ]; then
   bash scripts/s3.sh start "$s3dir/server" "${ATRIUM_TEST_S3_PORT:-$(free_port)}" >"$s3dir/url" 2>"$s3dir/start.err" &
   s3_pid=$!
+fi
+
+# The Kubernetes spawner's tests run against a real control plane
+# (kube-apiserver, controller-manager, scheduler, kine, kwok), built from Go
+# modules into .cache/k8s once (10+ min cold), then started in seconds.
+kube_pid=
+if [ "$suite" = all ] || [ "$suite" = integration ]; then
+  bash scripts/kube.sh start "$kubedir/cluster" "${ATRIUM_TEST_KUBE_PORT:-$(free_port)}" >"$kubedir/kubeconfig" 2>"$kubedir/start.err" &
+  kube_pid=$!
 fi
 
 npm run build
@@ -69,6 +80,15 @@ if [ -n "$s3_pid" ]; then
   else
     echo "The S3 server (versitygw) did not start; object-store tests will fail in CI and be skipped locally:" >&2
     cat "$s3dir/start.err" >&2
+  fi
+fi
+
+if [ -n "$kube_pid" ]; then
+  if wait "$kube_pid"; then
+    export ATRIUM_TEST_KUBECONFIG=$(cat "$kubedir/kubeconfig")
+  else
+    echo "The Kubernetes test cluster did not start; Kubernetes tests will fail in CI:" >&2
+    tail -n 40 "$kubedir/start.err" >&2
   fi
 fi
 

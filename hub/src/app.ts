@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCatalog, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
+import { createKubernetesSpawner } from './servers/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Authenticator } from './auth/authenticator.js';
@@ -75,6 +76,7 @@ function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox
 }
 
 function createSpawner(config: HubConfig): Spawner {
+  if (config.spawner.kind === 'kubernetes') return createKubernetesSpawner(config);
   return new LocalProcessSpawner({
     stateDir: config.stateDir,
     python: config.spawner.python,

@@ -107,6 +107,67 @@ const storageSchema = z
     if (p.accessKeyId && !p.secretAccessKey && !p.secretAccessKeyFile) issue('presign.secretAccessKey', 'required with presign.accessKeyId');
     if (!p.accessKeyId && (p.secretAccessKey || p.secretAccessKeyFile)) issue('presign.accessKeyId', 'required with a presign secret');
   });
+const quantity = (example: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(z.string().regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, `must be a Kubernetes quantity such as "${example}"`));
+
+/** A team's share of the cluster (Kubernetes backend): its namespace's ResourceQuota. */
+const teamQuotaSchema = z
+  .object({
+    cpu: quantity('32').default('32'),
+    memory: quantity('128Gi').default('128Gi'),
+    gpu: z.number().int().nonnegative().default(0),
+    /** Running workspaces. */
+    pods: z.number().int().positive().default(20),
+    /** Total size of the team's home volumes. */
+    storage: quantity('500Gi').default('500Gi'),
+  })
+  .strict();
+
+const tolerationSchema = z
+  .object({
+    key: z.string().optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: z.string().optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  })
+  .strict();
+
+/** Kubernetes backend; see docs/spawner-kubernetes.md. */
+const kubernetesSchema = z
+  .object({
+    /** kubeconfig file; empty: the pod's service account when in a cluster, else the default kubeconfig. */
+    kubeconfig: z.string().default(''),
+    namespacePrefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('atrium-team-'),
+    /** Size name → where it may run (e.g. GPU sizes on the GPU pool). */
+    placement: z
+      .record(
+        z.string(),
+        z.object({ nodeSelector: z.record(z.string(), z.string()).optional(), tolerations: z.array(tolerationSchema).optional() }).strict(),
+      )
+      .default({}),
+    gpuResource: z.string().default('nvidia.com/gpu'),
+    storageClass: z.string().default(''),
+    homeSize: quantity('10Gi').default('10Gi'),
+    port: z.number().int().min(1).max(65535).default(8888),
+    target: z.enum(['pod-ip', 'service']).default('pod-ip'),
+    /** `http`: the hub waits until JupyterLab answers; `pod-ready`: the pod's readiness probe is enough (kwok test clusters). */
+    readiness: z.enum(['http', 'pod-ready']).default('http'),
+    /** The hub's own namespace and pod labels: the only peer workspace pods may talk to. */
+    hubNamespace: z.string().default('atrium'),
+    hubPodLabels: z.record(z.string(), z.string()).default({ 'app.kubernetes.io/name': 'atrium', 'app.kubernetes.io/component': 'hub' }),
+    /** Bind this service account in each team namespace with ClusterRole atrium-hub-team ("namespace/name"; empty: bound by the platform team). */
+    hubServiceAccount: z.string().regex(/^([a-z0-9-]+\/[a-z0-9-]+)?$/, 'must be "namespace/name"').default(''),
+    allowInternetEgress: z.boolean().default(false),
+    startTimeoutSeconds: z.number().int().positive().default(300),
+    unschedulableSeconds: z.number().int().nonnegative().default(60),
+    resyncSeconds: z.number().int().positive().default(300),
+    stopGraceSeconds: z.number().int().nonnegative().default(10),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  })
+  .strict();
 
 /**
  * The whole hub configuration, validated once at start-up. Sources, later
@@ -170,13 +231,15 @@ export const configSchema = z
       .prefault({}),
     spawner: z
       .object({
-        kind: z.enum(['local']).default('local'),
+        /** `local`: processes on this machine; `kubernetes`: pods in per-team namespaces. */
+        kind: z.enum(['local', 'kubernetes']).default('local'),
         python: z.string().default('python3'),
         memoryEnforcement: z.enum(['auto', 'cgroup', 'ulimit', 'none']).default('auto'),
         /** Where image environments are built and cached; default `<stateDir>/envs`. */
         environmentsDir: z.string().default(''),
         /** Build image environments at start-up so the first spawn is fast. */
         prepareImages: z.boolean().default(true),
+        kubernetes: kubernetesSchema.prefault({}),
       })
       .prefault({}),
     storage: storageSchema,
@@ -205,6 +268,14 @@ export const configSchema = z
     dataAccess: dataAccessConfigSchema.prefault({}),
     /** Model registry: guardrail enforcement and data policies (docs/models.md). */
     models: modelsConfigSchema.prefault({}),
+    /** Each team's share of the cluster (Kubernetes backend); `default` for teams without an entry. */
+    teamQuotas: z
+      .object({
+        default: teamQuotaSchema.prefault({}),
+        teams: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'team names are lower-case letters, digits and dashes'), teamQuotaSchema).default({}),
+      })
+      .strict()
+      .prefault({}),
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })
@@ -264,6 +335,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.ATRIUM_ADMIN_PASSWORD) set(['auth', 'adminPassword'], env.ATRIUM_ADMIN_PASSWORD);
   if (env.ATRIUM_ADMIN_USER) set(['auth', 'adminUser'], env.ATRIUM_ADMIN_USER);
   if (env.ATRIUM_AUTH) set(['auth', 'kind'], env.ATRIUM_AUTH);
+  if (env.ATRIUM_SPAWNER) set(['spawner', 'kind'], env.ATRIUM_SPAWNER);
+  if (env.ATRIUM_KUBECONFIG) set(['spawner', 'kubernetes', 'kubeconfig'], env.ATRIUM_KUBECONFIG);
   if (env.ATRIUM_OIDC_ISSUER) set(['auth', 'oidc', 'issuer'], env.ATRIUM_OIDC_ISSUER);
   if (env.ATRIUM_OIDC_CLIENT_ID) set(['auth', 'oidc', 'clientId'], env.ATRIUM_OIDC_CLIENT_ID);
   if (env.ATRIUM_OIDC_CLIENT_SECRET) set(['auth', 'oidc', 'clientSecret'], env.ATRIUM_OIDC_CLIENT_SECRET);

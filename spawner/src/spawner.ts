@@ -59,6 +59,11 @@ export interface StartRequest {
   hubHost: string;
   /** Extra environment for the server (never secrets other than `token`). */
   env: Record<string, string>;
+  /**
+   * The team the workspace runs for (its quota pays). Backends that place
+   * workspaces per team (Kubernetes: one namespace per team) require it.
+   */
+  team?: string;
 }
 
 /** Opaque JSON a backend needs to find its server again. */
@@ -89,6 +94,14 @@ export interface Spawner {
   readonly supportsGpus?: boolean;
 
   /**
+   * True when `start()` resolves only once the backend itself knows the
+   * server answers (e.g. a Kubernetes readiness probe), so the hub routes to
+   * it without its own HTTP check — for clusters whose pods the hub cannot
+   * reach directly, such as kwok's simulated pods. Default: the hub checks.
+   */
+  readonly readyWhenStarted?: boolean;
+
+  /**
    * Start a server and resolve once its process/pod exists and the backend
    * knows where it will listen. The hub itself waits for the server to answer
    * HTTP before calling it running. Progress is reported through `onProgress`.
@@ -111,6 +124,13 @@ export interface Spawner {
    * later start is fast. Optional; progress as in `start`.
    */
   prepare?(image: WorkspaceImage, onProgress?: (event: ProgressEvent) => void): Promise<void>;
+
+  /**
+   * Delete what the backend keeps for a user beyond their workspaces (home
+   * volumes), in each of these teams. Optional; only called when an admin
+   * deleting the user asks for it — stopping never deletes homes.
+   */
+  removeUserData?(user: string, teams: string[]): Promise<void>;
 
   /** Release resources held by the backend itself (watches, timers). */
   close?(): Promise<void>;

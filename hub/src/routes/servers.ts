@@ -84,6 +84,7 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
       .object({
         image: z.string({ error: 'image is required: choose one from GET /hub/api/images' }).min(1, 'image is required'),
         size: z.string().min(1).optional().describe("A size the image allows; the image's default when omitted"),
+        team: z.string().min(1).optional().describe("The team the workspace runs for (its quota pays); the user's first team when omitted"),
       })
       .strict(),
     response: serverSchema,
@@ -91,7 +92,7 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
     handler: async ({ identity: who, params, body }) => {
       requireSelfOrAdmin(who, params.name);
       if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
-      const record = await manager.start(params.name, params.server, body.image, body.size);
+      const record = await manager.start(params.name, params.server, body.image, body.size, body.team);
       return serverView(record, isPlatformAdmin(who));
     },
   });

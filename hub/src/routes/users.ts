@@ -146,14 +146,24 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     path: '/users/:name',
     status: 204,
     tag: 'users',
-    summary: 'Delete a user: stops their workspaces, ends sessions, revokes tokens (files in the home stay)',
+    summary: 'Delete a user: stops their workspaces, ends sessions, revokes tokens (files in the home stay unless removeHomes=true)',
     params: nameParams,
-    handler: async ({ identity: who, params }) => {
+    query: z.object({
+      removeHomes: z
+        .enum(['true', 'false'])
+        .default('false')
+        .describe("Also delete the user's home volumes (Kubernetes backend); by default they are kept"),
+    }),
+    handler: async ({ identity: who, params, query }) => {
       requirePlatformAdmin(who);
       if (params.name === who.user.name) throw badRequest('You cannot delete your own account.', 'name');
       if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
       for (const server of await store.servers.listForUser(params.name)) {
         await deps.manager.stop(params.name, server.name);
+      }
+      if (query.removeHomes === 'true') {
+        const user = (await store.users.get(params.name))!;
+        await deps.manager.removeUserData(params.name, user.teams.map((t) => t.team));
       }
       await store.users.delete(params.name);
       identity.invalidateAll();

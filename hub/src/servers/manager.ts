@@ -88,9 +88,20 @@ export class WorkspaceManager {
   }
 
   /** Validate, record the workspace as pending and start it in the background. */
-  async start(user: string, name: string, imageName: string, sizeName?: string): Promise<ServerRecord> {
+  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<ServerRecord> {
     const { image, size } = this.resolve(imageName, sizeName);
-    return this.withUserLock(user, () => this.reserveAndSpawn(user, name, image, size));
+    const team = await this.resolveTeam(user, teamName);
+    return this.withUserLock(user, () => this.reserveAndSpawn(user, name, image, size, team));
+  }
+
+  /** The team a workspace runs for: the one asked for (the user must be in it), else the user's first team. */
+  private async resolveTeam(user: string, teamName: string | undefined): Promise<string | undefined> {
+    const teams = (await this.store.users.get(user))?.teams.map((t) => t.team) ?? [];
+    if (teamName === undefined) return teams[0];
+    if (!teams.includes(teamName)) {
+      throw badRequest(`${user} is not a member of team "${teamName}". Choose one of: ${teams.join(', ') || '(no teams)'}.`, 'team', 'unknown_team');
+    }
+    return teamName;
   }
 
   private async withUserLock<T>(user: string, task: () => Promise<T>): Promise<T> {
@@ -104,7 +115,7 @@ export class WorkspaceManager {
     }
   }
 
-  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize): Promise<ServerRecord> {
+  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<ServerRecord> {
     const k = key(user, name);
     const existing = await this.store.servers.get(user, name);
     if (existing && ['pending', 'running', 'stopping'].includes(existing.status)) {
@@ -133,7 +144,7 @@ export class WorkspaceManager {
     this.progress.set(k, channel);
     channel.emit({ progress: 0, message: `Starting workspace "${name}" with ${image.displayName} (${size.displayName})` });
     const abort = new AbortController();
-    const done = this.spawn(user, name, image, size, token, channel, abort.signal).finally(() => this.starting.delete(k));
+    const done = this.spawn(user, name, image, size, token, channel, abort.signal, team).finally(() => this.starting.delete(k));
     this.starting.set(k, { abort, done });
     return (await this.store.servers.get(user, name))!;
   }
@@ -146,6 +157,7 @@ export class WorkspaceManager {
     token: string,
     channel: ProgressChannel,
     signal: AbortSignal,
+    team?: string,
   ): Promise<void> {
     const baseUrl = baseUrlFor(user, name);
     const onProgress = (e: { progress: number; message: string }) => channel.emit(e);
@@ -166,14 +178,18 @@ export class WorkspaceManager {
           hubPrefix: '/hub/',
           hubHost: this.config.publicUrl.replace(/\/$/, ''),
           env: { ATRIUM_HUB_URL: this.config.publicUrl || `http://${this.config.host}:${this.config.port}` },
+          ...(team ? { team } : {}),
         },
         onProgress,
         signal,
       );
       state = result.state;
       await this.store.servers.update(user, name, { target: result.target, spawnerState: state });
-      channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
-      await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
+      // Some backends vouch for readiness themselves (a readiness probe the hub cannot replay, e.g. kwok).
+      if (!this.spawner.readyWhenStarted) {
+        channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
+        await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
+      }
       this.routes.set(key(user, name), { target: new URL(result.target), token });
       const now = Date.now();
       await this.store.servers.update(user, name, { status: 'running', readyAt: now, lastActivityAt: now, message: null });
@@ -250,6 +266,13 @@ export class WorkspaceManager {
     return run;
   }
 
+  /** Delete a user's home volumes where the backend keeps them (only when an admin asks). */
+  async removeUserData(user: string, teams: string[]): Promise<boolean> {
+    if (!this.spawner.removeUserData) return false;
+    await this.spawner.removeUserData(user, teams);
+    return true;
+  }
+
   /** Forget a stopped workspace entirely (its files in the home stay). */
   async remove(user: string, name: string): Promise<void> {
     const record = await this.store.servers.get(user, name);
@@ -307,7 +330,7 @@ export class WorkspaceManager {
     const token = this.secrets.decrypt(record.tokenCiphertext);
     const baseUrl = baseUrlFor(user, name);
     const deadline = Date.now() + (record.status === 'pending' ? this.config.workspaces.startTimeoutSeconds * 1000 : 10_000);
-    while (!(await isServerReady(record.target, baseUrl, token))) {
+    while (!this.spawner.readyWhenStarted && !(await isServerReady(record.target, baseUrl, token))) {
       if (Date.now() > deadline) {
         await this.spawner.stop(record.spawnerState);
         return markStopped('Stopped: it no longer answered after the hub restarted.');

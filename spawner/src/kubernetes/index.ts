@@ -1,0 +1,10 @@
+export { KubernetesSpawner, isApiError, apiMessage } from './kubernetes-spawner.js';
+export type { KubernetesSpawnerInit, KubernetesSpawnerState, HubBinding } from './kubernetes-spawner.js';
+export { DEFAULT_KUBERNETES_OPTIONS, DEFAULT_QUOTA, quotaFor } from './options.js';
+export type { KubernetesSpawnerOptions, TeamQuota, TeamQuotas, SizePlacement, Toleration } from './options.js';
+export { teamNamespace, serverName, homeClaimName, LABELS, MANAGED_BY } from './names.js';
+export { Reflector } from './reflector.js';
+export type { ListWatchSource, WatchHandle, WatchPhase } from './reflector.js';
+export { parseQuotaRefusal, quotaMessage, parseQuantity } from './quota.js';
+export { HUB_CLUSTER_RULES, HUB_TEAM_RULES, HUB_TEAM_ROLE } from './rbac.js';
+export { HUB_SA, installHubIdentity, provisionHostPathVolumes } from './cluster-setup.js';
