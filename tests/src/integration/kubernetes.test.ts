@@ -143,7 +143,7 @@ describe('Kubernetes spawner on a real API server', { skip: skipKube }, () => {
         await hub.hub.deps.manager.pollAll();
         const r = await call(hub.url, 'GET', '/hub/api/users/alice/servers/analysis', { token });
         return r.json?.status === 'stopped' ? r.json : undefined;
-      }, 30_000).then((r) => assert.match(r.message, /no longer exists/));
+      }, 30_000).then((r) => assert.match(r.message, /JupyterLab stopped unexpectedly\. Its pod (no longer exists|is being deleted)/));
 
       // Deleting a user keeps their home unless the admin asks.
       const adminToken = await createUser(hub.hub, 'k8s-admin', { platformAdmin: true });
@@ -243,7 +243,7 @@ describe('Kubernetes spawner on a real API server', { skip: skipKube }, () => {
         const p = await spawner.poll(result.state);
         return p.running ? undefined : p;
       }, 20_000, 100);
-      assert.match(poll.running === false ? (poll.reason ?? '') : '', /no longer exists/);
+      assert.match(poll.running === false ? (poll.reason ?? '') : '', /no longer exists|is being deleted/);
       assert.ok(pods.stats.watchRestarts > restartsBefore, 'the watch was restarted');
     } finally {
       await spawner.close();
