@@ -124,7 +124,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     const modelsModel = new ModelsModel({
       client,
       user: PageConfig.getOption('hubUser'),
-      server: PageConfig.getOption('hubServerName'),
+      server: workspaceName(),
       readFile: async (path) => {
         const file = await serviceManager.contents.get(path, { content: true, format: 'base64', type: 'file' });
         return String(file.content);
@@ -133,7 +133,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     sidebar.addPanel(new ModelsPanel(modelsModel));
     void modelsModel.load();
     // Follow the notebook in the main area: that is what "Publish this notebook" publishes.
-    const follow = () => modelsModel.setNotebook(notebookSource(shell.currentWidget));
+    const follow = () => void modelsModel.setNotebook(notebookSource(shell.currentWidget));
     labShell?.currentChanged.connect(follow);
     follow();
     sidebar.setRelativeSizes([2, 3, 3]);
@@ -165,16 +165,27 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
 };
 
 /**
+ * This workspace's name: the hub serves it at `/user/<user>/<workspace>/`
+ * (JupyterLab's base URL); `hubServerName` when the page config has it.
+ */
+export function workspaceName(): string {
+  const configured = PageConfig.getOption('hubServerName');
+  if (configured) return configured;
+  const parts = PageConfig.getBaseUrl().replace(/^https?:\/\/[^/]+/, '').split('/').filter(Boolean);
+  return parts[0] === 'user' && parts[2] ? decodeURIComponent(parts[2]) : '';
+}
+
+/**
  * The notebook a main-area widget shows, if it is one. Duck-typed on the
  * document context (path, model, save) so the extension needs no
  * dependency on the notebook package for this.
  */
 export function notebookSource(widget: unknown): NotebookSource | null {
-  const context = (widget as { context?: { path?: unknown; model?: { toJSON?: unknown }; save?: unknown } } | null)?.context;
+  const context = (widget as { context?: { path?: unknown; model?: { toJSON?: unknown }; save?: unknown; ready?: unknown } } | null)?.context;
   if (!context || typeof context.path !== 'string' || !context.path.endsWith('.ipynb')) return null;
   if (typeof context.model?.toJSON !== 'function' || typeof context.save !== 'function') return null;
-  const ctx = context as { path: string; model: { toJSON(): unknown }; save(): Promise<void> };
-  return { path: ctx.path, toJSON: () => ctx.model.toJSON() as Record<string, unknown>, save: () => ctx.save() };
+  const ctx = context as { path: string; model: { toJSON(): unknown }; save(): Promise<void>; ready?: Promise<void> };
+  return { path: ctx.path, toJSON: () => ctx.model.toJSON() as Record<string, unknown>, save: () => ctx.save(), ...(ctx.ready ? { ready: ctx.ready } : {}) };
 }
 
 export default [hubClientPlugin, sidebarPlugin];

@@ -10,6 +10,8 @@ import { defaultsFrom, folderOf, modelNameFrom, namedArtifacts, parseDatasets } 
 /** The open notebook as the panel needs it (a NotebookPanel's context provides this). */
 export interface NotebookSource {
   path: string;
+  /** Resolves once the document's content is loaded (the prefill reads its metadata). */
+  ready?: Promise<void>;
   toJSON(): Record<string, unknown>;
   save(): Promise<void>;
 }
@@ -100,13 +102,15 @@ export class ModelsModel {
   }
 
   /** The notebook in the main area changed (null: no notebook open). */
-  setNotebook(source: NotebookSource | null): void {
+  async setNotebook(source: NotebookSource | null): Promise<void> {
     this.notebook = source;
     if (!source) {
       this.set({ notebookPath: null });
       return;
     }
     if (source.path === this._state.notebookPath) return;
+    await source.ready?.catch(() => undefined);
+    if (this.notebook !== source) return; // another notebook became current meanwhile
     const d = defaultsFrom(source.toJSON());
     this.set({
       notebookPath: source.path,

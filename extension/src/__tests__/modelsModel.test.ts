@@ -74,7 +74,7 @@ describe('ModelsModel', () => {
     });
     await model.load();
     const nb = notebook('joblib.dump(m, "artifacts/model.joblib")\ndef predict(inputs): ...');
-    model.setNotebook(nb);
+    await model.setNotebook(nb);
     expect(model.state.name).toBe('iris-model');
     expect(model.state.team).toBe('sales-finance');
     model.setField({ card: { description: 'A model that predicts' } });
@@ -96,7 +96,7 @@ describe('ModelsModel', () => {
   it('says which artifact is missing instead of publishing', async () => {
     const { model, sent } = setup(() => ({ status: 404, body: { error: { code: 'not_found', message: 'no model' } } }));
     await model.load();
-    model.setNotebook(notebook('joblib.dump(m, "artifacts/other.pkl")'));
+    await model.setNotebook(notebook('joblib.dump(m, "artifacts/other.pkl")'));
     await model.publish();
     expect(model.state.error).toMatch(/names artifacts\/other.pkl, but work\/artifacts\/other.pkl does not exist/);
     expect(sent.some((s) => s.url.endsWith('/versions'))).toBe(false);
@@ -116,7 +116,7 @@ describe('ModelsModel', () => {
   it('refuses data sets without versions before calling the hub', async () => {
     const { model } = setup(() => ({ status: 500 }));
     await model.load();
-    model.setNotebook(notebook('x = 1'));
+    await model.setNotebook(notebook('x = 1'));
     model.setField({ datasets: 'sales' });
     await model.publish();
     expect(model.state.error).toMatch(/name@version/);
@@ -139,5 +139,28 @@ describe('ModelsModel', () => {
     expect(model.state.error).toBeNull();
     expect(model.state.notice).toMatch(/rolled back to v1/);
     expect(HubApiError).toBeDefined();
+  });
+});
+
+describe('ModelsModel prefill', () => {
+  it('reads metadata.atrium once the notebook has loaded', async () => {
+    const { model } = setup(() => ({ status: 404, body: { error: { code: 'not_found', message: 'no model' } } }));
+    await model.load();
+    let loaded = false;
+    let resolve!: () => void;
+    const ready = new Promise<void>((r) => (resolve = r));
+    const source: NotebookSource = {
+      path: 'iris.ipynb',
+      ready,
+      save: async () => undefined,
+      toJSON: () => (loaded ? { metadata: { atrium: { model: 'iris-species', card: { intendedUse: 'Demos only.' } } }, cells: [] } : { metadata: {}, cells: [] }),
+    };
+    const pending = model.setNotebook(source);
+    loaded = true;
+    resolve();
+    await pending;
+    expect(model.state.name).toBe('iris-species');
+    expect(model.state.card.intendedUse).toBe('Demos only.');
+    expect(model.state.card.owner).toBe('alice');
   });
 });
