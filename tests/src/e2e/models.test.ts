@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from '../integration/helpers.js';
 import { notebook, PREDICT, TRAIN } from '../integration/model-notebooks.js';
-import { launchBrowser, screenshot, signIn } from './browser.js';
+import { artifactsDir, launchBrowser, screenshot, signIn } from './browser.js';
 
 const cell = (source: string, tags: string[] = []) => ({ cell_type: 'code', execution_count: null, metadata: tags.length ? { tags } : {}, outputs: [], source });
 
@@ -55,12 +56,13 @@ describe('publishing a notebook as a model from JupyterLab', () => {
 
   async function openAndRunAll(file: string): Promise<void> {
     await page.goto(`${t.url}/user/alice/ml/lab/tree/${file}`);
-    await page.locator('.jp-NotebookPanel .jp-Cell').first().waitFor({ timeout: 120_000 });
+    // JupyterLab keeps earlier notebooks open in hidden tabs: look only at the visible one.
+    await page.locator('.jp-NotebookPanel:visible .jp-Cell').first().waitFor({ timeout: 120_000 });
     await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
     await page.click('.lm-MenuBar-itemLabel:text("Run")');
     await page.click('.lm-Menu-itemLabel:text("Run All Cells")');
     // The training cell shows the metrics dict it returns.
-    await page.locator('.jp-NotebookPanel .jp-OutputArea-output', { hasText: /accuracy/ }).first().waitFor({ timeout: 180_000 });
+    await page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output', { hasText: /accuracy/ }).first().waitFor({ timeout: 180_000 });
     await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
   }
 
@@ -69,6 +71,15 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await tab.waitFor({ timeout: 60_000 });
     if (!(await page.locator('#atrium-sidebar').isVisible())) await tab.click();
     await panel().locator('.jp-AtriumModels-publishButton').waitFor({ timeout: 30_000 });
+    // Give the Models panel the sidebar's height (as a user would, by collapsing the other sections).
+    for (const label of ['Knowledge Base', 'Datasets']) {
+      const title = page.locator('#atrium-sidebar .lm-AccordionPanel-title', { hasText: label });
+      if ((await title.getAttribute('aria-expanded')) === 'true') await title.click();
+    }
+  }
+
+  async function panelShot(name: string): Promise<void> {
+    await panel().screenshot({ path: path.join(artifactsDir, `${name}.png`) });
   }
 
   test('train in a datascience workspace, publish from the Models panel, guardrails pass, promote to production', async () => {
@@ -87,11 +98,19 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     }
     assert.match(await v1.locator('[data-guardrail="reproducibility"]').innerText(), /clean datascience 2026.11 kernel; predict\(\) answered/);
     assert.match(await v1.innerText(), /accuracy 0\.9/);
+    await v1.scrollIntoViewIfNeeded();
     await screenshot(page, 'models-panel-guardrails-passed');
+    await panelShot('models-panel-guardrails-passed-panel');
     await v1.locator('button', { hasText: 'Promote to production' }).click();
     await panel().locator('.jp-AtriumModels-alias[data-alias="production"]', { hasText: 'v1' }).waitFor({ timeout: 30_000 });
     assert.match(await panel().locator('.jp-AtriumModels-notice').innerText(), /v1 now serves production/);
     await screenshot(page, 'models-panel-promoted');
+    // Promotion deployed it: the predict URL answers a token scoped to this model.
+    const scoped = await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token, body: { note: 'iris app', model: 'sales-finance/iris' } });
+    assert.equal(scoped.status, 201, scoped.text);
+    const predicted = await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: scoped.json.token, body: { inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] } });
+    assert.equal(predicted.status, 200, predicted.text);
+    assert.deepEqual(predicted.json.predictions, [0, 2]);
   });
 
   test('a notebook that prints an AWS key is blocked with the reason shown, and cannot be promoted', async () => {
@@ -110,6 +129,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     assert.match(await panel().locator('.jp-AtriumModels-notice').innerText(), /guardrails failed/);
     await secrets.scrollIntoViewIfNeeded();
     await screenshot(page, 'models-panel-secret-blocked');
+    await panelShot('models-panel-secret-blocked-panel');
     const production = (await call(t.url, 'GET', '/hub/api/models/sales-finance/iris', { token })).json.aliases.find((a: { alias: string }) => a.alias === 'production');
     assert.equal(production.version, 1, 'the failing version takes no traffic');
   });
