@@ -409,11 +409,23 @@ export class KubernetesSpawner implements Spawner {
 
   private async ensureHome(namespace: string, user: string, team: string): Promise<void> {
     const claim = homeClaimManifest(namespace, user, team, this.options);
-    try {
-      await this.whileNamespaceSettles(() => this.core.createNamespacedPersistentVolumeClaim({ namespace, body: claim }));
-    } catch (err) {
-      if (isApiError(err, 409)) return; // kept from an earlier workspace: that is the point
-      throw this.refusal(err, team, 'create the home volume');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.whileNamespaceSettles(() => this.core.createNamespacedPersistentVolumeClaim({ namespace, body: claim }));
+        return;
+      } catch (err) {
+        if (!isApiError(err, 409)) throw this.refusal(err, team, 'create the home volume');
+      }
+      // 409 normally means the home was kept from an earlier workspace, which is
+      // the point. Check it is really there: under heavy write load a storage
+      // conflict can surface as 409 for a create that did not happen (seen with
+      // kine), and a pod whose claim is missing never schedules.
+      try {
+        await this.core.readNamespacedPersistentVolumeClaim({ name: claim.metadata!.name!, namespace });
+        return;
+      } catch (err) {
+        if (!isApiError(err, 404) || attempt >= 3) throw this.clusterError('create the home volume', err);
+      }
     }
   }
 
