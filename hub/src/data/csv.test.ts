@@ -51,3 +51,10 @@ test('a last line without a newline and blank lines are fine', async () => {
 test('previews stop after maxRows', async () => {
   assert.equal(await rewrite('a\n1\n2\n3\n4\n', [], 2), 'a\n1\n2\n');
 });
+
+test('rewritten values that need quoting are quoted on the fast path too; a stray CR keeps its quotes', async () => {
+  const rewriter = new CsvRewriter({ onHeader: (h) => h.map((name) => (name === 'b' ? (v: string) => `${v}, "x"` : undefined)) });
+  let out = '';
+  for await (const chunk of Readable.from([Buffer.from('a,b\n1,2\n3\r4,5\n')]).pipe(rewriter)) out += String(chunk);
+  assert.equal(out, 'a,b\n1,"2, ""x"""\n"3\r4","5, ""x"""\n');
+});

@@ -90,7 +90,7 @@ export class CsvRewriter extends Transform {
       pos = record.next;
       this.line += record.lines;
       if (record.fields.length === 1 && record.fields[0] === '' && !record.quoted) continue; // blank line
-      out.push(this.rewriteRecord(record.fields, record.startLine));
+      out.push(this.rewriteRecord(record.fields, record.startLine, record.plain));
     }
     this.pending = text.slice(pos);
     if (out.length > 0) this.push(out.join(''));
@@ -103,7 +103,7 @@ export class CsvRewriter extends Transform {
     if (final && this.pending.length > 0 && !this.stopped) throw new CsvError('the file ends in the middle of a record', this.line);
   }
 
-  private rewriteRecord(fields: string[], line: number): string {
+  private rewriteRecord(fields: string[], line: number, plain: boolean): string {
     if (!this.header) {
       if (fields.some((f) => f.trim() === '')) throw new CsvError('the header has an empty column name', line);
       this.header = fields;
@@ -114,9 +114,17 @@ export class CsvRewriter extends Transform {
     if (fields.length !== this.header.length) {
       throw new CsvError(`expected ${this.header.length} fields like the header, found ${fields.length}`, line);
     }
-    for (const i of this.masked) fields[i] = this.fns[i]!(fields[i]!);
     this.rows++;
     if (this.options.maxRows !== undefined && this.rows >= this.options.maxRows) this.stopped = true;
+    if (plain) {
+      // A line without quotes or carriage returns: only the rewritten fields can need quoting.
+      for (const i of this.masked) {
+        const v = this.fns[i]!(fields[i]!);
+        fields[i] = NEEDS_QUOTES.test(v) ? csvField(v) : v;
+      }
+      return fields.join(',') + '\n';
+    }
+    for (const i of this.masked) fields[i] = this.fns[i]!(fields[i]!);
     let s = '';
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
@@ -126,7 +134,7 @@ export class CsvRewriter extends Transform {
   }
 
   /** One record starting at `pos`, or null when more input is needed. */
-  private readRecord(text: string, pos: number, final: boolean): { fields: string[]; next: number; lines: number; startLine: number; quoted: boolean } | null {
+  private readRecord(text: string, pos: number, final: boolean): { fields: string[]; next: number; lines: number; startLine: number; quoted: boolean; plain: boolean } | null {
     const startLine = this.line;
     const nl = text.indexOf('\n', pos);
     if (nl < 0 && !final) return null;
@@ -135,7 +143,7 @@ export class CsvRewriter extends Transform {
     let lineText = text.slice(pos, end);
     if (!lineText.includes('"')) {
       if (lineText.endsWith('\r')) lineText = lineText.slice(0, -1);
-      return { fields: lineText.split(','), next: nl < 0 ? text.length : nl + 1, lines: 1, startLine, quoted: false };
+      return { fields: lineText.split(','), next: nl < 0 ? text.length : nl + 1, lines: 1, startLine, quoted: false, plain: !lineText.includes('\r') };
     }
     // Slow path: quoted fields, possibly spanning lines.
     const fields: string[] = [];
@@ -182,12 +190,12 @@ export class CsvRewriter extends Transform {
         i++;
         continue;
       }
-      if (c === '\r' && text[i + 1] === '\n') return { fields, next: i + 2, lines, startLine, quoted: true };
+      if (c === '\r' && text[i + 1] === '\n') return { fields, next: i + 2, lines, startLine, quoted: true, plain: false };
       if (c === '\r' && i + 1 >= text.length && !final) return null;
-      if (c === '\n' || c === '\r') return { fields, next: i + 1, lines, startLine, quoted: true };
+      if (c === '\n' || c === '\r') return { fields, next: i + 1, lines, startLine, quoted: true, plain: false };
       if (c === undefined) {
         if (!final) return null;
-        return { fields, next: i, lines, startLine, quoted: true };
+        return { fields, next: i, lines, startLine, quoted: true, plain: false };
       }
     }
   }
