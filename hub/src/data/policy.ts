@@ -114,6 +114,8 @@ export interface DataGovernance {
   piiCleared(who: { user: string } | { team: string }, dataset: string): Promise<boolean>;
   /** Whether the owners allow models trained on it in production. */
   productionAllowed(dataset: string): Promise<boolean>;
+  /** Columns tagged as personal data (empty for an unknown data set). */
+  piiColumns(dataset: string): Promise<string[]>;
   /**
    * Data sets a user read, optionally only from one notebook (path relative
    * to the home, as the `atrium` helper reports it) or one workspace, from

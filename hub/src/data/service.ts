@@ -711,6 +711,10 @@ export class DataService implements DataGovernance {
     return (await this.data.getDataset(dataset))?.productionAllowed ?? false;
   }
 
+  async piiColumns(dataset: string): Promise<string[]> {
+    return ((await this.data.getDataset(dataset))?.columns ?? []).filter((c) => c.pii).map((c) => c.name);
+  }
+
   async datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string; since?: number }): Promise<DatasetUsage[]> {
     const usage = new Map<string, DatasetUsage>();
     let before: number | undefined;

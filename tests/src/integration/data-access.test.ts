@@ -136,6 +136,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     assert.equal(await t.hub.data.piiCleared({ user: 'dan' }, 'sales'), false);
     assert.equal(await t.hub.data.piiCleared({ team: 'sales-finance' }, 'sales'), true);
     assert.equal(await t.hub.data.productionAllowed('sales'), true);
+    assert.deepEqual(await t.hub.data.piiColumns('sales'), ['customer_name', 'email', 'phone']);
   });
 
   test('mount puts the masked file read-only in the home; revoking removes it', async () => {
