@@ -300,6 +300,12 @@ export class HubClient {
     return this.getJSON<WorkspaceInfo>(`/users/${encodeURIComponent(user)}/servers/${encodeURIComponent(server)}`, signal);
   }
 
+  /** Data sets the caller read from a notebook (or this workspace), from the data audit log. */
+  datasetsUsed(workspace: string, notebook: string, signal?: AbortSignal): Promise<{ name: string; version: string }[]> {
+    const q = new URLSearchParams({ workspace, notebook });
+    return this.getJSON<{ name: string; version: string }[]>(`/models/datasets-used?${q.toString()}`, signal);
+  }
+
   /** Models of the caller's teams. */
   models(signal?: AbortSignal): Promise<ModelSummary[]> {
     return this.getJSON<ModelSummary[]>('/models', signal);

@@ -36,7 +36,7 @@ export interface ModelsState {
 }
 
 export interface ModelsModelOptions {
-  client: Pick<HubClient, 'user' | 'workspace' | 'models' | 'model' | 'publish' | 'promote' | 'rollback'>;
+  client: Pick<HubClient, 'user' | 'workspace' | 'models' | 'model' | 'publish' | 'promote' | 'rollback'> & Partial<Pick<HubClient, 'datasetsUsed'>>;
   readFile: ReadFile;
   /** Hub user and server name of this workspace (page config). */
   user: string;
@@ -122,6 +122,14 @@ export class ModelsModel {
       error: null,
     });
     void this.select(this._state.team, this._state.name, true);
+    if (!d.datasets) void this.prefillDatasets(source);
+  }
+
+  /** The data sets the notebook read, as the hub's data audit log knows them. */
+  private async prefillDatasets(source: NotebookSource): Promise<void> {
+    const used = await this.options.client.datasetsUsed?.(this.options.server, source.path).catch(() => []);
+    if (!used?.length || this.notebook !== source || this._state.datasets) return;
+    this.set({ datasets: used.map((u) => `${u.name}@${u.version}`).join(', ') });
   }
 
   setField(patch: Partial<Pick<ModelsState, 'team' | 'name' | 'datasets'>> & { card?: Partial<ModelCard> }): void {

@@ -122,7 +122,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const models = createModelRegistry(config, store, catalog, data);
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
-  registerModelRoutes(api, models.registry);
+  registerModelRoutes(api, models.registry, data);
   api.add({
     method: 'get',
     path: '/',

@@ -164,3 +164,18 @@ describe('ModelsModel prefill', () => {
     expect(model.state.card.owner).toBe('alice');
   });
 });
+
+describe('ModelsModel data sets', () => {
+  it('prefills the data sets the notebook read, from the hub', async () => {
+    const { model, sent } = setup((url) => {
+      if (url.pathname === '/hub/api/models/datasets-used') return { body: [{ name: 'churn-events', version: '3', lastReadAt: 1 }] };
+      return { status: 404, body: { error: { code: 'not_found', message: 'no model' } } };
+    });
+    await model.load();
+    await model.setNotebook(notebook('x = 1'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(model.state.datasets).toBe('churn-events@3');
+    const call = sent.find((s) => s.url === '/hub/api/models/datasets-used');
+    expect(call).toBeDefined();
+  });
+});

@@ -105,7 +105,13 @@ const summarySchema = z.object({
 });
 const modelSchema = summarySchema.extend({ versions: z.array(versionSchema), canPromoteProduction: z.boolean() });
 
-export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry): void {
+/** What the data catalog knows about the data sets a person read (hub/src/data DataService). */
+export interface DataUsage {
+  datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string }): Promise<{ dataset: string; lastReadAt: number }[]>;
+  versions(name: string): Promise<{ version: number }[]>;
+}
+
+export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, usage?: DataUsage): void {
   const { store } = registry;
   const withAliases = async (v: VersionRecord) => {
     const aliases = await store.aliases(v.team, v.model);
@@ -133,6 +139,31 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry): 
     response: z.object({ xsrfToken: z.string().nullable() }),
     // Readable only by same-origin pages: the API sends no CORS headers, so another site cannot read it.
     handler: async ({ identity: who }) => ({ xsrfToken: who.via === 'session' ? (who.xsrfToken ?? null) : null }),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/datasets-used',
+    tag: 'models',
+    summary: 'Data sets you read (from the data audit log), from one notebook or workspace, to declare when publishing',
+    query: z.object({
+      notebook: z.string().max(500).optional().describe('Notebook path relative to your home, as the atrium helper reports it'),
+      workspace: z.string().max(63).optional(),
+    }),
+    response: z.array(z.object({ name: z.string(), version: z.string().describe('The data set’s current version'), lastReadAt: z.number() })),
+    handler: async ({ identity: who, query }) => {
+      if (!usage) return [];
+      let used = await usage.datasetsUsedBy({ user: who.user.name, ...(query.notebook ? { notebook: query.notebook } : {}), ...(query.workspace ? { workspace: query.workspace } : {}) });
+      // Reads through plain downloads carry no notebook: fall back to the workspace.
+      if (used.length === 0 && query.notebook && query.workspace) used = await usage.datasetsUsedBy({ user: who.user.name, workspace: query.workspace });
+      const out = [];
+      for (const u of used) {
+        const versions = await usage.versions(u.dataset).catch(() => []);
+        const latest = versions.reduce((m, v) => Math.max(m, v.version), 0);
+        if (latest > 0) out.push({ name: u.dataset, version: String(latest), lastReadAt: u.lastReadAt });
+      }
+      return out;
+    },
   });
 
   api.add({

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
+import { seedDemoData } from '@atrium/hub/data/seed';
 import { irisNotebook, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
 
 /**
@@ -131,6 +132,25 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.match((await reason(raise.json.version)).reason, /predict\(\) failed on the smoke input: ValueError: feature count must be 4/);
     assert.match((await reason(hang.json.version)).reason, /predict\(\) did not answer the smoke input within 5 s/);
     assert.match((await reason(fail.json.version)).reason, /Cell 2 fails in a clean kernel: NameError/);
+  });
+
+  it('knows the data sets a notebook read and checks them against the data catalog', async () => {
+    await t.hub.deps.store.teams.create('marketing', 'Marketing');
+    await seedDemoData(t.hub.data);
+    const read = await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=2', { token: alice, headers: { 'X-Atrium-Notebook': 'churn.ipynb', 'X-Atrium-Workspace': 'ml' } });
+    assert.equal(read.status, 200, read.text);
+    const used = await call(t.url, 'GET', '/hub/api/models/datasets-used?notebook=churn.ipynb&workspace=ml', { token: alice });
+    assert.deepEqual(used.json.map((u: any) => `${u.name}@${u.version}`), ['sales@1']);
+    const other = await call(t.url, 'GET', '/hub/api/models/datasets-used?notebook=other.ipynb', { token: alice });
+    assert.deepEqual(other.json, []);
+    // sales (confidential, owned by sales-finance, allowed in production) passes; web-traffic is not allowed in production.
+    const ok = await call(t.url, 'POST', '/hub/api/models/sales-finance/churn/versions', { token: alice, body: publishBody(irisNotebook(1), { datasets: [{ name: 'sales', version: '1' }] }) });
+    assert.equal(ok.json.guardrails.find((g: any) => g.id === 'data-policy').status, 'passed', ok.text);
+    const no = await call(t.url, 'POST', '/hub/api/models/sales-finance/churn/versions', { token: alice, body: publishBody(irisNotebook(1), { datasets: [{ name: 'web-traffic', version: '1' }] }) });
+    const policy = no.json.guardrails.find((g: any) => g.id === 'data-policy');
+    assert.equal(policy.status, 'failed');
+    assert.match(policy.reason, /web-traffic \(internal\): the data catalog does not allow it in production/);
+    await t.hub.models.idle();
   });
 
   it('answers bad input with clear 4xx errors', async () => {
