@@ -46,7 +46,7 @@ fi
 # (kube-apiserver, controller-manager, scheduler, kine, kwok), built from Go
 # modules into .cache/k8s once (10+ min cold), then started in seconds.
 kube_pid=
-if [ "$suite" = all ] || [ "$suite" = integration ]; then
+if [ "$suite" != unit ]; then
   bash scripts/kube.sh start "$kubedir/cluster" "${ATRIUM_TEST_KUBE_PORT:-$(free_port)}" >"$kubedir/kubeconfig" 2>"$kubedir/start.err" &
   kube_pid=$!
 fi
