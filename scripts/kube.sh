@@ -17,7 +17,8 @@
 #                  labelled atrium.dev/node-pool=gpu
 # The controller-manager runs the controllers the tests rely on: service
 # accounts and their default account, namespaces, quota status, garbage
-# collection, PersistentVolume binding and endpoints.
+# collection, PersistentVolume binding, endpoints, and Deployments (model
+# servers).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?state dir}; port=${3:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -139,7 +140,7 @@ done
 # --- controllers, scheduler, simulated nodes -----------------------------------
 start_bg controller-manager "$bin/kube" kube-controller-manager \
   --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false --secure-port 0 \
-  --controllers serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller \
+  --controllers serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller,deployment-controller,replicaset-controller \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --concurrent-resource-quota-syncs 10 --resource-quota-sync-period 30s \
   --kube-api-qps 500 --kube-api-burst 1000

@@ -3,7 +3,7 @@
  * on promotion), request metrics, and the /models/… predict route.
  */
 import path from 'node:path';
-import { EnvironmentManager, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
+import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
 import type { IdentityService } from '../auth/identity.js';
 import type { SecretBox } from '../auth/secrets.js';
 import type { HubConfig } from '../config.js';
@@ -25,6 +25,14 @@ export interface Serving {
 }
 
 export function createModelServerBackend(config: HubConfig, spawner: Spawner): ModelServerBackend {
+  // With the Kubernetes spawner, model servers are Deployments in the team namespaces it manages.
+  if (spawner instanceof KubernetesSpawner) {
+    return new KubernetesModelServer(spawner, {
+      startTimeoutSeconds: config.serving.startTimeoutSeconds,
+      predictTimeoutSeconds: config.serving.predictTimeoutSeconds,
+      maxBodyBytes: config.serving.maxRequestBytes,
+    });
+  }
   // Share the workspace spawner's environments: an image's venv is built once.
   const environments =
     spawner instanceof LocalProcessSpawner

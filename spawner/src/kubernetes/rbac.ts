@@ -5,7 +5,8 @@
  *
  * Cluster-wide: manage team namespaces and bind `atrium-hub-team` in them.
  * Inside a team namespace (through that RoleBinding): workspaces, their
- * tokens and homes, the team's quota, defaults and network policies. No
+ * tokens and homes, the team's quota, defaults and network policies, and
+ * model servers (Deployments, their bundle ConfigMaps and Services). No
  * access to Secrets anywhere else.
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
@@ -26,4 +27,7 @@ export const HUB_TEAM_RULES: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['resourcequotas', 'limitranges'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
+  // Model servers: Deployment, its bundle (ConfigMap), token Secret and Service.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] },
 ];

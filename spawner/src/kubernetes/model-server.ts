@@ -1,0 +1,336 @@
+/**
+ * KubernetesModelServer: the ModelServerBackend of the Kubernetes backend.
+ * Each model version runs as a Deployment + ClusterIP Service in its team's
+ * namespace (reconciled by the workspace spawner: quota, limit range, …):
+ *
+ *   Secret     <name>   the per-server token (the pod reads it as an env var; never in the spec)
+ *   ConfigMap  <name>   the bundle (notebook.ipynb, manifest.json, artifacts/…) and atrium_serve.py
+ *   Deployment <name>   one replica of the version's curated image running atrium_serve.py
+ *   Service    <name>   ClusterIP; the hub forwards to http://<name>.<namespace>.svc:<port>
+ *
+ * How the bundle reaches the pod: as a ConfigMap, copied at container start
+ * into a writable emptyDir that is the working directory (training cells may
+ * write files; the published bundle stays immutable). A ConfigMap holds at
+ * most 1 MiB, so bundles above `maxBundleBytes` are refused with a clear
+ * reason; bigger artifacts need an object-store or PVC source (not built).
+ *
+ * Names carry a per-run suffix so the same version can run for two aliases
+ * and a rollback never collides with a server still stopping.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
+import { z } from 'zod';
+import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
+import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
+import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
+import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
+import { cpuQuantity, TOKEN_KEY } from './manifests.js';
+import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
+
+export const MODEL_COMPONENT = 'model-server';
+export const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
+export const MODEL_PORT = 8080;
+/** ConfigMaps are limited to 1 MiB in etcd; leave room for keys and metadata. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
+const SERVER_KEY = 'atrium_serve.py';
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface BundleFile {
+  /** Path inside the bundle, `/`-separated. */
+  path: string;
+  data: Buffer;
+}
+
+export interface KubernetesModelServerOptions {
+  /** How long start may take until the Deployment has an available replica (default 10 min). */
+  startTimeoutSeconds?: number;
+  predictTimeoutSeconds?: number;
+  maxBodyBytes?: number;
+  maxBundleBytes?: number;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  uid?: number;
+  gid?: number;
+  pollIntervalMs?: number;
+}
+
+export interface ModelObjects {
+  secret: V1Secret;
+  configMap: V1ConfigMap;
+  deployment: V1Deployment;
+  service: V1Service;
+}
+
+const stateSchema = z.object({
+  backend: z.literal('kubernetes-model'),
+  version: z.literal(1),
+  namespace: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  team: z.string(),
+  model: z.string(),
+  modelVersion: z.number(),
+  startedAt: z.string(),
+});
+export type KubernetesModelServerState = z.infer<typeof stateSchema>;
+
+/** Object name of one run of a model version (DNS-1035: starts with a letter). */
+export function modelServerName(model: string, version: number, runId: string): string {
+  return dnsLabel(`m-${model}-v${version}-${runId}`);
+}
+
+/** The bundle's files, refused when they would not fit a ConfigMap. */
+export function readBundle(dir: string, maxBytes = DEFAULT_MAX_BUNDLE_BYTES): BundleFile[] {
+  const files: BundleFile[] = [];
+  let total = 0;
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) {
+        total += statSync(path.join(dir, child)).size;
+        if (total > maxBytes) {
+          throw new SpawnError(
+            `The bundle is larger than ${Math.round(maxBytes / 1024)} KiB, the most the Kubernetes backend can ship in a ConfigMap; keep model artifacts small or serve it with the local backend.`,
+            'bundle_too_large',
+          );
+        }
+        files.push({ path: child, data: readFileSync(path.join(dir, child)) });
+      }
+    }
+  };
+  walk('');
+  if (!files.some((f) => f.path === 'notebook.ipynb')) throw new SpawnError(`The bundle ${dir} has no notebook.ipynb`, 'bundle_invalid');
+  return files;
+}
+
+export function modelServerManifests(
+  namespace: string,
+  request: ModelServerRequest,
+  runId: string,
+  files: BundleFile[],
+  serverScript: string,
+  options: Required<Pick<KubernetesModelServerOptions, 'predictTimeoutSeconds' | 'maxBodyBytes' | 'imagePullPolicy' | 'uid' | 'gid'>>,
+): ModelObjects {
+  const { team, model, version, image, size } = request;
+  const name = modelServerName(model, version, runId);
+  const selector = { [LABELS.managedBy]: MANAGED_BY, [LABELS.component]: MODEL_COMPONENT, [MODEL_LABELS.run]: runId };
+  const labels = {
+    ...selector,
+    [LABELS.team]: labelValue(team),
+    [MODEL_LABELS.model]: labelValue(model),
+    [MODEL_LABELS.version]: String(version),
+    [LABELS.image]: labelValue(image.name),
+    [LABELS.size]: labelValue(size.name),
+  };
+  const limits: Record<string, string> = { cpu: cpuQuantity(size.cpu), memory: `${size.memoryMiB}Mi` };
+  const threads = String(Math.max(1, Math.ceil(size.cpu)));
+  // ConfigMap keys allow only [-._a-zA-Z0-9]: index the files and map them back to paths at mount time.
+  const binaryData: Record<string, string> = {};
+  const items: { key: string; path: string }[] = [];
+  files.forEach((f, i) => {
+    binaryData[`f${i}`] = f.data.toString('base64');
+    items.push({ key: `f${i}`, path: `bundle/${f.path}` });
+  });
+  items.push({ key: SERVER_KEY, path: SERVER_KEY });
+  const secret: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'Opaque', stringData: { [TOKEN_KEY]: request.token } };
+  const configMap: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { [SERVER_KEY]: serverScript }, binaryData };
+  // The server answers /health only with the token: probe from inside the pod, reading it from the env.
+  const probe =
+    'import os,urllib.request as u;' +
+    `u.urlopen(u.Request("http://127.0.0.1:${MODEL_PORT}/health",headers={"Authorization":"token "+os.environ["ATRIUM_MODEL_TOKEN"]}),timeout=3)`;
+  const deployment: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels, annotations: { 'atrium.dev/image-version': image.version } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, runAsUser: options.uid, runAsGroup: options.gid, fsGroup: options.gid, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'model',
+              image: image.containerImage,
+              imagePullPolicy: options.imagePullPolicy,
+              command: ['sh', '-c', 'cp -RL /opt/atrium/src/bundle/. /srv/model/ && cd /srv/model && exec python /opt/atrium/src/atrium_serve.py'],
+              env: [
+                { name: 'HOME', value: '/srv/model' },
+                { name: 'PYTHONUNBUFFERED', value: '1' },
+                { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+                { name: 'MPLBACKEND', value: 'Agg' },
+                { name: 'OMP_NUM_THREADS', value: threads },
+                { name: 'OPENBLAS_NUM_THREADS', value: threads },
+                { name: 'MKL_NUM_THREADS', value: threads },
+                { name: 'ATRIUM_MODEL_HOST', value: '0.0.0.0' },
+                { name: 'ATRIUM_MODEL_PORT', value: String(MODEL_PORT) },
+                { name: 'ATRIUM_MODEL_TIMEOUT_SECONDS', value: String(options.predictTimeoutSeconds) },
+                { name: 'ATRIUM_MODEL_MAX_BODY_BYTES', value: String(options.maxBodyBytes) },
+                { name: 'ATRIUM_MODEL_RUN_ID', value: runId },
+                { name: 'ATRIUM_MODEL_WORKERS', value: threads },
+                { name: 'ATRIUM_MODEL_TOKEN', valueFrom: { secretKeyRef: { name, key: TOKEN_KEY } } },
+              ],
+              ports: [{ name: 'http', containerPort: MODEL_PORT }],
+              resources: { requests: { ...limits }, limits },
+              readinessProbe: { exec: { command: ['python', '-c', probe] }, periodSeconds: 3, timeoutSeconds: 5, failureThreshold: 3 },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [
+                { name: 'src', mountPath: '/opt/atrium/src', readOnly: true },
+                { name: 'work', mountPath: '/srv/model' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'src', configMap: { name, items } },
+            { name: 'work', emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+  const service: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels },
+    spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: MODEL_PORT, targetPort: MODEL_PORT }] },
+  };
+  return { secret, configMap, deployment, service };
+}
+
+export class KubernetesModelServer implements ModelServerBackend {
+  readonly kind = 'kubernetes';
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly options: Required<KubernetesModelServerOptions>;
+  private serverScript: string | undefined;
+
+  /** Shares the workspace spawner's cluster access and team-namespace reconciliation. */
+  constructor(
+    private readonly spawner: KubernetesSpawner,
+    options: KubernetesModelServerOptions = {},
+  ) {
+    this.core = spawner.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.apps = spawner.kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.options = {
+      startTimeoutSeconds: options.startTimeoutSeconds ?? 600,
+      predictTimeoutSeconds: options.predictTimeoutSeconds ?? 30,
+      maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
+      maxBundleBytes: options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES,
+      imagePullPolicy: options.imagePullPolicy ?? spawner.options.imagePullPolicy,
+      uid: options.uid ?? spawner.options.uid,
+      gid: options.gid ?? spawner.options.gid,
+      pollIntervalMs: options.pollIntervalMs ?? 500,
+    };
+  }
+
+  async start(request: ModelServerRequest, signal: AbortSignal): Promise<ModelServerStarted> {
+    const { team, model, version } = request;
+    if (!NAME.test(team) || !NAME.test(model)) throw new SpawnError(`Invalid model name ${team}/${model}`, 'invalid_request');
+    if (!Number.isInteger(version) || version < 1) throw new SpawnError(`Invalid model version ${version}`, 'invalid_request');
+    if (!request.token || /\s/.test(request.token)) throw new SpawnError('Invalid model server token', 'invalid_request');
+    // Node placement for GPU sizes is a workspace feature; model servers do not use it yet.
+    if (request.size.gpu > 0) throw new SpawnError('Model servers on Kubernetes cannot have a GPU yet; choose a CPU size for serving', 'gpu_unavailable');
+    if (!path.isAbsolute(request.bundleDir)) throw new SpawnError(`The bundle ${request.bundleDir} is not an absolute path`, 'bundle_invalid');
+    const files = readBundle(request.bundleDir, this.options.maxBundleBytes);
+    this.serverScript ??= readFileSync(MODEL_SERVER_SCRIPT, 'utf8');
+    const namespace = await this.spawner.ensureTeam(team);
+    const runId = randomBytes(4).toString('hex');
+    const objects = modelServerManifests(namespace, request, runId, files, this.serverScript, this.options);
+    const name = objects.deployment.metadata!.name!;
+    let uid: string | undefined;
+    try {
+      await this.core.createNamespacedSecret({ namespace, body: objects.secret });
+      await this.core.createNamespacedConfigMap({ namespace, body: objects.configMap });
+      const created = await this.apps.createNamespacedDeployment({ namespace, body: objects.deployment });
+      uid = created.metadata!.uid!;
+      // Secret and ConfigMap go with the Deployment even if the hub never gets to delete them.
+      const owner = [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid, blockOwnerDeletion: false, controller: false }];
+      objects.service.metadata!.ownerReferences = owner;
+      await this.core.createNamespacedService({ namespace, body: objects.service });
+      const patch = { metadata: { ownerReferences: owner } };
+      const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+      await this.core.patchNamespacedSecret({ name, namespace, body: patch }, merge);
+      await this.core.patchNamespacedConfigMap({ name, namespace, body: patch }, merge);
+      await this.waitAvailable(namespace, name, signal);
+    } catch (err) {
+      await this.remove(namespace, name).catch(() => undefined);
+      if (err instanceof SpawnError) throw err;
+      const message = apiMessage(err);
+      if (isApiError(err, 403) && /exceeded quota/.test(message)) throw new SpawnError(`Team ${team} has no room for this model server: ${message}`, 'quota_exceeded');
+      throw new SpawnError(`Kubernetes refused to start the model server: ${message}`, 'cluster_error');
+    }
+    const state: KubernetesModelServerState = {
+      backend: 'kubernetes-model',
+      version: 1,
+      namespace,
+      name,
+      uid: uid!,
+      team,
+      model,
+      modelVersion: version,
+      startedAt: new Date().toISOString(),
+    };
+    return { target: `http://${name}.${namespace}.svc:${MODEL_PORT}`, state: state as unknown as SpawnerState };
+  }
+
+  private async waitAvailable(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.options.startTimeoutSeconds * 1000;
+    let last = '';
+    for (;;) {
+      if (signal.aborted) throw new SpawnError('Start was cancelled', 'aborted');
+      const d = await this.apps.readNamespacedDeployment({ name, namespace });
+      if ((d.status?.availableReplicas ?? 0) >= 1) return;
+      const failure = d.status?.conditions?.find((c) => (c.type === 'ReplicaFailure' && c.status === 'True') || (c.type === 'Progressing' && c.status === 'False'));
+      if (failure) throw new SpawnError(`The model server's Deployment failed: ${failure.message ?? failure.reason}`, 'server_crashed');
+      last = d.status?.conditions?.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ''}`).join(', ') ?? last;
+      if (Date.now() > deadline) {
+        throw new SpawnError(`The model server had no available replica within ${this.options.startTimeoutSeconds} s.${last ? ` Last state: ${last}` : ''}`, 'start_timeout');
+      }
+      await new Promise((r) => setTimeout(r, this.options.pollIntervalMs));
+    }
+  }
+
+  async poll(raw: SpawnerState): Promise<PollResult> {
+    const state = parseState(raw);
+    if (!state) return { running: false, reason: 'The saved state is not a Kubernetes model-server state.' };
+    try {
+      const d = await this.apps.readNamespacedDeployment({ name: state.name, namespace: state.namespace });
+      if (d.metadata?.uid !== state.uid) return { running: false, reason: 'Its Deployment was replaced by another one.' };
+      if ((d.status?.availableReplicas ?? 0) >= 1) return { running: true };
+      return { running: false, reason: `The model server's Deployment has no available replica (${d.status?.conditions?.map((c) => c.message ?? c.reason).join('; ') ?? 'no status'}).` };
+    } catch (err) {
+      if (isApiError(err, 404)) return { running: false, reason: 'Its Deployment no longer exists.' };
+      // A cluster hiccup is not a dead server.
+      return { running: true };
+    }
+  }
+
+  async stop(raw: SpawnerState): Promise<void> {
+    const state = parseState(raw);
+    if (!state) return;
+    await this.remove(state.namespace, state.name);
+  }
+
+  private async remove(namespace: string, name: string): Promise<void> {
+    const ignore404 = (err: unknown) => {
+      if (!isApiError(err, 404)) throw err;
+    };
+    await Promise.all([
+      this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' }).catch(ignore404),
+      this.core.deleteNamespacedService({ name, namespace }).catch(ignore404),
+      this.core.deleteNamespacedSecret({ name, namespace }).catch(ignore404),
+      this.core.deleteNamespacedConfigMap({ name, namespace }).catch(ignore404),
+    ]);
+  }
+}
+
+function parseState(raw: SpawnerState): KubernetesModelServerState | undefined {
+  const r = stateSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}

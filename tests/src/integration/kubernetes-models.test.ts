@@ -1,0 +1,137 @@
+/**
+ * The Kubernetes model-server backend against the real API server of
+ * scripts/kube.sh (kube-apiserver + controller-manager + scheduler on kine,
+ * kwok nodes), as the hub's restricted service account.
+ *
+ * kwok marks pods Running and Ready without running a container, so these
+ * tests prove the objects are accepted (RBAC, quota, pod security), that the
+ * Deployment controller reports an available replica and that stop and
+ * rollback leave the right objects; they cannot prove atrium_serve answers
+ * inside the image (the local backend's tests do that).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { KubernetesModelServer, KubernetesSpawner, loadCatalog, parseQuantity, type ModelServerRequest } from '@atrium/spawner';
+import { repoRoot } from './helpers.js';
+import { adminConfig, HUB_SA, hubIdentity, randomSuffix, skipKube } from './kube.js';
+import { writeBundle } from './model-bundles.js';
+
+const catalog = loadCatalog(path.join(repoRoot, 'images', 'catalog.yaml'));
+
+describe('Kubernetes model servers on a real API server', { skip: skipKube }, () => {
+  let admin: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+  let spawner: KubernetesSpawner;
+  let backend: KubernetesModelServer;
+  const prefix = `m${randomSuffix()}-`;
+  const bundles = mkdtempSync(path.join(tmpdir(), 'atrium-k8s-bundles-'));
+
+  before(async () => {
+    admin = adminConfig();
+    core = admin.makeApiClient(k8s.CoreV1Api);
+    apps = admin.makeApiClient(k8s.AppsV1Api);
+    const hubConfig = await hubIdentity(admin, path.join(bundles, 'hub.kubeconfig'));
+    spawner = new KubernetesSpawner({
+      kubeConfig: hubConfig,
+      namespacePrefix: prefix,
+      quotas: { default: { cpu: '16', memory: '64Gi', gpu: 0, pods: 10, storage: '100Gi' }, teams: {} },
+      hubBinding: { clusterRole: 'atrium-hub-team', serviceAccount: HUB_SA },
+    });
+    backend = new KubernetesModelServer(spawner, { startTimeoutSeconds: 90 });
+  });
+  after(async () => {
+    await spawner?.close();
+  });
+
+  const image = catalog.images.find((i) => i.name === 'datascience')!;
+  const size = catalog.sizes.find((s) => s.gpu === 0 && s.name === 'small') ?? catalog.sizes.find((s) => s.gpu === 0)!;
+  const request = (version: number, token: string, model = 'iris'): ModelServerRequest => ({
+    team: 'sales-finance',
+    model,
+    version,
+    bundleDir: writeBundle(path.join(bundles, model), version),
+    image,
+    size,
+    token,
+  });
+  const gone = async (name: string, namespace: string) => {
+    for (const read of [
+      () => apps.readNamespacedDeployment({ name, namespace }),
+      () => core.readNamespacedService({ name, namespace }),
+      () => core.readNamespacedSecret({ name, namespace }),
+      () => core.readNamespacedConfigMap({ name, namespace }),
+    ]) {
+      await assert.rejects(read(), (e: k8s.ApiException<string>) => e.code === 404);
+    }
+  };
+
+  test('deploy: Secret, ConfigMap, Deployment and Service in the team namespace; available; stop removes them', async () => {
+    const token = `tok-${randomSuffix()}${randomSuffix()}`;
+    const started = await backend.start(request(1, token), new AbortController().signal);
+    const state = started.state as { namespace: string; name: string };
+    assert.equal(state.namespace, `${prefix}sales-finance`);
+    assert.equal(started.target, `http://${state.name}.${state.namespace}.svc:8080`);
+    const { name, namespace } = state;
+
+    const deployment = await apps.readNamespacedDeployment({ name, namespace });
+    assert.ok((deployment.status?.availableReplicas ?? 0) >= 1, 'an available replica');
+    const labels = deployment.spec!.template.metadata!.labels!;
+    assert.equal(labels['atrium.dev/team'], 'sales-finance');
+    assert.equal(labels['atrium.dev/model'], 'iris');
+    assert.equal(labels['atrium.dev/model-version'], '1');
+    const c = deployment.spec!.template.spec!.containers[0]!;
+    assert.equal(c.image, image.containerImage);
+    // The API server canonicalizes quantities (2048Mi → 2Gi).
+    assert.equal(parseQuantity(c.resources!.limits!.memory!), size.memoryMiB * 1024 * 1024);
+    assert.deepEqual(c.resources?.requests, c.resources?.limits);
+    assert.ok(!JSON.stringify(deployment).includes(token), 'the token is not in the Deployment');
+    const secret = await core.readNamespacedSecret({ name, namespace });
+    assert.equal(Buffer.from(secret.data!.token!, 'base64').toString(), token);
+    assert.equal(secret.metadata?.ownerReferences?.[0]?.kind, 'Deployment');
+    const service = await core.readNamespacedService({ name, namespace });
+    assert.equal(service.spec?.type, 'ClusterIP');
+    assert.deepEqual(service.spec?.selector, deployment.spec!.selector.matchLabels);
+    const cm = await core.readNamespacedConfigMap({ name, namespace });
+    assert.ok(Object.keys(cm.binaryData ?? {}).length >= 2, 'the bundle is in the ConfigMap');
+    // The pods the Deployment made are Ready (kwok) in the team namespace.
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: `atrium.dev/model-run=${deployment.spec!.selector.matchLabels!['atrium.dev/model-run']}` });
+    assert.equal(pods.items.length, 1);
+
+    assert.deepEqual(await backend.poll(started.state), { running: true });
+    await backend.stop(started.state);
+    await gone(name, namespace);
+    const polled = await backend.poll(started.state);
+    assert.equal(polled.running, false);
+  });
+
+  test('a second version takes over, then rollback brings back a Deployment of the first and removes the second', async () => {
+    const v1 = await backend.start(request(1, `a-${randomSuffix()}`, 'churn'), new AbortController().signal);
+    const v2 = await backend.start(request(2, `b-${randomSuffix()}`, 'churn'), new AbortController().signal);
+    // Promotion stops the old server once the new one is available (hub/src/serving/deployments.ts).
+    await backend.stop(v1.state);
+    const ns = (v2.state as { namespace: string }).namespace;
+    const running = async () =>
+      (await apps.listNamespacedDeployment({ namespace: ns, labelSelector: 'app.kubernetes.io/component=model-server,atrium.dev/model=churn' })).items
+        .filter((d) => !d.metadata?.deletionTimestamp)
+        .map((d) => d.metadata!.labels!['atrium.dev/model-version']);
+    assert.deepEqual(await running(), ['2']);
+
+    const back = await backend.start(request(1, `c-${randomSuffix()}`, 'churn'), new AbortController().signal);
+    await backend.stop(v2.state);
+    assert.deepEqual(await running(), ['1']);
+    await gone((v2.state as { name: string }).name, ns);
+    assert.notEqual((back.state as { name: string }).name, (v1.state as { name: string }).name, 'a new run, not the stopped one');
+    assert.deepEqual(await backend.poll(back.state), { running: true });
+    await backend.stop(back.state);
+  });
+
+  test('a bundle too large for a ConfigMap is refused with the reason', async () => {
+    const small = new KubernetesModelServer(spawner, { maxBundleBytes: 100 });
+    await assert.rejects(small.start(request(3, 'x-token'), new AbortController().signal), /larger than/);
+  });
+});
