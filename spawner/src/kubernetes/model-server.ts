@@ -29,6 +29,7 @@ import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY } from './manifests.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
+import { parseQuotaRefusal, quotaMessage } from './quota.js';
 
 export const MODEL_COMPONENT = 'model-server';
 export const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
@@ -257,12 +258,14 @@ export class KubernetesModelServer implements ModelServerBackend {
       const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
       await this.core.patchNamespacedSecret({ name, namespace, body: patch }, merge);
       await this.core.patchNamespacedConfigMap({ name, namespace, body: patch }, merge);
-      await this.waitAvailable(namespace, name, signal);
+      await this.waitAvailable(namespace, name, team, signal);
     } catch (err) {
       await this.remove(namespace, name).catch(() => undefined);
       if (err instanceof SpawnError) throw err;
       const message = apiMessage(err);
-      if (isApiError(err, 403) && /exceeded quota/.test(message)) throw new SpawnError(`Team ${team} has no room for this model server: ${message}`, 'quota_exceeded');
+      if (isApiError(err, 403) && /exceeded quota/.test(message)) {
+        throw new SpawnError(quotaMessage(team, parseQuotaRefusal(message), this.spawner.options.gpuResource), 'quota_exceeded');
+      }
       throw new SpawnError(`Kubernetes refused to start the model server: ${message}`, 'cluster_error');
     }
     const state: KubernetesModelServerState = {
@@ -279,7 +282,7 @@ export class KubernetesModelServer implements ModelServerBackend {
     return { target: `http://${name}.${namespace}.svc:${MODEL_PORT}`, state: state as unknown as SpawnerState };
   }
 
-  private async waitAvailable(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+  private async waitAvailable(namespace: string, name: string, team: string, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.options.startTimeoutSeconds * 1000;
     let last = '';
     for (;;) {
@@ -287,7 +290,14 @@ export class KubernetesModelServer implements ModelServerBackend {
       const d = await this.apps.readNamespacedDeployment({ name, namespace });
       if ((d.status?.availableReplicas ?? 0) >= 1) return;
       const failure = d.status?.conditions?.find((c) => (c.type === 'ReplicaFailure' && c.status === 'True') || (c.type === 'Progressing' && c.status === 'False'));
-      if (failure) throw new SpawnError(`The model server's Deployment failed: ${failure.message ?? failure.reason}`, 'server_crashed');
+      if (failure) {
+        const message = failure.message ?? failure.reason ?? '';
+        // The ReplicaSet could not create the pod: most often the team's quota is used up.
+        if (/exceeded quota/.test(message)) {
+          throw new SpawnError(quotaMessage(team, parseQuotaRefusal(message), this.spawner.options.gpuResource), 'quota_exceeded');
+        }
+        throw new SpawnError(`The model server's Deployment failed: ${message}`, 'server_crashed');
+      }
       last = d.status?.conditions?.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ''}`).join(', ') ?? last;
       if (Date.now() > deadline) {
         throw new SpawnError(`The model server had no available replica within ${this.options.startTimeoutSeconds} s.${last ? ` Last state: ${last}` : ''}`, 'start_timeout');

@@ -16,6 +16,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { KubernetesModelServer, KubernetesSpawner, loadCatalog, parseQuantity, type ModelServerRequest } from '@atrium/spawner';
+import { SecretBox } from '@atrium/hub/auth/secrets';
+import { parseConfig } from '@atrium/hub/config';
+import { Store } from '@atrium/hub/db/store';
+import { DeploymentManager } from '@atrium/hub/serving/deployments';
+import { createModelServerBackend } from '@atrium/hub/serving/index';
 import { repoRoot } from './helpers.js';
 import { adminConfig, HUB_SA, hubIdentity, randomSuffix, skipKube } from './kube.js';
 import { writeBundle } from './model-bundles.js';
@@ -39,7 +44,7 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     spawner = new KubernetesSpawner({
       kubeConfig: hubConfig,
       namespacePrefix: prefix,
-      quotas: { default: { cpu: '16', memory: '64Gi', gpu: 0, pods: 10, storage: '100Gi' }, teams: {} },
+      quotas: { default: { cpu: '16', memory: '64Gi', gpu: 0, pods: 10, storage: '100Gi' }, teams: { tiny: { cpu: '100m', memory: '64Gi', gpu: 0, pods: 10, storage: '100Gi' } } },
       hubBinding: { clusterRole: 'atrium-hub-team', serviceAccount: HUB_SA },
     });
     backend = new KubernetesModelServer(spawner, { startTimeoutSeconds: 90 });
@@ -50,8 +55,8 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
 
   const image = catalog.images.find((i) => i.name === 'datascience')!;
   const size = catalog.sizes.find((s) => s.gpu === 0 && s.name === 'small') ?? catalog.sizes.find((s) => s.gpu === 0)!;
-  const request = (version: number, token: string, model = 'iris'): ModelServerRequest => ({
-    team: 'sales-finance',
+  const request = (version: number, token: string, model = 'iris', team = 'sales-finance'): ModelServerRequest => ({
+    team,
     model,
     version,
     bundleDir: writeBundle(path.join(bundles, model), version),
@@ -134,4 +139,60 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     const small = new KubernetesModelServer(spawner, { maxBundleBytes: 100 });
     await assert.rejects(small.start(request(3, 'x-token'), new AbortController().signal), /larger than/);
   });
+
+  test('a version the team quota cannot hold fails with the quota sentence, and its objects are removed', async () => {
+    const failed = backend.start(request(1, `q-${randomSuffix()}`, 'big', 'tiny'), new AbortController().signal);
+    await assert.rejects(failed, (e: Error & { code?: string }) => e.code === 'quota_exceeded' && /tiny/.test(e.message) && /CPU/i.test(e.message));
+    const namespace = `${prefix}tiny`;
+    const left = await apps.listNamespacedDeployment({ namespace, labelSelector: 'atrium.dev/model=big' });
+    assert.deepEqual(left.items.filter((d) => !d.metadata?.deletionTimestamp).map((d) => d.metadata!.name), []);
+    assert.equal((await core.listNamespacedSecret({ namespace, labelSelector: 'atrium.dev/model=big' })).items.length, 0);
+  });
+
+  test("the hub's deployment manager on this backend: promote v1, v2 takes over, rollback switches the Deployment back", async () => {
+    const config = parseConfig({ spawner: { kind: 'kubernetes' } });
+    assert.ok(createModelServerBackend(config, spawner) instanceof KubernetesModelServer, 'the hub serves models on Kubernetes with the Kubernetes spawner');
+    const dir = mkdtempSync(path.join(tmpdir(), 'atrium-k8s-serving-'));
+    const store = await Store.open(`sqlite:${path.join(dir, 'hub.sqlite')}`);
+    const manager = new DeploymentManager(store.serving, backend, catalog, SecretBox.fromStateDir(dir), { defaultSize: size.name });
+    const namespace = `${prefix}marketing`;
+    const deployed = async () =>
+      (await apps.listNamespacedDeployment({ namespace, labelSelector: 'atrium.dev/model=leads' })).items
+        .filter((d) => !d.metadata?.deletionTimestamp)
+        .map((d) => ({ version: d.metadata!.labels!['atrium.dev/model-version'], name: d.metadata!.name! }));
+    const deploy = (version: number) =>
+      manager.deploy({ team: 'marketing', model: 'leads', alias: 'production', version, bundleDir: writeBundle(path.join(bundles, 'leads'), version), image: image.name });
+    try {
+      await deploy(1);
+      const first = manager.route('marketing', 'leads', 'production')!;
+      assert.equal(first.version, 1);
+      const [v1] = await deployed();
+      assert.equal(v1?.version, '1');
+      assert.equal(first.target.origin, `http://${v1!.name}.${namespace}.svc:8080`);
+
+      await deploy(2);
+      assert.equal(manager.route('marketing', 'leads', 'production')?.version, 2);
+      await waitFor(async () => JSON.stringify((await deployed()).map((d) => d.version)) === '["2"]', 'the v1 Deployment to go');
+
+      await manager.rollback('marketing', 'leads', 'production');
+      const back = manager.route('marketing', 'leads', 'production')!;
+      assert.equal(back.version, 1);
+      await waitFor(async () => JSON.stringify((await deployed()).map((d) => d.version)) === '["1"]', 'the v2 Deployment to go');
+      const [restored] = await deployed();
+      assert.equal(back.target.origin, `http://${restored!.name}.${namespace}.svc:8080`);
+      assert.notEqual(restored!.name, v1!.name, 'rollback starts a fresh Deployment of v1');
+    } finally {
+      await manager.close({ stopServers: true });
+      await store.close();
+    }
+    assert.deepEqual(await deployed(), []);
+  });
 });
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
