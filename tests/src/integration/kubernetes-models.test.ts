@@ -149,12 +149,13 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     assert.equal((await core.listNamespacedSecret({ namespace, labelSelector: 'atrium.dev/model=big' })).items.length, 0);
   });
 
-  test("the hub's deployment manager on this backend: promote v1, v2 takes over, rollback switches the Deployment back", async () => {
+  test("the hub's deployment manager on this backend: promote v1, v2 takes over, rollback switches the Deployment back, restart re-adopts", async () => {
     const config = parseConfig({ spawner: { kind: 'kubernetes' } });
     assert.ok(createModelServerBackend(config, spawner) instanceof KubernetesModelServer, 'the hub serves models on Kubernetes with the Kubernetes spawner');
     const dir = mkdtempSync(path.join(tmpdir(), 'atrium-k8s-serving-'));
     const store = await Store.open(`sqlite:${path.join(dir, 'hub.sqlite')}`);
     const manager = new DeploymentManager(store.serving, backend, catalog, SecretBox.fromStateDir(dir), { defaultSize: size.name });
+    const managers = [manager];
     const namespace = `${prefix}marketing`;
     const deployed = async () =>
       (await apps.listNamespacedDeployment({ namespace, labelSelector: 'atrium.dev/model=leads' })).items
@@ -181,8 +182,16 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
       const [restored] = await deployed();
       assert.equal(back.target.origin, `http://${restored!.name}.${namespace}.svc:8080`);
       assert.notEqual(restored!.name, v1!.name, 'rollback starts a fresh Deployment of v1');
+
+      // A hub restart re-adopts the running Deployment from the stored state instead of starting another.
+      await manager.close();
+      const again = new DeploymentManager(store.serving, new KubernetesModelServer(spawner), catalog, SecretBox.fromStateDir(dir), { defaultSize: size.name });
+      managers.push(again);
+      await again.restore();
+      assert.equal(again.route('marketing', 'leads', 'production')?.target.origin, back.target.origin);
+      assert.deepEqual(await deployed(), [restored]);
     } finally {
-      await manager.close({ stopServers: true });
+      for (const m of managers) await m.close({ stopServers: true });
       await store.close();
     }
     assert.deepEqual(await deployed(), []);
