@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import type { V1ConfigMap, V1Deployment, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Secret, V1Service } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
 import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
@@ -204,12 +204,34 @@ export function modelServerManifests(
   return { secret, configMap, deployment, service };
 }
 
+/** Only the hub reaches model servers (the token protects them too; this keeps other pods from even trying). */
+export function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'atrium-model-servers-ingress', namespace, labels: { [LABELS.managedBy]: MANAGED_BY } },
+    spec: {
+      podSelector: { matchLabels: { [LABELS.component]: MODEL_COMPONENT } },
+      // Ingress only: a notebook's start-up cells may legitimately fetch what they need.
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': hub.namespace } }, podSelector: { matchLabels: hub.podLabels } }],
+          ports: [{ protocol: 'TCP', port: MODEL_PORT }],
+        },
+      ],
+    },
+  };
+}
+
 export class KubernetesModelServer implements ModelServerBackend {
   readonly kind = 'kubernetes';
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
   private readonly options: Required<KubernetesModelServerOptions>;
   private serverScript: string | undefined;
+  private readonly networking: k8s.NetworkingV1Api;
+  private readonly policies = new Map<string, Promise<void>>();
 
   /** Shares the workspace spawner's cluster access and team-namespace reconciliation. */
   constructor(
@@ -218,6 +240,7 @@ export class KubernetesModelServer implements ModelServerBackend {
   ) {
     this.core = spawner.kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.apps = spawner.kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.networking = spawner.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.options = {
       startTimeoutSeconds: options.startTimeoutSeconds ?? 600,
       predictTimeoutSeconds: options.predictTimeoutSeconds ?? 30,
@@ -241,6 +264,7 @@ export class KubernetesModelServer implements ModelServerBackend {
     const files = readBundle(request.bundleDir, this.options.maxBundleBytes);
     this.serverScript ??= readFileSync(MODEL_SERVER_SCRIPT, 'utf8');
     const namespace = await this.spawner.ensureTeam(team);
+    await this.ensurePolicy(namespace);
     const runId = randomBytes(4).toString('hex');
     const objects = modelServerManifests(namespace, request, runId, files, this.serverScript, this.options);
     const name = objects.deployment.metadata!.name!;
@@ -280,6 +304,24 @@ export class KubernetesModelServer implements ModelServerBackend {
       startedAt: new Date().toISOString(),
     };
     return { target: `http://${name}.${namespace}.svc:${MODEL_PORT}`, state: state as unknown as SpawnerState };
+  }
+
+  /** Once per namespace and hub process, like the spawner's own reconciliation. */
+  private ensurePolicy(namespace: string): Promise<void> {
+    let pending = this.policies.get(namespace);
+    if (!pending) {
+      const body = modelNetworkPolicy(namespace, this.spawner.options.hub);
+      pending = this.networking.createNamespacedNetworkPolicy({ namespace, body }).then(
+        () => undefined,
+        async (err: unknown) => {
+          if (!isApiError(err, 409)) throw new SpawnError(`Kubernetes refused to create the model servers' NetworkPolicy: ${apiMessage(err)}`, 'cluster_error');
+          await this.networking.replaceNamespacedNetworkPolicy({ name: body.metadata!.name!, namespace, body });
+        },
+      );
+      this.policies.set(namespace, pending);
+      pending.catch(() => this.policies.delete(namespace));
+    }
+    return pending;
   }
 
   private async waitAvailable(namespace: string, name: string, team: string, signal: AbortSignal): Promise<void> {

@@ -104,6 +104,11 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     const cm = await core.readNamespacedConfigMap({ name, namespace });
     assert.ok(Object.keys(cm.binaryData ?? {}).length >= 2, 'the bundle is in the ConfigMap');
     // The pods the Deployment made are Ready (kwok) in the team namespace.
+    // Only the hub's pods may connect to model servers.
+    const networking = admin.makeApiClient(k8s.NetworkingV1Api);
+    const policy = await networking.readNamespacedNetworkPolicy({ name: 'atrium-model-servers-ingress', namespace });
+    assert.equal(policy.spec?.podSelector?.matchLabels?.['app.kubernetes.io/component'], 'model-server');
+    assert.equal(policy.spec?.ingress?.[0]?._from?.[0]?.podSelector?.matchLabels?.['app.kubernetes.io/component'], 'hub');
     const pods = await core.listNamespacedPod({ namespace, labelSelector: `atrium.dev/model-run=${deployment.spec!.selector.matchLabels!['atrium.dev/model-run']}` });
     assert.equal(pods.items.length, 1);
 
