@@ -11,7 +11,8 @@
  *
  *   npm run bench:data-masking -w bench [-- --size-mb 1024]
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { createReadStream, createWriteStream, statSync } from "node:fs";
 import { join } from "node:path";
 import { cpus, loadavg } from "node:os";
@@ -20,6 +21,18 @@ import { Readable } from "node:stream";
 import { fmt, intArg, makeTempDir, parseArgs, printTable, REPO_ROOT, writeResult } from "./util.js";
 
 const hub = (p: string) => import(join(REPO_ROOT, "hub", "dist", p));
+const run = promisify(execFile);
+
+/**
+ * The HTTP client is curl, in its own process, so the hub's memory figures
+ * are the hub's alone (and Node 20's Readable.toWeb, which does not apply
+ * backpressure, cannot buffer the upload in this process).
+ */
+async function curl(args: string[]): Promise<{ code: number; bytes: number }> {
+  const { stdout } = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", ...args], { maxBuffer: 1 << 20 });
+  const [code, bytes] = stdout.trim().split(" ");
+  return { code: Number(code), bytes: Number(bytes) };
+}
 const MiB = 1024 * 1024;
 
 const FIRST = ["Ana", "Ben", "Chloe", "David", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jun", "Kofi", "Lena"];
@@ -108,33 +121,45 @@ async function main(): Promise<void> {
   });
 
   let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  let stagePeak = 0;
+  const stagePeaks: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage().rss;
+    peakRss = Math.max(peakRss, rss);
+    stagePeak = Math.max(stagePeak, rss);
+  }, 50);
   const rssBefore = process.memoryUsage().rss;
+  /** Peak RSS during one stage (each starts from the memory the previous ones left). */
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    stagePeak = process.memoryUsage().rss;
+    const value = await fn();
+    stagePeaks[name] = stagePeak / MiB;
+    return value;
+  };
 
-  const upload = await timed(async () => {
-    const r = await api("/datasets/sales/data", alice, { method: "PUT", headers: { "Content-Type": "text/csv" }, body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit["body"], duplex: "half" } as RequestInit);
-    if (r.status !== 201) throw new Error(`upload failed: ${r.status} ${await r.text()}`);
-  });
+  const upload = await stage("upload", () => timed(async () => {
+    const r = await curl(["-X", "PUT", "-H", `Authorization: token ${alice}`, "-H", "Content-Type: text/csv", "-T", file, `${h.url}/hub/api/datasets/sales/data`]);
+    if (r.code !== 201) throw new Error(`upload failed: ${r.code}`);
+  }));
   const req = (await (await api("/datasets/sales/requests", dan, { method: "POST", headers: json, body: JSON.stringify({ purpose: "Benchmark of masked reads" }) })).json()) as { id: string };
   await api(`/data/requests/${req.id}/approve`, alice, { method: "POST", headers: json, body: "{}" });
 
   // Warm the page cache for every contender alike.
   await drain(createReadStream(file, { highWaterMark: MiB }));
   const raw = await timed(() => drain(createReadStream(file, { highWaterMark: MiB })));
-  const masked = await timed(async () => {
-    const r = await api("/datasets/sales/download", dan);
-    return drain(r.body as unknown as AsyncIterable<Buffer>);
-  });
-  const owner = await timed(async () => {
-    const r = await api("/datasets/sales/download", alice);
-    return drain(r.body as unknown as AsyncIterable<Buffer>);
-  });
+  const download = async (token: string) => {
+    const r = await curl(["-H", `Authorization: token ${token}`, `${h.url}/hub/api/datasets/sales/download`]);
+    if (r.code !== 200) throw new Error(`download failed: ${r.code}`);
+    return r.bytes;
+  };
+  const masked = await stage("masked download", () => timed(() => download(dan)));
+  const owner = await stage("owner download", () => timed(() => download(alice)));
   const copyTarget = join(dir, "copy.csv");
   const cp = await timed(async () => execFileSync("cp", [file, copyTarget]));
-  const mount = await timed(async () => {
+  const mount = await stage("mount", () => timed(async () => {
     const r = await api("/datasets/sales/mount", dan, { method: "POST" });
     if (r.status !== 200) throw new Error(`mount failed: ${r.status} ${await r.text()}`);
-  });
+  }));
   clearInterval(sampler);
   const mountedSize = statSync(join(config.stateDir, "homes", "dan", "datasets", "sales", "sales.csv")).size;
   await h.close();
@@ -152,7 +177,8 @@ async function main(): Promise<void> {
   printTable(`Data access: ${fmt(bytes / MiB, 0)} MiB CSV, ${rows.toLocaleString("en")} rows (${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(" ")})`, ["operation", "seconds", "MiB/s", "time vs raw read"], rowsOut);
   process.stdout.write(
     `\nmasked read is ${fmt(masked.ms / raw.ms, 1)}x the raw read; mount is ${fmt(mount.ms / cp.ms, 1)}x a plain cp of the file.\n` +
-      `hub process peak RSS ${fmt(peakRss / MiB, 0)} MiB (${fmt((peakRss - rssBefore) / MiB, 0)} MiB above idle) for a ${fmt(bytes / MiB, 0)} MiB data set; masked output ${fmt(masked.value / MiB, 0)} MiB, mounted file ${fmt(mountedSize / MiB, 0)} MiB.\n`,
+      `hub process peak RSS ${fmt(peakRss / MiB, 0)} MiB (${fmt((peakRss - rssBefore) / MiB, 0)} MiB above idle) for a ${fmt(bytes / MiB, 0)} MiB data set; masked output ${fmt(masked.value / MiB, 0)} MiB, mounted file ${fmt(mountedSize / MiB, 0)} MiB.\n` +
+      `peak RSS by stage (MiB, in order): ${Object.entries(stagePeaks).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(", ")}\n`,
   );
   writeResult("data-masking", {
     bytes,
@@ -160,6 +186,7 @@ async function main(): Promise<void> {
     seconds: { raw: raw.ms / 1000, masked: masked.ms / 1000, owner: owner.ms / 1000, cp: cp.ms / 1000, mount: mount.ms / 1000, upload: upload.ms / 1000 },
     ratios: { maskedVsRaw: masked.ms / raw.ms, mountVsCp: mount.ms / cp.ms },
     peakRssMiB: peakRss / MiB,
+    stagePeakRssMiB: stagePeaks,
   });
 }
 
