@@ -8,7 +8,7 @@ import { renderMarkdown } from './markdown.js';
 import lunr from 'lunr';
 import { search, Segment } from './query-engine.js';
 import { FIELDS, KbIndex } from './search-index.js';
-import { markdownToText, parseQuery, QueryError, queryClauses, snippet } from './text.js';
+import { escapeHtml, markdownToText, parseQuery, QueryError, queryClauses, snippet } from './text.js';
 
 const article = (fm: string, body = 'Body text.') => `---\n${fm}\n---\n${body}\n`;
 const GOOD = 'title: A title\nsummary: A summary long enough.\ntags: [pandas, How-To]\nteam: platform\nlevel: beginner\nupdated: 2026-11-25';
@@ -74,6 +74,10 @@ describe('snippets', () => {
   test('escape everything and mark matched words', () => {
     const s = snippet('Use <script>alert("x")</script> guardrails & friends', parseQuery('guardrail'));
     assert.equal(s, 'Use &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; <mark>guardrails</mark> &amp; friends');
+  });
+
+  test('escaping covers all five HTML-significant characters, once each', () => {
+    assert.equal(escapeHtml(`<a href="x" title='y'>&amp;</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;');
   });
 
   test('a window around the best match, with ellipses', () => {

@@ -99,8 +99,11 @@ export function applyQuery(query: lunr.Query, terms: string[]): void {
   }
 }
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** One pass over the string: snippets escape every word they show, for every result. */
 export function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
 }
 
 const WORD = /[\p{L}\p{N}_]+/gu;
