@@ -5,30 +5,18 @@
  * scripts/kube.sh; see kubernetes.test.ts for what kwok can and cannot prove.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { call, repoRoot, sharedEnvironmentsDir, waitFor } from './helpers.js';
+import { call, sharedEnvironmentsDir, waitFor } from './helpers.js';
+import { type CliHub, cliHub } from './cli-hub.js';
 import { adminConfig, ensureVolumes, HUB_SA, hubIdentity, randomSuffix, skipKube, STORAGE_CLASS } from './kube.js';
 
-const main = path.join(repoRoot, 'hub', 'dist', 'main.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('Kubernetes workspaces survive kill -9 of the hub', { skip: skipKube }, () => {
-  const children: ChildProcess[] = [];
+  let hub: CliHub | undefined;
   let admin: k8s.KubeConfig;
   let core: k8s.CoreV1Api;
   let stateDir: string;
@@ -62,25 +50,14 @@ describe('Kubernetes workspaces survive kill -9 of the hub', { skip: skipKube },
       }),
     );
   });
-  after(() => children.forEach((c) => c.kill('SIGKILL')));
+  after(() => hub?.close());
 
   test('the pod keeps running and the restarted hub re-adopts it', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const start = () => {
-      const child = spawn(process.execPath, [main, '--config', configFile, '--state-dir', stateDir, '--port', String(port), '--demo'], {
-        env: { ...process.env, ATRIUM_ADMIN_PASSWORD: 'admin-password', ATRIUM_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(child);
-      return child;
-    };
-    let hub = start();
-    await waitFor('the hub to listen', async () => (await fetch(`${base}/hub/api/`).catch(() => undefined))?.ok, 60_000);
-    // alice is a demo member of sales-finance: her workspace goes to that team's namespace.
-    const token = execFileSync(process.execPath, [main, 'create-token', '--state-dir', stateDir, '--config', configFile, '--user', 'alice', '--note', 'kill test'], {
-      encoding: 'utf8',
-    }).trim();
+    // --demo: alice is a member of sales-finance, so her workspace goes to that team's namespace.
+    hub = await cliHub({ configFile, stateDir, args: ['--demo'] });
+    const base = hub.base;
+    await hub.start();
+    const token = hub.token('alice');
     assert.match(token, /^atr_/);
 
     const started = await call(base, 'POST', '/hub/api/users/alice/servers/analysis', { token, body: { image: 'datascience', size: 'small' } });
@@ -94,14 +71,11 @@ describe('Kubernetes workspaces survive kill -9 of the hub', { skip: skipKube },
     const before = await core.readNamespacedPod({ name: 'ws-alice--analysis', namespace: ns });
     assert.equal(before.status?.phase, 'Running');
 
-    hub.kill('SIGKILL');
-    await new Promise((resolve) => hub.once('exit', resolve));
-    assert.notEqual((await fetch(`${base}/hub/api/`).catch(() => undefined))?.ok, true, 'the hub is gone');
+    await hub.kill();
     const during = await core.readNamespacedPod({ name: 'ws-alice--analysis', namespace: ns });
     assert.equal(during.metadata?.uid, before.metadata?.uid, 'the pod outlives the hub');
 
-    hub = start();
-    await waitFor('the restarted hub to listen', async () => (await fetch(`${base}/hub/api/`).catch(() => undefined))?.ok, 60_000);
+    await hub.start();
     const adopted = await call(base, 'GET', '/hub/api/users/alice/servers/analysis', { token });
     assert.equal(adopted.json.status, 'running', adopted.text);
     const afterRestart = await core.readNamespacedPod({ name: 'ws-alice--analysis', namespace: ns });
@@ -117,6 +91,6 @@ describe('Kubernetes workspaces survive kill -9 of the hub', { skip: skipKube },
         (e: k8s.ApiException<string>) => e.code === 404,
       ), 30_000);
     assert.ok(await core.readNamespacedPersistentVolumeClaim({ name: 'home-alice', namespace: ns }), 'the home volume stays');
-    hub.kill('SIGTERM');
+    await hub.stop();
   });
 });
