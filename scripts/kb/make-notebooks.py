@@ -339,7 +339,7 @@ else:
         md("""
 # GPU workloads
 
-> **GPUs are planned, not available yet.** This hub runs workspaces as local processes without GPUs; the GPU (small) size needs the planned Kubernetes backend. This notebook checks your hardware and helps you decide whether you need a GPU at all.
+> **GPUs come with the Kubernetes backend.** On a hub that runs workspaces on Kubernetes, the GPU (small) size places your workspace on a GPU node within your team's GPU quota; a hub that runs workspaces as local processes has no GPUs. This notebook checks your hardware and helps you decide whether you need a GPU at all.
 """),
         code(SETUP_CHECK + '''
 import shutil
