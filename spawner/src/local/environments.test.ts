@@ -135,7 +135,8 @@ describe('environment builds', () => {
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     holder.kill('SIGKILL');
     await exited;
-    assert.equal(isStaleLock(`${envPath}.lock`), true);
+    // The waiting build may already have taken the lock over by now, so the
+    // takeover is shown by the build finishing, not by inspecting the lock.
     assert.equal(await build, envPath);
     assert.ok(manager.isReady(envPath));
   });
