@@ -50,17 +50,8 @@ export interface DatasetView {
   pendingRequest: AccessRequest | null;
 }
 
-export interface NewDataset {
-  name: string;
-  title: string;
-  description: string;
-  ownerTeam: string;
-  classification: Classification;
-  format: DataFormat;
-  columns: Column[];
-  tags: string[];
-  productionAllowed: boolean;
-}
+/** What registering a data set takes: its catalog fields, without what the hub assigns. */
+export type NewDataset = Pick<Dataset, 'name' | 'title' | 'description' | 'ownerTeam' | 'classification' | 'format' | 'columns' | 'tags' | 'productionAllowed'>;
 
 export function subjectOf(user: User): Subject {
   return { name: user.name, platformAdmin: user.platformAdmin, teams: user.teams };
