@@ -56,7 +56,9 @@ describe('publishing a notebook as a model from JupyterLab', () => {
 
   async function openAndRunAll(file: string): Promise<void> {
     await page.goto(`${t.url}/user/alice/ml/lab/tree/${file}`);
-    // JupyterLab keeps earlier notebooks open in hidden tabs: look only at the visible one.
+    // JupyterLab restores earlier notebooks first and may show one of them while this one loads:
+    // wait until this notebook's tab is the current one, then look only at the visible panel.
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel', { hasText: file }).waitFor({ timeout: 120_000 });
     const nb = page.locator('.jp-NotebookPanel:visible');
     await nb.locator('.jp-Cell').first().waitFor({ timeout: 120_000 });
     // This notebook's own kernel is idle (the status bar may still speak of another notebook's).
@@ -127,6 +129,10 @@ describe('publishing a notebook as a model from JupyterLab', () => {
 
   test('a notebook that prints an AWS key is blocked with the reason shown, and cannot be promoted', async () => {
     await openAndRunAll('leaky.ipynb');
+    // The last cell prints the key: publish once its output is in the notebook (on a busy machine
+    // "Run All" can still be on that cell after the training output appeared). JupyterLab may keep
+    // the cell's output off-screen (hidden), so wait for it to exist rather than to be visible.
+    await page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output', { hasText: 'connecting with' }).first().waitFor({ state: 'attached', timeout: 120_000 });
     await openModelsPanel();
     await panel().locator('textarea[name="description"]').fill('Predicts the iris species from four flower measurements (cm).');
     await panel().locator('.jp-AtriumModels-publishButton').click();
