@@ -1,6 +1,6 @@
 import type { Db } from './database.js';
 import type { Selectable, Updateable } from 'kysely';
-import type { ModelServerStatus, ModelServersTable } from './schema.js';
+import type { ModelDeploymentsTable, ModelServerStatus, ModelServersTable } from './schema.js';
 
 export type { ModelServerStatus };
 
@@ -243,15 +243,7 @@ export class ServingStore {
   }
 }
 
-function toDeployment(row: {
-  team: string;
-  model: string;
-  alias: string;
-  active_server_id: number | null;
-  previous_spec: string | null;
-  message: string | null;
-  updated_at: number;
-}): ModelDeploymentRecord {
+function toDeployment(row: Selectable<ModelDeploymentsTable>): ModelDeploymentRecord {
   return {
     team: row.team,
     model: row.model,
