@@ -1,4 +1,5 @@
 import * as React from 'react';
+import { useModelState } from './useModelState';
 import type { DatasetSummary } from '../hubClient';
 import { type DatasetsModel, type DatasetsState, loadSnippet } from '../datasetsModel';
 
@@ -6,19 +7,6 @@ export interface DatasetsProps {
   model: DatasetsModel;
   /** Show ~/datasets/<name>/ in the file browser after a mount. */
   onMounted?: (name: string) => void;
-}
-
-function useModelState(model: DatasetsModel): DatasetsState {
-  const [state, setState] = React.useState(model.state);
-  React.useEffect(() => {
-    const listener = (_: DatasetsModel, next: DatasetsState) => setState(next);
-    model.stateChanged.connect(listener);
-    setState(model.state);
-    return () => {
-      model.stateChanged.disconnect(listener);
-    };
-  }, [model]);
-  return state;
 }
 
 function accessLabel(d: DatasetSummary): string {

@@ -1,4 +1,5 @@
 import * as React from 'react';
+import { useModelState } from './useModelState';
 import type { SearchResult } from '../hubClient';
 import type { KnowledgeBaseModel, KnowledgeBaseState } from '../model';
 import { MAX_QUERY_LENGTH } from '../model';
@@ -10,19 +11,6 @@ export interface KnowledgeBaseProps {
   onOpen: (result: SearchResult) => void;
   /** Copy a tutorial's notebook into the home folder and open it. */
   onOpenNotebook: (result: SearchResult) => void;
-}
-
-function useModelState(model: KnowledgeBaseModel): KnowledgeBaseState {
-  const [state, setState] = React.useState(model.state);
-  React.useEffect(() => {
-    const listener = (_: KnowledgeBaseModel, next: KnowledgeBaseState) => setState(next);
-    model.stateChanged.connect(listener);
-    setState(model.state);
-    return () => {
-      model.stateChanged.disconnect(listener);
-    };
-  }, [model]);
-  return state;
 }
 
 export function KnowledgeBase(props: KnowledgeBaseProps): JSX.Element {
