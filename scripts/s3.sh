@@ -39,6 +39,8 @@ build() {
     nice -n 10 go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
   rm -rf "$(dirname "$bin")"
   mv "$out" "$(dirname "$bin")"
+  # Only a rebuild would use the compile cache; the binary is what runs.
+  rm -rf "$cache/go/build"
   exec 9>&-
 }
 

@@ -16,14 +16,20 @@ pgdir=$(mktemp -d /tmp/atrium-pg.XXXXXX)
 kcdir=$(mktemp -d /tmp/atrium-kc.XXXXXX)
 s3dir=$(mktemp -d /tmp/atrium-s3.XXXXXX)
 kubedir=$(mktemp -d /tmp/atrium-kube.XXXXXX)
+testtmp=$(mktemp -d /tmp/atrium-test.XXXXXX)
+failures="$pgdir.failures"
 cleanup() {
   bash scripts/kube.sh stop "$kubedir/cluster" || true
   bash scripts/s3.sh stop "$s3dir/server" || true
   bash scripts/keycloak.sh stop "$kcdir" || true
   bash scripts/postgres.sh stop "$pgdir" || true
-  rm -rf "$pgdir" "$kcdir" "$s3dir" "$kubedir"
+  rm -rf "$pgdir" "$kcdir" "$s3dir" "$kubedir" "$pgdir.failures" "$testtmp"
 }
 trap cleanup EXIT
+
+note_failure() { # message, log file
+  { echo "$1"; tail -n 40 "$2"; echo; } | tee -a "$failures" >&2
+}
 
 # Single sign-on tests run against a real Keycloak (downloaded once into
 # .cache/); it starts in the background while the build runs.
@@ -67,8 +73,7 @@ if [ -n "$kc_pid" ]; then
   if wait "$kc_pid"; then
     export ATRIUM_TEST_KEYCLOAK_URL=$(cat "$kcdir/url")
   else
-    echo "Keycloak did not start; single sign-on tests will fail in CI:" >&2
-    cat "$kcdir/start.err" >&2
+    note_failure "Keycloak did not start; single sign-on tests will fail in CI:" "$kcdir/start.err"
   fi
 fi
 
@@ -78,8 +83,7 @@ if [ -n "$s3_pid" ]; then
     export ATRIUM_TEST_S3_ACCESS_KEY_ID=$(cat "$s3dir/server/access-key")
     export ATRIUM_TEST_S3_SECRET_ACCESS_KEY=$(cat "$s3dir/server/secret-key")
   else
-    echo "The S3 server (versitygw) did not start; object-store tests will fail in CI and be skipped locally:" >&2
-    cat "$s3dir/start.err" >&2
+    note_failure "The S3 server (versitygw) did not start; object-store tests will fail in CI and be skipped locally:" "$s3dir/start.err"
   fi
 fi
 
@@ -87,9 +91,22 @@ if [ -n "$kube_pid" ]; then
   if wait "$kube_pid"; then
     export ATRIUM_TEST_KUBECONFIG=$(cat "$kubedir/kubeconfig")
   else
-    echo "The Kubernetes test cluster did not start; Kubernetes tests will fail in CI:" >&2
-    tail -n 40 "$kubedir/start.err" >&2
+    note_failure "The Kubernetes test cluster did not start; Kubernetes tests will fail in CI:" "$kubedir/start.err"
   fi
 fi
 
-node scripts/run-tests.mjs "$suite"
+# Tests make temporary folders (state dirs, bundles, browser profiles); one
+# folder per run, removed at the end, keeps crashed or killed tests from
+# filling /tmp across runs.
+export TMPDIR="$testtmp"
+status=0
+node scripts/run-tests.mjs "$suite" || status=$?
+# A server that failed to start fails many tests at once; its reason was printed
+# before them, so repeat it where the end of the log is read.
+if [ -s "$failures" ]; then
+  echo >&2
+  echo "== Test servers that did not start (the tests that needed them failed) ==" >&2
+  cat "$failures" >&2
+  df -h "$PWD" /tmp >&2 || true
+fi
+exit $status

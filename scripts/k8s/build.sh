@@ -10,13 +10,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cache="$root/.cache/k8s"
 bin="$cache/bin"
 mkdir -p "$bin" "$cache/gomod" "$cache/gocache"
-export GOMODCACHE="$cache/gomod" GOCACHE="$cache/gocache" GOFLAGS=-buildvcs=false GOBIN="$bin"
+# -modcacherw: module files stay writable, so `rm -rf .cache` works.
+export GOMODCACHE="$cache/gomod" GOCACHE="$cache/gocache" GOFLAGS='-buildvcs=false -modcacherw' GOBIN="$bin"
 export CGO_ENABLED=${CGO_ENABLED:-1}
 
 KUBERNETES_VERSION=v1.37.2   # staging modules pinned to v0.37.2 in kube/go.mod
 KINE_VERSION=v0.17.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
+declare -A versions=([kube]=$KUBERNETES_VERSION [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION)
 
 # The cache is shared by worktrees and CI steps: serialise builds.
 exec 9>"$cache/build.lock"
@@ -55,4 +57,21 @@ build_helm() {
 }
 
 targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm)
+
+# Compiling Kubernetes fills the Go build cache with ~6 GB; a full disk shows
+# up later as an obscure link error, so say it up front.
+need_gb=9
+missing=0
+for t in "${targets[@]}"; do stamp_ok "$t" "${versions[$t]}" || missing=1; done
+if [ "$missing" = 1 ]; then
+  free_gb=$(df -Pk "$cache" | awk 'NR==2 {print int($4 / 1048576)}')
+  if [ "$free_gb" -lt "$need_gb" ]; then
+    echo "Building the test control plane needs about $need_gb GB free under $cache; only $free_gb GB are free. Free some space (old .cache/envs, /tmp) and run again." >&2
+    exit 1
+  fi
+fi
+
 for t in "${targets[@]}"; do "build_$t"; done
+# The binaries are all that later runs use; the compile cache is only needed
+# to rebuild, and is the largest thing in .cache.
+rm -rf "$cache/gocache"
