@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -196,5 +196,43 @@ describe('environment builds', () => {
       containerImage: 'x/ghost:1',
     };
     await assert.rejects(manager.ensure(img), /Ghost image has no readable requirements\.txt/);
+  });
+});
+
+describe('pruning superseded environments', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'atrium-prune-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  function fakeEnv(name: string, idleMs: number): string {
+    const dir = path.join(root, name);
+    mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    const marker = path.join(dir, READY_MARKER);
+    writeFileSync(marker, '{}');
+    const then = new Date(Date.now() - idleMs);
+    utimesSync(marker, then, then);
+    return dir;
+  }
+
+  it('deletes an image\'s old idle environments, keeping the current one, recent ones, other images and those in use', async () => {
+    const hour = 60 * 60_000;
+    const current = fakeEnv('datascience-aaaaaaaaaaaa', 3 * hour);
+    const old = fakeEnv('datascience-bbbbbbbbbbbb', 3 * hour);
+    const recent = fakeEnv('datascience-cccccccccccc', 10_000);
+    const running = fakeEnv('datascience-dddddddddddd', 3 * hour);
+    const building = fakeEnv('datascience-eeeeeeeeeeee', 3 * hour);
+    mkdirSync(`${building}.lock`);
+    const otherImage = fakeEnv('minimal-ffffffffffff', 3 * hour);
+    // A workspace started from the old environment keeps it alive.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', path.join(running, 'bin', 'jupyter-lab')], { stdio: 'ignore' });
+    try {
+      await sleep(200);
+      const manager = new EnvironmentManager({ envsDir: root, logsDir: path.join(root, 'logs'), pruneIdleMs: hour });
+      const removed = manager.pruneSuperseded('datascience', current);
+      assert.deepEqual(removed, [old]);
+      for (const kept of [current, recent, running, building, otherImage]) assert.ok(existsSync(kept), `${path.basename(kept)} kept`);
+      assert.ok(!existsSync(old));
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -16,9 +16,11 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -67,6 +69,12 @@ export interface EnvironmentManagerOptions {
   python?: string;
   /** A build lock whose owner is alive is waited for at most this long (default 30 min). */
   lockWaitMs?: number;
+  /**
+   * An image's older environments (superseded by a new requirements file,
+   * wheel or interpreter) are deleted once unused for this long and no
+   * running process uses them (default 1 hour).
+   */
+  pruneIdleMs?: number;
 }
 
 type Progress = (event: ProgressEvent) => void;
@@ -84,6 +92,8 @@ export class EnvironmentManager {
   readonly logsDir: string;
   readonly python: string;
   private readonly lockWaitMs: number;
+  private readonly pruneIdleMs: number;
+  private readonly lastPrune = new Map<string, number>();
   private pythonInfo: Promise<PythonInfo> | undefined;
   private readonly builds = new Map<string, { promise: Promise<string>; listeners: Set<Progress> }>();
 
@@ -92,6 +102,7 @@ export class EnvironmentManager {
     this.logsDir = options.logsDir;
     this.python = options.python ?? 'python3';
     this.lockWaitMs = options.lockWaitMs ?? 30 * 60_000;
+    this.pruneIdleMs = options.pruneIdleMs ?? 60 * 60_000;
   }
 
   /** Version and real path of the configured interpreter (cached). */
@@ -119,6 +130,8 @@ export class EnvironmentManager {
   async ensure(image: WorkspaceImage, onProgress: Progress = () => undefined): Promise<string> {
     const envPath = await this.pathFor(image);
     if (this.isReady(envPath)) {
+      markUsed(envPath);
+      this.pruneSupersededSoon(image.name, envPath);
       onProgress({ progress: 60, message: `Using the ready ${image.displayName} environment` });
       return envPath;
     }
@@ -156,10 +169,56 @@ export class EnvironmentManager {
     try {
       if (this.isReady(envPath)) return envPath;
       await this.build(image, envPath, lockDir, onProgress);
+      this.pruneSupersededSoon(image.name, envPath);
       return envPath;
     } finally {
       release();
     }
+  }
+
+  /**
+   * Every upgrade of Atrium (a new extension wheel) or of an image's
+   * requirements makes new environments of about 1 GB each; without this,
+   * the old ones pile up until the disk is full. At most once an hour per
+   * image, off the spawn's path.
+   */
+  private pruneSupersededSoon(imageName: string, keep: string): void {
+    const now = Date.now();
+    if (now - (this.lastPrune.get(imageName) ?? 0) < Math.min(this.pruneIdleMs, 60 * 60_000)) return;
+    this.lastPrune.set(imageName, now);
+    setImmediate(() => {
+      try {
+        this.pruneSuperseded(imageName, keep);
+      } catch {
+        // pruning is housekeeping: a failure must not affect spawns
+      }
+    });
+  }
+
+  /**
+   * Delete environments of `imageName` other than `keep` that are idle for
+   * `pruneIdleMs`, not being built, and not used by a running process (a
+   * workspace or model server started from them). Returns what was deleted.
+   */
+  pruneSuperseded(imageName: string, keep: string): string[] {
+    if (!existsSync('/proc/self/cmdline')) return []; // cannot tell what is in use
+    const ofImage = (name: string) =>
+      name.startsWith(`${imageName}-`) && /^[0-9a-f]{12}$/.test(name.slice(imageName.length + 1));
+    const candidates = readdirSync(this.envsDir)
+      .filter(ofImage)
+      .map((name) => path.join(this.envsDir, name))
+      .filter((dir) => dir !== path.resolve(keep) && dir !== keep)
+      .filter((dir) => !existsSync(`${dir}.lock`))
+      .filter((dir) => Date.now() - lastUsed(dir) > this.pruneIdleMs);
+    if (candidates.length === 0) return [];
+    const inUse = pathsInUse(candidates);
+    const removed: string[] = [];
+    for (const dir of candidates) {
+      if (inUse.has(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+    return removed;
   }
 
   /**
@@ -408,6 +467,50 @@ export interface WheelInfo {
 }
 
 /** The image's local wheels with the SHA-256 of their content (a rebuilt wheel means a new environment). */
+/** Record that a spawn used this environment (mtime of its ready marker). */
+function markUsed(envPath: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path.join(envPath, READY_MARKER), now, now);
+  } catch {
+    // a read-only or vanished environment is still usable or will be rebuilt
+  }
+}
+
+function lastUsed(envPath: string): number {
+  for (const file of [path.join(envPath, READY_MARKER), envPath]) {
+    try {
+      return statSync(file).mtimeMs;
+    } catch {
+      // try the next
+    }
+  }
+  return 0;
+}
+
+/** Which of `dirs` appear in a running process's command line or working directory. */
+function pathsInUse(dirs: readonly string[]): Set<string> {
+  const used = new Set<string>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return new Set(dirs); // unknown: keep everything
+  }
+  for (const pid of pids) {
+    let seen = '';
+    try {
+      seen = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+    } catch {
+      continue; // the process ended
+    }
+    for (const dir of dirs) {
+      if (seen.includes(`${dir}/`) || seen.includes(`${dir} `) || seen.endsWith(dir)) used.add(dir);
+    }
+  }
+  return used;
+}
+
 function readWheels(image: WorkspaceImage): WheelInfo[] {
   return (image.wheels ?? []).map((file) => {
     let data: Buffer;
