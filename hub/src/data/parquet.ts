@@ -106,3 +106,35 @@ export function maskParquet(file: string, rules: Map<string, MaskRule>, masker: 
   })().catch((err: Error) => out.destroy(err instanceof ParquetError ? err : new ParquetError(err.message)));
   return out;
 }
+
+type SampleType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'timestamp';
+
+/** The column type a Parquet leaf maps to in the catalog. */
+function catalogType(element: Metadata['schema'][number]): SampleType {
+  const logical = (element as { logical_type?: { type?: string } }).logical_type?.type;
+  const converted = element.converted_type;
+  if (logical === 'DATE' || converted === 'DATE') return 'date';
+  if (logical === 'TIMESTAMP' || converted === 'TIMESTAMP_MILLIS' || converted === 'TIMESTAMP_MICROS' || element.type === 'INT96') return 'timestamp';
+  if (logical === 'STRING' || converted === 'UTF8' || element.type === 'BYTE_ARRAY' || element.type === 'FIXED_LEN_BYTE_ARRAY') return 'string';
+  if (element.type === 'BOOLEAN') return 'boolean';
+  if (element.type === 'INT32' || element.type === 'INT64') return converted === 'DECIMAL' ? 'number' : 'integer';
+  if (element.type === 'FLOAT' || element.type === 'DOUBLE') return 'number';
+  return 'string';
+}
+
+/** Columns with their catalog type and the first `rows` values as text, for the registration page. */
+export async function parquetSample(file: string, rows: number): Promise<{ columns: { name: string; type: SampleType; values: string[] }[]; rows: number }> {
+  const { buffer, metadata, columns } = await open(file);
+  const tree = parquetSchema(metadata);
+  let objects: Record<string, unknown>[];
+  try {
+    objects = await parquetReadObjects({ file: buffer, metadata, rowStart: 0, rowEnd: Math.min(rows, Number(metadata.num_rows)) });
+  } catch (err) {
+    throw new ParquetError(`a row group cannot be decoded (${(err as Error).message})`);
+  }
+  const text = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v));
+  return {
+    columns: columns.map((name, i) => ({ name, type: catalogType(tree.children[i]!.element), values: objects.map((o) => text(o[name])) })),
+    rows: Number(metadata.num_rows),
+  };
+}

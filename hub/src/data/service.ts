@@ -17,6 +17,7 @@ import { CsvError, CsvRewriter } from './csv.js';
 import { Masker, maskPlan } from './masking.js';
 import type { AccessRequest, Classification, Column, Dataset, DatasetVersion, DataFormat, Grant, GranteeKind } from './model.js';
 import { type DatasetMounter, MountError } from './mounter.js';
+import { type Inspection, inspectUpload } from './inspect.js';
 import { ParquetError, maskParquet, parquetPreview, validateParquet } from './parquet.js';
 import {
   type AccessDecision,
@@ -32,6 +33,8 @@ import {
 import { DataStore } from './store.js';
 
 const DAY = 86_400_000;
+/** Pages under /hub/data/ that a data set of the same name would hide. */
+const RESERVED_NAMES = new Set(['new', 'requests', 'approvals', 'audit']);
 
 export interface ReadContext {
   /** Notebook path the `atrium` helper reports, for "which data sets did this notebook use". */
@@ -161,10 +164,27 @@ export class DataService implements DataGovernance {
     }
     if (!(await this.store.teams.get(input.ownerTeam))) throw badRequest(`Team ${input.ownerTeam} does not exist.`, 'ownerTeam');
     checkColumns(input.columns);
+    if (RESERVED_NAMES.has(input.name)) throw badRequest(`"${input.name}" is the name of a page under /hub/data/: pick another name.`, 'name');
     if (await this.data.getDataset(input.name)) throw conflict(`A data set named "${input.name}" exists already: pick another name.`, 'name_taken', 'name');
     const d = await this.data.createDataset({ ...input, createdBy: subject.name });
     await this.record(subject.name, 'dataset.create', d, { classification: d.classification, columns: d.columns.map((c) => c.name), pii: d.columns.filter((c) => c.pii).map((c) => c.name) });
     return d;
+  }
+
+  /** Teams the subject may register data sets for: the teams they administer (platform admins: every team). */
+  async teamsToManage(subject: Subject): Promise<string[]> {
+    if (subject.platformAdmin) return (await this.store.teams.list()).map((t) => t.name);
+    return subject.teams.filter((m) => m.role === 'team-admin').map((m) => m.team);
+  }
+
+  /** Read the columns of a file a data owner is about to register; nothing is stored (team admins, platform admins). */
+  async inspect(subject: Subject, body: Readable, options: { contentType: string; partial: boolean; declaredBytes: number }): Promise<Inspection> {
+    if (!subject.platformAdmin && !subject.teams.some((m) => m.role === 'team-admin')) {
+      body.resume();
+      await this.record(subject.name, 'access.denied', null, { operation: 'inspect' });
+      throw forbidden('Only team admins (and platform admins) register data sets: ask an admin of your team.');
+    }
+    return inspectUpload(body, { ...options, maxUploadBytes: this.config.maxUploadBytes });
   }
 
   async update(subject: Subject, name: string, patch: Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>): Promise<Dataset> {

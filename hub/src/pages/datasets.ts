@@ -5,6 +5,7 @@ import { type DataService, type DatasetView, formatBytes, subjectOf } from '../d
 import { ApiError } from '../errors.js';
 import { html, raw, type Raw } from './html.js';
 import { renderPage } from './layout.js';
+import { manageSection, registerDatasetManagePages } from './dataset-manage.js';
 import { requireSession } from './session.js';
 
 const DATA_STYLES = `
@@ -52,12 +53,15 @@ function page(who: RequestIdentity, title: string, body: Raw, scripts: string[] 
 
 function subnav(who: RequestIdentity, current: string): Raw {
   const canApprove = who.user.platformAdmin || who.user.teams.some((m) => m.role === 'team-admin');
+  const canRegister = canApprove;
   const link = (href: string, label: string, key: string) => html`<a href="${href}" class="${current === key ? 'button primary' : 'button'}">${label}</a>`;
   return html`<p class="actions">${link('/hub/data', 'Catalog', 'catalog')} ${link('/hub/data/requests', 'My requests', 'requests')}
-    ${canApprove ? link('/hub/data/approvals', 'Approvals', 'approvals') : ''} ${link('/hub/data/audit', 'Audit log', 'audit')}</p>`;
+    ${canApprove ? link('/hub/data/approvals', 'Approvals', 'approvals') : ''} ${link('/hub/data/audit', 'Audit log', 'audit')}
+    ${canRegister ? link('/hub/data/new', 'New data set', 'new') : ''}</p>`;
 }
 
 export function registerDatasetPages(router: Router, data: DataService): void {
+  registerDatasetManagePages(router, data, page);
   router.get('/data', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
@@ -258,10 +262,12 @@ export function registerDatasetPages(router: Router, data: DataService): void {
                 <p class="actions"><a class="button" href="/hub/data/audit?dataset=${d.name}">Who accessed it (audit)</a></p>
                 <h2 style="margin-top:16px">Versions</h2>
                 ${versions.length === 0
-                  ? html`<div class="empty">No versions. Upload with <code>curl -X PUT -H "Authorization: token …" -H "Content-Type: ${d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet'}" --data-binary @file /hub/api/datasets/${d.name}/data</code></div>`
+                  ? html`<div class="empty">No versions yet: upload the file below, or with <code>curl -X PUT -H "Authorization: token …" -H "Content-Type: ${d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet'}" --data-binary @file /hub/api/datasets/${d.name}/data</code></div>`
                   : html`<table><thead><tr><th>Version</th><th>Size</th><th>Rows</th><th>By</th><th>When</th></tr></thead><tbody>${versions.map((x) => html`<tr><td>v${x.version}</td><td>${formatBytes(x.size)}</td><td>${x.rows ?? '—'}</td><td>${x.createdBy}</td><td>${stamp(x.createdAt)}</td></tr>`)}</tbody></table>`}
               </section>`
-            : ''}`,
+            : ''}
+          ${v.canManage ? manageSection(d, data) : ''}`,
+        v.canManage ? ['datasets.js', 'dataset-manage.js'] : ['datasets.js'],
       ),
     );
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RequestIdentity } from '../auth/identity.js';
 import { auditCsv } from '../data/audit.js';
-import { CLASSIFICATIONS, columnSchema, datasetName, FORMATS, type Grant, type AccessRequest, type Dataset } from '../data/model.js';
+import { CLASSIFICATIONS, COLUMN_TYPES, columnSchema, datasetName, FORMATS, MASK_RULES, PII_KINDS, type Grant, type AccessRequest, type Dataset } from '../data/model.js';
 import { type DataService, type DatasetView, type ReadContext, subjectOf } from '../data/service.js';
 import { ApiError } from '../errors.js';
 import { requirePlatformAdmin } from './access.js';
@@ -251,6 +251,30 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     handler: async ({ identity }) => {
       requirePlatformAdmin(identity);
       return data.audit.verify();
+    },
+  });
+
+  const inspectedColumn = z.object({
+    name: z.string(),
+    type: z.enum(COLUMN_TYPES),
+    suggestedPii: z.enum(PII_KINDS).nullable(),
+    suggestedMask: z.enum(MASK_RULES).nullable(),
+    reason: z.string(),
+    samples: z.array(z.string()),
+  });
+  api.add({
+    method: 'post',
+    path: '/data/inspect',
+    tag: 'data',
+    summary: 'Read the columns of a CSV (text/csv) or Parquet (application/vnd.apache.parquet) file sent as the raw body, with suggested types, PII tags and masks; nothing is stored (team admins, platform admins)',
+    query: z.object({ partial: z.enum(['true', 'false']).default('false').describe('The body is only the start of a CSV file: a record cut off at its end is not an error') }),
+    response: z.object({ format: z.enum(FORMATS), columns: z.array(inspectedColumn), sampledRows: z.number() }),
+    handler: async ({ identity, query, req }) => {
+      if (req.body !== undefined && (req as unknown as { _body?: boolean })._body) {
+        throw new ApiError(415, 'unsupported_media_type', 'Send the file as the raw request body with Content-Type text/csv or application/vnd.apache.parquet, not JSON.');
+      }
+      const declaredBytes = Number(req.headers['content-length'] ?? 0) || 0;
+      return data.inspect(subject(identity), req, { contentType: req.headers['content-type'] ?? '', partial: query.partial === 'true', declaredBytes });
     },
   });
 

@@ -1,0 +1,304 @@
+import { api, ApiCallError, type ApiErrorBody, escapeHtml, showError } from './common.js';
+
+/**
+ * Data owners' pages: register a data set from a file (its columns read by
+ * the hub, PII suggested), edit the catalog entry, upload new versions. Files
+ * go to the hub as raw bodies, the way the API documents; every check and
+ * audit entry happens there.
+ */
+
+interface InspectedColumn {
+  name: string;
+  type: string;
+  suggestedPii: string | null;
+  suggestedMask: string | null;
+  reason: string;
+  samples: string[];
+}
+interface Inspection {
+  format: 'csv' | 'parquet';
+  columns: InspectedColumn[];
+  sampledRows: number;
+}
+
+const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'];
+const PII: [string, string][] = [
+  ['email', 'e-mail'],
+  ['phone', 'phone'],
+  ['name', 'name'],
+  ['national_id', 'national id'],
+  ['address', 'address'],
+  ['birth_date', 'birth date'],
+  ['other', 'other personal data'],
+];
+// The start of a CSV is enough to read its header and suggest PII tags; the whole file is sent once, at upload.
+const CSV_SAMPLE_BYTES = 1 << 20;
+
+const xsrfToken = document.querySelector<HTMLMetaElement>('meta[name="xsrf-token"]')?.content ?? '';
+
+function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${+(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function formatOf(file: File): 'csv' | 'parquet' | undefined {
+  const lower = file.name.toLowerCase();
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq') || file.type === 'application/vnd.apache.parquet') return 'parquet';
+  if (lower.endsWith('.csv') || file.type === 'text/csv') return 'csv';
+  return undefined;
+}
+
+const CONTENT_TYPE = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' } as const;
+
+/** Send a file as the raw body of an API call; errors come back in the hub's shape. */
+async function sendFile<T>(method: string, path: string, body: Blob, contentType: string): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`/hub/api${path}`, { method, body, headers: { 'Content-Type': contentType, 'X-XSRF-Token': xsrfToken, Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch {
+    throw new ApiCallError(0, 'network', 'The upload did not reach the hub (connection closed). Check the file size and try again.');
+  }
+  if (!response.ok) {
+    let payload: ApiErrorBody | undefined;
+    try {
+      payload = (await response.json()) as ApiErrorBody;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiCallError(response.status, payload?.error.code ?? 'http_error', payload?.error.message ?? `The hub answered ${response.status}.`, payload?.error.field);
+  }
+  return (await response.json()) as T;
+}
+
+/** The start of a CSV, cut after its last complete line. */
+async function csvSample(file: File): Promise<{ blob: Blob; partial: boolean }> {
+  if (file.size <= CSV_SAMPLE_BYTES) return { blob: file, partial: false };
+  const head = new Uint8Array(await file.slice(0, CSV_SAMPLE_BYTES).arrayBuffer());
+  const lastNewline = head.lastIndexOf(10);
+  return { blob: file.slice(0, lastNewline > 0 ? lastNewline + 1 : CSV_SAMPLE_BYTES), partial: true };
+}
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/\.(csv|parquet|pq)$/, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63) || 'dataset';
+
+const tagsOf = (text: string) =>
+  text
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '');
+
+function maskOptions(pii: string | null, mask: string | null): string {
+  const rule = mask ?? (pii ? 'hash' : '');
+  return `<option value="" ${rule === '' ? 'selected' : ''} ${pii ? 'disabled' : ''}>shown</option>
+    <option value="hash" ${rule === 'hash' ? 'selected' : ''}>hashed (joins still work)</option>
+    <option value="redact" ${rule === 'redact' ? 'selected' : ''}>redacted</option>`;
+}
+
+function columnEditor(columns: InspectedColumn[]): string {
+  return `<p class="hint">Read from the file (${columns.length} columns). Mark the columns that hold personal data: without PII clearance they are hashed or redacted wherever the data leaves the hub.</p>
+  <table class="col-editor" id="new-columns-table"><thead><tr><th>Column</th><th>Sample values</th><th>Type</th><th>Personal data</th><th>Without clearance</th></tr></thead><tbody>${columns
+    .map(
+      (c, i) => `<tr data-column="${escapeHtml(c.name)}" data-index="${i}">
+      <td><code>${escapeHtml(c.name)}</code></td>
+      <td class="samples" title="${escapeHtml(c.samples.join(' · '))}">${escapeHtml(c.samples.join(' · ')) || '<span class="hint">empty</span>'}</td>
+      <td><select data-field="type" aria-label="Type of ${escapeHtml(c.name)}">${COLUMN_TYPES.map((t) => `<option ${t === c.type ? 'selected' : ''}>${t}</option>`).join('')}</select></td>
+      <td><select data-field="pii" aria-label="Personal data in ${escapeHtml(c.name)}"><option value="">none</option>${PII.map(([k, label]) => `<option value="${k}" ${k === c.suggestedPii ? 'selected' : ''}>${label}</option>`).join('')}</select>
+        ${c.suggestedPii ? `<div class="why" data-suggested="${escapeHtml(c.suggestedPii)}">suggested: ${escapeHtml(c.reason)}</div>` : ''}</td>
+      <td><select data-field="mask" aria-label="Masking of ${escapeHtml(c.name)}">${maskOptions(c.suggestedPii, c.suggestedMask)}</select></td>
+    </tr>`,
+    )
+    .join('')}</tbody></table>`;
+}
+
+/** Keep a row's mask consistent with its PII tag: personal data is never shown as is without clearance. */
+function wireColumnRows(container: HTMLElement): void {
+  container.addEventListener('change', (event) => {
+    const select = event.target as HTMLSelectElement;
+    if (select.dataset.field !== 'pii') return;
+    const row = select.closest('tr')!;
+    const mask = row.querySelector<HTMLSelectElement>('select[data-field="mask"]')!;
+    const shown = mask.querySelector<HTMLOptionElement>('option[value=""]')!;
+    shown.disabled = select.value !== '';
+    if (select.value !== '' && mask.value === '') mask.value = select.value === 'address' || select.value === 'birth_date' || select.value === 'other' ? 'redact' : 'hash';
+    if (select.value === '') mask.value = '';
+  });
+}
+
+function readColumns(container: HTMLElement): { name: string; type: string; pii: string | null; mask: string | null; description?: string }[] {
+  return [...container.querySelectorAll<HTMLTableRowElement>('tbody tr[data-column]')].map((row) => {
+    const value = (field: string) => row.querySelector<HTMLSelectElement | HTMLInputElement>(`[data-field="${field}"]`)?.value ?? '';
+    const description = row.querySelector<HTMLInputElement>('[data-field="description"]');
+    return {
+      name: row.dataset.column!,
+      type: value('type'),
+      pii: value('pii') || null,
+      mask: value('mask') || null,
+      ...(description ? { description: description.value } : {}),
+    };
+  });
+}
+
+// ---------------------------------------------------------------- New data set
+
+const newForm = document.getElementById('new-form') as HTMLFormElement | null;
+if (newForm) {
+  const maxBytes = Number(newForm.dataset.maxBytes);
+  const fileInput = document.getElementById('new-file') as HTMLInputElement;
+  const nameInput = document.getElementById('new-name') as HTMLInputElement;
+  const titleInput = document.getElementById('new-title') as HTMLInputElement;
+  const status = document.getElementById('new-file-status')!;
+  const columnsBox = document.getElementById('new-columns')!;
+  const submit = document.getElementById('new-submit') as HTMLButtonElement;
+  let inspected: { file: File; format: 'csv' | 'parquet'; columns: InspectedColumn[] } | undefined;
+  wireColumnRows(columnsBox);
+
+  const echoName = () => {
+    for (const el of document.querySelectorAll('#new-name-echo, .name-echo')) el.textContent = nameInput.value || 'name';
+  };
+  nameInput.addEventListener('input', () => {
+    nameInput.dataset.edited = 'true';
+    echoName();
+  });
+
+  fileInput.addEventListener('change', async () => {
+    inspected = undefined;
+    submit.disabled = true;
+    document.getElementById('new-file-error')!.innerHTML = '';
+    columnsBox.innerHTML = '<div class="empty">Choose a file to see its columns.</div>';
+    const file = fileInput.files?.[0];
+    if (!file) return;
+    const format = formatOf(file);
+    if (!format) {
+      showError('new-file-error', new Error(`${file.name} is neither a CSV (.csv) nor a Parquet file (.parquet).`));
+      return;
+    }
+    if (file.size > maxBytes) {
+      showError('new-file-error', new Error(`${file.name} is ${formatBytes(file.size)}: the hub accepts files up to ${formatBytes(maxBytes)} (dataAccess.maxUploadBytes). Split it or ask a platform admin to raise the limit.`));
+      return;
+    }
+    if (file.size === 0) {
+      showError('new-file-error', new Error(`${file.name} is empty.`));
+      return;
+    }
+    status.textContent = `Reading the columns of ${file.name} (${formatBytes(file.size)})…`;
+    try {
+      const sample = format === 'csv' ? await csvSample(file) : { blob: file as Blob, partial: false };
+      const result = await sendFile<Inspection>('POST', `/data/inspect?partial=${sample.partial}`, sample.blob, CONTENT_TYPE[format]);
+      inspected = { file, format, columns: result.columns };
+      status.textContent = `${file.name}: ${format.toUpperCase()}, ${formatBytes(file.size)}, ${result.columns.length} columns.`;
+      columnsBox.innerHTML = columnEditor(result.columns);
+      if (!nameInput.dataset.edited) nameInput.value = slug(file.name);
+      if (!titleInput.value) titleInput.value = file.name.replace(/\.(csv|parquet|pq)$/i, '');
+      echoName();
+      submit.disabled = false;
+    } catch (err) {
+      status.textContent = '';
+      showError('new-file-error', err);
+    }
+  });
+
+  newForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!inspected) return;
+    submit.disabled = true;
+    document.getElementById('new-error')!.innerHTML = '';
+    const name = nameInput.value.trim();
+    const body = {
+      name,
+      title: titleInput.value.trim(),
+      description: (document.getElementById('new-description') as HTMLTextAreaElement).value,
+      ownerTeam: (document.getElementById('new-team') as HTMLSelectElement).value,
+      classification: (document.getElementById('new-classification') as HTMLSelectElement).value,
+      format: inspected.format,
+      tags: tagsOf((document.getElementById('new-tags') as HTMLInputElement).value),
+      columns: readColumns(columnsBox),
+    };
+    try {
+      await api('POST', '/datasets', body);
+    } catch (err) {
+      showError('new-error', err);
+      submit.disabled = false;
+      return;
+    }
+    submit.textContent = `Uploading ${formatBytes(inspected.file.size)}…`;
+    try {
+      await sendFile('PUT', `/datasets/${encodeURIComponent(name)}/data`, inspected.file, CONTENT_TYPE[inspected.format]);
+      sessionStorage.setItem('atrium-flash', `Registered ${name} and uploaded version 1.`);
+    } catch (err) {
+      // The catalog entry exists; its page offers the upload again.
+      sessionStorage.setItem('atrium-flash-error', `Data set ${name} is registered, but the file was refused: ${err instanceof Error ? err.message : String(err)} Fix the file and upload it below.`);
+    }
+    location.href = `/hub/data/${encodeURIComponent(name)}`;
+  });
+}
+
+// ---------------------------------------------------------------- A data set's page (owners)
+
+const manage = document.getElementById('manage');
+const uploadForm = document.getElementById('upload-form') as HTMLFormElement | null;
+if (manage && uploadForm) {
+  const name = manage.dataset.dataset!;
+  const format = manage.dataset.format as 'csv' | 'parquet';
+  const maxBytes = Number(manage.dataset.maxBytes);
+  uploadForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const file = (document.getElementById('upload-file') as HTMLInputElement).files?.[0];
+    document.getElementById('upload-error')!.innerHTML = '';
+    if (!file) return showError('upload-error', new Error('Choose a file first.'));
+    if (file.size > maxBytes) return showError('upload-error', new Error(`${file.name} is ${formatBytes(file.size)}: the hub accepts files up to ${formatBytes(maxBytes)} (dataAccess.maxUploadBytes).`));
+    const button = uploadForm.querySelector<HTMLButtonElement>('button[type=submit]')!;
+    button.disabled = true;
+    const label = button.textContent;
+    button.textContent = `Uploading ${formatBytes(file.size)}…`;
+    try {
+      const note = (document.getElementById('upload-note') as HTMLInputElement).value;
+      const v = await sendFile<{ version: number; rows: number | null }>('PUT', `/datasets/${encodeURIComponent(name)}/data?note=${encodeURIComponent(note)}`, file, CONTENT_TYPE[format]);
+      sessionStorage.setItem('atrium-flash', `Version ${v.version} uploaded${v.rows !== null ? ` (${v.rows} rows)` : ''}.`);
+      location.reload();
+    } catch (err) {
+      showError('upload-error', err);
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+}
+
+const editForm = document.getElementById('edit-form') as HTMLFormElement | null;
+if (editForm) {
+  const name = editForm.dataset.dataset!;
+  const table = document.getElementById('edit-columns')!;
+  wireColumnRows(table);
+  editForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = editForm.querySelector<HTMLButtonElement>('button[type=submit]')!;
+    button.disabled = true;
+    document.getElementById('edit-error')!.innerHTML = '';
+    try {
+      await api('PATCH', `/datasets/${encodeURIComponent(name)}`, {
+        title: (document.getElementById('edit-title') as HTMLInputElement).value.trim(),
+        description: (document.getElementById('edit-description') as HTMLTextAreaElement).value,
+        classification: (document.getElementById('edit-classification') as HTMLSelectElement).value,
+        tags: tagsOf((document.getElementById('edit-tags') as HTMLInputElement).value),
+        columns: readColumns(table),
+      });
+      sessionStorage.setItem('atrium-flash', 'Saved.');
+      location.reload();
+    } catch (err) {
+      showError('edit-error', err);
+      button.disabled = false;
+    }
+  });
+}
+
+const failed = sessionStorage.getItem('atrium-flash-error');
+if (failed) {
+  sessionStorage.removeItem('atrium-flash-error');
+  showError('flash', new Error(failed));
+}
