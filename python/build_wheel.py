@@ -8,6 +8,7 @@ only when the helper's code changes.
 """
 import base64
 import hashlib
+import json
 import os
 import re
 import sys
@@ -23,6 +24,11 @@ files = {}
 for fn in sorted(os.listdir(os.path.join(here, "atrium"))):
     if fn.endswith(".py"):
         files[f"atrium/{fn}"] = open(os.path.join(here, "atrium", fn), "rb").read()
+# Enables the mount agent's server extension in every environment the wheel
+# is installed into (it stays idle unless the hub sets ATRIUM_DATASETS_AGENT=1).
+files[f"atrium-{version}.data/data/etc/jupyter/jupyter_server_config.d/atrium.json"] = (
+    json.dumps({"ServerApp": {"jpserver_extensions": {"atrium.mount_agent": True}}}, indent=2) + "\n"
+).encode()
 files[f"{info}/METADATA"] = (
     f"Metadata-Version: 2.1\nName: atrium\nVersion: {version}\n"
     "Summary: Atrium workspace helper: governed data sets as pandas DataFrames\nRequires-Python: >=3.9\n"

@@ -176,15 +176,42 @@ def load(name: str, **read_options: Any):
     return frame
 
 
-def mount(name: str) -> str:
-    """Put a read-only, masked copy in ~/datasets/<name>/; returns that folder."""
+def _mounted_version(folder: str) -> Optional[int]:
+    try:
+        with open(os.path.join(folder, "atrium-dataset.json"), "rb") as fh:
+            return json.loads(fh.read()).get("version")
+    except (OSError, ValueError):
+        return None
+
+
+def _wait(done, what: str, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise DatasetError(f"{what} did not happen within {int(timeout)} s; the workspace's mount agent may not be running.", "mount_timeout")
+        time.sleep(0.25)
+
+
+def mount(name: str, timeout: float = 300) -> str:
+    """Put a read-only, masked copy in ~/datasets/<name>/; returns that folder.
+
+    Where the workspace's agent copies the files in (Kubernetes), this waits
+    until they are there."""
     result = _json("POST", f"/datasets/{_check_name(name)}/mount")
-    return os.path.expanduser(result["path"])
+    folder = os.path.expanduser(result["path"])
+    if result.get("delivery") == "agent":
+        _wait(lambda: _mounted_version(folder) == result["version"], f"Copying {name} into {folder}", timeout)
+    return folder
 
 
-def unmount(name: str) -> None:
+def unmount(name: str, timeout: float = 120) -> None:
     """Remove ~/datasets/<name>/."""
     _json("DELETE", f"/datasets/{_check_name(name)}/mount")
+    folder = os.path.expanduser(f"~/datasets/{name}")
+    if os.environ.get("ATRIUM_DATASETS_AGENT") == "1":
+        _wait(lambda: not os.path.lexists(folder), f"Removing {folder}", timeout)
 
 
 def request_access(name: str, purpose: str, pii: bool = False, until: Optional[str] = None, team: Optional[str] = None) -> Dict[str, Any]:

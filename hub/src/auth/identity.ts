@@ -17,6 +17,8 @@ export interface RequestIdentity {
   authState?: unknown;
   /** For API tokens: null (personal) or e.g. `model:<team>/<model>`. */
   tokenScope?: string | null;
+  /** Set when a workspace authenticated with its own server token (the data API only). */
+  workspace?: string;
 }
 
 interface CacheEntry {

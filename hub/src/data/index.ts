@@ -3,19 +3,27 @@ import type { SecretBox } from '../auth/secrets.js';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { LocalHomeMounter } from './mounter.js';
+import { AgentMounter, keyFingerprint } from './agent-mounter.js';
+import { type DatasetMounter, LocalHomeMounter } from './mounter.js';
 import { DataService } from './service.js';
+import { mounterKind } from './workspace-env.js';
 
 export type { DataGovernance, AccessDecision, DatasetUsage } from './policy.js';
 export { DataService } from './service.js';
 
-/** Wire governed data access: object store, mounter (the local spawner's homes) and the keys derived from the hub's secret. */
+/**
+ * Wire governed data access: object store, mounter (the local spawner's
+ * homes, or an agent in each workspace; `dataAccess.mount`) and the keys
+ * derived from the hub's secret.
+ */
 export function createDataService(config: HubConfig, store: Store, secrets: SecretBox, objects: ObjectStore): DataService {
-  return new DataService(
-    store,
-    objects,
-    new LocalHomeMounter(path.join(config.stateDir, 'homes')),
-    { masking: secrets.deriveKey('data-masking'), audit: secrets.deriveKey('data-audit') },
-    config.dataAccess,
-  );
+  const masking = secrets.deriveKey('data-masking');
+  const { urlSeconds, pollSeconds } = config.dataAccess.mount;
+  const mounter: DatasetMounter =
+    mounterKind(config) === 'agent'
+      ? new AgentMounter(objects, keyFingerprint(masking), { urlSeconds, pollSeconds })
+      : new LocalHomeMounter(path.join(config.stateDir, 'homes'));
+  const service = new DataService(store, objects, mounter, { masking, audit: secrets.deriveKey('data-audit') }, config.dataAccess);
+  if (mounter instanceof AgentMounter) mounter.attach(service);
+  return service;
 }

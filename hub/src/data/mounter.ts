@@ -18,13 +18,34 @@ export interface MountFile {
  * placed there appears in running workspaces at once, without a restart.
  */
 export interface DatasetMounter {
+  /** `local` (the hub writes into the homes) or `agent` (workspaces fetch their own copy). */
   readonly kind: string;
   /** Replace the mounted files of a data set; returns the path users see. */
-  materialize(user: string, dataset: string, files: MountFile[]): Promise<string>;
+  materialize(user: string, dataset: string, files: MountFile[], source?: MountSource): Promise<string>;
   /** Remove a mounted data set; idempotent. */
   remove(user: string, dataset: string): Promise<void>;
   /** Names mounted for a user (folders present). */
   list(user: string): Promise<string[]>;
+  /** The hub's record of a user's mounts changed (after it was written): tell their workspaces. */
+  changed?(user: string): void;
+  /** Stop background work (timers). */
+  stop?(): void;
+}
+
+/**
+ * What a mount is made of, for mounters that do not receive the bytes
+ * themselves: the stored object and the masking the reader gets. The rules
+ * and the version together name a masked copy that every reader with the
+ * same masking can share.
+ */
+export interface MountSource {
+  version: number;
+  format: 'csv' | 'parquet';
+  /** The stored, unmasked object. */
+  objectKey: string;
+  maskedColumns: string[];
+  /** Column → rule of the masked columns. */
+  rules: [string, string][];
 }
 
 export class MountError extends Error {}

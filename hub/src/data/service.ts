@@ -394,11 +394,17 @@ export class DataService implements DataGovernance {
     return { url, expiresAt: Date.now() + ttl * 1000, format: d.format, version: v.version };
   }
 
-  async mount(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ path: string; maskedColumns: string[]; version: number; expiresAt: number | null }> {
+  /** The masked bytes of a version, for mounters that keep a masked copy (AgentMounter). */
+  async openMasked(d: Dataset, v: DatasetVersion, piiCleared: boolean): Promise<Readable> {
+    return (await this.maskedStream(d, v, piiCleared)).stream;
+  }
+
+  async mount(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ path: string; maskedColumns: string[]; version: number; expiresAt: number | null; delivery: 'local' | 'agent' }> {
     const { d, v, decision } = await this.authorizeRead(subject, name, 'mount', ctx);
     const maskedColumns = await this.materialize(subject.name, d, v, decision);
     await this.record(subject.name, 'mount', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), ...ctxDetail(ctx) });
-    return { path: `~/datasets/${d.name}`, maskedColumns, version: v.version, expiresAt: decision.expiresAt };
+    // `agent`: the workspace's agent copies the files in within seconds (docs/data-access.md#mounting).
+    return { path: `~/datasets/${d.name}`, maskedColumns, version: v.version, expiresAt: decision.expiresAt, delivery: this.mounter.kind === 'agent' ? 'agent' : 'local' };
   }
 
   private async materialize(user: string, d: Dataset, v: DatasetVersion, decision: AccessDecision): Promise<string[]> {
@@ -418,12 +424,13 @@ export class DataService implements DataGovernance {
       await this.mounter.materialize(user, d.name, [
         { name: `${d.name}.${d.format}`, open: async () => (await this.maskedStream(d, v, decision.piiCleared)).stream },
         { name: 'atrium-dataset.json', open: async () => PassThroughOf(JSON.stringify(about, null, 2) + '\n') },
-      ]);
+      ], { version: v.version, format: d.format, objectKey: v.objectKey, maskedColumns: plan.maskedColumns, rules: [...plan.rules] });
     } catch (err) {
       if (err instanceof MountError) throw conflict(err.message, 'mount_failed');
       throw err;
     }
     await this.data.upsertMount({ user, dataset: d.name, version: v.version, piiCleared: decision.piiCleared, createdAt: Date.now() });
+    this.mounter.changed?.(user);
     return plan.maskedColumns;
   }
 
@@ -431,6 +438,7 @@ export class DataService implements DataGovernance {
     const d = await this.data.getDataset(name);
     await this.mounter.remove(subject.name, name);
     await this.data.deleteMount(subject.name, name);
+    this.mounter.changed?.(subject.name);
     await this.record(subject.name, 'unmount', d ?? name, { reason });
   }
 
@@ -645,6 +653,7 @@ export class DataService implements DataGovernance {
 
   stop(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.mounter.stop?.();
   }
 
   private async reconcileSoon(): Promise<void> {
@@ -672,6 +681,7 @@ export class DataService implements DataGovernance {
         if (!user || !d || !decision?.allowed) {
           await this.mounter.remove(m.user, m.dataset);
           await this.data.deleteMount(m.user, m.dataset);
+          this.mounter.changed?.(m.user);
           const reason = !d ? 'the data set was removed' : !user ? 'the user was removed' : await this.lostAccessReason(m.user, d, now);
           await this.record('atrium', 'unmount', d ?? m.dataset, { user: m.user, reason });
           log.info('removed a data-set mount', { user: m.user, dataset: m.dataset, reason });

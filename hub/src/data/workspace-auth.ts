@@ -30,6 +30,6 @@ export function workspaceAuthenticator(store: Store, secrets: SecretBox) {
     }
     if (!safeEqual(token, expected)) return undefined;
     const user = await store.users.get(name[1]!);
-    return user ? { user, via: 'token' } : undefined;
+    return user ? { user, via: 'token', workspace: name[2]! } : undefined;
   };
 }

@@ -7,6 +7,7 @@ import { ApiError } from '../errors.js';
 import { requirePlatformAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
+import { registerWorkspaceMountRoutes } from './workspace-mounts.js';
 
 
 const nameParam = z.object({ name: datasetName });
@@ -131,6 +132,7 @@ const updateBody = z
 
 export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: DataService): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
+  registerWorkspaceMountRoutes(api, data);
 
   // ---- requests, mounts and audit live under /data, apart from the /datasets/:name namespace ----
   api.add({
@@ -417,7 +419,13 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     tag: 'data',
     summary: 'Mount the data set read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)',
     params: nameParam,
-    response: z.object({ path: z.string(), maskedColumns: z.array(z.string()), version: z.number(), expiresAt: z.number().nullable() }),
+    response: z.object({
+      path: z.string(),
+      maskedColumns: z.array(z.string()),
+      version: z.number(),
+      expiresAt: z.number().nullable(),
+      delivery: z.enum(['local', 'agent']).describe('`local`: the files are in place; `agent`: the workspace agent copies them in within seconds'),
+    }),
     handler: async ({ identity, params, req }) => data.mount(subject(identity), params.name, readContext(req, 'mount')),
   });
 

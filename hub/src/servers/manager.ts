@@ -1,4 +1,5 @@
 import type { Catalog, CatalogImage, CatalogSize, Spawner, SpawnerState } from '@atrium/spawner';
+import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../auth/secrets.js';
 import { randomToken } from '../auth/secrets.js';
 import type { HubConfig } from '../config.js';
@@ -177,7 +178,7 @@ export class WorkspaceManager {
           baseUrl,
           hubPrefix: '/hub/',
           hubHost: this.config.publicUrl.replace(/\/$/, ''),
-          env: { ATRIUM_HUB_URL: this.config.publicUrl || `http://${this.config.host}:${this.config.port}` },
+          env: { ATRIUM_HUB_URL: this.config.publicUrl || `http://${this.config.host}:${this.config.port}`, ...workspaceDataEnv(this.config) },
           ...(team ? { team } : {}),
         },
         onProgress,

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SecretBox } from '@atrium/hub/auth/secrets';
+import { AgentMounter } from '@atrium/hub/data/agent-mounter';
+import { seedDemoData } from '@atrium/hub/data/seed';
+import { seedDemo } from '@atrium/hub/seed';
+import type { ObjectStore } from '@atrium/hub/storage/object-store';
+import { freshS3Store, testObjectStores } from '@atrium/hub/storage/test-object-stores';
+import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
+
+// Mounting where the hub cannot write the workspace's home (the Kubernetes
+// spawner's volumes): the hub keeps the desired mounts and vends manifests of
+// presigned URLs; the agent in the workspace (python/atrium/mount_agent.py,
+// a Jupyter server extension) downloads them into ~/datasets/. Here the real
+// hub runs on the real S3 server (versitygw) and a real JupyterLab workspace
+// of the local spawner runs the agent, selected by `dataAccess.mount.local: agent`.
+const s3 = testObjectStores('atrium-mounts').find((b) => b.name === 's3')!;
+const POLL_SECONDS = 4;
+const URL_SECONDS = 5;
+
+describe('mounts through the workspace agent, on S3', { skip: s3.skip }, () => {
+  let t: TestHub;
+  let store: ObjectStore;
+  let alice: string;
+  let dan: string;
+  let erin: string;
+  let home: string;
+  let workspaceHeaders: Record<string, string>;
+  let server: { url: string; token: string };
+  let grantId: number;
+
+  const folder = () => path.join(home, 'datasets', 'sales');
+  const about = () => {
+    try {
+      return JSON.parse(readFileSync(path.join(folder(), 'atrium-dataset.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const manifest = async () => {
+    const r = await call(t.url, 'GET', '/hub/api/data/workspace/manifest', { headers: workspaceHeaders });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+
+  before(async () => {
+    store = await freshS3Store('atrium-mounts');
+    t = await startTestHub({ dataAccess: { reconcileSeconds: 2, mount: { local: 'agent', pollSeconds: POLL_SECONDS, urlSeconds: URL_SECONDS } } }, undefined, { objectStore: store });
+    await seedDemo(t.hub.deps.store, { users: false });
+    alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
+    dan = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
+    erin = await createUser(t.hub, 'erin', { teams: [{ team: 'marketing', role: 'member' }] });
+    await seedDemoData(t.hub.data);
+    const req = await call(t.url, 'POST', '/hub/api/datasets/sales/requests', { token: dan, body: { purpose: 'Campaign uplift by region for Q4' } });
+    const approved = await call(t.url, 'POST', `/hub/api/data/requests/${req.json.id}/approve`, { token: alice, body: {} });
+    grantId = approved.json.grant.id;
+    await startWorkspace(t.url, dan, 'dan', 'agent', 'minimal', 'small', 900_000);
+    const record = (await t.hub.deps.store.servers.get('dan', 'agent'))!;
+    home = (record.spawnerState as unknown as { home: string }).home;
+    const token = SecretBox.fromStateDir(t.stateDir).decrypt(record.tokenCiphertext!);
+    workspaceHeaders = { Authorization: `token ${token}`, 'X-Atrium-Workspace': 'dan/agent' };
+    server = { url: `${record.target}/user/dan/agent/`, token };
+  });
+  after(async () => t?.close({ stopServers: true }));
+
+  test('Mount puts the masked copy read-only in ~/datasets/<name>/ of the running workspace', async () => {
+    const mount = await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: dan });
+    assert.equal(mount.status, 200, mount.text);
+    assert.equal(mount.json.delivery, 'agent');
+    const began = Date.now();
+    await waitFor('~/datasets/sales to appear', async () => about()?.version === mount.json.version, 30_000);
+    // The hub wakes the agent's long poll: no waiting for the next poll period.
+    assert.ok(Date.now() - began < POLL_SECONDS * 1000, `appeared after ${Date.now() - began} ms`);
+    const csv = readFileSync(path.join(folder(), 'sales.csv'), 'utf8');
+    assert.equal(csv.trim().split('\n').length, 241);
+    assert.doesNotMatch(csv, /@example\.com/);
+    assert.match(csv, /h_[0-9a-f]{16}/);
+    assert.deepEqual(about().maskedColumns, ['customer_name', 'email', 'phone']);
+    assert.equal(lstatSync(path.join(folder(), 'sales.csv')).mode & 0o777, 0o444);
+    assert.equal(lstatSync(folder()).mode & 0o777, 0o555);
+    const entry = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'mount');
+    assert.deepEqual(entry?.detail.maskedColumns, ['customer_name', 'email', 'phone']);
+  });
+
+  test('the manifest presigns the masked copy, never the stored object, and its URLs expire', async () => {
+    const m = await manifest();
+    const sales = m.datasets.find((d: any) => d.name === 'sales');
+    assert.match(sales.variant, /^m[0-9a-f]{16}$/);
+    const url = new URL(sales.files[0].url);
+    assert.match(url.pathname, /\/masked\/sales\/v1\/m[0-9a-f]{16}\/sales\.csv$/);
+    assert.doesNotMatch(sales.files[0].url, /datasets\/sales\/v1/);
+    assert.equal(url.searchParams.get('X-Amz-Expires'), String(URL_SECONDS));
+    assert.doesNotMatch(JSON.stringify(m), new RegExp(process.env.ATRIUM_TEST_S3_SECRET_ACCESS_KEY!));
+    const body = await (await fetch(sales.files[0].url)).text();
+    assert.doesNotMatch(body, /@example\.com/);
+    // A person's own API token (not the workspace's) gets no manifest.
+    assert.equal((await call(t.url, 'GET', '/hub/api/data/workspace/manifest', { token: dan })).status, 403);
+    await new Promise((r) => setTimeout(r, Math.max(0, sales.files[0].expiresAt - Date.now()) + 1500));
+    assert.equal((await fetch(sales.files[0].url)).status, 403, 'an expired URL reads nothing');
+  });
+
+  test('readers with the same masking share one masked copy', async () => {
+    const g = await call(t.url, 'POST', '/hub/api/datasets/sales/grants', { token: alice, body: { granteeKind: 'user', grantee: 'erin', purpose: 'Churn review for the marketing team', piiCleared: false, expiresAt: null } });
+    assert.equal(g.status, 201, g.text);
+    assert.equal((await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: erin })).status, 200);
+    const copies = await store.list('masked/');
+    assert.equal(copies.length, 1, copies.map((c) => c.key).join(', '));
+  });
+
+  test('revoking the grant removes the folder from the running workspace within the poll period', async () => {
+    const began = Date.now();
+    assert.equal((await call(t.url, 'DELETE', `/hub/api/datasets/sales/grants/${grantId}`, { token: alice })).status, 204);
+    await waitFor('~/datasets/sales to disappear', async () => !existsSync(folder()), 30_000);
+    assert.ok(Date.now() - began < POLL_SECONDS * 1000 + 2000, `removed after ${Date.now() - began} ms`);
+    const entry = (await t.hub.data.audit.list({ dataset: 'sales', limit: 10 })).find((e) => e.action === 'unmount' && e.detail.user === 'dan');
+    assert.match(String(entry?.detail.reason), /revoked/);
+  });
+
+  test('a PII-cleared grant gets a URL to the stored object itself', async () => {
+    const g = await call(t.url, 'POST', '/hub/api/datasets/sales/grants', { token: alice, body: { granteeKind: 'user', grantee: 'dan', purpose: 'Data-quality audit of customer records', piiCleared: true, expiresAt: null } });
+    assert.equal(g.status, 201, g.text);
+    assert.equal((await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: dan })).status, 200);
+    await waitFor('the unmasked copy', async () => about()?.variant === 'raw', 30_000);
+    assert.match(readFileSync(path.join(folder(), 'sales.csv'), 'utf8'), /@example\.com/);
+    const sales = (await manifest()).datasets.find((d: any) => d.name === 'sales');
+    assert.deepEqual(sales.maskedColumns, []);
+    assert.match(new URL(sales.files[0].url).pathname, /\/datasets\/sales\/v1\/data\.csv$/);
+  });
+
+  test('masked copies no mount needs any more are removed', async () => {
+    const mounter = t.hub.data.mounter as AgentMounter;
+    assert.deepEqual(await mounter.collect(0), [], 'erin still reads the masked copy');
+    assert.equal((await call(t.url, 'DELETE', '/hub/api/datasets/sales/mount', { token: erin })).status, 204);
+    assert.equal((await mounter.collect(0)).length, 1);
+    assert.deepEqual(await store.list('masked/'), []);
+  });
+
+  test('a symlinked ~/datasets is never followed; Sync in the workspace brings the files once it is a folder', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'atrium-outside-'));
+    // Replaced at once (the agent only acts when the hub answers its poll).
+    for (const f of readdirSync(path.join(home, 'datasets'))) rmSync(path.join(home, 'datasets', f), { recursive: true, force: true });
+    rmSync(path.join(home, 'datasets'), { recursive: true, force: true });
+    symlinkSync(outside, path.join(home, 'datasets'));
+    const headers = { Authorization: `token ${server.token}` };
+    const sync = await fetch(`${server.url}atrium/datasets/sync`, { method: 'POST', headers });
+    assert.equal(sync.status, 502);
+    assert.match((await sync.json()).message, /~\/datasets exists and is not a folder/);
+    assert.deepEqual(readdirSync(outside), []);
+    rmSync(path.join(home, 'datasets'));
+    const again = await fetch(`${server.url}atrium/datasets/sync`, { method: 'POST', headers });
+    assert.equal(again.status, 200);
+    const status = await again.json();
+    assert.equal(status.state, 'ok');
+    assert.equal(status.datasets.sales.state, 'ready');
+    assert.ok(existsSync(path.join(folder(), 'sales.csv')));
+    assert.deepEqual(readdirSync(outside), []);
+  });
+});
