@@ -161,6 +161,11 @@ const kubernetesSchema = z
     /** Bind this service account in each team namespace with ClusterRole atrium-hub-team ("namespace/name"; empty: bound by the platform team). */
     hubServiceAccount: z.string().regex(/^([a-z0-9-]+\/[a-z0-9-]+)?$/, 'must be "namespace/name"').default(''),
     allowInternetEgress: z.boolean().default(false),
+    /** Address blocks and port of the object store, which workspaces' mount agents reach with presigned URLs. */
+    objectStoreEgress: z
+      .array(z.object({ cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 block such as "10.20.0.0/16"'), port: z.number().int().min(1).max(65535) }).strict())
+      .max(20)
+      .default([]),
     startTimeoutSeconds: z.number().int().positive().default(300),
     unschedulableSeconds: z.number().int().nonnegative().default(60),
     resyncSeconds: z.number().int().positive().default(300),

@@ -19,6 +19,7 @@ export function createKubernetesSpawner(config: HubConfig): KubernetesSpawner {
     readiness: k.readiness,
     hub: { namespace: k.hubNamespace, podLabels: k.hubPodLabels },
     allowInternetEgress: k.allowInternetEgress,
+    objectStoreEgress: k.objectStoreEgress,
     startTimeoutSeconds: k.startTimeoutSeconds,
     unschedulableSeconds: k.unschedulableSeconds,
     resyncSeconds: k.resyncSeconds,

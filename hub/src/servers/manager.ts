@@ -178,7 +178,7 @@ export class WorkspaceManager {
           baseUrl,
           hubPrefix: '/hub/',
           hubHost: this.config.publicUrl.replace(/\/$/, ''),
-          env: { ATRIUM_HUB_URL: this.config.publicUrl || `http://${this.config.host}:${this.config.port}`, ...workspaceDataEnv(this.config) },
+          env: serverEnv(this.config),
           ...(team ? { team } : {}),
         },
         onProgress,
@@ -423,3 +423,12 @@ export class WorkspaceManager {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The environment every server gets from the hub (besides its own token,
+ * which backends pass separately): where the hub is, and what the mount agent
+ * needs. Never a storage credential (tested on the rendered Kubernetes pod).
+ */
+export function serverEnv(config: HubConfig): Record<string, string> {
+  return { ATRIUM_HUB_URL: config.publicUrl || `http://${config.host}:${config.port}`, ...workspaceDataEnv(config) };
+}

@@ -10,3 +10,4 @@ export { HUB_CLUSTER_RULES, HUB_TEAM_RULES, HUB_TEAM_ROLE } from './rbac.js';
 export { HUB_SA, installHubIdentity, provisionHostPathVolumes } from './cluster-setup.js';
 export { KubernetesModelServer, modelNetworkPolicy, modelServerManifests, modelServerName, readBundle, MODEL_COMPONENT, MODEL_LABELS, MODEL_PORT, DEFAULT_MAX_BUNDLE_BYTES } from './model-server.js';
 export type { KubernetesModelServerOptions, KubernetesModelServerState, ModelObjects, BundleFile } from './model-server.js';
+export { workspaceManifests, networkPolicyManifests } from './manifests.js';

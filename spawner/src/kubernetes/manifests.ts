@@ -115,6 +115,19 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
       },
     },
   ];
+  if (options.objectStoreEgress && options.objectStoreEgress.length > 0) {
+    // The mount agent downloads data sets with presigned URLs, straight from the store.
+    policies.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'atrium-workspaces-object-store', namespace, labels: managed },
+      spec: {
+        podSelector: workspaces,
+        policyTypes: ['Egress'],
+        egress: options.objectStoreEgress.map((e) => ({ to: [{ ipBlock: { cidr: e.cidr, ...(e.cidr === '0.0.0.0/0' ? { except: [METADATA_CIDR] } : {}) } }], ports: [{ protocol: 'TCP', port: e.port }] })),
+      },
+    });
+  }
   if (options.allowInternetEgress) {
     policies.push({
       apiVersion: 'networking.k8s.io/v1',

@@ -62,6 +62,12 @@ export interface KubernetesSpawnerOptions {
   hub: { namespace: string; podLabels: Record<string, string> };
   /** Allow egress to the internet (never to the cloud metadata address or cluster-private ranges). */
   allowInternetEgress: boolean;
+  /**
+   * Where workspaces may reach the object store, for the mount agent's
+   * presigned URLs (address blocks and a port). Empty: no such rule (the
+   * store is on the internet with allowInternetEgress, or mounts go through the hub).
+   */
+  objectStoreEgress?: { cidr: string; port: number }[];
   /** Give up on a pod that is not Running and Ready after this long. */
   startTimeoutSeconds: number;
   /** A pod the scheduler cannot place fails after this long (cluster autoscalers need some time). */
