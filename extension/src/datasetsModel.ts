@@ -12,6 +12,20 @@ export const MIN_PURPOSE_LENGTH = 10;
 
 type DatasetsClient = Pick<HubClient, 'datasets' | 'preview' | 'requestAccess' | 'mount' | 'unmount'>;
 
+/**
+ * The Jupyter server this page runs in, where the mount agent copies data
+ * sets into ~/datasets/ (workspaces whose home the hub cannot write).
+ */
+export interface MountWorkspace {
+  /** Ask the agent for a sync now; resolves with its status, or rejects with its message. */
+  sync(): Promise<void>;
+  /** The version in ~/datasets/<name>/atrium-dataset.json, or null when it is not there. */
+  mountedVersion(name: string): Promise<number | null>;
+}
+
+/** How long the panel waits for the agent to finish copying a data set in. */
+export const MOUNT_WAIT_MS = 120_000;
+
 export interface DatasetsState {
   query: string;
   status: 'loading' | 'ready' | 'error';
@@ -55,9 +69,14 @@ export class DatasetsModel {
   private previewSequence = 0;
   private disposed = false;
 
-  constructor(options: { client: DatasetsClient; debounceMs?: number }) {
+  private readonly workspace: MountWorkspace | undefined;
+  private readonly pollMs: number;
+
+  constructor(options: { client: DatasetsClient; debounceMs?: number; workspace?: MountWorkspace; pollMs?: number }) {
     this.client = options.client;
     this.debounceMs = options.debounceMs ?? DATASETS_DEBOUNCE_MS;
+    this.workspace = options.workspace;
+    this.pollMs = options.pollMs ?? 500;
   }
 
   get state(): DatasetsState {
@@ -149,11 +168,33 @@ export class DatasetsModel {
       const result = await this.client.mount(d.name);
       await this.refresh();
       const masked = result.maskedColumns.length ? ` Masked for you: ${result.maskedColumns.join(', ')}.` : '';
+      if (result.delivery === 'agent' && this.workspace) {
+        this.update({ notice: `Copying into ${result.path}/ …${masked}` });
+        await this.waitForFiles(d.name, result.version);
+      }
       this.update({ busy: null, notice: `Mounted read-only at ${result.path}/.${masked}` });
       return result;
     } catch (err) {
       this.update({ busy: null, detailError: message(err) });
       return undefined;
+    }
+  }
+
+  /**
+   * The workspace's agent copies the files in: ask it to sync at once (the
+   * hub also wakes it), then wait until ~/datasets/<name>/ holds the version.
+   */
+  private async waitForFiles(name: string, version: number): Promise<void> {
+    const workspace = this.workspace!;
+    // The hub has woken the agent already; a sync that fails here says why (e.g. ~/datasets is a link).
+    let syncError: unknown = null;
+    await workspace.sync().catch((err: unknown) => (syncError = err));
+    const deadline = Date.now() + MOUNT_WAIT_MS;
+    for (;;) {
+      if ((await workspace.mountedVersion(name).catch(() => null)) === version) return;
+      if (syncError) throw syncError;
+      if (Date.now() > deadline) throw new Error(`The files did not arrive in ~/datasets/${name}/ within ${MOUNT_WAIT_MS / 1000} s: the workspace's mount agent may not be running.`);
+      await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
 

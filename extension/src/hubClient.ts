@@ -201,6 +201,8 @@ export interface MountResult {
   maskedColumns: string[];
   version: number;
   expiresAt: number | null;
+  /** `local`: the hub wrote the files; `agent`: the workspace's mount agent copies them in. */
+  delivery?: 'local' | 'agent';
 }
 
 export interface AccessRequestInput {

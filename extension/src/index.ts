@@ -20,7 +20,8 @@ import { ArticleWidget } from './widgets/ArticleWidget';
 import { AtriumSidebar } from './widgets/AtriumSidebar';
 import { ModelsModel, type NotebookSource } from './modelsModel';
 import { ModelsPanel } from './widgets/ModelsPanel';
-import { DatasetsModel } from './datasetsModel';
+import { DatasetsModel, type MountWorkspace } from './datasetsModel';
+import { ServerConnection, type ServiceManager } from '@jupyterlab/services';
 import { DatasetsPanel } from './widgets/DatasetsPanel';
 import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
 
@@ -43,6 +44,33 @@ const hubClientPlugin: JupyterFrontEndPlugin<HubClient> = {
   provides: IAtriumHubClient,
   activate: (): HubClient => new HubClient({ baseUrl: hubApiUrl() }),
 };
+
+/**
+ * The mount agent in this Jupyter server (workspaces whose home the hub
+ * cannot write): Sync asks it to fetch now; the mounted folder's
+ * atrium-dataset.json, read through the Contents API, says what is there.
+ */
+function mountWorkspace(serviceManager: ServiceManager.IManager): MountWorkspace {
+  const settings = serviceManager.serverSettings;
+  return {
+    async sync() {
+      const response = await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, 'atrium/datasets/sync'), { method: 'POST' }, settings);
+      if (response.ok) return;
+      let message = `The workspace's mount agent answered ${response.status}.`;
+      try {
+        message = ((await response.json()) as { message?: string }).message || message;
+      } catch {
+        // not JSON: keep the status
+      }
+      throw new Error(message);
+    },
+    async mountedVersion(name) {
+      const file = await serviceManager.contents.get(`datasets/${name}/atrium-dataset.json`, { content: true, type: 'file', format: 'text' });
+      const version = (JSON.parse(String(file.content)) as { version?: unknown }).version;
+      return typeof version === 'number' ? version : null;
+    },
+  };
+}
 
 function errorMessage(err: unknown): string {
   if (err instanceof HubApiError) return err.message;
@@ -116,7 +144,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     });
     const sidebar = new AtriumSidebar();
     sidebar.addPanel(kbPanel);
-    const datasets = new DatasetsModel({ client });
+    const datasets = new DatasetsModel({ client, workspace: mountWorkspace(serviceManager) });
     // After a mount, refresh the file browser so ~/datasets/<name>/ shows at
     // once. It is not navigated there: the launcher creates new notebooks
     // where the file browser is, and the mounted folder is read-only.

@@ -132,6 +132,52 @@ describe('DatasetsModel', () => {
     expect(model.state.busy).toBeNull();
   });
 
+  it('where the workspace agent copies the files in, Mount asks it to sync and waits until they are there', async () => {
+    const fake = fakeFetch((url) => {
+      if (url.pathname === '/hub/api/datasets') return { body: [dataset('sales', { access: allowed, mounted: true })] };
+      if (url.pathname.endsWith('/xsrf')) return { body: { xsrfToken: 'x' } };
+      return { body: { path: '~/datasets/sales', maskedColumns: ['email'], version: 2, expiresAt: null, delivery: 'agent' } };
+    });
+    let syncs = 0;
+    let checks = 0;
+    const notices: (string | null)[] = [];
+    const workspace = {
+      sync: async () => void syncs++,
+      // The files arrive on the third look.
+      mountedVersion: async () => (++checks >= 3 ? 2 : null),
+    };
+    const model = new DatasetsModel({ client: new HubClient({ fetch: fake.fetch }), workspace, pollMs: 1 });
+    model.stateChanged.connect((_, s) => notices.push(s.notice));
+    await model.refresh();
+    await model.select('sales');
+    await model.mount();
+    expect(syncs).toBe(1);
+    expect(checks).toBe(3);
+    expect(notices).toContain('Copying into ~/datasets/sales/ … Masked for you: email.');
+    expect(model.state.notice).toBe('Mounted read-only at ~/datasets/sales/. Masked for you: email.');
+    expect(model.state.busy).toBeNull();
+  });
+
+  it('a sync the agent refuses shows its reason', async () => {
+    const fake = fakeFetch((url) => {
+      if (url.pathname === '/hub/api/datasets') return { body: [dataset('sales', { access: allowed })] };
+      if (url.pathname.endsWith('/xsrf')) return { body: { xsrfToken: 'x' } };
+      return { body: { path: '~/datasets/sales', maskedColumns: [], version: 1, expiresAt: null, delivery: 'agent' } };
+    });
+    const workspace = {
+      sync: async () => {
+        throw new Error('~/datasets exists and is not a folder: rename or remove it, and mounts will appear.');
+      },
+      mountedVersion: async () => null,
+    };
+    const model = new DatasetsModel({ client: new HubClient({ fetch: fake.fetch }), workspace, pollMs: 1 });
+    await model.refresh();
+    await model.select('sales');
+    expect(await model.mount()).toBeUndefined();
+    expect(model.state.detailError).toMatch(/not a folder/);
+    expect(model.state.busy).toBeNull();
+  });
+
   it('a network failure becomes an error with a retry, not an exception', async () => {
     const fake = fakeFetch(() => ({ networkError: true }));
     const model = new DatasetsModel({ client: new HubClient({ fetch: fake.fetch }) });
