@@ -59,10 +59,12 @@ describe('mounting through the workspace agent, in the browser', { skip: s3.skip
     // By the time the panel says so, the files are in the home folder, masked.
     const csv = readFileSync(path.join(salesDir, 'sales.csv'), 'utf8');
     assert.doesNotMatch(csv, /@example\.com/);
-    await dan.locator('.jp-DirListing-item[title^="Name: datasets"]').waitFor({ timeout: 20_000 });
-    await dan.locator('.jp-DirListing-item[title^="Name: datasets"]').dblclick();
-    await dan.locator('.jp-DirListing-item[title^="Name: sales"]').waitFor({ timeout: 20_000 });
     await screenshot(dan, 'data-agent-mounted');
+    // The file browser shows ~/datasets/sales/.
+    await dan.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="filebrowser"]').click();
+    await dan.locator('.jp-DirListing-item[title^="Name: datasets"]').dblclick({ timeout: 20_000 });
+    await dan.locator('.jp-DirListing-item[title^="Name: sales"]').waitFor({ timeout: 20_000 });
+    await screenshot(dan, 'data-agent-files');
     assert.deepEqual(errors, []);
   });
 
