@@ -62,8 +62,10 @@ document.addEventListener('click', async (event) => {
   button.disabled = true;
   try {
     if (action === 'mount') {
-      const r = await api<{ path: string; maskedColumns: string[] }>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
-      sessionStorage.setItem('atrium-flash', `Mounted at ${r.path}/${r.maskedColumns.length ? ` (masked: ${r.maskedColumns.join(', ')})` : ''}.`);
+      const r = await api<{ path: string; maskedColumns: string[]; delivery?: 'local' | 'agent' }>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
+      const masked = r.maskedColumns.length ? ` (masked: ${r.maskedColumns.join(', ')})` : '';
+      // With the agent mounter each running workspace copies the files in itself, within seconds.
+      sessionStorage.setItem('atrium-flash', r.delivery === 'agent' ? `Mounted: your running workspaces copy it into ${r.path}/ now${masked}.` : `Mounted at ${r.path}/${masked}.`);
       location.reload();
     } else if (action === 'unmount') {
       await api('DELETE', `/datasets/${encodeURIComponent(dataset!)}/mount`);

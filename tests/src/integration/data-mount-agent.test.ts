@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +33,7 @@ describe('mounts through the workspace agent, on S3', { skip: s3.skip }, () => {
   let workspaceHeaders: Record<string, string>;
   let server: { url: string; token: string };
   let grantId: number;
+  let envPath: string;
 
   const folder = () => path.join(home, 'datasets', 'sales');
   const about = () => {
@@ -59,7 +62,7 @@ describe('mounts through the workspace agent, on S3', { skip: s3.skip }, () => {
     grantId = approved.json.grant.id;
     await startWorkspace(t.url, dan, 'dan', 'agent', 'minimal', 'small', 900_000);
     const record = (await t.hub.deps.store.servers.get('dan', 'agent'))!;
-    home = (record.spawnerState as unknown as { home: string }).home;
+    ({ home, envPath } = record.spawnerState as unknown as { home: string; envPath: string });
     const token = SecretBox.fromStateDir(t.stateDir).decrypt(record.tokenCiphertext!);
     workspaceHeaders = { Authorization: `token ${token}`, 'X-Atrium-Workspace': 'dan/agent' };
     server = { url: `${record.target}/user/dan/agent/`, token };
@@ -157,5 +160,54 @@ describe('mounts through the workspace agent, on S3', { skip: s3.skip }, () => {
     assert.equal(status.datasets.sales.state, 'ready');
     assert.ok(existsSync(path.join(folder(), 'sales.csv')));
     assert.deepEqual(readdirSync(outside), []);
+  });
+
+  test('a new version reaches the workspace; the masked copy of the old one is removed', async () => {
+    assert.equal((await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: erin })).status, 200);
+    const before = (await store.list('masked/')).map((o) => o.key);
+    assert.equal(before.length, 1);
+    const full = await (await fetch(`${t.url}/hub/api/datasets/sales/download`, { headers: { Authorization: `token ${alice}` } })).text();
+    const smaller = full.trim().split('\n').slice(0, 11).join('\n') + '\n';
+    const up = await fetch(`${t.url}/hub/api/datasets/sales/data`, { method: 'PUT', headers: { Authorization: `token ${alice}`, 'Content-Type': 'text/csv' }, body: smaller });
+    assert.equal(up.status, 201, await up.text());
+    await waitFor('version 2 in ~/datasets/sales', async () => about()?.version === 2, 30_000);
+    assert.equal(readFileSync(path.join(folder(), 'sales.csv'), 'utf8'), smaller);
+    const removed = await (t.hub.data.mounter as AgentMounter).collect(0);
+    assert.deepEqual(removed, [before[0]!.split('/').slice(0, 4).join('/') + '/']);
+    const after = (await store.list('masked/')).map((o) => o.key);
+    assert.equal(after.length, 1);
+    assert.match(after[0]!, /^masked\/sales\/v2\//);
+  });
+
+  test('datasets.mount() in the workspace returns once the agent has put the files there (Parquet, unmasked)', async () => {
+    const code = `
+import json, os, hashlib
+from atrium import datasets
+p = datasets.mount("web-traffic")
+f = os.path.join(p, "web-traffic.parquet")
+print(json.dumps({"path": p, "files": sorted(os.listdir(p)), "sha256": hashlib.sha256(open(f, "rb").read()).hexdigest()}))`;
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ATRIUM_HUB_URL: t.url, ATRIUM_USER: 'dan', ATRIUM_WORKSPACE: 'agent', JUPYTER_TOKEN: server.token, ATRIUM_DATASETS_AGENT: '1' };
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(path.join(envPath, 'bin', 'python'), ['-c', code], { env, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+    );
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    assert.equal(r.path, path.join(home, 'datasets', 'web-traffic'));
+    assert.deepEqual(r.files, ['atrium-dataset.json', 'web-traffic.parquet']);
+    const stored = await t.hub.data.data.getVersion('web-traffic', 1);
+    assert.equal(r.sha256, stored?.sha256, 'nothing masked for its owners: the stored bytes, through a presigned URL');
+    assert.equal(createHash('sha256').update(readFileSync(path.join(home, 'datasets', 'web-traffic', 'web-traffic.parquet'))).digest('hex'), stored?.sha256);
+  });
+
+  test('an expiring grant: the folder goes when access ends, without a revocation', async () => {
+    const admin = await createUser(t.hub, 'root-admin', { platformAdmin: true });
+    const ends = Date.now() + 6_000;
+    const g = await call(t.url, 'POST', '/hub/api/datasets/payroll/grants', { token: admin, body: { granteeKind: 'user', grantee: 'dan', purpose: 'Salary benchmark for the hiring plan', piiCleared: false, expiresAt: new Date(ends).toISOString() } });
+    assert.equal(g.status, 201, g.text);
+    assert.equal((await call(t.url, 'POST', '/hub/api/datasets/payroll/mount', { token: dan })).status, 200);
+    const payroll = path.join(home, 'datasets', 'payroll');
+    await waitFor('~/datasets/payroll to appear', async () => existsSync(path.join(payroll, 'atrium-dataset.json')), 30_000);
+    await waitFor('~/datasets/payroll to disappear', async () => !existsSync(payroll), 30_000, 100);
+    const late = Date.now() - ends;
+    assert.ok(late < POLL_SECONDS * 1000, `removed ${late} ms after access ended`);
   });
 });
