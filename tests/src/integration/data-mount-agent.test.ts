@@ -211,3 +211,39 @@ print(json.dumps({"path": p, "files": sorted(os.listdir(p)), "sha256": hashlib.s
     assert.ok(late < POLL_SECONDS * 1000, `removed ${late} ms after access ended`);
   });
 });
+
+// The Helm chart's default (no S3 configured): the agent mounter with the
+// local object store, which cannot presign. The manifest then lists the hub's
+// own download path, which streams the bytes masked; only such paths get the
+// workspace's token.
+describe('mounts through the workspace agent, on the local object store', () => {
+  let t: TestHub;
+
+  before(async () => {
+    t = await startTestHub({ dataAccess: { reconcileSeconds: 2, mount: { local: 'agent', pollSeconds: POLL_SECONDS } } });
+    await seedDemo(t.hub.deps.store, { users: false });
+    const alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
+    const dan = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
+    await seedDemoData(t.hub.data);
+    const req = await call(t.url, 'POST', '/hub/api/datasets/sales/requests', { token: dan, body: { purpose: 'Campaign uplift by region for Q4' } });
+    await call(t.url, 'POST', `/hub/api/data/requests/${req.json.id}/approve`, { token: alice, body: {} });
+    await startWorkspace(t.url, dan, 'dan', 'local', 'minimal', 'small', 900_000);
+    assert.equal((await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: dan })).status, 200);
+  });
+  after(async () => t?.close({ stopServers: true }));
+
+  test('the agent downloads the masked bytes through the hub', async () => {
+    const record = (await t.hub.deps.store.servers.get('dan', 'local'))!;
+    const home = (record.spawnerState as unknown as { home: string }).home;
+    const csv = path.join(home, 'datasets', 'sales', 'sales.csv');
+    await waitFor('~/datasets/sales to appear', async () => existsSync(csv), 30_000);
+    const text = readFileSync(csv, 'utf8');
+    assert.equal(text.trim().split('\n').length, 241);
+    assert.doesNotMatch(text, /@example\.com/);
+    const token = SecretBox.fromStateDir(t.stateDir).decrypt(record.tokenCiphertext!);
+    const m = await call(t.url, 'GET', '/hub/api/data/workspace/manifest', { headers: { Authorization: `token ${token}`, 'X-Atrium-Workspace': 'dan/local' } });
+    assert.deepEqual(m.json.datasets[0].files.map((f: any) => [f.url, f.hub]), [['/hub/api/datasets/sales/download', true]]);
+    const download = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
+    assert.equal(download?.detail.client, 'mount-agent');
+  });
+});
