@@ -87,8 +87,8 @@ export class AgentMounter implements DatasetMounter {
   readonly kind = 'agent';
   private catalog: MountCatalog | undefined;
   private readonly events = new EventEmitter();
-  /** Masked copies known to exist, so a manifest does not ask the store each time. */
-  private readonly present = new Set<string>();
+  /** Masked copies known to exist, with their size, so a manifest does not ask the store each time. */
+  private readonly present = new Map<string, number>();
   private readonly writing = new Map<string, Promise<void>>();
   private presigns: boolean | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -157,11 +157,14 @@ export class AgentMounter implements DatasetMounter {
     let pending = this.writing.get(key);
     if (!pending) {
       pending = (async () => {
-        if (!(await this.objects.stat(key))) {
+        let info = await this.objects.stat(key);
+        if (!info) {
           await this.objects.put(key, await open(), { contentType: 'application/octet-stream' });
           log.info('wrote a masked copy for mounts', { key });
+          info = await this.objects.stat(key);
         }
-        this.present.add(key);
+        if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
+        this.present.set(key, info.size);
       })().finally(() => this.writing.delete(key));
       this.writing.set(key, pending);
     }
@@ -214,15 +217,9 @@ export class AgentMounter implements DatasetMounter {
     } else if (plan.maskedColumns.length > 0) {
       variant = variantOf([...plan.rules], this.keyFingerprint);
       const key = maskedKey(d.name, v.version, variant, d.format);
-      let info = this.present.has(key) ? await this.objects.stat(key) : undefined;
-      if (!info) {
-        // Not written yet, or removed behind our back: (re)write it.
-        this.present.delete(key);
-        await this.ensureMaskedCopy(key, () => this.source.openMasked(d, v, decision.piiCleared));
-        info = await this.objects.stat(key);
-      }
-      if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
-      file = { name: fileName, url: (await this.objects.presignGet(key, ttl))!, hub: false, size: info.size, expiresAt: now + ttl * 1000 };
+      // Only collect() deletes masked copies, and it forgets them here first.
+      await this.ensureMaskedCopy(key, () => this.source.openMasked(d, v, decision.piiCleared));
+      file = { name: fileName, url: (await this.objects.presignGet(key, ttl))!, hub: false, size: this.present.get(key) ?? null, expiresAt: now + ttl * 1000 };
     } else {
       file = { name: fileName, url: (await this.objects.presignGet(v.objectKey, ttl))!, hub: false, size: v.size, expiresAt: now + ttl * 1000 };
     }
@@ -259,7 +256,7 @@ export class AgentMounter implements DatasetMounter {
       const m = await this.manifest(user);
       const ends = m.datasets.map((e) => e.accessExpiresAt ?? Infinity);
       const until = Math.min(deadline, ...ends);
-      if (m.etag !== known || signal.aborted || Date.now() >= until) return m;
+      if (m.etag !== known || signal.aborted || this.stopped || Date.now() >= until) return m;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -300,8 +297,10 @@ export class AgentMounter implements DatasetMounter {
     const now = Date.now();
     for (const [folder, newest] of folders) {
       if (wanted.has(folder) || now - newest < graceMs) continue;
-      for (const key of this.present) if (key.startsWith(folder)) this.present.delete(key);
+      for (const key of [...this.present.keys()]) if (key.startsWith(folder)) this.present.delete(key);
       await this.objects.deletePrefix(folder);
+      // Again: a manifest may have looked at the copy while it was being deleted.
+      for (const key of [...this.present.keys()]) if (key.startsWith(folder)) this.present.delete(key);
       removed.push(folder);
     }
     if (removed.length > 0) log.info('removed masked copies no mount needs', { folders: removed.length });
