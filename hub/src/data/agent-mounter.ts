@@ -253,24 +253,31 @@ export class AgentMounter implements DatasetMounter {
   async waitForManifest(user: string, known: string | undefined, waitMs: number, signal: AbortSignal): Promise<Manifest> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const m = await this.manifest(user);
-      const ends = m.datasets.map((e) => e.accessExpiresAt ?? Infinity);
-      const until = Math.min(deadline, ...ends);
-      if (m.etag !== known || signal.aborted || this.stopped || Date.now() >= until) return m;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.events.off(`user:${user}`, done);
-          this.events.off('stop', done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, until - Date.now() + 50);
-        this.events.on(`user:${user}`, done);
-        this.events.on('stop', done);
-        signal.addEventListener('abort', done);
-      });
-      if (this.stopped) return m;
+      // Listen before computing: a change while the manifest is being built must not be missed.
+      let woken = false;
+      let wake: () => void = () => void (woken = true);
+      let timer: NodeJS.Timeout | undefined;
+      const onEvent = () => wake();
+      this.events.on(`user:${user}`, onEvent);
+      this.events.on('stop', onEvent);
+      signal.addEventListener('abort', onEvent);
+      try {
+        const m = await this.manifest(user);
+        const ends = m.datasets.map((e) => e.accessExpiresAt ?? Infinity);
+        const until = Math.min(deadline, ...ends);
+        if (m.etag !== known || signal.aborted || this.stopped || Date.now() >= until) return m;
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            wake = () => resolve();
+            timer = setTimeout(resolve, until - Date.now() + 50);
+          });
+        }
+      } finally {
+        clearTimeout(timer);
+        this.events.off(`user:${user}`, onEvent);
+        this.events.off('stop', onEvent);
+        signal.removeEventListener('abort', onEvent);
+      }
     }
   }
 

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { LocalObjectStore } from '../storage/local-object-store.js';
+import { AgentMounter, type MountCatalog, variantOf } from './agent-mounter.js';
+import type { Dataset, DatasetVersion, Mount } from './model.js';
+import type { AccessDecision } from './policy.js';
+
+const dataset: Dataset = {
+  name: 'sales',
+  title: 'Sales',
+  description: '',
+  ownerTeam: 'sales-finance',
+  classification: 'confidential',
+  format: 'csv',
+  columns: [
+    { name: 'id', type: 'string', pii: null, mask: null, description: '' },
+    { name: 'email', type: 'string', pii: 'email', mask: null, description: '' },
+  ],
+  tags: [],
+  productionAllowed: false,
+  currentVersion: 1,
+  createdBy: 'alice',
+  createdAt: 0,
+  updatedAt: 0,
+} as unknown as Dataset;
+const version = { dataset: 'sales', version: 1, objectKey: 'datasets/sales/v1/data.csv', size: 10 } as DatasetVersion;
+
+function fixture(decision: Partial<AccessDecision> = {}) {
+  const mounts: Mount[] = [];
+  const catalog: MountCatalog = {
+    data: {
+      getDataset: async (name) => (name === 'sales' ? dataset : undefined),
+      getVersion: async () => version,
+      listMounts: async (user) => mounts.filter((m) => !user || m.user === user),
+    },
+    access: async () => ({ allowed: true, piiCleared: false, via: 'grant', grantId: 1, expiresAt: null, reason: '', ...decision }),
+    openMasked: async () => {
+      const p = new PassThrough();
+      p.end('id,email\n1,h_0123456789abcdef\n');
+      return p;
+    },
+  };
+  const mounter = new AgentMounter(new LocalObjectStore(mkdtempSync(path.join(tmpdir(), 'atrium-agent-'))), 'fp', { urlSeconds: 60, pollSeconds: 5 });
+  mounter.attach(catalog);
+  return { mounter, mounts };
+}
+
+test('a masking is named by its rules and key, whatever the order of the columns', () => {
+  assert.equal(variantOf([['a', 'hash'], ['b', 'redact']], 'k'), variantOf([['b', 'redact'], ['a', 'hash']], 'k'));
+  assert.notEqual(variantOf([['a', 'hash']], 'k'), variantOf([['a', 'redact']], 'k'));
+  assert.notEqual(variantOf([['a', 'hash']], 'k'), variantOf([['a', 'hash']], 'other-key'));
+});
+
+test('a waiting manifest request answers as soon as the mounts change, and otherwise after the wait', async () => {
+  const { mounter, mounts } = fixture();
+  try {
+    const first = await mounter.manifest('dan');
+    assert.deepEqual(first.datasets, []);
+    const waiting = mounter.waitForManifest('dan', first.etag, 10_000, new AbortController().signal);
+    const began = Date.now();
+    mounts.push({ user: 'dan', dataset: 'sales', version: 1, piiCleared: false, createdAt: Date.now() });
+    mounter.changed('dan');
+    const next = await waiting;
+    assert.ok(Date.now() - began < 1000);
+    assert.deepEqual(next.datasets.map((d) => [d.name, d.maskedColumns]), [['sales', ['email']]]);
+    // The local directory cannot presign: the hub streams it.
+    assert.deepEqual(next.datasets[0]!.files.map((f) => [f.url, f.hub]), [['/hub/api/datasets/sales/download', true]]);
+    const quiet = Date.now();
+    const same = await mounter.waitForManifest('dan', next.etag, 300, new AbortController().signal);
+    assert.equal(same.etag, next.etag);
+    assert.ok(Date.now() - quiet >= 290);
+    // A change for another user does not wake dan.
+    const other = mounter.waitForManifest('dan', next.etag, 300, new AbortController().signal);
+    mounter.changed('erin');
+    assert.equal((await other).etag, next.etag);
+  } finally {
+    mounter.stop();
+  }
+});
+
+test('a manifest request waits no longer than the access it lists', async () => {
+  const ends = Date.now() + 2500;
+  const { mounter, mounts } = fixture({ expiresAt: ends });
+  try {
+    mounts.push({ user: 'dan', dataset: 'sales', version: 1, piiCleared: false, createdAt: Date.now() });
+    const m = await mounter.manifest('dan');
+    assert.equal(m.datasets[0]!.accessExpiresAt, ends);
+    assert.ok(m.datasets[0]!.files[0]!.expiresAt <= ends);
+    const began = Date.now();
+    await mounter.waitForManifest('dan', m.etag, 10_000, new AbortController().signal);
+    assert.ok(Date.now() - began < 4000, 'answered when the access ended, not after the 10 s wait');
+  } finally {
+    mounter.stop();
+  }
+});
+
+test('stopping the hub answers pending requests at once', async () => {
+  const { mounter } = fixture();
+  const m = await mounter.manifest('dan');
+  const waiting = mounter.waitForManifest('dan', m.etag, 10_000, new AbortController().signal);
+  const began = Date.now();
+  mounter.stop();
+  await waiting;
+  assert.ok(Date.now() - began < 1000);
+});
