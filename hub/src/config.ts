@@ -155,6 +155,12 @@ const kubernetesSchema = z
     target: z.enum(['pod-ip', 'service']).default('pod-ip'),
     /** `http`: the hub waits until JupyterLab answers; `pod-ready`: the pod's readiness probe is enough (kwok test clusters). */
     readiness: z.enum(['http', 'pod-ready']).default('http'),
+    /**
+     * How code in workspace pods reaches the hub's API (the `atrium` helper and mount agent),
+     * e.g. its Service `http://atrium-hub.atrium.svc:8000`; empty: `publicUrl`. Pods may only
+     * talk to the hub's pods, so an address through an ingress or load balancer is blocked.
+     */
+    hubUrl: z.string().regex(/^(https?:\/\/[^/\s]+\/?)?$/, 'expected http(s)://host[:port]').default(''),
     /** The hub's own namespace and pod labels: the only peer workspace pods may talk to. */
     hubNamespace: z.string().default('atrium'),
     hubPodLabels: z.record(z.string(), z.string()).default({ 'app.kubernetes.io/name': 'atrium', 'app.kubernetes.io/component': 'hub' }),

@@ -17,7 +17,7 @@ const keys = {
 function kubernetesHubConfig() {
   return parseConfig({
     publicUrl: 'https://atrium.example.com',
-    spawner: { kind: 'kubernetes', kubernetes: { objectStoreEgress: [{ cidr: '10.20.0.0/16', port: 9000 }] } },
+    spawner: { kind: 'kubernetes', kubernetes: { hubUrl: 'http://atrium-hub.atrium.svc:8000', objectStoreEgress: [{ cidr: '10.20.0.0/16', port: 9000 }] } },
     storage: {
       kind: 's3',
       s3: {
@@ -58,7 +58,8 @@ test('workspace pod: the mount agent is switched on by env, authenticates with t
   const env = new Map(pod.spec!.containers[0]!.env!.map((e) => [e.name, e]));
   assert.equal(env.get('ATRIUM_DATASETS_AGENT')?.value, '1');
   assert.equal(env.get('ATRIUM_DATASETS_POLL_SECONDS')?.value, '20');
-  assert.equal(env.get('ATRIUM_HUB_URL')?.value, 'https://atrium.example.com');
+  // The hub's Service: pods may only talk to the hub's pods, not to the public address's ingress.
+  assert.equal(env.get('ATRIUM_HUB_URL')?.value, 'http://atrium-hub.atrium.svc:8000');
   assert.equal(env.get('ATRIUM_USER')?.value, 'dan');
   assert.equal(env.get('ATRIUM_WORKSPACE')?.value, 'analysis');
   assert.deepEqual(env.get('JUPYTER_TOKEN')?.valueFrom?.secretKeyRef, { name: 'ws-dan--analysis', key: 'token' });

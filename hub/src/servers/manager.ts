@@ -430,5 +430,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * needs. Never a storage credential (tested on the rendered Kubernetes pod).
  */
 export function serverEnv(config: HubConfig): Record<string, string> {
-  return { ATRIUM_HUB_URL: config.publicUrl || `http://${config.host}:${config.port}`, ...workspaceDataEnv(config) };
+  const inCluster = config.spawner.kind === 'kubernetes' ? config.spawner.kubernetes.hubUrl.replace(/\/$/, '') : '';
+  return { ATRIUM_HUB_URL: inCluster || config.publicUrl || `http://${config.host}:${config.port}`, ...workspaceDataEnv(config) };
 }
