@@ -57,6 +57,9 @@ describe('Helm chart', { skip: skipHelm }, () => {
     assert.equal(config.spawner.kind, 'kubernetes');
     assert.equal(config.spawner.kubernetes.hubServiceAccount, `${namespace}/atrium-hub`);
     assert.equal(config.teamQuotas.teams['supply-chain']?.gpu, 8);
+    // Workspace pods reach the hub through its Service (their network policy admits only the hub's pods).
+    assert.equal(config.spawner.kubernetes.hubUrl, `http://atrium-hub.${namespace}.svc:8000`);
+    assert.equal(config.dataAccess.mount.kubernetes, 'agent');
     assert.equal(config.auth.oidc.issuer, 'https://sso.example.com/realms/company');
     const catalog = parseCatalog(cm.data!['catalog.yaml']!, '/etc/atrium/catalog.yaml', { checkFiles: false });
     assert.equal(catalog.findImage('datascience')?.containerImage, 'atrium/datascience:2026.11');
