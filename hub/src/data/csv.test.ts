@@ -58,3 +58,50 @@ test('rewritten values that need quoting are quoted on the fast path too; a stra
   for await (const chunk of Readable.from([Buffer.from('a,b\n1,2\n3\r4,5\n')]).pipe(rewriter)) out += String(chunk);
   assert.equal(out, 'a,b\n1,"2, ""x"""\n"3\r4","5, ""x"""\n');
 });
+
+/** Masking functions with a byte path, like Masker.fn's: the rewriter then handles plain lines on bytes. */
+function byteAware(f: (v: string) => string) {
+  const g = ((v: string) => f(v)) as ((v: string) => string) & { bytes?: (b: Buffer, s: number, e: number) => string };
+  g.bytes = (b, s, e) => f(b.toString('utf8', s, e));
+  return g;
+}
+
+async function rewriteWith(chunks: Buffer[], fns: (name: string) => ((v: string) => string) | undefined): Promise<string> {
+  const rewriter = new CsvRewriter({ onHeader: (h) => h.map(fns) });
+  const out: Buffer[] = [];
+  for await (const chunk of Readable.from(chunks).pipe(rewriter)) out.push(chunk as Buffer);
+  return Buffer.concat(out).toString('utf8');
+}
+
+test('the byte path and the string path give the same output at every split point (quotes, CRLF, multi-byte text, blank lines)', async () => {
+  const csv = Buffer.from('id,name,email,note\r\n1,Chloé Martin,chloé@example.fr,plain\r\n2,"Smith, Ann",ann@x.com,"two\nlines"\n\n3,Zoë,z@x.com,東京\n4,,,""\n5,Ann,a@x.com,last');
+  const mark = (v: string) => (v === '' ? '' : `<${v.toUpperCase()}>`);
+  const stringOnly = await rewriteWith([csv], (n) => (n === 'name' || n === 'email' ? mark : undefined));
+  assert.equal(stringOnly, 'id,name,email,note\n1,<CHLOÉ MARTIN>,<CHLOÉ@EXAMPLE.FR>,plain\n2,"<SMITH, ANN>",<ANN@X.COM>,"two\nlines"\n3,<ZOË>,<Z@X.COM>,東京\n4,,,\n5,<ANN>,<A@X.COM>,last\n');
+  const bytes = byteAware(mark);
+  for (let i = 0; i <= csv.length; i++) {
+    const out = await rewriteWith([csv.subarray(0, i), csv.subarray(i)], (n) => (n === 'name' || n === 'email' ? bytes : undefined));
+    assert.equal(out, stringOnly, `split at byte ${i}`);
+  }
+  // Three-way splits around the multi-byte characters too.
+  for (let i = 30; i < 50; i++) for (let j = i; j < 60; j++) {
+    assert.equal(await rewriteWith([csv.subarray(0, i), csv.subarray(i, j), csv.subarray(j)], (n) => (n === 'name' || n === 'email' ? bytes : undefined)), stringOnly);
+  }
+});
+
+test('the byte path quotes a token that needs it, and names the line of a short row', async () => {
+  const weird = byteAware((v) => `${v},"q"`);
+  assert.equal(await rewriteWith([Buffer.from('a,b\n1,2\n')], (n) => (n === 'b' ? weird : undefined)), 'a,b\n1,"2,""q"""\n');
+  const mask = byteAware((v) => v.toUpperCase());
+  await assert.rejects(rewriteWith([Buffer.from('a,b\n1,2\n3,4\n5\n')], (n) => (n === 'b' ? mask : undefined)), (e: unknown) => e instanceof CsvError && e.line === 4 && /expected 2 fields like the header, found 1/.test(e.message));
+  await assert.rejects(rewriteWith([Buffer.from('a,b\n1,2,3\n')], (n) => (n === 'b' ? mask : undefined)), (e: unknown) => e instanceof CsvError && e.line === 2 && /found 3/.test(e.message));
+  // Line numbers stay right after quoted records spanning lines.
+  await assert.rejects(rewriteWith([Buffer.from('a,b\n1,"x\ny"\n2\n')], (n) => (n === 'b' ? mask : undefined)), (e: unknown) => e instanceof CsvError && e.line === 4);
+});
+
+test('previews on the byte path stop after maxRows', async () => {
+  const rewriter = new CsvRewriter({ onHeader: (h) => h.map(() => byteAware((v) => v + '!')), maxRows: 2 });
+  let out = '';
+  for await (const chunk of Readable.from([Buffer.from('a\n1\n2\n3\n')]).pipe(rewriter)) out += String(chunk);
+  assert.equal(out, 'a\n1!\n2!\n');
+});

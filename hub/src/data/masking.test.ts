@@ -24,3 +24,26 @@ test('PII columns are masked (hash by default) unless cleared; explicit masks ap
   assert.equal(plan.rules.get('phone'), 'redact');
   assert.deepEqual(maskPlan(cols, true).maskedColumns, []);
 });
+
+test('the byte path of a column gives the tokens of the string path, for ASCII, UTF-8 and invalid bytes', () => {
+  const m = new Masker(Buffer.alloc(32, 3));
+  for (const rule of ['hash', 'redact'] as const) {
+    const f = m.fn(rule);
+    for (const value of [Buffer.from('ann@example.com'), Buffer.from('Chloé Martin'), Buffer.from([0x61, 0xc3]), Buffer.alloc(0)]) {
+      const padded = Buffer.concat([Buffer.from('xx,'), value, Buffer.from(',yy')]);
+      assert.equal(f.bytes!(padded, 3, 3 + value.length), f(value.toString('utf8')), `${rule} ${value.toString('hex')}`);
+      assert.equal(f(value.toString('utf8')), m.apply(rule, value.toString('utf8')));
+    }
+  }
+});
+
+test('a column of unique values stops caching without changing any token', () => {
+  const m = new Masker(Buffer.alloc(32, 4));
+  const f = m.fn('hash');
+  const values = Array.from({ length: 60_000 }, (_, i) => `user${i}@example.com`);
+  const first = values.map((v) => f(v));
+  // Past the point where the cache gives up, and again: same tokens as a fresh masker computes.
+  const fresh = new Masker(Buffer.alloc(32, 4));
+  values.forEach((v, i) => assert.equal(f(v), first[i]));
+  for (let i = 0; i < values.length; i += 997) assert.equal(fresh.hash(values[i]!), first[i]);
+});
