@@ -15,8 +15,10 @@ const USAGE = `Usage:
   atrium-hub [options]                      start the hub
   atrium-hub create-token --user NAME [--note TEXT] [--expires-days N]
                                             print a new personal API token for NAME
-  atrium-hub verify-audit                   recompute the data-access audit hash chain;
+  atrium-hub verify-audit                   recompute the data-access audit hash chain and compare it
+                                            with the head recorded in <state-dir>/audit-anchor.jsonl;
                                             exit 1 if any entry was changed, inserted or removed
+                                            (newest entries deleted included)
 
 Options:
   --config FILE        YAML or JSON configuration file (see docs/configuration.md)
@@ -111,6 +113,7 @@ async function main(): Promise<void> {
       const result = await data.audit.verify();
       if (result.ok) {
         process.stdout.write(`audit chain ok: ${result.count} entries, head ${result.head}\n`);
+        process.stdout.write(result.anchor ? `anchored head: entry ${result.anchor.seq} at ${new Date(result.anchor.at).toISOString()} (${result.anchor.where})\n` : 'no head recorded outside the database yet\n');
       } else {
         process.stdout.write(`audit chain BROKEN at entry ${result.brokenAt}: ${result.problem} (${result.count} entries verified before it)\n`);
         process.exitCode = 1;

@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { log } from '../log.js';
+import type { AnchorSummary, AuditAnchor, AuditHead } from './audit-anchor.js';
 import type { DataDb } from './store.js';
 
 /**
@@ -8,8 +10,9 @@ import type { DataDb } from './store.js';
  * key) over the previous entry's hash and the entry's own fields, so changing,
  * inserting or deleting any entry breaks the chain from there on, and someone
  * holding only a copy of the database cannot recompute a valid chain.
- * Removing entries from the end is detected against the head the hub keeps
- * in memory and in the verification report (`count`, `head`).
+ * Removing entries from the end leaves a valid, shorter chain: that is
+ * detected against the head recorded outside the database after every append
+ * (the `AuditAnchor`, by default a file in the hub's state directory).
  */
 export const AUDIT_ACTIONS = [
   'dataset.create',
@@ -59,17 +62,25 @@ export interface AuditVerification {
   /** The first entry whose hash or link does not match, when not ok. */
   brokenAt?: number;
   problem?: string;
+  /** The newest head recorded outside the database, when there is one. */
+  anchor?: AuditHead & { where: string };
 }
 
 const GENESIS = '0'.repeat(64);
 
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
+  private anchor: AuditAnchor | undefined;
 
   constructor(
     private readonly db: DataDb,
     private readonly key: Buffer,
   ) {}
+
+  /** Record every new head in `anchor` as well (and compare with it when verifying). */
+  anchorTo(anchor: AuditAnchor): void {
+    this.anchor = anchor;
+  }
 
   private entryHash(prevHash: string, e: { seq: number; at: number; actor: string; action: string; dataset: string | null; ownerTeam: string | null; detail: string }): string {
     const canonical = JSON.stringify([e.seq, e.at, e.actor, e.action, e.dataset, e.ownerTeam, e.detail]);
@@ -100,6 +111,10 @@ export class AuditLog {
         .insertInto('data_audit')
         .values({ seq, at: row.at, actor: row.actor, action: row.action, dataset: row.dataset, owner_team: row.ownerTeam, detail: row.detail, prev_hash: prevHash, hash })
         .execute();
+      if (this.anchor) {
+        // The entry is stored; an anchor that cannot be written must not turn the access it records into an error.
+        await this.anchor.record({ seq, hash, at: row.at }).catch((err: Error) => log.error('could not record the audit head outside the database', { where: this.anchor?.where, error: err.message }));
+      }
       return { ...row, detail: input.detail ?? {}, prevHash, hash };
     });
     this.tail = run.catch(() => undefined);
@@ -119,8 +134,53 @@ export class AuditLog {
     return rows.map(toEntry);
   }
 
-  /** Recompute the whole chain, in pages so a long log stays in bounded memory. */
+  /**
+   * Recompute the whole chain, then compare its end with the head recorded
+   * outside the database: entries after the database's last one that were
+   * anchored mean the tail was deleted.
+   */
   async verify(): Promise<AuditVerification> {
+    const chain = await this.verifyChain();
+    if (!this.anchor) return chain;
+    let summary: AnchorSummary;
+    try {
+      summary = await this.anchor.summary();
+    } catch (err) {
+      return { ...chain, ok: false, problem: `${chain.problem ? `${chain.problem}; ` : ''}the heads recorded in ${this.anchor.where} cannot be read (${(err as Error).message})` };
+    }
+    const furthest = summary.furthest;
+    if (!furthest) return chain;
+    const anchor = { ...furthest, where: this.anchor.where };
+    if (!chain.ok) return { ...chain, anchor };
+    const at = (h: AuditHead) => new Date(h.at).toISOString();
+    if (summary.regression) {
+      const { from, to } = summary.regression;
+      return {
+        ...chain,
+        ok: false,
+        anchor,
+        brokenAt: to.seq,
+        problem: `entries from ${to.seq} on were deleted and written again (truncated): ${this.anchor.where} recorded entry ${from.seq} at ${at(from)}, then entry ${to.seq} again at ${at(to)}`,
+      };
+    }
+    if (furthest.seq > chain.count) {
+      const missing = furthest.seq === chain.count + 1 ? `entry ${furthest.seq} was` : `entries ${chain.count + 1}–${furthest.seq} were`;
+      return {
+        ...chain,
+        ok: false,
+        anchor,
+        brokenAt: chain.count + 1,
+        problem: `the newest ${missing} deleted (truncated): the database ends at entry ${chain.count}, but entry ${furthest.seq} was written at ${at(furthest)} (head ${furthest.hash.slice(0, 16)}… recorded in ${this.anchor.where})`,
+      };
+    }
+    const row = await this.db.selectFrom('data_audit').select(['hash']).where('seq', '=', furthest.seq).executeTakeFirst();
+    if (row?.hash !== furthest.hash) {
+      return { ...chain, ok: false, anchor, brokenAt: furthest.seq, problem: `entry ${furthest.seq} is not the one recorded at ${at(furthest)} in ${this.anchor.where}: the log was rewritten from there on` };
+    }
+    return { ...chain, anchor };
+  }
+
+  private async verifyChain(): Promise<AuditVerification> {
     let prevHash = GENESIS;
     let expectedSeq = 1;
     let count = 0;

@@ -4,6 +4,7 @@ import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { AgentMounter, keyFingerprint } from './agent-mounter.js';
+import { AUDIT_ANCHOR_FILE, FileAuditAnchor } from './audit-anchor.js';
 import { type DatasetMounter, LocalHomeMounter } from './mounter.js';
 import { DataService } from './service.js';
 import { mounterKind } from './workspace-env.js';
@@ -25,5 +26,7 @@ export function createDataService(config: HubConfig, store: Store, secrets: Secr
       : new LocalHomeMounter(path.join(config.stateDir, 'homes'));
   const service = new DataService(store, objects, mounter, { masking, audit: secrets.deriveKey('data-audit') }, config.dataAccess);
   if (mounter instanceof AgentMounter) mounter.attach(service);
+  // The audit chain's head, recorded outside the database so deleting the newest entries shows.
+  service.audit.anchorTo(new FileAuditAnchor(path.join(config.stateDir, AUDIT_ANCHOR_FILE)));
   return service;
 }

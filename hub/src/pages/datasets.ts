@@ -164,7 +164,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
           ${subnav(who, 'audit')}
           ${verify
             ? verify.ok
-              ? html`<div class="notice-box" data-chain="ok">Chain verified: ${verify.count} entries, head <code>${verify.head.slice(0, 16)}…</code></div>`
+              ? html`<div class="notice-box" data-chain="ok">Chain verified: ${verify.count} entries, head <code>${verify.head.slice(0, 16)}…</code>${verify.anchor ? html`, matching the head recorded outside the database (entry ${verify.anchor.seq})` : ''}.</div>`
               : html`<div class="error-box" data-chain="broken">The audit chain is broken: ${verify.problem}.</div>`
             : ''}
           <section class="card">

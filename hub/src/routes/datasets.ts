@@ -248,8 +248,15 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     method: 'get',
     path: '/data/audit/verify',
     tag: 'data',
-    summary: 'Recompute the audit hash chain (platform admins)',
-    response: z.object({ ok: z.boolean(), count: z.number(), head: z.string(), brokenAt: z.number().optional(), problem: z.string().optional() }),
+    summary: 'Recompute the audit hash chain and compare its end with the head recorded outside the database (platform admins)',
+    response: z.object({
+      ok: z.boolean(),
+      count: z.number(),
+      head: z.string(),
+      brokenAt: z.number().optional(),
+      problem: z.string().optional(),
+      anchor: z.object({ seq: z.number(), hash: z.string(), at: z.number(), where: z.string() }).optional().describe('The furthest head recorded outside the database (detects deleted newest entries)'),
+    }),
     handler: async ({ identity }) => {
       requirePlatformAdmin(identity);
       return data.audit.verify();

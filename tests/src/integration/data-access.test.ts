@@ -394,4 +394,29 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     await db.updateTable('data_audit').set({ actor: victim.actor }).where('seq', '=', victim.seq).execute();
     assert.equal((await api('GET', '/data/audit/verify', admin)).json.ok, true);
   });
+
+  // Last: it leaves the chain broken for good.
+  test('deleting the newest audit entries is caught against the head recorded outside the database', async () => {
+    const ok = await api('GET', '/data/audit/verify', admin);
+    assert.equal(ok.json.ok, true);
+    const n = ok.json.count as number;
+    assert.equal(ok.json.anchor.seq, n, 'every append records the head');
+    assert.equal(ok.json.anchor.hash, ok.json.head);
+    // Someone with access to the database removes the last two entries: the shorter chain is still consistent.
+    await t.hub.data.data.db.deleteFrom('data_audit').where('seq', '>', n - 2).execute();
+    const broken = await api('GET', '/data/audit/verify', admin);
+    assert.equal(broken.json.ok, false);
+    assert.equal(broken.json.brokenAt, n - 1);
+    assert.match(broken.json.problem, new RegExp(`the newest entries ${n - 1}–${n} were deleted \\(truncated\\): the database ends at entry ${n - 2}, but entry ${n} was written at`));
+    if (database.name === 'sqlite') {
+      const cli = spawnSync(process.execPath, [path.join(repoRoot, 'hub/dist/main.js'), 'verify-audit', '--state-dir', t.stateDir], { encoding: 'utf8' });
+      assert.equal(cli.status, 1, cli.stderr);
+      assert.match(cli.stdout, new RegExp(`BROKEN at entry ${n - 1}: the newest entries ${n - 1}–${n} were deleted \\(truncated\\)`));
+    }
+    // New entries reuse the deleted positions; the recorded heads still show the gap.
+    await api('GET', '/datasets/sales/preview', alice);
+    const later = await api('GET', '/data/audit/verify', admin);
+    assert.equal(later.json.ok, false);
+    assert.match(later.json.problem, new RegExp(`entries from ${n - 1} on were deleted and written again \\(truncated\\)`));
+  });
 });
