@@ -31,6 +31,11 @@ export const AUDIT_ACTIONS = [
   'mount',
   'unmount',
   'access.denied',
+  // Platform approvals to use restricted data in a model in production (hub/src/models/approvals.ts).
+  'production_approval.request',
+  'production_approval.approve',
+  'production_approval.reject',
+  'production_approval.revoke',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { modelServingMigration } from './model-serving-migration.js';
 import { dataAccessMigration } from '../data/migration.js';
 import { modelsMigration } from '../models/tables.js';
+import { modelApprovalsMigration } from '../models/promotion-tables.js';
 
 /**
  * Migrations live in code (not files) so the compiled hub carries them.
@@ -106,6 +107,7 @@ function buildMigrations(dialect: Dialect): Record<string, Migration> {
   '0006_model_serving': modelServingMigration(dialect),
   '0003_data_access': dataAccessMigration(dialect),
   '0004_models': modelsMigration(dialect),
+  '0007_model_approvals': modelApprovalsMigration(dialect),
   };
 }
 

@@ -17,7 +17,17 @@ export interface DataSetFacts {
 export interface DataPolicySource {
   describe(name: string, version?: string): Promise<DataSetFacts | undefined>;
   hasPiiClearance(team: string, dataSet: string): Promise<boolean>;
-  hasPlatformApproval(team: string, dataSet: string): Promise<boolean>;
+  /**
+   * Whether a platform approval covers using this data set in this model in
+   * production; `note` says why not (none asked, pending, rejected, revoked).
+   */
+  platformApproval(target: { team: string; model: string }, dataSet: string): Promise<PlatformApproval>;
+}
+
+export interface PlatformApproval {
+  approved: boolean;
+  /** Words for people: by whom, or what to do. */
+  note?: string;
 }
 
 export class ConfigDataPolicy implements DataPolicySource {
@@ -32,8 +42,11 @@ export class ConfigDataPolicy implements DataPolicySource {
     return this.config.dataSets[dataSet]?.piiClearance.includes(team) ?? false;
   }
 
-  async hasPlatformApproval(team: string, dataSet: string): Promise<boolean> {
-    return this.config.dataSets[dataSet]?.approvedFor.includes(team) ?? false;
+  /** A standing approval in the configuration, for data sets described there (outside the data catalog). */
+  async platformApproval(target: { team: string }, dataSet: string): Promise<PlatformApproval> {
+    return this.config.dataSets[dataSet]?.approvedFor.includes(target.team)
+      ? { approved: true, note: `approved for team ${target.team} by the platform configuration (models.dataSets.${dataSet}.approvedFor)` }
+      : { approved: false };
   }
 }
 
@@ -48,8 +61,10 @@ export interface Governance {
  * Data sets from the hub's data catalog, with the owners' production verdict
  * and team PII clearances from its grants. Data sets not in the catalog fall
  * back to `models.dataSets` in the configuration. A platform approval to use
- * restricted data *in production* is a separate decision from read access,
- * kept in the configuration (`models.dataSets.<name>.approvedFor`).
+ * restricted data *in production* is a separate decision from read access:
+ * for catalog data sets it comes only from the approval workflow
+ * (hub/src/models/approvals.ts, which wraps this source); the configuration's
+ * `approvedFor` counts only for data sets described in the configuration.
  */
 export class GovernanceDataPolicy implements DataPolicySource {
   private readonly fallback: ConfigDataPolicy;
@@ -72,7 +87,8 @@ export class GovernanceDataPolicy implements DataPolicySource {
     return this.governance.piiCleared({ team }, dataSet);
   }
 
-  async hasPlatformApproval(team: string, dataSet: string): Promise<boolean> {
-    return this.fallback.hasPlatformApproval(team, dataSet);
+  async platformApproval(target: { team: string; model: string }, dataSet: string): Promise<PlatformApproval> {
+    if ((await this.governance.classificationOf(dataSet)) !== undefined) return { approved: false };
+    return this.fallback.platformApproval(target, dataSet);
   }
 }

@@ -3,6 +3,7 @@ import type { Catalog } from '@atrium/spawner';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
 import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
+import type { ApprovalAudit } from './approvals.js';
 import { ModelRegistry } from './registry.js';
 import { JupyterNotebookRunner } from './runner.js';
 import { ModelStore } from './store.js';
@@ -12,8 +13,11 @@ export { registerModelRoutes } from './routes.js';
 export { registerModelPages } from './pages.js';
 export { servingDeployer } from './serving.js';
 
+/** What the hub's data service offers the registry: policy questions, its audit log and data-set owners. */
+export type DataSide = Governance & { audit?: ApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
+
 /** The registry with its default parts: the embedded data policy and the local notebook runner. */
-export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, governance?: Governance): { registry: ModelRegistry; close(): Promise<void> } {
+export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, governance?: DataSide): { registry: ModelRegistry; close(): Promise<void> } {
   const runner = new JupyterNotebookRunner({
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
@@ -28,10 +32,13 @@ export function createModelRegistry(config: HubConfig, store: Store, catalog: Ca
     data: governance ? new GovernanceDataPolicy(governance, config.models) : new ConfigDataPolicy(config.models),
     runner,
     teamExists: async (team) => (await store.teams.get(team)) !== undefined,
+    ...(governance?.audit ? { audit: governance.audit } : {}),
+    ...(governance?.data ? { ownerOf: async (dataset: string) => (await governance.data!.getDataset(dataset))?.ownerTeam ?? null } : {}),
   });
   return {
     registry,
     async close() {
+      registry.shutdown();
       runner.close();
       await registry.idle();
     },

@@ -3,12 +3,14 @@ import type { RequestIdentity } from '../auth/identity.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { log } from '../log.js';
 import { BundleStore } from './bundles.js';
-import { GUARDRAIL_IDS, type GuardrailId, type ModelsConfig } from './config.js';
+import { enforcementFor, GUARDRAIL_IDS, type GuardrailId, type ModelsConfig } from './config.js';
 import type { DataPolicySource } from './data-policy.js';
-import { runGuardrails, summarize } from './guardrails/index.js';
+import { GUARDRAILS, runGuardrails, summarize } from './guardrails/index.js';
 import type { DataSetRef, GuardrailContext, GuardrailInput, GuardrailResult, ModelCard, NotebookRunner } from './guardrails/types.js';
 import { type Notebook, namedArtifacts, notebookSchema, serializeNotebook, sha256, text } from './notebook.js';
 import { type Alias, type ModelStore, type VersionRecord } from './store.js';
+import { type ApprovalAudit, DataApprovals } from './approvals.js';
+import { type PromotionJob, PromotionStore } from './promotion-store.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -41,24 +43,57 @@ export interface PublishInput {
   smokeInput?: unknown;
 }
 
-/** Checks that run at promotion: policies may have changed since publishing. The re-run is tied to the immutable bundle and image version, so its result is kept. */
-const PROMOTION_CHECKS: GuardrailId[] = GUARDRAIL_IDS.filter((id) => id !== 'reproducibility');
+/** The checks answered at once on publish; the clean re-run follows in the background. */
+const QUICK_CHECKS: GuardrailId[] = GUARDRAIL_IDS.filter((id) => id !== 'reproducibility');
+
+/**
+ * Checks about the version's own, immutable content: a failure there can only
+ * be fixed by publishing a new version, so promoting such a version is refused
+ * at once. Failures of the policy-dependent checks (data policy, PII) may be
+ * fixed from outside (an approval, a clearance, a policy change): promotion
+ * re-runs every check, so such a version may try.
+ */
+const CONTENT_CHECKS: GuardrailId[] = ['model-card', 'image', 'secrets', 'reproducibility'];
+
+const REPRO_TITLE = 'Re-runs in a clean kernel; predict() answers';
 
 export class ModelRegistry {
   readonly bundles: BundleStore;
+  readonly promotions: PromotionStore;
+  readonly approvals: DataApprovals;
+  private closing = false;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly running = new Set<Promise<unknown>>();
   deployer: ModelDeployer = recordOnlyDeployer;
 
   constructor(
     readonly store: ModelStore,
-    private readonly options: { stateDir: string; config: ModelsConfig; catalog: Catalog; data: DataPolicySource; runner?: NotebookRunner; teamExists: (team: string) => Promise<boolean> },
+    private readonly options: {
+      stateDir: string;
+      config: ModelsConfig;
+      catalog: Catalog;
+      data: DataPolicySource;
+      runner?: NotebookRunner;
+      teamExists: (team: string) => Promise<boolean>;
+      /** Production approvals are written to the data audit log, for the data sets' owners. */
+      audit?: ApprovalAudit;
+      ownerOf?: (dataset: string) => Promise<string | null>;
+      /** Promotion jobs and approvals; default: the model store's database. */
+      promotions?: PromotionStore;
+    },
   ) {
     this.bundles = new BundleStore(options.stateDir);
+    this.promotions = options.promotions ?? new PromotionStore(store.db);
+    this.approvals = new DataApprovals(this.promotions, store, { config: options.config, data: () => this.options.data, audit: options.audit, ownerOf: options.ownerOf });
   }
 
   get context(): GuardrailContext {
-    return { config: this.options.config, catalog: this.options.catalog, data: this.options.data, ...(this.options.runner ? { runner: this.options.runner } : {}) };
+    return { config: this.options.config, catalog: this.options.catalog, data: this.approvals.policy(), ...(this.options.runner ? { runner: this.options.runner } : {}) };
+  }
+
+  /** Stop starting work: promotions still checking end as failed ("promote again"), not refused. */
+  shutdown(): void {
+    this.closing = true;
   }
 
   /** Swap the data-policy source (the data module's, once it is on main). */
@@ -153,13 +188,18 @@ export class ModelRegistry {
         bundleDir: written.dir,
       };
       // The quick checks answer at once; the re-run follows in the background.
-      const quick = await runGuardrails(guardInput, this.context, PROMOTION_CHECKS);
+      const quick = await runGuardrails(guardInput, this.context, QUICK_CHECKS);
       const pending: GuardrailResult = {
         id: 'reproducibility',
-        title: 'Re-runs in a clean kernel; predict() answers',
+        title: REPRO_TITLE,
         status: quick.status === 'failed' ? 'skipped' : 'pending',
         enforcement: 'block',
-        reason: quick.status === 'failed' ? 'Not run: fix the failed checks above first, then publish again.' : 'Re-running the notebook in a clean kernel…',
+        reason:
+          quick.status !== 'failed'
+            ? 'Re-running the notebook in a clean kernel…'
+            : quick.results.some((r) => r.status === 'failed' && CONTENT_CHECKS.includes(r.id))
+              ? 'Not run: fix the failed checks above first, then publish again.'
+              : 'Not run yet: a policy check above failed. Once that is fixed (an approval, a clearance), promote: promotion re-runs every check, this one included.',
         details: [],
         checkedAt: Date.now(),
       };
@@ -205,13 +245,16 @@ export class ModelRegistry {
       await this.store.setGuardrails(input.team, input.model, input.version, summarize(results), results, repro.metrics);
     } catch (err) {
       log.error('guardrails could not finish', { model: `${input.team}/${input.model}`, version: input.version, reason: (err as Error).message });
-      const results = [...quick, { id: 'reproducibility' as const, title: 'Re-runs in a clean kernel; predict() answers', status: 'failed' as const, enforcement: 'block' as const, reason: `The check could not finish: ${(err as Error).message}`, details: [], checkedAt: Date.now() }];
+      const results = [...quick, { id: 'reproducibility' as const, title: REPRO_TITLE, status: 'failed' as const, enforcement: 'block' as const, reason: `The check could not finish: ${(err as Error).message}`, details: [], checkedAt: Date.now() }];
       await this.store.setGuardrails(input.team, input.model, input.version, 'failed', results).catch(() => undefined);
     }
   }
 
   /** Re-check versions whose checks a hub restart interrupted. */
   async resumePending(): Promise<void> {
+    for (const job of await this.promotions.activeJobs()) {
+      await this.promotions.updateJob(job.id, { status: 'failed', message: `The hub restarted while this promotion was ${job.status}; nothing changed. Promote again.`, finishedAt: Date.now() });
+    }
     for (const v of await this.store.pendingVersions()) {
       const input = this.inputFor(v);
       if (!input) {
@@ -240,40 +283,121 @@ export class ModelRegistry {
 
   // ---- promotion and rollback --------------------------------------------
 
-  async promote(who: RequestIdentity, team: string, name: string, alias: Alias, version: number): Promise<{ version: VersionRecord; message: string }> {
+  /** Whether a version may be promoted at all (before any check runs), and if not, why. */
+  promotable(v: VersionRecord): { ok: true } | { ok: false; code: string; reason: string } {
+    if (v.guardrailStatus === 'pending') return { ok: false, code: 'guardrails_pending', reason: `Version ${v.version} is still being checked; promote it when its guardrails have passed.` };
+    const stuck = v.guardrails.find((g) => g.status === 'failed' && CONTENT_CHECKS.includes(g.id) && enforcementFor(this.options.config, v.team, g.id) === 'block');
+    if (stuck) return { ok: false, code: 'guardrails_failed', reason: `Version ${v.version} cannot be promoted: ${stuck.title} failed — ${stuck.reason} Publish a fixed version.` };
+    return { ok: true };
+  }
+
+  /**
+   * Start promoting a version: every guardrail runs again with today's
+   * policies (including the clean re-run), then the version is deployed and
+   * the alias moves. Answers at once with the job; its status goes
+   * checking → deploying → promoted, or ends refused / failed with reasons.
+   */
+  async promote(who: RequestIdentity, team: string, name: string, alias: Alias, version: number): Promise<PromotionJob> {
     await this.model(who, team, name);
     this.requireAliasRight(who, team, alias);
-    return this.serialized(`${team}/${name}/${alias}`, async () => {
+    if (this.closing) throw new ApiError(503, 'shutting_down', 'The hub is shutting down; promote again in a minute.');
+    return this.serialized(`promote-start:${team}/${name}/${alias}`, async () => {
       const v = await this.store.getVersion(team, name, version);
       if (!v) throw notFound(`Model ${team}/${name} has no version ${version}.`);
       const current = (await this.store.aliases(team, name)).find((a) => a.alias === alias);
       if (current?.version === version) throw conflict(`Version ${version} already serves ${alias}.`, 'already_promoted');
-      if (v.guardrailStatus === 'pending') throw conflict(`Version ${version} is still being checked; promote it when its guardrails have passed.`, 'guardrails_pending');
+      const active = await this.promotions.activeJobs({ team, model: name, alias });
+      if (active.length > 0) throw conflict(`Promotion #${active[0]!.id} of v${active[0]!.version} to ${alias} is still ${active[0]!.status}; wait for its result.`, 'promotion_in_progress');
+      const allowed = this.promotable(v);
+      if (!allowed.ok) {
+        await this.store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message: `Refused: ${allowed.reason}`, guardrails: v.guardrails });
+        throw conflict(allowed.reason, allowed.code);
+      }
       const input = this.inputFor(v);
       if (!input) throw conflict(`The bundle of version ${version} is missing on this hub; publish again.`, 'bundle_missing');
-      // Guardrails run again at promotion: policies, deprecations and grants may have changed since publishing.
-      const again = await runGuardrails(input, this.context, PROMOTION_CHECKS);
-      const kept = v.guardrails.filter((g) => g.id === 'reproducibility');
-      const results = [...again.results, ...kept];
-      const status = summarize(results);
-      await this.store.setGuardrails(team, name, version, status, results);
-      if (status === 'failed') {
-        const failed = results.filter((r) => r.status === 'failed');
-        const message = `Refused: ${failed.map((f) => `${f.title}: ${f.reason}`).join(' ')}`;
-        await this.store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message, guardrails: results });
-        throw new ApiError(409, 'guardrails_failed', `Version ${version} cannot be promoted to ${alias}: ${failed[0]!.title} failed — ${failed[0]!.reason}`);
-      }
-      let message: string;
-      try {
-        message = await this.options_deploy(team, name, alias, version, input.bundleDir, v.image);
-      } catch (err) {
-        const reason = `Deployment failed, ${current ? `version ${current.version} keeps serving` : 'nothing serves yet'}: ${(err as Error).message}`;
-        await this.store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message: reason, guardrails: results });
-        throw new ApiError(err instanceof ApiError ? err.status : 502, 'deploy_failed', reason);
-      }
-      await this.store.moveAlias(team, name, alias, { kind: 'promote', fromVersion: current?.version ?? null, toVersion: version, actor: who.user.name, message, guardrails: results });
-      return { version: (await this.store.getVersion(team, name, version))!, message };
+      const job = await this.promotions.createJob({
+        team,
+        model: name,
+        alias,
+        version,
+        actor: who.user.name,
+        status: 'checking',
+        message: `Checking v${version} for ${alias}: every guardrail runs again with today's policies, including a re-run in a clean kernel.`,
+        guardrails: GUARDRAIL_IDS.map((id) => pendingResult(id, this.titleOf(id))),
+        startedAt: Date.now(),
+      });
+      this.track(this.runPromotion(job, input));
+      return job;
     });
+  }
+
+  private titleOf(id: GuardrailId): string {
+    return GUARDRAILS[id].title;
+  }
+
+  async promotion(who: RequestIdentity, team: string, name: string, id: number): Promise<PromotionJob> {
+    await this.model(who, team, name);
+    const job = await this.promotions.getJob(id);
+    if (!job || job.team !== team || job.model !== name) throw notFound(`Model ${team}/${name} has no promotion #${id}.`);
+    return job;
+  }
+
+  private async runPromotion(job: PromotionJob, input: GuardrailInput): Promise<void> {
+    const { team, model, alias, version } = job;
+    try {
+      let results = job.guardrails;
+      const startedAt = Date.now();
+      for (const id of GUARDRAIL_IDS) {
+        if (this.closing) break;
+        const failedSoFar = results.some((r) => r.status === 'failed');
+        let result: GuardrailResult;
+        if (id === 'reproducibility' && failedSoFar) {
+          result = { ...pendingResult(id, REPRO_TITLE), status: 'skipped', enforcement: enforcementFor(this.options.config, team, id), reason: 'Not run: a check above failed, so the promotion is refused anyway.' };
+        } else {
+          if (id === 'reproducibility') {
+            await this.promotions.updateJob(job.id, { message: `Checking v${version} for ${alias}: re-running the notebook in a clean ${input.image} kernel and calling predict() on the smoke input…` });
+          }
+          result = (await runGuardrails(input, this.context, [id])).results[0]!;
+        }
+        results = results.map((r) => (r.id === id ? result : r));
+        await this.promotions.updateJob(job.id, { guardrails: results });
+      }
+      const checkMs = Date.now() - startedAt;
+      await this.serialized(`${team}/${model}/${alias}`, async () => {
+        const now = await this.promotions.getJob(job.id);
+        if (now?.status !== 'checking') return; // cancelled meanwhile (a rollback)
+        if (this.closing) {
+          await this.promotions.updateJob(job.id, { status: 'failed', message: 'The hub stopped during the checks; nothing changed. Promote again.', finishedAt: Date.now() });
+          return;
+        }
+        const current = (await this.store.aliases(team, model)).find((a) => a.alias === alias);
+        const status = summarize(results);
+        if (status === 'failed') {
+          const failed = results.filter((r) => r.status === 'failed');
+          const message = `Refused at promotion: ${failed.map((f) => `${f.title}: ${f.reason}`).join(' ')}`;
+          await this.store.appendEvent(team, model, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: job.actor, message, guardrails: results });
+          await this.promotions.updateJob(job.id, { status: 'refused', message, finishedAt: Date.now() });
+          log.info('promotion refused by guardrails', { model: `${team}/${model}`, alias, version, failed: failed.map((f) => f.id).join(','), checkMs });
+          return;
+        }
+        await this.promotions.updateJob(job.id, { status: 'deploying', message: `Guardrails passed again. Starting the model server for v${version}; ${alias} switches once it is healthy…` });
+        let message: string;
+        try {
+          message = await this.deploy(team, model, alias, version, input.bundleDir, input.image);
+        } catch (err) {
+          const reason = `Deployment failed, ${current ? `version ${current.version} keeps serving` : 'nothing serves yet'}: ${(err as Error).message}`;
+          await this.store.appendEvent(team, model, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: job.actor, message: reason, guardrails: results });
+          await this.promotions.updateJob(job.id, { status: 'failed', message: reason, finishedAt: Date.now() });
+          return;
+        }
+        await this.store.moveAlias(team, model, alias, { kind: 'promote', fromVersion: current?.version ?? null, toVersion: version, actor: job.actor, message, guardrails: results });
+        await this.promotions.updateJob(job.id, { status: 'promoted', message, finishedAt: Date.now() });
+        log.info('promoted', { model: `${team}/${model}`, alias, version, checkMs, totalMs: Date.now() - job.startedAt });
+      });
+    } catch (err) {
+      log.error('promotion could not finish', { model: `${team}/${model}`, alias, version, reason: (err as Error).message });
+      await this.promotions.updateJob(job.id, { status: 'failed', message: `The promotion could not finish: ${(err as Error).message}. Nothing changed; promote again.`, finishedAt: Date.now() }).catch(() => undefined);
+    }
   }
 
   /** Put back the version that served the alias before the current one, in one action. */
@@ -291,16 +415,20 @@ export class ModelRegistry {
       // A rollback is the emergency exit: it restores a version that passed before and is not blocked by today's checks.
       let message: string;
       try {
-        message = await this.options_deploy(team, name, alias, target, this.bundles.dirFor(team, name, target), v.image);
+        message = await this.deploy(team, name, alias, target, this.bundles.dirFor(team, name, target), v.image);
       } catch (err) {
         throw new ApiError(err instanceof ApiError ? err.status : 502, 'deploy_failed', `Rollback failed, version ${current.version} keeps serving: ${(err as Error).message}`);
       }
       await this.store.moveAlias(team, name, alias, { kind: 'rollback', fromVersion: current.version, toVersion: target, actor: who.user.name, message, guardrails: v.guardrails });
+      // A promotion still checking would otherwise undo the rollback when its checks pass.
+      for (const job of await this.promotions.activeJobs({ team, model: name, alias })) {
+        await this.promotions.updateJob(job.id, { status: 'failed', message: `Cancelled: ${who.user.name} rolled ${alias} back to v${target} while the checks ran. Promote again if v${job.version} should still serve.`, finishedAt: Date.now() });
+      }
       return { version: v, message };
     });
   }
 
-  private options_deploy(team: string, model: string, alias: Alias, version: number, bundleDir: string, image: string): Promise<string> {
+  private deploy(team: string, model: string, alias: Alias, version: number, bundleDir: string, image: string): Promise<string> {
     return this.deployer.deploy({ team, model, alias, version, bundleDir, image });
   }
 
@@ -343,4 +471,8 @@ export class ModelRegistry {
   readNotebook(v: VersionRecord): Notebook | undefined {
     return this.inputFor(v)?.notebook;
   }
+}
+
+function pendingResult(id: GuardrailId, title: string): GuardrailResult {
+  return { id, title, status: 'pending', enforcement: 'block', reason: 'Waiting to run…', details: [], checkedAt: Date.now() };
 }

@@ -80,6 +80,8 @@ const versionSchema = z.object({
   guardrails: z.array(guardrailSchema),
   guardrailsAt: z.number().nullable(),
   aliases: z.array(aliasName).describe('Aliases pointing at this version'),
+  promotable: z.object({ ok: z.boolean(), reason: z.string().nullable() }).describe('Whether a promotion may start (it re-runs every check); why not'),
+  needsApproval: z.array(z.string()).describe('Data sets of this version that need a platform approval for production'),
 });
 
 const aliasSchema = z.object({ alias: aliasName, version: z.number(), updatedBy: z.string(), updatedAt: z.number() });
@@ -103,7 +105,44 @@ const summarySchema = z.object({
   aliases: z.array(aliasSchema),
   createdAt: z.number(),
 });
-const modelSchema = summarySchema.extend({ versions: z.array(versionSchema), canPromoteProduction: z.boolean() });
+const promotionSchema = z.object({
+  id: z.number(),
+  team: z.string(),
+  model: z.string(),
+  alias: aliasName,
+  version: z.number(),
+  actor: z.string(),
+  status: z.enum(['checking', 'deploying', 'promoted', 'refused', 'failed']).describe('checking → deploying → promoted; or refused (a guardrail failed) / failed'),
+  message: z.string(),
+  guardrails: z.array(guardrailSchema).describe('Results at promotion; pending ones have not run yet'),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+});
+const approvalSchema = z.object({
+  id: z.number(),
+  team: z.string(),
+  model: z.string(),
+  dataset: z.string(),
+  version: z.number().describe('The version the request was made from; the approval covers the model'),
+  purpose: z.string(),
+  requestedBy: z.string(),
+  requestedAt: z.number(),
+  status: z.enum(['pending', 'approved', 'rejected', 'revoked']),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.number().nullable(),
+  decisionNote: z.string().nullable(),
+  revokedBy: z.string().nullable(),
+  revokedAt: z.number().nullable(),
+  revokeNote: z.string().nullable(),
+});
+const modelSchema = summarySchema.extend({
+  versions: z.array(versionSchema),
+  canPromoteProduction: z.boolean(),
+  promotions: z.array(promotionSchema).describe('The latest promotion attempts, newest first (active ones included)'),
+  approvals: z.array(approvalSchema).describe('Production approvals for restricted data asked for this model'),
+});
+const approvalId = z.coerce.number({ error: 'approval id must be a number' }).int('approval id must be a whole number').min(1, 'approval id must be at least 1').max(2_147_483_647, 'approval id is too large');
+const reasonBody = z.object({ reason: z.string().trim().min(5, 'reason must say why (at least 5 characters)').max(2000, 'reason must be at most 2,000 characters') }).strict();
 
 /** What the data catalog knows about the data sets a person read (hub/src/data DataService). */
 export interface DataUsage {
@@ -116,7 +155,13 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
   const withAliases = async (v: VersionRecord) => {
     const aliases = await store.aliases(v.team, v.model);
     const { smokeInput: _smoke, ...rest } = v;
-    return { ...rest, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) };
+    const promotable = registry.promotable(v);
+    return {
+      ...rest,
+      aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias),
+      promotable: { ok: promotable.ok, reason: promotable.ok ? null : promotable.reason },
+      needsApproval: (await registry.approvals.needingApproval(v.team, v.datasets)).map((d) => d.name),
+    };
   };
   const summary = async (m: { team: string; name: string; displayName: string; createdAt: number }) => {
     const versions = await store.listVersions(m.team, m.name);
@@ -215,7 +260,13 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
       } catch {
         canPromoteProduction = false;
       }
-      return { ...(await summary(m)), versions, canPromoteProduction };
+      return {
+        ...(await summary(m)),
+        versions,
+        canPromoteProduction,
+        promotions: await registry.promotions.jobs(m.team, m.name, 10),
+        approvals: await registry.approvals.list(who, { team: m.team, model: m.name }),
+      };
     },
   });
 
@@ -270,14 +321,22 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
     method: 'post',
     path: '/models/:team/:model/aliases/:alias',
     tag: 'models',
-    summary: 'Promote a version to staging or production (guardrails run again; production needs a team admin)',
+    summary: 'Start promoting a version to staging or production: every guardrail runs again (including the clean re-run), then the version is deployed; answers 202 with the promotion to follow (production needs a team admin)',
     params: aliasParams,
     body: z.object({ version: z.number({ error: 'version is required' }).int('version must be a whole number').min(1, 'version must be at least 1') }).strict(),
-    response: z.object({ version: versionSchema, message: z.string() }),
-    handler: async ({ identity: who, params, body }) => {
-      const r = await registry.promote(who, params.team, params.model, params.alias, body.version);
-      return { version: await withAliases(r.version), message: r.message };
-    },
+    status: 202,
+    response: promotionSchema,
+    handler: async ({ identity: who, params, body }) => registry.promote(who, params.team, params.model, params.alias, body.version),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/models/:team/:model/promotions/:id',
+    tag: 'models',
+    summary: 'One promotion: its status (checking, deploying, promoted, refused, failed), message and guardrail results so far',
+    params: modelParams.extend({ id: approvalId }),
+    response: promotionSchema,
+    handler: async ({ identity: who, params }) => registry.promotion(who, params.team, params.model, params.id),
   });
 
   api.add({
@@ -306,4 +365,52 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
       return store.history(params.team, params.model, query.alias);
     },
   });
+
+  // ---- production approvals for restricted data ------------------------------
+
+  api.add({
+    method: 'post',
+    path: '/models/:team/:model/approvals',
+    tag: 'models',
+    summary: 'Ask the platform admins for production approval of the restricted data sets a version uses (default: all of them that lack one)',
+    params: modelParams,
+    body: z
+      .object({
+        version: z.number({ error: 'version is required' }).int('version must be a whole number').min(1, 'version must be at least 1'),
+        datasets: z.array(z.string().min(1).max(128)).max(50).optional().describe('Data sets to ask for; default: every one of the version that needs an approval'),
+        purpose: z.string().trim().min(10, 'purpose must say what the model does with the data (at least 10 characters)').max(2000, 'purpose must be at most 2,000 characters'),
+      })
+      .strict(),
+    status: 201,
+    response: z.array(approvalSchema),
+    handler: async ({ identity: who, params, body }) => registry.approvals.request(who, params.team, params.model, body),
+  });
+
+  api.add({
+    method: 'get',
+    path: '/model-approvals',
+    tag: 'models',
+    summary: 'Production approvals for restricted data: platform admins see all, others their teams’ (newest first)',
+    query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'revoked']).optional(), team: teamName.optional() }),
+    response: z.array(approvalSchema),
+    handler: async ({ identity: who, query }) => registry.approvals.list(who, { ...(query.status ? { status: [query.status] } : {}), ...(query.team ? { team: query.team } : {}) }),
+  });
+
+  for (const [action, summary] of [
+    ['approve', 'Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and data set'],
+    ['reject', 'Reject a pending request with a reason (platform admins, not the requester)'],
+    ['revoke', 'Revoke an approval with a reason (platform admins); the next promotion of the model is refused'],
+  ] as const) {
+    api.add({
+      method: 'post',
+      path: `/model-approvals/:id/${action}`,
+      tag: 'models',
+      summary,
+      params: z.object({ id: approvalId }),
+      body: reasonBody,
+      response: approvalSchema,
+      handler: async ({ identity: who, params, body }) =>
+        action === 'revoke' ? registry.approvals.revoke(who, params.id, body.reason) : registry.approvals.decide(who, params.id, action, body.reason),
+    });
+  }
 }

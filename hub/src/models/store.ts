@@ -106,7 +106,7 @@ function toEvent(row: Selectable<ModelEventsTable>): ModelEvent {
 
 /** Models, versions, aliases and the append-only promotion history. */
 export class ModelStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   async listModels(teams?: string[]): Promise<ModelRecord[]> {
     let q = this.db.selectFrom('models').selectAll();

@@ -157,7 +157,8 @@ export class PredictRoute {
   private relay(route: ModelRoute, up: IncomingMessage, res: ServerResponse): void {
     const status = up.statusCode ?? 502;
     if (status === 200) {
-      const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+      // Which version answered: after a promotion or rollback, clients can tell without asking the registry.
+      const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Atrium-Model-Version': String(route.version) };
       if (up.headers['content-length']) headers['Content-Length'] = up.headers['content-length'];
       res.writeHead(200, headers);
       up.pipe(res);

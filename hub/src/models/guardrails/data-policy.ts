@@ -5,7 +5,7 @@ import type { Guardrail } from './types.js';
 export const dataPolicyGuardrail: Guardrail = {
   id: 'data-policy',
   title: 'Data sets allowed for production',
-  async check({ team, datasets }, { data, config }) {
+  async check({ team, model, datasets }, { data, config }) {
     if (datasets.length === 0) return { ok: true, reason: 'The version declares no data sets.' };
     const problems: string[] = [];
     const fine: string[] = [];
@@ -22,8 +22,10 @@ export const dataPolicyGuardrail: Guardrail = {
         problems.push(`${d.name}: no policy for classification "${facts.classification}"; ask the platform team`);
       } else if (policy.production === 'forbidden') {
         problems.push(`${d.name} (${facts.classification}): ${facts.classification} data may not be used in production`);
-      } else if (policy.production === 'approval' && !(await data.hasPlatformApproval(team, d.name))) {
-        problems.push(`${d.name} (${facts.classification}): needs a platform approval for team ${team}`);
+      } else if (policy.production === 'approval') {
+        const approval = await data.platformApproval({ team, model }, d.name);
+        if (approval.approved) fine.push(`${d.name}@${d.version} (${facts.classification}): ${approval.note ?? 'platform approval'}`);
+        else problems.push(`${d.name} (${facts.classification}): needs a platform approval for model ${team}/${model}${approval.note ? ` (${approval.note})` : '. Ask for one on the model’s page in the hub'}`);
       } else {
         fine.push(`${d.name}@${d.version} (${facts.classification}): allowed`);
       }

@@ -119,7 +119,7 @@ describe('data policy guardrail', () => {
     const unknown = await dataPolicyGuardrail.check(input({ datasets: [{ name: 'scraped', version: '1' }] }), ctx);
     assert.match(unknown.reason, /scraped: not a registered data set/);
     const restricted = await dataPolicyGuardrail.check(input({ datasets: [{ name: 'payroll', version: '1' }] }), ctx);
-    assert.match(restricted.reason, /payroll \(restricted\): needs a platform approval for team sales-finance/);
+    assert.match(restricted.reason, /payroll \(restricted\): needs a platform approval for model sales-finance\/iris\. Ask for one on the model’s page/);
     assert.equal((await dataPolicyGuardrail.check(input({ team: 'hr', datasets: [{ name: 'payroll', version: '1' }] }), ctx)).ok, true);
     assert.match((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'secret-deals', version: '1' }] }), ctx)).reason, /no policy for classification "top-secret"/);
   });
@@ -164,7 +164,7 @@ describe('runGuardrails', () => {
   });
 
   it('turns a crashing check into a failed result', async () => {
-    const broken = { ...ctx, data: { describe: () => Promise.reject(new Error('catalog down')), hasPiiClearance: async () => false, hasPlatformApproval: async () => false } };
+    const broken = { ...ctx, data: { describe: () => Promise.reject(new Error('catalog down')), hasPiiClearance: async () => false, platformApproval: async () => ({ approved: false }) } };
     const run = await runGuardrails(input({ datasets: [{ name: 'x', version: '1' }] }), broken, ['data-policy']);
     assert.equal(run.status, 'failed');
     assert.match(run.results[0]!.reason, /catalog down/);
