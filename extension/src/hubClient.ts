@@ -104,6 +104,25 @@ export interface ModelVersion {
   guardrailStatus: 'pending' | 'passed' | 'failed';
   guardrails: GuardrailResult[];
   aliases: string[];
+  /** Whether a promotion may start (it re-runs every guardrail); why not. */
+  promotable?: { ok: boolean; reason: string | null };
+  /** Data sets that need a platform approval for production. */
+  needsApproval?: string[];
+}
+
+/** A promotion: every guardrail runs again, then the version is deployed and the alias moves. */
+export interface Promotion {
+  id: number;
+  team: string;
+  model: string;
+  alias: 'staging' | 'production';
+  version: number;
+  actor: string;
+  status: 'checking' | 'deploying' | 'promoted' | 'refused' | 'failed';
+  message: string;
+  guardrails: GuardrailResult[];
+  startedAt: number;
+  finishedAt: number | null;
 }
 
 export interface ModelAlias {
@@ -125,6 +144,8 @@ export interface ModelSummary {
 export interface ModelDetail extends ModelSummary {
   versions: ModelVersion[];
   canPromoteProduction: boolean;
+  promotions?: Promotion[];
+  approvals?: { id: number; dataset: string; status: 'pending' | 'approved' | 'rejected' | 'revoked' }[];
 }
 
 export interface PublishRequest {
@@ -321,8 +342,13 @@ export class HubClient {
     return this.send<ModelVersion>('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/versions`, body);
   }
 
-  promote(team: string, name: string, alias: 'staging' | 'production', version: number): Promise<{ version: ModelVersion; message: string }> {
+  /** Starts a promotion; follow it with `promotion()` until it is promoted, refused or failed. */
+  promote(team: string, name: string, alias: 'staging' | 'production', version: number): Promise<Promotion> {
     return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}`, { version });
+  }
+
+  promotion(team: string, name: string, id: number, signal?: AbortSignal): Promise<Promotion> {
+    return this.getJSON<Promotion>(`/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/promotions/${id}`, signal);
   }
 
   rollback(team: string, name: string, alias: 'staging' | 'production'): Promise<{ version: ModelVersion; message: string }> {

@@ -4,7 +4,7 @@
  * reject: failures become `state.error` with the hub's message.
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { HubApiError, type HubClient, type ModelCard, type ModelDetail, type ModelSummary, type WorkspaceInfo } from './hubClient';
+import { HubApiError, type HubClient, type ModelCard, type ModelDetail, type ModelSummary, type Promotion, type WorkspaceInfo } from './hubClient';
 import { defaultsFrom, folderOf, modelNameFrom, namedArtifacts, parseDatasets } from './publish';
 
 /** The open notebook as the panel needs it (a NotebookPanel's context provides this). */
@@ -33,10 +33,12 @@ export interface ModelsState {
   error: string | null;
   models: ModelSummary[];
   detail: ModelDetail | null;
+  /** The promotion this panel started, while it runs and once it has an outcome. */
+  promotion: Promotion | null;
 }
 
 export interface ModelsModelOptions {
-  client: Pick<HubClient, 'user' | 'workspace' | 'models' | 'model' | 'publish' | 'promote' | 'rollback'> & Partial<Pick<HubClient, 'datasetsUsed'>>;
+  client: Pick<HubClient, 'user' | 'workspace' | 'models' | 'model' | 'publish' | 'promote' | 'promotion' | 'rollback'> & Partial<Pick<HubClient, 'datasetsUsed'>>;
   readFile: ReadFile;
   /** Hub user and server name of this workspace (page config). */
   user: string;
@@ -69,6 +71,7 @@ export class ModelsModel {
       error: null,
       models: [],
       detail: null,
+      promotion: null,
     };
   }
 
@@ -202,15 +205,27 @@ export class ModelsModel {
     }
   }
 
+  /**
+   * Promotion re-runs every guardrail (a clean re-run of the notebook
+   * included) before the version serves: follow it until it has an outcome.
+   */
   async promote(alias: 'staging' | 'production', version: number): Promise<void> {
     const d = this._state.detail;
     if (!d) return;
-    this.set({ busy: true, error: null, notice: null });
+    this.set({ busy: true, error: null, notice: `Checking v${version} for ${alias}: every guardrail runs again, including a clean re-run of the notebook…` });
     try {
-      const r = await this.options.client.promote(d.team, d.name, alias, version);
-      this.set({ busy: false, notice: `v${version} now serves ${alias}. ${r.message}` });
+      let p = await this.options.client.promote(d.team, d.name, alias, version);
+      this.set({ promotion: p });
+      while (p.status === 'checking' || p.status === 'deploying') {
+        await new Promise((r) => setTimeout(r, this.options.pollMs ?? 1000));
+        if (this.disposed) return;
+        p = await this.options.client.promotion(d.team, d.name, p.id);
+        this.set({ promotion: p, ...(p.status === 'deploying' ? { notice: `Guardrails passed again; starting v${version}'s model server…` } : {}) });
+      }
+      if (p.status === 'promoted') this.set({ busy: false, notice: `v${version} now serves ${alias}. ${p.message}` });
+      else this.set({ busy: false, notice: null, error: `Promotion of v${version} to ${alias} ${p.status}: ${p.message}` });
     } catch (err) {
-      this.set({ busy: false, error: message(err) });
+      this.set({ busy: false, notice: null, error: message(err) });
     }
     await this.select(d.team, d.name);
   }

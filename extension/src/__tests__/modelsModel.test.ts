@@ -102,6 +102,30 @@ describe('ModelsModel', () => {
     expect(sent.some((s) => s.url.endsWith('/versions'))).toBe(false);
   });
 
+  it('follows a promotion while its guardrails re-run and shows the reasons when it is refused', async () => {
+    const job = (status: string, guardrails: unknown[] = []) => ({ id: 7, team: 'sales-finance', model: 'iris', alias: 'production', version: 2, actor: 'alice', status, message: status === 'refused' ? 'Refused at promotion: Data policy: payroll needs a platform approval' : 'Checking v2…', guardrails, startedAt: 1, finishedAt: null });
+    let polls = 0;
+    const { model } = setup((url, init) => {
+      if (url.pathname.endsWith('/aliases/production') && init?.method === 'POST') return { status: 202, body: job('checking') };
+      if (url.pathname.endsWith('/promotions/7')) {
+        polls++;
+        return { body: polls < 2 ? job('checking') : job('refused', [{ id: 'data-policy', title: 'Data sets allowed for production', status: 'failed', enforcement: 'block', reason: 'payroll needs a platform approval', details: [], checkedAt: 2 }]) };
+      }
+      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(2)] } };
+    });
+    await model.select('sales-finance', 'iris');
+    const seen: string[] = [];
+    model.stateChanged.connect((_, s) => {
+      if (s.promotion) seen.push(s.promotion.status);
+    });
+    await model.promote('production', 2);
+    expect(seen[0]).toBe('checking');
+    expect(model.state.promotion?.status).toBe('refused');
+    expect(model.state.promotion?.guardrails[0]?.reason).toMatch(/needs a platform approval/);
+    expect(model.state.error).toMatch(/Promotion of v2 to production refused: Refused at promotion: Data policy/);
+    expect(model.state.busy).toBe(false);
+  });
+
   it('shows the hub’s reason when a promotion is refused', async () => {
     const { model } = setup((url) => {
       if (url.pathname.endsWith('/aliases/production')) return { status: 409, body: { error: { code: 'guardrails_failed', message: 'Version 2 cannot be promoted to production: No secrets failed' } } };

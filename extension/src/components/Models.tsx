@@ -1,5 +1,5 @@
 import * as React from 'react';
-import type { GuardrailResult, ModelVersion } from '../hubClient';
+import type { GuardrailResult, ModelVersion, Promotion } from '../hubClient';
 import type { ModelsModel, ModelsState } from '../modelsModel';
 
 const ICON: Record<string, string> = { passed: '✔', failed: '✖', warning: '!', skipped: '–', pending: '…' };
@@ -33,9 +33,23 @@ export function GuardrailList({ items }: { items: GuardrailResult[] }): JSX.Elem
   );
 }
 
+function PromotionBox({ p }: { p: Promotion }): JSX.Element {
+  const live = p.status === 'checking' || p.status === 'deploying';
+  return (
+    <div className={`jp-AtriumModels-promotion jp-mod-${p.status}`} data-promotion={p.id} data-status={p.status}>
+      <strong>
+        {live ? 'Promoting' : 'Promotion of'} v{p.version} to {p.alias}: {p.status === 'checking' ? 'checking…' : p.status === 'deploying' ? 'deploying…' : p.status}
+      </strong>
+      <div className="jp-AtriumModels-promotionMessage">{p.message}</div>
+      <GuardrailList items={p.guardrails} />
+    </div>
+  );
+}
+
 function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; model: ModelsModel }): JSX.Element {
   const { v, canProd, busy, model } = props;
-  const ready = v.guardrailStatus === 'passed';
+  // Older hubs do not say; then only a passed version may be promoted.
+  const ready = v.promotable ? v.promotable.ok : v.guardrailStatus === 'passed';
   return (
     <div className="jp-AtriumModels-version" data-version={v.version}>
       <div className="jp-AtriumModels-versionHead">
@@ -54,8 +68,17 @@ function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; mode
         {Object.keys(v.metrics).length > 0 && ' · ' + Object.entries(v.metrics).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}
       </div>
       <GuardrailList items={v.guardrails} />
+      {(v.needsApproval ?? []).length > 0 && (
+        <p className="jp-AtriumModels-meta" data-needs-approval={v.needsApproval!.join(',')}>
+          {v.needsApproval!.join(', ')}: restricted data needs a platform approval for production.{' '}
+          <a href={`/hub/models/${encodeURIComponent(v.team)}/${encodeURIComponent(v.model)}`} target="_blank" rel="noreferrer">
+            Ask for it on the hub’s model page
+          </a>
+          .
+        </p>
+      )}
       <div className="jp-AtriumModels-actions">
-        <button className="jp-mod-styled" disabled={busy || !ready || v.aliases.includes('staging')} onClick={() => void model.promote('staging', v.version)}>
+        <button className="jp-mod-styled" disabled={busy || !ready || v.aliases.includes('staging')} title={v.promotable?.reason ?? ''} onClick={() => void model.promote('staging', v.version)}>
           Promote to staging
         </button>
         <button
@@ -151,6 +174,7 @@ export function Models({ model }: { model: ModelsModel }): JSX.Element {
               </div>
             );
           })}
+          {s.promotion && s.promotion.team === d.team && s.promotion.model === d.name && <PromotionBox p={s.promotion} />}
           {d.versions.map((v) => (
             <Version key={v.version} v={v} canProd={d.canPromoteProduction} busy={s.busy} model={model} />
           ))}

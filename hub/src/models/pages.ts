@@ -15,6 +15,16 @@ const MODEL_STYLES = `
 .lineage dt { color:var(--muted); }
 .lineage dd { margin:0; word-break:break-all; }
 .actions { display:flex; gap:8px; flex-wrap:wrap; margin-top:10px; }
+.promotion { border-top:1px solid var(--line); margin-top:10px; padding-top:8px; }
+.promotion p { margin:4px 0; }
+.promotion .guardrail .gr-title { min-width:170px; }
+.approvals { border:1px dashed var(--line); border-radius:8px; padding:8px 12px; margin:8px 0; }
+.approvals h4, .gr-heading { margin:8px 0 4px; font-size:14px; }
+.approvals ul { margin:4px 0 8px; padding-left:18px; }
+.approvals textarea { width:100%; }
+.event-guardrails summary { color:var(--muted); font-size:13px; cursor:pointer; }
+form.decide { display:flex; gap:6px; flex-wrap:wrap; }
+form.decide input { min-width:220px; }
 .status-passed { color:var(--ok); } .status-failed { color:var(--bad); } .status-warning, .status-pending { color:var(--warn); } .status-skipped { color:var(--muted); }
 `;
 
@@ -30,12 +40,36 @@ export function registerModelPages(router: Router): void {
         user: who.user,
         xsrfToken: who.xsrfToken,
         scripts: ['models.js'],
-        data: { view: 'list' },
+        data: { view: 'list', platformAdmin: who.user.platformAdmin },
         body: html`<style>${raw(MODEL_STYLES)}</style>
           <h1>Models</h1>
           <p class="lead">Notebooks your teams published as models. Publish from the Models panel in JupyterLab; every version passes automated guardrails before it can serve staging or production.</p>
+          <p id="approvals-link" class="actions"></p>
           <div id="flash"></div>
           <div id="models"><div class="empty">Loading…</div></div>`,
+      }),
+    );
+  });
+
+  router.get('/models/approvals', (req, res) => {
+    const who = requireSession(req, res);
+    if (!who) return;
+    res.type('html').send(
+      renderPage({
+        title: 'Production approvals',
+        active: 'models',
+        user: who.user,
+        xsrfToken: who.xsrfToken,
+        scripts: ['models.js'],
+        data: { view: 'approvals', platformAdmin: who.user.platformAdmin },
+        body: html`<style>${raw(MODEL_STYLES)}</style>
+          <p><a href="/hub/models">← All models</a></p>
+          <h1>Production approvals for restricted data</h1>
+          <p class="lead">${who.user.platformAdmin
+            ? 'A model may use restricted data in production only with a platform admin’s approval for that model and data set. Approve or reject with a reason; the data set’s owners see every decision in the data audit log. The requester cannot decide their own request.'
+            : 'Requests your teams made to use restricted data in a model in production. Platform admins decide them.'}</p>
+          <div id="flash"></div>
+          <div id="approvals"><div class="empty">Loading…</div></div>`,
       }),
     );
   });
