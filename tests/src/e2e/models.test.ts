@@ -3,7 +3,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from '../integration/helpers.js';
-import { notebook, PREDICT, TRAIN } from '../integration/model-notebooks.js';
+import { notebook, PREDICT, publishBody, TRAIN } from '../integration/model-notebooks.js';
+import { seedDemoData } from '@atrium/hub/data/seed';
 import { artifactsDir, launchBrowser, screenshot, signIn } from './browser.js';
 
 const cell = (source: string, tags: string[] = []) => ({ cell_type: 'code', execution_count: null, metadata: tags.length ? { tags } : {}, outputs: [], source });
@@ -116,7 +117,11 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await screenshot(page, 'models-panel-guardrails-passed');
     await panelShot('models-panel-guardrails-passed-panel');
     await v1.locator('button', { hasText: 'Promote to production' }).click();
-    await panel().locator('.jp-AtriumModels-alias[data-alias="production"]', { hasText: 'v1' }).waitFor({ timeout: 30_000 });
+    // Promotion re-runs every guardrail (the clean re-run included) before the version serves: the panel shows it checking.
+    await panel().locator('.jp-AtriumModels-promotion[data-status="checking"]').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'models-panel-promotion-checking');
+    await panel().locator('.jp-AtriumModels-alias[data-alias="production"]', { hasText: 'v1' }).waitFor({ timeout: 600_000 });
+    assert.equal(await panel().locator('.jp-AtriumModels-promotion').getAttribute('data-status'), 'promoted');
     assert.match(await panel().locator('.jp-AtriumModels-notice').innerText(), /v1 now serves production/);
     await screenshot(page, 'models-panel-promoted');
     // Promotion deployed it: the predict URL answers a token scoped to this model.
@@ -150,6 +155,97 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await panelShot('models-panel-secret-blocked-panel');
     const production = (await call(t.url, 'GET', '/hub/api/models/sales-finance/iris', { token })).json.aliases.find((a: { alias: string }) => a.alias === 'production');
     assert.equal(production.version, 1, 'the failing version takes no traffic');
+  });
+
+  test('promote v3 from the hub’s model page (checking, then serving), then roll production back to v1 in the browser', async () => {
+    // v3 answers with species names, so which version serves is visible in the predictions.
+    const names = PREDICT.replace('return _model.predict(inputs).tolist()', 'return [["setosa", "versicolor", "virginica"][int(p)] for p in _model.predict(inputs)]');
+    const v3nb = notebook([
+      { cell_type: 'code', execution_count: 1, metadata: { tags: ['parameters'] }, outputs: [], source: 'C = 1.0' },
+      { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: TRAIN },
+      { cell_type: 'code', execution_count: 3, metadata: {}, outputs: [], source: names },
+    ]);
+    const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/iris/versions', { token, body: publishBody(v3nb) });
+    assert.equal(published.status, 201, published.text);
+    assert.equal(published.json.version, 3);
+    const scoped = await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token, body: { note: 'iris rollback check', model: 'sales-finance/iris' } });
+    const predict = async () => (await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: scoped.json.token, body: { inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] } })).json?.predictions;
+    assert.deepEqual(await predict(), [0, 2], 'v1 serves production');
+
+    await page.goto(`${t.url}/hub/models/sales-finance/iris`);
+    const v3 = page.locator('.version[data-version="3"]');
+    await v3.locator('.badge[data-status="passed"]').waitFor({ timeout: 600_000 });
+    await v3.locator('button[data-promote="production"]').click();
+    const prodCard = page.locator('[data-alias="production"]');
+    await prodCard.locator('.promotion[data-status="checking"]').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#flash').innerText(), /Checking v3 for production: every guardrail runs again/);
+    await screenshot(page, 'hub-model-promotion-checking');
+    await prodCard.locator('.promotion[data-status="promoted"]').waitFor({ timeout: 600_000 });
+    await prodCard.locator('p', { hasText: 'Version v3' }).waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('#flash').innerText(), /Promoted v3 to production\. v3 serves production at/);
+    await screenshot(page, 'hub-model-promoted-v3');
+    assert.deepEqual(await predict(), ['setosa', 'virginica'], 'v3 serves production');
+
+    page.once('dialog', (d) => void d.accept());
+    await prodCard.locator('button[data-rollback="production"]').click();
+    await page.locator('#flash', { hasText: 'Rolled production back to v1' }).waitFor({ timeout: 120_000 });
+    await prodCard.locator('p', { hasText: 'Version v1' }).waitFor({ timeout: 10_000 });
+    const latest = page.locator('#history tbody tr').first();
+    assert.equal(await latest.getAttribute('data-event'), 'rollback');
+    assert.match(await latest.innerText(), /rollback v3 → v1/);
+    await screenshot(page, 'hub-model-rolled-back');
+    assert.deepEqual(await predict(), [0, 2], 'v1 answers again after the rollback');
+  });
+
+  test('restricted data: ask for production approval on the model page, a platform admin approves, the promotion passes', async () => {
+    for (const team of ['supply-chain', 'marketing']) await t.hub.deps.store.teams.create(team, team);
+    await seedDemoData(t.hub.data);
+    await createUser(t.hub, 'root', { platformAdmin: true, password: 'root-password' });
+    assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token, body: { productionAllowed: true } })).status, 200);
+    const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/payroll-risk/versions', { token, body: publishBody(notebook([{ cell_type: 'code', execution_count: 1, metadata: { tags: ['parameters'] }, outputs: [], source: 'C = 1.0' }, { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: TRAIN }, { cell_type: 'code', execution_count: 3, metadata: {}, outputs: [], source: PREDICT }]), { datasets: [{ name: 'payroll', version: '1' }] }) });
+    assert.equal(published.status, 201, published.text);
+
+    await page.goto(`${t.url}/hub/models/sales-finance/payroll-risk`);
+    const v1 = page.locator('.version[data-version="1"]');
+    await v1.locator('.guardrail[data-guardrail="data-policy"][data-status="failed"]').waitFor({ timeout: 30_000 });
+    assert.match(await v1.locator('.guardrail[data-guardrail="data-policy"]').innerText(), /payroll \(restricted\): needs a platform approval for model sales-finance\/payroll-risk/);
+    await v1.locator('[data-approval-dataset="payroll"] [data-approval-status="none"]').waitFor();
+    await v1.locator('textarea[name="purpose"]').fill('Flags payroll anomalies for the finance controllers each month.');
+    await screenshot(page, 'hub-model-ask-approval');
+    await v1.locator('form.ask-approval button').click();
+    await v1.locator('[data-approval-dataset="payroll"] [data-approval-status="pending"]').waitFor({ timeout: 30_000 });
+    await screenshot(page, 'hub-model-approval-pending');
+
+    const admin = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const adminPage = await admin.newPage();
+      adminPage.on('pageerror', (e) => pageErrors.push(e.message));
+      await signIn(adminPage, t.url, 'root', 'root-password', '/hub/models');
+      await adminPage.locator('#approvals-link a', { hasText: '1 waiting' }).click();
+      const row = adminPage.locator('#pending-approvals tr[data-approval]', { hasText: 'payroll-risk' });
+      await row.waitFor({ timeout: 30_000 });
+      assert.match(await row.innerText(), /Flags payroll anomalies/);
+      await row.locator('input[name="reason"]').fill('Aggregated use only; reviewed with HR.');
+      await screenshot(adminPage, 'hub-approvals-pending');
+      await row.locator('button[value="approve"]').click();
+      await adminPage.locator('#flash', { hasText: 'is now approved' }).waitFor({ timeout: 30_000 });
+      await adminPage.locator('#decided-approvals [data-approval-status="approved"]').waitFor();
+      await screenshot(adminPage, 'hub-approvals-decided');
+    } finally {
+      await admin.close();
+    }
+
+    await page.reload();
+    await v1.locator('[data-approval-dataset="payroll"] [data-approval-status="approved"]').waitFor({ timeout: 30_000 });
+    await v1.locator('button[data-promote="staging"]').click();
+    const staging = page.locator('[data-alias="staging"]');
+    await staging.locator('.promotion[data-status="promoted"]').waitFor({ timeout: 600_000 });
+    await staging.locator('.promotion details').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    assert.equal(await staging.locator('.promotion .guardrail[data-guardrail="data-policy"]').getAttribute('data-status'), 'passed');
+    assert.match(await staging.locator('.promotion .guardrail[data-guardrail="data-policy"]').innerText(), /payroll@1 \(restricted\): approved by root/);
+    await screenshot(page, 'hub-model-approved-promoted');
+    const audit = await call(t.url, 'GET', '/hub/api/data/audit?dataset=payroll', { token });
+    assert.ok(audit.json.some((e: { action: string; actor: string }) => e.action === 'production_approval.approve' && e.actor === 'root'), 'the owners see the approval in the data audit log');
   });
 
   test('the hub’s model page shows versions, reasons and history', async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { irisNotebook, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
+import { promoteAndWait } from './model-promotions.js';
 
 /**
  * The registry end to end through the API, with the real reproducibility
@@ -53,14 +54,17 @@ describe('model registry: publish → guardrails → promote → history → rol
   });
 
   it('lets a member promote to staging, keeps production for team admins, and records history', async () => {
-    const staging = await call(t.url, 'POST', `${base}/aliases/staging`, { token: bob, body: { version: 1 } });
-    assert.equal(staging.status, 200, staging.text);
+    const staging = await promoteAndWait(t.url, base, 'staging', 1, bob);
+    assert.equal(staging.status, 'promoted', staging.message);
+    // Every guardrail ran again at promotion, the clean re-run included.
+    assert.deepEqual(staging.guardrails.map((g: any) => `${g.id} ${g.status}`), ['model-card passed', 'image passed', 'data-policy passed', 'secrets passed', 'pii passed', 'reproducibility passed']);
+    assert.ok(staging.guardrails.find((g: any) => g.id === 'reproducibility').details.some((d: string) => /predict\(smoke input\) → \[0,2\]/.test(d)));
     const prodByMember = await call(t.url, 'POST', `${base}/aliases/production`, { token: bob, body: { version: 1 } });
     assert.equal(prodByMember.status, 403);
     assert.match(prodByMember.json.error.message, /Only admins of team sales-finance/);
-    const prod = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
-    assert.equal(prod.status, 200, prod.text);
-    assert.match(prod.json.message, /v1 serves production at/);
+    const prod = await promoteAndWait(t.url, base, 'production', 1, alice);
+    assert.equal(prod.status, 'promoted', prod.message);
+    assert.match(prod.message, /v1 serves production at/);
     const again = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
     assert.equal(again.status, 409);
     // Promotion deployed the version: predictions answer with a token scoped to this model.
@@ -83,12 +87,13 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.ok(cmp.json.changes.some((c: any) => c.field === 'notebook sha256'));
     assert.equal(cmp.json.code.added, 1, 'the parameters cell changed');
     assert.equal(cmp.json.metrics[0].name, 'accuracy');
-    assert.equal((await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 2 } })).status, 200);
+    assert.equal((await promoteAndWait(t.url, base, 'production', 2, alice)).status, 'promoted');
     const rb = await call(t.url, 'POST', `${base}/aliases/production/rollback`, { token: alice });
     assert.equal(rb.status, 200, rb.text);
     assert.equal(rb.json.version.version, 1);
     const served = await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: modelToken, body: { inputs: [[5.1, 3.5, 1.4, 0.2]] } });
     assert.equal(served.status, 200, served.text);
+    assert.equal(served.headers.get('x-atrium-model-version'), '1', 'v1 answers again');
     const model = await call(t.url, 'GET', base, { token: bob });
     assert.deepEqual(model.json.aliases.map((a: any) => [a.alias, a.version]), [['production', 1], ['staging', 1]]);
     const history = await call(t.url, 'GET', `${base}/history`, { token: bob });
