@@ -205,4 +205,24 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal((await call(t.url, 'GET', '/hub/api/data/audit/verify', { token: root })).json.ok, true, 'the audit chain still verifies');
     await t.hub.models.idle();
   });
+
+  it('a hub that stops during the checks ends the promotion as failed ("promote again"), never a hung one, and nothing moves', async () => {
+    const base = '/hub/api/models/sales-finance/churn';
+    const started = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
+    assert.equal(started.status, 202, started.text);
+    // Stop the hub while the checks run (the clean re-run takes seconds), then start it again on the same state.
+    await waitFor('the re-run to start', async () => (await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: alice })).json.message.includes('re-running the notebook') || undefined, 60_000, 50);
+    const stateDir = t.stateDir;
+    await t.close({ stopServers: true });
+    t = await startTestHub({ models: { reproducibility: { timeoutSeconds: 300, predictTimeoutSeconds: 10 } } }, stateDir);
+    const after = await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: alice });
+    assert.equal(after.status, 200, after.text);
+    assert.equal(after.json.status, 'failed');
+    assert.match(after.json.message, /The hub (stopped during the checks|restarted while this promotion was checking); nothing changed\. Promote again\./);
+    const model = (await call(t.url, 'GET', base, { token: alice })).json;
+    assert.equal(model.aliases.find((a: any) => a.alias === 'production'), undefined, 'production still serves nothing');
+    // Promoting again works on the restarted hub.
+    const again = await promoteAndWait(t.url, base, 'production', 1, alice);
+    assert.equal(again.status, 'promoted', again.message);
+  });
 });
