@@ -211,7 +211,8 @@ class MountAgent:
             states: Dict[str, Any] = {}
             for name, entry in wanted.items():
                 have = self._current(name)
-                if have and have.get("version") == entry["version"] and have.get("variant") == entry["variant"]:
+                complete = have is not None and all(os.path.isfile(os.path.join(root, name, f["name"])) for f in entry["files"] if _FILE.match(f["name"]))
+                if complete and have.get("version") == entry["version"] and have.get("variant") == entry["variant"]:
                     states[name] = {"version": entry["version"], "state": "ready"}
                     continue
                 try:
