@@ -147,7 +147,8 @@ export class ModelsModel {
     try {
       const detail = await this.options.client.model(team, name);
       this.set({ detail });
-      if (detail.versions.some((v) => v.guardrailStatus === 'pending')) {
+      const promoting = detail.promotions?.some((p) => p.status === 'checking' || p.status === 'deploying');
+      if (promoting || detail.versions.some((v) => v.guardrailStatus === 'pending')) {
         this.timer = setTimeout(() => void this.select(team, name, true), this.options.pollMs ?? 2000);
       }
     } catch (err) {

@@ -174,7 +174,13 @@ export function Models({ model }: { model: ModelsModel }): JSX.Element {
               </div>
             );
           })}
-          {s.promotion && s.promotion.team === d.team && s.promotion.model === d.name && <PromotionBox p={s.promotion} />}
+          {(() => {
+            // The promotion this panel follows, else one running that someone started elsewhere (the hub page, another panel).
+            const mine = s.promotion && s.promotion.team === d.team && s.promotion.model === d.name ? s.promotion : undefined;
+            const running = d.promotions?.find((p) => p.status === 'checking' || p.status === 'deploying');
+            const shown = mine && !(running && running.id !== mine.id) ? mine : running;
+            return shown ? <PromotionBox p={shown} /> : null;
+          })()}
           {d.versions.map((v) => (
             <Version key={v.version} v={v} canProd={d.canPromoteProduction} busy={s.busy} model={model} />
           ))}

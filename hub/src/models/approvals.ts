@@ -63,8 +63,10 @@ export class DataApprovals {
     const latest = all[0];
     if (!latest) return { approved: false };
     if (latest.status === 'pending') return { approved: false, note: `approval #${latest.id}, asked by ${latest.requestedBy}, is waiting for a platform admin` };
-    if (latest.status === 'rejected') return { approved: false, note: `approval #${latest.id} was rejected by ${latest.decidedBy}: ${latest.decisionNote}` };
-    return { approved: false, note: `approval #${latest.id} was revoked by ${latest.revokedBy}: ${latest.revokeNote}` };
+    // The note ends the sentence in parentheses: drop its own full stop.
+    const said = (note: string | null) => (note ?? '').replace(/[.\s]+$/, '');
+    if (latest.status === 'rejected') return { approved: false, note: `approval #${latest.id} was rejected by ${latest.decidedBy}: ${said(latest.decisionNote)}` };
+    return { approved: false, note: `approval #${latest.id} was revoked by ${latest.revokedBy}: ${said(latest.revokeNote)}` };
   }
 
   /** The data sets of a version that need a platform approval (their classification's policy says `approval`). */

@@ -200,7 +200,8 @@ describe('publishing a notebook as a model from JupyterLab', () => {
   test('restricted data: ask for production approval on the model page, a platform admin approves, the promotion passes', async () => {
     for (const team of ['supply-chain', 'marketing']) await t.hub.deps.store.teams.create(team, team);
     await seedDemoData(t.hub.data);
-    await createUser(t.hub, 'root', { platformAdmin: true, password: 'root-password' });
+    const rootApiToken = await createUser(t.hub, 'root', { platformAdmin: true, password: 'root-password' });
+    const rootToken = async () => rootApiToken;
     assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token, body: { productionAllowed: true } })).status, 200);
     const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/payroll-risk/versions', { token, body: publishBody(notebook([{ cell_type: 'code', execution_count: 1, metadata: { tags: ['parameters'] }, outputs: [], source: 'C = 1.0' }, { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: TRAIN }, { cell_type: 'code', execution_count: 3, metadata: {}, outputs: [], source: PREDICT }]), { datasets: [{ name: 'payroll', version: '1' }] }) });
     assert.equal(published.status, 201, published.text);
@@ -244,6 +245,21 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     assert.equal(await staging.locator('.promotion .guardrail[data-guardrail="data-policy"]').getAttribute('data-status'), 'passed');
     assert.match(await staging.locator('.promotion .guardrail[data-guardrail="data-policy"]').innerText(), /payroll@1 \(restricted\): approved by root/);
     await screenshot(page, 'hub-model-approved-promoted');
+
+    // A platform admin revokes the approval: the next promotion is refused, and the page says why.
+    const approvals = await call(t.url, 'GET', '/hub/api/model-approvals?status=approved', { token: await rootToken() });
+    const revoked = await call(t.url, 'POST', `/hub/api/model-approvals/${approvals.json[0].id}/revoke`, { token: await rootToken(), body: { reason: 'HR withdrew consent for model use.' } });
+    assert.equal(revoked.status, 200, revoked.text);
+    await page.reload();
+    await v1.locator('[data-approval-dataset="payroll"] [data-approval-status="revoked"]').waitFor({ timeout: 30_000 });
+    await v1.locator('button[data-promote="production"]').click();
+    const production = page.locator('[data-alias="production"]');
+    await production.locator('.promotion[data-status="refused"]').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator('#flash').innerText(), /Promotion of v1 to production refused: Refused at promotion: Data sets allowed for production: Data policy: payroll \(restricted\): needs a platform approval .*revoked by root: HR withdrew consent for model use/);
+    await production.locator('.promotion details').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    assert.equal(await production.locator('.promotion .guardrail[data-guardrail="data-policy"]').getAttribute('data-status'), 'failed');
+    await page.locator('#flash').scrollIntoViewIfNeeded();
+    await screenshot(page, 'hub-model-promotion-refused-revoked');
     const audit = await call(t.url, 'GET', '/hub/api/data/audit?dataset=payroll', { token });
     assert.ok(audit.json.some((e: { action: string; actor: string }) => e.action === 'production_approval.approve' && e.actor === 'root'), 'the owners see the approval in the data audit log');
   });
