@@ -105,3 +105,15 @@ test('previews on the byte path stop after maxRows', async () => {
   for await (const chunk of Readable.from([Buffer.from('a\n1\n2\n3\n')]).pipe(rewriter)) out += String(chunk);
   assert.equal(out, 'a\n1!\n2!\n');
 });
+
+test('output larger than the input (long tokens) spills over output slabs without losing or shifting bytes', async () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => `${i},x${i},tail${i}`);
+  const csv = Buffer.from(['id,v,t', ...rows].join('\n') + '\n');
+  const long = byteAware((v) => v.toUpperCase().padEnd(700, '#'));
+  const chunks = [];
+  for (let i = 0; i < csv.length; i += 4096) chunks.push(csv.subarray(i, i + 4096));
+  const out = await rewriteWith(chunks, (n) => (n === 'v' ? long : undefined));
+  const expected = ['id,v,t', ...rows.map((_, i) => `${i},${`X${i}`.padEnd(700, '#')},tail${i}`)].join('\n') + '\n';
+  assert.equal(out.length, expected.length);
+  assert.equal(out, expected);
+});

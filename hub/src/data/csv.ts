@@ -25,6 +25,7 @@ export interface CsvTransformOptions {
 }
 
 const NEEDS_QUOTES = /[",\r\n]/;
+const SLAB = 1 << 20;
 
 /** Copy `src[from, to)` to `dst` at `at`; returns the new end. Short runs in a loop: Buffer#copy's call costs more than the bytes. */
 function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
@@ -65,7 +66,13 @@ export class CsvRewriter extends Transform {
   private rows = 0;
   private stopped = false;
   private readonly options: CsvTransformOptions;
+  /**
+   * Output is written into a slab and pushed as slices of it, so a stream of
+   * small chunks does not allocate (and collect) one buffer per chunk;
+   * `outStart` is where this call's output begins.
+   */
   private out: Buffer = Buffer.alloc(0);
+  private outStart = 0;
   private outLength = 0;
 
   constructor(options: CsvTransformOptions) {
@@ -76,8 +83,17 @@ export class CsvRewriter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     if (this.stopped) return callback();
     try {
-      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-      this.consume(false);
+      const nl = this.pending.length === 0 ? -1 : chunk.indexOf(10);
+      if (nl >= 0) {
+        // Finish the record cut at the end of the last chunk with just the bytes it needs, instead of copying the whole chunk.
+        this.pending = Buffer.concat([this.pending, chunk.subarray(0, nl + 1)]);
+        this.consume(false);
+        const rest = chunk.subarray(nl + 1);
+        this.pending = this.pending.length === 0 ? rest : Buffer.concat([this.pending, rest]);
+      } else {
+        this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      }
+      if (!this.stopped) this.consume(false);
       callback();
     } catch (err) {
       callback(err as Error);
@@ -96,10 +112,13 @@ export class CsvRewriter extends Transform {
     }
   }
 
+  /** Make room for `extra` more output bytes; a full slab is continued in a new one (what was written moves along). */
   private ensure(extra: number): void {
     if (this.outLength + extra <= this.out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLength + extra, 1 << 16));
-    this.out.copy(grown, 0, 0, this.outLength);
+    const grown = Buffer.allocUnsafe(Math.max(SLAB, (this.outLength - this.outStart + extra) * 2));
+    this.out.copy(grown, 0, this.outStart, this.outLength);
+    this.outLength -= this.outStart;
+    this.outStart = 0;
     this.out = grown;
   }
 
@@ -118,8 +137,8 @@ export class CsvRewriter extends Transform {
   private consume(final: boolean): void {
     const buf = this.pending;
     const len = buf.length;
-    this.out = Buffer.allocUnsafe(len + (len >> 2) + 1024);
-    this.outLength = 0;
+    this.outStart = this.outLength;
+    this.ensure(len + (len >> 3) + 256);
     let pos = 0;
     let nextQuote = -1;
     let nextCr = -1;
@@ -145,9 +164,8 @@ export class CsvRewriter extends Transform {
       if (next < 0) break;
       pos = next;
     }
-    if (this.outLength > 0) this.push(this.out.subarray(0, this.outLength));
-    this.out = Buffer.alloc(0);
-    this.outLength = 0;
+    if (this.outLength > this.outStart) this.push(this.out.subarray(this.outStart, this.outLength));
+    this.outStart = this.outLength;
     this.pending = pos >= len ? Buffer.alloc(0) : buf.subarray(pos);
     // A preview has what it needs: end the output now instead of reading the whole file.
     if (this.stopped) {
@@ -194,7 +212,9 @@ export class CsvRewriter extends Transform {
       const token = byteFns[i]!(buf, fs[i]!, fe[i]!);
       this.outLength = o;
       this.ensure(token.length * 3 + 2 + (end - fe[i]!) + 1);
+      // A new slab moves this call's output to its start.
       out = this.out;
+      o = this.outLength;
       // Tokens are short ASCII ("h_…", "[redacted]"): written char by char, quoted only if they need it.
       let plain = true;
       for (let k = 0; k < token.length; k++) {
