@@ -358,6 +358,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.ATRIUM_S3_ACCESS_KEY_ID) set(['storage', 's3', 'accessKeyId'], env.ATRIUM_S3_ACCESS_KEY_ID);
   if (env.ATRIUM_S3_SECRET_ACCESS_KEY) set(['storage', 's3', 'secretAccessKey'], env.ATRIUM_S3_SECRET_ACCESS_KEY);
   if (env.ATRIUM_S3_SECRET_ACCESS_KEY_FILE) set(['storage', 's3', 'secretAccessKeyFile'], env.ATRIUM_S3_SECRET_ACCESS_KEY_FILE);
+  if (env.ATRIUM_S3_PRESIGN_ACCESS_KEY_ID) set(['storage', 's3', 'presign', 'accessKeyId'], env.ATRIUM_S3_PRESIGN_ACCESS_KEY_ID);
+  if (env.ATRIUM_S3_PRESIGN_SECRET_ACCESS_KEY) set(['storage', 's3', 'presign', 'secretAccessKey'], env.ATRIUM_S3_PRESIGN_SECRET_ACCESS_KEY);
   if (env.ATRIUM_S3_CREATE_BUCKET) set(['storage', 's3', 'createBucket'], env.ATRIUM_S3_CREATE_BUCKET === 'true');
   return out;
 }

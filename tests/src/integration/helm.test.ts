@@ -12,7 +12,7 @@ import { before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, parseCatalog } from '@atrium/spawner';
-import { parseConfig } from '@atrium/hub/config';
+import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
 import { repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
 
@@ -65,6 +65,40 @@ describe('Helm chart', { skip: skipHelm }, () => {
     assert.equal(catalog.findImage('datascience')?.containerImage, 'atrium/datascience:2026.11');
   });
 
+  test('the state folder is on a kept volume, and S3 storage takes its keys from Secrets only', () => {
+    const hub = objects.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
+    const state = hub.spec!.template.spec!.volumes!.find((v) => v.name === 'state');
+    assert.equal(state?.persistentVolumeClaim?.claimName, 'atrium-state', 'published models survive a hub restart');
+    const pvc = objects.find((o) => o.kind === 'PersistentVolumeClaim');
+    assert.equal(pvc?.metadata?.annotations?.['helm.sh/resource-policy'], 'keep');
+
+    const s3 = runHelm([
+      'template', 'atrium', chart, '--namespace', namespace, ...setValues,
+      '--set', 'storage.kind=s3', '--set', 'storage.s3.endpoint=http://minio.storage.svc:9000', '--set', 'storage.s3.bucket=atrium-data',
+      '--set', 'storage.s3.credentialsSecret=atrium-s3', '--set', 'storage.s3.presign.credentialsSecret=atrium-s3-reader',
+    ]);
+    const rendered = parseAllDocuments(s3).map((d) => d.toJS() as k8s.KubernetesObject).filter((o) => o && o.kind);
+    const cm = rendered.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap;
+    const env = (rendered.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.containers[0]!.env!;
+    const fromSecret = Object.fromEntries(env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef!.name]));
+    assert.deepEqual(
+      Object.entries(fromSecret).filter(([name]) => name.startsWith('ATRIUM_S3_')).sort(),
+      [['ATRIUM_S3_ACCESS_KEY_ID', 'atrium-s3'], ['ATRIUM_S3_PRESIGN_ACCESS_KEY_ID', 'atrium-s3-reader'], ['ATRIUM_S3_PRESIGN_SECRET_ACCESS_KEY', 'atrium-s3-reader'], ['ATRIUM_S3_SECRET_ACCESS_KEY', 'atrium-s3']],
+    );
+    assert.ok(!env.some((e) => e.name.startsWith('ATRIUM_S3_') && e.value !== undefined), 'no key in plain values');
+    // What the hub reads: the ConfigMap plus the Secrets' values as the kubelet passes them.
+    const file = parseAllDocuments(cm.data!['config.yaml']!)[0]!.toJS() as Record<string, unknown>;
+    const secrets = { ATRIUM_S3_ACCESS_KEY_ID: 'rw', ATRIUM_S3_SECRET_ACCESS_KEY: 'rw-secret', ATRIUM_S3_PRESIGN_ACCESS_KEY_ID: 'ro', ATRIUM_S3_PRESIGN_SECRET_ACCESS_KEY: 'ro-secret' };
+    const config = parseConfig(mergeConfig(file, configFromEnv(secrets)));
+    assert.equal(config.storage.kind, 's3');
+    assert.equal(config.storage.s3.bucket, 'atrium-data');
+    assert.equal(config.storage.s3.presign.accessKeyId, 'ro');
+    assert.throws(
+      () => runHelm(['template', 'atrium', chart, ...setValues, '--set', 'storage.kind=s3', '--set', 'storage.s3.bucket=b']),
+      /storage\.s3\.credentialsSecret is required/,
+    );
+  });
+
   test('every object passes a server-side dry run on the test API server', async () => {
     const admin = adminConfig();
     await admin
@@ -85,7 +119,7 @@ describe('Helm chart', { skip: skipHelm }, () => {
       }
       kinds.push(object.kind!);
     }
-    for (const kind of ['Deployment', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
+    for (const kind of ['Deployment', 'PersistentVolumeClaim', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
       assert.ok(kinds.includes(kind), `${kind} was dry-run`);
     }
   });
