@@ -87,6 +87,8 @@ export function maskParquet(file: string, rules: Map<string, MaskRule>, masker: 
     };
     (writer as unknown as { flush: () => Promise<void> }).flush = flush;
     const pw = new ParquetWriter({ writer, schema, createdBy: 'atrium (masked)' });
+    // One masking function per column for the whole file, so each column keeps its token cache across row groups.
+    const fns: Record<string, ReturnType<Masker['fn']>> = {};
     let start = 0;
     for (const group of metadata.row_groups) {
       const end = start + Number(group.num_rows);
@@ -94,7 +96,8 @@ export function maskParquet(file: string, rules: Map<string, MaskRule>, masker: 
       const columnData = columns.map((name) => {
         const rule = rules.get(name);
         const data = rows.map((r) => r[name]);
-        return { name, data: rule ? data.map((v) => (v === null || v === undefined ? null : masker.apply(rule, String(v)))) : data };
+        const fn = rule ? (fns[name] ??= masker.fn(rule)) : undefined;
+        return { name, data: fn ? data.map((v) => (v === null || v === undefined ? null : fn(String(v)))) : data };
       });
       await pw.write({ columnData, rowGroupSize: Math.max(1, rows.length) });
       await flush();
