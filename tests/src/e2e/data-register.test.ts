@@ -164,4 +164,22 @@ describe('data owners register data sets in the hub', () => {
     assert.equal(upload.status, 403);
     assert.deepEqual(errors, []);
   });
+
+  test('a platform admin sees on the audit page that the newest entries were deleted from the database', async () => {
+    await createUser(t.hub, 'root', { password: 'root-password', platformAdmin: true });
+    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 700 } })).newPage();
+    admin.on('pageerror', (e) => errors.push(e.message));
+    await signIn(admin, t.url, 'root', 'root-password');
+    await admin.goto(`${t.url}/hub/data/audit`);
+    assert.match(await admin.locator('[data-chain="ok"]').innerText(), /Chain verified: \d+ entries, head .*matching the head recorded outside the database/);
+    const db = t.hub.data.data.db;
+    const last = await db.selectFrom('data_audit').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    await db.deleteFrom('data_audit').where('seq', '>', Number(last.seq) - 3).execute();
+    await admin.goto(`${t.url}/hub/data/audit`);
+    const broken = admin.locator('[data-chain="broken"]');
+    await broken.waitFor();
+    assert.match(await broken.innerText(), new RegExp(`The audit chain is broken: the newest entries ${Number(last.seq) - 2}–${Number(last.seq)} were deleted \\(truncated\\)`));
+    await screenshot(admin, 'data-audit-truncated');
+    assert.deepEqual(errors, []);
+  });
 });
