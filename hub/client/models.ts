@@ -1,4 +1,4 @@
-import { api, escapeHtml, flash, pageData, showError } from './common.js';
+import { api, escapeHtml, flash, pageData, restoreInputs, saveInputs, showError } from './common.js';
 
 interface Guardrail { id: string; title: string; status: string; enforcement: string; reason: string; details: string[] }
 interface AliasRec { alias: string; version: number; updatedBy: string; updatedAt: number }
@@ -137,6 +137,7 @@ async function renderModel(): Promise<void> {
         ${last ? promotionBox(last) : ''}</div>`;
     };
     const compareOptions = m.versions.map((v) => `<option value="${v.version}">v${v.version}</option>`).join('');
+    const saved = saveInputs(el);
     el.innerHTML = `
       ${latest ? `<section class="card"><h2>Model card (v${latest.version})</h2><dl class="lineage">
         <dt>Description</dt><dd>${escapeHtml(latest.card.description) || '<em>missing</em>'}</dd>
@@ -166,7 +167,7 @@ async function renderModel(): Promise<void> {
             ${v.promotable.ok ? '<p class="hint">Promotion re-runs every guardrail with today’s policies, including a clean re-run of the notebook, before the version serves.</p>' : ''}</div>`;
         })
         .join('')}</section>
-      ${m.versions.length > 1 ? `<section class="card"><h2>Compare versions</h2><form id="compare" class="row"><div><label for="cmp-from">From</label><select id="cmp-from">${compareOptions}</select></div><div><label for="cmp-to">To</label><select id="cmp-to">${compareOptions}</select></div><div style="align-self:flex-end"><button type="submit">Compare</button></div></form><div id="compare-result"></div></section>` : ''}
+      ${m.versions.length > 1 ? `<section class="card"><h2>Compare versions</h2><form id="compare" class="row"><div><label for="cmp-from">From</label><select id="cmp-from">${compareOptions}</select></div><div><label for="cmp-to">To</label><select id="cmp-to">${compareOptions}</select></div><div style="align-self:flex-end"><button type="submit">Compare</button></div></form><div id="compare-result" data-keep></div></section>` : ''}
       <section class="card"><h2>History</h2>${
         history.length
           ? `<table id="history"><thead><tr><th>When</th><th>Alias</th><th>What</th><th>By</th><th>Message</th></tr></thead><tbody>${history
@@ -176,6 +177,7 @@ async function renderModel(): Promise<void> {
       }</section>`;
     const from = document.getElementById('cmp-from') as HTMLSelectElement | null;
     if (from && m.versions.length > 1) from.value = String(m.versions[1]!.version);
+    restoreInputs(el, saved);
     const busy = m.promotions.some((p) => ACTIVE.includes(p.status));
     if (busy || m.versions.some((v) => v.guardrailStatus === 'pending')) timer = window.setTimeout(() => void renderModel(), busy ? 1000 : 2000);
   } catch (err) {

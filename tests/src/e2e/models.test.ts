@@ -180,7 +180,11 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await prodCard.locator('.promotion[data-status="checking"]').waitFor({ timeout: 30_000 });
     assert.match(await page.locator('#flash').innerText(), /Checking v3 for production: every guardrail runs again/);
     await screenshot(page, 'hub-model-promotion-checking');
+    // The page refreshes every second while checking: what the user picks meanwhile stays picked.
+    await page.locator('#cmp-from').selectOption('1');
+    await page.locator('#cmp-to').selectOption('2');
     await prodCard.locator('.promotion[data-status="promoted"]').waitFor({ timeout: 600_000 });
+    assert.deepEqual([await page.locator('#cmp-from').inputValue(), await page.locator('#cmp-to').inputValue()], ['1', '2'], 'choices survive the refreshes');
     await prodCard.locator('p', { hasText: 'Version v3' }).waitFor({ timeout: 10_000 });
     assert.match(await page.locator('#flash').innerText(), /Promoted v3 to production\. v3 serves production at/);
     await screenshot(page, 'hub-model-promoted-v3');
