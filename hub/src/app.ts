@@ -89,7 +89,10 @@ function createSpawner(config: HubConfig): Spawner {
 
 /** Wire the parts together and listen. No business logic lives here. */
 export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
-  const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog);
+  // On Kubernetes, workspaces run the images' container images: a
+  // requirements.txt beside the catalog is needed only for the hub's own
+  // clean re-runs of published notebooks (their absence is reported there).
+  const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog, { checkFiles: config.spawner.kind !== 'kubernetes' });
   const store = await Store.open(config.database);
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
   const secrets = SecretBox.fromStateDir(config.stateDir);

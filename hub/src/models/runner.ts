@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentManager, type Catalog } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
@@ -79,6 +79,12 @@ export class JupyterNotebookRunner implements NotebookRunner {
     const stored = readFileSync(path.join(input.bundleDir, 'notebook.ipynb'));
     const { timeoutSeconds, predictTimeoutSeconds } = this.options.config.reproducibility;
     const deadline = Date.now() + timeoutSeconds * 1000;
+    if (!existsSync(path.join(image.directory, 'requirements.txt'))) {
+      return fail(
+        `The hub cannot re-run notebooks of the ${image.displayName} image: it has no requirements.txt for it (${path.join(image.directory, 'requirements.txt')}). ` +
+          'A platform admin adds the image’s pinned requirements beside the catalog (Helm value imageRequirements).',
+      );
+    }
     let envPath: string;
     try {
       envPath = await this.envs.ensure(image);

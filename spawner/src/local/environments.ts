@@ -466,7 +466,6 @@ export interface WheelInfo {
   sha256: string;
 }
 
-/** The image's local wheels with the SHA-256 of their content (a rebuilt wheel means a new environment). */
 /** Record that a spawn used this environment (mtime of its ready marker). */
 function markUsed(envPath: string): void {
   try {
@@ -511,6 +510,7 @@ function pathsInUse(dirs: readonly string[]): Set<string> {
   return used;
 }
 
+/** The image's local wheels with the SHA-256 of their content (a rebuilt wheel means a new environment). */
 function readWheels(image: WorkspaceImage): WheelInfo[] {
   return (image.wheels ?? []).map((file) => {
     let data: Buffer;

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, parseCatalog } from '@atrium/spawner';
+import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, loadCatalog, parseCatalog } from '@atrium/spawner';
 import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
 import { repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
@@ -97,6 +98,27 @@ describe('Helm chart', { skip: skipHelm }, () => {
       () => runHelm(['template', 'atrium', chart, ...setValues, '--set', 'storage.kind=s3', '--set', 'storage.s3.bucket=b']),
       /storage\.s3\.credentialsSecret is required/,
     );
+  });
+
+  test('image requirements land beside the mounted catalog, where the hub looks for them to re-run notebooks', () => {
+    const out = runHelm(['template', 'atrium', chart, '--namespace', namespace, ...setValues, '--set-file', `imageRequirements.datascience=${path.join(repoRoot, 'images', 'datascience', 'requirements.txt')}`]);
+    const rendered = parseAllDocuments(out).map((d) => d.toJS() as k8s.KubernetesObject).filter((o) => o && o.kind);
+    const cm = rendered.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap;
+    const volume = (rendered.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.volumes!.find((v) => v.name === 'config')!;
+    // Lay the volume out as the kubelet does, then load the catalog with the hub's file checks on.
+    const dir = mkdtempSync(path.join(tmpdir(), 'atrium-helm-config-'));
+    try {
+      for (const item of volume.configMap!.items!) {
+        mkdirSync(path.dirname(path.join(dir, item.path)), { recursive: true });
+        writeFileSync(path.join(dir, item.path), cm.data![item.key]!);
+      }
+      const catalog = loadCatalog(path.join(dir, 'catalog.yaml'));
+      const image = catalog.findImage('datascience')!;
+      assert.equal(readFileSync(path.join(image.directory, 'requirements.txt'), 'utf8'), readFileSync(path.join(repoRoot, 'images', 'datascience', 'requirements.txt'), 'utf8'));
+      assert.ok(existsSync(path.join(dir, 'config.yaml')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every object passes a server-side dry run on the test API server', async () => {
