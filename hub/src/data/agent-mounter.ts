@@ -5,7 +5,7 @@ import { log } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { maskPlan } from './masking.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';
-import type { DatasetMounter, MountFile, MountSource } from './mounter.js';
+import { type DatasetMounter, type MountFile, type MountSource, mountDescription } from './mounter.js';
 import type { AccessDecision } from './policy.js';
 
 /** One file of a mounted data set, as a workspace's agent downloads it. */
@@ -231,17 +231,7 @@ export class AgentMounter implements DatasetMounter {
       piiCleared: decision.piiCleared,
       accessExpiresAt: decision.expiresAt,
       files: [file],
-      about: {
-        dataset: d.name,
-        title: d.title,
-        ownerTeam: d.ownerTeam,
-        classification: d.classification,
-        version: v.version,
-        maskedColumns: plan.maskedColumns,
-        piiCleared: decision.piiCleared,
-        accessExpiresAt: decision.expiresAt ? new Date(decision.expiresAt).toISOString() : null,
-        mountedAt: new Date(m.createdAt).toISOString(),
-      },
+      about: mountDescription(d, v.version, plan.maskedColumns, decision, m.createdAt),
     };
   }
 

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomToken } from '../auth/secrets.js';
+import type { Dataset } from './model.js';
+import type { AccessDecision } from './policy.js';
 
 export interface MountFile {
   name: string;
@@ -49,6 +51,31 @@ export interface MountSource {
 }
 
 export class MountError extends Error {}
+
+/**
+ * `atrium-dataset.json` beside a mounted data set, whichever mounter placed
+ * it: what the workspace (the Datasets panel, `datasets.mount()`) reads to
+ * know which version is there, what is masked and when access ends.
+ */
+export function mountDescription(
+  d: Pick<Dataset, 'name' | 'title' | 'ownerTeam' | 'classification'>,
+  version: number,
+  maskedColumns: readonly string[],
+  decision: Pick<AccessDecision, 'piiCleared' | 'expiresAt'>,
+  mountedAt: number,
+): Record<string, unknown> {
+  return {
+    dataset: d.name,
+    title: d.title,
+    ownerTeam: d.ownerTeam,
+    classification: d.classification,
+    version,
+    maskedColumns: [...maskedColumns],
+    piiCleared: decision.piiCleared,
+    accessExpiresAt: decision.expiresAt ? new Date(decision.expiresAt).toISOString() : null,
+    mountedAt: new Date(mountedAt).toISOString(),
+  };
+}
 
 export class LocalHomeMounter implements DatasetMounter {
   readonly kind = 'local';

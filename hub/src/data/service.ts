@@ -16,7 +16,7 @@ import type { DataAccessConfig } from './config.js';
 import { CsvError, CsvRewriter } from './csv.js';
 import { Masker, maskPlan } from './masking.js';
 import type { AccessRequest, Classification, Column, Dataset, DatasetVersion, DataFormat, Grant, GranteeKind } from './model.js';
-import { type DatasetMounter, MountError } from './mounter.js';
+import { type DatasetMounter, MountError, mountDescription } from './mounter.js';
 import { type Inspection, inspectUpload } from './inspect.js';
 import { ParquetError, maskParquet, parquetPreview, validateParquet } from './parquet.js';
 import {
@@ -409,17 +409,7 @@ export class DataService implements DataGovernance {
 
   private async materialize(user: string, d: Dataset, v: DatasetVersion, decision: AccessDecision): Promise<string[]> {
     const plan = maskPlan(d.columns, decision.piiCleared);
-    const about = {
-      dataset: d.name,
-      title: d.title,
-      ownerTeam: d.ownerTeam,
-      classification: d.classification,
-      version: v.version,
-      maskedColumns: plan.maskedColumns,
-      piiCleared: decision.piiCleared,
-      accessExpiresAt: decision.expiresAt ? new Date(decision.expiresAt).toISOString() : null,
-      mountedAt: new Date().toISOString(),
-    };
+    const about = mountDescription(d, v.version, plan.maskedColumns, decision, Date.now());
     try {
       await this.mounter.materialize(user, d.name, [
         { name: `${d.name}.${d.format}`, open: async () => (await this.maskedStream(d, v, decision.piiCleared)).stream },
