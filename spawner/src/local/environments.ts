@@ -207,7 +207,7 @@ export class EnvironmentManager {
     const candidates = readdirSync(this.envsDir)
       .filter(ofImage)
       .map((name) => path.join(this.envsDir, name))
-      .filter((dir) => dir !== path.resolve(keep) && dir !== keep)
+      .filter((dir) => dir !== keep) // both come from path.join(envsDir, …)
       .filter((dir) => !existsSync(`${dir}.lock`))
       .filter((dir) => Date.now() - lastUsed(dir) > this.pruneIdleMs);
     if (candidates.length === 0) return [];
