@@ -15,6 +15,8 @@ if (!existsSync(path.join(root, 'node_modules'))) {
   console.log('First run: installing dependencies (npm ci)…');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
+// bubblewrap: the sandbox user code runs in (Debian's package; skipped when present).
+run('bash', ['scripts/ensure-system-packages.sh']);
 run('npm', ['run', '--silent', 'build']);
 
 let args = process.argv.slice(2);

@@ -7,7 +7,7 @@ export npm_config_build_from_source=true
 
 suite=${1:-all}
 [ -d node_modules ] || npm ci --no-audit --no-fund
-bash scripts/ensure-chromium.sh
+bash scripts/ensure-system-packages.sh --tests
 
 # Free loopback ports, so a second run on the same machine cannot collide.
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }

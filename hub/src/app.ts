@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { createSandbox, loadCatalog, LocalProcessSpawner, NoSandbox, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
+import { mounterKind } from './data/workspace-env.js';
 import { createKubernetesSpawner } from './servers/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -75,10 +77,13 @@ function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox
   return new BuiltinAuthenticator(store);
 }
 
-function createSpawner(config: HubConfig): Spawner {
+function createSpawner(config: HubConfig, sandbox: Sandbox): Spawner {
   if (config.spawner.kind === 'kubernetes') return createKubernetesSpawner(config);
   return new LocalProcessSpawner({
     stateDir: config.stateDir,
+    sandbox,
+    // The hub writes mounted data into ~/datasets, which users may only read; a mount agent inside writes it itself.
+    readOnlyInHome: mounterKind(config) === 'agent' ? [] : ['datasets'],
     python: config.spawner.python,
     memoryEnforcement: config.spawner.memoryEnforcement,
     ...(config.spawner.environmentsDir ? { envsDir: config.spawner.environmentsDir } : {}),
@@ -87,17 +92,46 @@ function createSpawner(config: HubConfig): Spawner {
   });
 }
 
+/**
+ * The sandbox for user code on this machine. A local hub refuses to start
+ * when the configured sandbox cannot (the message names the fix). On
+ * Kubernetes, workspaces and model servers are pods; re-runs of published
+ * notebooks still happen in the hub's container, sandboxed when bubblewrap
+ * works there and otherwise as the hub (the model pages say so).
+ */
+async function createSandboxes(config: HubConfig): Promise<{ sandbox: Sandbox; rerunSandbox: Sandbox }> {
+  const sandbox = createSandbox({ kind: config.spawner.sandbox, stateDir: config.stateDir, uids: config.spawner.sandboxUids });
+  if (sandbox.kind === 'none') {
+    log.warn('the sandbox is off (spawner.sandbox: none): user code runs with the hub’s privileges and can read its secret key and database');
+  }
+  if (config.spawner.kind !== 'kubernetes') {
+    await sandbox.check();
+    return { sandbox, rerunSandbox: sandbox };
+  }
+  try {
+    await sandbox.check();
+    return { sandbox, rerunSandbox: sandbox };
+  } catch (err) {
+    log.warn('notebook re-runs run in the hub’s container without a sandbox', { reason: (err as Error).message });
+    return { sandbox, rerunSandbox: new NoSandbox() };
+  }
+}
+
 /** Wire the parts together and listen. No business logic lives here. */
 export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
   // On Kubernetes, workspaces run the images' container images: a
   // requirements.txt beside the catalog is needed only for the hub's own
   // clean re-runs of published notebooks (their absence is reported there).
   const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog, { checkFiles: config.spawner.kind !== 'kubernetes' });
+  // The state directory holds the secret key, the database and every user's files: only the hub may enter it.
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.stateDir, 0o700);
+  const { sandbox, rerunSandbox } = await createSandboxes(config);
   const store = await Store.open(config.database);
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
   const secrets = SecretBox.fromStateDir(config.stateDir);
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
-  const spawner = overrides.spawner ?? createSpawner(config);
+  const spawner = overrides.spawner ?? createSpawner(config, sandbox);
   const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
   identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
@@ -106,10 +140,20 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     user: new FailureLimiter(config.loginRateLimit.maxFailures, windowMs),
     address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
   };
-  const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner));
+  const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox));
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
-  const deps: HubDeps = { config, store, identity, manager, catalog, deployments: serving.deployments, servingMetrics: serving.metrics, data };
+  const deps: HubDeps = {
+    config,
+    store,
+    identity,
+    manager,
+    catalog,
+    deployments: serving.deployments,
+    servingMetrics: serving.metrics,
+    data,
+    isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
+  };
 
   const api = new ApiRegistry();
   registerUserRoutes(api, deps);
@@ -122,7 +166,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
-  const models = createModelRegistry(config, store, catalog, data);
+  const models = createModelRegistry(config, store, catalog, rerunSandbox, data);
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
   registerModelRoutes(api, models.registry, data);

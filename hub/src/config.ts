@@ -250,6 +250,22 @@ export const configSchema = z
         environmentsDir: z.string().default(''),
         /** Build image environments at start-up so the first spawn is fast. */
         prepareImages: z.boolean().default(true),
+        /**
+         * Where user code runs on this machine (workspaces, local model
+         * servers, notebook re-runs): `bubblewrap` isolates each in its own
+         * namespaces as its own uid (docs/spawner-local.md); `none` runs it
+         * as the hub, able to read the hub's secrets and database. The hub
+         * then warns on every admin page.
+         */
+        sandbox: z.enum(['bubblewrap', 'none']).default('bubblewrap'),
+        /** The uids the sandbox gives users and teams when the hub runs as root (one each, kept in `<stateDir>/sandbox/uids.json`). */
+        sandboxUids: z
+          .object({
+            first: z.number().int().min(1000).max(4_000_000_000).default(1_000_000_000),
+            count: z.number().int().min(1).max(100_000_000).default(1_000_000),
+          })
+          .strict()
+          .prefault({}),
         kubernetes: kubernetesSchema.prefault({}),
       })
       .prefault({}),
@@ -347,6 +363,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.ATRIUM_ADMIN_USER) set(['auth', 'adminUser'], env.ATRIUM_ADMIN_USER);
   if (env.ATRIUM_AUTH) set(['auth', 'kind'], env.ATRIUM_AUTH);
   if (env.ATRIUM_SPAWNER) set(['spawner', 'kind'], env.ATRIUM_SPAWNER);
+  if (env.ATRIUM_SANDBOX) set(['spawner', 'sandbox'], env.ATRIUM_SANDBOX);
   if (env.ATRIUM_KUBECONFIG) set(['spawner', 'kubernetes', 'kubeconfig'], env.ATRIUM_KUBECONFIG);
   if (env.ATRIUM_OIDC_ISSUER) set(['auth', 'oidc', 'issuer'], env.ATRIUM_OIDC_ISSUER);
   if (env.ATRIUM_OIDC_CLIENT_ID) set(['auth', 'oidc', 'clientId'], env.ATRIUM_OIDC_CLIENT_ID);

@@ -15,3 +15,4 @@ export * from './model-server.js';
 export { LocalModelServer, MODEL_SERVER_SCRIPT, checkHealth, workersFor } from './models/local-model-server.js';
 export type { LocalModelServerOptions, LocalModelServerState } from './models/local-model-server.js';
 export * from './kubernetes/index.js';
+export * from './sandbox/index.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Catalog } from '@atrium/spawner';
+import type { Catalog, Sandbox } from '@atrium/spawner';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../db/store.js';
 import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
@@ -17,8 +17,15 @@ export { servingDeployer } from './serving.js';
 export type DataSide = Governance & { audit?: ApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
 
 /** The registry with its default parts: the embedded data policy and the local notebook runner. */
-export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, governance?: DataSide): { registry: ModelRegistry; close(): Promise<void> } {
+export function createModelRegistry(
+  config: HubConfig,
+  store: Store,
+  catalog: Catalog,
+  sandbox: Sandbox,
+  governance?: DataSide,
+): { registry: ModelRegistry; close(): Promise<void> } {
   const runner = new JupyterNotebookRunner({
+    sandbox,
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
     python: config.spawner.python,

@@ -3,12 +3,14 @@
  * kernel driven over the Jupyter messaging protocol (REST to create the
  * kernel, the `channels` WebSocket to execute code). Used by the
  * reproducibility guardrail: a clean kernel, nothing from the author's
- * session.
+ * session. The server runs inside the sandbox it is given (the notebook's
+ * code is the author's, never the hub's to trust).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SandboxLaunch } from '@atrium/spawner';
 import WebSocket from 'ws';
 
 export interface ExecuteResult {
@@ -39,21 +41,37 @@ export class HeadlessJupyter {
     private readonly logTail: () => string,
   ) {}
 
-  /** Start `jupyter-server` from `envPath` with `rootDir` as the working directory. */
-  static async start(envPath: string, rootDir: string, timeoutMs = 60_000): Promise<HeadlessJupyter> {
+  /**
+   * Start `jupyter-server` from `envPath` in `launch` (its home, seen from
+   * inside, is the server's root); `hostDir` is that home on the host.
+   */
+  static async start(envPath: string, launch: SandboxLaunch, hostDir: string, timeoutMs = 60_000): Promise<HeadlessJupyter> {
     const port = await freePort();
     const token = randomBytes(24).toString('hex');
+    const rootDir = launch.home;
     const jupyterDir = `${rootDir}/.jupyter-runtime`;
-    const child = spawn(
+    const argv = [
+      ...launch.prefix,
       `${envPath}/bin/jupyter-server`,
-      ['--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0', '--ServerApp.open_browser=False', '--ServerApp.allow_root=True', `--ServerApp.root_dir=${rootDir}`],
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.open_browser=False',
+      // Only without a sandbox can the server be the hub's own (root) user.
+      ...(launch.isolated ? [] : ['--ServerApp.allow_root=True']),
+      `--ServerApp.root_dir=${rootDir}`,
+    ];
+    const child = spawn(
+      argv[0]!,
+      argv.slice(1),
       {
-        cwd: rootDir,
+        cwd: hostDir,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           PATH: `${envPath}/bin:/usr/bin:/bin`,
           HOME: rootDir,
+          ...(launch.tmp !== undefined ? { TMPDIR: launch.tmp } : {}),
           LANG: process.env.LANG ?? 'C.UTF-8',
           // The token goes through the environment, not argv, so `ps` does not show it.
           JUPYTER_TOKEN: token,

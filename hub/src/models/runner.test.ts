@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseCatalog } from '@atrium/spawner';
+import { BubblewrapSandbox, parseCatalog } from '@atrium/spawner';
 import { modelsConfigSchema } from './config.js';
 import { notebookWith } from './guardrails/fixtures.test-helpers.js';
 import { JupyterNotebookRunner } from './runner.js';
@@ -24,7 +24,7 @@ describe('notebook re-runs', () => {
     mkdirSync(bundleDir);
     const notebook = notebookWith([{ source: 'def predict(inputs):\n    return inputs' }]);
     writeFileSync(path.join(bundleDir, 'notebook.ipynb'), JSON.stringify(notebook));
-    const runner = new JupyterNotebookRunner({ stateDir: dir, envsDir: path.join(dir, 'envs'), python: 'python3', catalog, config: modelsConfigSchema.parse({}) });
+    const runner = new JupyterNotebookRunner({ stateDir: dir, envsDir: path.join(dir, 'envs'), python: 'python3', catalog, config: modelsConfigSchema.parse({}), sandbox: new BubblewrapSandbox({ dir: path.join(dir, 'sandbox') }) });
     const outcome = await runner.run({
       team: 'sales-finance', model: 'iris', version: 1, notebook, image: 'datascience', imageVersion: '2026.11', datasets: [],
       card: { description: '', intendedUse: '', limitations: '', owner: '' }, smokeInput: [[1]], bundleDir,

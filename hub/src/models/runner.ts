@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentManager, type Catalog } from '@atrium/spawner';
+import { EnvironmentManager, type Catalog, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
 import type { GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import { HeadlessJupyter } from './kernel.js';
@@ -44,20 +44,25 @@ function afterMark(stdout: string): unknown {
 }
 
 /**
- * Re-runs a bundle's notebook in a fresh kernel of its image. One run at a
- * time: a re-run is a whole Python process tree training a model, and the
- * hub's machine also serves workspaces.
+ * Re-runs a bundle's notebook in a fresh kernel of its image, inside the
+ * sandbox (as the team's uid, seeing a scratch copy of the bundle and the
+ * image's environment only). One run at a time: a re-run is a whole Python
+ * process tree training a model, and the hub's machine also serves
+ * workspaces.
  */
 export class JupyterNotebookRunner implements NotebookRunner {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly active = new Set<HeadlessJupyter>();
   private closed = false;
   private readonly envs: EnvironmentManager;
+  /** Where re-runs execute; `none` runs them as the hub (Kubernetes hubs today, see docs/models.md). */
+  readonly sandbox: Sandbox;
 
   constructor(
-    private readonly options: { stateDir: string; envsDir: string; python: string; catalog: Catalog; config: ModelsConfig },
+    private readonly options: { stateDir: string; envsDir: string; python: string; catalog: Catalog; config: ModelsConfig; sandbox: Sandbox },
   ) {
     this.envs = new EnvironmentManager({ envsDir: options.envsDir, logsDir: path.join(options.stateDir, 'logs'), python: options.python });
+    this.sandbox = options.sandbox;
   }
 
   /** Stop running re-runs (hub shutdown); their versions stay pending and are checked again at the next start. */
@@ -99,7 +104,13 @@ export class JupyterNotebookRunner implements NotebookRunner {
     let server: HeadlessJupyter | undefined;
     try {
       if (this.closed) return fail('The hub is shutting down; the check runs again at its next start.');
-      server = await HeadlessJupyter.start(envPath, workDir);
+      let launch: SandboxLaunch;
+      try {
+        launch = await this.sandbox.prepare({ identity: `team:${input.team}`, loginName: 'model', home: workDir, readOnly: [envPath], tmpMiB: 2048 });
+      } catch (err) {
+        return fail(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
+      }
+      server = await HeadlessJupyter.start(envPath, launch, workDir);
       this.active.add(server);
       const kernel = await server.startKernel();
       try {

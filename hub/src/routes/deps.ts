@@ -19,4 +19,11 @@ export interface HubDeps {
   servingMetrics: ServingMetrics;
   /** Governed data access: what other features may ask about data sets (hub/src/data/policy.ts). */
   data: DataGovernance;
+  /**
+   * Where user code runs: `bubblewrap` (local, isolated), `none` (local, as
+   * the hub: admin pages warn) or `pods` (Kubernetes); `reruns` for the
+   * clean re-runs of published notebooks, which happen in the hub's machine
+   * or container on every backend today.
+   */
+  isolation: { userCode: 'bubblewrap' | 'none' | 'pods'; reruns: 'bubblewrap' | 'none' };
 }

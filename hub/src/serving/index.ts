@@ -3,7 +3,7 @@
  * on promotion), request metrics, and the /models/… predict route.
  */
 import path from 'node:path';
-import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Spawner } from '@atrium/spawner';
+import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
 import type { IdentityService } from '../auth/identity.js';
 import type { SecretBox } from '../auth/secrets.js';
 import type { HubConfig } from '../config.js';
@@ -24,7 +24,7 @@ export interface Serving {
   close(options?: { stopServers?: boolean }): Promise<void>;
 }
 
-export function createModelServerBackend(config: HubConfig, spawner: Spawner): ModelServerBackend {
+export function createModelServerBackend(config: HubConfig, spawner: Spawner, sandbox: Sandbox): ModelServerBackend {
   // With the Kubernetes spawner, model servers are Deployments in the team namespaces it manages.
   if (spawner instanceof KubernetesSpawner) {
     return new KubernetesModelServer(spawner, {
@@ -44,6 +44,7 @@ export function createModelServerBackend(config: HubConfig, spawner: Spawner): M
         });
   return new LocalModelServer({
     stateDir: config.stateDir,
+    sandbox,
     environments,
     startTimeoutMs: config.serving.startTimeoutSeconds * 1000,
     predictTimeoutSeconds: config.serving.predictTimeoutSeconds,

@@ -151,10 +151,24 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
     assert.equal(env.has('JUPYTERHUB_API_TOKEN'), false);
     assert.equal(env.has('ATRIUM_TEST_HUB_SECRET'), false);
     assert.equal(env.get('MY_SETTING'), 'hello');
-    assert.equal(env.get('HOME'), home);
+    // Sandboxed (the default): the home is /home/<user> inside, the kernel connection files in its private /tmp.
+    assert.equal(state.sandbox?.kind, 'bubblewrap');
+    assert.equal(env.get('HOME'), '/home/tester');
+    assert.equal(env.get('TMPDIR'), '/tmp');
     assert.equal(env.get('ATRIUM_USER'), 'tester');
     assert.equal(env.get('ATRIUM_WORKSPACE'), req.workspace);
-    assert.equal(env.get('JUPYTER_RUNTIME_DIR'), spawner.runtimeDir(req.user, req.workspace));
+    assert.equal(env.get('JUPYTER_RUNTIME_DIR'), '/tmp/jupyter-runtime');
+    assert.equal(existsSync(spawner.runtimeDir(req.user, req.workspace)), false, 'no runtime folder on the host');
+    // bwrap's own processes name jupyter-lab among their arguments; the server is the one that runs it.
+    const lab = descendantsOf(state.pid).find((p) => {
+      const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+      return !/bwrap|setpriv/.test(argv[0] ?? '') && argv.slice(0, 2).some((a) => a.endsWith('/jupyter-lab'));
+    });
+    assert.ok(lab, 'jupyter-lab runs under the sandbox');
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${lab.pid}/status`, 'utf8'))?.[1]);
+    assert.notEqual(uid, 0, 'JupyterLab never runs as root');
+    assert.equal(uid, state.sandbox?.uid);
+    assert.equal(readFileSync(path.join(home, 'keep-me.txt'), 'utf8'), 'precious', 'the home is kept');
     assert.ok(env.get('PATH')?.startsWith(path.join(state.envPath, 'bin') + ':'));
     assert.ok(!readFileSync(state.logFile, 'utf8').includes(req.token), 'token not in the log');
 
@@ -283,12 +297,15 @@ setInterval(() => {}, 1000); // a hub keeps running until killed
   });
 
   it('reports an immediate crash with the log tail and cleans up', async () => {
-    const site = mkdtempSync(path.join(tmpdir(), 'atrium-crash-'));
+    // The sandbox sees only the home, so the broken module lives there.
+    const req = request({ user: `crash${counter}` });
+    const site = path.join(spawner.homeDir(req.user), 'crash-site');
+    mkdirSync(site, { recursive: true });
     writeFileSync(
       path.join(site, 'sitecustomize.py'),
       'import os, sys\nsys.stderr.write("boom: this server cannot start\\n")\nsys.stderr.flush()\nos._exit(3)\n',
     );
-    const req = request({ env: { PYTHONPATH: site } });
+    req.env = { PYTHONPATH: `/home/${req.user}/crash-site` };
     await assert.rejects(spawner.start(req, () => undefined, new AbortController().signal), (err: unknown) => {
       assert.ok(err instanceof SpawnError);
       assert.equal(err.code, 'server_crashed');

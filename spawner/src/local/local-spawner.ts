@@ -1,13 +1,18 @@
 /**
  * LocalProcessSpawner: runs each workspace as a JupyterLab process on this
- * machine, as the hub's own OS user, from a cached per-image venv.
+ * machine, from a cached per-image venv, inside a sandbox (bubblewrap by
+ * default): the server, its kernels and terminals run as the user's own
+ * uid and see only their home, the image's environment and their own
+ * processes (spawner/src/sandbox/).
  *
  * Layout under `stateDir`:
  *   envs/<image>-<sha>/            Python venv per image (shared, cached)
  *   homes/<user>/                  a user's files, shared by their workspaces, never deleted
  *   logs/<user>--<workspace>.log   server stdout/stderr (appended per run)
  *   logs/env-<image>-<sha>.log     last environment build
- *   runtime/<user>--<workspace>/   JUPYTER_RUNTIME_DIR (removed on stop)
+ *   runtime/<user>--<workspace>/   JUPYTER_RUNTIME_DIR without a sandbox (removed on stop);
+ *                                  a sandboxed server keeps it in its private /tmp
+ *   sandbox/                       uids per user, generated passwd files
  *
  * Servers run detached in their own process group and survive the hub (even
  * `kill -9`); the SpawnerState holds everything needed to find them again.
@@ -29,6 +34,8 @@ import {
   type StartResult,
   type WorkspaceImage,
 } from '../spawner.js';
+import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
+import { loginNameFor, type Sandbox, type SandboxLaunch } from '../sandbox/sandbox.js';
 import { EnvironmentManager } from './environments.js';
 import {
   applyLimits,
@@ -88,6 +95,14 @@ export interface LocalProcessSpawnerOptions {
    * (which may hold its secrets) are not passed on.
    */
   inheritEnv?: string[];
+  /** Where user code runs (default: bubblewrap, keeping its files in `<stateDir>/sandbox`). */
+  sandbox?: Sandbox;
+  /**
+   * Folders of the home the hub writes and the user may only read
+   * (default `['datasets']`, where the hub mounts data sets). Empty when a
+   * mount agent inside the workspace writes `~/datasets` itself.
+   */
+  readOnlyInHome?: string[];
 }
 
 export const DEFAULT_INHERITED_ENV = [
@@ -144,6 +159,8 @@ const stateSchema = z.object({
   runtimeDir: z.string(),
   limits: limitsSchema,
   startedAt: z.string(),
+  /** How the server is isolated; absent in states from before the sandbox (none). */
+  sandbox: z.object({ kind: z.enum(['bubblewrap', 'none']), uid: z.int(), home: z.string() }).optional(),
 });
 
 /** The SpawnerState of a local server (JSON). */
@@ -162,6 +179,8 @@ export class LocalProcessSpawner implements Spawner {
   private readonly cgroupParent: string;
   private readonly addressSpaceFactor: number;
   private readonly inheritEnv: string[];
+  readonly sandbox: Sandbox;
+  private readonly readOnlyInHome: string[];
   private cgroupSupport: CgroupSupport | undefined | null = null;
   /** Exit codes of servers this instance spawned, by `pid:startTime`. */
   private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
@@ -179,6 +198,8 @@ export class LocalProcessSpawner implements Spawner {
     this.cgroupParent = options.cgroupParent ?? 'atrium';
     this.addressSpaceFactor = options.addressSpaceFactor ?? 2;
     this.inheritEnv = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
+    this.sandbox = options.sandbox ?? new BubblewrapSandbox({ dir: path.join(this.stateDir, 'sandbox') });
+    this.readOnlyInHome = options.readOnlyInHome ?? ['datasets'];
     this.environments = new EnvironmentManager({
       envsDir: options.envsDir ? path.resolve(options.envsDir) : path.join(this.stateDir, 'envs'),
       logsDir: path.join(this.stateDir, 'logs'),
@@ -232,11 +253,26 @@ export class LocalProcessSpawner implements Spawner {
     onProgress({ progress: 65, message: 'Preparing your home directory' });
     const home = this.homeDir(user);
     const logFile = this.logFile(user, workspace);
-    const runtimeDir = this.runtimeDir(user, workspace);
-    mkdirSync(home, { recursive: true, mode: 0o700 });
+    const hostRuntimeDir = this.runtimeDir(user, workspace);
     mkdirSync(path.dirname(logFile), { recursive: true });
-    rmSync(runtimeDir, { recursive: true, force: true });
-    mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+    let launch: SandboxLaunch;
+    try {
+      launch = await this.sandbox.prepare({
+        identity: `user:${user}`,
+        loginName: loginNameFor(user),
+        home,
+        readOnly: [envPath],
+        readOnlyInHome: this.readOnlyInHome,
+        tmpMiB: size.memoryMiB,
+      });
+    } catch (err) {
+      throw new SpawnError(`Could not prepare the sandbox for ${user}/${workspace}: ${(err as Error).message}`, 'sandbox_failed');
+    }
+    // Kernel connection files drive kernels: a sandboxed server keeps them in
+    // its private /tmp, where no other process can read them.
+    const runtimeDir = launch.isolated ? path.posix.join(launch.tmp ?? '/tmp', 'jupyter-runtime') : hostRuntimeDir;
+    rmSync(hostRuntimeDir, { recursive: true, force: true });
+    if (!launch.isolated) mkdirSync(hostRuntimeDir, { recursive: true, mode: 0o700 });
 
     const port = await allocatePort('127.0.0.1');
     let limits: AppliedLimits;
@@ -270,9 +306,9 @@ export class LocalProcessSpawner implements Spawner {
     }
 
     const runId = randomBytes(8).toString('hex');
-    const jupyterArgs = jupyterLabArgs(request, port, home);
-    const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
-    const env = this.workspaceEnv(request, envPath, home, runtimeDir, runId);
+    const jupyterArgs = jupyterLabArgs(request, port, launch.home, !launch.isolated);
+    const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
+    const env = this.workspaceEnv(request, envPath, launch, runtimeDir, runId);
 
     rotateIfLarge(logFile);
     writeRunHeader(logFile, `starting ${user}/${workspace}`, [
@@ -282,6 +318,9 @@ export class LocalProcessSpawner implements Spawner {
         (limits.addressSpaceKiB ? ` (ulimit -v ${limits.addressSpaceKiB})` : '') +
         `, CPU by ${limits.cpu}`,
       ...limits.notes,
+      launch.isolated
+        ? `sandbox ${this.sandbox.kind}: uid ${launch.uid}, home ${launch.home} (host ${home})`
+        : 'sandbox none: runs as the hub’s own user and sees what the hub sees',
       `listening on 127.0.0.1:${port}${request.baseUrl}`,
     ]);
 
@@ -370,6 +409,7 @@ export class LocalProcessSpawner implements Spawner {
           ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
         },
         startedAt: new Date().toISOString(),
+        sandbox: { kind: this.sandbox.kind, uid: launch.uid, home: launch.home },
       };
       onProgress({ progress: 80, message: 'JupyterLab is starting up' });
       return { target: `http://127.0.0.1:${port}`, state: state as unknown as SpawnerState };
@@ -381,7 +421,7 @@ export class LocalProcessSpawner implements Spawner {
       await waitUntil(() => exitInfo !== undefined || !readProcStat(pid), 2000, 20);
     }
     await cleanupLimits();
-    rmSync(runtimeDir, { recursive: true, force: true });
+    rmSync(hostRuntimeDir, { recursive: true, force: true });
     child.unref();
     if (outcome === 'aborted') throw abortError(timeout.aborted, this.startTimeoutMs);
     const tail = readLogTail(logFile, 20);
@@ -489,7 +529,7 @@ export class LocalProcessSpawner implements Spawner {
   private workspaceEnv(
     request: StartRequest,
     envPath: string,
-    home: string,
+    launch: SandboxLaunch,
     runtimeDir: string,
     runId: string,
   ): NodeJS.ProcessEnv {
@@ -498,19 +538,24 @@ export class LocalProcessSpawner implements Spawner {
       if (v === undefined) continue;
       if (this.inheritEnv.some((p) => (p.endsWith('*') ? k.startsWith(p.slice(0, -1)) : k === p))) env[k] = v;
     }
-    let osUser = 'atrium';
-    try {
-      osUser = userInfo().username;
-    } catch {
-      // no passwd entry
+    let osUser = launch.user;
+    if (!launch.isolated) {
+      try {
+        osUser = userInfo().username;
+      } catch {
+        // no passwd entry
+      }
     }
     const threads = String(Math.max(1, Math.ceil(request.size.cpu)));
+    // Inside a sandbox only the image's environment and /usr exist: the hub's own PATH would name folders it cannot see.
+    const basePath = launch.isolated ? '/usr/local/bin:/usr/bin:/bin' : (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
     Object.assign(env, {
-      HOME: home,
+      HOME: launch.home,
       USER: osUser,
       LOGNAME: osUser,
-      SHELL: process.env['SHELL'] ?? '/bin/bash',
-      PATH: `${path.join(envPath, 'bin')}:${process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      SHELL: launch.isolated ? '/bin/bash' : (process.env['SHELL'] ?? '/bin/bash'),
+      PATH: `${path.join(envPath, 'bin')}:${basePath}`,
+      ...(launch.tmp !== undefined ? { TMPDIR: launch.tmp } : {}),
       VIRTUAL_ENV: envPath,
       LANG: env['LANG'] ?? 'C.UTF-8',
       // Match BLAS/OpenMP thread pools to the CPU quota.
@@ -532,8 +577,11 @@ export class LocalProcessSpawner implements Spawner {
   }
 }
 
-/** JupyterLab's command-line arguments. Never contains the token. */
-export function jupyterLabArgs(request: StartRequest, port: number, home: string): string[] {
+/**
+ * JupyterLab's command-line arguments. Never contains the token. `asHub`:
+ * the server runs as the hub's own user (no sandbox), which may be root.
+ */
+export function jupyterLabArgs(request: StartRequest, port: number, home: string, asHub = true): string[] {
   const hub = { hub_prefix: request.hubPrefix, hub_host: request.hubHost, user: request.user };
   const args = [
     '--no-browser',
@@ -553,7 +601,7 @@ export function jupyterLabArgs(request: StartRequest, port: number, home: string
     '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
     '--LabApp.extension_manager=readonly',
   ];
-  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--ServerApp.allow_root=True');
+  if (asHub && typeof process.getuid === 'function' && process.getuid() === 0) args.push('--ServerApp.allow_root=True');
   return args;
 }
 

@@ -7,7 +7,9 @@
  *
  * The notebook runs in a copy of the bundle (`<stateDir>/model-runs/<run>/`,
  * removed on stop): training cells that write artifacts must not change a
- * published, immutable bundle.
+ * published, immutable bundle. The server runs in a sandbox (bubblewrap by
+ * default) as the team's own uid, with that copy as its home: it sees no
+ * other bundle, no state directory and no hub process.
  *
  * Logs: `<stateDir>/logs/models/<team>--<model>--v<version>.log`.
  */
@@ -21,6 +23,8 @@ import { z } from 'zod';
 import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import type { EnvironmentManager } from '../local/environments.js';
+import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
+import type { Sandbox, SandboxLaunch } from '../sandbox/sandbox.js';
 import { applyLimits, detectCgroups, LimitsError, removeCgroups, wrapCommand, type CgroupSupport, type MemoryEnforcement } from '../local/limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from '../local/logs.js';
 import { allocatePort, releasePort } from '../local/ports.js';
@@ -50,6 +54,8 @@ export interface LocalModelServerOptions {
   stopTimeoutMs?: number;
   /** Worker processes per server; 0 (default): one per whole CPU of the size, at most 8. */
   workers?: number;
+  /** Where the notebook's code runs (default: bubblewrap, files in `<stateDir>/sandbox`). */
+  sandbox?: Sandbox;
 }
 
 /** Worker processes for a size: `configured`, or one per whole CPU (1–8). */
@@ -88,6 +94,7 @@ export class LocalModelServer implements ModelServerBackend {
   private readonly cgroupParent: string;
   private readonly stopTimeoutMs: number;
   private readonly workers: number;
+  private readonly sandbox: Sandbox;
   private cgroupSupport: CgroupSupport | undefined | null = null;
   private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
 
@@ -101,6 +108,7 @@ export class LocalModelServer implements ModelServerBackend {
     this.cgroupParent = options.cgroupParent ?? 'atrium';
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5000;
     this.workers = options.workers ?? 0;
+    this.sandbox = options.sandbox ?? new BubblewrapSandbox({ dir: path.join(this.stateDir, 'sandbox') });
   }
 
   logFile(team: string, model: string, version: number): string {
@@ -135,6 +143,19 @@ export class LocalModelServer implements ModelServerBackend {
       rmSync(workDir, { recursive: true, force: true });
       throw new SpawnError(`Could not copy the bundle ${bundleDir}: ${(err as Error).message}`, 'bundle_invalid');
     }
+    let launch: SandboxLaunch;
+    try {
+      launch = await this.sandbox.prepare({
+        identity: `team:${team}`,
+        loginName: 'model',
+        home: workDir,
+        readOnly: [envPath, MODEL_SERVER_SCRIPT],
+        tmpMiB: size.memoryMiB,
+      });
+    } catch (err) {
+      rmSync(workDir, { recursive: true, force: true });
+      throw new SpawnError(`Could not prepare the model server's sandbox: ${(err as Error).message}`, 'sandbox_failed');
+    }
     const port = await allocatePort('127.0.0.1');
     let limits;
     try {
@@ -159,12 +180,13 @@ export class LocalModelServer implements ModelServerBackend {
       `bundle ${bundleDir}`,
       `size ${size.name}: memory enforced by ${limits.memory}, CPU by ${limits.cpu}; ${workersFor(size.cpu, this.workers)} worker(s)`,
       ...limits.notes,
+      launch.isolated ? `sandbox ${this.sandbox.kind}: uid ${launch.uid}, home ${launch.home}` : 'sandbox none: runs as the hub’s own user',
     ]);
     const threads = String(Math.max(1, Math.ceil(size.cpu)));
     const env: NodeJS.ProcessEnv = {
-      PATH: `${path.join(envPath, 'bin')}:${process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      PATH: `${path.join(envPath, 'bin')}:${launch.isolated ? '/usr/local/bin:/usr/bin:/bin' : (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin')}`,
       VIRTUAL_ENV: envPath,
-      HOME: workDir,
+      HOME: launch.home,
       LANG: process.env['LANG'] ?? 'C.UTF-8',
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
@@ -180,7 +202,8 @@ export class LocalModelServer implements ModelServerBackend {
       ATRIUM_MODEL_WORKERS: String(workersFor(size.cpu, this.workers)),
     };
     for (const k of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'TZ', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
-    const argv = wrapCommand(limits, [path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
+    if (launch.tmp !== undefined) env['TMPDIR'] = launch.tmp;
+    const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {

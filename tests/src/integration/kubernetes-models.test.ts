@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { KubernetesModelServer, KubernetesSpawner, loadCatalog, parseQuantity, type ModelServerRequest } from '@atrium/spawner';
+import { KubernetesModelServer, KubernetesSpawner, loadCatalog, NoSandbox, parseQuantity, type ModelServerRequest } from '@atrium/spawner';
 import { SecretBox } from '@atrium/hub/auth/secrets';
 import { parseConfig } from '@atrium/hub/config';
 import { Store } from '@atrium/hub/db/store';
@@ -156,7 +156,7 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
 
   test("the hub's deployment manager on this backend: promote v1, v2 takes over, rollback switches the Deployment back, restart re-adopts", async () => {
     const config = parseConfig({ spawner: { kind: 'kubernetes' } });
-    assert.ok(createModelServerBackend(config, spawner) instanceof KubernetesModelServer, 'the hub serves models on Kubernetes with the Kubernetes spawner');
+    assert.ok(createModelServerBackend(config, spawner, new NoSandbox()) instanceof KubernetesModelServer, 'the hub serves models on Kubernetes with the Kubernetes spawner');
     const dir = mkdtempSync(path.join(tmpdir(), 'atrium-k8s-serving-'));
     const store = await Store.open(`sqlite:${path.join(dir, 'hub.sqlite')}`);
     const manager = new DeploymentManager(store.serving, backend, catalog, SecretBox.fromStateDir(dir), { defaultSize: size.name });

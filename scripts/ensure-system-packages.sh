@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages Atrium needs on this machine, installed when missing:
+#   bubblewrap  the sandbox every workspace, model server and re-run starts in (always)
+#   chromium    the browser tests' browser (--tests; Playwright cannot download its own here)
+set -euo pipefail
+want=()
+command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
+if [ "${1:-}" = "--tests" ] && [ ! -x /usr/bin/chromium ]; then want+=(chromium); fi
+[ ${#want[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages: ${want[*]}..."
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Cannot install ${want[*]}: this is not a Debian-based system. Install them with your package manager." >&2
+  exit 1
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${want[@]}" >/dev/null

@@ -1,0 +1,337 @@
+/**
+ * The embedded sandbox: bubblewrap (`bwrap`, Debian's `bubblewrap`), the
+ * tool Flatpak builds on. Each sandboxed process tree gets its own mount,
+ * PID, IPC, UTS and cgroup namespaces and sees only:
+ *
+ *   /usr (+ the /bin, /lib… links)   the system, read-only
+ *   /etc                             an allowlist of harmless files + its own passwd/group
+ *   the image's environment          read-only, at its real path (venvs hold absolute paths)
+ *   /home/<login>                    its home, read-write; `datasets/` in it read-only
+ *   /tmp, /dev/shm                   private tmpfs
+ *   /proc, /dev                      its own processes, a minimal device set
+ *
+ * Never the hub's state directory, other homes, other runtime directories,
+ * or the hub's processes. The network is shared (loopback: the hub proxies
+ * to the server, and the `atrium` helper calls the hub's API).
+ *
+ * Identity: when the hub runs as root, each identity gets its own uid
+ * (SandboxIdentities); bwrap sets up the namespaces as root and `setpriv`
+ * drops to that uid with no capabilities and no_new_privs before the user's
+ * command runs, so files in the home belong to the user on the host. When
+ * the hub is not root, bwrap runs unprivileged in a user namespace that maps
+ * the hub's uid to 1000 inside.
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SandboxIdentities, type UidRange } from './identities.js';
+import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest } from './sandbox.js';
+
+/** /etc entries a sandbox may read: name resolution, TLS roots, the dynamic linker, locale and shell defaults. */
+export const ETC_ALLOWLIST = [
+  'hosts',
+  'host.conf',
+  'resolv.conf',
+  'nsswitch.conf',
+  'gai.conf',
+  'protocols',
+  'services',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'pki',
+  'alternatives',
+  'localtime',
+  'timezone',
+  'mime.types',
+  'bash.bashrc',
+  'profile',
+  'profile.d',
+  'inputrc',
+  'terminfo',
+  'fonts',
+  'os-release',
+  'debian_version',
+  'pip.conf',
+  'xdg',
+  'papersize',
+  'python3',
+  'python3.11',
+  'python3.12',
+  'python3.13',
+];
+
+/** Top-level system paths mirrored as on the host (links on merged-/usr systems). */
+const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** uid/gid the process has inside an unprivileged (user-namespace) sandbox. */
+export const USERNS_UID = 1000;
+
+export interface BubblewrapPlan {
+  /** `root`: bwrap as root + setpriv to `uid`; `userns`: unprivileged bwrap mapping the caller to `uid`. */
+  mode: 'root' | 'userns';
+  uid: number;
+  gid: number;
+  login: string;
+  homeHost: string;
+  readOnly: string[];
+  readOnlyInHome: string[];
+  /** [host path, path inside] of the /etc files. */
+  etc: [string, string][];
+  /** Top-level links (`bin` → `usr/bin`) and directories to mirror. */
+  roots: { name: string; link?: string }[];
+  tmpMiB?: number;
+  bwrap: string;
+  setpriv: string;
+}
+
+/** The argv prefix for a plan. Pure, so it is unit-tested line by line. */
+export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
+  const home = `/home/${plan.login}`;
+  const a: string[] = [plan.bwrap, '--ro-bind', '/usr', '/usr'];
+  for (const r of plan.roots) {
+    if (r.link !== undefined) a.push('--symlink', r.link, `/${r.name}`);
+    else a.push('--ro-bind', `/${r.name}`, `/${r.name}`);
+  }
+  // bwrap makes missing parents 0700: /etc must be readable by the sandbox's user.
+  a.push('--perms', '0755', '--dir', '/etc');
+  for (const [source, target] of plan.etc) a.push('--ro-bind', source, target);
+  a.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
+  // /tmp first: binds below it (test state directories live in /tmp) must land on top of it.
+  if (plan.tmpMiB !== undefined) a.push('--size', String(Math.max(16, Math.floor(plan.tmpMiB)) * 1024 * 1024));
+  a.push('--perms', '1777', '--tmpfs', '/tmp');
+  const made = new Set<string>(['/', '/usr', '/tmp', '/proc', '/dev', '/etc', ...plan.roots.map((r) => `/${r.name}`)]);
+  // Paths already visible read-only through an earlier bind need no bind of their own.
+  const bound = ['/usr', ...plan.roots.filter((r) => r.link === undefined).map((r) => `/${r.name}`)];
+  const covered = (p: string) => bound.some((b) => p === b || p.startsWith(`${b}/`));
+  const parents = (p: string) => {
+    const dirs: string[] = [];
+    for (let d = path.posix.dirname(p); d !== '/' && !made.has(d); d = path.posix.dirname(d)) dirs.unshift(d);
+    for (const d of dirs) {
+      a.push('--perms', '0755', '--dir', d);
+      made.add(d);
+    }
+  };
+  for (const source of dedupe(plan.readOnly)) {
+    if (covered(source)) continue;
+    parents(source);
+    a.push('--ro-bind', source, source);
+    made.add(source);
+    bound.push(source);
+  }
+  parents(home);
+  a.push('--bind', plan.homeHost, home);
+  for (const name of plan.readOnlyInHome) a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
+  a.push('--chdir', home, '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'atrium');
+  if (plan.mode === 'userns') {
+    a.push('--unshare-user', '--uid', String(plan.uid), '--gid', String(plan.gid), '--disable-userns', '--');
+    return a;
+  }
+  a.push(
+    '--',
+    plan.setpriv,
+    `--reuid=${plan.uid}`,
+    `--regid=${plan.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+  );
+  return a;
+}
+
+function dedupe(paths: string[]): string[] {
+  // Shorter first, so a parent bound read-only covers its children.
+  return [...new Set(paths.map((p) => path.resolve(p)))].sort((x, y) => x.length - y.length);
+}
+
+export interface BubblewrapSandboxOptions {
+  /** Where uids.json and the generated passwd files live (`<stateDir>/sandbox`). */
+  dir: string;
+  uids?: UidRange;
+  /** Path of bwrap (default: found on PATH). */
+  bwrap?: string;
+  /** Override root detection (tests). */
+  asRoot?: boolean;
+}
+
+export class BubblewrapSandbox implements Sandbox {
+  readonly kind = 'bubblewrap' as const;
+  private readonly identities: SandboxIdentities;
+  private readonly root: boolean;
+  private readonly bwrap: string;
+  private readonly setpriv: string;
+
+  constructor(private readonly options: BubblewrapSandboxOptions) {
+    this.identities = new SandboxIdentities(options.dir, options.uids);
+    this.root = options.asRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
+    this.bwrap = options.bwrap ?? findOnPath('bwrap') ?? 'bwrap';
+    this.setpriv = findOnPath('setpriv') ?? '/usr/bin/setpriv';
+  }
+
+  async check(): Promise<void> {
+    const fix =
+      'Install bubblewrap (Debian: apt-get install bubblewrap; the repo’s scripts/ensure-system-packages.sh does it)' +
+      (this.root ? '' : ' and allow unprivileged user namespaces (sysctl user.max_user_namespaces=15000; on older Debian kernels also kernel.unprivileged_userns_clone=1)') +
+      ', or, to run user code with the hub’s privileges, set spawner.sandbox: none (not recommended).';
+    if (!existsSync(this.bwrap) && !this.bwrap.includes('/')) {
+      throw new SandboxUnavailableError(`The sandbox cannot start: bubblewrap (bwrap) is not installed. ${fix}`);
+    }
+    const home = path.join(this.options.dir, 'check-home');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    const plan = this.plan({ identity: 'team:sandbox-check', loginName: 'check', home, readOnly: [] }, 65534);
+    if (this.root) chownSync(home, 65534, 65534);
+    // Not root, the home writable, the hub's state directory out of sight.
+    const probe = `test "$(id -u)" != 0 && touch /home/check/.sandbox-check && test ! -e '${this.options.dir.replace(/'/g, '')}'`;
+    const argv = [...bubblewrapArgs(plan), '/bin/sh', '-c', probe];
+    const result = await run(argv);
+    if (result.code !== 0) {
+      const why = result.error ?? (result.stderr.trim().split('\n').slice(-2).join(' ') || `the check inside the sandbox failed with exit code ${result.code}`);
+      throw new SandboxUnavailableError(`The sandbox cannot start on this machine (${why}). ${fix}`);
+    }
+  }
+
+  async prepare(request: SandboxRequest): Promise<SandboxLaunch> {
+    validateRequest(request);
+    const uid = this.root ? this.identities.uidOf(request.identity) : USERNS_UID;
+    mkdirSync(request.home, { recursive: true, mode: 0o700 });
+    for (const name of request.readOnlyInHome ?? []) {
+      const dir = path.join(request.home, name);
+      const info = lstatSafe(dir);
+      // The home belongs to the user: a link here could bind anything of the host into the sandbox.
+      if (info && (info.isSymbolicLink() || !info.isDirectory())) {
+        throw new Error(`~/${name} is not a folder; rename or remove it so the hub can place ${name} there`);
+      }
+      if (!info) mkdirSync(dir, { mode: 0o755 });
+    }
+    if (this.root) claimHome(request.home, uid, new Set(request.readOnlyInHome ?? []));
+    const plan = this.plan(request, uid);
+    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', user: request.loginName, uid, isolated: true };
+  }
+
+  private plan(request: SandboxRequest, uid: number): BubblewrapPlan {
+    const etcDir = path.join(this.options.dir, 'etc', `${request.loginName}-${uid}`);
+    writeAccountFiles(etcDir, request.loginName, uid);
+    const etc: [string, string][] = ETC_ALLOWLIST.filter((name) => existsSync(`/etc/${name}`)).map((name) => [`/etc/${name}`, `/etc/${name}`]);
+    etc.push([path.join(etcDir, 'passwd'), '/etc/passwd'], [path.join(etcDir, 'group'), '/etc/group']);
+    const roots = SYSTEM_ROOTS.flatMap((name) => {
+      const info = lstatSafe(`/${name}`);
+      if (!info) return [];
+      if (info.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
+      return info.isDirectory() ? [{ name }] : [];
+    });
+    const readOnly = request.readOnly.flatMap((p) => [p, ...pythonBaseOf(p)]);
+    return {
+      mode: this.root ? 'root' : 'userns',
+      uid,
+      gid: uid,
+      login: request.loginName,
+      homeHost: request.home,
+      readOnly,
+      readOnlyInHome: request.readOnlyInHome ?? [],
+      etc,
+      roots,
+      ...(request.tmpMiB !== undefined ? { tmpMiB: request.tmpMiB } : {}),
+      bwrap: this.bwrap,
+      setpriv: this.setpriv,
+    };
+  }
+}
+
+/** passwd/group naming the sandbox's user, so `id`, `getpass` and shells work. */
+function writeAccountFiles(dir: string, login: string, uid: number): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\n${login}:x:${uid}:${uid}:${login}:/home/${login}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+  const group = `root:x:0:\n${login}:x:${uid}:\nnogroup:x:65534:\n`;
+  writeIfChanged(path.join(dir, 'passwd'), passwd);
+  writeIfChanged(path.join(dir, 'group'), group);
+}
+
+function writeIfChanged(file: string, text: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === text) return;
+  } catch {
+    // missing
+  }
+  writeFileSync(file, text, { mode: 0o644 });
+}
+
+/**
+ * A venv's interpreter lives outside it (pyvenv.cfg `home`), e.g. under
+ * pyenv in /root: bind that prefix read-only too, unless it is in /usr.
+ */
+export function pythonBaseOf(envPath: string): string[] {
+  let cfg: string;
+  try {
+    cfg = readFileSync(path.join(envPath, 'pyvenv.cfg'), 'utf8');
+  } catch {
+    return [];
+  }
+  const home = /^home\s*=\s*(.+)$/m.exec(cfg)?.[1]?.trim();
+  if (!home || !home.startsWith('/')) return [];
+  const prefix = path.dirname(home);
+  if (prefix === '/usr' || prefix.startsWith('/usr/') || prefix === '/') return [];
+  return [prefix];
+}
+
+/**
+ * Give the home to the sandbox's uid. A home created before the sandbox (or
+ * by the hub) is owned by the hub; walk it once. Folders the hub keeps
+ * (`datasets`) stay the hub's.
+ */
+function claimHome(home: string, uid: number, keep: Set<string>): void {
+  const info = statSync(home);
+  if (info.uid === uid) return;
+  const walk = (dir: string, top: boolean) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (top && keep.has(entry.name)) continue;
+      const p = path.join(dir, entry.name);
+      try {
+        // lchown: a link in the home is changed itself, never what it points at.
+        if (lstatSync(p).uid !== uid) lchownSync(p, uid, uid);
+      } catch {
+        continue;
+      }
+      if (entry.isDirectory()) walk(p, false);
+    }
+  };
+  walk(home, true);
+  chownSync(home, uid, uid);
+}
+
+function lstatSafe(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin']) if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  return undefined;
+}
+
+function run(argv: string[]): Promise<{ code: number | null; stderr: string; error?: string }> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv as [string, ...string[]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    child.on('error', (err) => resolve({ code: null, stderr, error: err.message }));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * `spawner.sandbox: none`: user code runs as the hub's own OS user and sees
+ * everything the hub sees. Only for platforms that isolate some other way
+ * (a dedicated VM per user); the hub warns on every admin page while it is on.
+ */
+import { mkdirSync } from 'node:fs';
+import { type Sandbox, type SandboxLaunch, type SandboxRequest, validateRequest } from './sandbox.js';
+
+export class NoSandbox implements Sandbox {
+  readonly kind = 'none' as const;
+
+  async check(): Promise<void> {
+    // Nothing to start.
+  }
+
+  async prepare(request: SandboxRequest): Promise<SandboxLaunch> {
+    validateRequest(request);
+    mkdirSync(request.home, { recursive: true, mode: 0o700 });
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    return { prefix: [], home: request.home, tmp: undefined, user: request.loginName, uid, isolated: false };
+  }
+}

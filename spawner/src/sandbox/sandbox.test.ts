@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BubblewrapSandbox, bubblewrapArgs, type BubblewrapPlan } from './bubblewrap.js';
+import { SandboxIdentities } from './identities.js';
+import { NoSandbox } from './none.js';
+import { loginNameFor, SandboxUnavailableError } from './sandbox.js';
+
+const isRoot = process.getuid?.() === 0;
+
+function plan(overrides: Partial<BubblewrapPlan> = {}): BubblewrapPlan {
+  return {
+    mode: 'root',
+    uid: 1_000_000_001,
+    gid: 1_000_000_001,
+    login: 'dan',
+    homeHost: '/tmp/state/homes/dan',
+    readOnly: ['/work/repo/.cache/envs/datascience-abc', '/usr/lib/python3'],
+    readOnlyInHome: ['datasets'],
+    etc: [['/etc/hosts', '/etc/hosts']],
+    roots: [{ name: 'bin', link: 'usr/bin' }, { name: 'lib64', link: 'usr/lib64' }],
+    bwrap: '/usr/bin/bwrap',
+    setpriv: '/usr/bin/setpriv',
+    ...overrides,
+  };
+}
+
+/** The pairs `flag value [value]` of an argv, as strings, for order checks. */
+const joined = (argv: string[]) => argv.join(' ');
+
+describe('bubblewrapArgs', () => {
+  it('gives the home at /home/<user>, data sets read-only over it, and nothing else of the state directory', () => {
+    const a = joined(bubblewrapArgs(plan()));
+    assert.match(a, /--bind \/tmp\/state\/homes\/dan \/home\/dan /);
+    assert.match(a, /--ro-bind \/tmp\/state\/homes\/dan\/datasets \/home\/dan\/datasets /);
+    assert.equal(a.split('/tmp/state').length - 1, 2, 'only the home and its datasets folder come from the state directory');
+    assert.match(a, /--ro-bind \/work\/repo\/.cache\/envs\/datascience-abc \/work\/repo\/.cache\/envs\/datascience-abc/);
+    assert.ok(!a.includes('--ro-bind /usr/lib/python3'), 'a path under /usr is already visible');
+    assert.match(a, /--perms 0755 --dir \/work --perms 0755 --dir \/work\/repo /, 'parents are traversable by the sandbox user');
+  });
+
+  it('mounts the private /tmp before binds that live below it', () => {
+    const argv = bubblewrapArgs(plan({ readOnly: ['/tmp/atrium-test/envs/minimal-1'] }));
+    const tmpfs = argv.findIndex((x, i) => x === '/tmp' && argv[i - 1] === '--tmpfs');
+    const bind = argv.indexOf('/tmp/atrium-test/envs/minimal-1');
+    assert.ok(tmpfs > 0 && bind > tmpfs);
+    assert.equal(argv[tmpfs - 2], '1777', '/tmp is world-writable with the sticky bit');
+  });
+
+  it('as root: unshares pid, ipc, uts and cgroup, then drops to the uid with no capabilities and no_new_privs', () => {
+    const argv = bubblewrapArgs(plan());
+    for (const flag of ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--proc', '--dev']) assert.ok(argv.includes(flag), flag);
+    assert.ok(!argv.includes('--unshare-net'), 'the loopback network is shared: the hub proxies to the server');
+    assert.ok(!argv.includes('--die-with-parent'), 'servers outlive the hub');
+    const tail = argv.slice(argv.indexOf('--'));
+    assert.deepEqual(tail, ['--', '/usr/bin/setpriv', '--reuid=1000000001', '--regid=1000000001', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']);
+  });
+
+  it('unprivileged: a user namespace maps the caller to the given uid and forbids nested ones', () => {
+    const argv = bubblewrapArgs(plan({ mode: 'userns', uid: 1000, gid: 1000 }));
+    assert.ok(joined(argv).endsWith('--unshare-user --uid 1000 --gid 1000 --disable-userns --'));
+    assert.ok(!argv.includes('/usr/bin/setpriv'));
+  });
+});
+
+describe('SandboxIdentities', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'atrium-uids-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives each identity its own uid, the same one after a restart', () => {
+    const first = new SandboxIdentities(dir, { first: 5000, count: 3 });
+    const alice = first.uidOf('user:alice');
+    const dan = first.uidOf('user:dan');
+    assert.equal(alice, 5000);
+    assert.equal(dan, 5001);
+    assert.equal(first.uidOf('user:alice'), 5000);
+    const again = new SandboxIdentities(dir, { first: 5000, count: 3 });
+    assert.equal(again.uidOf('user:dan'), 5001);
+    assert.equal(again.uidOf('team:sales'), 5002);
+    assert.equal(statSync(path.join(dir, 'uids.json')).mode & 0o777, 0o600);
+  });
+
+  it('says what to raise when the range is used up, and refuses ranges that reach system uids', () => {
+    const full = new SandboxIdentities(dir, { first: 5000, count: 3 });
+    assert.throws(() => full.uidOf('user:erin'), /uid range 5000–5002 is used up; a platform admin raises spawner.sandboxUids.count/);
+    assert.throws(() => new SandboxIdentities(dir, { first: 0, count: 10 }), /must start at 1000 or above/);
+  });
+});
+
+describe('login names', () => {
+  it('keep user names and make the rest valid', () => {
+    assert.equal(loginNameFor('alice'), 'alice');
+    assert.equal(loginNameFor('7even'), 'u7even');
+  });
+});
+
+function run(argv: string[], env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin' }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { env, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('BubblewrapSandbox on this machine', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'atrium-sandbox-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('starts, and a missing bwrap is refused with the fix', async () => {
+    await new BubblewrapSandbox({ dir: path.join(root, 'ok') }).check();
+    await assert.rejects(new BubblewrapSandbox({ dir: path.join(root, 'missing'), bwrap: '/nonexistent/bwrap' }).check(), (err: unknown) => {
+      assert.ok(err instanceof SandboxUnavailableError);
+      assert.match(err.message, /apt-get install bubblewrap/);
+      assert.match(err.message, /spawner\.sandbox: none/);
+      return true;
+    });
+  });
+
+  it('runs as the user’s uid, in its home, blind to the state directory and the host’s processes', { skip: !isRoot && 'needs root for per-user uids' }, async () => {
+    const stateDir = path.join(root, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    writeFileSync(path.join(stateDir, 'secret.key'), 'hub secret', { mode: 0o600 });
+    const sandbox = new BubblewrapSandbox({ dir: path.join(stateDir, 'sandbox'), uids: { first: 1_500_000_000, count: 10 } });
+    const home = path.join(stateDir, 'homes', 'dan');
+    mkdirSync(home, { recursive: true });
+    writeFileSync(path.join(home, 'notes.txt'), 'from before the sandbox');
+    const launch = await sandbox.prepare({ identity: 'user:dan', loginName: 'dan', home, readOnly: [], readOnlyInHome: ['datasets'] });
+    assert.equal(launch.home, '/home/dan');
+    assert.equal(launch.uid, 1_500_000_000);
+    assert.equal(statSync(path.join(home, 'notes.txt')).uid, launch.uid, 'an older home is handed to the user');
+    assert.equal(statSync(path.join(home, 'datasets')).uid, 0, 'the datasets folder stays the hub’s');
+    const script = [
+      'id -u; id -un; pwd',
+      'test -r /etc/ssl/certs/ca-certificates.crt -o ! -e /etc/ssl/certs/ca-certificates.crt && getent hosts localhost >/dev/null && echo etc-ok',
+      `cat ${path.join(stateDir, 'secret.key')} 2>/dev/null || echo no-secret`,
+      'ls /proc | grep -c "^[0-9]"',
+      'touch $HOME/new.txt && echo home-ok',
+      'touch $HOME/datasets/x 2>/dev/null || echo datasets-read-only',
+      'touch /usr/x 2>/dev/null || echo usr-read-only',
+    ].join('; ');
+    const r = await run([...launch.prefix, '/bin/sh', '-c', script], { PATH: '/usr/bin:/bin', HOME: launch.home });
+    assert.equal(r.code, 0, r.stderr);
+    const [uid, name, cwd, etcOk, secret, processes, homeOk, datasetsRo, usrRo] = r.stdout.trim().split('\n');
+    assert.equal(etcOk, 'etc-ok', 'name resolution and TLS roots work inside');
+    assert.equal(uid, String(launch.uid));
+    assert.equal(name, 'dan');
+    assert.equal(cwd, '/home/dan');
+    assert.equal(secret, 'no-secret');
+    assert.ok(Number(processes) <= 4, `only the sandbox's own processes are visible (${processes})`);
+    assert.equal(homeOk, 'home-ok');
+    assert.equal(datasetsRo, 'datasets-read-only');
+    assert.equal(usrRo, 'usr-read-only');
+    assert.equal(statSync(path.join(home, 'new.txt')).uid, launch.uid, 'files written inside belong to the user on the host');
+  });
+
+  it('works for a hub that is not root: a user namespace maps it to uid 1000 inside', { skip: !isRoot && 'drops to nobody with setpriv, which needs root' }, async () => {
+    // Play an unprivileged hub: everything it owns belongs to nobody.
+    const dir = path.join(root, 'userns');
+    mkdirSync(path.join(dir, 'homes', 'erin'), { recursive: true });
+    chmodSync(root, 0o755);
+    for (const p of [dir, path.join(dir, 'homes'), path.join(dir, 'homes', 'erin')]) chownSync(p, 65534, 65534);
+    const sandbox = new BubblewrapSandbox({ dir: path.join(dir, 'sandbox'), asRoot: false });
+    const launch = await sandbox.prepare({ identity: 'user:erin', loginName: 'erin', home: path.join(dir, 'homes', 'erin'), readOnly: [] });
+    chownSync(path.join(dir, 'sandbox'), 65534, 65534);
+    const asNobody = ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+    const r = await run([...asNobody, ...launch.prefix, '/bin/sh', '-c', 'id -u; touch $HOME/mine && echo ok'], { PATH: '/usr/bin:/bin', HOME: launch.home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['1000', 'ok']);
+    assert.equal(statSync(path.join(dir, 'homes', 'erin', 'mine')).uid, 65534, 'on the host the file is the hub user’s');
+    assert.match(readFileSync(path.join(dir, 'sandbox', 'etc', `erin-1000`, 'passwd'), 'utf8'), /^erin:x:1000:1000:/m);
+  });
+});
+
+describe('NoSandbox', () => {
+  it('runs as the hub, in the real home, and says it is not isolated', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'atrium-nosandbox-'));
+    const launch = await new NoSandbox().prepare({ identity: 'user:dan', loginName: 'dan', home, readOnly: [] });
+    assert.deepEqual(launch.prefix, []);
+    assert.equal(launch.home, home);
+    assert.equal(launch.isolated, false);
+    rmSync(home, { recursive: true, force: true });
+  });
+});

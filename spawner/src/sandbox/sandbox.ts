@@ -1,0 +1,84 @@
+/**
+ * The Sandbox seam: every process that runs user code (a workspace's
+ * JupyterLab with its kernels and terminals, a local model server, a clean
+ * re-run of a published notebook) is started through one. The embedded
+ * default is bubblewrap (`bubblewrap.ts`); `none` keeps the old behaviour
+ * for platforms that opt out, and the hub then warns on every admin page.
+ *
+ * Callers describe what the process may see (its home, read-only tools) and
+ * get back the argv prefix and the paths as the process sees them, so the
+ * same spawner code works with and without isolation.
+ */
+
+export type SandboxKind = 'bubblewrap' | 'none';
+
+export interface SandboxRequest {
+  /**
+   * Whose code runs, which decides the uid: `user:<name>` for workspaces,
+   * `team:<team>` for a team's model servers and re-runs.
+   */
+  identity: string;
+  /** The login name inside (passwd, `$USER`, `/home/<name>`). */
+  loginName: string;
+  /** Host folder that becomes the home, read-write. Created if missing. */
+  home: string;
+  /** Host paths visible read-only at the same path (an image's environment, a server script). */
+  readOnly: string[];
+  /**
+   * Folders inside the home that the process may read but never change
+   * (`datasets`: the hub writes mounted data there). Created if missing.
+   */
+  readOnlyInHome?: string[];
+  /** Size cap of the private /tmp in MiB (tmpfs; its pages count against the memory limit anyway). */
+  tmpMiB?: number;
+}
+
+export interface SandboxLaunch {
+  /** Put in front of the command's argv (empty when not isolated). */
+  prefix: string[];
+  /** The home as the sandboxed process sees it. */
+  home: string;
+  /** A private temporary folder for TMPDIR, or undefined to keep the caller's. */
+  tmp: string | undefined;
+  /** The login name and uid the process runs as. */
+  user: string;
+  uid: number;
+  /** False for `none`: the process runs as the hub, seeing what the hub sees. */
+  isolated: boolean;
+}
+
+export interface Sandbox {
+  readonly kind: SandboxKind;
+  /** Prove a sandbox can start on this machine; throws SandboxUnavailableError naming the fix. */
+  check(): Promise<void>;
+  /** Make the host side ready (uid, ownership of the home) and say how to launch. */
+  prepare(request: SandboxRequest): Promise<SandboxLaunch>;
+}
+
+export class SandboxUnavailableError extends Error {
+  override name = 'SandboxUnavailableError';
+}
+
+const IDENTITY = /^(user|team):[a-z0-9][a-z0-9-]{0,63}$/;
+const LOGIN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Reject identities and login names that could break passwd lines or paths. */
+export function validateRequest(request: SandboxRequest): void {
+  if (!IDENTITY.test(request.identity)) throw new Error(`sandbox: invalid identity "${request.identity}"`);
+  if (!LOGIN.test(request.loginName)) throw new Error(`sandbox: invalid login name "${request.loginName}"`);
+  for (const p of [request.home, ...request.readOnly]) {
+    if (!p.startsWith('/') || p.includes('\0') || p.split('/').includes('..')) throw new Error(`sandbox: path "${p}" must be absolute`);
+  }
+  for (const name of request.readOnlyInHome ?? []) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') throw new Error(`sandbox: invalid folder "${name}"`);
+  }
+}
+
+/**
+ * A login name for passwd from an Atrium name: user names already fit;
+ * anything starting with a digit gets a prefix.
+ */
+export function loginNameFor(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 31);
+  return /^[a-z]/.test(cleaned) ? cleaned : `u${cleaned}`.slice(0, 31);
+}
