@@ -20,6 +20,7 @@ import { Store } from './db/store.js';
 import { ApiError } from './errors.js';
 import { log } from './log.js';
 import { renderMessagePage } from './pages/layout.js';
+import { noticesFor, platformNotices } from './pages/notices.js';
 import { registerPageRoutes } from './pages/routes.js';
 import { WorkspaceProxy } from './proxy/proxy.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
@@ -238,10 +239,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/api', apiRouter);
 
   const pages = express.Router();
+  pages.use(platformNotices(noticesFor(deps.isolation)));
   registerKbPages(pages, kb);
   registerServingPages(pages, deps);
   registerDatasetPages(pages, data);
-  registerModelPages(pages);
+  registerModelPages(pages, { reruns: deps.isolation.reruns, backend: config.spawner.kind });
   registerPageRoutes(pages, deps, authenticator, limiters);
   app.use('/hub', pages);
   app.use((req, res) => {

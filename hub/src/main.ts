@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { SandboxUnavailableError } from '@atrium/spawner';
 import { startHub } from './app.js';
 import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
 import { IdentityService } from './auth/identity.js';
@@ -125,7 +126,14 @@ async function main(): Promise<void> {
   }
   if (command !== 'start') fail(`unknown command "${command}"\n\n${USAGE}`);
 
-  const hub = await startHub(config);
+  let hub: Awaited<ReturnType<typeof startHub>>;
+  try {
+    hub = await startHub(config);
+  } catch (err) {
+    // A sentence that names the fix, not a stack trace.
+    if (err instanceof SandboxUnavailableError) fail(err.message);
+    throw err;
+  }
   const lines = [`Atrium is running at ${hub.url}/`];
   if (config.auth.kind === 'oidc') {
     // Users, teams and admins come from the identity provider; demo teams only get their display names.

@@ -28,8 +28,20 @@ form.decide input { min-width:220px; }
 .status-passed { color:var(--ok); } .status-failed { color:var(--bad); } .status-warning, .status-pending { color:var(--warn); } .status-skipped { color:var(--muted); }
 `;
 
+/**
+ * Where this hub re-runs published notebooks, said on the model pages when
+ * it is not a sandbox: authors and reviewers should know what a re-run can
+ * reach.
+ */
+function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }) {
+  if (isolation.reruns !== 'none') return '';
+  const where = isolation.backend === 'kubernetes' ? 'in the hub’s own container, not in a pod of their own' : 'as the hub’s own OS user, without a sandbox';
+  return html`<p class="notice rerun-note" data-rerun="unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run ${where}, so a notebook’s code runs with the hub’s access while it is checked.</p>`;
+}
+
 /** The hub's model pages; content comes from the API through hub/client/models.ts. */
-export function registerModelPages(router: Router): void {
+export function registerModelPages(router: Router, isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }): void {
+  const note = rerunNote(isolation);
   router.get('/models', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
@@ -44,6 +56,7 @@ export function registerModelPages(router: Router): void {
         body: html`<style>${raw(MODEL_STYLES)}</style>
           <h1>Models</h1>
           <p class="lead">Notebooks your teams published as models. Publish from the Models panel in JupyterLab; every version passes automated guardrails before it can serve staging or production.</p>
+          ${note}
           <p id="approvals-link" class="actions"></p>
           <div id="flash"></div>
           <div id="models"><div class="empty">Loading…</div></div>`,
@@ -90,6 +103,7 @@ export function registerModelPages(router: Router): void {
         body: html`<style>${raw(MODEL_STYLES)}</style>
           <p><a href="/hub/models">← All models</a></p>
           <h1 id="model-title">${team}/${model}</h1>
+          ${note}
           <div id="flash"></div>
           <div id="model"><div class="empty">Loading…</div></div>`,
       }),

@@ -1,5 +1,6 @@
 import type { User } from '../db/users.js';
 import { html, type Raw } from './html.js';
+import { currentNotices } from './notices.js';
 import { STYLES } from './styles.js';
 
 export interface PageOptions {
@@ -51,6 +52,7 @@ ${options.xsrfToken ? html`<meta name="xsrf-token" content="${options.xsrfToken}
   <a class="brand" href="/hub/home">${LOGO}<span>Atrium</span></a>
   ${nav}
 </header>
+${user?.platformAdmin ? currentNotices().map((n) => html`<div class="platform-notice" role="alert" data-notice="${n.id}"><strong>Warning:</strong> ${n.message}</div>`) : ''}
 <main id="main">${options.body}</main>
 ${options.data !== undefined ? html`<script id="page-data" type="application/json">${rawJson(options.data)}</script>` : ''}
 ${(options.scripts ?? []).map((s) => html`<script type="module" src="/hub/static/${s}"></script>`)}

@@ -4,6 +4,7 @@ export const STYLES = `
 * { box-sizing: border-box; }
 body { margin:0; font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", sans-serif; color:var(--ink); background:var(--bg); }
 a { color: var(--blue-2); }
+.platform-notice { margin:0; padding:10px 24px; background:#fdecea; color:var(--bad); border-bottom:1px solid #f3c5bf; font-size:14px; }
 .topbar { display:flex; align-items:center; gap:24px; padding:10px 24px; background:#fff; border-bottom:1px solid var(--line); }
 .brand { display:flex; align-items:center; gap:8px; font-weight:700; font-size:18px; color:var(--ink); text-decoration:none; }
 .logo { width:28px; height:28px; }
@@ -33,6 +34,7 @@ button.link { border:none; background:none; color:var(--blue-2); padding:0; font
 button:disabled { opacity:.55; cursor:not-allowed; }
 form.inline { display:inline; margin:0; }
 .error-box { background:#fdecea; color:var(--bad); border:1px solid #f5c2bd; border-radius:8px; padding:10px 12px; margin:12px 0; }
+.notice.rerun-note { background:#fff3dc; color:var(--warn); border:1px solid #f1d9a8; border-radius:8px; padding:8px 12px; }
 .notice-box { background:#eef5ff; border:1px solid #c7dbf6; border-radius:8px; padding:10px 12px; margin:12px 0; }
 .row { display:flex; gap:16px; flex-wrap:wrap; }
 .grow { flex:1; min-width:220px; }

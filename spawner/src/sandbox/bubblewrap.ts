@@ -169,8 +169,9 @@ export class BubblewrapSandbox implements Sandbox {
   constructor(private readonly options: BubblewrapSandboxOptions) {
     this.identities = new SandboxIdentities(options.dir, options.uids);
     this.root = options.asRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
+    // bwrap only from PATH, so an operator's PATH decides which one runs (and a missing one is reported as missing).
     this.bwrap = options.bwrap ?? findOnPath('bwrap') ?? 'bwrap';
-    this.setpriv = findOnPath('setpriv') ?? '/usr/bin/setpriv';
+    this.setpriv = findOnPath('setpriv', ['/usr/bin', '/bin']) ?? '/usr/bin/setpriv';
   }
 
   async check(): Promise<void> {
@@ -311,7 +312,7 @@ function lstatSafe(p: string) {
   }
 }
 
-export function findOnPath(name: string): string | undefined {
+export function findOnPath(name: string, fallbackDirs: string[] = []): string | undefined {
   for (const dir of (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     if (!dir) continue;
     const p = path.join(dir, name);
@@ -321,7 +322,7 @@ export function findOnPath(name: string): string | undefined {
       // not here
     }
   }
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin']) if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  for (const dir of fallbackDirs) if (existsSync(path.join(dir, name))) return path.join(dir, name);
   return undefined;
 }
 
