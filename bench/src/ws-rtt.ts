@@ -45,7 +45,7 @@ interface JupyterMessage {
 }
 
 /** A kernel `channels` socket that can send a request and await its reply. */
-class KernelChannel {
+export class KernelChannel {
   private readonly waiting = new Map<string, (msg: JupyterMessage) => void>();
   readonly session = randomUUID();
 

@@ -60,6 +60,10 @@ export interface AtriumOptions {
   workspace: string;
   keepTemp?: boolean;
   spawnTimeoutMs?: number;
+  /** `spawner.sandbox` of the generated config (default: the hub's default, bubblewrap). */
+  sandbox?: "bubblewrap" | "none";
+  /** Name in result tables (default `atrium`). */
+  name?: string;
 }
 
 export function atriumConfigFromEnv(args: Map<string, string>): AtriumOptions {
@@ -84,7 +88,7 @@ interface StatusAnswer {
 }
 
 export class AtriumTarget implements Target {
-  readonly name = "atrium";
+  readonly name: string;
   readonly proxyName = "atrium-proxy";
 
   private readonly mainJs = join(REPO_ROOT, "hub", "dist", "main.js");
@@ -101,6 +105,7 @@ export class AtriumTarget implements Target {
 
   constructor(opts: AtriumOptions) {
     this.opts = opts;
+    this.name = opts.name ?? "atrium";
     this.spawnTimeoutMs = opts.spawnTimeoutMs ?? 120_000;
   }
 
@@ -109,6 +114,7 @@ export class AtriumTarget implements Target {
       target: this.name,
       proxy: "Atrium hub proxy",
       spawner: "local",
+      sandbox: this.opts.sandbox ?? "bubblewrap",
       config: this.opts.configFile ?? "generated",
       image: this.opts.image,
       size: this.opts.size,
@@ -161,7 +167,7 @@ export class AtriumTarget implements Target {
       auth: { adminUser: this.opts.adminUser, adminPassword: randomBytes(18).toString("base64url") },
       workspaces: { cullIdleSeconds: 0, startTimeoutSeconds: Math.ceil(this.spawnTimeoutMs / 1000) },
       // Build only the image under test, during the untimed warm-up spawn.
-      spawner: { kind: "local", environmentsDir: envs, prepareImages: false },
+      spawner: { kind: "local", environmentsDir: envs, prepareImages: false, ...(this.opts.sandbox ? { sandbox: this.opts.sandbox } : {}) },
     };
     this.configFile = join(this.tmp, "atrium-bench.yaml");
     // JSON is valid YAML.

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -31,6 +31,8 @@ export async function openDatabase(url: string): Promise<OpenDatabase> {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const sqlite = new SQLite(file);
+    // The database holds password hashes, sessions and grants: the hub's alone (WAL and shm files inherit this mode).
+    if (file !== ':memory:') chmodSync(file, 0o600);
     // WAL keeps readers (the proxy's session checks) from waiting on writers.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');

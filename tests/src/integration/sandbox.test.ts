@@ -167,6 +167,7 @@ describe('the sandbox: user code cannot reach the platform or other users', { ti
   test('the state directory and the secret key are private to the hub', () => {
     assert.equal(statSync(t.stateDir).mode & 0o777, 0o700);
     assert.equal(statSync(targets.secretKey).mode & 0o777, 0o600);
+    assert.equal(statSync(targets.database).mode & 0o777, 0o600);
     assert.ok(readFileSync(targets.secretKey, 'utf8').length > 0);
   });
 });
