@@ -158,7 +158,8 @@ describe('BubblewrapSandbox on this machine', () => {
     // Play an unprivileged hub: everything it owns belongs to nobody.
     const dir = path.join(root, 'userns');
     mkdirSync(path.join(dir, 'homes', 'erin'), { recursive: true });
-    chmodSync(root, 0o755);
+    // The test's temporary folders may be private to root: let nobody pass through them (only that).
+    for (let d = root; d.startsWith(tmpdir()); d = path.dirname(d)) chmodSync(d, statSync(d).mode | 0o001);
     for (const p of [dir, path.join(dir, 'homes'), path.join(dir, 'homes', 'erin')]) chownSync(p, 65534, 65534);
     const sandbox = new BubblewrapSandbox({ dir: path.join(dir, 'sandbox'), asRoot: false });
     const launch = await sandbox.prepare({ identity: 'user:erin', loginName: 'erin', home: path.join(dir, 'homes', 'erin'), readOnly: [] });
