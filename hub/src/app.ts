@@ -11,7 +11,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { BuiltinAuthenticator } from './auth/builtin.js';
 import { IdentityService, type RequestIdentity } from './auth/identity.js';
 import { OidcAuthenticator } from './auth/oidc.js';
-import { FailureLimiter } from './auth/rate-limit.js';
+import { LoginThrottle } from './auth/rate-limit.js';
 import { SecretBox, safeEqual } from './auth/secrets.js';
 import { sessionRefresher } from './auth/session-refresh.js';
 import type { HubConfig } from './config.js';
@@ -136,11 +136,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
   identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
-  const windowMs = config.loginRateLimit.windowSeconds * 1000;
-  const limiters = {
-    user: new FailureLimiter(config.loginRateLimit.maxFailures, windowMs),
-    address: new FailureLimiter(config.loginRateLimit.maxFailuresPerAddress, windowMs),
-  };
+  const throttle = new LoginThrottle({
+    perNameAndAddress: config.loginRateLimit.maxFailures,
+    perAddress: config.loginRateLimit.maxFailuresPerAddress,
+    perNameAcrossAddresses: config.loginRateLimit.maxFailuresPerName,
+    windowMs: config.loginRateLimit.windowSeconds * 1000,
+  });
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox));
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
@@ -244,7 +245,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerServingPages(pages, deps);
   registerDatasetPages(pages, data);
   registerModelPages(pages, { reruns: deps.isolation.reruns, backend: config.spawner.kind });
-  registerPageRoutes(pages, deps, authenticator, limiters);
+  registerPageRoutes(pages, deps, authenticator, throttle);
   app.use('/hub', pages);
   app.use((req, res) => {
     res.status(404).type('html').send(renderMessagePage({ title: 'Not found', message: `There is no page at ${req.path}.`, action: { href: '/hub/home', label: 'Go to your home page' } }));

@@ -221,10 +221,16 @@ export const configSchema = z
       .prefault({}),
     loginRateLimit: z
       .object({
-        /** Failed sign-ins allowed per user name within the window. */
+        /** Failed sign-ins allowed per user name from one client address within the window. */
         maxFailures: z.number().int().positive().default(5),
-        /** Failed sign-ins allowed per client address (many users may share one). */
+        /** Failed sign-ins allowed per client address, whatever the names (many users may share one). */
         maxFailuresPerAddress: z.number().int().positive().default(50),
+        /**
+         * Failed sign-ins allowed per user name across all addresses; applies
+         * only to addresses that have failed themselves, so a correct password
+         * from a clean address is never locked out.
+         */
+        maxFailuresPerName: z.number().int().positive().default(20),
         windowSeconds: durationSeconds.default(300),
       })
       .prefault({}),

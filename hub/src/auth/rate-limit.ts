@@ -1,6 +1,5 @@
 /**
- * Counts failed sign-ins per key (user name, client address) in a sliding
- * window. In memory: the hub is a single process, and a restart forgetting
+ * Counts failed sign-ins per key in a sliding window. In memory: the hub is a single process, and a restart forgetting
  * failures is acceptable.
  */
 export class FailureLimiter {
@@ -17,6 +16,11 @@ export class FailureLimiter {
     const recent = this.recent(key);
     if (recent.length < this.maxFailures) return 0;
     return recent[0]! + this.windowMs - this.now();
+  }
+
+  /** Failures of `key` within the window. */
+  failuresOf(key: string): number {
+    return this.recent(key).length;
   }
 
   recordFailure(key: string): void {
@@ -41,5 +45,46 @@ export class FailureLimiter {
       if (recent.length === 0) this.failures.delete(key);
       else this.failures.set(key, recent);
     }
+  }
+}
+
+/**
+ * Sign-in throttling that an attacker cannot turn against the account
+ * holder. Failures count per (user name, address) pair and per address; a
+ * per-name ceiling (a guess spread over many addresses) applies only to
+ * addresses that have failed themselves. So a correct password from an
+ * address with no failures always gets through, however often someone
+ * elsewhere guessed wrong for that name.
+ */
+export class LoginThrottle {
+  private readonly pair: FailureLimiter;
+  private readonly address: FailureLimiter;
+  private readonly name: FailureLimiter;
+
+  constructor(
+    limits: { perNameAndAddress: number; perAddress: number; perNameAcrossAddresses: number; windowMs: number },
+    now: () => number = Date.now,
+  ) {
+    this.pair = new FailureLimiter(limits.perNameAndAddress, limits.windowMs, now);
+    this.address = new FailureLimiter(limits.perAddress, limits.windowMs, now);
+    this.name = new FailureLimiter(limits.perNameAcrossAddresses, limits.windowMs, now);
+  }
+
+  /** Milliseconds this name may not be tried from this address (0: go ahead). */
+  retryAfterMs(name: string, address: string): number {
+    const waits = [this.pair.retryAfterMs(`${name}\u0000${address}`), this.address.retryAfterMs(address)];
+    if (this.address.failuresOf(address) > 0) waits.push(this.name.retryAfterMs(name));
+    return Math.max(...waits);
+  }
+
+  failed(name: string, address: string): void {
+    this.pair.recordFailure(`${name}\u0000${address}`);
+    this.address.recordFailure(address);
+    this.name.recordFailure(name);
+  }
+
+  /** A correct password clears this address's record for the name (not the name's record elsewhere). */
+  succeeded(name: string, address: string): void {
+    this.pair.reset(`${name}\u0000${address}`);
   }
 }

@@ -26,6 +26,7 @@ import {
   type DatasetUsage,
   decideAccess,
   grantApplies,
+  howToGetAccess,
   MAX_GRANT_DAYS,
   MAX_RESTRICTED_DAYS,
   type Subject,
@@ -37,11 +38,17 @@ const DAY = 86_400_000;
 const RESERVED_NAMES = new Set(['new', 'requests', 'approvals', 'audit']);
 
 export interface ReadContext {
-  /** Notebook path the `atrium` helper reports, for "which data sets did this notebook use". */
-  notebook?: string;
+  /** The route the read came through (`preview`, `download`, `direct`, `mount`, …), set by the hub. */
+  route?: string;
+  /** How the reader authenticated, set by the hub. */
+  credential?: 'session' | 'api token' | 'workspace token';
+  /** The workspace whose own token authenticated the read (derived by the hub, never from a header). */
   workspace?: string;
-  /** `hub`, `panel`, `python`, … */
-  client?: string;
+  /**
+   * What the caller says about itself (`X-Atrium-Client`, `-Notebook`,
+   * `-Workspace`): recorded as claims, used only for the notebook's lineage hint.
+   */
+  claimed?: { client?: string; notebook?: string; workspace?: string };
 }
 
 export interface DatasetView {
@@ -153,8 +160,13 @@ export class DataService implements DataGovernance {
     return { dataset: d, access: await this.decide(subject, d), canManage: canManage(subject, d), mounted: mounts.some((m) => m.dataset === name), pendingRequest: pending[0] ?? null };
   }
 
-  async versions(name: string): Promise<DatasetVersion[]> {
-    await this.requireDataset(name);
+  /** Versions (hashes, row counts, authors) are for the owners and those with access, like the data itself. */
+  async versions(subject: Subject, name: string): Promise<DatasetVersion[]> {
+    const d = await this.requireDataset(name);
+    if (!canManage(subject, d) && !(await this.decide(subject, d)).allowed) {
+      await this.record(subject.name, 'access.denied', d, { operation: 'versions' });
+      throw forbidden(`You need access to ${d.name} to see its versions. ${howToGetAccess(d)}`);
+    }
     return this.data.listVersions(name);
   }
 
@@ -735,7 +747,7 @@ export class DataService implements DataGovernance {
       for (const e of page) {
         if (!e.dataset || !['download', 'mount', 'preview'].includes(e.action)) continue;
         if (query.since !== undefined && e.at < query.since) continue;
-        if (query.notebook !== undefined && e.detail.notebook !== query.notebook) continue;
+        if (query.notebook !== undefined && (e.detail.claimed as { notebook?: string } | undefined)?.notebook !== query.notebook) continue;
         if (query.workspace !== undefined && e.detail.workspace !== query.workspace) continue;
         const masked = Array.isArray(e.detail.maskedColumns) ? e.detail.maskedColumns.length : 0;
         const d = await this.data.getDataset(e.dataset);
@@ -753,11 +765,12 @@ export class DataService implements DataGovernance {
   }
 }
 
-function ctxDetail(ctx: ReadContext): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (ctx.notebook) out.notebook = ctx.notebook;
+function ctxDetail(ctx: ReadContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (ctx.route) out.route = ctx.route;
+  if (ctx.credential) out.credential = ctx.credential;
   if (ctx.workspace) out.workspace = ctx.workspace;
-  if (ctx.client) out.client = ctx.client;
+  if (ctx.claimed) out.claimed = { ...ctx.claimed };
   return out;
 }
 

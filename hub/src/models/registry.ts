@@ -119,10 +119,12 @@ export class ModelRegistry {
     }
   }
 
+  /** Another team's model answers exactly like a missing one: names are not an oracle. */
   async model(who: RequestIdentity, team: string, name: string) {
+    const hidden = () => notFound(`There is no model ${team}/${name} that you can see.`);
+    if (!this.canRead(who, team)) throw hidden();
     const model = await this.store.getModel(team, name);
-    if (!model) throw notFound(`There is no model ${team}/${name}.`);
-    this.requireMember(who, team, 'see');
+    if (!model) throw hidden();
     return model;
   }
 

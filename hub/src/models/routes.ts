@@ -147,7 +147,8 @@ const reasonBody = z.object({ reason: z.string().trim().min(5, 'reason must say 
 /** What the data catalog knows about the data sets a person read (hub/src/data DataService). */
 export interface DataUsage {
   datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string }): Promise<{ dataset: string; lastReadAt: number }[]>;
-  versions(name: string): Promise<{ version: number }[]>;
+  /** Versions of a data set, as `reader` may see them (refused without access). */
+  versions(reader: { name: string; platformAdmin: boolean; teams: { team: string; role: 'team-admin' | 'member' }[] }, name: string): Promise<{ version: number }[]>;
 }
 
 export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, usage?: DataUsage): void {
@@ -203,7 +204,7 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
       if (used.length === 0 && query.notebook && query.workspace) used = await usage.datasetsUsedBy({ user: who.user.name, workspace: query.workspace });
       const out = [];
       for (const u of used) {
-        const versions = await usage.versions(u.dataset).catch(() => []);
+        const versions = await usage.versions(who.user, u.dataset).catch(() => []);
         const latest = versions.reduce((m, v) => Math.max(m, v.version), 0);
         if (latest > 0) out.push({ name: u.dataset, version: String(latest), lastReadAt: u.lastReadAt });
       }

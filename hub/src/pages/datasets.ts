@@ -197,7 +197,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
       return next(err);
     }
     const d = v.dataset;
-    const versions = await data.versions(d.name);
+    const versions = v.access.allowed || v.canManage ? await data.versions(s, d.name) : [];
     const grants = v.canManage ? await data.grants(s, d.name) : [];
     const now = Date.now();
     const myTeams = who.user.teams.map((m) => m.team);

@@ -3,7 +3,7 @@ import { requireSession } from './session.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { readCookie, serializeCookie } from '../auth/cookies.js';
 import { SESSION_COOKIE, type RequestIdentity } from '../auth/identity.js';
-import type { FailureLimiter } from '../auth/rate-limit.js';
+import type { LoginThrottle } from '../auth/rate-limit.js';
 import { randomToken, safeEqual } from '../auth/secrets.js';
 import type { HubDeps } from '../routes/deps.js';
 import { log } from '../log.js';
@@ -23,7 +23,7 @@ export function registerPageRoutes(
   router: Router,
   deps: HubDeps,
   authenticator: Authenticator,
-  limiters: { user: FailureLimiter; address: FailureLimiter },
+  throttle: LoginThrottle,
 ): void {
   const { config, identity } = deps;
   const cookieSecure = config.sessions.secureCookies;
@@ -75,11 +75,7 @@ export function registerPageRoutes(
     if (!authenticator.authenticate) return loginPage(res, { next, status: 400, error: 'Use the sign-in button below.' });
     if (!username || !password) return loginPage(res, { next, username, status: 400, error: 'Enter your user name and password.' });
     const ip = req.socket.remoteAddress ?? 'unknown';
-    const checks = [
-      { limiter: limiters.user, key: username },
-      { limiter: limiters.address, key: ip },
-    ];
-    const waitMs = Math.max(...checks.map((c) => c.limiter.retryAfterMs(c.key)));
+    const waitMs = throttle.retryAfterMs(username, ip);
     if (waitMs > 0) {
       const minutes = Math.ceil(waitMs / 60_000);
       res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
@@ -88,11 +84,11 @@ export function registerPageRoutes(
     }
     const result = await authenticator.authenticate(username, password);
     if (!result.ok) {
-      checks.forEach((c) => c.limiter.recordFailure(c.key));
+      throttle.failed(username, ip);
       log.info('sign-in failed', { user: username, ip });
       return loginPage(res, { next, username, status: 401, error: result.message });
     }
-    limiters.user.reset(username);
+    throttle.succeeded(username, ip);
     const user = await syncAuthenticatedUser(deps.store, result.user);
     const session = await identity.createSession(user.name, result.user.authState);
     await deps.store.users.recordLogin(user.name);

@@ -92,16 +92,27 @@ const viewJson = (v: DatasetView) => ({ ...v.dataset, access: v.access, canManag
 const requestJson = (r: AccessRequest) => r;
 const grantJson = (g: Grant) => g;
 
-function readContext(req: { get(name: string): string | undefined }, client: string): ReadContext {
+/**
+ * Who read, from where. The credential and the workspace come from how the
+ * caller authenticated (a workspace token names its workspace); the
+ * `X-Atrium-Client`/`-Notebook`/`-Workspace` headers are only what the
+ * caller says about itself, so the audit log keeps them apart as `claimed`.
+ */
+function readContext(req: { get(name: string): string | undefined }, route: string, identity: RequestIdentity): ReadContext {
   const header = (name: string) => {
     const v = req.get(name);
     return v && v.length <= 300 && !/[\u0000-\u001f]/.test(v) ? v : undefined;
   };
-  const ctx: ReadContext = { client: header('X-Atrium-Client') ?? client };
+  const ctx: ReadContext = { route, credential: identity.workspace ? 'workspace token' : identity.via === 'session' ? 'session' : 'api token' };
+  if (identity.workspace) ctx.workspace = identity.workspace;
+  const claimed: NonNullable<ReadContext['claimed']> = {};
+  const client = header('X-Atrium-Client');
   const notebook = header('X-Atrium-Notebook');
   const workspace = header('X-Atrium-Workspace');
-  if (notebook) ctx.notebook = notebook;
-  if (workspace) ctx.workspace = workspace.split('/')[1] ?? workspace;
+  if (client) claimed.client = client;
+  if (notebook) claimed.notebook = notebook;
+  if (workspace) claimed.workspace = workspace.split('/')[1] ?? workspace;
+  if (Object.keys(claimed).length > 0) ctx.claimed = claimed;
   return ctx;
 }
 
@@ -368,7 +379,7 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     summary: 'Versions of a data set, newest first',
     params: nameParam,
     response: z.array(versionOut),
-    handler: async ({ params }) => data.versions(params.name),
+    handler: async ({ identity, params }) => data.versions(subject(identity), params.name),
   });
 
   api.add({
@@ -385,7 +396,7 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
       piiCleared: z.boolean(),
       version: z.number(),
     }),
-    handler: async ({ identity, params, query, req }) => data.preview(subject(identity), params.name, query.rows, readContext(req, 'hub')),
+    handler: async ({ identity, params, query, req }) => data.preview(subject(identity), params.name, query.rows, readContext(req, 'preview', identity)),
   });
 
   api.add({
@@ -396,7 +407,7 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     params: nameParam,
     produces: ['text/csv', 'application/vnd.apache.parquet'],
     handler: async ({ identity, params, req, res }) => {
-      const file = await data.download(subject(identity), params.name, readContext(req, 'download'));
+      const file = await data.download(subject(identity), params.name, readContext(req, 'download', identity));
       res.status(200);
       res.setHeader('Content-Type', file.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
@@ -417,7 +428,7 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     params: nameParam,
     query: z.object({ ttl: z.coerce.number().int().min(1).max(300).default(60).describe('Seconds the URL stays valid (never past the grant)') }),
     response: z.object({ url: z.string(), expiresAt: z.number(), format: z.enum(FORMATS), version: z.number() }),
-    handler: async ({ identity, params, query, req }) => data.directUrl(subject(identity), params.name, query.ttl, readContext(req, 'direct')),
+    handler: async ({ identity, params, query, req }) => data.directUrl(subject(identity), params.name, query.ttl, readContext(req, 'direct', identity)),
   });
 
   api.add({
@@ -433,7 +444,7 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
       expiresAt: z.number().nullable(),
       delivery: z.enum(['local', 'agent']).describe('`local`: the files are in place; `agent`: the workspace agent copies them in within seconds'),
     }),
-    handler: async ({ identity, params, req }) => data.mount(subject(identity), params.name, readContext(req, 'mount')),
+    handler: async ({ identity, params, req }) => data.mount(subject(identity), params.name, readContext(req, 'mount', identity)),
   });
 
   api.add({

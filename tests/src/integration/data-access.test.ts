@@ -129,7 +129,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     assert.equal(lines[1]!.split(',')[3], preview.json.rows[0][3]);
     // Reads are audited with who, which columns were masked, and the purpose of the grant.
     const read = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
-    assert.deepEqual([read?.detail.purpose, read?.detail.maskedColumns, read?.detail.notebook], ['Campaign uplift by region for Q4', ['customer_name', 'email', 'phone'], 'work/uplift.ipynb']);
+    assert.deepEqual([read?.detail.purpose, read?.detail.maskedColumns, (read?.detail.claimed as any)?.notebook], ['Campaign uplift by region for Q4', ['customer_name', 'email', 'phone'], 'work/uplift.ipynb']);
     // Which data sets did this notebook use (the guardrails' question)?
     const used = await t.hub.data.datasetsUsedBy({ user: 'dan', notebook: 'work/uplift.ipynb' });
     assert.deepEqual(used.map((u) => [u.dataset, u.classification, u.piiUnmasked]), [['sales', 'confidential', false]]);

@@ -244,6 +244,6 @@ describe('mounts through the workspace agent, on the local object store', () => 
     const m = await call(t.url, 'GET', '/hub/api/data/workspace/manifest', { headers: { Authorization: `token ${token}`, 'X-Atrium-Workspace': 'dan/local' } });
     assert.deepEqual(m.json.datasets[0].files.map((f: any) => [f.url, f.hub]), [['/hub/api/datasets/sales/download', true]]);
     const download = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
-    assert.equal(download?.detail.client, 'mount-agent');
+    assert.equal((download?.detail.claimed as any)?.client, 'mount-agent');
   });
 });

@@ -75,7 +75,8 @@ print(json.dumps({"shape": list(df.shape), "emails": df["email"].head(3).tolist(
   const used = await t.hub.data.datasetsUsedBy({ user: 'dan', notebook: 'uplift.ipynb' });
   assert.deepEqual(used.map((u) => u.dataset), ['sales']);
   const entry = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
-  assert.equal(entry?.detail.client, 'python');
+  assert.equal((entry?.detail.claimed as any)?.client, 'python');
+  assert.equal(entry?.detail.credential, 'workspace token');
   assert.equal(entry?.detail.workspace, 'py');
 });
 

@@ -114,7 +114,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.ok(repro.checkedAt > v1.guardrailsAt, 'the re-run happened at promotion, not at publish');
     assert.equal((await call(t.url, 'GET', `${base}/promotions/99999`, { token: alice })).status, 404);
     assert.equal((await call(t.url, 'GET', `${base}/promotions/abc`, { token: alice })).status, 400);
-    assert.equal((await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: carol })).status, 403);
+    assert.equal((await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: carol })).status, 404);
   });
 
   it('needs a platform approval for restricted data: request, approve, promote, revoke, refuse; each decision in the data audit log', async () => {

@@ -177,8 +177,8 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.equal(huge.status, 413);
     assert.equal(huge.json.error.code, 'body_too_large');
     const otherTeamRead = await call(t.url, 'GET', base, { token: carol });
-    assert.equal(otherTeamRead.status, 403);
-    assert.match(otherTeamRead.json.error.message, /not a member of team sales-finance/);
+    assert.equal(otherTeamRead.status, 404, 'another team’s model looks like a missing one');
+    assert.match(otherTeamRead.json.error.message, /no model sales-finance\/iris that you can see/);
     const otherTeamPublish = await call(t.url, 'POST', `${base}/versions`, { token: carol, body: publishBody(irisNotebook(1)) });
     assert.equal(otherTeamPublish.status, 403);
     const otherTeamPromote = await call(t.url, 'POST', `${base}/aliases/staging`, { token: carol, body: { version: 1 } });

@@ -1,0 +1,98 @@
+/**
+ * The attacks a security review of the hub found, each reproduced the way an
+ * ordinary member or team admin would try it, and each refused. One
+ * `describe` per finding, numbered as in docs/architecture.md's security
+ * model.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { seedDemoData } from '@atrium/hub/data/seed';
+import { seedDemo } from '@atrium/hub/seed';
+import { call, createUser, startTestHub, type TestHub } from './helpers.js';
+import { card, irisNotebook, publishBody } from './model-notebooks.js';
+
+/** A form POST to /hub/login from a given loopback address (Linux answers on all of 127.0.0.0/8). */
+async function signInFrom(base: string, localAddress: string, username: string, password: string): Promise<number> {
+  const page = await fetch(`${base}/hub/login`);
+  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())![1]!;
+  const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
+  const body = new URLSearchParams({ username, password, _xsrf: xsrf }).toString();
+  const url = new URL(`${base}/hub/login`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body), Cookie: cookie } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('security review', { timeout: 900_000 }, () => {
+  let t: TestHub;
+  let admin: string;
+  let alice: string; // team-admin of sales-finance, owns sales and payroll
+  let dan: string; // marketing member, no grants
+
+  before(async () => {
+    t = await startTestHub({ models: { reproducibility: { timeoutSeconds: 300 } } });
+    admin = await createUser(t.hub, 'admin', { platformAdmin: true });
+    alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
+    dan = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
+    await seedDemo(t.hub.deps.store, { users: false });
+    await seedDemoData(t.hub.data);
+  });
+  after(async () => t?.close({ stopServers: true }));
+
+  describe('5. what can be probed without access', () => {
+    test("a member without access cannot read a restricted data set's versions", async () => {
+      const r = await call(t.url, 'GET', '/hub/api/datasets/payroll/versions', { token: dan });
+      assert.equal(r.status, 403, r.text);
+      assert.match(r.json.error.message, /You need access to payroll to see its versions/);
+      assert.ok(!r.text.includes('sha256'), 'no hashes, row counts or authors in the refusal');
+      const owner = await call(t.url, 'GET', '/hub/api/datasets/payroll/versions', { token: alice });
+      assert.equal(owner.status, 200);
+      assert.ok(owner.json.length >= 1);
+    });
+
+    test("another team's model answers 404 exactly like a missing one", async () => {
+      const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/churn/versions', { token: alice, body: publishBody(irisNotebook(1)) });
+      assert.equal(published.status, 201, published.text);
+      const existing = await call(t.url, 'GET', '/hub/api/models/sales-finance/churn', { token: dan });
+      const missing = await call(t.url, 'GET', '/hub/api/models/sales-finance/no-such-model', { token: dan });
+      assert.equal(existing.status, 404);
+      assert.equal(missing.status, 404);
+      assert.equal(existing.json.error.message.replace('churn', 'X'), missing.json.error.message.replace('no-such-model', 'X'));
+      const version = await call(t.url, 'GET', '/hub/api/models/sales-finance/churn/versions/1', { token: dan });
+      assert.equal(version.status, 404);
+      assert.ok(card.owner, 'the model card is what the owners see, not dan');
+    });
+
+    test('client headers are recorded as claims; the workspace comes only from the credential', async () => {
+      const r = await call(t.url, 'GET', '/hub/api/datasets/store-locations/preview', {
+        token: dan,
+        headers: { 'X-Atrium-Client': 'python', 'X-Atrium-Notebook': 'someone-elses.ipynb', 'X-Atrium-Workspace': 'alice/forged' },
+      });
+      assert.equal(r.status, 200, r.text);
+      const entry = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'preview')!;
+      assert.deepEqual(entry.detail.claimed, { client: 'python', notebook: 'someone-elses.ipynb', workspace: 'forged' });
+      assert.equal(entry.detail.workspace, undefined, 'no workspace token, so no workspace as fact');
+      assert.equal(entry.detail.credential, 'api token');
+      assert.equal(entry.detail.route, 'preview');
+    });
+  });
+
+  describe('6. sign-in throttling cannot lock anyone out', () => {
+    test('wrong passwords for admin from one address do not stop the admin signing in from another', async () => {
+      for (let i = 0; i < 8; i++) assert.equal(await signInFrom(t.url, '127.0.0.2', 'admin', `guess-${i}`), i < 5 ? 401 : 429);
+      assert.equal(await signInFrom(t.url, '127.0.0.2', 'admin', 'admin-password'), 429, 'the guessing address waits, even with the right password');
+      assert.equal(await signInFrom(t.url, '127.0.0.1', 'admin', 'admin-password'), 303, 'the admin from their own address gets in');
+      assert.equal(await signInFrom(t.url, '127.0.0.2', 'alice', 'alice-password'), 303, 'other names from that address are not blocked');
+      assert.ok(admin);
+    });
+  });
+});
