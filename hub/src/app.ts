@@ -30,7 +30,7 @@ import type { HubDeps } from './routes/deps.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { createDataService, type DataService } from './data/index.js';
-import { workspaceAuthenticator } from './data/workspace-auth.js';
+import { WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
 import { registerDatasetPages } from './pages/datasets.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
@@ -205,7 +205,13 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
     // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).
-    if (!res.locals.identity && (req.path.startsWith('/api/datasets') || req.path.startsWith('/api/data/'))) res.locals.identity = await workspaceAuth(req);
+    if (!res.locals.identity && (req.path.startsWith('/api/datasets') || req.path.startsWith('/api/data/'))) {
+      const workspace = await workspaceAuth(req);
+      if (workspace && !workspaceTokenMayCall(req.method, req.path)) {
+        throw new ApiError(403, 'workspace_token_not_allowed', WORKSPACE_TOKEN_REFUSAL);
+      }
+      res.locals.identity = workspace;
+    }
     next();
   });
 

@@ -9,7 +9,11 @@ Data pages.
     datasets.list()                      # what you can see, with your access
     df = datasets.load("sales")          # a pandas DataFrame, masked as required
     datasets.mount("sales")              # read-only copy in ~/datasets/sales/
-    datasets.request_access("sales", "Campaign uplift by region for Q4")
+
+Code in a workspace reads and mounts; it never asks for, approves or grants
+access in your name (a package you install could otherwise do it too). Ask
+for access from the Datasets panel in the Atrium sidebar or the hub's Data
+page.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, List, Optional
 
-__all__ = ["DatasetError", "list", "info", "load", "download", "mount", "unmount", "request_access"]
+__all__ = ["DatasetError", "list", "info", "load", "download", "mount", "unmount"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TIMEOUT = 600
@@ -212,9 +216,3 @@ def unmount(name: str, timeout: float = 120) -> None:
     folder = os.path.expanduser(f"~/datasets/{name}")
     if os.environ.get("ATRIUM_DATASETS_AGENT") == "1":
         _wait(lambda: not os.path.lexists(folder), f"Removing {folder}", timeout)
-
-
-def request_access(name: str, purpose: str, pii: bool = False, until: Optional[str] = None, team: Optional[str] = None) -> Dict[str, Any]:
-    """Ask the owners for access (confidential/restricted data, or PII clearance). `until`: an end date, e.g. "2026-12-31"."""
-    body: Dict[str, Any] = {"purpose": purpose, "pii": pii, "expiresAt": until, "team": team}
-    return _json("POST", f"/datasets/{_check_name(name)}/requests", body)

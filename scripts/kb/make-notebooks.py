@@ -208,12 +208,9 @@ stores.head() if stores is not None else None'''),
         md("""
 ## Ask for access
 
-For confidential data (in the demo: `sales`, owned by *sales-finance*), say what you need it for. The owning team's admins approve it in the hub under **Data → Approvals**; restricted data (e.g. `payroll`) also needs an end date and a platform admin.
+For confidential data (in the demo: `sales`, owned by *sales-finance*), open it in the **Datasets** panel of the Atrium sidebar (or on the hub's **Data** page), press **Request access** and say what you need it for. The owning team's admins approve it in the hub under **Data → Approvals**; restricted data (e.g. `payroll`) also needs an end date and a platform admin.
 
-```python
-datasets.request_access("sales", "Measure campaign uplift by region for the Q4 review")
-datasets.request_access("payroll", "Salary benchmark for the hiring plan", until="2026-12-31")
-```
+Asking is done by you, in the panel or the hub: code in a workspace can read and mount what you may read, but never asks for, approves or grants access in your name.
 """),
         md("## Masked columns still join\nHashing is keyed by the hub, so the same e-mail gives the same token in every data set and every download. Counting and joining work on the tokens:"),
         code('''sales = load("sales") if datasets else None

@@ -9,7 +9,8 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
-import { call, createUser, startTestHub, type TestHub } from './helpers.js';
+import { SecretBox } from '@atrium/hub/auth/secrets';
+import { call, createUser, startTestHub, startWorkspace, type TestHub } from './helpers.js';
 import { card, irisNotebook, publishBody } from './model-notebooks.js';
 
 /** A form POST to /hub/login from a given loopback address (Linux answers on all of 127.0.0.0/8). */
@@ -83,6 +84,38 @@ describe('security review', { timeout: 900_000 }, () => {
       assert.equal(entry.detail.workspace, undefined, 'no workspace token, so no workspace as fact');
       assert.equal(entry.detail.credential, 'api token');
       assert.equal(entry.detail.route, 'preview');
+    });
+  });
+
+  describe("3. a workspace's server token only reads", () => {
+    test("code in a team admin's workspace cannot approve, grant, declassify or upload; it can still read", async () => {
+      const request = await call(t.url, 'POST', '/hub/api/datasets/sales/requests', { token: dan, body: { purpose: 'Uplift by region for Q4' } });
+      assert.equal(request.status, 201, request.text);
+      await startWorkspace(t.url, alice, 'alice', 'ws', 'minimal');
+      const record = (await t.hub.deps.store.servers.get('alice', 'ws'))!;
+      const serverToken = SecretBox.fromStateDir(t.stateDir).decrypt(record.tokenCiphertext!);
+      const asWorkspace = { 'X-Atrium-Workspace': 'alice/ws' };
+      const attempt = (method: string, path: string, body?: unknown) => call(t.url, method, path, { token: serverToken, headers: asWorkspace, ...(body !== undefined ? { body } : {}) });
+      const refused = [
+        await attempt('POST', `/hub/api/data/requests/${request.json.id}/approve`, {}),
+        await attempt('POST', '/hub/api/datasets/sales/grants', { granteeKind: 'user', grantee: 'dan', piiCleared: true, purpose: 'pwned' }),
+        await attempt('PATCH', '/hub/api/datasets/sales', { classification: 'public' }),
+        await attempt('POST', '/hub/api/datasets/payroll/requests', { purpose: 'x'.repeat(20), expiresAt: Date.now() + 86_400_000 }),
+        await attempt('GET', '/hub/api/data/audit'),
+      ];
+      for (const r of refused) {
+        assert.equal(r.status, 403, r.text);
+        assert.equal(r.json.error.code, 'workspace_token_not_allowed');
+        assert.match(r.json.error.message, /only read data you have access to and manage your mounts/);
+      }
+      assert.equal((await call(t.url, 'GET', `/hub/api/data/requests/${request.json.id}`, { token: alice })).json.status, 'pending', 'nothing was approved');
+      assert.equal((await call(t.url, 'GET', '/hub/api/datasets/sales', { token: alice })).json.classification, 'confidential');
+      const read = await attempt('GET', '/hub/api/datasets/sales/preview');
+      assert.equal(read.status, 200, read.text);
+      const mount = await attempt('POST', '/hub/api/datasets/sales/mount', {});
+      assert.equal(mount.status, 200, mount.text);
+      // The same approval from alice in the browser (session + XSRF) or with her personal token works.
+      assert.equal((await call(t.url, 'POST', `/hub/api/data/requests/${request.json.id}/approve`, { token: alice, body: {} })).status, 200);
     });
   });
 
