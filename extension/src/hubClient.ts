@@ -53,6 +53,8 @@ export interface Article extends ArticleSummary {
   /** Data files the tutorial needs (fetch each with `file()`). */
   files: string[];
   markdown: string;
+  /** The body as the hub rendered it: safe HTML (raw HTML escaped, images only from the knowledge base's assets). */
+  html: string;
 }
 
 export interface HubUser {

@@ -14,7 +14,7 @@ import { OidcAuthenticator } from './auth/oidc.js';
 import { LoginThrottle } from './auth/rate-limit.js';
 import { SecretBox, safeEqual } from './auth/secrets.js';
 import { sessionRefresher } from './auth/session-refresh.js';
-import type { HubConfig } from './config.js';
+import { cookiesMustBeSecure, publicOrigin, type HubConfig } from './config.js';
 import { redactUrl } from './db/database.js';
 import { Store } from './db/store.js';
 import { ApiError } from './errors.js';
@@ -73,7 +73,10 @@ export interface HubOverrides {
 
 function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
   if (config.auth.kind === 'oidc') {
-    return new OidcAuthenticator(config.auth.oidc, secrets, { publicUrl: config.publicUrl, secureCookies: config.sessions.secureCookies });
+    return new OidcAuthenticator(config.auth.oidc, secrets, {
+      publicOrigin: () => publicOrigin(config),
+      secureCookies: (req) => cookiesMustBeSecure(config, req),
+    });
   }
   return new BuiltinAuthenticator(store);
 }

@@ -215,7 +215,10 @@ export const configSchema = z
     sessions: z
       .object({
         maxAgeHours: z.number().positive().default(12),
-        /** Mark cookies Secure; turn on behind HTTPS. */
+        /**
+         * Always mark cookies Secure. Without it they are Secure anyway when
+         * publicUrl is https:// or a request arrives over HTTPS (X-Forwarded-Proto).
+         */
         secureCookies: z.boolean().default(false),
       })
       .prefault({}),
@@ -312,9 +315,48 @@ export const configSchema = z
     /** Seed demo teams and users (what `npm start` does). */
     demo: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // The sign-in redirect and the provider's return address must not come
+    // from the Host header, which any client sets; on loopback the hub's own
+    // address is the answer, anywhere else the operator names it.
+    if (config.auth.kind === 'oidc' && !config.publicUrl && !isLoopbackHost(config.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicUrl'],
+        message: 'required when auth.kind is oidc and the hub listens beyond loopback: the https:// address users open, e.g. https://atrium.example.com',
+      });
+    }
+  });
 
 export type HubConfig = z.infer<typeof configSchema>;
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The hub's origin as users reach it: the configured public URL, or the
+ * address it listens on (loopback setups). Never the request's Host header.
+ * Read after the hub listens, when a port of 0 has become the real one.
+ */
+export function publicOrigin(config: Pick<HubConfig, 'publicUrl' | 'host' | 'port'>): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+}
+
+/**
+ * Whether cookies must be `Secure`: the setting, an https public URL, or a
+ * request that arrived over TLS (directly or as the proxy in front says).
+ * Trusting the proxy's header here only ever adds the flag.
+ */
+export function cookiesMustBeSecure(config: Pick<HubConfig, 'publicUrl' | 'sessions'>, req?: { secure?: boolean; headers: Record<string, string | string[] | undefined> }): boolean {
+  if (config.sessions.secureCookies || config.publicUrl.startsWith('https://')) return true;
+  if (!req) return false;
+  const proto = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
+  return req.secure === true || first === 'https';
+}
 export type ConfigInput = z.input<typeof configSchema>;
 
 export class ConfigError extends Error {}

@@ -23,7 +23,7 @@ const notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_
 function hub(kind = 'tutorial') {
   return fakeFetch((url) => {
     if (url.pathname === '/hub/api/kb/articles/churn-101')
-      return { body: { id: 'churn-101', title: 'Churn 101', kind, notebook: kind === 'tutorial' ? 'churn.ipynb' : null, files: ['customers.csv'], markdown: '# x' } };
+      return { body: { id: 'churn-101', title: 'Churn 101', kind, notebook: kind === 'tutorial' ? 'churn.ipynb' : null, files: ['customers.csv'], markdown: '# x', html: '<h1>x</h1>' } };
     if (url.pathname.endsWith('/notebook')) return { body: notebook };
     if (url.pathname.endsWith('/files/customers.csv')) return { raw: 'id,churned\n1,0\n', contentType: 'text/csv' };
     return { status: 404, body: { error: { code: 'not_found', message: 'no such article' } } };

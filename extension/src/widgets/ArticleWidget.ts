@@ -1,10 +1,14 @@
 /**
- * A knowledge-base article in a main-area tab, rendered by JupyterLab's own
- * Markdown renderer (IRenderMimeRegistry). The content is untrusted, so the
- * renderer sanitizes it; code blocks get a copy button.
+ * A knowledge-base article in a main-area tab. Team articles are untrusted,
+ * so the tab shows the HTML the hub rendered with its own safe renderer
+ * (hub/src/kb/markdown.ts: no raw HTML, images only from the knowledge
+ * base's assets, no protocol-relative URLs), the same as the hub's article
+ * page, passed once more through JupyterLab's sanitizer. JupyterLab's
+ * Markdown renderer would keep raw HTML and images from anywhere. Code
+ * blocks get a copy button.
  */
 import { Clipboard, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
-import { type IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { copyIcon, notebookIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import type { Article } from '../hubClient';
@@ -48,13 +52,11 @@ export class ArticleContent extends Widget {
     }
     this.node.appendChild(header);
 
-    const renderer = rendermime.createRenderer('text/markdown');
-    renderer.addClass('jp-AtriumArticle-body');
-    // Untrusted: the Markdown renderer sanitizes the HTML it produces.
-    const model = new MimeModel({ data: { 'text/markdown': article.markdown }, trusted: false });
-    await renderer.renderModel(model);
-    this.node.appendChild(renderer.node);
-    addCopyButtons(renderer.node);
+    const body = document.createElement('div');
+    body.className = 'jp-AtriumArticle-body jp-RenderedHTMLCommon jp-RenderedMarkdown';
+    body.innerHTML = rendermime.sanitizer.sanitize(article.html);
+    this.node.appendChild(body);
+    addCopyButtons(body);
   }
 }
 

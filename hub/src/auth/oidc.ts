@@ -39,9 +39,10 @@ interface SealedTokens {
 }
 
 export interface OidcOptions {
-  /** Hub origin for redirect URIs when no public URL is configured: taken from the request. */
-  publicUrl: string;
-  secureCookies: boolean;
+  /** The hub's origin for redirect URIs (the public URL, or its loopback address); never the Host header. */
+  publicOrigin: () => string;
+  /** Whether a request's cookies must be Secure (https public URL, TLS, or the setting). */
+  secureCookies: (req: IncomingMessage) => boolean;
   /** Tests only: intercept the hub's requests to the provider. */
   fetch?: typeof fetch;
 }
@@ -104,9 +105,8 @@ export class OidcAuthenticator implements Authenticator {
     return this.discovered;
   }
 
-  private origin(req: IncomingMessage): string {
-    if (this.options.publicUrl) return this.options.publicUrl.replace(/\/+$/, '');
-    return `http://${req.headers.host ?? 'localhost'}`;
+  private origin(_req: IncomingMessage): string {
+    return this.options.publicOrigin();
   }
 
   async beginLogin(req: IncomingMessage, res: ServerResponse, next: string): Promise<void> {
@@ -134,7 +134,7 @@ export class OidcAuthenticator implements Authenticator {
       serializeCookie(OIDC_COOKIE, this.secrets.encrypt(JSON.stringify(transaction)), {
         path: '/hub/',
         sameSite: 'Lax',
-        secure: this.options.secureCookies,
+        secure: this.options.secureCookies(req),
         maxAgeSeconds: TRANSACTION_SECONDS,
       }),
     );

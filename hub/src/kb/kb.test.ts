@@ -101,12 +101,27 @@ describe('markdown rendering', () => {
     assert.match(out, /&lt;script&gt;/);
   });
 
-  test('only safe links and images', () => {
-    const out = renderMarkdown('[a](javascript:alert(1)) [b](https://example.com) [c](/hub/kb/x) [d](data:text/html,x) ![e](https://evil/x.png) ![f](/hub/static/x.png)');
+  test('only safe links; images only from the knowledge base assets', () => {
+    const out = renderMarkdown('[a](javascript:alert(1)) [b](https://example.com) [c](/hub/kb/x) [d](data:text/html,x) ![e](https://evil/x.png) ![f](/hub/kb/assets/chart.png)');
     assert.doesNotMatch(out, /javascript:|data:text|evil/);
     assert.match(out, /<a href="https:\/\/example.com" rel="noopener noreferrer nofollow">b<\/a>/);
     assert.match(out, /<a href="\/hub\/kb\/x">c<\/a>/);
-    assert.match(out, /<img src="\/hub\/static\/x.png" alt="f">/);
+    assert.match(out, /<img src="\/hub\/kb\/assets\/chart.png" alt="f">/);
+  });
+
+  test('images that would act in the reader’s name, and protocol-relative or backslash URLs, never render', () => {
+    const attacks = [
+      '![x](/hub/logout)',
+      '![x](/hub/api/datasets/payroll/download)',
+      '![x](//evil.example/x.png)',
+      '![x](/\\evil.example/x.png)',
+      '![x](/hub/kb/assets/../../api/datasets/payroll/download)',
+      '![x](/hub/static/x.png)',
+    ];
+    for (const md of attacks) assert.doesNotMatch(renderMarkdown(md), /<img/, md);
+    for (const md of ['[x](//evil.example/)', '[x](/\\evil.example/)', '[x](./\\evil)', '[x](.//evil.example)']) {
+      assert.doesNotMatch(renderMarkdown(md), /<a /, md);
+    }
   });
 });
 

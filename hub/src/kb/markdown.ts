@@ -3,17 +3,25 @@ import { escapeHtml } from './text.js';
 
 /**
  * Markdown to HTML for articles, which teams write and so are untrusted:
- * raw HTML in the Markdown is shown as text, links may only go to http(s),
- * mailto or paths on this site, images only from this site. Everything else
- * marked escapes itself.
+ * raw HTML in the Markdown is shown as text; links may only go to http(s),
+ * mailto, anchors or paths on this site; images only from the knowledge
+ * base's own asset folder (`/hub/kb/assets/`), because an image loads by
+ * itself: `![x](/hub/logout)` or `![x](/hub/api/datasets/…/download)` would
+ * act in every reader's name. Protocol-relative URLs (`//host`) and
+ * backslashes (`/\host`, which browsers read as `//host`) never pass.
+ * Everything else marked escapes itself.
  */
-const SAFE_LINK = /^(https?:\/\/|mailto:|\/(?!\/)|#|\.{0,2}\/)/i;
-const SAFE_IMAGE = /^(\/(?!\/)|\.{0,2}\/)/;
+const SAFE_LINK = /^(https?:\/\/|mailto:|\/(?![/\\])|#|\.{0,2}\/(?![/\\]))/i;
+/** Where articles' images live, served from `<kbDir>/assets/`. */
+export const KB_ASSET_PATH = '/hub/kb/assets/';
+const SAFE_IMAGE = /^\/hub\/kb\/assets\/[A-Za-z0-9_-][A-Za-z0-9._/-]*$/;
 
 function safeHref(href: string, pattern: RegExp): string | null {
   const trimmed = href.trim();
-  // Relative names without a scheme ("other-article") are fine too.
-  if (pattern.test(trimmed) || (/^[\w.-]+(#[\w-]*)?$/.test(trimmed) && !trimmed.includes(':'))) return trimmed;
+  // Backslashes, control characters and whitespace inside a URL are how parsers are told apart: refuse them all.
+  if (/[\\\u0000-\u0020\u007f]/.test(trimmed) || (pattern === SAFE_IMAGE && trimmed.split('/').includes('..'))) return null;
+  // Relative names without a scheme ("other-article") are fine for links.
+  if (pattern.test(trimmed) || (pattern === SAFE_LINK && /^[\w.-]+(#[\w-]*)?$/.test(trimmed) && !trimmed.includes(':'))) return trimmed;
   return null;
 }
 

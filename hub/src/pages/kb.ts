@@ -1,4 +1,5 @@
-import type { Router } from 'express';
+import path from 'node:path';
+import express, { type Router } from 'express';
 import { requireSession } from './session.js';
 import type { KnowledgeBase } from '../kb/knowledge-base.js';
 import { ARTICLE_ID } from '../kb/article.js';
@@ -30,6 +31,11 @@ mark { background: #fff1a8; color: inherit; padding: 0 1px; border-radius: 2px; 
 `;
 
 export function registerKbPages(router: Router, kb: KnowledgeBase): void {
+  // The only place article images may come from (hub/src/kb/markdown.ts): files the platform ships beside the articles.
+  router.use(
+    '/kb/assets',
+    express.static(path.join(kb.dir, 'assets'), { dotfiles: 'deny', index: false, redirect: false, fallthrough: false, maxAge: '1h' }),
+  );
   router.get('/kb', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;

@@ -6,6 +6,7 @@ import { SESSION_COOKIE, type RequestIdentity } from '../auth/identity.js';
 import type { LoginThrottle } from '../auth/rate-limit.js';
 import { randomToken, safeEqual } from '../auth/secrets.js';
 import type { HubDeps } from '../routes/deps.js';
+import { cookiesMustBeSecure, publicOrigin } from '../config.js';
 import { log } from '../log.js';
 import { html } from './html.js';
 import { renderMessagePage, renderPage } from './layout.js';
@@ -26,12 +27,13 @@ export function registerPageRoutes(
   throttle: LoginThrottle,
 ): void {
   const { config, identity } = deps;
-  const cookieSecure = config.sessions.secureCookies;
+  const cookieSecure = (req: Request) => cookiesMustBeSecure(config, req);
+  const origin = () => publicOrigin(config);
   const form = express.urlencoded({ extended: false, limit: '10kb' });
 
   const loginPage = (res: Response, options: { next: string; error?: string; username?: string; status?: number }) => {
     const xsrf = randomToken(18);
-    res.setHeader('Set-Cookie', serializeCookie(LOGIN_XSRF_COOKIE, xsrf, { path: '/hub/', sameSite: 'Strict', secure: cookieSecure, maxAgeSeconds: 3600 }));
+    res.setHeader('Set-Cookie', serializeCookie(LOGIN_XSRF_COOKIE, xsrf, { path: '/hub/', sameSite: 'Strict', secure: cookieSecure(res.req), maxAgeSeconds: 3600 }));
     res.status(options.status ?? 200).type('html').send(
       renderPage({
         title: 'Sign in',
@@ -94,7 +96,7 @@ export function registerPageRoutes(
     await deps.store.users.recordLogin(user.name);
     log.info('signed in', { user: user.name });
     res.setHeader('Set-Cookie', [
-      serializeCookie(SESSION_COOKIE, session.cookieValue, { secure: cookieSecure, maxAgeSeconds: session.maxAgeSeconds }),
+      serializeCookie(SESSION_COOKIE, session.cookieValue, { secure: cookieSecure(req), maxAgeSeconds: session.maxAgeSeconds }),
       serializeCookie(LOGIN_XSRF_COOKIE, '', { path: '/hub/', maxAgeSeconds: 0 }),
     ]);
     res.redirect(303, next);
@@ -138,40 +140,61 @@ export function registerPageRoutes(
     const session = await identity.createSession(user.name, result.user.authState);
     await deps.store.users.recordLogin(user.name);
     log.info('signed in', { user: user.name, via: 'sso', teams: user.teams.map((t) => t.team).join(',') });
-    res.append('Set-Cookie', serializeCookie(SESSION_COOKIE, session.cookieValue, { secure: cookieSecure, maxAgeSeconds: session.maxAgeSeconds }));
+    res.append('Set-Cookie', serializeCookie(SESSION_COOKIE, session.cookieValue, { secure: cookieSecure(req), maxAgeSeconds: session.maxAgeSeconds }));
     res.redirect(303, safeNext(result.next));
   });
 
-  const logout = async (req: Request, res: Response) => {
-    const who = res.locals.identity as RequestIdentity | undefined;
-    let providerLogout: string | undefined;
-    if (who?.sessionIdHash) {
-      // A POST from our own pages carries the session's XSRF token. JupyterLab's
-      // "Log Out" menu navigates here with GET, as it does in JupyterHub;
-      // signing out is the only effect, so a forged GET cannot do harm beyond that.
-      await identity.endSession(who.sessionIdHash);
-      log.info('signed out', { user: who.user.name });
-      // Single sign-on: end the provider's session too (RP-initiated logout); it sends the browser back here.
-      if (who.authState !== undefined && authenticator.logoutUrl) {
-        const origin = config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : `${req.protocol}://${req.get('host')}`;
-        providerLogout = await authenticator.logoutUrl(who.authState, `${origin}/hub/logout`);
-      }
-    }
-    res.setHeader('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { secure: cookieSecure, maxAgeSeconds: 0 }));
-    if (providerLogout) return res.redirect(303, providerLogout);
-    res.type('html').send(
-      renderPage({
-        title: 'Signed out',
-        body: html`<section class="card narrow message-page">
+  const signedOutPage = () =>
+    renderPage({
+      title: 'Signed out',
+      body: html`<section class="card narrow message-page">
           <h1>You are signed out</h1>
           <p>Your workspaces keep running until you stop them or they are idle for a while.</p>
           <p><a class="button primary" href="/hub/login">Sign in again</a></p>
         </section>`,
+    });
+  // Signing out changes state, so it is a POST with the session's XSRF token.
+  // A GET (JupyterLab's File → Log Out navigates here, as in JupyterHub, and
+  // so would an <img> in someone's article) only asks.
+  router.get('/logout', (req, res) => {
+    const who = res.locals.identity as RequestIdentity | undefined;
+    if (who?.via !== 'session') return void res.type('html').send(signedOutPage());
+    res.type('html').send(
+      renderPage({
+        title: 'Sign out',
+        user: who.user,
+        xsrfToken: who.xsrfToken,
+        body: html`<section class="card narrow message-page">
+          <h1>Sign out of Atrium?</h1>
+          <p>Your workspaces keep running until you stop them or they are idle for a while.</p>
+          <form method="post" action="/hub/logout">
+            <input type="hidden" name="_xsrf" value="${who.xsrfToken ?? ''}">
+            <p><button type="submit" class="primary" id="confirm-sign-out">Sign out</button> <a class="button" href="/hub/home">Stay signed in</a></p>
+          </form>
+        </section>`,
       }),
     );
-  };
-  router.get('/logout', logout);
-  router.post('/logout', form, logout);
+  });
+  router.post('/logout', form, async (req: Request, res: Response) => {
+    const who = res.locals.identity as RequestIdentity | undefined;
+    if (who?.via !== 'session' || !who.sessionIdHash) return void res.type('html').send(signedOutPage());
+    const sent = ((req.body ?? {}) as Record<string, unknown>)._xsrf;
+    if (typeof sent !== 'string' || !who.xsrfToken || !safeEqual(sent, who.xsrfToken)) {
+      res.status(403).type('html').send(
+        renderMessagePage({ title: 'Sign-out not confirmed', message: 'This sign-out did not come from an Atrium page. To sign out, use Sign out at the top of any page.', action: { href: '/hub/logout', label: 'Sign out' } }),
+      );
+      return;
+    }
+    await identity.endSession(who.sessionIdHash);
+    log.info('signed out', { user: who.user.name });
+    res.setHeader('Set-Cookie', serializeCookie(SESSION_COOKIE, '', { secure: cookieSecure(req), maxAgeSeconds: 0 }));
+    // Single sign-on: end the provider's session too (RP-initiated logout); it sends the browser back here.
+    if (who.authState !== undefined && authenticator.logoutUrl) {
+      const providerLogout = await authenticator.logoutUrl(who.authState, `${origin()}/hub/logout`);
+      if (providerLogout) return res.redirect(303, providerLogout);
+    }
+    res.type('html').send(signedOutPage());
+  });
 
   router.get('/home', (req, res) => {
     const who = requireSession(req, res);

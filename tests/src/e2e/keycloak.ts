@@ -5,7 +5,7 @@ import type { Authenticator } from '@atrium/hub/auth/authenticator';
 import { OidcAuthenticator } from '@atrium/hub/auth/oidc';
 import { SecretBox } from '@atrium/hub/auth/secrets';
 import { startHub } from '@atrium/hub/app';
-import { parseConfig } from '@atrium/hub/config';
+import { parseConfig, publicOrigin } from '@atrium/hub/config';
 import type { Page } from 'playwright-core';
 import { sharedEnvironmentsDir, type TestHub } from '../integration/helpers.js';
 
@@ -40,7 +40,7 @@ export async function startSsoHub(options: { fetch?: typeof fetch } = {}): Promi
   });
   const secrets = SecretBox.fromStateDir(stateDir);
   let authenticator: Authenticator | undefined;
-  if (options.fetch) authenticator = new OidcAuthenticator(config.auth.oidc, secrets, { publicUrl: '', secureCookies: false, fetch: options.fetch });
+  if (options.fetch) authenticator = new OidcAuthenticator(config.auth.oidc, secrets, { publicOrigin: () => publicOrigin(config), secureCookies: () => false, fetch: options.fetch });
   const hub = await startHub(config, authenticator ? { authenticator } : {});
   return { hub, url: hub.url, stateDir, secrets, close: (o) => hub.close(o) };
 }

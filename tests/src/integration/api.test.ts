@@ -194,8 +194,17 @@ for (const database of testDatabases()) describe(`hub REST API on ${database.nam
     assert.equal(limited.status, 429, 'even the right password waits once the limit is hit');
     assert.match(await limited.text(), /Too many failed sign-in attempts/);
 
-    const out = await fetch(`${t.url}/hub/logout`, { headers: { Cookie: cookie } });
-    assert.equal(out.status, 200);
+    // GET only asks (JupyterLab's Log Out navigates there; an <img> could too); the POST from the page signs out.
+    const ask = await fetch(`${t.url}/hub/logout`, { headers: { Cookie: cookie } });
+    assert.equal(ask.status, 200);
+    assert.match(await ask.text(), /Sign out of Atrium\?/);
+    assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: cookie } })).status, 200, 'a GET does not end the session');
+    const post = (fields: Record<string, string>) =>
+      fetch(`${t.url}/hub/logout`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    assert.equal((await post({})).status, 403, 'a sign-out without the XSRF token is refused');
+    assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: cookie } })).status, 200);
+    const { xsrf } = { xsrf: /name="_xsrf" value="([^"]+)"/.exec(await (await fetch(`${t.url}/hub/logout`, { headers: { Cookie: cookie } })).text())![1]! };
+    assert.equal((await post({ _xsrf: xsrf })).status, 200);
     assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: cookie } })).status, 401, 'the session ends on logout');
   });
 
