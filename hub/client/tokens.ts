@@ -1,4 +1,4 @@
-import { api, escapeHtml, pageData, showError, timeAgo } from './common.js';
+import { api, escapeHtml, flash, pageData, showError, timeAgo } from './common.js';
 
 interface Token {
   id: number;
@@ -65,3 +65,22 @@ document.getElementById('tokens')!.addEventListener('click', async (event) => {
 });
 
 void load();
+
+// Built-in accounts only: with single sign-on the password is the identity provider's.
+document.getElementById('password-form')?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const value = (id: string) => (document.getElementById(id) as HTMLInputElement).value;
+  const result = document.getElementById('password-result')!;
+  result.innerHTML = '';
+  if (value('new-password') !== value('repeat-password')) {
+    showError('password-result', new Error('The two new passwords differ: type the same one twice.'));
+    return;
+  }
+  try {
+    await api('PATCH', `/users/${me}`, { password: value('new-password'), currentPassword: value('current-password') });
+    (event.target as HTMLFormElement).reset();
+    flash('Your password is changed. Your other sessions are signed out.');
+  } catch (err) {
+    showError('password-result', err);
+  }
+});

@@ -72,6 +72,13 @@ export class IdentityService {
     this.cache.delete(`s:${idHash}`);
   }
 
+  /** End every session of `userName` but `keep` (e.g. after a password change, from the session that made it). */
+  async endSessionsOf(userName: string, keep?: string): Promise<number> {
+    const ended = await this.store.sessions.deleteForUser(userName, keep);
+    for (const idHash of ended) this.cache.delete(`s:${idHash}`);
+    return ended.length;
+  }
+
   async updateSessionAuthState(idHash: string, authState: unknown): Promise<void> {
     await this.store.sessions.updateAuthState(idHash, authState);
     this.cache.delete(`s:${idHash}`);

@@ -52,9 +52,16 @@ export class SessionStore {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
-  async deleteForUser(userName: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('sessions').select('id_hash').where('user_name', '=', userName).execute();
-    await this.db.deleteFrom('sessions').where('user_name', '=', userName).execute();
+  /** End a user's sessions, except `keep` (the caller's own); returns the ended ones' hashes. */
+  async deleteForUser(userName: string, keep?: string): Promise<string[]> {
+    let select = this.db.selectFrom('sessions').select('id_hash').where('user_name', '=', userName);
+    let remove = this.db.deleteFrom('sessions').where('user_name', '=', userName);
+    if (keep) {
+      select = select.where('id_hash', '!=', keep);
+      remove = remove.where('id_hash', '!=', keep);
+    }
+    const rows = await select.execute();
+    await remove.execute();
     return rows.map((r) => r.id_hash);
   }
 

@@ -252,7 +252,19 @@ export function registerPageRoutes(
             </form>
             <div id="token-created"></div>
           </section>
-          <section class="card"><h2>Your tokens</h2><div id="tokens"><div class="empty">Loading…</div></div></section>`,
+          <section class="card"><h2>Your tokens</h2><div id="tokens"><div class="empty">Loading…</div></div></section>
+          ${config.auth.kind === 'builtin'
+            ? html`<section class="card" id="password-card"><h2>Your password</h2>
+                <p class="hint">Changing it signs you out everywhere else (other browsers and devices); this browser stays signed in. Tokens keep working: revoke them above if one may have leaked.</p>
+                <form id="password-form" class="row" novalidate>
+                  <div class="grow"><label for="current-password">Current password</label><input id="current-password" type="password" autocomplete="current-password" required></div>
+                  <div class="grow"><label for="new-password">New password</label><input id="new-password" type="password" autocomplete="new-password" minlength="8" required></div>
+                  <div class="grow"><label for="repeat-password">New password again</label><input id="repeat-password" type="password" autocomplete="new-password" minlength="8" required></div>
+                  <div style="align-self:flex-end"><button type="submit" class="primary">Change password</button></div>
+                </form>
+                <div id="password-result"></div>
+              </section>`
+            : ''}`,
       }),
     );
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { hashPassword, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
+import { hashPassword, PASSWORD_MIN_LENGTH, verifyPassword } from '../auth/passwords.js';
 import type { User } from '../db/users.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { ApiError, badRequest, conflict, notFound } from '../errors.js';
 import { requirePlatformAdmin, requireSelfOrAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
 import type { HubDeps } from './deps.js';
@@ -32,6 +32,8 @@ const updateUserBody = z
     displayName: z.string().trim().min(1).max(200).optional(),
     email: email.optional(),
     password: password.optional(),
+    /** Needed to change your own password; a platform admin resetting someone else's does without. */
+    currentPassword: z.string().max(200).optional(),
     platformAdmin: z.boolean().optional(),
   })
   .strict();
@@ -129,7 +131,15 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
       if (body.platformAdmin === false && params.name === who.user.name) {
         throw badRequest('You cannot remove your own platform-admin rights; ask another platform admin.', 'platformAdmin');
       }
-      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
+      const target = await store.users.get(params.name);
+      if (!target) throw notFound(`User ${params.name} does not exist.`);
+      if (body.password !== undefined && params.name === who.user.name) {
+        // A stolen session or token alone must not be enough to take the account over.
+        const stored = await store.users.passwordHash(params.name);
+        if (!body.currentPassword || !stored || !(await verifyPassword(body.currentPassword, stored))) {
+          throw new ApiError(403, 'current_password_wrong', 'Enter your current password to set a new one.', 'currentPassword');
+        }
+      }
       await store.users.update(params.name, {
         displayName: body.displayName,
         email: body.email,
@@ -137,6 +147,8 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
         passwordHash: body.password ? await hashPassword(body.password) : undefined,
       });
       identity.invalidateUser(params.name);
+      // A new password signs the account out everywhere else (the session that changed it stays).
+      if (body.password !== undefined) await identity.endSessionsOf(params.name, who.via === 'session' && who.user.name === params.name ? who.sessionIdHash : undefined);
       return publicUser((await store.users.get(params.name))!);
     },
   });

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { SecretBox } from '@atrium/hub/auth/secrets';
-import { call, createUser, startTestHub, startWorkspace, type TestHub } from './helpers.js';
+import { parseConfig } from '@atrium/hub/config';
+import { browserLogin, call, createUser, startTestHub, startWorkspace, type TestHub } from './helpers.js';
 import { card, irisNotebook, publishBody } from './model-notebooks.js';
 
 /** A form POST to /hub/login from a given loopback address (Linux answers on all of 127.0.0.0/8). */
@@ -116,6 +117,84 @@ describe('security review', { timeout: 900_000 }, () => {
       assert.equal(mount.status, 200, mount.text);
       // The same approval from alice in the browser (session + XSRF) or with her personal token works.
       assert.equal((await call(t.url, 'POST', `/hub/api/data/requests/${request.json.id}/approve`, { token: alice, body: {} })).status, 200);
+    });
+  });
+
+  describe("8. an article cannot make readers' browsers act", () => {
+    test('images that sign readers out or download data in their name, and protocol-relative URLs, are not rendered', async () => {
+      const markdown = [
+        '# Quarterly numbers',
+        '![chart](/hub/logout)',
+        '![chart](/hub/api/datasets/payroll/download)',
+        '![chart](//evil.example/pixel.png)',
+        '![chart](/\\evil.example/pixel.png)',
+        '[more](//evil.example/) [also](/\\evil.example/)',
+        '<img src="/hub/logout">',
+      ].join('\n\n');
+      const created = await call(t.url, 'POST', '/hub/api/kb/articles', {
+        token: alice,
+        body: { id: 'quarterly-numbers', title: 'Quarterly numbers', summary: 'Where the numbers are.', team: 'sales-finance', tags: ['finance'], level: 'beginner', markdown },
+      });
+      assert.equal(created.status, 201, created.text);
+      const read = await call(t.url, 'GET', '/hub/api/kb/articles/quarterly-numbers', { token: dan });
+      assert.doesNotMatch(read.json.html, /<img|<a /, read.json.html);
+      const { cookie } = await browserLogin(t.url, 'dan', 'dan-password');
+      const page = await (await fetch(`${t.url}/hub/kb/quarterly-numbers`, { headers: { Cookie: cookie, Accept: 'text/html' } })).text();
+      assert.doesNotMatch(page.slice(page.indexOf('Quarterly numbers')), /<img |href="\/\/|evil\.example\/pixel/);
+      assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: cookie } })).status, 200, 'dan is still signed in');
+    });
+
+    test('signing out is a POST with the XSRF token; a GET only asks', async () => {
+      const { cookie } = await browserLogin(t.url, 'dan', 'dan-password');
+      const get = await fetch(`${t.url}/hub/logout`, { headers: { Cookie: cookie } });
+      assert.match(await get.text(), /Sign out of Atrium\?/);
+      const forged = await fetch(`${t.url}/hub/logout`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
+      assert.equal(forged.status, 403);
+      assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: cookie } })).status, 200);
+    });
+  });
+
+  describe('9. sessions and passwords', () => {
+    test('changing your password needs the current one and signs out your other sessions', async () => {
+      const elsewhere = await browserLogin(t.url, 'dan', 'dan-password');
+      const here = await browserLogin(t.url, 'dan', 'dan-password');
+      const patch = (body: unknown) => call(t.url, 'PATCH', '/hub/api/users/dan', { headers: { Cookie: here.cookie, 'X-XSRF-Token': here.xsrf }, body });
+      const without = await patch({ password: 'taken-over-1' });
+      assert.equal(without.status, 403);
+      assert.equal(without.json.error.field, 'currentPassword');
+      assert.equal((await patch({ password: 'taken-over-1', currentPassword: 'wrong-guess' })).status, 403);
+      assert.equal((await patch({ password: 'dan-new-password', currentPassword: 'dan-password' })).status, 200);
+      assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: elsewhere.cookie } })).status, 401, 'the other session ended');
+      assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: here.cookie } })).status, 200, 'this one stays');
+      // A platform admin resets it without knowing it, which also ends dan's sessions.
+      assert.equal((await call(t.url, 'PATCH', '/hub/api/users/dan', { token: admin, body: { password: 'dan-password' } })).status, 200);
+      assert.equal((await call(t.url, 'GET', '/hub/api/user', { headers: { Cookie: here.cookie } })).status, 401);
+    });
+
+    test('the tokens page lists and revokes tokens and holds the password form', async () => {
+      const { cookie } = await browserLogin(t.url, 'dan', 'dan-password');
+      const page = await (await fetch(`${t.url}/hub/tokens`, { headers: { Cookie: cookie } })).text();
+      assert.match(page, /id="tokens"/);
+      assert.match(page, /id="password-form"/);
+      assert.match(page, /autocomplete="current-password"/);
+    });
+
+    test('cookies are Secure behind HTTPS without a setting, and SSO needs a public URL beyond loopback', async () => {
+      const https = await startTestHub({ publicUrl: 'https://atrium.example.com' });
+      try {
+        const login = await fetch(`${https.url}/hub/login`);
+        assert.match(login.headers.getSetCookie()[0]!, /; Secure/);
+      } finally {
+        await https.close();
+      }
+      const proxied = await fetch(`${t.url}/hub/login`, { headers: { 'X-Forwarded-Proto': 'https' } });
+      assert.match(proxied.headers.getSetCookie()[0]!, /; Secure/);
+      const plain = await fetch(`${t.url}/hub/login`);
+      assert.doesNotMatch(plain.headers.getSetCookie()[0]!, /; Secure/);
+      assert.throws(
+        () => parseConfig({ host: '0.0.0.0', auth: { kind: 'oidc', oidc: { issuer: 'https://sso.example.com/realms/x', clientId: 'atrium' } } }),
+        /publicUrl: required when auth.kind is oidc and the hub listens beyond loopback/,
+      );
     });
   });
 
