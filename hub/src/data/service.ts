@@ -748,7 +748,9 @@ export class DataService implements DataGovernance {
         if (!e.dataset || !['download', 'mount', 'preview'].includes(e.action)) continue;
         if (query.since !== undefined && e.at < query.since) continue;
         if (query.notebook !== undefined && (e.detail.claimed as { notebook?: string } | undefined)?.notebook !== query.notebook) continue;
-        if (query.workspace !== undefined && e.detail.workspace !== query.workspace) continue;
+        // A hint for what to declare, so claims count here; the audit keeps them apart from facts.
+        const claimed = e.detail.claimed as { workspace?: string } | undefined;
+        if (query.workspace !== undefined && (e.detail.workspace ?? claimed?.workspace) !== query.workspace) continue;
         const masked = Array.isArray(e.detail.maskedColumns) ? e.detail.maskedColumns.length : 0;
         const d = await this.data.getDataset(e.dataset);
         const piiColumns = d ? maskPlan(d.columns, false).maskedColumns.length : 0;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
@@ -21,7 +20,6 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
   let carol: string; // supply-chain
   let root: string; // platform admin
   let ops: string; // another platform admin
-  const outside = mkdtempSync(path.join(tmpdir(), 'atrium-outside-'));
 
   before(async () => {
     t = await startTestHub({ models: { reproducibility: { timeoutSeconds: 300, predictTimeoutSeconds: 10 } } });
@@ -35,7 +33,6 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
   });
   after(async () => {
     await t?.close({ stopServers: true });
-    rmSync(outside, { recursive: true, force: true });
   });
 
   const settled = (p: string, token: string) =>
@@ -79,13 +76,15 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     await call(t.url, 'PATCH', '/hub/api/datasets/sales', { token: alice, body: { productionAllowed: true } });
   });
 
-  it('re-runs the notebook at promotion: a notebook that depended on a file outside its bundle is refused once the file is gone', async () => {
+  it('re-runs the notebook at promotion: a notebook that depended on a service outside its bundle is refused once the service is gone', async () => {
     const base = '/hub/api/models/sales-finance/fragile';
-    const threshold = path.join(outside, 'threshold.txt');
-    writeFileSync(threshold, '0.5\n');
+    // A re-run sees nothing of the machine's files (the sandbox), but it can call a service, which may be gone later.
+    const service = createServer((_req, res) => res.end('0.5\n'));
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const threshold = `http://127.0.0.1:${(service.address() as AddressInfo).port}/threshold`;
     const nb = notebook([
       { cell_type: 'code', execution_count: 1, metadata: { tags: ['parameters'] }, outputs: [], source: 'C = 1.0' },
-      { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: `THRESHOLD = float(open(${JSON.stringify(threshold)}).read())` },
+      { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: `import urllib.request\nTHRESHOLD = float(urllib.request.urlopen(${JSON.stringify(threshold)}, timeout=10).read())` },
       { cell_type: 'code', execution_count: 3, metadata: {}, outputs: [], source: TRAIN },
       { cell_type: 'code', execution_count: 4, metadata: {}, outputs: [], source: PREDICT },
     ]);
@@ -93,7 +92,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal(r.status, 201, r.text);
     const v1 = await settled(`${base}/versions/1`, alice);
     assert.equal(v1.guardrailStatus, 'passed', JSON.stringify(v1.guardrails, null, 1));
-    rmSync(threshold);
+    await new Promise((resolve) => service.close(resolve));
     const started = await call(t.url, 'POST', `${base}/aliases/staging`, { token: alice, body: { version: 1 } });
     assert.equal(started.status, 202, started.text);
     // One promotion per alias at a time.
@@ -110,7 +109,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal(done.status, 'refused');
     const repro = guardrail(done.guardrails, 'reproducibility');
     assert.equal(repro.status, 'failed');
-    assert.match(repro.reason, /Cell 3 fails in a clean kernel: FileNotFoundError/);
+    assert.match(repro.reason, /Cell 3 fails in a clean kernel: URLError/);
     assert.ok(repro.checkedAt > v1.guardrailsAt, 'the re-run happened at promotion, not at publish');
     assert.equal((await call(t.url, 'GET', `${base}/promotions/99999`, { token: alice })).status, 404);
     assert.equal((await call(t.url, 'GET', `${base}/promotions/abc`, { token: alice })).status, 400);
