@@ -281,14 +281,17 @@ if (editForm) {
     button.disabled = true;
     document.getElementById('edit-error')!.innerHTML = '';
     try {
-      await api('PATCH', `/datasets/${encodeURIComponent(name)}`, {
+      const saved = await api<{ pendingChange: { reason: string } | null }>('PATCH', `/datasets/${encodeURIComponent(name)}`, {
         title: (document.getElementById('edit-title') as HTMLInputElement).value.trim(),
         description: (document.getElementById('edit-description') as HTMLTextAreaElement).value,
         classification: (document.getElementById('edit-classification') as HTMLSelectElement).value,
         tags: tagsOf((document.getElementById('edit-tags') as HTMLInputElement).value),
         columns: readColumns(table),
       });
-      sessionStorage.setItem('atrium-flash', 'Saved.');
+      sessionStorage.setItem(
+        'atrium-flash',
+        saved.pendingChange ? `Not changed yet: ${saved.pendingChange.reason} It waits under Data → Approvals.` : 'Saved.',
+      );
       location.reload();
     } catch (err) {
       showError('edit-error', err);

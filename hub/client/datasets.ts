@@ -58,7 +58,7 @@ form?.addEventListener('submit', async (event) => {
 document.addEventListener('click', async (event) => {
   const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
   if (!button) return;
-  const { action, dataset, request, grant } = button.dataset;
+  const { action, dataset, request, grant, change } = button.dataset;
   button.disabled = true;
   try {
     if (action === 'mount') {
@@ -74,6 +74,11 @@ document.addEventListener('click', async (event) => {
       const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(request!)}"]`)?.value ?? '';
       await api('POST', `/data/requests/${encodeURIComponent(request!)}/${action}`, { note });
       sessionStorage.setItem('atrium-flash', action === 'approve' ? 'Approved.' : 'Rejected.');
+      location.reload();
+    } else if (action === 'approve-change' || action === 'reject-change') {
+      const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(change!)}"]`)?.value ?? '';
+      await api('POST', `/data/changes/${encodeURIComponent(change!)}/${action === 'approve-change' ? 'approve' : 'reject'}`, { note });
+      sessionStorage.setItem('atrium-flash', action === 'approve-change' ? 'Approved: the change applies now.' : 'The change will not be made.');
       location.reload();
     } else if (action === 'withdraw') {
       await api('POST', `/data/requests/${encodeURIComponent(request!)}/withdraw`);

@@ -17,6 +17,9 @@ import type { DataDb } from './store.js';
 export const AUDIT_ACTIONS = [
   'dataset.create',
   'dataset.update',
+  'dataset.change_request',
+  'dataset.change_approve',
+  'dataset.change_reject',
   'dataset.upload',
   'dataset.upload_rejected',
   'request.create',

@@ -79,6 +79,13 @@ export interface Grant {
   expiresAt: number | null;
   revokedAt: number | null;
   revokedBy: string | null;
+  /**
+   * The classification the grant was approved under: when the data set is
+   * stricter now, the grant no longer applies (it needs a new approval).
+   */
+  approvedClassification: Classification | null;
+  /** Column → mask rule at approval: a PII clearance covers only the columns masked then. */
+  approvedMasks: Record<string, MaskRule> | null;
 }
 
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn';
@@ -115,4 +122,48 @@ export interface Mount {
 export function maskRuleOf(column: Column): MaskRule | null {
   if (column.mask) return column.mask;
   return column.pii ? 'hash' : null;
+}
+
+/** How strict a classification is (higher: stricter). */
+export function strictness(c: Classification): number {
+  return CLASSIFICATIONS.indexOf(c);
+}
+
+/** How much a mask rule hides (higher: more): redact > hash > shown. */
+export function maskStrength(rule: MaskRule | null): number {
+  return rule === 'redact' ? 2 : rule === 'hash' ? 1 : 0;
+}
+
+/** Column → mask rule of a data set's columns (masked ones only). */
+export function masksOf(columns: Column[]): Record<string, MaskRule> {
+  const out: Record<string, MaskRule> = {};
+  for (const c of columns) {
+    const rule = maskRuleOf(c);
+    if (rule) out[c.name] = rule;
+  }
+  return out;
+}
+
+export type ChangeStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn';
+
+/**
+ * A catalog edit that loosens a restricted data set's rules (a lower
+ * classification, weaker masking): it waits for a platform admin who is not
+ * the person who asked, like access to restricted data.
+ */
+export interface DatasetChange {
+  id: string;
+  dataset: string;
+  proposedBy: string;
+  /** The edit as sent (applied as is on approval). */
+  patch: Record<string, unknown>;
+  /** What it changes, old and new values, for the approver and the audit log. */
+  changes: Record<string, { from: unknown; to: unknown }>;
+  /** Why it needs approval, in a sentence. */
+  reason: string;
+  status: ChangeStatus;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  decisionNote: string | null;
+  createdAt: number;
 }

@@ -33,6 +33,8 @@ const grant = (over: Partial<Grant>): Grant => ({
   expiresAt: null,
   revokedAt: null,
   revokedBy: null,
+  approvedClassification: null,
+  approvedMasks: null,
   ...over,
 });
 
@@ -87,4 +89,29 @@ test('restricted data needs the owners and a platform admin; confidential the ow
 test('refusals tell people how to get access', () => {
   assert.match(decideAccess(dan, dataset('confidential'), [], NOW).reason, /request access with a purpose; an admin of sales-finance approves/);
   assert.match(decideAccess(dan, dataset('restricted'), [], NOW).reason, /platform admin/);
+});
+
+test('a grant approved under a looser classification stops when the data set becomes stricter', () => {
+  const g = grant({ piiCleared: true, approvedClassification: 'confidential' });
+  assert.equal(decideAccess(dan, dataset('confidential'), [g], NOW).allowed, true);
+  const stricter = decideAccess(dan, dataset('restricted'), [g], NOW);
+  assert.equal(stricter.allowed, false);
+  assert.match(stricter.reason, /approved when sales was confidential; it is restricted now/);
+});
+
+test('a PII clearance covers only the columns masked when it was approved', () => {
+  const d = { ...dataset('confidential'), columns: [{ name: 'email', type: 'string' as const, pii: 'email' as const, mask: null, description: '' }, { name: 'phone', type: 'string' as const, pii: 'phone' as const, mask: null, description: '' }] };
+  const before = grant({ piiCleared: true, approvedClassification: 'confidential', approvedMasks: { email: 'hash' } });
+  const decision = decideAccess(dan, d, [before], NOW);
+  assert.equal(decision.allowed, true);
+  assert.equal(decision.piiCleared, false, 'phone became personal data after the approval: masked again');
+  assert.match(decision.reason, /marked as personal data since/);
+  const covered = grant({ piiCleared: true, approvedClassification: 'confidential', approvedMasks: { email: 'hash', phone: 'redact' } });
+  assert.equal(decideAccess(dan, d, [covered], NOW).piiCleared, true);
+});
+
+test('team grants never open restricted data: restricted access is personal', () => {
+  const g = grant({ granteeKind: 'team', grantee: 'marketing', approvedClassification: 'restricted', expiresAt: NOW + 1000 });
+  assert.equal(decideAccess(dan, dataset('restricted'), [g], NOW).allowed, false);
+  assert.equal(decideAccess(dan, dataset('confidential'), [{ ...g, approvedClassification: 'confidential' }], NOW).allowed, true);
 });

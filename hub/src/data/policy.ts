@@ -1,4 +1,4 @@
-import type { Classification, Dataset, Grant } from './model.js';
+import { type Classification, type Dataset, type Grant, maskStrength, masksOf, strictness } from './model.js';
 
 /**
  * The access policy, as pure functions over a data set, a person and their
@@ -48,18 +48,36 @@ export function decideAccess(subject: Subject, dataset: Dataset, grants: Grant[]
   if (subject.teams.some((m) => m.team === dataset.ownerTeam)) {
     return { allowed: true, piiCleared: true, via: 'owner', grantId: null, expiresAt: null, reason: `Your team ${dataset.ownerTeam} owns this data set.` };
   }
-  const applicable = grants.filter((g) => g.dataset === dataset.name && grantApplies(g, subject, now));
+  const mine = grants.filter((g) => g.dataset === dataset.name && grantApplies(g, subject, now));
+  // A grant holds only for the rules it was approved under: a stricter classification needs a new
+  // approval, and restricted data is granted to people, never to a team whose membership changes.
+  const outgrown = mine.filter((g) => g.approvedClassification !== null && strictness(dataset.classification) > strictness(g.approvedClassification));
+  const applicable = mine.filter((g) => !outgrown.includes(g) && !(g.granteeKind === 'team' && dataset.classification === 'restricted'));
   if (applicable.length > 0) {
+    const clears = (g: Grant) => g.piiCleared && clearanceCovers(g, dataset);
     // Prefer a grant that clears PII, then the one lasting longest.
-    const best = [...applicable].sort((a, b) => Number(b.piiCleared) - Number(a.piiCleared) || (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity))[0]!;
+    const best = [...applicable].sort((a, b) => Number(clears(b)) - Number(clears(a)) || (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity))[0]!;
     const until = best.expiresAt ? ` until ${new Date(best.expiresAt).toISOString().slice(0, 10)}` : '';
+    const cleared = clears(best);
+    const pii = cleared ? ', with PII clearance' : best.piiCleared ? ', PII masked: columns were marked as personal data since the clearance was approved (ask again to see them)' : ', PII masked';
     return {
       allowed: true,
-      piiCleared: best.piiCleared,
+      piiCleared: cleared,
       via: 'grant',
       grantId: best.id,
       expiresAt: best.expiresAt,
-      reason: `Granted to ${best.granteeKind === 'team' ? `team ${best.grantee}` : 'you'}${until}${best.piiCleared ? ', with PII clearance' : ', PII masked'}.`,
+      reason: `Granted to ${best.granteeKind === 'team' ? `team ${best.grantee}` : 'you'}${until}${pii}.`,
+    };
+  }
+  const stale = outgrown[0];
+  if (stale && dataset.classification !== 'public' && !(dataset.classification === 'internal' && subject.teams.length > 0)) {
+    return {
+      allowed: false,
+      piiCleared: false,
+      via: 'none',
+      grantId: null,
+      expiresAt: null,
+      reason: `Your access was approved when ${dataset.name} was ${stale.approvedClassification}; it is ${dataset.classification} now, so it needs a new approval. ${howToGetAccess(dataset)}`,
     };
   }
   if (dataset.classification === 'public') {
@@ -122,4 +140,18 @@ export interface DataGovernance {
    * the audit log.
    */
   datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string; since?: number }): Promise<DatasetUsage[]>;
+}
+
+/**
+ * Does a PII clearance still cover every masked column? It covers the
+ * columns masked when it was approved; columns marked as personal data (or
+ * masked more strongly) since then stay masked until someone approves again.
+ * Grants from before this rule (no record) cover what they always did.
+ */
+export function clearanceCovers(grant: Grant, dataset: Dataset): boolean {
+  if (grant.approvedMasks === null) return true;
+  return Object.entries(masksOf(dataset.columns)).every(([column, rule]) => {
+    const then = grant.approvedMasks![column];
+    return then !== undefined && maskStrength(then) >= maskStrength(rule);
+  });
 }

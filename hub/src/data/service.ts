@@ -15,7 +15,7 @@ import { type AuditAction, AuditLog } from './audit.js';
 import type { DataAccessConfig } from './config.js';
 import { CsvError, CsvRewriter } from './csv.js';
 import { Masker, maskPlan } from './masking.js';
-import type { AccessRequest, Classification, Column, Dataset, DatasetVersion, DataFormat, Grant, GranteeKind } from './model.js';
+import { type AccessRequest, type ChangeStatus, type Classification, type Column, type Dataset, type DatasetChange, type DatasetVersion, type DataFormat, type Grant, type GranteeKind, maskRuleOf, maskStrength, masksOf, strictness } from './model.js';
 import { type DatasetMounter, MountError, mountDescription } from './mounter.js';
 import { type Inspection, inspectUpload } from './inspect.js';
 import { ParquetError, maskParquet, parquetPreview, validateParquet } from './parquet.js';
@@ -199,19 +199,98 @@ export class DataService implements DataGovernance {
     return inspectUpload(body, { ...options, maxUploadBytes: this.config.maxUploadBytes });
   }
 
-  async update(subject: Subject, name: string, patch: Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>): Promise<Dataset> {
+  /**
+   * Edit a catalog entry. Changes that loosen a restricted data set's rules
+   * (a lower classification, weaker or no masking of a column) do not apply
+   * at once: they wait for a platform admin who is not the person asking,
+   * as access to restricted data does (`dataset_changes`). Everything else
+   * applies now, stricter rules included. The audit log records old and new
+   * values.
+   */
+  async update(subject: Subject, name: string, patch: DatasetPatch): Promise<{ dataset: Dataset; pendingChange: DatasetChange | null }> {
     const d = await this.requireDataset(name);
     if (!canManage(subject, d)) throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can change this data set.`);
+    this.checkPatch(d, patch);
+    const changes = describeChanges(d, patch);
+    const loosening = looseningOf(d, patch);
+    if (loosening) {
+      const change: DatasetChange = {
+        id: `chg_${randomToken(16)}`,
+        dataset: d.name,
+        proposedBy: subject.name,
+        patch: patch as Record<string, unknown>,
+        changes,
+        reason: loosening,
+        status: 'pending',
+        decidedBy: null,
+        decidedAt: null,
+        decisionNote: null,
+        createdAt: Date.now(),
+      };
+      await this.data.createChange(change);
+      await this.record(subject.name, 'dataset.change_request', d, { change: change.id, reason: loosening, changes });
+      return { dataset: d, pendingChange: change };
+    }
+    await this.apply(subject.name, d, patch, changes);
+    return { dataset: (await this.data.getDataset(name))!, pendingChange: null };
+  }
+
+  private checkPatch(d: Dataset, patch: DatasetPatch): void {
     if (patch.columns) {
       checkColumns(patch.columns);
       if (d.currentVersion > 0 && patch.columns.map((c) => c.name).join('\u0000') !== d.columns.map((c) => c.name).join('\u0000')) {
         throw badRequest('The column names and order are fixed by the uploaded versions: change types, PII tags and masks only.', 'columns');
       }
     }
-    await this.data.updateDataset(name, patch);
-    await this.record(subject.name, 'dataset.update', d, { changed: Object.keys(patch) });
+  }
+
+  private async apply(actor: string, d: Dataset, patch: DatasetPatch, changes: DatasetChange['changes'], extra: Record<string, unknown> = {}): Promise<void> {
+    await this.data.updateDataset(d.name, patch);
+    await this.record(actor, 'dataset.update', d, { changes, ...extra });
     await this.reconcileSoon();
-    return (await this.data.getDataset(name))!;
+  }
+
+  /** Catalog changes waiting for approval: platform admins see all, team admins their teams', everyone their own. */
+  async changes(subject: Subject, filter: { status?: ChangeStatus } = {}): Promise<{ change: DatasetChange; dataset: Dataset; canDecide: boolean }[]> {
+    const out = [];
+    for (const c of await this.data.listChanges(filter.status ? { status: filter.status } : {})) {
+      const d = await this.data.getDataset(c.dataset);
+      if (!d) continue;
+      if (!subject.platformAdmin && !canManage(subject, d) && c.proposedBy !== subject.name) continue;
+      out.push({ change: c, dataset: d, canDecide: c.status === 'pending' && subject.platformAdmin && c.proposedBy !== subject.name });
+    }
+    return out;
+  }
+
+  private async requireChange(subject: Subject, id: string): Promise<{ c: DatasetChange; d: Dataset }> {
+    const c = await this.data.getChange(id);
+    const d = c ? await this.data.getDataset(c.dataset) : undefined;
+    if (!c || !d || (!subject.platformAdmin && !canManage(subject, d) && c.proposedBy !== subject.name)) throw notFound(`There is no catalog change "${id}" that you can see.`);
+    return { c, d };
+  }
+
+  async approveChange(subject: Subject, id: string, note: string): Promise<DatasetChange> {
+    const { c, d } = await this.requireChange(subject, id);
+    if (c.status !== 'pending') throw conflict(`This change was already ${c.status}.`, 'change_closed');
+    if (c.proposedBy === subject.name) throw forbidden('You cannot approve a change you asked for: another platform admin must.');
+    if (!subject.platformAdmin) throw forbidden(`Only a platform admin can approve loosening the rules of ${d.name}.`);
+    const patch = c.patch as DatasetPatch;
+    this.checkPatch(d, patch);
+    if (!(await this.data.decideChange(c.id, { status: 'approved', by: subject.name, note: note || null }))) throw conflict('Someone decided this change a moment ago.', 'change_closed');
+    const changes = describeChanges(d, patch);
+    await this.apply(c.proposedBy, d, patch, changes, { change: c.id, approvedBy: subject.name });
+    await this.record(subject.name, 'dataset.change_approve', d, { change: c.id, proposedBy: c.proposedBy, note, changes });
+    return (await this.data.getChange(c.id))!;
+  }
+
+  async rejectChange(subject: Subject, id: string, note: string): Promise<DatasetChange> {
+    const { c, d } = await this.requireChange(subject, id);
+    if (c.status !== 'pending') throw conflict(`This change was already ${c.status}.`, 'change_closed');
+    const withdrawing = c.proposedBy === subject.name;
+    if (!withdrawing && !subject.platformAdmin) throw forbidden(`Only a platform admin can reject this change.`);
+    if (!(await this.data.decideChange(c.id, { status: withdrawing ? 'withdrawn' : 'rejected', by: subject.name, note: note || null }))) throw conflict('Someone decided this change a moment ago.', 'change_closed');
+    await this.record(subject.name, 'dataset.change_reject', d, { change: c.id, proposedBy: c.proposedBy, note, withdrawn: withdrawing });
+    return (await this.data.getChange(c.id))!;
   }
 
   /**
@@ -466,6 +545,7 @@ export class DataService implements DataGovernance {
     }
     if (input.expiresAt !== null && input.expiresAt <= now) throw badRequest('expiresAt must be in the future.', 'expiresAt');
     if (d.classification === 'restricted') {
+      if (granteeKind === 'team') throw badRequest('Restricted data is granted to people, not teams: request it for yourself.', 'team');
       if (input.expiresAt === null) throw badRequest('Restricted data needs an end date for the access (expiresAt).', 'expiresAt');
       if (input.expiresAt > now + MAX_RESTRICTED_DAYS * DAY) throw badRequest(`Access to restricted data may last at most ${MAX_RESTRICTED_DAYS} days.`, 'expiresAt');
     } else if (input.expiresAt !== null && input.expiresAt > now + MAX_GRANT_DAYS * DAY) {
@@ -548,6 +628,9 @@ export class DataService implements DataGovernance {
       const who = d.classification === 'restricted' ? `an admin of ${d.ownerTeam} and a platform admin (two different people)` : `an admin of ${d.ownerTeam}`;
       throw forbidden(`Only ${who} can approve access to ${d.name}.`);
     }
+    if (r.granteeKind === 'team' && d.classification === 'restricted') {
+      throw conflict(`${d.name} is restricted now, and restricted data is granted to people, not teams: ask ${r.requester} to request it for themselves.`, 'restricted_is_personal');
+    }
     const now = Date.now();
     const patch: Record<string, unknown> = {};
     if (roles.includes('team')) Object.assign(patch, { team_approved_by: subject.name, team_approved_at: now });
@@ -562,7 +645,7 @@ export class DataService implements DataGovernance {
     await this.data.updateRequest(r.id, patch);
     await this.record(subject.name, 'request.approve', d, { request: r.id, step: roles.includes('team') ? 'team' : 'platform', complete, note, purpose: r.purpose });
     if (complete) {
-      grant = await this.data.createGrant({ dataset: d.name, granteeKind: r.granteeKind, grantee: r.grantee, piiCleared: r.pii, purpose: r.purpose, requestId: r.id, grantedBy: subject.name, createdAt: now, expiresAt: r.expiresAt });
+      grant = await this.data.createGrant({ dataset: d.name, granteeKind: r.granteeKind, grantee: r.grantee, piiCleared: r.pii, purpose: r.purpose, requestId: r.id, grantedBy: subject.name, createdAt: now, expiresAt: r.expiresAt, ...approvedUnder(d) });
       await this.record(subject.name, 'grant.create', d, { grant: grant.id, request: r.id, grantee: `${grant.granteeKind}:${grant.grantee}`, piiCleared: grant.piiCleared, expiresAt: grant.expiresAt, purpose: r.purpose });
     }
     return { request: (await this.data.getRequest(r.id))!, grant };
@@ -596,11 +679,12 @@ export class DataService implements DataGovernance {
     if (d.classification === 'restricted') {
       if (!subject.platformAdmin) throw forbidden('Restricted data is granted through a request that a platform admin also approves.');
       if (input.expiresAt === null) throw badRequest('Restricted data needs an end date for the access (expiresAt).', 'expiresAt');
+      if (input.granteeKind === 'team') throw badRequest('Restricted data is granted to people, not teams: a team’s members change without anyone approving them.', 'granteeKind');
     }
     if (input.granteeKind === 'user' ? !(await this.store.users.get(input.grantee)) : !(await this.store.teams.get(input.grantee))) {
       throw badRequest(`There is no ${input.granteeKind} "${input.grantee}".`, 'grantee');
     }
-    const g = await this.data.createGrant({ dataset: d.name, granteeKind: input.granteeKind, grantee: input.grantee, piiCleared: input.piiCleared, purpose: input.purpose, requestId: null, grantedBy: subject.name, createdAt: now, expiresAt: input.expiresAt });
+    const g = await this.data.createGrant({ dataset: d.name, granteeKind: input.granteeKind, grantee: input.grantee, piiCleared: input.piiCleared, purpose: input.purpose, requestId: null, grantedBy: subject.name, createdAt: now, expiresAt: input.expiresAt, ...approvedUnder(d) });
     await this.record(subject.name, 'grant.create', d, { grant: g.id, grantee: `${g.granteeKind}:${g.grantee}`, piiCleared: g.piiCleared, expiresAt: g.expiresAt, purpose: g.purpose });
     return g;
   }
@@ -835,4 +919,50 @@ function PassThroughOf(text: string): Readable {
 export async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await stat(dir);
+}
+
+export type DatasetPatch = Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>;
+
+/** What a grant is approved under: the data set's classification and masking at that moment. */
+function approvedUnder(d: Dataset): Pick<Grant, 'approvedClassification' | 'approvedMasks'> {
+  return { approvedClassification: d.classification, approvedMasks: masksOf(d.columns) };
+}
+
+/** Old and new values of every field a patch changes (columns: per column, its PII tag and mask). */
+export function describeChanges(d: Dataset, patch: DatasetPatch): DatasetChange['changes'] {
+  const out: DatasetChange['changes'] = {};
+  for (const key of ['title', 'description', 'classification', 'tags', 'productionAllowed'] as const) {
+    if (patch[key] !== undefined && JSON.stringify(patch[key]) !== JSON.stringify(d[key])) out[key] = { from: d[key], to: patch[key] };
+  }
+  if (patch.columns) {
+    const before = new Map(d.columns.map((c) => [c.name, c]));
+    for (const c of patch.columns) {
+      const old = before.get(c.name);
+      const was = old ? { type: old.type, pii: old.pii, mask: maskRuleOf(old) } : null;
+      const now = { type: c.type, pii: c.pii, mask: maskRuleOf(c) };
+      if (JSON.stringify(was) !== JSON.stringify(now)) out[`columns.${c.name}`] = { from: was, to: now };
+    }
+  }
+  return out;
+}
+
+/**
+ * Why a patch needs a platform admin's approval, or null: it lowers the
+ * classification of restricted data, or weakens the masking of a column of
+ * restricted data (before or after the patch).
+ */
+export function looseningOf(d: Dataset, patch: DatasetPatch): string | null {
+  const classification = patch.classification ?? d.classification;
+  if (d.classification === 'restricted' && strictness(classification) < strictness('restricted')) {
+    return `Lowers ${d.name} from restricted to ${classification}: a platform admin must approve (two people, as for access to restricted data).`;
+  }
+  if (patch.columns && (d.classification === 'restricted' || classification === 'restricted')) {
+    const before = masksOf(d.columns);
+    const after = masksOf(patch.columns);
+    const weaker = Object.entries(before).filter(([column, rule]) => maskStrength(after[column] ?? null) < maskStrength(rule)).map(([column]) => column);
+    if (weaker.length > 0) {
+      return `Weakens the masking of ${weaker.join(', ')} in restricted ${d.name}: readers without PII clearance would see more, so a platform admin must approve.`;
+    }
+  }
+  return null;
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { AccessRequest, Classification, Column, DataFormat, Dataset, DatasetVersion, Grant, GranteeKind, Mount, RequestStatus } from './model.js';
+import type { AccessRequest, ChangeStatus, Classification, Column, DataFormat, Dataset, DatasetChange, DatasetVersion, Grant, GranteeKind, MaskRule, Mount, RequestStatus } from './model.js';
 
 /** Table types of migration 0003_data_access; kept here so the shared schema file stays untouched. */
 export type DataTables = {
@@ -62,6 +62,21 @@ export type DataTables = {
     expires_at: number | null;
     revoked_at: number | null;
     revoked_by: string | null;
+    approved_classification: string | null;
+    approved_masks: string | null;
+  };
+  dataset_changes: {
+    id: string;
+    dataset: string;
+    proposed_by: string;
+    patch: string;
+    changes: string;
+    reason: string;
+    status: ChangeStatus;
+    decided_by: string | null;
+    decided_at: number | null;
+    decision_note: string | null;
+    created_at: number;
   };
   data_mounts: {
     user_name: string;
@@ -231,6 +246,8 @@ export class DataStore {
         expires_at: g.expiresAt,
         revoked_at: null,
         revoked_by: null,
+        approved_classification: g.approvedClassification,
+        approved_masks: g.approvedMasks ? JSON.stringify(g.approvedMasks) : null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -255,6 +272,49 @@ export class DataStore {
 
   async revokeGrant(id: number, by: string): Promise<void> {
     await this.db.updateTable('data_grants').set({ revoked_at: Date.now(), revoked_by: by }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  // ---- catalog changes waiting for approval ----
+  async createChange(c: DatasetChange): Promise<void> {
+    await this.db
+      .insertInto('dataset_changes')
+      .values({
+        id: c.id,
+        dataset: c.dataset,
+        proposed_by: c.proposedBy,
+        patch: JSON.stringify(c.patch),
+        changes: JSON.stringify(c.changes),
+        reason: c.reason,
+        status: c.status,
+        decided_by: null,
+        decided_at: null,
+        decision_note: null,
+        created_at: c.createdAt,
+      })
+      .execute();
+  }
+
+  async getChange(id: string): Promise<DatasetChange | undefined> {
+    const row = await this.db.selectFrom('dataset_changes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toChange(row) : undefined;
+  }
+
+  async listChanges(filter: { status?: ChangeStatus; dataset?: string } = {}): Promise<DatasetChange[]> {
+    let q = this.db.selectFrom('dataset_changes').selectAll();
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.dataset) q = q.where('dataset', '=', filter.dataset);
+    return (await q.orderBy('created_at', 'desc').execute()).map(toChange);
+  }
+
+  /** Decide a pending change; false when it was no longer pending (someone else decided first). */
+  async decideChange(id: string, decision: { status: Exclude<ChangeStatus, 'pending'>; by: string; note: string | null }): Promise<boolean> {
+    const r = await this.db
+      .updateTable('dataset_changes')
+      .set({ status: decision.status, decided_by: decision.by, decided_at: Date.now(), decision_note: decision.note })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   // ---- mounts ----
@@ -336,5 +396,23 @@ function toGrant(r: { id: number } & Omit<DataTables['data_grants'], 'id'>): Gra
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
     revokedBy: r.revoked_by,
+    approvedClassification: (r.approved_classification as Classification | null) ?? null,
+    approvedMasks: r.approved_masks ? parseJson<Record<string, MaskRule>>(r.approved_masks, {}) : null,
+  };
+}
+
+function toChange(r: DataTables['dataset_changes']): DatasetChange {
+  return {
+    id: r.id,
+    dataset: r.dataset,
+    proposedBy: r.proposed_by,
+    patch: parseJson<Record<string, unknown>>(r.patch, {}),
+    changes: parseJson<DatasetChange['changes']>(r.changes, {}),
+    reason: r.reason,
+    status: r.status,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    decisionNote: r.decision_note,
+    createdAt: r.created_at,
   };
 }

@@ -1,3 +1,4 @@
+import { governanceRulesMigration } from '../data/governance-migration.js';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { modelServingMigration } from './model-serving-migration.js';
 import { dataAccessMigration } from '../data/migration.js';
@@ -108,6 +109,7 @@ function buildMigrations(dialect: Dialect): Record<string, Migration> {
   '0003_data_access': dataAccessMigration(dialect),
   '0004_models': modelsMigration(dialect),
   '0007_model_approvals': modelApprovalsMigration(dialect),
+  '0008_governance_rules': governanceRulesMigration(),
   };
 }
 

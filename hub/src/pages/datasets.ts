@@ -124,6 +124,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
     const who = requireSession(req, res);
     if (!who) return;
     const inbox = await data.inbox(subjectOf(who.user));
+    const changes = (await data.changes(subjectOf(who.user), { status: 'pending' })).filter((c) => c.canDecide || c.change.proposedBy === who.user.name);
     res.type('html').send(
       page(
         who,
@@ -143,7 +144,23 @@ export function registerDatasetPages(router: Router, data: DataService): void {
                   <td><input type="text" maxlength="1000" placeholder="note (optional)" aria-label="Note for ${r.requester}" data-note="${r.id}">
                     <p class="actions"><button class="primary" data-action="approve" data-request="${r.id}">${canApprove.includes('platform') ? 'Approve (platform)' : 'Approve'}</button>
                     <button class="danger" data-action="reject" data-request="${r.id}">Reject</button></p></td></tr>`,
-              )}</tbody></table>`}</section>`,
+              )}</tbody></table>`}</section>
+          ${changes.length === 0
+            ? ''
+            : html`<section class="card" id="catalog-changes"><h2>Loosening restricted data</h2>
+              <p class="hint">Lowering a restricted data set's classification or weakening its masking needs a platform admin other than the person who asked. Nothing changes until then.</p>
+              <table><thead><tr><th>Asked by</th><th>Data set</th><th>Changes</th><th>Decision</th></tr></thead><tbody>${changes.map(
+                ({ change: c, dataset: d, canDecide }) => html`<tr data-change="${c.id}">
+                  <td><b>${c.proposedBy}</b><div class="hint">${stamp(c.createdAt)}</div></td>
+                  <td><a href="/hub/data/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
+                  <td><p>${c.reason}</p><ul>${Object.entries(c.changes).map(([field, v]) => html`<li><code>${field}</code>: ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}</li>`)}</ul></td>
+                  <td>${canDecide
+                    ? html`<input type="text" maxlength="1000" placeholder="note (optional)" aria-label="Note for ${c.proposedBy}" data-note="${c.id}">
+                      <p class="actions"><button class="primary" data-action="approve-change" data-change="${c.id}">Approve (platform)</button>
+                      <button class="danger" data-action="reject-change" data-change="${c.id}">Reject</button></p>`
+                    : html`<span class="badge warn">waiting for a platform admin</span>
+                      <p class="actions"><button data-action="reject-change" data-change="${c.id}">Withdraw</button></p>`}</td></tr>`,
+              )}</tbody></table></section>`}`,
       ),
     );
   });

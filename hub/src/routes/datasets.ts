@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RequestIdentity } from '../auth/identity.js';
 import { auditCsv } from '../data/audit.js';
 import { CLASSIFICATIONS, COLUMN_TYPES, columnSchema, datasetName, FORMATS, MASK_RULES, PII_KINDS, type Grant, type AccessRequest, type Dataset } from '../data/model.js';
-import { type DataService, type DatasetView, type ReadContext, subjectOf } from '../data/service.js';
+import { type DataService, type DatasetPatch, type DatasetView, type ReadContext, subjectOf } from '../data/service.js';
 import { ApiError } from '../errors.js';
 import { requirePlatformAdmin } from './access.js';
 import type { ApiRegistry } from './api.js';
@@ -75,6 +75,21 @@ const grantOut = z.object({
   expiresAt: z.number().nullable(),
   revokedAt: z.number().nullable(),
   revokedBy: z.string().nullable(),
+  approvedClassification: z.enum(CLASSIFICATIONS).nullable().describe('The classification the grant was approved under; a stricter data set stops it'),
+  approvedMasks: z.record(z.string(), z.enum(MASK_RULES)).nullable().describe('Column → mask at approval; a PII clearance covers only these'),
+});
+const changeOut = z.object({
+  id: z.string(),
+  dataset: z.string(),
+  proposedBy: z.string(),
+  patch: z.record(z.string(), z.unknown()),
+  changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).describe('Old and new values of each field'),
+  reason: z.string().describe('Why it needs a platform admin'),
+  status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.number().nullable(),
+  decisionNote: z.string().nullable(),
+  createdAt: z.number(),
 });
 const versionOut = z.object({ version: z.number(), size: z.number(), sha256: z.string(), rows: z.number().nullable(), note: z.string(), createdBy: z.string(), createdAt: z.number() });
 const auditOut = z.object({
@@ -213,6 +228,41 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     handler: async ({ identity, params, body }) => requestJson(await data.reject(subject(identity), params.id, body.note)),
   });
 
+  const changeParam = z.object({ id: z.string().regex(/^chg_[A-Za-z0-9_-]{8,40}$/, 'not a change id') });
+
+  api.add({
+    method: 'get',
+    path: '/data/changes',
+    tag: 'data',
+    summary: "Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin",
+    query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']).optional() }),
+    response: z.array(changeOut.extend({ canDecide: z.boolean(), datasetTitle: z.string(), classification: z.enum(CLASSIFICATIONS) })),
+    handler: async ({ identity, query }) =>
+      (await data.changes(subject(identity), query.status ? { status: query.status } : {})).map((x) => ({ ...x.change, canDecide: x.canDecide, datasetTitle: x.dataset.title, classification: x.dataset.classification })),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/data/changes/:id/approve',
+    tag: 'data',
+    summary: 'Approve a catalog change that loosens restricted data (a platform admin other than the one who asked); it applies at once',
+    params: changeParam,
+    body: noteBody,
+    response: changeOut,
+    handler: async ({ identity, params, body }) => data.approveChange(subject(identity), params.id, body.note),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/data/changes/:id/reject',
+    tag: 'data',
+    summary: 'Reject a pending catalog change (platform admins), or withdraw your own',
+    params: changeParam,
+    body: noteBody,
+    response: changeOut,
+    handler: async ({ identity, params, body }) => data.rejectChange(subject(identity), params.id, body.note),
+  });
+
   api.add({
     method: 'post',
     path: '/data/requests/:id/withdraw',
@@ -343,13 +393,14 @@ export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: Da
     method: 'patch',
     path: '/datasets/:name',
     tag: 'data',
-    summary: 'Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds',
+    summary:
+      'Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds. Loosening restricted data (lower classification, weaker masking) waits for a platform admin: pendingChange.',
     params: nameParam,
     body: updateBody,
-    response: datasetOut,
+    response: datasetOut.extend({ pendingChange: changeOut.nullable().describe('Set when the change waits for a platform admin; the data set is unchanged meanwhile') }),
     handler: async ({ identity, params, body }) => {
-      await data.update(subject(identity), params.name, body as Partial<Dataset>);
-      return viewJson(await data.view(subject(identity), params.name));
+      const { pendingChange } = await data.update(subject(identity), params.name, body as DatasetPatch);
+      return { ...viewJson(await data.view(subject(identity), params.name)), pendingChange };
     },
   });
 

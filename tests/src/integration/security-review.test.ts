@@ -50,6 +50,81 @@ describe('security review', { timeout: 900_000 }, () => {
   });
   after(async () => t?.close({ stopServers: true }));
 
+  describe('1. a team admin alone cannot hand out restricted data', () => {
+    const payrollColumns = [
+      { name: 'employee_id', type: 'string', pii: null, mask: null },
+      { name: 'name', type: 'string', pii: 'name', mask: 'hash' },
+      { name: 'national_id', type: 'string', pii: null, mask: null },
+      { name: 'department', type: 'string', pii: null, mask: null },
+      { name: 'salary', type: 'integer', pii: null, mask: null },
+    ];
+
+    test('lowering restricted data or unmasking its columns waits for a platform admin who did not ask', async () => {
+      const lower = await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token: alice, body: { classification: 'confidential' } });
+      assert.equal(lower.status, 200, lower.text);
+      assert.equal(lower.json.classification, 'restricted', 'nothing changed yet');
+      assert.match(lower.json.pendingChange.reason, /Lowers payroll from restricted to confidential: a platform admin must approve/);
+      assert.deepEqual(lower.json.pendingChange.changes.classification, { from: 'restricted', to: 'confidential' });
+      const selfApprove = await call(t.url, 'POST', `/hub/api/data/changes/${lower.json.pendingChange.id}/approve`, { token: alice, body: {} });
+      assert.equal(selfApprove.status, 403);
+      // Meanwhile it is still restricted: alice cannot grant it directly.
+      const grant = await call(t.url, 'POST', '/hub/api/datasets/payroll/grants', { token: alice, body: { granteeKind: 'user', grantee: 'dan', piiCleared: true, purpose: 'Salary benchmark' } });
+      assert.equal(grant.status, 403);
+      const unmask = await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token: alice, body: { columns: payrollColumns } });
+      assert.match(unmask.json.pendingChange.reason, /Weakens the masking of national_id in restricted payroll/);
+      assert.equal(unmask.json.columns.find((c: { name: string }) => c.name === 'national_id').mask, 'redact');
+      assert.equal((await call(t.url, 'POST', `/hub/api/data/changes/${unmask.json.pendingChange.id}/reject`, { token: admin, body: { note: 'national ids stay redacted' } })).status, 200);
+      const audit = (await t.hub.data.audit.list({ dataset: 'payroll', limit: 20 })).find((e) => e.action === 'dataset.change_request');
+      assert.ok(audit, 'the request is in the audit log');
+      assert.ok(!(await call(t.url, 'GET', '/hub/api/data/changes', { token: dan })).json.length, 'dan sees none of it');
+    });
+
+    test('a grant made under looser rules stops when the data set becomes stricter again', async () => {
+      const [pending] = (await call(t.url, 'GET', '/hub/api/data/changes?status=pending', { token: admin })).json;
+      assert.equal(pending.canDecide, true);
+      const approved = await call(t.url, 'POST', `/hub/api/data/changes/${pending.id}/approve`, { token: admin, body: { note: 'reviewed with HR' } });
+      assert.equal(approved.status, 200, approved.text);
+      assert.equal((await call(t.url, 'GET', '/hub/api/datasets/payroll', { token: alice })).json.classification, 'confidential');
+      const grant = await call(t.url, 'POST', '/hub/api/datasets/payroll/grants', { token: alice, body: { granteeKind: 'user', grantee: 'dan', piiCleared: true, purpose: 'Salary benchmark' } });
+      assert.equal(grant.status, 201, grant.text);
+      assert.equal(grant.json.approvedClassification, 'confidential');
+      assert.equal((await call(t.url, 'GET', '/hub/api/datasets/payroll/preview', { token: dan })).status, 200);
+      // Raising it back applies at once (stricter), and the grant no longer opens it.
+      const raise = await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token: alice, body: { classification: 'restricted' } });
+      assert.equal(raise.json.pendingChange, null);
+      assert.equal(raise.json.classification, 'restricted');
+      const refused = await call(t.url, 'GET', '/hub/api/datasets/payroll/preview', { token: dan });
+      assert.equal(refused.status, 403);
+      assert.match(refused.json.error.message, /approved when payroll was confidential; it is restricted now, so it needs a new approval/);
+      const update = (await t.hub.data.audit.list({ dataset: 'payroll', limit: 20 })).find((e) => e.action === 'dataset.update');
+      assert.deepEqual((update?.detail.changes as any)?.classification, { from: 'confidential', to: 'restricted' }, 'the audit log records old and new values');
+    });
+
+    test('restricted data is granted to people, never to a team', async () => {
+      const request = await call(t.url, 'POST', '/hub/api/datasets/payroll/requests', { token: dan, body: { purpose: 'Team-wide salary benchmark', team: 'marketing', expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString() } });
+      assert.equal(request.status, 400);
+      assert.equal(request.json.error.field, 'team');
+      const grant = await call(t.url, 'POST', '/hub/api/datasets/payroll/grants', { token: admin, body: { granteeKind: 'team', grantee: 'marketing', piiCleared: false, purpose: 'Team-wide salary benchmark', expiresAt: new Date(Date.now() + 86_400_000).toISOString() } });
+      assert.equal(grant.status, 400);
+      assert.match(grant.json.error.message, /granted to people, not teams/);
+    });
+
+    test('a PII clearance covers only the columns that were masked when it was approved', async () => {
+      const grant = await call(t.url, 'POST', '/hub/api/datasets/sales/grants', { token: alice, body: { granteeKind: 'user', grantee: 'dan', piiCleared: true, purpose: 'Customer lifetime value' } });
+      assert.equal(grant.status, 201, grant.text);
+      assert.deepEqual((await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=2', { token: dan })).json.maskedColumns, []);
+      const columns = (await call(t.url, 'GET', '/hub/api/datasets/sales', { token: alice })).json.columns.map((c: any) => ({ name: c.name, type: c.type, pii: c.pii, mask: c.mask, description: c.description }));
+      const withRegion = columns.map((c: any) => (c.name === 'region' ? { ...c, pii: 'address' } : c));
+      assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/sales', { token: alice, body: { columns: withRegion } })).json.pendingChange, null);
+      const preview = await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=2', { token: dan });
+      assert.ok(preview.json.maskedColumns.includes('region'), 'a column marked as personal data since the approval stays masked');
+      assert.equal((await call(t.url, 'GET', '/hub/api/datasets/sales', { token: dan })).json.access.piiCleared, false);
+      // Put sales back as the other findings expect it.
+      await call(t.url, 'DELETE', `/hub/api/datasets/sales/grants/${grant.json.id}`, { token: alice });
+      await call(t.url, 'PATCH', '/hub/api/datasets/sales', { token: alice, body: { columns } });
+    });
+  });
+
   describe('5. what can be probed without access', () => {
     test("a member without access cannot read a restricted data set's versions", async () => {
       const r = await call(t.url, 'GET', '/hub/api/datasets/payroll/versions', { token: dan });
@@ -101,7 +176,7 @@ describe('security review', { timeout: 900_000 }, () => {
         await attempt('POST', `/hub/api/data/requests/${request.json.id}/approve`, {}),
         await attempt('POST', '/hub/api/datasets/sales/grants', { granteeKind: 'user', grantee: 'dan', piiCleared: true, purpose: 'pwned' }),
         await attempt('PATCH', '/hub/api/datasets/sales', { classification: 'public' }),
-        await attempt('POST', '/hub/api/datasets/payroll/requests', { purpose: 'x'.repeat(20), expiresAt: Date.now() + 86_400_000 }),
+        await attempt('POST', '/hub/api/datasets/payroll/requests', { purpose: 'x'.repeat(20), expiresAt: new Date(Date.now() + 86_400_000).toISOString() }),
         await attempt('GET', '/hub/api/data/audit'),
       ];
       for (const r of refused) {
