@@ -19,6 +19,7 @@ import { redactUrl } from './db/database.js';
 import { Store } from './db/store.js';
 import { ApiError } from './errors.js';
 import { log } from './log.js';
+import { limitRequests } from './http/limits.js';
 import { renderMessagePage } from './pages/layout.js';
 import { noticesFor, platformNotices } from './pages/notices.js';
 import { registerPageRoutes } from './pages/routes.js';
@@ -233,9 +234,19 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     }
     next();
   });
-  // Publishing carries the notebook and its artifact files.
+  // Publishing carries the notebook and its artifact files: only a signed-in caller may make the hub read that much.
+  apiRouter.post('/models/:team/:model/versions', (req, res, next) => {
+    if (!res.locals.identity) {
+      res.setHeader('Connection', 'close');
+      throw new ApiError(401, 'unauthenticated', 'Sign in or send an API token to publish a model.');
+    }
+    next();
+  });
   apiRouter.post('/models/:team/:model/versions', express.json({ limit: `${config.models.maxPublishMiB}mb` }));
-  apiRouter.use(express.json({ limit: '1mb' }));
+  // Anonymous callers reach only a few public endpoints, none of which needs a large body.
+  const smallJson = express.json({ limit: '16kb' });
+  const json = express.json({ limit: '1mb' });
+  apiRouter.use((req, res, next) => (res.locals.identity ? json : smallJson)(req, res, next));
   apiRouter.get('/openapi.json', (_req, res) => res.json(openapi));
   api.mount(apiRouter);
   apiRouter.use((req, res) => {
@@ -271,7 +282,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
 
   const proxy = new WorkspaceProxy(identity, manager);
-  const server = createServer((req, res) => {
+  // Header and request timeouts are checked this often (Node's default, 30 s, would let a slow client linger that long).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     if (req.url?.startsWith('/user/')) {
       proxy.web(req, res).catch((err: Error) => {
         log.error('proxy failure', { reason: err.message });
@@ -291,9 +303,18 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       proxy.upgrade(req, socket, head).catch(() => socket.destroy());
     } else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  // Long-lived kernel WebSockets and SSE streams must not be cut by Node's defaults.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // Slow or large requests from some must not stop the hub answering everyone else (hub/src/http/limits.ts).
+  // Kernel WebSockets and event streams are responses, not requests: these limits never cut them.
+  limitRequests(
+    server,
+    {
+      headersTimeoutMs: config.http.headersTimeoutSeconds * 1000,
+      requestTimeoutMs: config.http.requestTimeoutSeconds * 1000,
+      anonymousBodyTimeoutMs: config.http.anonymousBodyTimeoutSeconds * 1000,
+      maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
+    },
+    async (req) => (await identity.fromRequest(req)) !== undefined,
+  );
   server.keepAliveTimeout = 65_000;
 
   await manager.restore();

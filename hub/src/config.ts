@@ -222,6 +222,20 @@ export const configSchema = z
         secureCookies: z.boolean().default(false),
       })
       .prefault({}),
+    /** How long and how much one client may hold of the hub's server (hub/src/http/limits.ts). */
+    http: z
+      .object({
+        /** The request line and headers must arrive within this. */
+        headersTimeoutSeconds: z.number().int().min(1).max(600).default(20),
+        /** A whole request (uploads included) must arrive within this; responses and WebSockets are not limited. */
+        requestTimeoutSeconds: z.number().int().min(10).max(24 * 3600).default(900),
+        /** A request without valid credentials must deliver its body within this. */
+        anonymousBodyTimeoutSeconds: z.number().int().min(1).max(600).default(15),
+        /** Open connections per client address; more are closed at once. */
+        maxConnectionsPerAddress: z.number().int().min(8).max(100_000).default(256),
+      })
+      .strict()
+      .prefault({}),
     loginRateLimit: z
       .object({
         /** Failed sign-ins allowed per user name from one client address within the window. */
@@ -288,6 +302,12 @@ export const configSchema = z
         predictTimeoutSeconds: z.number().positive().max(3600).default(30),
         /** Largest prediction request body. */
         maxRequestBytes: z.number().int().positive().default(10 * 1024 * 1024),
+        /** A prediction's body must arrive within this, or the answer is 408. */
+        bodyTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+        /** Predictions in flight per model alias; more are answered 429 at once. */
+        maxInflightPerModel: z.number().int().min(1).max(10_000).default(64),
+        /** Predictions in flight per API token; more are answered 429 at once. */
+        maxInflightPerToken: z.number().int().min(1).max(10_000).default(16),
         /** How long a new version may take to become healthy (environment build and notebook run included). */
         startTimeoutSeconds: z.number().int().positive().default(600),
         /** How often running model servers are checked (a dead one is restarted). */

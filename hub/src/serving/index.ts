@@ -72,6 +72,9 @@ export function createServing(
     // The server stops a slow predict itself; the hub's own limit only
     // catches a server stuck where it cannot (native code).
     timeoutMs: (config.serving.predictTimeoutSeconds + 5) * 1000,
+    bodyTimeoutMs: config.serving.bodyTimeoutSeconds * 1000,
+    maxInflightPerModel: config.serving.maxInflightPerModel,
+    maxInflightPerToken: config.serving.maxInflightPerToken,
   });
   return {
     deployments,

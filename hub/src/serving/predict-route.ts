@@ -25,6 +25,12 @@ export interface PredictRouteOptions {
   maxBodyBytes: number;
   /** How long the hub waits for a model server's answer before a 504 (ms). */
   timeoutMs: number;
+  /** The whole body must arrive within this (ms), or the answer is 408 (default 30 s). */
+  bodyTimeoutMs?: number;
+  /** Predictions in flight per model alias; more are answered 429 at once (default 64). */
+  maxInflightPerModel?: number;
+  /** Predictions in flight per token; more are answered 429 at once (default 16). */
+  maxInflightPerToken?: number;
 }
 
 export function parseModelPath(url: string): { team: string; model: string; alias: string } | undefined {
@@ -35,6 +41,7 @@ export function parseModelPath(url: string): { team: string; model: string; alia
 export class PredictRoute {
   // Keep-alive connections to model servers: most of the throughput.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, keepAliveMsecs: 30_000 });
+  private readonly inflightByToken = new Map<number, number>();
 
   constructor(
     private readonly identity: IdentityService,
@@ -54,8 +61,8 @@ export class PredictRoute {
       res.setHeader('Allow', 'POST');
       return reply(res, 405, 'method_not_allowed', `Use POST /models/${team}/${model}/${alias}/predict with {"inputs": …}.`);
     }
-    const refused = await this.authenticate(req, team, model);
-    if (refused) return reply(res, refused.status, refused.code, refused.message);
+    const auth = await this.authenticate(req, team, model);
+    if ('status' in auth) return reply(res, auth.status, auth.code, auth.message);
 
     const route = this.deployments.route(team, model, alias);
     if (!route) {
@@ -66,13 +73,27 @@ export class PredictRoute {
       }
       return reply(res, 404, 'model_not_deployed', `No version of ${team}/${model} is deployed as "${alias}". Promote a version to ${alias} first.`);
     }
+    // One client or one busy model cannot take every connection to the model servers (and the hub's memory).
+    const perModel = this.options.maxInflightPerModel ?? 64;
+    const perToken = this.options.maxInflightPerToken ?? 16;
+    const tokenInflight = this.inflightByToken.get(auth.tokenId) ?? 0;
+    if (route.inflight >= perModel || tokenInflight >= perToken) {
+      res.setHeader('Retry-After', '1');
+      res.setHeader('Connection', 'close');
+      const which = route.inflight >= perModel ? `${team}/${model} (${alias}) is answering ${perModel} predictions already` : `this token has ${perToken} predictions in flight already`;
+      return reply(res, 429, 'too_many_requests', `Too many predictions at once: ${which}. Retry in a moment, or send fewer at a time.`);
+    }
     const started = performance.now();
     route.inflight += 1;
+    this.inflightByToken.set(auth.tokenId, tokenInflight + 1);
     let recorded = false;
     const finish = () => {
       if (recorded) return;
       recorded = true;
       route.inflight -= 1;
+      const left = (this.inflightByToken.get(auth.tokenId) ?? 1) - 1;
+      if (left <= 0) this.inflightByToken.delete(auth.tokenId);
+      else this.inflightByToken.set(auth.tokenId, left);
       this.metrics.record(route, performance.now() - started, res.statusCode >= 400);
     };
     res.once('finish', finish);
@@ -82,8 +103,14 @@ export class PredictRoute {
     if (declared > this.options.maxBodyBytes) return this.tooLarge(req, res);
     let body: Buffer;
     try {
-      const read = await readBody(req, this.options.maxBodyBytes);
+      const read = await readBody(req, this.options.maxBodyBytes, this.options.bodyTimeoutMs ?? 30_000);
       if (read === 'too_large') return this.tooLarge(req, res);
+      if (read === 'too_slow') {
+        res.setHeader('Connection', 'close');
+        reply(res, 408, 'request_timeout', `The request body did not arrive within ${Math.round((this.options.bodyTimeoutMs ?? 30_000) / 1000)} s.`);
+        res.once('finish', () => req.socket.destroySoon?.());
+        return;
+      }
       body = read;
     } catch {
       return reply(res, 400, 'invalid_request', 'The request body could not be read.');
@@ -91,7 +118,7 @@ export class PredictRoute {
     this.forward(route, body, res, true);
   }
 
-  private async authenticate(req: IncomingMessage, team: string, model: string): Promise<{ status: number; code: string; message: string } | undefined> {
+  private async authenticate(req: IncomingMessage, team: string, model: string): Promise<{ status: number; code: string; message: string } | { tokenId: number }> {
     const header = req.headers.authorization;
     const token = header ? /^(?:token|bearer)\s+(\S+)$/i.exec(header)?.[1] : undefined;
     if (!token) {
@@ -116,7 +143,7 @@ export class PredictRoute {
     if (!who.user.platformAdmin && !who.user.teams.some((m) => m.team === team)) {
       return { status: 403, code: 'forbidden', message: `${who.user.name} is no longer a member of team ${team}; their tokens for its models no longer work.` };
     }
-    return undefined;
+    return { tokenId: who.tokenId ?? -1 };
   }
 
   private tooLarge(req: IncomingMessage, res: ServerResponse): void {
@@ -205,10 +232,15 @@ function reply(res: ServerResponse, status: number, code: string, message: strin
 }
 
 /** The whole body, or 'too_large' as soon as it passes `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer | 'too_large' | 'too_slow'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      req.pause();
+      resolve('too_slow');
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
@@ -228,6 +260,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_la
       reject(err);
     };
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
