@@ -49,10 +49,11 @@ function fixture(decision: Partial<AccessDecision> = {}) {
   return { mounter, mounts };
 }
 
-test('a masking is named by its rules and key, whatever the order of the columns', () => {
-  assert.equal(variantOf([['a', 'hash'], ['b', 'redact']], 'k'), variantOf([['b', 'redact'], ['a', 'hash']], 'k'));
-  assert.notEqual(variantOf([['a', 'hash']], 'k'), variantOf([['a', 'redact']], 'k'));
-  assert.notEqual(variantOf([['a', 'hash']], 'k'), variantOf([['a', 'hash']], 'other-key'));
+test('a masking is named by its rules, key and reading team, whatever the order of the columns', () => {
+  assert.equal(variantOf([['a', 'hash'], ['b', 'redact']], 'k', 'team:x'), variantOf([['b', 'redact'], ['a', 'hash']], 'k', 'team:x'));
+  assert.notEqual(variantOf([['a', 'hash']], 'k', 'team:x'), variantOf([['a', 'redact']], 'k', 'team:x'));
+  assert.notEqual(variantOf([['a', 'hash']], 'k', 'team:x'), variantOf([['a', 'hash']], 'other-key', 'team:x'));
+  assert.notEqual(variantOf([['a', 'hash']], 'k', 'team:x'), variantOf([['a', 'hash']], 'k', 'team:y'), 'another team never gets this team’s copy');
 });
 
 test('a waiting manifest request answers as soon as the mounts change, and otherwise after the wait', async () => {

@@ -54,7 +54,7 @@ export interface MountCatalog {
     listMounts(user?: string): Promise<Mount[]>;
   };
   access(user: string, dataset: string): Promise<AccessDecision>;
-  openMasked(d: Dataset, v: DatasetVersion, piiCleared: boolean): Promise<Readable>;
+  openMasked(d: Dataset, v: DatasetVersion, decision: Pick<AccessDecision, 'piiCleared' | 'maskingScope'>): Promise<Readable>;
 }
 
 export interface AgentMounterOptions {
@@ -127,7 +127,7 @@ export class AgentMounter implements DatasetMounter {
   async materialize(_user: string, dataset: string, files: MountFile[], source?: MountSource): Promise<string> {
     if (source && source.maskedColumns.length > 0 && (await this.canPresign())) {
       const data = files.find((f) => f.name === `${dataset}.${source.format}`) ?? files[0]!;
-      await this.ensureMaskedCopy(maskedKey(dataset, source.version, variantOf(source.rules, this.keyFingerprint), source.format), () => data.open());
+      await this.ensureMaskedCopy(maskedKey(dataset, source.version, variantOf(source.rules, this.keyFingerprint, source.maskingScope), source.format), () => data.open());
     }
     return `~/datasets/${dataset}`;
   }
@@ -213,12 +213,12 @@ export class AgentMounter implements DatasetMounter {
     if (!(await this.canPresign())) {
       // A store without presigned URLs (the local directory): the hub streams the masked bytes itself.
       file = { name: fileName, url: `/hub/api/datasets/${d.name}/download`, hub: true, size: plan.maskedColumns.length > 0 ? null : v.size, expiresAt: now + ttl * 1000 };
-      if (plan.maskedColumns.length > 0) variant = variantOf([...plan.rules], this.keyFingerprint);
+      if (plan.maskedColumns.length > 0) variant = variantOf([...plan.rules], this.keyFingerprint, decision.maskingScope ?? '');
     } else if (plan.maskedColumns.length > 0) {
-      variant = variantOf([...plan.rules], this.keyFingerprint);
+      variant = variantOf([...plan.rules], this.keyFingerprint, decision.maskingScope ?? '');
       const key = maskedKey(d.name, v.version, variant, d.format);
       // Only collect() deletes masked copies, and it forgets them here first.
-      await this.ensureMaskedCopy(key, () => this.source.openMasked(d, v, decision.piiCleared));
+      await this.ensureMaskedCopy(key, () => this.source.openMasked(d, v, decision));
       file = { name: fileName, url: (await this.objects.presignGet(key, ttl))!, hub: false, size: this.present.get(key) ?? null, expiresAt: now + ttl * 1000 };
     } else {
       file = { name: fileName, url: (await this.objects.presignGet(v.objectKey, ttl))!, hub: false, size: v.size, expiresAt: now + ttl * 1000 };
@@ -282,7 +282,8 @@ export class AgentMounter implements DatasetMounter {
       if (!d) continue;
       const plan = maskPlan(d.columns, m.piiCleared);
       if (plan.maskedColumns.length === 0) continue;
-      const variant = variantOf([...plan.rules], this.keyFingerprint);
+      const scope = (await this.source.access(m.user, d.name)).maskingScope ?? '';
+      const variant = variantOf([...plan.rules], this.keyFingerprint, scope);
       for (const version of new Set([m.version, d.currentVersion])) wanted.add(folderOf(d.name, version, variant));
     }
     const folders = new Map<string, number>();
@@ -305,10 +306,10 @@ export class AgentMounter implements DatasetMounter {
   }
 }
 
-/** Names one masking of a data set: the rules, and the key they hash with. */
-export function variantOf(rules: [string, string][], keyFingerprint: string): string {
+/** Names one masking of a data set: the rules, the key they hash with, and whose view (masking scope) it is. */
+export function variantOf(rules: [string, string][], keyFingerprint: string, maskingScope: string): string {
   const sorted = [...rules].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return 'm' + createHash('sha256').update(keyFingerprint).update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+  return 'm' + createHash('sha256').update(keyFingerprint).update(JSON.stringify(sorted)).update('\0').update(maskingScope).digest('hex').slice(0, 16);
 }
 
 export function folderOf(dataset: string, version: number, variant: string): string {

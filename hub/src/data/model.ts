@@ -31,6 +31,10 @@ export const columnSchema = z
     type: z.enum(COLUMN_TYPES),
     pii: z.enum(PII_KINDS).nullable().default(null).describe('The kind of personal data in this column, or null'),
     mask: z.enum(MASK_RULES).nullable().default(null).describe('How the column is masked without PII clearance (default for PII columns: hash)'),
+    joinKey: z
+      .boolean()
+      .optional()
+      .describe('Hash this column with one key across all of the owning team’s data sets (per reading team), so readers can join them on it; otherwise each data set has its own key'),
     description: z.string().max(400).default(''),
   })
   .strict();

@@ -48,6 +48,8 @@ export interface MountSource {
   maskedColumns: string[];
   /** Column → rule of the masked columns. */
   rules: [string, string][];
+  /** Whose masking keys the copy uses (AccessDecision.maskingScope): copies are shared only within it. */
+  maskingScope: string;
 }
 
 export class MountError extends Error {}

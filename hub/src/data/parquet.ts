@@ -51,17 +51,17 @@ export async function validateParquet(file: string): Promise<{ columns: string[]
 }
 
 /** The first rows as objects, masked. */
-export async function parquetPreview(file: string, rows: number, rules: Map<string, MaskRule>, masker: Masker): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+export async function parquetPreview(file: string, rows: number, rules: Map<string, MaskRule>, maskerOf: (column: string) => Masker): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
   const { buffer, metadata, columns } = await open(file);
   const objects = await parquetReadObjects({ file: buffer, metadata, rowStart: 0, rowEnd: Math.min(rows, Number(metadata.num_rows)) });
-  return { columns, rows: objects.map((o) => maskObject(o, rules, masker)) };
+  return { columns, rows: objects.map((o) => maskObject(o, rules, maskerOf)) };
 }
 
-function maskObject(row: Record<string, unknown>, rules: Map<string, MaskRule>, masker: Masker): Record<string, unknown> {
+function maskObject(row: Record<string, unknown>, rules: Map<string, MaskRule>, maskerOf: (column: string) => Masker): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) {
     const rule = rules.get(k);
-    out[k] = rule && v !== null && v !== undefined ? masker.apply(rule, String(v)) : typeof v === 'bigint' ? Number(v) : v;
+    out[k] = rule && v !== null && v !== undefined ? maskerOf(k).apply(rule, String(v)) : typeof v === 'bigint' ? Number(v) : v;
   }
   return out;
 }
@@ -71,7 +71,7 @@ function maskObject(row: Record<string, unknown>, rules: Map<string, MaskRule>, 
  * byte stream: memory is bounded by a row group, not the file. Masked columns
  * become UTF-8 strings (the tokens); the other columns keep their schema.
  */
-export function maskParquet(file: string, rules: Map<string, MaskRule>, masker: Masker): Readable {
+export function maskParquet(file: string, rules: Map<string, MaskRule>, maskerOf: (column: string) => Masker): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   void (async () => {
     const { buffer, metadata, columns } = await open(file);
@@ -96,7 +96,7 @@ export function maskParquet(file: string, rules: Map<string, MaskRule>, masker: 
       const columnData = columns.map((name) => {
         const rule = rules.get(name);
         const data = rows.map((r) => r[name]);
-        const fn = rule ? (fns[name] ??= masker.fn(rule)) : undefined;
+        const fn = rule ? (fns[name] ??= maskerOf(name).fn(rule)) : undefined;
         return { name, data: fn ? data.map((v) => (v === null || v === undefined ? null : fn(String(v)))) : data };
       });
       await pw.write({ columnData, rowGroupSize: Math.max(1, rows.length) });

@@ -35,6 +35,15 @@ export interface AccessDecision {
   expiresAt: number | null;
   /** In words, for people: why allowed, or what to do to get access. */
   reason: string;
+  /** The team a team grant gives access for (null: a personal grant or no grant). */
+  grantTeam?: string | null;
+  /**
+   * Whose masking keys apply to this reader's view (hub/src/data/masking-keys.ts):
+   * `team:<t>` (a team grant's team, else the reader's first team by name) or
+   * `user:<name>` for readers in no team. Members of one team see the same
+   * tokens, so their joins and shared results line up; other teams see others.
+   */
+  maskingScope?: string;
 }
 
 export function grantApplies(grant: Grant, subject: Subject, now: number): boolean {
@@ -45,6 +54,12 @@ export function grantApplies(grant: Grant, subject: Subject, now: number): boole
 }
 
 export function decideAccess(subject: Subject, dataset: Dataset, grants: Grant[], now = Date.now()): AccessDecision {
+  const decision = decideWithoutScope(subject, dataset, grants, now);
+  const team = decision.grantTeam ?? [...subject.teams.map((m) => m.team)].sort()[0];
+  return { ...decision, maskingScope: team ? `team:${team}` : `user:${subject.name}` };
+}
+
+function decideWithoutScope(subject: Subject, dataset: Dataset, grants: Grant[], now: number): AccessDecision {
   if (subject.teams.some((m) => m.team === dataset.ownerTeam)) {
     return { allowed: true, piiCleared: true, via: 'owner', grantId: null, expiresAt: null, reason: `Your team ${dataset.ownerTeam} owns this data set.` };
   }
@@ -67,6 +82,7 @@ export function decideAccess(subject: Subject, dataset: Dataset, grants: Grant[]
       grantId: best.id,
       expiresAt: best.expiresAt,
       reason: `Granted to ${best.granteeKind === 'team' ? `team ${best.grantee}` : 'you'}${until}${pii}.`,
+      grantTeam: best.granteeKind === 'team' ? best.grantee : null,
     };
   }
   const stale = outgrown[0];

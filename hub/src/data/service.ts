@@ -14,7 +14,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { type AuditAction, AuditLog } from './audit.js';
 import type { DataAccessConfig } from './config.js';
 import { CsvError, CsvRewriter } from './csv.js';
-import { Masker, maskPlan } from './masking.js';
+import { maskPlan } from './masking.js';
+import { MaskingKeys } from './masking-keys.js';
 import { type AccessRequest, type ChangeStatus, type Classification, type Column, type Dataset, type DatasetChange, type DatasetVersion, type DataFormat, type Grant, type GranteeKind, maskRuleOf, maskStrength, masksOf, strictness } from './model.js';
 import { type DatasetMounter, MountError, mountDescription } from './mounter.js';
 import { type Inspection, inspectUpload } from './inspect.js';
@@ -100,7 +101,7 @@ export function formatBytes(n: number): string {
 export class DataService implements DataGovernance {
   readonly data: DataStore;
   readonly audit: AuditLog;
-  private readonly masker: Masker;
+  private readonly maskingKeys: MaskingKeys;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
 
@@ -113,7 +114,7 @@ export class DataService implements DataGovernance {
   ) {
     this.data = new DataStore(store.database.db);
     this.audit = new AuditLog(this.data.db, keys.audit);
-    this.masker = new Masker(keys.masking);
+    this.maskingKeys = new MaskingKeys(keys.masking);
   }
 
   // ------------------------------------------------------------------ catalog
@@ -413,14 +414,15 @@ export class DataService implements DataGovernance {
   }
 
   /** The data set's bytes with masking applied, as a stream. */
-  private async maskedStream(d: Dataset, v: DatasetVersion, piiCleared: boolean, maxRows?: number): Promise<{ stream: Readable; maskedColumns: string[] }> {
-    const plan = maskPlan(d.columns, piiCleared);
+  private async maskedStream(d: Dataset, v: DatasetVersion, decision: Pick<AccessDecision, 'piiCleared' | 'maskingScope'>, maxRows?: number): Promise<{ stream: Readable; maskedColumns: string[] }> {
+    const plan = maskPlan(d.columns, decision.piiCleared);
+    const maskerOf = this.maskingKeys.forRead(d, scopeOf(decision));
     if (d.format === 'csv') {
       const source = await this.objects.get(v.objectKey);
       const rewriter = new CsvRewriter({
         onHeader: (header) => header.map((h) => {
           const rule = plan.rules.get(h);
-          return rule ? this.masker.fn(rule) : undefined;
+          return rule ? maskerOf(h).fn(rule) : undefined;
         }),
         ...(maxRows !== undefined ? { maxRows } : {}),
       });
@@ -429,7 +431,7 @@ export class DataService implements DataGovernance {
       return { stream: source.pipe(rewriter), maskedColumns: plan.maskedColumns };
     }
     const { file, cleanup } = await this.localCopy(v);
-    const stream = maskParquet(file, plan.rules, this.masker);
+    const stream = maskParquet(file, plan.rules, maskerOf);
     stream.on('close', () => void cleanup());
     return { stream, maskedColumns: plan.maskedColumns };
   }
@@ -440,7 +442,7 @@ export class DataService implements DataGovernance {
     let columns: string[];
     let out: (string | number | boolean | null)[][];
     if (d.format === 'csv') {
-      const { stream } = await this.maskedStream(d, v, decision.piiCleared, rows);
+      const { stream } = await this.maskedStream(d, v, decision, rows);
       let text = '';
       for await (const chunk of stream) text += String(chunk);
       const lines = parseSmallCsv(text);
@@ -449,7 +451,7 @@ export class DataService implements DataGovernance {
     } else {
       const { file, cleanup } = await this.localCopy(v);
       try {
-        const p = await parquetPreview(file, rows, plan.rules, this.masker);
+        const p = await parquetPreview(file, rows, plan.rules, this.maskingKeys.forRead(d, scopeOf(decision)));
         columns = p.columns;
         out = p.rows.map((r) => columns.map((c) => toCell(r[c])));
       } finally {
@@ -462,7 +464,7 @@ export class DataService implements DataGovernance {
 
   async download(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ stream: Readable; fileName: string; contentType: string; maskedColumns: string[]; version: number }> {
     const { d, v, decision } = await this.authorizeRead(subject, name, 'download', ctx);
-    const { stream, maskedColumns } = await this.maskedStream(d, v, decision.piiCleared);
+    const { stream, maskedColumns } = await this.maskedStream(d, v, decision);
     await this.record(subject.name, 'download', d, { version: v.version, maskedColumns, via: decision.via, grant: decision.grantId, ...(decision.purpose ? { purpose: decision.purpose } : {}), ...ctxDetail(ctx) });
     return { stream, fileName: `${d.name}.${d.format}`, contentType: d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet', maskedColumns, version: v.version };
   }
@@ -486,8 +488,8 @@ export class DataService implements DataGovernance {
   }
 
   /** The masked bytes of a version, for mounters that keep a masked copy (AgentMounter). */
-  async openMasked(d: Dataset, v: DatasetVersion, piiCleared: boolean): Promise<Readable> {
-    return (await this.maskedStream(d, v, piiCleared)).stream;
+  async openMasked(d: Dataset, v: DatasetVersion, decision: Pick<AccessDecision, 'piiCleared' | 'maskingScope'>): Promise<Readable> {
+    return (await this.maskedStream(d, v, decision)).stream;
   }
 
   async mount(subject: Subject, name: string, ctx: ReadContext = {}): Promise<{ path: string; maskedColumns: string[]; version: number; expiresAt: number | null; delivery: 'local' | 'agent' }> {
@@ -503,9 +505,9 @@ export class DataService implements DataGovernance {
     const about = mountDescription(d, v.version, plan.maskedColumns, decision, Date.now());
     try {
       await this.mounter.materialize(user, d.name, [
-        { name: `${d.name}.${d.format}`, open: async () => (await this.maskedStream(d, v, decision.piiCleared)).stream },
+        { name: `${d.name}.${d.format}`, open: async () => (await this.maskedStream(d, v, decision)).stream },
         { name: 'atrium-dataset.json', open: async () => PassThroughOf(JSON.stringify(about, null, 2) + '\n') },
-      ], { version: v.version, format: d.format, objectKey: v.objectKey, maskedColumns: plan.maskedColumns, rules: [...plan.rules] });
+      ], { version: v.version, format: d.format, objectKey: v.objectKey, maskedColumns: plan.maskedColumns, rules: [...plan.rules], maskingScope: scopeOf(decision) });
     } catch (err) {
       if (err instanceof MountError) throw conflict(err.message, 'mount_failed');
       throw err;
@@ -965,4 +967,10 @@ export function looseningOf(d: Dataset, patch: DatasetPatch): string | null {
     }
   }
   return null;
+}
+
+/** The masking scope of a decision (decideAccess always sets it; a bare decision reads as its own scope). */
+function scopeOf(decision: Pick<AccessDecision, 'maskingScope'>): string {
+  if (!decision.maskingScope) throw new Error('an access decision without a masking scope');
+  return decision.maskingScope;
 }

@@ -27,7 +27,7 @@ const accessSchema = z.object({
   expiresAt: z.number().nullable(),
   reason: z.string(),
 });
-const columnOut = z.object({ name: z.string(), type: z.string(), pii: z.string().nullable(), mask: z.string().nullable(), description: z.string() });
+const columnOut = z.object({ name: z.string(), type: z.string(), pii: z.string().nullable(), mask: z.string().nullable(), joinKey: z.boolean().optional(), description: z.string() });
 const requestOut = z.object({
   id: z.string(),
   dataset: z.string(),

@@ -88,10 +88,21 @@ export interface BubblewrapPlan {
   setpriv: string;
 }
 
+/**
+ * A small shell that stays as bwrap's parent, so the recorded process is
+ * this monitor: killing it (or bwrap) takes the whole sandbox down
+ * (`--die-with-parent`), while the hub exiting leaves it running (servers
+ * outlive the hub). It waits for bwrap in the foreground and only notes
+ * SIGTERM/SIGINT (a trap, not an ignore, so nothing inside inherits it):
+ * the signal to the process group reaches JupyterLab, which shuts down
+ * cleanly, and the monitor exits with bwrap's status.
+ */
+export const MONITOR = ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-sandbox'];
+
 /** The argv prefix for a plan. Pure, so it is unit-tested line by line. */
 export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
   const home = `/home/${plan.login}`;
-  const a: string[] = [plan.bwrap, '--ro-bind', '/usr', '/usr'];
+  const a: string[] = [...MONITOR, plan.bwrap, '--die-with-parent', '--ro-bind', '/usr', '/usr'];
   for (const r of plan.roots) {
     if (r.link !== undefined) a.push('--symlink', r.link, `/${r.name}`);
     else a.push('--ro-bind', `/${r.name}`, `/${r.name}`);

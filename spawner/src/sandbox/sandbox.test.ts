@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,6 +10,15 @@ import { NoSandbox } from './none.js';
 import { loginNameFor, SandboxUnavailableError } from './sandbox.js';
 
 const isRoot = process.getuid?.() === 0;
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
 
 function plan(overrides: Partial<BubblewrapPlan> = {}): BubblewrapPlan {
   return {
@@ -54,7 +63,7 @@ describe('bubblewrapArgs', () => {
     const argv = bubblewrapArgs(plan());
     for (const flag of ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--proc', '--dev']) assert.ok(argv.includes(flag), flag);
     assert.ok(!argv.includes('--unshare-net'), 'the loopback network is shared: the hub proxies to the server');
-    assert.ok(!argv.includes('--die-with-parent'), 'servers outlive the hub');
+    assert.deepEqual(argv.slice(0, 6), ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-sandbox', '/usr/bin/bwrap', '--die-with-parent'], 'bwrap dies with its monitor, never with the hub');
     const tail = argv.slice(argv.indexOf('--'));
     assert.deepEqual(tail, ['--', '/usr/bin/setpriv', '--reuid=1000000001', '--regid=1000000001', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']);
   });
@@ -152,6 +161,27 @@ describe('BubblewrapSandbox on this machine', () => {
     assert.equal(datasetsRo, 'datasets-read-only');
     assert.equal(usrRo, 'usr-read-only');
     assert.equal(statSync(path.join(home, 'new.txt')).uid, launch.uid, 'files written inside belong to the user on the host');
+  });
+
+  it('dies as a whole when its monitor is killed, and lives on when the hub that started it exits', { skip: !isRoot && 'needs root for per-user uids' }, async () => {
+    const sandbox = new BubblewrapSandbox({ dir: path.join(root, 'life', 'sandbox'), uids: { first: 1_600_000_000, count: 10 } });
+    const launch = await sandbox.prepare({ identity: 'user:lin', loginName: 'lin', home: path.join(root, 'life', 'homes', 'lin'), readOnly: [] });
+    const uidAlive = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try {
+        return new RegExp(`^Uid:\\s+${launch.uid}\\b`, 'm').test(readFileSync(`/proc/${p}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+    // A "hub" that starts the sandbox detached and exits at once.
+    const starter = `const { spawn } = require('child_process'); const c = spawn(process.argv[1], process.argv.slice(2), { detached: true, stdio: 'ignore' }); console.log(c.pid); c.unref();`;
+    const r = await run([process.execPath, '-e', starter, ...launch.prefix, '/bin/sleep', '300'], { PATH: '/usr/bin:/bin' });
+    const monitor = Number(r.stdout.trim());
+    await waitFor(uidAlive, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(uidAlive(), 'the sandbox outlives the process that started it');
+    process.kill(monitor, 'SIGKILL');
+    assert.ok(await waitFor(() => !uidAlive(), 5000), 'nothing of the sandbox survives its monitor');
   });
 
   it('works for a hub that is not root: a user namespace maps it to uid 1000 inside', { skip: !isRoot && 'drops to nobody with setpriv, which needs root' }, async () => {

@@ -125,6 +125,51 @@ describe('security review', { timeout: 900_000 }, () => {
     });
   });
 
+  describe('4. masked values cannot be linked across data sets or teams', () => {
+    test('tokens differ per data set and per reading team; a join key joins an owner’s data sets within a team', async () => {
+      const carol = await createUser(t.hub, 'carol', { teams: [{ team: 'supply-chain', role: 'team-admin' }] });
+      const first = (await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=1', { token: alice })).json;
+      const emailAt = first.columns.indexOf('email');
+      const email = first.rows[0][emailAt];
+      assert.match(email, /@/, 'the owners see it unmasked');
+      const columns = [
+        { name: 'customer_id', type: 'string' },
+        { name: 'email', type: 'string', pii: 'email', mask: 'hash' },
+      ];
+      const registered = await call(t.url, 'POST', '/hub/api/datasets', { token: alice, body: { name: 'crm', title: 'CRM contacts', ownerTeam: 'sales-finance', classification: 'confidential', columns } });
+      assert.equal(registered.status, 201, registered.text);
+      const upload = await call(t.url, 'PUT', '/hub/api/datasets/crm/data', { token: alice, rawBody: `customer_id,email\nc1,${email}\n`, headers: { 'Content-Type': 'text/csv' } });
+      assert.equal(upload.status, 201, upload.text);
+      for (const [who, name] of [[dan, 'dan'], [carol, 'carol']] as const) {
+        for (const d of ['sales', 'crm']) {
+          const g = await call(t.url, 'POST', `/hub/api/datasets/${d}/grants`, { token: alice, body: { granteeKind: 'user', grantee: name, piiCleared: false, purpose: 'Linkability check of masked e-mails' } });
+          assert.equal(g.status, 201, g.text);
+        }
+        assert.ok(who);
+      }
+      const tokenIn = async (reader: string, d: string) => {
+        const p = (await call(t.url, 'GET', `/hub/api/datasets/${d}/preview?rows=1`, { token: reader })).json;
+        return p.rows[0][p.columns.indexOf('email')] as string;
+      };
+      const danSales = await tokenIn(dan, 'sales');
+      assert.match(danSales, /^h_[0-9a-f]{16}$/);
+      assert.notEqual(await tokenIn(carol, 'sales'), danSales, 'another team sees another token for the same e-mail');
+      assert.notEqual(await tokenIn(dan, 'crm'), danSales, 'another data set gives another token');
+      // The owners mark e-mail as a join key in both: one key across their data sets, still per reading team.
+      for (const d of ['sales', 'crm']) {
+        const cols = (await call(t.url, 'GET', `/hub/api/datasets/${d}`, { token: alice })).json.columns.map((c: any) => ({ name: c.name, type: c.type, pii: c.pii, mask: c.mask, description: c.description, ...(c.name === 'email' ? { joinKey: true } : {}) }));
+        assert.equal((await call(t.url, 'PATCH', `/hub/api/datasets/${d}`, { token: alice, body: { columns: cols } })).status, 200);
+      }
+      assert.equal(await tokenIn(dan, 'crm'), await tokenIn(dan, 'sales'), 'dan can join sales and crm on e-mail');
+      assert.notEqual(await tokenIn(carol, 'crm'), await tokenIn(dan, 'crm'), 'but his tokens still mean nothing to another team');
+      for (const d of ['sales', 'crm']) {
+        for (const g of (await call(t.url, 'GET', `/hub/api/datasets/${d}/grants`, { token: alice })).json) {
+          if (g.revokedAt === null) await call(t.url, 'DELETE', `/hub/api/datasets/${d}/grants/${g.id}`, { token: alice });
+        }
+      }
+    });
+  });
+
   describe('5. what can be probed without access', () => {
     test("a member without access cannot read a restricted data set's versions", async () => {
       const r = await call(t.url, 'GET', '/hub/api/datasets/payroll/versions', { token: dan });

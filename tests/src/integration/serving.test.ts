@@ -162,7 +162,9 @@ describe('model serving', { timeout: 900_000 }, () => {
     });
     assert.equal(view.size, 'medium');
     const d = await hub.hub.deps.store.serving.getDeployment('sales', 'iris', 'staging');
-    const pid = ((await hub.hub.deps.store.serving.getServer(d!.activeServerId!))!.backendState as { pid: number }).pid;
+    const monitor = ((await hub.hub.deps.store.serving.getServer(d!.activeServerId!))!.backendState as { pid: number }).pid;
+    // The recorded process is the sandbox's monitor; the Python supervisor runs inside, its workers below it.
+    const pid = supervisorUnder(monitor);
     // Workers are forked right after the socket listens; the first may answer the health check before the second exists.
     let workers = childrenOf(pid);
     for (let i = 0; i < 100 && workers.length < 2; i++) {
@@ -339,6 +341,20 @@ function alive(pid: number): boolean {
 }
 
 /** Live child processes of `pid` (from /proc). */
+/** The first process below `pid` that runs the model server itself (not the sandbox's shell or bwrap). */
+function supervisorUnder(pid: number): number {
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    for (const child of childrenOf(next)) {
+      const argv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
+      if (!/\/(sh|bwrap|setpriv)$/.test(argv[0] ?? '') && argv.some((a) => a.endsWith('atrium_serve.py'))) return child;
+      queue.push(child);
+    }
+  }
+  return pid;
+}
+
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
