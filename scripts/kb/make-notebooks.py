@@ -212,7 +212,7 @@ For confidential data (in the demo: `sales`, owned by *sales-finance*), open it 
 
 Asking is done by you, in the panel or the hub: code in a workspace can read and mount what you may read, but never asks for, approves or grants access in your name.
 """),
-        md("## Masked columns still join\nHashing is keyed by the hub, so the same e-mail gives the same token in every data set and every download. Counting and joining work on the tokens:"),
+        md("## Masked columns still group\nHashing is keyed by the hub, per data set and per team: within your team's view of a data set the same e-mail always gives the same token, in every download. Counting and grouping work on the tokens (joining two data sets on a masked column needs the owners to mark it as a join key):"),
         code('''sales = load("sales") if datasets else None
 if sales is not None:
     per_customer = sales.groupby("email")["amount"].sum().sort_values(ascending=False)
