@@ -31,7 +31,8 @@ import type { HubDeps } from './routes/deps.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { createDataService, type DataService } from './data/index.js';
-import { WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
+import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
+import { RerunAccess } from './data/rerun-access.js';
 import { registerDatasetPages } from './pages/datasets.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
@@ -122,6 +123,12 @@ async function createSandboxes(config: HubConfig): Promise<{ sandbox: Sandbox; r
   }
 }
 
+/** How code on this machine (re-runs) reaches the hub: its own listening address, on loopback when it listens everywhere. */
+function hubUrlForUserCode(config: HubConfig): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
 /** Wire the parts together and listen. No business logic lives here. */
 export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
   // On Kubernetes, workspaces run the images' container images: a
@@ -149,6 +156,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox));
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
+  const rerunAccess = new RerunAccess(store);
   const deps: HubDeps = {
     config,
     store,
@@ -172,7 +180,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerKbRoutes(api, deps, kb);
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
-  const models = createModelRegistry(config, store, catalog, rerunSandbox, data);
+  // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
+  const rerunData = { access: rerunAccess, hubUrl: () => hubUrlForUserCode(config), readsOf: (id: string) => data.readsOfRerun(id) };
+  const models = createModelRegistry(config, store, catalog, rerunSandbox, data, rerunData);
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
   registerModelRoutes(api, models.registry, data);
@@ -214,7 +224,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       if (workspace && !workspaceTokenMayCall(req.method, req.path)) {
         throw new ApiError(403, 'workspace_token_not_allowed', WORKSPACE_TOKEN_REFUSAL);
       }
-      res.locals.identity = workspace;
+      const rerun = workspace ? undefined : await rerunAccess.authenticate(req);
+      if (rerun && !rerunMayCall(req.method, req.path)) {
+        throw new ApiError(403, 'rerun_not_allowed', 'A re-run of a published notebook may only read data its author may read.');
+      }
+      res.locals.identity = workspace ?? rerun;
     }
     next();
   });

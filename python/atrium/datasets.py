@@ -46,6 +46,14 @@ class DatasetError(Exception):
 
 def _settings() -> Dict[str, str]:
     hub = os.environ.get("ATRIUM_HUB_URL", "").rstrip("/")
+    rerun = os.environ.get("ATRIUM_RERUN", "")
+    if rerun:
+        # A clean re-run of a published notebook: it reads as its author, with a
+        # credential that lives as long as the run, and the hub records what it read.
+        token = os.environ.get("ATRIUM_RERUN_TOKEN", "")
+        if not (hub and token):
+            raise DatasetError("The re-run has no data credential from the hub.", "not_in_workspace")
+        return {"hub": hub, "user": os.environ.get("ATRIUM_USER", ""), "rerun": rerun, "token": token}
     user = os.environ.get("ATRIUM_USER", "")
     workspace = os.environ.get("ATRIUM_WORKSPACE", "")
     token = os.environ.get("JUPYTER_TOKEN", "")
@@ -69,7 +77,7 @@ def _request(method: str, path: str, body: Optional[Dict[str, Any]] = None, acce
     headers = {
         # The server's own token proves which workspace is calling; the hub accepts it only for the data API.
         "Authorization": f"token {s['token']}",
-        "X-Atrium-Workspace": f"{s['user']}/{s['workspace']}",
+        **({"X-Atrium-Rerun": s["rerun"]} if "rerun" in s else {"X-Atrium-Workspace": f"{s['user']}/{s['workspace']}"}),
         "X-Atrium-Client": "python",
         "Accept": accept,
     }

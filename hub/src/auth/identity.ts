@@ -19,6 +19,8 @@ export interface RequestIdentity {
   tokenScope?: string | null;
   /** Set when a workspace authenticated with its own server token (the data API only). */
   workspace?: string;
+  /** Set for a clean re-run of a published notebook reading data as its author (hub/src/data/rerun-access.ts). */
+  rerun?: string;
 }
 
 interface CacheEntry {

@@ -42,7 +42,9 @@ export interface ReadContext {
   /** The route the read came through (`preview`, `download`, `direct`, `mount`, …), set by the hub. */
   route?: string;
   /** How the reader authenticated, set by the hub. */
-  credential?: 'session' | 'api token' | 'workspace token';
+  credential?: 'session' | 'api token' | 'workspace token' | 're-run';
+  /** The clean re-run of a published notebook that read (derived from its credential). */
+  rerun?: string;
   /** The workspace whose own token authenticated the read (derived by the hub, never from a header). */
   workspace?: string;
   /**
@@ -824,6 +826,28 @@ export class DataService implements DataGovernance {
     return ((await this.data.getDataset(dataset))?.columns ?? []).filter((c) => c.pii).map((c) => c.name);
   }
 
+  /** The data sets and versions a clean re-run read (from the audit log, newest first, the run's entries only). */
+  async readsOfRerun(id: string): Promise<{ name: string; version: string }[]> {
+    const read = new Map<string, Set<number>>();
+    let before: number | undefined;
+    // A re-run's reads are among the newest entries: look back a bounded way.
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await this.audit.list({ limit: 1000, ...(before !== undefined ? { beforeSeq: before } : {}) });
+      if (page.length === 0) break;
+      for (const e of page) {
+        if (e.detail.rerun !== id || !e.dataset || !['download', 'preview'].includes(e.action)) continue;
+        const versions = read.get(e.dataset) ?? new Set<number>();
+        if (typeof e.detail.version === 'number') versions.add(e.detail.version);
+        read.set(e.dataset, versions);
+      }
+      before = page[page.length - 1]!.seq;
+      if (page.length < 1000) break;
+    }
+    return [...read.entries()]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([name, versions]) => ({ name, version: [...versions].sort((x, y) => x - y).join(',') || '?' }));
+  }
+
   async datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string; since?: number }): Promise<DatasetUsage[]> {
     const usage = new Map<string, DatasetUsage>();
     let before: number | undefined;
@@ -858,6 +882,7 @@ function ctxDetail(ctx: ReadContext): Record<string, unknown> {
   if (ctx.route) out.route = ctx.route;
   if (ctx.credential) out.credential = ctx.credential;
   if (ctx.workspace) out.workspace = ctx.workspace;
+  if (ctx.rerun) out.rerun = ctx.rerun;
   if (ctx.claimed) out.claimed = { ...ctx.claimed };
   return out;
 }

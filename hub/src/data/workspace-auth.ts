@@ -24,6 +24,15 @@ const WORKSPACE_TOKEN_ROUTES: { method: string; path: RegExp }[] = [
   { method: 'GET', path: /^\/api\/data\/workspace\/manifest\/?$/ },
 ];
 
+/** A re-run reads what its author may read; it has no home to mount into. */
+const RERUN_ROUTES = WORKSPACE_TOKEN_ROUTES.filter((r) => r.method === 'GET' && !r.path.source.includes('mounts') && !r.path.source.includes('manifest'));
+
+/** May a re-run's credential call `method path`? */
+export function rerunMayCall(method: string, path: string): boolean {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return RERUN_ROUTES.some((r) => r.method === m && r.path.test(path));
+}
+
 /** May a workspace's own token call `method path` (path below /hub)? */
 export function workspaceTokenMayCall(method: string, path: string): boolean {
   const m = method === 'HEAD' ? 'GET' : method;

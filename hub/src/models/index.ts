@@ -5,7 +5,7 @@ import type { Store } from '../db/store.js';
 import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
 import type { ApprovalAudit } from './approvals.js';
 import { ModelRegistry } from './registry.js';
-import { JupyterNotebookRunner } from './runner.js';
+import { JupyterNotebookRunner, type RerunData } from './runner.js';
 import { ModelStore } from './store.js';
 
 export { ModelRegistry } from './registry.js';
@@ -23,9 +23,11 @@ export function createModelRegistry(
   catalog: Catalog,
   sandbox: Sandbox,
   governance?: DataSide,
+  rerunData?: RerunData,
 ): { registry: ModelRegistry; close(): Promise<void> } {
   const runner = new JupyterNotebookRunner({
     sandbox,
+    ...(rerunData ? { data: rerunData } : {}),
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
     python: config.spawner.python,

@@ -45,7 +45,7 @@ export class HeadlessJupyter {
    * Start `jupyter-server` from `envPath` in `launch` (its home, seen from
    * inside, is the server's root); `hostDir` is that home on the host.
    */
-  static async start(envPath: string, launch: SandboxLaunch, hostDir: string, timeoutMs = 60_000): Promise<HeadlessJupyter> {
+  static async start(envPath: string, launch: SandboxLaunch, hostDir: string, extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<HeadlessJupyter> {
     const port = await freePort();
     const token = randomBytes(24).toString('hex');
     const rootDir = launch.home;
@@ -80,6 +80,7 @@ export class HeadlessJupyter {
           JUPYTER_RUNTIME_DIR: `${jupyterDir}/runtime`,
           IPYTHONDIR: `${jupyterDir}/ipython`,
           MPLBACKEND: 'Agg',
+          ...extraEnv,
         },
       },
     );

@@ -5,7 +5,7 @@ import { log } from '../log.js';
 import { BundleStore } from './bundles.js';
 import { enforcementFor, GUARDRAIL_IDS, type GuardrailId, type ModelsConfig } from './config.js';
 import type { DataPolicySource } from './data-policy.js';
-import { GUARDRAILS, runGuardrails, summarize } from './guardrails/index.js';
+import { GUARDRAILS, judgeWhatWasRead, runGuardrails, summarize } from './guardrails/index.js';
 import type { DataSetRef, GuardrailContext, GuardrailInput, GuardrailResult, ModelCard, NotebookRunner } from './guardrails/types.js';
 import { type Notebook, namedArtifacts, notebookSchema, serializeNotebook, sha256, text } from './notebook.js';
 import { type Alias, type ModelStore, type VersionRecord } from './store.js';
@@ -188,6 +188,7 @@ export class ModelRegistry {
         datasets: input.datasets,
         smokeInput: input.smokeInput,
         bundleDir: written.dir,
+        author: who.user.name,
       };
       // The quick checks answer at once; the re-run follows in the background.
       const quick = await runGuardrails(guardInput, this.context, QUICK_CHECKS);
@@ -243,7 +244,12 @@ export class ModelRegistry {
   private async finishChecks(input: GuardrailInput, quick: GuardrailResult[]): Promise<void> {
     try {
       const repro = await runGuardrails(input, this.context, ['reproducibility']);
-      const results = [...quick, ...repro.results];
+      let results = [...quick, ...repro.results];
+      if (repro.datasetsRead) {
+        results = await judgeWhatWasRead(input, this.context, results, repro.datasetsRead);
+        // The lineage is what the notebook read, not what it said it would.
+        await this.store.setDatasets(input.team, input.model, input.version, repro.datasetsRead);
+      }
       await this.store.setGuardrails(input.team, input.model, input.version, summarize(results), results, repro.metrics);
     } catch (err) {
       log.error('guardrails could not finish', { model: `${input.team}/${input.model}`, version: input.version, reason: (err as Error).message });
@@ -280,7 +286,7 @@ export class ModelRegistry {
     } catch {
       return undefined;
     }
-    return { team: v.team, model: v.model, version: v.version, notebook, card: v.card, image: v.image, imageVersion: v.imageVersion, datasets: v.datasets, smokeInput: v.smokeInput, bundleDir };
+    return { team: v.team, model: v.model, version: v.version, notebook, card: v.card, image: v.image, imageVersion: v.imageVersion, datasets: v.datasets, smokeInput: v.smokeInput, bundleDir, author: v.author };
   }
 
   // ---- promotion and rollback --------------------------------------------
@@ -359,7 +365,12 @@ export class ModelRegistry {
           if (id === 'reproducibility') {
             await this.promotions.updateJob(job.id, { message: `Checking v${version} for ${alias}: re-running the notebook in a clean ${input.image} kernel and calling predict() on the smoke input…` });
           }
-          result = (await runGuardrails(input, this.context, [id])).results[0]!;
+          const run = await runGuardrails(input, this.context, [id]);
+          result = run.results[0]!;
+          if (run.datasetsRead) {
+            results = await judgeWhatWasRead(input, this.context, results, run.datasetsRead);
+            await this.store.setDatasets(team, model, version, run.datasetsRead);
+          }
         }
         results = results.map((r) => (r.id === id ? result : r));
         await this.promotions.updateJob(job.id, { guardrails: results });

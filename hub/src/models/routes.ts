@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ApiRegistry } from '../routes/api.js';
 import { slug, teamName } from '../routes/schemas.js';
 import { GUARDRAIL_IDS } from './config.js';
@@ -290,6 +290,11 @@ export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, u
     response: z.record(z.string(), z.unknown()),
     handler: async ({ identity: who, params }) => {
       const v = await registry.version(who, params.team, params.model, params.version);
+      // A version that failed its checks may hold what they caught (personal data, secrets in outputs): only its author and the team's admins see it.
+      const insider = who.user.platformAdmin || v.author === who.user.name || who.user.teams.some((m) => m.team === v.team && m.role === 'team-admin');
+      if (v.guardrailStatus === 'failed' && !insider) {
+        throw forbidden(`Version ${v.version} failed its guardrails, so its notebook and outputs are shown only to its author (${v.author}) and the admins of team ${v.team}.`);
+      }
       const nb = registry.readNotebook(v);
       if (!nb) throw notFound(`The bundle of version ${v.version} is missing on this hub.`);
       return nb;

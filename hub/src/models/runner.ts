@@ -2,11 +2,22 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import path from 'node:path';
 import { EnvironmentManager, type Catalog, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
-import type { GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
+import type { DataSetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import { HeadlessJupyter } from './kernel.js';
 import { codeCells, sha256, text } from './notebook.js';
 
 const MARK = '__ATRIUM_RESULT__';
+
+/**
+ * How a re-run reads data: through the hub, as the version's author, with a
+ * credential that lives as long as the run (hub/src/data/rerun-access.ts);
+ * afterwards the hub says which data sets and versions it read.
+ */
+export interface RerunData {
+  access: { issue(author: string, ttlMs: number): { id: string; token: string }; revoke(id: string): void };
+  hubUrl(): string;
+  readsOf(id: string): Promise<DataSetRef[]>;
+}
 
 /** Python that calls predict() on the smoke input and prints the JSON answer after a marker. */
 export function smokeCode(smokeInput: unknown): string {
@@ -59,7 +70,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
   readonly sandbox: Sandbox;
 
   constructor(
-    private readonly options: { stateDir: string; envsDir: string; python: string; catalog: Catalog; config: ModelsConfig; sandbox: Sandbox },
+    private readonly options: { stateDir: string; envsDir: string; python: string; catalog: Catalog; config: ModelsConfig; sandbox: Sandbox; data?: RerunData },
   ) {
     this.envs = new EnvironmentManager({ envsDir: options.envsDir, logsDir: path.join(options.stateDir, 'logs'), python: options.python });
     this.sandbox = options.sandbox;
@@ -102,6 +113,12 @@ export class JupyterNotebookRunner implements NotebookRunner {
     // The run sees the bundle (notebook + artifacts), never the author's home.
     cpSync(input.bundleDir, workDir, { recursive: true });
     let server: HeadlessJupyter | undefined;
+    let issued: string | undefined;
+    /** What the run read, for the guardrails and the lineage (only when this hub gives re-runs data access). */
+    const reads = async (): Promise<{ datasetsRead?: DataSetRef[] }> => {
+      if (!issued || !this.options.data) return {};
+      return { datasetsRead: await this.options.data.readsOf(issued) };
+    };
     try {
       if (this.closed) return fail('The hub is shutting down; the check runs again at its next start.');
       let launch: SandboxLaunch;
@@ -110,7 +127,12 @@ export class JupyterNotebookRunner implements NotebookRunner {
       } catch (err) {
         return fail(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
       }
-      server = await HeadlessJupyter.start(envPath, launch, workDir);
+      const credential = this.options.data && input.author ? this.options.data.access.issue(input.author, (timeoutSeconds + 120) * 1000) : undefined;
+      issued = credential?.id;
+      const dataEnv: Record<string, string> = credential
+        ? { ATRIUM_HUB_URL: this.options.data!.hubUrl(), ATRIUM_USER: input.author!, ATRIUM_RERUN: credential.id, ATRIUM_RERUN_TOKEN: credential.token }
+        : {};
+      server = await HeadlessJupyter.start(envPath, launch, workDir, dataEnv);
       this.active.add(server);
       const kernel = await server.startKernel();
       try {
@@ -136,12 +158,15 @@ export class JupyterNotebookRunner implements NotebookRunner {
         if (!answer) return { ...fail('predict() ran but its answer could not be read.', details), metrics };
         const shown = JSON.stringify(answer.predictions);
         details.push(`predict(smoke input) → ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`);
+        const read = await reads();
+        if (read.datasetsRead) details.push(read.datasetsRead.length === 0 ? 'read no data sets through the hub' : `read through the hub: ${read.datasetsRead.map((d) => `${d.name}@${d.version}`).join(', ')}`);
         return {
           ok: true,
           reason: `Re-ran all ${cells.length} code cells in a clean ${image.name} ${image.version} kernel; predict() answered the smoke input.`,
           details,
           metrics,
           predictions: answer.predictions,
+          ...read,
         };
       } finally {
         await kernel.shutdown();
@@ -153,6 +178,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
         server.stop();
         this.active.delete(server);
       }
+      if (issued) this.options.data?.access.revoke(issued);
       rmSync(workDir, { recursive: true, force: true });
     }
   }

@@ -172,6 +172,11 @@ export class ModelStore {
       .execute();
   }
 
+  /** Record the data sets a version's clean re-run read as its lineage. */
+  async setDatasets(team: string, model: string, version: number, datasets: DataSetRef[]): Promise<void> {
+    await this.db.updateTable('model_versions').set({ datasets: JSON.stringify(datasets) }).where('team', '=', team).where('model', '=', model).where('version', '=', version).execute();
+  }
+
   async getVersion(team: string, model: string, version: number): Promise<VersionRecord | undefined> {
     const r = await this.db.selectFrom('model_versions').selectAll().where('team', '=', team).where('model', '=', model).where('version', '=', version).executeTakeFirst();
     return r ? toVersion(r) : undefined;

@@ -11,8 +11,8 @@ import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { SecretBox } from '@atrium/hub/auth/secrets';
 import { parseConfig } from '@atrium/hub/config';
-import { browserLogin, call, createUser, startTestHub, startWorkspace, type TestHub } from './helpers.js';
-import { card, irisNotebook, publishBody } from './model-notebooks.js';
+import { browserLogin, call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
+import { card, irisNotebook, notebook, publishBody } from './model-notebooks.js';
 
 /** A form POST to /hub/login from a given loopback address (Linux answers on all of 127.0.0.0/8). */
 async function signInFrom(base: string, localAddress: string, username: string, password: string): Promise<number> {
@@ -167,6 +167,48 @@ describe('security review', { timeout: 900_000 }, () => {
           if (g.revokedAt === null) await call(t.url, 'DELETE', `/hub/api/datasets/${d}/grants/${g.id}`, { token: alice });
         }
       }
+    });
+  });
+
+  describe('2. guardrails judge the data the clean re-run read, not the declaration', () => {
+    const reading = () =>
+      notebook([
+        { cell_type: 'code', execution_count: 1, metadata: {}, outputs: [], source: 'from atrium import datasets\nsales = datasets.load("sales")\nn = len(sales)' },
+        { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: 'def predict(inputs):\n    return [n for _ in inputs]\n\nexample_inputs = [1]' },
+      ]);
+    const settled = (v: number) =>
+      waitFor(`v${v} checks`, async () => {
+        const r = await call(t.url, 'GET', `/hub/api/models/sales-finance/uplift/versions/${v}`, { token: alice });
+        return r.json?.guardrailStatus !== 'pending' ? r.json : undefined;
+      }, 600_000, 500);
+
+    test('a notebook that reads sales but declares nothing fails with both lists; declared right, it passes with sales as lineage', async () => {
+      const undeclared = await call(t.url, 'POST', '/hub/api/models/sales-finance/uplift/versions', { token: alice, body: { notebook: reading(), notebookPath: 'uplift.ipynb', artifacts: [], image: 'datascience', datasets: [], card } });
+      assert.equal(undeclared.status, 201, undeclared.text);
+      const v1 = await settled(1);
+      const policy = v1.guardrails.find((g: { id: string }) => g.id === 'data-policy');
+      assert.equal(v1.guardrails.find((g: { id: string }) => g.id === 'reproducibility').status, 'passed', JSON.stringify(v1.guardrails));
+      assert.equal(policy.status, 'failed', JSON.stringify(policy));
+      assert.match(policy.reason, /declares no data sets, but its clean re-run read sales/);
+      assert.ok(policy.details.includes('declared: none'));
+      assert.ok(policy.details.some((d: string) => /^read by the clean re-run: sales@\d/.test(d)));
+      assert.deepEqual(v1.datasets.map((d: { name: string }) => d.name), ['sales'], 'the lineage is what was read');
+      const read = (await t.hub.data.audit.list({ actor: 'alice', limit: 50 })).find((e) => e.dataset === 'sales' && e.detail.credential === 're-run');
+      assert.ok(read, 'the re-run read as its author, in the audit log');
+
+      const declared = await call(t.url, 'POST', '/hub/api/models/sales-finance/uplift/versions', { token: alice, body: { notebook: reading(), notebookPath: 'uplift.ipynb', artifacts: [], image: 'datascience', datasets: [{ name: 'sales', version: '1' }], card } });
+      assert.equal(declared.status, 201, declared.text);
+      const v2 = await settled(2);
+      assert.equal(v2.guardrailStatus, 'passed', JSON.stringify(v2.guardrails, null, 1));
+    });
+
+    test("a version that failed its checks shows its notebook only to its author and the team's admins", async () => {
+      const bob = await createUser(t.hub, 'bob', { teams: [{ team: 'sales-finance', role: 'member' }] });
+      const hidden = await call(t.url, 'GET', '/hub/api/models/sales-finance/uplift/versions/1/notebook', { token: bob });
+      assert.equal(hidden.status, 403);
+      assert.match(hidden.json.error.message, /shown only to its author \(alice\) and the admins of team sales-finance/);
+      assert.equal((await call(t.url, 'GET', '/hub/api/models/sales-finance/uplift/versions/1/notebook', { token: alice })).status, 200);
+      assert.equal((await call(t.url, 'GET', '/hub/api/models/sales-finance/uplift/versions/2/notebook', { token: bob })).status, 200, 'a version that passed is the team’s to read');
     });
   });
 

@@ -5,7 +5,7 @@ import { modelCardGuardrail } from './model-card.js';
 import { piiGuardrail } from './pii.js';
 import { reproducibilityGuardrail } from './reproducibility.js';
 import { secretsGuardrail } from './secrets.js';
-import type { Guardrail, GuardrailContext, GuardrailInput, GuardrailResult } from './types.js';
+import type { DataSetRef, Guardrail, GuardrailContext, GuardrailInput, GuardrailResult } from './types.js';
 
 export const GUARDRAILS: Record<GuardrailId, Guardrail> = {
   'model-card': modelCardGuardrail,
@@ -21,6 +21,8 @@ export interface GuardrailRun {
   /** `failed` when a blocking guardrail failed. */
   status: 'passed' | 'failed';
   metrics: Record<string, number>;
+  /** What the clean re-run read through the hub, when it ran and the hub gives re-runs data access. */
+  datasetsRead?: DataSetRef[];
 }
 
 export function summarize(results: GuardrailResult[]): 'passed' | 'failed' {
@@ -35,6 +37,7 @@ export async function runGuardrails(
 ): Promise<GuardrailRun> {
   const results: GuardrailResult[] = [];
   let metrics: Record<string, number> = {};
+  let datasetsRead: DataSetRef[] | undefined;
   for (const id of ids) {
     const g = GUARDRAILS[id];
     const enforcement = enforcementFor(ctx.config, input.team, id);
@@ -49,6 +52,7 @@ export async function runGuardrails(
       verdict = { ok: false, reason: `The check itself failed: ${(err as Error).message}. Tell your platform team.` };
     }
     if (verdict.metrics) metrics = verdict.metrics;
+    if (verdict.datasetsRead) datasetsRead = verdict.datasetsRead;
     results.push({
       id,
       title: g.title,
@@ -59,5 +63,34 @@ export async function runGuardrails(
       checkedAt: Date.now(),
     });
   }
-  return { results, status: summarize(results), metrics };
+  return { results, status: summarize(results), metrics, ...(datasetsRead ? { datasetsRead } : {}) };
+}
+
+/**
+ * Judge the data sets the clean re-run actually read, not the ones the
+ * author declared: the data-policy and PII checks run again on what was
+ * read, and a declaration that names other data sets than were read fails
+ * the data-policy check with both lists. Replaces those two results.
+ */
+export async function judgeWhatWasRead(input: GuardrailInput, ctx: GuardrailContext, results: GuardrailResult[], read: DataSetRef[]): Promise<GuardrailResult[]> {
+  const again = (await runGuardrails({ ...input, datasets: read }, ctx, ['data-policy', 'pii'])).results;
+  const names = (list: DataSetRef[]) => [...new Set(list.map((d) => d.name))].sort();
+  const declared = names(input.datasets);
+  const actual = names(read);
+  const differs = declared.join('\u0000') !== actual.join('\u0000');
+  const show = (list: DataSetRef[]) => (list.length === 0 ? 'none' : list.map((d) => `${d.name}@${d.version}`).join(', '));
+  return results.map((r) => {
+    const judged = again.find((x) => x.id === r.id);
+    if (!judged || judged.status === 'skipped') return r;
+    const lists = [`declared: ${show(input.datasets)}`, `read by the clean re-run: ${show(read)}`];
+    if (r.id === 'data-policy' && differs) {
+      return {
+        ...judged,
+        status: judged.enforcement === 'warn' ? 'warning' : 'failed',
+        reason: `The version declares ${declared.join(', ') || 'no data sets'}, but its clean re-run read ${actual.join(', ') || 'none'}. Declare exactly the data sets the notebook reads, then publish again.`,
+        details: [...lists, ...judged.details],
+      };
+    }
+    return { ...judged, details: [`judged on what the clean re-run read (${show(read)})`, ...judged.details] };
+  });
 }

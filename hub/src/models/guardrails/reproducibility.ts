@@ -11,6 +11,6 @@ export const reproducibilityGuardrail: Guardrail = {
   async check(input, ctx) {
     if (!ctx.runner) return { ok: false, reason: 'This hub has no notebook runner configured, so the notebook could not be re-run.' };
     const outcome = await ctx.runner.run(input);
-    return { ok: outcome.ok, reason: outcome.reason, details: outcome.details, metrics: outcome.metrics };
+    return { ok: outcome.ok, reason: outcome.reason, details: outcome.details, metrics: outcome.metrics, ...(outcome.datasetsRead ? { datasetsRead: outcome.datasetsRead } : {}) };
   },
 };

@@ -29,6 +29,8 @@ export interface GuardrailInput {
   smokeInput: unknown;
   /** The bundle directory (notebook.ipynb, artifacts/, manifest.json). */
   bundleDir: string;
+  /** Who published it: the clean re-run reads data as this person. */
+  author?: string;
 }
 
 export interface GuardrailContext {
@@ -46,6 +48,8 @@ export interface NotebookRunOutcome {
   details: string[];
   metrics: Record<string, number>;
   predictions?: unknown;
+  /** The data sets and versions the run read through the hub (absent when the hub gives re-runs no data access). */
+  datasetsRead?: DataSetRef[];
 }
 
 export interface NotebookRunner {
@@ -60,6 +64,8 @@ export interface Verdict {
   details?: string[];
   /** Metrics the notebook reported (reproducibility only). */
   metrics?: Record<string, number>;
+  /** What the clean re-run read (reproducibility only). */
+  datasetsRead?: DataSetRef[];
 }
 
 export interface Guardrail {

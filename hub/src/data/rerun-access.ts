@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import type { RequestIdentity } from '../auth/identity.js';
+import { randomToken, safeEqual } from '../auth/secrets.js';
+import type { Store } from '../db/store.js';
+
+export const RERUN_HEADER = 'x-atrium-rerun';
+
+interface Credential {
+  author: string;
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Data credentials for the clean re-runs of published notebooks. A re-run
+ * reads data through the hub like a workspace, as the version's author
+ * (their grants and masking apply), with a token that exists only in the
+ * hub's memory and in the re-run's environment, and only until the run
+ * ends. What it read is recorded in the audit log with the run's id, so the
+ * guardrails judge the data sets the notebook actually read, not the ones it
+ * declares.
+ */
+export class RerunAccess {
+  private readonly credentials = new Map<string, Credential>();
+
+  constructor(private readonly store: Store) {}
+
+  /** A credential for one run; revoke it when the run ends. */
+  issue(author: string, ttlMs: number): { id: string; token: string } {
+    const id = `rerun-${randomToken(9).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase()}`;
+    const token = randomToken();
+    this.credentials.set(id, { author, token, expiresAt: Date.now() + ttlMs });
+    return { id, token };
+  }
+
+  revoke(id: string): void {
+    this.credentials.delete(id);
+  }
+
+  /** The author behind a re-run's request, or undefined. */
+  async authenticate(req: IncomingMessage): Promise<RequestIdentity | undefined> {
+    const id = req.headers[RERUN_HEADER];
+    const token = /^token\s+(\S{16,512})$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (typeof id !== 'string' || !token) return undefined;
+    const c = this.credentials.get(id);
+    if (!c || c.expiresAt <= Date.now() || !safeEqual(token, c.token)) return undefined;
+    const user = await this.store.users.get(c.author);
+    return user ? { user, via: 'token', rerun: id } : undefined;
+  }
+}
