@@ -97,7 +97,7 @@ const tagsOf = (text: string) =>
 function maskOptions(pii: string | null, mask: string | null): string {
   const rule = mask ?? (pii ? 'hash' : '');
   return `<option value="" ${rule === '' ? 'selected' : ''} ${pii ? 'disabled' : ''}>shown</option>
-    <option value="hash" ${rule === 'hash' ? 'selected' : ''}>hashed (joins still work)</option>
+    <option value="hash" ${rule === 'hash' ? 'selected' : ''}>hashed (same value, same token)</option>
     <option value="redact" ${rule === 'redact' ? 'selected' : ''}>redacted</option>`;
 }
 
@@ -131,15 +131,17 @@ function wireColumnRows(container: HTMLElement): void {
   });
 }
 
-function readColumns(container: HTMLElement): { name: string; type: string; pii: string | null; mask: string | null; description?: string }[] {
+function readColumns(container: HTMLElement): { name: string; type: string; pii: string | null; mask: string | null; joinKey?: boolean; description?: string }[] {
   return [...container.querySelectorAll<HTMLTableRowElement>('tbody tr[data-column]')].map((row) => {
     const value = (field: string) => row.querySelector<HTMLSelectElement | HTMLInputElement>(`[data-field="${field}"]`)?.value ?? '';
     const description = row.querySelector<HTMLInputElement>('[data-field="description"]');
+    const joinKey = row.querySelector<HTMLInputElement>('[data-field="joinKey"]');
     return {
       name: row.dataset.column!,
       type: value('type'),
       pii: value('pii') || null,
       mask: value('mask') || null,
+      ...(joinKey?.checked ? { joinKey: true } : {}),
       ...(description ? { description: description.value } : {}),
     };
   });

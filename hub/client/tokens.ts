@@ -1,4 +1,4 @@
-import { api, escapeHtml, flash, pageData, showError, timeAgo } from './common.js';
+import { api, escapeHtml, pageData, showError, timeAgo } from './common.js';
 
 interface Token {
   id: number;
@@ -79,7 +79,7 @@ document.getElementById('password-form')?.addEventListener('submit', async (even
   try {
     await api('PATCH', `/users/${me}`, { password: value('new-password'), currentPassword: value('current-password') });
     (event.target as HTMLFormElement).reset();
-    flash('Your password is changed. Your other sessions are signed out.');
+    result.innerHTML = '<div class="notice-box" role="status">Your password is changed. Your other sessions are signed out.</div>';
   } catch (err) {
     showError('password-result', err);
   }

@@ -8,7 +8,7 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 export const PII_KINDS = ['email', 'phone', 'name', 'national_id', 'address', 'birth_date', 'other'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 
-/** `hash`: keyed HMAC, equal inputs give equal outputs, so joins still work. `redact`: a constant. */
+/** `hash`: keyed HMAC (per data set and reading team), equal inputs give equal outputs, so group-bys still work. `redact`: a constant. */
 export const MASK_RULES = ['hash', 'redact'] as const;
 export type MaskRule = (typeof MASK_RULES)[number];
 

@@ -45,7 +45,8 @@ function columnRow(c: Column, i: number): Raw {
     <td><code>${c.name}</code></td>
     <td><select data-field="type" aria-label="Type of ${c.name}">${COLUMN_TYPES.map((t) => html`<option ${t === c.type ? raw('selected') : ''}>${t}</option>`)}</select></td>
     <td><select data-field="pii" aria-label="Personal data in ${c.name}"><option value="">none</option>${PII_KINDS.map((k) => html`<option value="${k}" ${k === c.pii ? raw('selected') : ''}>${PII_LABELS[k]}</option>`)}</select></td>
-    <td><select data-field="mask" aria-label="Masking of ${c.name}"><option value="" ${rule === null ? raw('selected') : ''} ${c.pii ? raw('disabled') : ''}>shown</option>${MASK_RULES.map((m) => html`<option value="${m}" ${m === rule ? raw('selected') : ''}>${m === 'hash' ? 'hashed (joins still work)' : 'redacted'}</option>`)}</select></td>
+    <td><select data-field="mask" aria-label="Masking of ${c.name}"><option value="" ${rule === null ? raw('selected') : ''} ${c.pii ? raw('disabled') : ''}>shown</option>${MASK_RULES.map((m) => html`<option value="${m}" ${m === rule ? raw('selected') : ''}>${m === 'hash' ? 'hashed (same value, same token)' : 'redacted'}</option>`)}</select></td>
+    <td><input type="checkbox" data-field="joinKey" ${c.joinKey ? raw('checked') : ''} aria-label="${c.name} is a join key across our data sets" title="Hash with one key across your team's data sets, so readers can join them on this column"></td>
     <td><input type="text" data-field="description" maxlength="400" value="${c.description}" aria-label="Description of ${c.name}"></td>
   </tr>`;
 }
@@ -74,8 +75,8 @@ export function manageSection(d: Dataset, data: DataService): Raw {
           <div class="grow"><label for="edit-tags">Tags</label><input id="edit-tags" type="text" maxlength="400" value="${d.tags.join(', ')}" placeholder="sales, orders"><p class="hint">Lower-case words, separated by commas.</p></div>
         </div>
         <label>Columns: personal data and masking</label>
-        <p class="hint">Without PII clearance, columns with personal data are hashed (equal values give equal tokens, so joins still work) or redacted, in previews, downloads and mounts.</p>
-        <table class="col-editor" id="edit-columns"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th>Description</th></tr></thead>
+        <p class="hint">Without PII clearance, columns with personal data are hashed (in one team's view of a data set equal values give equal tokens; tick Join key to let readers join your data sets on a column) or redacted, in previews, downloads and mounts.</p>
+        <table class="col-editor" id="edit-columns"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th title="Masked tokens differ per data set; a join key uses one key across your team's data sets so readers can join them on it">Join key</th><th>Description</th></tr></thead>
           <tbody>${d.columns.map(columnRow)}</tbody></table>
         <div id="edit-error"></div>
         <p><button type="submit" class="primary">Save changes</button></p>

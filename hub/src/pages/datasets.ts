@@ -133,7 +133,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
           <p class="lead">Requests for your team's confidential and restricted data${who.user.platformAdmin ? ', and restricted data waiting for a platform admin' : ''}. Approving creates a grant; you can revoke it at any time from the data set's page.</p>
           ${subnav(who, 'approvals')}<div id="flash"></div>
           <section class="card">${inbox.length === 0
-            ? html`<div class="empty">Nothing waits for your approval.</div>`
+            ? html`<div class="empty">${changes.length > 0 ? 'No access requests wait for your approval.' : 'Nothing waits for your approval.'}</div>`
             : html`<table><thead><tr><th>Requested by</th><th>Data set</th><th>Purpose</th><th>Asks for</th><th>Decision</th></tr></thead><tbody>${inbox.map(
                 ({ request: r, dataset: d, canApprove }) => html`<tr data-request="${r.id}">
                   <td><b>${r.requester}</b><div class="hint">${stamp(r.createdAt)}</div></td>
@@ -153,7 +153,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
                 ({ change: c, dataset: d, canDecide }) => html`<tr data-change="${c.id}">
                   <td><b>${c.proposedBy}</b><div class="hint">${stamp(c.createdAt)}</div></td>
                   <td><a href="/hub/data/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
-                  <td><p>${c.reason}</p><ul>${Object.entries(c.changes).map(([field, v]) => html`<li><code>${field}</code>: ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}</li>`)}</ul></td>
+                  <td><p>${c.reason}</p><ul>${Object.entries(c.changes).map(([field, v]) => html`<li><code>${field}</code>: ${shown(v.from)} → ${shown(v.to)}</li>`)}</ul></td>
                   <td>${canDecide
                     ? html`<input type="text" maxlength="1000" placeholder="note (optional)" aria-label="Note for ${c.proposedBy}" data-note="${c.id}">
                       <p class="actions"><button class="primary" data-action="approve-change" data-change="${c.id}">Approve (platform)</button>
@@ -260,7 +260,7 @@ export function registerDatasetPages(router: Router, data: DataService): void {
             : ''}
           <section class="card"><h2>Schema</h2>
             <table id="schema"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th>Description</th></tr></thead><tbody>${d.columns.map(
-              (c) => html`<tr><td><code>${c.name}</code></td><td>${c.type}</td><td>${c.pii ? html`<span class="badge pii">${c.pii}</span>` : ''}</td><td>${maskRuleOf(c) ? (maskRuleOf(c) === 'hash' ? 'hashed (joins still work)' : 'redacted') : 'shown'}</td><td>${c.description}</td></tr>`,
+              (c) => html`<tr><td><code>${c.name}</code></td><td>${c.type}</td><td>${c.pii ? html`<span class="badge pii">${c.pii}</span>` : ''}</td><td>${maskRuleOf(c) ? (maskRuleOf(c) === 'hash' ? (c.joinKey ? 'hashed, join key across the owners’ data sets' : 'hashed') : 'redacted') : 'shown'}</td><td>${c.description}</td></tr>`,
             )}</tbody></table></section>
           ${v.access.allowed && d.currentVersion > 0
             ? html`<section class="card"><h2>Preview</h2><p class="hint" id="preview-note">The first rows, as you are allowed to see them.</p><div class="preview-wrap" id="preview" data-dataset="${d.name}"><div class="empty">Loading…</div></div></section>`
@@ -288,4 +288,9 @@ export function registerDatasetPages(router: Router, data: DataService): void {
       ),
     );
   });
+}
+
+/** A changed value for people: words as they are, anything else as compact JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : value === null || value === undefined ? 'none' : JSON.stringify(value);
 }
