@@ -29,7 +29,6 @@ import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailab
 
 /** /etc entries a sandbox may read: name resolution, TLS roots, the dynamic linker, locale and shell defaults. */
 export const ETC_ALLOWLIST = [
-  'hosts',
   'host.conf',
   'resolv.conf',
   'nsswitch.conf',
@@ -66,6 +65,9 @@ export const ETC_ALLOWLIST = [
 
 /** Top-level system paths mirrored as on the host (links on merged-/usr systems). */
 const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** The host name inside every sandbox (its own UTS namespace: the machine's name is not shown). */
+export const SANDBOX_HOSTNAME = 'atrium';
 
 /** uid/gid the process has inside an unprivileged (user-namespace) sandbox. */
 export const USERNS_UID = 1000;
@@ -136,7 +138,7 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
   parents(home);
   a.push('--bind', plan.homeHost, home);
   for (const name of plan.readOnlyInHome) a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
-  a.push('--chdir', home, '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'atrium');
+  a.push('--chdir', home, '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', SANDBOX_HOSTNAME);
   if (plan.mode === 'userns') {
     a.push('--unshare-user', '--uid', String(plan.uid), '--gid', String(plan.gid), '--disable-userns', '--');
     return a;
@@ -229,7 +231,7 @@ export class BubblewrapSandbox implements Sandbox {
     const etcDir = path.join(this.options.dir, 'etc', `${request.loginName}-${uid}`);
     writeAccountFiles(etcDir, request.loginName, uid);
     const etc: [string, string][] = ETC_ALLOWLIST.filter((name) => existsSync(`/etc/${name}`)).map((name) => [`/etc/${name}`, `/etc/${name}`]);
-    etc.push([path.join(etcDir, 'passwd'), '/etc/passwd'], [path.join(etcDir, 'group'), '/etc/group']);
+    etc.push([path.join(etcDir, 'passwd'), '/etc/passwd'], [path.join(etcDir, 'group'), '/etc/group'], [path.join(etcDir, 'hosts'), '/etc/hosts']);
     const roots = SYSTEM_ROOTS.flatMap((name) => {
       const info = lstatSafe(`/${name}`);
       if (!info) return [];
@@ -261,6 +263,14 @@ function writeAccountFiles(dir: string, login: string, uid: number): void {
   const group = `root:x:0:\n${login}:x:${uid}:\nnogroup:x:65534:\n`;
   writeIfChanged(path.join(dir, 'passwd'), passwd);
   writeIfChanged(path.join(dir, 'group'), group);
+  // The machine's hosts, plus the sandbox's own host name, so tools that look themselves up get an answer at once.
+  let hosts = '127.0.0.1 localhost\n::1 localhost\n';
+  try {
+    hosts = readFileSync('/etc/hosts', 'utf8');
+  } catch {
+    // no hosts file on the machine
+  }
+  writeIfChanged(path.join(dir, 'hosts'), `${hosts.replace(/\n?$/, '\n')}127.0.1.1 ${SANDBOX_HOSTNAME}\n`);
 }
 
 function writeIfChanged(file: string, text: string): void {
