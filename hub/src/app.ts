@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -24,6 +24,9 @@ import { renderMessagePage } from './pages/layout.js';
 import { noticesFor, platformNotices } from './pages/notices.js';
 import { registerPageRoutes } from './pages/routes.js';
 import { WorkspaceProxy } from './proxy/proxy.js';
+import { Subdomains } from './proxy/subdomains.js';
+import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './proxy/workspace-hosts.js';
+import { registerWorkspaceLogin } from './pages/workspace-login.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
 import { registerKbPages } from './pages/kb.js';
 import { ApiRegistry } from './routes/api.js';
@@ -273,7 +276,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
   app.use('/hub/api', apiRouter);
 
+  const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const pages = express.Router();
+  if (subdomains) registerWorkspaceLogin(pages, subdomains);
   pages.use(platformNotices(noticesFor(deps.isolation)));
   registerKbPages(pages, kb);
   registerServingPages(pages, deps);
@@ -296,9 +301,23 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
 
   const proxy = new WorkspaceProxy(identity, manager);
+  const hostDeps: WorkspaceHostDeps | undefined = subdomains ? { subdomains, proxy, identity, hubOrigin: () => publicOrigin(config), app } : undefined;
+  const failed = (res: ServerResponse) => (err: Error) => {
+    log.error('proxy failure', { reason: err.message });
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'internal', message: 'The hub failed to route this request.' } }));
+  };
   // Header and request timeouts are checked this often (Node's default, 30 s, would let a slow client linger that long).
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-    if (req.url?.startsWith('/user/')) {
+    const hostUser = subdomains?.userOfHost(req.headers.host);
+    if (hostUser !== undefined && hostDeps) {
+      serveWorkspaceHost(hostUser, req, res, hostDeps).catch(failed(res));
+      return;
+    }
+    const elsewhere = subdomains && req.url?.startsWith('/user/') ? workspaceHostRedirect(req, subdomains) : undefined;
+    if (elsewhere) {
+      res.writeHead(307, { Location: elsewhere }).end();
+    } else if (req.url?.startsWith('/user/')) {
       proxy.web(req, res).catch((err: Error) => {
         log.error('proxy failure', { reason: err.message });
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
@@ -313,7 +332,13 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     } else app(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
-    if (req.url?.startsWith('/user/')) {
+    const hostUser = subdomains?.userOfHost(req.headers.host);
+    if (hostUser !== undefined && hostDeps) {
+      void upgradeOnWorkspaceHost(hostUser, req, socket, head, hostDeps);
+    } else if (subdomains && !req.headers.authorization) {
+      // Browsers reach workspaces on their own hosts only.
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else if (req.url?.startsWith('/user/')) {
       proxy.upgrade(req, socket, head).catch(() => socket.destroy());
     } else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });

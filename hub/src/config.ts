@@ -261,6 +261,16 @@ export const configSchema = z
         startTimeoutSeconds: z.number().int().positive().default(120),
         /** How often the hub checks that running servers are still alive. */
         pollIntervalSeconds: z.number().int().positive().default(30),
+        /**
+         * Serve each user's workspaces on their own host, `<user>.<this host>`
+         * (an origin like `https://atrium.example.com`; needs wildcard DNS and
+         * a wildcard certificate), so JavaScript in a workspace never runs on
+         * the hub's origin. Empty: workspaces share the hub's origin (docs/architecture.md, security model).
+         */
+        subdomainHost: z
+          .string()
+          .default('')
+          .refine((v) => v === '' || /^https?:\/\/[a-z0-9.-]+(:\d+)?\/?$/i.test(v), 'must be an origin like https://atrium.example.com (no path)'),
       })
       .prefault({}),
     spawner: z
@@ -340,6 +350,9 @@ export const configSchema = z
     // The sign-in redirect and the provider's return address must not come
     // from the Host header, which any client sets; on loopback the hub's own
     // address is the answer, anywhere else the operator names it.
+    if (config.workspaces.subdomainHost && !config.publicUrl) {
+      ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'required with workspaces.subdomainHost: the hub’s own address, where workspace hosts send people to sign in' });
+    }
     if (config.auth.kind === 'oidc' && !config.publicUrl && !isLoopbackHost(config.host)) {
       ctx.addIssue({
         code: 'custom',

@@ -81,9 +81,12 @@ export class WorkspaceProxy {
     });
   }
 
-  /** Handle an HTTP request under /user/. */
-  async web(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const checked = await this.check(req);
+  /**
+   * Handle an HTTP request under /user/. `signIn`: where an anonymous
+   * browser is sent (default: the hub's sign-in page on this host).
+   */
+  async web(req: IncomingMessage, res: ServerResponse, signIn?: (url: string) => string): Promise<void> {
+    const checked = await this.check(req, false, signIn);
     if (!checked.ok) {
       if (checked.redirect) {
         res.writeHead(302, { Location: checked.redirect }).end();
@@ -117,6 +120,7 @@ export class WorkspaceProxy {
   private async check(
     req: IncomingMessage,
     websocket = false,
+    signIn: (url: string) => string = (url) => `/hub/login?next=${encodeURIComponent(url)}`,
   ): Promise<
     | { ok: true; target: URL; token: string }
     | { ok: false; status: number; code: string; title: string; message: string; redirect?: string; action?: { href: string; label: string } }
@@ -133,7 +137,7 @@ export class WorkspaceProxy {
     }
     if (!who) {
       if (!websocket && req.method === 'GET' && wantsHtml(req)) {
-        return { ok: false, status: 302, code: 'login', title: 'Sign in', message: '', redirect: `/hub/login?next=${encodeURIComponent(url)}` };
+        return { ok: false, status: 302, code: 'login', title: 'Sign in', message: '', redirect: signIn(url) };
       }
       return { ok: false, status: 401, code: 'unauthenticated', title: 'Unauthorized', message: 'Sign in first, or send an API token in the Authorization header.' };
     }
