@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from '../integration/helpers.js';
-import { notebook, PREDICT, publishBody, TRAIN } from '../integration/model-notebooks.js';
+import { irisNotebookReading, notebook, PREDICT, publishBody, TRAIN } from '../integration/model-notebooks.js';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { artifactsDir, launchBrowser, screenshot, signIn } from './browser.js';
 
@@ -207,7 +207,8 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     const rootApiToken = await createUser(t.hub, 'root', { platformAdmin: true, password: 'root-password' });
     const rootToken = async () => rootApiToken;
     assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token, body: { productionAllowed: true } })).status, 200);
-    const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/payroll-risk/versions', { token, body: publishBody(notebook([{ cell_type: 'code', execution_count: 1, metadata: { tags: ['parameters'] }, outputs: [], source: 'C = 1.0' }, { cell_type: 'code', execution_count: 2, metadata: {}, outputs: [], source: TRAIN }, { cell_type: 'code', execution_count: 3, metadata: {}, outputs: [], source: PREDICT }]), { datasets: [{ name: 'payroll', version: '1' }] }) });
+    // The notebook reads payroll through the hub (so does its clean re-run) and declares it.
+    const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/payroll-risk/versions', { token, body: publishBody(irisNotebookReading('payroll'), { datasets: [{ name: 'payroll', version: '1' }] }) });
     assert.equal(published.status, 201, published.text);
 
     await page.goto(`${t.url}/hub/models/sales-finance/payroll-risk`);

@@ -62,3 +62,13 @@ export const publishBody = (nb: unknown, over: Record<string, unknown> = {}) => 
   card,
   ...over,
 });
+
+/** The iris notebook that also reads `dataset` through the hub, as a model trained on governed data would (the re-run reads it too). */
+export function irisNotebookReading(dataset: string, c = 1.0) {
+  return notebook([
+    code(`C = ${c.toFixed(2)}`, [], ['parameters']),
+    code(`from atrium import datasets\n${dataset.replace(/-/g, '_')} = datasets.load(${JSON.stringify(dataset)})\nlen(${dataset.replace(/-/g, '_')})`),
+    code(TRAIN),
+    code(PREDICT),
+  ]);
+}

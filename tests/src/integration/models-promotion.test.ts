@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
-import { irisNotebook, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
+import { irisNotebookReading, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
 
 /**
@@ -44,9 +44,10 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
 
   it('refuses at promotion a version that passed at publish once the data owners stop allowing its data in production, with the reason', async () => {
     const base = '/hub/api/models/sales-finance/churn';
-    const r = await call(t.url, 'POST', `${base}/versions`, { token: alice, body: publishBody(irisNotebook(1), { datasets: [{ name: 'sales', version: '1' }] }) });
+    const r = await call(t.url, 'POST', `${base}/versions`, { token: alice, body: publishBody(irisNotebookReading('sales'), { datasets: [{ name: 'sales', version: '1' }] }) });
     assert.equal(r.status, 201, r.text);
-    assert.equal((await settled(`${base}/versions/1`, alice)).guardrailStatus, 'passed');
+    const v1 = await settled(`${base}/versions/1`, alice);
+    assert.equal(v1.guardrailStatus, 'passed', JSON.stringify(v1.guardrails, null, 1));
     const began = Date.now();
     const staging = await promoteAndWait(t.url, base, 'staging', 1, alice);
     const checked = Math.max(...staging.guardrails.map((g: any) => g.checkedAt));
@@ -120,7 +121,8 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     const base = '/hub/api/models/sales-finance/payroll-risk';
     // The owners allow payroll in production; the platform must still approve each model that uses it.
     assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token: alice, body: { productionAllowed: true } })).status, 200);
-    const pub = await call(t.url, 'POST', `${base}/versions`, { token: bob, body: publishBody(irisNotebook(1), { datasets: [{ name: 'payroll', version: '1' }] }) });
+    // The notebook reads payroll (the clean re-run does too, as bob), and declares it.
+    const pub = await call(t.url, 'POST', `${base}/versions`, { token: bob, body: publishBody(irisNotebookReading('payroll'), { datasets: [{ name: 'payroll', version: '1' }] }) });
     assert.equal(pub.status, 201, pub.text);
     const policy = guardrail(pub.json.guardrails, 'data-policy');
     assert.equal(policy.status, 'failed');
