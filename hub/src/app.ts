@@ -186,6 +186,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, hubUrl: () => hubUrlForUserCode(config), readsOf: (id: string) => data.readsOfRerun(id) };
   const models = createModelRegistry(config, store, catalog, rerunSandbox, data, rerunData);
+  // Model servers run the notebook at start too: the same data access, for as long as they take to start.
+  serving.deployments.notebookData = {
+    access: rerunAccess,
+    hubUrl: rerunData.hubUrl,
+    authorOf: async (team, model, version) => (await models.registry.store.getVersion(team, model, version))?.author,
+  };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
   registerModelRoutes(api, models.registry, data);

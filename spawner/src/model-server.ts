@@ -30,6 +30,12 @@ export interface ModelServerRequest {
   size: WorkspaceSize;
   /** Random per-server secret the hub sends as `Authorization: token …`. */
   token: string;
+  /**
+   * Extra environment for the notebook's run at start (the hub's address and
+   * a data credential that ends once the server is healthy). The local
+   * backend passes it; the Kubernetes backend does not yet.
+   */
+  env?: Record<string, string>;
 }
 
 export interface ModelServerStarted {

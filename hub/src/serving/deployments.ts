@@ -94,6 +94,20 @@ export class DeploymentManager {
   private polling = false;
   private readonly pollIntervalMs: number;
   private readonly drainTimeoutMs: number;
+  /**
+   * How a model's notebook reads governed data while its server starts: as
+   * the version's author, with a credential revoked once the server is up
+   * (hub/src/data/rerun-access.ts). Unset: no data access.
+   */
+  notebookData:
+    | {
+        access: { issue(author: string, ttlMs: number): { id: string; token: string }; revoke(id: string): void };
+        hubUrl(): string;
+        authorOf(team: string, model: string, version: number): Promise<string | undefined>;
+      }
+    | undefined;
+  /** Upper bound for a server start (the credential lives at most this long). */
+  private readonly startTimeoutMs = 30 * 60_000;
 
   constructor(
     private readonly store: ServingStore,
@@ -306,8 +320,14 @@ export class DeploymentManager {
     const size = this.catalog.findSize(spec.size)!;
     const token = randomToken();
     const server = await this.store.createServer({ team, model, alias, spec, tokenCiphertext: this.secrets.encrypt(token) });
+    // A notebook that reads governed data at start reads it as the version's author, only until the server is healthy.
+    const author = this.notebookData ? await this.notebookData.authorOf(team, model, spec.version).catch(() => undefined) : undefined;
+    const credential = author ? this.notebookData!.access.issue(author, this.startTimeoutMs + 60_000) : undefined;
+    const env = credential ? { ATRIUM_HUB_URL: this.notebookData!.hubUrl(), ATRIUM_USER: author!, ATRIUM_RERUN: credential.id, ATRIUM_RERUN_TOKEN: credential.token } : undefined;
     try {
-      const started = await this.backend.start({ team, model, version: spec.version, bundleDir: spec.bundleDir, image, size, token }, this.abort.signal);
+      const started = await this.backend
+        .start({ team, model, version: spec.version, bundleDir: spec.bundleDir, image, size, token, ...(env ? { env } : {}) }, this.abort.signal)
+        .finally(() => credential && this.notebookData!.access.revoke(credential.id));
       const readyAt = Date.now();
       await this.store.updateServer(server.id, { status: 'running', target: started.target, backendState: started.state, readyAt });
       const record = { ...server, status: 'running' as const, target: started.target, backendState: started.state, readyAt };

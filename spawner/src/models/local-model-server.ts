@@ -203,6 +203,8 @@ export class LocalModelServer implements ModelServerBackend {
     };
     for (const k of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'TZ', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
     if (launch.tmp !== undefined) env['TMPDIR'] = launch.tmp;
+    // The hub's extras never replace what the server itself depends on.
+    for (const [k, v] of Object.entries(request.env ?? {})) if (!(k in env)) env[k] = v;
     const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
