@@ -182,7 +182,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     const otherTeamPublish = await call(t.url, 'POST', `${base}/versions`, { token: carol, body: publishBody(irisNotebook(1)) });
     assert.equal(otherTeamPublish.status, 403);
     const otherTeamPromote = await call(t.url, 'POST', `${base}/aliases/staging`, { token: carol, body: { version: 1 } });
-    assert.equal(otherTeamPromote.status, 403);
+    assert.equal(otherTeamPromote.status, 404, 'promoting another team’s model: no such model that carol can see');
     assert.equal((await call(t.url, 'GET', '/hub/api/models', { token: carol })).json.length, 0, 'carol sees no sales-finance models');
     assert.equal((await call(t.url, 'POST', `${base}/aliases/canary`, { token: alice, body: { version: 1 } })).status, 400);
     assert.equal((await call(t.url, 'POST', `${base}/aliases/staging`, { token: alice, body: { version: 99 } })).status, 404);
