@@ -33,10 +33,15 @@ form.decide input { min-width:220px; }
  * it is not a sandbox: authors and reviewers should know what a re-run can
  * reach.
  */
-function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }) {
+export function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }) {
+  if (isolation.backend === 'kubernetes') {
+    // Workspaces and model servers are pods; re-runs are not yet (the real-containers work).
+    return isolation.reruns === 'none'
+      ? html`<p class="notice rerun-note" data-rerun="hub-unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run in the hub’s own container, not in a pod of their own, and without a sandbox: a notebook’s code runs with the hub’s access while it is checked.</p>`
+      : html`<p class="notice rerun-note" data-rerun="hub-sandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run in the hub’s own container (in a sandbox), not in a pod of their own.</p>`;
+  }
   if (isolation.reruns !== 'none') return '';
-  const where = isolation.backend === 'kubernetes' ? 'in the hub’s own container, not in a pod of their own' : 'as the hub’s own OS user, without a sandbox';
-  return html`<p class="notice rerun-note" data-rerun="unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run ${where}, so a notebook’s code runs with the hub’s access while it is checked.</p>`;
+  return html`<p class="notice rerun-note" data-rerun="unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run as the hub’s own OS user, without a sandbox, so a notebook’s code runs with the hub’s access while it is checked.</p>`;
 }
 
 /** The hub's model pages; content comes from the API through hub/client/models.ts. */
