@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages Atrium needs on this machine, installed when missing:
 #   bubblewrap  the sandbox every workspace, model server and re-run starts in (always)
+#   tini        the init inside each sandbox, running as the user (always)
 #   chromium    the browser tests' browser (--tests; Playwright cannot download its own here)
 set -euo pipefail
 want=()
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
+command -v tini >/dev/null 2>&1 || want+=(tini)
 if [ "${1:-}" = "--tests" ] && [ ! -x /usr/bin/chromium ]; then want+=(chromium); fi
 [ ${#want[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${want[*]}..."

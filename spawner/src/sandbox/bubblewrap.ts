@@ -88,16 +88,20 @@ export interface BubblewrapPlan {
   tmpMiB?: number;
   bwrap: string;
   setpriv: string;
+  /** A small init (Debian's `tini`) that reaps and forwards signals as the user, so no root process stays inside. */
+  init: string;
 }
 
 /**
  * A small shell that stays as bwrap's parent, so the recorded process is
- * this monitor: killing it (or bwrap) takes the whole sandbox down
- * (`--die-with-parent`), while the hub exiting leaves it running (servers
- * outlive the hub). It waits for bwrap in the foreground and only notes
- * SIGTERM/SIGINT (a trap, not an ignore, so nothing inside inherits it):
- * the signal to the process group reaches JupyterLab, which shuts down
- * cleanly, and the monitor exits with bwrap's status.
+ * this monitor: the hub exiting leaves it running (servers outlive the hub),
+ * and bwrap dies with it (`--die-with-parent`). It waits for bwrap in the
+ * foreground and only notes SIGTERM/SIGINT (a trap, not an ignore, so
+ * nothing inside inherits it): the signal to the process group reaches
+ * JupyterLab, which shuts down cleanly, and the monitor exits with bwrap's
+ * status. The processes inside run as the user and keep running if the
+ * monitor is killed outright; the backends' stop finds them by their run id
+ * and cgroup.
  */
 export const MONITOR = ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-sandbox'];
 
@@ -143,7 +147,10 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
     a.push('--unshare-user', '--uid', String(plan.uid), '--gid', String(plan.gid), '--disable-userns', '--');
     return a;
   }
+  // bwrap's own reaper would stay root as PID 1: instead setpriv is PID 1, drops to the
+  // user, and execs tini, which reaps orphans and forwards signals as the user.
   a.push(
+    '--as-pid-1',
     '--',
     plan.setpriv,
     `--reuid=${plan.uid}`,
@@ -152,6 +159,9 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
     '--inh-caps=-all',
     '--bounding-set=-all',
     '--no-new-privs',
+    '--',
+    plan.init,
+    '-g',
     '--',
   );
   return a;
@@ -178,6 +188,7 @@ export class BubblewrapSandbox implements Sandbox {
   private readonly root: boolean;
   private readonly bwrap: string;
   private readonly setpriv: string;
+  private readonly init: string;
 
   constructor(private readonly options: BubblewrapSandboxOptions) {
     this.identities = new SandboxIdentities(options.dir, options.uids);
@@ -185,6 +196,7 @@ export class BubblewrapSandbox implements Sandbox {
     // bwrap only from PATH, so an operator's PATH decides which one runs (and a missing one is reported as missing).
     this.bwrap = options.bwrap ?? findOnPath('bwrap') ?? 'bwrap';
     this.setpriv = findOnPath('setpriv', ['/usr/bin', '/bin']) ?? '/usr/bin/setpriv';
+    this.init = findOnPath('tini', ['/usr/bin', '/bin']) ?? '/usr/bin/tini';
   }
 
   async check(): Promise<void> {
@@ -194,6 +206,9 @@ export class BubblewrapSandbox implements Sandbox {
       ', or, to run user code with the hub’s privileges, set spawner.sandbox: none (not recommended).';
     if (!existsSync(this.bwrap) && !this.bwrap.includes('/')) {
       throw new SandboxUnavailableError(`The sandbox cannot start: bubblewrap (bwrap) is not installed. ${fix}`);
+    }
+    if (this.root && !existsSync(this.init)) {
+      throw new SandboxUnavailableError(`The sandbox cannot start: tini, the init that runs as the user inside it, is not installed (Debian: apt-get install tini; the repo’s scripts/ensure-system-packages.sh does it), or set spawner.sandbox: none (not recommended).`);
     }
     const home = path.join(this.options.dir, 'check-home');
     mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -252,6 +267,7 @@ export class BubblewrapSandbox implements Sandbox {
       ...(request.tmpMiB !== undefined ? { tmpMiB: request.tmpMiB } : {}),
       bwrap: this.bwrap,
       setpriv: this.setpriv,
+      init: this.init,
     };
   }
 }

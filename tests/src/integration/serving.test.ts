@@ -341,14 +341,14 @@ function alive(pid: number): boolean {
 }
 
 /** Live child processes of `pid` (from /proc). */
-/** The first process below `pid` that runs the model server itself (not the sandbox's shell or bwrap). */
+/** The first process below `pid` that runs the model server itself (not the sandbox's shell, bwrap, setpriv or tini). */
 function supervisorUnder(pid: number): number {
   const queue = [pid];
   while (queue.length > 0) {
     const next = queue.shift()!;
     for (const child of childrenOf(next)) {
       const argv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
-      if (!/\/(sh|bwrap|setpriv)$/.test(argv[0] ?? '') && argv.some((a) => a.endsWith('atrium_serve.py'))) return child;
+      if (!/\/(sh|bwrap|setpriv|tini)$/.test(argv[0] ?? '') && argv.some((a) => a.endsWith('atrium_serve.py'))) return child;
       queue.push(child);
     }
   }
