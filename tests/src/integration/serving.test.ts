@@ -297,7 +297,8 @@ describe('model serving', { timeout: 900_000 }, () => {
 
   test('a model server that dies is started again by the hub', async () => {
     const before = await activeServer();
-    process.kill((before.backendState as { pid: number }).pid, 'SIGKILL');
+    // The model server itself dies (the Python process inside its sandbox), as a crash would.
+    process.kill(supervisorUnder((before.backendState as { pid: number }).pid), 'SIGKILL');
     const seen = new Set<number>();
     let r = await predict(modelToken, { inputs: ROWS });
     for (let i = 0; i < 600 && r.status !== 200; i++) {
