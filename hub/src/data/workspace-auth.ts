@@ -24,8 +24,12 @@ const WORKSPACE_TOKEN_ROUTES: { method: string; path: RegExp }[] = [
   { method: 'GET', path: /^\/api\/data\/workspace\/manifest\/?$/ },
 ];
 
-/** A re-run reads what its author may read; it has no home to mount into. */
-const RERUN_ROUTES = WORKSPACE_TOKEN_ROUTES.filter((r) => r.method === 'GET' && !r.path.source.includes('mounts') && !r.path.source.includes('manifest'));
+/** A notebook run (a clean re-run, a model server starting) reads what its author may read; it has no home to mount into. */
+const RERUN_ROUTES: { method: string; path: RegExp }[] = [
+  { method: 'GET', path: /^\/api\/datasets\/?$/ },
+  { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/?$/ },
+  { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/(preview|download|direct-url|versions)\/?$/ },
+];
 
 /** May a re-run's credential call `method path`? */
 export function rerunMayCall(method: string, path: string): boolean {
