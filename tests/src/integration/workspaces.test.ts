@@ -1,50 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { browserLogin, call, createUser, startTestHub, startWorkspace, testDatabases, waitFor, type TestHub } from './helpers.js';
-
-/** Run code in a kernel over the proxied WebSocket and return the first execute_result. */
-export async function executeOverWebSocket(url: string, headers: Record<string, string>, code: string): Promise<string> {
-  const ws = new WebSocket(url, { headers });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: HTTP ${res.statusCode}`)));
-  });
-  const msgId = randomUUID();
-  const result = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no execute_result within 60 s')), 60_000);
-    ws.on('message', (raw) => {
-      const msg = JSON.parse(raw.toString()) as { parent_header?: { msg_id?: string }; msg_type?: string; content?: any };
-      if (msg.parent_header?.msg_id !== msgId) return;
-      if (msg.msg_type === 'execute_result') {
-        clearTimeout(timer);
-        resolve(msg.content.data['text/plain']);
-      } else if (msg.msg_type === 'error') {
-        clearTimeout(timer);
-        reject(new Error(`${msg.content.ename}: ${msg.content.evalue}`));
-      }
-    });
-  });
-  ws.send(
-    JSON.stringify({
-      header: { msg_id: msgId, msg_type: 'execute_request', username: 'test', session: randomUUID(), date: new Date().toISOString(), version: '5.3' },
-      parent_header: {},
-      metadata: {},
-      content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-      channel: 'shell',
-      buffers: [],
-    }),
-  );
-  try {
-    return await result;
-  } finally {
-    ws.close();
-  }
-}
+import { resultOf } from './kernels.js';
 
 describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
   let t: TestHub;
@@ -104,7 +64,7 @@ describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
   test('kernels run over the proxied WebSocket', async () => {
     const kernel = await call(t.url, 'POST', '/user/alice/default/api/kernels', { token: alice, body: { name: 'python3' } });
     assert.equal(kernel.status, 201);
-    const value = await executeOverWebSocket(`${wsUrl()}/user/alice/default/api/kernels/${kernel.json.id}/channels`, { Authorization: `token ${alice}` }, '1+1');
+    const value = await resultOf(`${wsUrl()}/user/alice/default/api/kernels/${kernel.json.id}/channels`, { Authorization: `token ${alice}` }, '1+1');
     assert.equal(value, '2');
     await call(t.url, 'DELETE', `/user/alice/default/api/kernels/${kernel.json.id}`, { token: alice });
   });
@@ -196,7 +156,7 @@ describe('idle culling', () => {
     const kernel = await call(t.url, 'POST', '/user/cara/default/api/kernels', { token, body: { name: 'python3' } });
     const channels = `${t.url.replace('http', 'ws')}/user/cara/default/api/kernels/${kernel.json.id}/channels`;
     // Keep the kernel busy for 8 s, well past the 3 s idle limit.
-    const busy = executeOverWebSocket(channels, { Authorization: `token ${token}` }, 'import time; time.sleep(8); 42');
+    const busy = resultOf(channels, { Authorization: `token ${token}` }, 'import time; time.sleep(8); 42');
     await new Promise((r) => setTimeout(r, 4_500));
     assert.deepEqual(await t.hub.deps.manager.cullIdle(), [], 'not culled while the kernel is busy');
     assert.equal(await busy, '42');
