@@ -23,7 +23,7 @@ const skipHelm = existsSync(helm) ? skipKube : process.env.CI ? false : 'helm no
 const namespace = 'atrium-helm-test';
 // helm built with `go install` assumes Kubernetes v1.20 for Capabilities; say which cluster we target.
 const kubeVersion = ['--kube-version', '1.37.2'];
-const setValues = [...kubeVersion, '--set', 'database.url=postgres://atrium:pw@db:5432/atrium', '--set', 'auth.oidc.issuer=https://sso.example.com/realms/company'];
+const setValues = [...kubeVersion, '--set', 'database.url=postgres://atrium:pw@db:5432/atrium', '--set', 'auth.oidc.issuer=https://sso.example.com/realms/company', '--set', 'publicUrl=https://atrium.example.com'];
 
 function runHelm(args: string[]): string {
   return execFileSync(helm, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/atrium-helm/cache', HELM_CONFIG_HOME: '/tmp/atrium-helm/config', HELM_DATA_HOME: '/tmp/atrium-helm/data' } });
@@ -40,7 +40,9 @@ describe('Helm chart', { skip: skipHelm }, () => {
   test('helm lint passes, and a missing database URL is refused', () => {
     const out = runHelm(['lint', chart, ...setValues]);
     assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
-    assert.throws(() => runHelm(['template', 'atrium', chart, ...kubeVersion, '--set', 'auth.oidc.issuer=https://x']), /database\.url or database\.existingSecret is required/);
+    assert.throws(() => runHelm(['template', 'atrium', chart, ...kubeVersion, '--set', 'auth.oidc.issuer=https://x', '--set', 'publicUrl=https://a.example.com']), /database\.url or database\.existingSecret is required/);
+    // Single sign-on redirects must not come from the Host header: the chart asks for the public address.
+    assert.throws(() => runHelm(['template', 'atrium', chart, ...kubeVersion, '--set', 'auth.oidc.issuer=https://x', '--set', 'database.url=postgres://a:b@db/atrium']), /publicUrl is required with single sign-on/);
   });
 
   test('RBAC in the chart is exactly what the spawner needs', () => {
