@@ -63,6 +63,13 @@ export const ETC_ALLOWLIST = [
   'python3.13',
 ];
 
+/**
+ * Programs of the machine that a sandbox does not get: Node.js. The curated
+ * container images have none, and with it JupyterLab runs `yarn config` at
+ * every start (0.2 s as a non-root user) for a build it never does here.
+ */
+export const HIDDEN_PROGRAMS = ['/usr/bin/node', '/usr/bin/nodejs', '/usr/local/bin/node'];
+
 /** Top-level system paths mirrored as on the host (links on merged-/usr systems). */
 const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
@@ -85,6 +92,8 @@ export interface BubblewrapPlan {
   etc: [string, string][];
   /** Top-level links (`bin` → `usr/bin`) and directories to mirror. */
   roots: { name: string; link?: string }[];
+  /** Files of the machine covered by an empty, non-executable file inside. */
+  hidden?: string[];
   tmpMiB?: number;
   bwrap: string;
   setpriv: string;
@@ -116,6 +125,7 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
   // bwrap makes missing parents 0700: /etc must be readable by the sandbox's user.
   a.push('--perms', '0755', '--dir', '/etc');
   for (const [source, target] of plan.etc) a.push('--ro-bind', source, target);
+  for (const file of plan.hidden ?? []) a.push('--ro-bind', '/dev/null', file);
   a.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
   // /tmp first: binds below it (test state directories live in /tmp) must land on top of it.
   if (plan.tmpMiB !== undefined) a.push('--size', String(Math.max(16, Math.floor(plan.tmpMiB)) * 1024 * 1024));
@@ -264,6 +274,8 @@ export class BubblewrapSandbox implements Sandbox {
       readOnlyInHome: request.readOnlyInHome ?? [],
       etc,
       roots,
+      // Only real files can be covered; links to them (nodejs → node) then lead to the cover too.
+      hidden: HIDDEN_PROGRAMS.filter((file) => lstatSafe(file)?.isFile() === true),
       ...(request.tmpMiB !== undefined ? { tmpMiB: request.tmpMiB } : {}),
       bwrap: this.bwrap,
       setpriv: this.setpriv,

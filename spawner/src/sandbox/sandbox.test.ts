@@ -149,10 +149,11 @@ describe('BubblewrapSandbox on this machine', () => {
       'touch $HOME/new.txt && echo home-ok',
       'touch $HOME/datasets/x 2>/dev/null || echo datasets-read-only',
       'touch /usr/x 2>/dev/null || echo usr-read-only',
+      'command -v node >/dev/null && node -e 0 2>/dev/null && echo node-runs || echo no-node',
     ].join('; ');
     const r = await run([...launch.prefix, '/bin/sh', '-c', script], { PATH: '/usr/bin:/bin', HOME: launch.home });
     assert.equal(r.code, 0, r.stderr);
-    const [uid, name, cwd, etcOk, secret, processes, owners, homeOk, datasetsRo, usrRo] = r.stdout.trim().split('\n');
+    const [uid, name, cwd, etcOk, secret, processes, owners, homeOk, datasetsRo, usrRo, noNode] = r.stdout.trim().split('\n');
     assert.equal(owners?.trim(), 'dan', 'every process inside is the user’s: nothing runs as root');
     assert.equal(etcOk, 'etc-ok', 'name resolution and TLS roots work inside');
     assert.equal(uid, String(launch.uid));
@@ -163,6 +164,7 @@ describe('BubblewrapSandbox on this machine', () => {
     assert.equal(homeOk, 'home-ok');
     assert.equal(datasetsRo, 'datasets-read-only');
     assert.equal(usrRo, 'usr-read-only');
+    assert.equal(noNode, 'no-node', 'the machine’s Node.js is not part of a workspace (the images have none)');
     assert.equal(statSync(path.join(home, 'new.txt')).uid, launch.uid, 'files written inside belong to the user on the host');
   });
 
@@ -190,7 +192,13 @@ describe('BubblewrapSandbox on this machine', () => {
       } catch {
         // gone
       }
-      for (const p of ofUser()) process.kill(Number(p), 'SIGKILL');
+      for (const p of ofUser()) {
+        try {
+          process.kill(Number(p), 'SIGKILL');
+        } catch {
+          // already gone with its group
+        }
+      }
     }
   });
 
