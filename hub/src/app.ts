@@ -126,6 +126,20 @@ async function createSandboxes(config: HubConfig): Promise<{ sandbox: Sandbox; r
   }
 }
 
+/**
+ * The state directory holds the secret key, the database and every user's
+ * files: only the hub may enter it. A volume the hub does not own (a
+ * Kubernetes volume with an fsGroup) cannot be changed; say so and go on.
+ */
+function privateStateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    log.warn('could not make the state directory private to the hub (mode 0700)', { dir, reason: (err as Error).message });
+  }
+}
+
 /** How code on this machine (re-runs) reaches the hub: its own listening address, on loopback when it listens everywhere. */
 function hubUrlForUserCode(config: HubConfig): string {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -138,9 +152,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // requirements.txt beside the catalog is needed only for the hub's own
   // clean re-runs of published notebooks (their absence is reported there).
   const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog, { checkFiles: config.spawner.kind !== 'kubernetes' });
-  // The state directory holds the secret key, the database and every user's files: only the hub may enter it.
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  chmodSync(config.stateDir, 0o700);
+  privateStateDir(config.stateDir);
   const { sandbox, rerunSandbox } = await createSandboxes(config);
   const store = await Store.open(config.database);
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
