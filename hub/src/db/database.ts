@@ -32,7 +32,13 @@ export async function openDatabase(url: string): Promise<OpenDatabase> {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const sqlite = new SQLite(file);
     // The database holds password hashes, sessions and grants: the hub's alone (WAL and shm files inherit this mode).
-    if (file !== ':memory:') chmodSync(file, 0o600);
+    if (file !== ':memory:') {
+      try {
+        chmodSync(file, 0o600);
+      } catch {
+        // Not the hub's file to change (another owner): it still opens; the state directory's mode protects it.
+      }
+    }
     // WAL keeps readers (the proxy's session checks) from waiting on writers.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
