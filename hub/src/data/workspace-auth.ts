@@ -14,7 +14,19 @@ export const WORKSPACE_HEADER = 'x-atrium-workspace';
  * API token: a notebook or a pip-installed package in a team admin's
  * workspace must not approve or declassify anything in their name.
  */
-const WORKSPACE_TOKEN_ROUTES: { method: string; path: RegExp }[] = [
+/** A method and a path pattern (below /hub) a credential may call. */
+export interface RouteRule {
+  method: string;
+  path: RegExp;
+}
+
+/** Does one of `rules` allow `method path`? (HEAD counts as GET.) */
+export function routeAllowed(rules: readonly RouteRule[], method: string, path: string): boolean {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return rules.some((r) => r.method === m && r.path.test(path));
+}
+
+const WORKSPACE_TOKEN_ROUTES: RouteRule[] = [
   { method: 'GET', path: /^\/api\/datasets\/?$/ },
   { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/?$/ },
   { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/(preview|download|direct-url|versions)\/?$/ },
@@ -25,7 +37,7 @@ const WORKSPACE_TOKEN_ROUTES: { method: string; path: RegExp }[] = [
 ];
 
 /** A notebook run (a clean re-run, a model server starting) reads what its author may read; it has no home to mount into. */
-const RERUN_ROUTES: { method: string; path: RegExp }[] = [
+const RERUN_ROUTES: RouteRule[] = [
   { method: 'GET', path: /^\/api\/datasets\/?$/ },
   { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/?$/ },
   { method: 'GET', path: /^\/api\/datasets\/[a-z0-9][a-z0-9-]*\/(preview|download|direct-url|versions)\/?$/ },
@@ -33,14 +45,12 @@ const RERUN_ROUTES: { method: string; path: RegExp }[] = [
 
 /** May a re-run's credential call `method path`? */
 export function rerunMayCall(method: string, path: string): boolean {
-  const m = method === 'HEAD' ? 'GET' : method;
-  return RERUN_ROUTES.some((r) => r.method === m && r.path.test(path));
+  return routeAllowed(RERUN_ROUTES, method, path);
 }
 
 /** May a workspace's own token call `method path` (path below /hub)? */
 export function workspaceTokenMayCall(method: string, path: string): boolean {
-  const m = method === 'HEAD' ? 'GET' : method;
-  return WORKSPACE_TOKEN_ROUTES.some((r) => r.method === m && r.path.test(path));
+  return routeAllowed(WORKSPACE_TOKEN_ROUTES, method, path);
 }
 
 export const WORKSPACE_TOKEN_REFUSAL =

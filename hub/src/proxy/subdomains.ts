@@ -12,6 +12,7 @@
  * into a session cookie for that host only.
  */
 import { randomToken } from '../auth/secrets.js';
+import { type RouteRule, routeAllowed } from '../data/workspace-auth.js';
 
 const USER_LABEL = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -70,7 +71,7 @@ export class Subdomains {
  * log), accounts, tokens, teams, workspaces and promotions are done on the
  * hub's own pages.
  */
-const WORKSPACE_HOST_API: { method: string; path: RegExp }[] = [
+const WORKSPACE_HOST_API: RouteRule[] = [
   { method: 'GET', path: /^\/api\/?$/ },
   { method: 'GET', path: /^\/api\/user\/?$/ },
   { method: 'GET', path: /^\/api\/session\/xsrf\/?$/ },
@@ -84,6 +85,5 @@ const WORKSPACE_HOST_API: { method: string; path: RegExp }[] = [
 ];
 
 export function workspaceHostMayCall(method: string, path: string): boolean {
-  const m = method === 'HEAD' ? 'GET' : method;
-  return WORKSPACE_HOST_API.some((r) => r.method === m && r.path.test(path));
+  return routeAllowed(WORKSPACE_HOST_API, method, path);
 }
