@@ -171,7 +171,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox));
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
-  const rerunAccess = new RerunAccess(store);
+  const rerunAccess = new RerunAccess(store, () => hubUrlForUserCode(config));
   const deps: HubDeps = {
     config,
     store,
@@ -196,12 +196,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerDeploymentRoutes(api, deps);
   registerDatasetRoutes(api, deps, data);
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
-  const rerunData = { access: rerunAccess, hubUrl: () => hubUrlForUserCode(config), readsOf: (id: string) => data.readsOfRerun(id) };
+  const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   const models = createModelRegistry(config, store, catalog, rerunSandbox, data, rerunData);
   // Model servers run the notebook at start too: the same data access, for as long as they take to start.
   serving.deployments.notebookData = {
     access: rerunAccess,
-    hubUrl: rerunData.hubUrl,
     authorOf: async (team, model, version) => (await models.registry.store.getVersion(team, model, version))?.author,
   };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.

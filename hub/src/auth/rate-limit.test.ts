@@ -37,14 +37,16 @@ test('wrong guesses from one address never lock the name out for an address that
 });
 
 test('one address guessing many names is capped per address', () => {
-  const throttle = new LoginThrottle({ perNameAndAddress: 5, perAddress: 10, perNameAcrossAddresses: 20, windowMs: 300_000 });
+  const now = 1_000_000;
+  const throttle = new LoginThrottle({ perNameAndAddress: 5, perAddress: 10, perNameAcrossAddresses: 20, windowMs: 300_000 }, () => now);
   for (let i = 0; i < 10; i++) throttle.failed(`user${i}`, '10.9.9.9');
   assert.ok(throttle.retryAfterMs('someone-else', '10.9.9.9') > 0);
   assert.equal(throttle.retryAfterMs('someone-else', '10.9.9.8'), 0);
 });
 
 test('a name guessed from many addresses is slowed only for addresses that failed', () => {
-  const throttle = new LoginThrottle({ perNameAndAddress: 5, perAddress: 50, perNameAcrossAddresses: 6, windowMs: 300_000 });
+  const now = 1_000_000;
+  const throttle = new LoginThrottle({ perNameAndAddress: 5, perAddress: 50, perNameAcrossAddresses: 6, windowMs: 300_000 }, () => now);
   for (let i = 0; i < 6; i++) throttle.failed('admin', `10.1.0.${i}`);
   assert.ok(throttle.retryAfterMs('admin', '10.1.0.3') > 0, 'an address that failed waits once the name has many failures');
   assert.equal(throttle.retryAfterMs('admin', '10.2.0.1'), 0);

@@ -11,6 +11,13 @@ interface Credential {
   expiresAt: number;
 }
 
+/** Credentials for notebook runs, as the re-runner and model servers use them. */
+export interface NotebookCredentials {
+  /** A credential for one run of `author`'s notebook, and the environment that hands it to the `atrium` helper. */
+  issue(author: string, ttlMs: number): { id: string; env: Record<string, string> };
+  revoke(id: string): void;
+}
+
 /**
  * Data credentials for the clean re-runs of published notebooks. A re-run
  * reads data through the hub like a workspace, as the version's author
@@ -20,17 +27,21 @@ interface Credential {
  * guardrails judge the data sets the notebook actually read, not the ones it
  * declares.
  */
-export class RerunAccess {
+export class RerunAccess implements NotebookCredentials {
   private readonly credentials = new Map<string, Credential>();
 
-  constructor(private readonly store: Store) {}
+  /** `hubUrl`: how code on this machine reaches the hub (read when a credential is issued: the port may be chosen at listen). */
+  constructor(
+    private readonly store: Store,
+    private readonly hubUrl: () => string,
+  ) {}
 
   /** A credential for one run; revoke it when the run ends. */
-  issue(author: string, ttlMs: number): { id: string; token: string } {
+  issue(author: string, ttlMs: number): { id: string; env: Record<string, string> } {
     const id = `rerun-${randomToken(9).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase()}`;
     const token = randomToken();
     this.credentials.set(id, { author, token, expiresAt: Date.now() + ttlMs });
-    return { id, token };
+    return { id, env: { ATRIUM_HUB_URL: this.hubUrl(), ATRIUM_USER: author, ATRIUM_RERUN: id, ATRIUM_RERUN_TOKEN: token } };
   }
 
   revoke(id: string): void {

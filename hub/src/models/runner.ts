@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EnvironmentManager, type Catalog, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
 import type { DataSetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
+import type { NotebookCredentials } from '../data/rerun-access.js';
 import { HeadlessJupyter } from './kernel.js';
 import { codeCells, sha256, text } from './notebook.js';
 
@@ -14,8 +15,7 @@ const MARK = '__ATRIUM_RESULT__';
  * afterwards the hub says which data sets and versions it read.
  */
 export interface RerunData {
-  access: { issue(author: string, ttlMs: number): { id: string; token: string }; revoke(id: string): void };
-  hubUrl(): string;
+  access: NotebookCredentials;
   readsOf(id: string): Promise<DataSetRef[]>;
 }
 
@@ -129,10 +129,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
       }
       const credential = this.options.data && input.author ? this.options.data.access.issue(input.author, (timeoutSeconds + 120) * 1000) : undefined;
       issued = credential?.id;
-      const dataEnv: Record<string, string> = credential
-        ? { ATRIUM_HUB_URL: this.options.data!.hubUrl(), ATRIUM_USER: input.author!, ATRIUM_RERUN: credential.id, ATRIUM_RERUN_TOKEN: credential.token }
-        : {};
-      server = await HeadlessJupyter.start(envPath, launch, workDir, dataEnv);
+      server = await HeadlessJupyter.start(envPath, launch, workDir, credential?.env ?? {});
       this.active.add(server);
       const kernel = await server.startKernel();
       try {

@@ -14,6 +14,7 @@
  * ModelServerBackend only starts, stops and polls servers. Servers outlive
  * the hub and are re-adopted from their stored backend state at start-up.
  */
+import type { NotebookCredentials } from '../data/rerun-access.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog, ModelServerBackend } from '@atrium/spawner';
@@ -101,8 +102,7 @@ export class DeploymentManager {
    */
   notebookData:
     | {
-        access: { issue(author: string, ttlMs: number): { id: string; token: string }; revoke(id: string): void };
-        hubUrl(): string;
+        access: NotebookCredentials;
         authorOf(team: string, model: string, version: number): Promise<string | undefined>;
       }
     | undefined;
@@ -323,10 +323,9 @@ export class DeploymentManager {
     // A notebook that reads governed data at start reads it as the version's author, only until the server is healthy.
     const author = this.notebookData ? await this.notebookData.authorOf(team, model, spec.version).catch(() => undefined) : undefined;
     const credential = author ? this.notebookData!.access.issue(author, this.startTimeoutMs + 60_000) : undefined;
-    const env = credential ? { ATRIUM_HUB_URL: this.notebookData!.hubUrl(), ATRIUM_USER: author!, ATRIUM_RERUN: credential.id, ATRIUM_RERUN_TOKEN: credential.token } : undefined;
     try {
       const started = await this.backend
-        .start({ team, model, version: spec.version, bundleDir: spec.bundleDir, image, size, token, ...(env ? { env } : {}) }, this.abort.signal)
+        .start({ team, model, version: spec.version, bundleDir: spec.bundleDir, image, size, token, ...(credential ? { env: credential.env } : {}) }, this.abort.signal)
         .finally(() => credential && this.notebookData!.access.revoke(credential.id));
       const readyAt = Date.now();
       await this.store.updateServer(server.id, { status: 'running', target: started.target, backendState: started.state, readyAt });

@@ -547,14 +547,12 @@ export class LocalProcessSpawner implements Spawner {
       }
     }
     const threads = String(Math.max(1, Math.ceil(request.size.cpu)));
-    // Inside a sandbox only the image's environment and /usr exist: the hub's own PATH would name folders it cannot see.
-    const basePath = launch.isolated ? '/usr/local/bin:/usr/bin:/bin' : (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin');
     Object.assign(env, {
       HOME: launch.home,
       USER: osUser,
       LOGNAME: osUser,
       SHELL: launch.isolated ? '/bin/bash' : (process.env['SHELL'] ?? '/bin/bash'),
-      PATH: `${path.join(envPath, 'bin')}:${basePath}`,
+      PATH: `${path.join(envPath, 'bin')}:${launch.systemPath}`,
       ...(launch.tmp !== undefined ? { TMPDIR: launch.tmp } : {}),
       VIRTUAL_ENV: envPath,
       LANG: env['LANG'] ?? 'C.UTF-8',

@@ -184,7 +184,7 @@ export class LocalModelServer implements ModelServerBackend {
     ]);
     const threads = String(Math.max(1, Math.ceil(size.cpu)));
     const env: NodeJS.ProcessEnv = {
-      PATH: `${path.join(envPath, 'bin')}:${launch.isolated ? '/usr/local/bin:/usr/bin:/bin' : (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin')}`,
+      PATH: `${path.join(envPath, 'bin')}:${launch.systemPath}`,
       VIRTUAL_ENV: envPath,
       HOME: launch.home,
       LANG: process.env['LANG'] ?? 'C.UTF-8',

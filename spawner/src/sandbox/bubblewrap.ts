@@ -249,7 +249,7 @@ export class BubblewrapSandbox implements Sandbox {
     }
     if (this.root) claimHome(request.home, uid, new Set(request.readOnlyInHome ?? []));
     const plan = this.plan(request, uid);
-    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', user: request.loginName, uid, isolated: true };
+    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', systemPath: '/usr/local/bin:/usr/bin:/bin', user: request.loginName, uid, isolated: true };
   }
 
   private plan(request: SandboxRequest, uid: number): BubblewrapPlan {

@@ -17,6 +17,7 @@ export class NoSandbox implements Sandbox {
     validateRequest(request);
     mkdirSync(request.home, { recursive: true, mode: 0o700 });
     const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-    return { prefix: [], home: request.home, tmp: undefined, user: request.loginName, uid, isolated: false };
+    const systemPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
+    return { prefix: [], home: request.home, tmp: undefined, systemPath, user: request.loginName, uid, isolated: false };
   }
 }

@@ -40,6 +40,8 @@ export interface SandboxLaunch {
   home: string;
   /** A private temporary folder for TMPDIR, or undefined to keep the caller's. */
   tmp: string | undefined;
+  /** The PATH of system programs as the process sees them (inside a sandbox the hub's own PATH names folders it cannot see). */
+  systemPath: string;
   /** The login name and uid the process runs as. */
   user: string;
   uid: number;
