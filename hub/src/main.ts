@@ -2,15 +2,15 @@
 import { parseArgs } from 'node:util';
 import { SandboxUnavailableError } from '@atrium/spawner';
 import { startHub } from './app.js';
-import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
-import { IdentityService } from './auth/identity.js';
-import { Store } from './db/store.js';
-import { log } from './log.js';
+import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './core/config.js';
+import { IdentityService } from './identity/identity.js';
+import { Store } from './store.js';
+import { log } from './core/log.js';
 import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
 import { seedDemoData } from './data/seed.js';
 import { createDataService } from './data/index.js';
 import { createObjectStore } from './storage/factory.js';
-import { SecretBox } from './auth/secrets.js';
+import { SecretBox } from './core/secrets.js';
 
 const USAGE = `Usage:
   atrium-hub [options]                      start the hub

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from './auth/passwords.js';
-import type { HubConfig } from './config.js';
-import type { Store } from './db/store.js';
-import { log } from './log.js';
+import { hashPassword } from './identity/passwords.js';
+import type { HubConfig } from './core/config.js';
+import type { Store } from './store.js';
+import { log } from './core/log.js';
 
 /**
  * The first platform admin. Its password comes from config or

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { log } from '../log.js';
+import { log } from '../core/log.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { maskPlan } from './masking.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';

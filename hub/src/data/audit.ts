@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { log } from '../log.js';
+import { log } from '../core/log.js';
 import type { AnchorSummary, AuditAnchor, AuditHead } from './audit-anchor.js';
 import type { DataDb } from './store.js';
 

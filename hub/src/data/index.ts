@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { SecretBox } from '../auth/secrets.js';
-import type { HubConfig } from '../config.js';
-import type { Store } from '../db/store.js';
+import type { SecretBox } from '../core/secrets.js';
+import type { HubConfig } from '../core/config.js';
+import type { Store } from '../store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { AgentMounter, keyFingerprint } from './agent-mounter.js';
 import { AUDIT_ANCHOR_FILE, FileAuditAnchor } from './audit-anchor.js';

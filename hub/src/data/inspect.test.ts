@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../core/errors.js';
 import { inferType, inspectFile, inspectUpload, suggestPii } from './inspect.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'atrium-inspect-test-'));

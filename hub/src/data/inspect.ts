@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, badRequest } from '../errors.js';
+import { ApiError, badRequest } from '../core/errors.js';
 import { CsvError, CsvRewriter } from './csv.js';
 import { COLUMN_TYPES, type DataFormat, type MaskRule, type PiiKind } from './model.js';
 import { ParquetError, parquetSample } from './parquet.js';

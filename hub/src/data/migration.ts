@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../db/migrations.js';
+import type { Dialect } from '../core/db/migrations.js';
 
 /**
  * Tables of governed data access (migration `0003_data_access`). JSON lives

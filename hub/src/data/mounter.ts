@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomToken } from '../auth/secrets.js';
+import { randomToken } from '../core/secrets.js';
 import type { Dataset } from './model.js';
 import type { AccessDecision } from './policy.js';
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { RequestIdentity } from '../auth/identity.js';
-import { randomToken, safeEqual } from '../auth/secrets.js';
-import type { Store } from '../db/store.js';
+import type { RequestIdentity } from '../identity/identity.js';
+import { randomToken, safeEqual } from '../core/secrets.js';
+import type { Store } from '../store.js';
 
 export const RERUN_HEADER = 'x-atrium-rerun';
 

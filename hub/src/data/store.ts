@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db } from '../core/db/database.js';
 import type { AccessRequest, ChangeStatus, Classification, Column, DataFormat, Dataset, DatasetChange, DatasetVersion, Grant, GranteeKind, MaskRule, Mount, RequestStatus } from './model.js';
 
 /** Table types of migration 0003_data_access; kept here so the shared schema file stays untouched. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { RequestIdentity } from '../auth/identity.js';
-import { type SecretBox, safeEqual } from '../auth/secrets.js';
-import type { Store } from '../db/store.js';
+import type { RequestIdentity } from '../identity/identity.js';
+import { type SecretBox, safeEqual } from '../core/secrets.js';
+import type { Store } from '../store.js';
 
 export const WORKSPACE_HEADER = 'x-atrium-workspace';
 

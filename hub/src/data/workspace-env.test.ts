@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_KUBERNETES_OPTIONS, networkPolicyManifests, workspaceManifests, type StartRequest } from '@atrium/spawner';
-import { parseConfig } from '../config.js';
-import { serverEnv } from '../servers/manager.js';
+import { parseConfig } from '../core/config.js';
+import { serverEnv } from '../workspaces/manager.js';
 import { mounterKind } from './workspace-env.js';
 
 // A hub on Kubernetes with its data sets on S3: the workspace pod gets what

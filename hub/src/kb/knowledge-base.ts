@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KbStore } from '../db/kb.js';
-import { log } from '../log.js';
+import type { KbStore } from './store.js';
+import { log } from '../core/log.js';
 import { type Article, ArticleParseError, FILE_NAME, parseArticle } from './article.js';
 import { KbIndex } from './search-index.js';
 

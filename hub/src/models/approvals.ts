@@ -1,6 +1,6 @@
-import type { RequestIdentity } from '../auth/identity.js';
-import { badRequest, conflict, forbidden, notFound } from '../errors.js';
-import { log } from '../log.js';
+import type { RequestIdentity } from '../identity/identity.js';
+import { badRequest, conflict, forbidden, notFound } from '../core/errors.js';
+import { log } from '../core/log.js';
 import { classificationPolicy, type ModelsConfig } from './config.js';
 import type { DataPolicySource, DataSetFacts, PlatformApproval } from './data-policy.js';
 import type { DataSetRef } from './guardrails/types.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Catalog, Sandbox } from '@atrium/spawner';
-import type { HubConfig } from '../config.js';
-import type { Store } from '../db/store.js';
+import type { HubConfig } from '../core/config.js';
+import type { Store } from '../store.js';
 import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
 import type { ApprovalAudit } from './approvals.js';
 import { ModelRegistry } from './registry.js';

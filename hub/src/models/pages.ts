@@ -1,7 +1,7 @@
 import type { Router } from 'express';
-import { html, raw } from '../pages/html.js';
-import { renderPage } from '../pages/layout.js';
-import { requireSession } from '../pages/session.js';
+import { html, raw } from '../core/pages/html.js';
+import { renderPage } from '../core/pages/layout.js';
+import { requireSession } from '../core/pages/session.js';
 
 const MODEL_STYLES = `
 .guardrails { list-style:none; padding:0; margin:8px 0; display:grid; gap:6px; }

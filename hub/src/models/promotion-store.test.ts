@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Store } from '../db/store.js';
-import { testDatabases } from '../db/test-databases.js';
+import { Store } from '../store.js';
+import { testDatabases } from '../core/db/test-databases.js';
 import { PromotionStore } from './promotion-store.js';
 import { ModelStore } from './store.js';
 

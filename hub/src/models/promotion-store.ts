@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db } from '../core/db/database.js';
 import type { GuardrailResult } from './guardrails/types.js';
 import type { ModelDataApprovalsTable, ModelPromotionsTable } from './promotion-tables.js';
 import type { Alias } from './store.js';

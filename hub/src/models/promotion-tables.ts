@@ -42,7 +42,7 @@ export interface ModelDataApprovalsTable {
   revoke_note: string | null;
 }
 
-declare module '../db/schema.js' {
+declare module '../core/db/schema.js' {
   interface Database {
     model_promotions: ModelPromotionsTable;
     model_data_approvals: ModelDataApprovalsTable;

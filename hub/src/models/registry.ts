@@ -1,7 +1,7 @@
 import type { Catalog } from '@atrium/spawner';
-import type { RequestIdentity } from '../auth/identity.js';
-import { ApiError, badRequest, conflict, forbidden, notFound } from '../errors.js';
-import { log } from '../log.js';
+import type { RequestIdentity } from '../identity/identity.js';
+import { ApiError, badRequest, conflict, forbidden, notFound } from '../core/errors.js';
+import { log } from '../core/log.js';
 import { BundleStore } from './bundles.js';
 import { enforcementFor, GUARDRAIL_IDS, type GuardrailId, type ModelsConfig } from './config.js';
 import type { DataPolicySource } from './data-policy.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { badRequest, forbidden, notFound } from '../errors.js';
-import type { ApiRegistry } from '../routes/api.js';
-import { slug, teamName } from '../routes/schemas.js';
+import { badRequest, forbidden, notFound } from '../core/errors.js';
+import type { ApiRegistry } from '../core/api.js';
+import { slug, teamName } from '../core/schemas.js';
 import { GUARDRAIL_IDS } from './config.js';
 import { ARTIFACT_NAME, notebookSchema } from './notebook.js';
 import type { ModelRegistry } from './registry.js';

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError } from '../core/errors.js';
 import type { DeploymentManager } from '../serving/deployments.js';
 import type { ModelDeployer } from './registry.js';
 

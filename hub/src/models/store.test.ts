@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Store } from '../db/store.js';
-import { testDatabases } from '../db/test-databases.js';
+import { Store } from '../store.js';
+import { testDatabases } from '../core/db/test-databases.js';
 import { ModelStore, type VersionRecord } from './store.js';
 
 // The registry's tables on the embedded default and on PostgreSQL.

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import type { Db } from '../core/db/database.js';
 import type { DataSetRef, GuardrailResult, ModelCard } from './guardrails/types.js';
 import type { Selectable } from 'kysely';
 import type { ModelEventsTable, ModelVersionsTable } from './tables.js';

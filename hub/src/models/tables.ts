@@ -67,7 +67,7 @@ export interface ModelEventsTable {
   guardrails: string;
 }
 
-declare module '../db/schema.js' {
+declare module '../core/db/schema.js' {
   interface Database {
     models: ModelsTable;
     model_versions: ModelVersionsTable;

@@ -19,10 +19,10 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog, ModelServerBackend } from '@atrium/spawner';
 import { SpawnError } from '@atrium/spawner';
-import { randomToken, type SecretBox } from '../auth/secrets.js';
-import type { ModelServerRecord, ModelVersionSpec, ServingStore } from '../db/serving.js';
-import { ApiError, badRequest, conflict, notFound } from '../errors.js';
-import { log } from '../log.js';
+import { randomToken, type SecretBox } from '../core/secrets.js';
+import type { ModelServerRecord, ModelVersionSpec, ServingStore } from './store.js';
+import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
+import { log } from '../core/log.js';
 
 export const SERVING_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 

@@ -7,7 +7,7 @@
  * Percentiles come from a fixed latency histogram: they are the upper bound
  * of the bucket holding the percentile, so 'p99 ≤ 20 ms' rather than exact.
  */
-import type { MetricsRow, ServingStore } from '../db/serving.js';
+import type { MetricsRow, ServingStore } from './store.js';
 
 /** Upper bounds of the latency buckets in milliseconds; the last bucket is everything slower. */
 export const LATENCY_BOUNDS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10_000, 30_000, 60_000];

@@ -12,8 +12,8 @@
  * time a 504; the hub itself never answers 500 here.
  */
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { API_TOKEN_PREFIX, type IdentityService } from '../auth/identity.js';
-import { log } from '../log.js';
+import { API_TOKEN_PREFIX, type IdentityService } from '../identity/identity.js';
+import { log } from '../core/log.js';
 import type { DeploymentManager, ModelRoute } from './deployments.js';
 import type { ServingMetrics } from './metrics.js';
 import { scopeAllowsModel } from './scope.js';

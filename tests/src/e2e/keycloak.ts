@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Authenticator } from '@atrium/hub/auth/authenticator';
-import { OidcAuthenticator } from '@atrium/hub/auth/oidc';
-import { SecretBox } from '@atrium/hub/auth/secrets';
+import type { Authenticator } from '@atrium/hub/identity/authenticator';
+import { OidcAuthenticator } from '@atrium/hub/identity/oidc';
+import { SecretBox } from '@atrium/hub/core/secrets';
 import { startHub } from '@atrium/hub/app';
-import { parseConfig, publicOrigin } from '@atrium/hub/config';
+import { parseConfig, publicOrigin } from '@atrium/hub/core/config';
 import type { Page } from 'playwright-core';
 import { sharedEnvironmentsDir, type TestHub } from '../integration/helpers.js';
 

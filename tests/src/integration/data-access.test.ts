@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { SecretBox } from '@atrium/hub/auth/secrets';
+import { SecretBox } from '@atrium/hub/core/secrets';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { browserLogin, call, createUser, repoRoot, startTestHub, testDatabases, type TestHub, waitFor } from './helpers.js';
 

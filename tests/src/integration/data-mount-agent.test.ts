@@ -5,7 +5,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SecretBox } from '@atrium/hub/auth/secrets';
+import { SecretBox } from '@atrium/hub/core/secrets';
 import { AgentMounter } from '@atrium/hub/data/agent-mounter';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { SecretBox } from '@atrium/hub/auth/secrets';
+import { SecretBox } from '@atrium/hub/core/secrets';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { call, createUser, startTestHub, startWorkspace, type TestHub } from './helpers.js';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHub, type Hub, type HubOverrides } from '@atrium/hub/app';
-import { parseConfig, type ConfigInput } from '@atrium/hub/config';
-import { hashPassword } from '@atrium/hub/auth/passwords';
-import { setLogLevel } from '@atrium/hub/log';
-import { testDatabases as hubTestDatabases } from '@atrium/hub/db/test-databases';
+import { parseConfig, type ConfigInput } from '@atrium/hub/core/config';
+import { hashPassword } from '@atrium/hub/identity/passwords';
+import { setLogLevel } from '@atrium/hub/core/log';
+import { testDatabases as hubTestDatabases } from '@atrium/hub/core/db/test-databases';
 
 // Hub logs only warnings in tests unless ATRIUM_LOG_LEVEL asks for more.
 if (!process.env.ATRIUM_LOG_LEVEL) setLogLevel('warn');

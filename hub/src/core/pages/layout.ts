@@ -1,0 +1,80 @@
+import type { User } from '../../identity/user-store.js';
+import { html, type Raw } from './html.js';
+import { currentNotices } from './notices.js';
+import { STYLES } from './styles.js';
+
+export interface PageOptions {
+  title: string;
+  user?: User;
+  xsrfToken?: string;
+  body: Raw;
+  /** Module scripts under /hub/static/. */
+  scripts?: string[];
+  /** Data handed to the page's script as JSON. */
+  data?: unknown;
+  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'data' | 'login' | 'serving' | 'models';
+}
+
+export function renderPage(options: PageOptions): string {
+  const { user } = options;
+  const nav = user
+    ? html`<nav class="topnav">
+        <a href="/hub/home" class="${options.active === 'home' ? 'active' : ''}">Workspaces</a>
+        <a href="/hub/teams" class="${options.active === 'teams' ? 'active' : ''}">Teams</a>
+        <a href="/hub/data" class="${options.active === 'data' ? 'active' : ''}">Data</a>
+        <a href="/hub/models" class="${options.active === 'models' ? 'active' : ''}">Models</a>
+        <a href="/hub/serving" class="${options.active === 'serving' ? 'active' : ''}">Serving</a>
+        <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
+        <a href="/hub/tokens" class="${options.active === 'tokens' ? 'active' : ''}">API tokens</a>
+        ${user.platformAdmin ? html`<a href="/hub/admin" class="${options.active === 'admin' ? 'active' : ''}">Admin</a>` : ''}
+      </nav>
+      <div class="whoami">
+        <span class="user-name" title="${user.email}">${user.displayName}</span>
+        <span class="user-teams">${user.teams.map((t) => t.team).join(', ') || 'no team'}</span>
+        <form method="post" action="/hub/logout" class="inline">
+          <input type="hidden" name="_xsrf" value="${options.xsrfToken ?? ''}">
+          <button type="submit" class="link">Sign out</button>
+        </form>
+      </div>`
+    : html``;
+  return `<!doctype html>${
+    html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${options.xsrfToken ? html`<meta name="xsrf-token" content="${options.xsrfToken}">` : ''}
+<title>${options.title} · Atrium</title>
+<link rel="icon" href="data:image/svg+xml,${encodeURIComponent(LOGO_SVG)}">
+<style>${raw(STYLES)}</style>
+</head>
+<body>
+<header class="topbar">
+  <a class="brand" href="/hub/home">${LOGO}<span>Atrium</span></a>
+  ${nav}
+</header>
+${user?.platformAdmin ? currentNotices().map((n) => html`<div class="platform-notice" role="alert" data-notice="${n.id}"><strong>Warning:</strong> ${n.message}</div>`) : ''}
+<main id="main">${options.body}</main>
+${options.data !== undefined ? html`<script id="page-data" type="application/json">${rawJson(options.data)}</script>` : ''}
+${(options.scripts ?? []).map((s) => html`<script type="module" src="/hub/static/${s}"></script>`)}
+</body>
+</html>`.html
+  }`;
+}
+
+import { raw, scriptJson } from './html.js';
+const rawJson = (value: unknown) => raw(scriptJson(value));
+
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1f4e8c"/><path d="M8 24 16 7l8 17h-4l-4-9-4 9z" fill="#fff"/></svg>';
+const LOGO = raw(LOGO_SVG.replace('<svg ', '<svg class="logo" aria-hidden="true" '));
+
+export function renderMessagePage(options: { title: string; message: string; action?: { href: string; label: string } }): string {
+  return renderPage({
+    title: options.title,
+    body: html`<section class="card narrow message-page">
+      <h1>${options.title}</h1>
+      <p>${options.message}</p>
+      ${options.action ? html`<p><a class="button primary" href="${options.action.href}">${options.action.label}</a></p>` : ''}
+    </section>`,
+  });
+}

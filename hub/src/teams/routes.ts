@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { conflict, notFound } from '../core/errors.js';
+import { requirePlatformAdmin, requireTeamAdmin } from '../core/authorization.js';
+import type { ApiRegistry } from '../core/api.js';
+import type { HubDeps } from '../deps.js';
+import { teamName, teamRole, teamSchema, userName } from '../core/schemas.js';
+
+const teamParams = z.object({ team: teamName });
+const memberParams = z.object({ team: teamName, user: userName });
+
+export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
+  const { store, identity } = deps;
+  const view = (t: { name: string; displayName: string; members: { user: string; role: 'team-admin' | 'member' }[] }) => ({
+    name: t.name,
+    displayName: t.displayName,
+    members: t.members,
+  });
+
+  api.add({
+    method: 'get',
+    path: '/teams',
+    tag: 'teams',
+    summary: 'List teams and their members',
+    response: z.array(teamSchema),
+    handler: async () => (await store.teams.list()).map(view),
+  });
+
+  api.add({
+    method: 'post',
+    path: '/teams',
+    tag: 'teams',
+    summary: 'Create a team (platform admins)',
+    body: z.object({ name: teamName, displayName: z.string().trim().min(1).max(200).optional() }).strict(),
+    response: teamSchema,
+    status: 201,
+    handler: async ({ identity: who, body }) => {
+      requirePlatformAdmin(who);
+      if (await store.teams.get(body.name)) throw conflict(`Team ${body.name} already exists.`, 'team_exists', 'name');
+      return view(await store.teams.create(body.name, body.displayName ?? body.name));
+    },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/teams/:team',
+    tag: 'teams',
+    summary: 'One team with its members',
+    params: teamParams,
+    response: teamSchema,
+    handler: async ({ params }) => {
+      const team = await store.teams.get(params.team);
+      if (!team) throw notFound(`Team ${params.team} does not exist.`);
+      return view(team);
+    },
+  });
+
+  api.add({
+    method: 'delete',
+    path: '/teams/:team',
+    status: 204,
+    tag: 'teams',
+    summary: 'Delete a team (platform admins); its members keep their accounts',
+    params: teamParams,
+    handler: async ({ identity: who, params }) => {
+      requirePlatformAdmin(who);
+      if (!(await store.teams.get(params.team))) throw notFound(`Team ${params.team} does not exist.`);
+      await store.teams.delete(params.team);
+      identity.invalidateAll();
+      return undefined;
+    },
+  });
+
+  api.add({
+    method: 'put',
+    path: '/teams/:team/members/:user',
+    tag: 'teams',
+    summary: 'Add a member or change their role (team admins of that team, platform admins)',
+    params: memberParams,
+    body: z.object({ role: teamRole.default('member') }).strict(),
+    response: teamSchema,
+    handler: async ({ identity: who, params, body }) => {
+      requireTeamAdmin(who, params.team);
+      if (!(await store.teams.get(params.team))) throw notFound(`Team ${params.team} does not exist.`);
+      if (!(await store.users.get(params.user))) throw notFound(`User ${params.user} does not exist.`);
+      await store.users.setMembership(params.user, params.team, body.role);
+      identity.invalidateUser(params.user);
+      return view((await store.teams.get(params.team))!);
+    },
+  });
+
+  api.add({
+    method: 'delete',
+    path: '/teams/:team/members/:user',
+    status: 204,
+    tag: 'teams',
+    summary: 'Remove a member (team admins of that team, platform admins)',
+    params: memberParams,
+    handler: async ({ identity: who, params }) => {
+      requireTeamAdmin(who, params.team);
+      if (!(await store.users.removeMembership(params.user, params.team))) {
+        throw notFound(`${params.user} is not a member of team ${params.team}.`);
+      }
+      identity.invalidateUser(params.user);
+      return undefined;
+    },
+  });
+}

@@ -1,0 +1,435 @@
+import type { Catalog, CatalogImage, CatalogSize, Spawner, SpawnerState } from '@atrium/spawner';
+import { workspaceDataEnv } from '../data/workspace-env.js';
+import type { SecretBox } from '../core/secrets.js';
+import { randomToken } from '../core/secrets.js';
+import type { HubConfig } from '../core/config.js';
+import type { ServerRecord } from './store.js';
+import type { Store } from '../store.js';
+import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
+import { log } from '../core/log.js';
+import { fetchActivity, isServerReady } from './jupyter-client.js';
+import { ProgressChannel } from './progress.js';
+
+export interface Route {
+  /** Parsed once: the proxy reads it on every request. */
+  target: URL;
+  token: string;
+}
+
+interface Starting {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const key = (user: string, name: string) => `${user}/${name}`;
+
+export const baseUrlFor = (user: string, name: string) => `/user/${user}/${name}/`;
+
+/**
+ * Owns the workspace lifecycle (pending → running → stopping → stopped, or
+ * failed): the state machine, timeouts, persistence, re-adoption after a hub
+ * restart, liveness polling and idle culling. Backends only act and answer.
+ */
+export class WorkspaceManager {
+  /** The proxy's routing table: read on every proxied request. */
+  private readonly routes = new Map<string, Route>();
+  private readonly progress = new Map<string, ProgressChannel>();
+  private readonly starting = new Map<string, Starting>();
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Serialises start checks per user, so concurrent requests cannot pass the limit together. */
+  private readonly userLocks = new Map<string, Promise<unknown>>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly spawner: Spawner,
+    private readonly catalog: Catalog,
+    private readonly secrets: SecretBox,
+    private readonly config: HubConfig,
+  ) {}
+
+  route(user: string, name: string): Route | undefined {
+    return this.routes.get(key(user, name));
+  }
+
+  progressOf(user: string, name: string): ProgressChannel | undefined {
+    return this.progress.get(key(user, name));
+  }
+
+  /** Check a start request against the catalog; returns the resolved image and size. */
+  resolve(imageName: string, sizeName: string | undefined): { image: CatalogImage; size: CatalogSize } {
+    const image = this.catalog.findImage(imageName);
+    if (!image) {
+      const known = this.catalog.images.map((i) => i.name).join(', ');
+      throw badRequest(`Unknown image "${imageName}". Choose one of: ${known}.`, 'image', 'unknown_image');
+    }
+    const chosen = sizeName ?? image.defaultSize;
+    const size = this.catalog.findSize(chosen);
+    if (!size) {
+      const known = this.catalog.sizesFor(image).map((s) => s.name).join(', ');
+      throw badRequest(`Unknown size "${chosen}". Choose one of: ${known}.`, 'size', 'unknown_size');
+    }
+    if (!image.sizes.includes(size.name)) {
+      const allowed = this.catalog.sizesFor(image).map((s) => s.name).join(', ');
+      throw badRequest(`The ${image.displayName} image cannot run with size "${size.name}". It allows: ${allowed}.`, 'size', 'size_not_allowed');
+    }
+    if (size.gpu > 0 && !this.spawner.supportsGpus) {
+      throw badRequest(
+        `Size "${size.name}" needs a GPU, and this hub runs workspaces as local processes without GPUs. Choose another size, or ask your platform team for the Kubernetes backend.`,
+        'size',
+        'size_unavailable',
+      );
+    }
+    return { image, size };
+  }
+
+  /** Sizes this backend can run (GPU sizes need a backend with GPUs). */
+  isSizeAvailable(size: CatalogSize): boolean {
+    return size.gpu === 0 || Boolean(this.spawner.supportsGpus);
+  }
+
+  /** Validate, record the workspace as pending and start it in the background. */
+  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<ServerRecord> {
+    const { image, size } = this.resolve(imageName, sizeName);
+    const team = await this.resolveTeam(user, teamName);
+    return this.withUserLock(user, () => this.reserveAndSpawn(user, name, image, size, team));
+  }
+
+  /** The team a workspace runs for: the one asked for (the user must be in it), else the user's first team. */
+  private async resolveTeam(user: string, teamName: string | undefined): Promise<string | undefined> {
+    const teams = (await this.store.users.get(user))?.teams.map((t) => t.team) ?? [];
+    if (teamName === undefined) return teams[0];
+    if (!teams.includes(teamName)) {
+      throw badRequest(`${user} is not a member of team "${teamName}". Choose one of: ${teams.join(', ') || '(no teams)'}.`, 'team', 'unknown_team');
+    }
+    return teamName;
+  }
+
+  private async withUserLock<T>(user: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.userLocks.get(user) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(task);
+    this.userLocks.set(user, run);
+    try {
+      return await run;
+    } finally {
+      if (this.userLocks.get(user) === run) this.userLocks.delete(user);
+    }
+  }
+
+  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<ServerRecord> {
+    const k = key(user, name);
+    const existing = await this.store.servers.get(user, name);
+    if (existing && ['pending', 'running', 'stopping'].includes(existing.status)) {
+      throw conflict(`Workspace "${name}" is already ${existing.status}.`, 'already_running');
+    }
+    if (this.starting.has(k)) throw conflict(`Workspace "${name}" is already starting.`, 'already_running');
+    const active = await this.store.servers.countActive(user);
+    const limit = this.config.workspaces.maxRunningPerUser;
+    if (active >= limit) {
+      throw new ApiError(
+        409,
+        'too_many_workspaces',
+        `You already have ${active} workspace${active === 1 ? '' : 's'} running, the most allowed. Stop one to start "${name}".`,
+      );
+    }
+    const token = randomToken();
+    await this.store.servers.upsertForStart({
+      user,
+      name,
+      image: image.name,
+      imageVersion: image.version,
+      size: size.name,
+      tokenCiphertext: this.secrets.encrypt(token),
+    });
+    const channel = new ProgressChannel();
+    this.progress.set(k, channel);
+    channel.emit({ progress: 0, message: `Starting workspace "${name}" with ${image.displayName} (${size.displayName})` });
+    const abort = new AbortController();
+    const done = this.spawn(user, name, image, size, token, channel, abort.signal, team).finally(() => this.starting.delete(k));
+    this.starting.set(k, { abort, done });
+    return (await this.store.servers.get(user, name))!;
+  }
+
+  private async spawn(
+    user: string,
+    name: string,
+    image: CatalogImage,
+    size: CatalogSize,
+    token: string,
+    channel: ProgressChannel,
+    signal: AbortSignal,
+    team?: string,
+  ): Promise<void> {
+    const baseUrl = baseUrlFor(user, name);
+    const onProgress = (e: { progress: number; message: string }) => channel.emit(e);
+    let state: SpawnerState | undefined;
+    const began = Date.now();
+    try {
+      if (this.spawner.prepare) await this.spawner.prepare(image, onProgress);
+      if (signal.aborted) throw new Error('Start cancelled.');
+      channel.emit({ progress: 60, message: `The ${image.displayName} environment is ready; launching JupyterLab` });
+      const result = await this.spawner.start(
+        {
+          user,
+          workspace: name,
+          image,
+          size,
+          token,
+          baseUrl,
+          hubPrefix: '/hub/',
+          hubHost: this.config.publicUrl.replace(/\/$/, ''),
+          env: serverEnv(this.config),
+          ...(team ? { team } : {}),
+        },
+        onProgress,
+        signal,
+      );
+      state = result.state;
+      await this.store.servers.update(user, name, { target: result.target, spawnerState: state });
+      // Some backends vouch for readiness themselves (a readiness probe the hub cannot replay, e.g. kwok).
+      if (!this.spawner.readyWhenStarted) {
+        channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
+        await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
+      }
+      this.routes.set(key(user, name), { target: new URL(result.target), token });
+      const now = Date.now();
+      await this.store.servers.update(user, name, { status: 'running', readyAt: now, lastActivityAt: now, message: null });
+      channel.emit({ progress: 100, message: 'Your workspace is ready', ready: true, url: `${baseUrl}lab` });
+      log.info('workspace ready', { user, workspace: name, image: image.name, size: size.name, seconds: (now - began) / 1000 });
+    } catch (err) {
+      const message = signal.aborted ? 'The start was cancelled.' : (err as Error).message;
+      log.warn('workspace failed to start', { user, workspace: name, reason: message });
+      if (state) await this.spawner.stop(state).catch((e: Error) => log.warn('cleanup after failed start', { reason: e.message }));
+      await this.store.servers.update(user, name, {
+        status: signal.aborted ? 'stopped' : 'failed',
+        target: null,
+        stoppedAt: Date.now(),
+        message: signal.aborted ? null : message,
+      });
+      channel.emit({ progress: 100, message, failed: true });
+    }
+  }
+
+  private async waitUntilReady(
+    user: string,
+    name: string,
+    target: string,
+    baseUrl: string,
+    token: string,
+    state: SpawnerState,
+    channel: ProgressChannel,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const deadline = Date.now() + this.config.workspaces.startTimeoutSeconds * 1000;
+    let attempt = 0;
+    while (!signal.aborted) {
+      if (await isServerReady(target, baseUrl, token, 1_000)) return;
+      attempt++;
+      // Checking the process is cheap; do it often so a crash shows at once.
+      if (attempt % 5 === 0) {
+        const poll = await this.spawner.poll(state);
+        if (!poll.running) throw new Error(`JupyterLab exited while starting.${poll.reason ? ` ${poll.reason}` : ''}`);
+        channel.emit({ progress: Math.min(95, 70 + attempt / 4), message: 'Waiting for JupyterLab to answer' });
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`JupyterLab did not answer within ${this.config.workspaces.startTimeoutSeconds} seconds.`);
+      }
+      await sleep(attempt < 100 ? 50 : 250);
+    }
+    throw new Error('The start was cancelled.');
+  }
+
+  /** Stop a workspace (cancels a start in progress). Keeps the user's files. */
+  async stop(user: string, name: string, message: string | null = null): Promise<void> {
+    const k = key(user, name);
+    const inFlight = this.stopping.get(k);
+    if (inFlight) return inFlight;
+    const record = await this.store.servers.get(user, name);
+    if (!record) throw notFound(`Workspace "${name}" of ${user} does not exist.`);
+    const run = (async () => {
+      const starting = this.starting.get(k);
+      if (starting) {
+        starting.abort.abort();
+        await starting.done;
+      }
+      const current = (await this.store.servers.get(user, name))!;
+      if (current.status === 'stopped' || current.status === 'failed') {
+        this.routes.delete(k);
+        return;
+      }
+      await this.store.servers.update(user, name, { status: 'stopping' });
+      this.routes.delete(k);
+      if (current.spawnerState) await this.spawner.stop(current.spawnerState);
+      await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
+      log.info('workspace stopped', { user, workspace: name, reason: message ?? 'requested' });
+    })().finally(() => this.stopping.delete(k));
+    this.stopping.set(k, run);
+    return run;
+  }
+
+  /** Delete a user's home volumes where the backend keeps them (only when an admin asks). */
+  async removeUserData(user: string, teams: string[]): Promise<boolean> {
+    if (!this.spawner.removeUserData) return false;
+    await this.spawner.removeUserData(user, teams);
+    return true;
+  }
+
+  /** Forget a stopped workspace entirely (its files in the home stay). */
+  async remove(user: string, name: string): Promise<void> {
+    const record = await this.store.servers.get(user, name);
+    if (!record) throw notFound(`Workspace "${name}" of ${user} does not exist.`);
+    if (record.status !== 'stopped' && record.status !== 'failed') {
+      throw conflict(`Stop workspace "${name}" before deleting it.`, 'still_running');
+    }
+    await this.store.servers.delete(user, name);
+    this.progress.delete(key(user, name));
+  }
+
+  /**
+   * After a hub restart (even kill -9): adopt servers that still run, mark
+   * the others stopped. Servers run in their own process groups, so they
+   * outlive the hub and nothing the user saved is lost.
+   */
+  async restore(): Promise<{ adopted: number; stopped: number }> {
+    let adopted = 0;
+    let stopped = 0;
+    for (const record of await this.store.servers.listByStatus(['pending', 'running', 'stopping'])) {
+      const { user, name } = record;
+      try {
+        const ok = await this.adopt(record);
+        if (ok) adopted++;
+        else stopped++;
+      } catch (err) {
+        stopped++;
+        log.warn('could not re-adopt workspace', { user, workspace: name, reason: (err as Error).message });
+        await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message: 'Stopped while the hub was restarting.' });
+      }
+    }
+    if (adopted + stopped > 0) log.info('re-adopted workspaces after restart', { adopted, stopped });
+    return { adopted, stopped };
+  }
+
+  private async adopt(record: ServerRecord): Promise<boolean> {
+    const { user, name } = record;
+    const markStopped = async (message: string) => {
+      await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
+      return false;
+    };
+    if (!record.spawnerState || !record.target || !record.tokenCiphertext) {
+      return markStopped('The hub restarted before this workspace finished starting. Start it again.');
+    }
+    if (record.status === 'stopping') {
+      await this.spawner.stop(record.spawnerState);
+      return markStopped('Stopped.');
+    }
+    const poll = await this.spawner.poll(record.spawnerState);
+    if (!poll.running) {
+      // Release what the dead server held (cgroups, runtime files).
+      await this.spawner.stop(record.spawnerState).catch(() => undefined);
+      return markStopped(`Stopped while the hub was down.${poll.reason ? ` ${poll.reason}` : ''}`);
+    }
+    const token = this.secrets.decrypt(record.tokenCiphertext);
+    const baseUrl = baseUrlFor(user, name);
+    const deadline = Date.now() + (record.status === 'pending' ? this.config.workspaces.startTimeoutSeconds * 1000 : 10_000);
+    while (!this.spawner.readyWhenStarted && !(await isServerReady(record.target, baseUrl, token))) {
+      if (Date.now() > deadline) {
+        await this.spawner.stop(record.spawnerState);
+        return markStopped('Stopped: it no longer answered after the hub restarted.');
+      }
+      await sleep(250);
+    }
+    this.routes.set(key(user, name), { target: new URL(record.target), token });
+    if (record.status !== 'running') await this.store.servers.update(user, name, { status: 'running', readyAt: Date.now() });
+    return true;
+  }
+
+  /** Notice servers that died on their own; their owners see why. */
+  async pollAll(): Promise<void> {
+    for (const record of await this.store.servers.listByStatus(['running'])) {
+      if (!record.spawnerState || this.stopping.has(key(record.user, record.name))) continue;
+      const result = await this.spawner.poll(record.spawnerState).catch(() => ({ running: true }) as const);
+      if (!result.running) {
+        this.routes.delete(key(record.user, record.name));
+        await this.spawner.stop(record.spawnerState).catch(() => undefined);
+        await this.store.servers.update(record.user, record.name, {
+          status: 'stopped',
+          target: null,
+          stoppedAt: Date.now(),
+          message: `JupyterLab stopped unexpectedly.${result.reason ? ` ${result.reason}` : ''}`,
+        });
+        log.warn('workspace died', { user: record.user, workspace: record.name });
+      }
+    }
+  }
+
+  /**
+   * Stop servers idle for longer than the configured time, using JupyterLab's
+   * own activity report; a busy kernel always counts as activity.
+   */
+  async cullIdle(now = Date.now()): Promise<string[]> {
+    const limitMs = this.config.workspaces.cullIdleSeconds * 1000;
+    const culled: string[] = [];
+    for (const record of await this.store.servers.listByStatus(['running'])) {
+      const route = this.routes.get(key(record.user, record.name));
+      if (!route) continue;
+      let lastActivity: number;
+      try {
+        const activity = await fetchActivity(route.target.origin, baseUrlFor(record.user, record.name), route.token);
+        lastActivity = activity.busyKernels > 0 ? now : Math.max(activity.lastActivity, record.readyAt ?? 0);
+      } catch (err) {
+        log.debug('activity check failed', { user: record.user, workspace: record.name, reason: (err as Error).message });
+        continue;
+      }
+      if (lastActivity !== record.lastActivityAt) {
+        await this.store.servers.update(record.user, record.name, { lastActivityAt: lastActivity });
+      }
+      if (limitMs > 0 && now - lastActivity > limitMs) {
+        const minutes = Math.round((now - lastActivity) / 60_000);
+        await this.stop(
+          record.user,
+          record.name,
+          `Stopped after ${minutes} minute${minutes === 1 ? '' : 's'} without activity. Your files are kept; start it again any time.`,
+        );
+        culled.push(key(record.user, record.name));
+      }
+    }
+    return culled;
+  }
+
+  startBackgroundTasks(): void {
+    const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
+      const timer = setInterval(() => {
+        task().catch((err: Error) => log.warn(`${what} failed`, { reason: err.message }));
+      }, seconds * 1000);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.config.workspaces.pollIntervalSeconds, () => this.pollAll(), 'liveness poll');
+    every(this.config.workspaces.cullIntervalSeconds, () => this.cullIdle(), 'idle culling');
+  }
+
+  /** Stop background tasks and cancel starts; running servers keep running. */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    for (const s of this.starting.values()) s.abort.abort();
+    await Promise.allSettled([...this.starting.values()].map((s) => s.done));
+  }
+
+  /** Wait for a start in progress (tests and the CLI). */
+  async waitForStart(user: string, name: string): Promise<void> {
+    await this.starting.get(key(user, name))?.done;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The environment every server gets from the hub (besides its own token,
+ * which backends pass separately): where the hub is, and what the mount agent
+ * needs. Never a storage credential (tested on the rendered Kubernetes pod).
+ */
+export function serverEnv(config: HubConfig): Record<string, string> {
+  const inCluster = config.spawner.kind === 'kubernetes' ? config.spawner.kubernetes.hubUrl.replace(/\/$/, '') : '';
+  return { ATRIUM_HUB_URL: inCluster || config.publicUrl || `http://${config.host}:${config.port}`, ...workspaceDataEnv(config) };
+}

@@ -1,0 +1,200 @@
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import { stripCookie } from '../identity/cookies.js';
+import { SESSION_COOKIE, type IdentityService, type RequestIdentity } from '../identity/identity.js';
+import { log } from '../core/log.js';
+import { renderMessagePage } from '../core/pages/layout.js';
+import type { WorkspaceManager } from './manager.js';
+
+const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface ProxyTarget {
+  owner: string;
+  workspace: string;
+}
+
+export function parseUserPath(url: string): { owner: string; workspace: string | undefined; hasSlash: boolean } | undefined {
+  const match = USER_PATH.exec(url);
+  if (!match) return undefined;
+  const rest = url.slice(match[0].length);
+  try {
+    return {
+      owner: decodeURIComponent(match[1]!),
+      workspace: match[2] ? decodeURIComponent(match[2]) : undefined,
+      hasSlash: rest.startsWith('/'),
+    };
+  } catch {
+    // Malformed percent-encoding: nothing lives there (a 404, not a crash).
+    return undefined;
+  }
+}
+
+/** Browsers sending cookies must come from our own origin to change anything. */
+export function isSameOrigin(req: IncomingMessage): boolean {
+  const host = req.headers.host;
+  const source = req.headers.origin ?? req.headers.referer;
+  if (!host || !source) return false;
+  try {
+    return new URL(source).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function wantsHtml(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * Routes /user/<name>/<workspace>/… to the owner's server, HTTP and
+ * WebSocket. Only the owner gets through. The hub swaps the caller's
+ * credentials for the server's own token, which never reaches a browser.
+ */
+export class WorkspaceProxy {
+  // Without an agent http-proxy opens a new connection per request and sends
+  // `Connection: close`; reusing connections to the servers is most of the
+  // proxy's throughput.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 30_000 });
+  private readonly proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: false, agent: this.agent });
+
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly manager: WorkspaceManager,
+  ) {
+    this.proxy.on('error', (err, req, res) => {
+      log.warn('proxy error', { url: (req as IncomingMessage).url?.split('?')[0], reason: err.message });
+      if (res && 'writeHead' in res) {
+        const response = res as ServerResponse;
+        if (!response.headersSent) {
+          this.reply(req as IncomingMessage, response, 502, 'workspace_unreachable', 'Your workspace is not answering',
+            'The hub could not reach this workspace. It may be restarting or may have stopped; check its status on the home page.');
+        } else response.end();
+      } else (res as Duplex | undefined)?.destroy();
+    });
+    this.proxy.on('proxyRes', (proxyRes) => {
+      // JupyterLab sets its own login cookie after token authentication; the
+      // hub is the only authority here, so it does not reach the browser.
+      const cookies = proxyRes.headers['set-cookie'];
+      if (cookies) proxyRes.headers['set-cookie'] = cookies.filter((c) => !c.startsWith('username-'));
+    });
+  }
+
+  /**
+   * Handle an HTTP request under /user/. `signIn`: where an anonymous
+   * browser is sent (default: the hub's sign-in page on this host).
+   */
+  async web(req: IncomingMessage, res: ServerResponse, signIn?: (url: string) => string): Promise<void> {
+    const checked = await this.check(req, false, signIn);
+    if (!checked.ok) {
+      if (checked.redirect) {
+        res.writeHead(302, { Location: checked.redirect }).end();
+        return;
+      }
+      this.reply(req, res, checked.status, checked.code, checked.title, checked.message, checked.action);
+      return;
+    }
+    this.prepareUpstream(req, checked.token);
+    this.proxy.web(req, res, { target: checked.target });
+  }
+
+  /** Handle a WebSocket upgrade under /user/ (kernels, terminals). */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const checked = await this.check(req, true);
+    if (!checked.ok) {
+      socket.end(`HTTP/1.1 ${checked.status} ${checked.title}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.prepareUpstream(req, checked.token);
+    this.proxy.ws(req, socket, head, { target: checked.target });
+  }
+
+  private prepareUpstream(req: IncomingMessage, token: string): void {
+    req.headers.authorization = `token ${token}`;
+    const cookie = stripCookie(req.headers.cookie, SESSION_COOKIE);
+    if (cookie === undefined) delete req.headers.cookie;
+    else req.headers.cookie = cookie;
+  }
+
+  private async check(
+    req: IncomingMessage,
+    websocket = false,
+    signIn: (url: string) => string = (url) => `/hub/login?next=${encodeURIComponent(url)}`,
+  ): Promise<
+    | { ok: true; target: URL; token: string }
+    | { ok: false; status: number; code: string; title: string; message: string; redirect?: string; action?: { href: string; label: string } }
+  > {
+    const url = req.url ?? '/';
+    const parsed = parseUserPath(url);
+    if (!parsed) return { ok: false, status: 404, code: 'not_found', title: 'Not found', message: 'There is nothing at this address.' };
+    let who: RequestIdentity | undefined;
+    try {
+      who = await this.identity.fromRequest(req);
+    } catch (err) {
+      log.error('identity lookup failed', { reason: (err as Error).message });
+      return { ok: false, status: 503, code: 'hub_unavailable', title: 'Hub unavailable', message: 'The hub could not check who you are. Try again in a moment.' };
+    }
+    if (!who) {
+      if (!websocket && req.method === 'GET' && wantsHtml(req)) {
+        return { ok: false, status: 302, code: 'login', title: 'Sign in', message: '', redirect: signIn(url) };
+      }
+      return { ok: false, status: 401, code: 'unauthenticated', title: 'Unauthorized', message: 'Sign in first, or send an API token in the Authorization header.' };
+    }
+    if (who.user.name !== parsed.owner) {
+      return {
+        ok: false,
+        status: 403,
+        code: 'forbidden',
+        title: 'Forbidden',
+        message: `This workspace belongs to ${parsed.owner}. Only its owner can open it.`,
+        action: { href: '/hub/home', label: 'Go to your home page' },
+      };
+    }
+    if (who.via === 'session' && (websocket || !SAFE_METHODS.has(req.method ?? 'GET')) && !isSameOrigin(req)) {
+      return { ok: false, status: 403, code: 'cross_origin', title: 'Forbidden', message: 'Requests that change a workspace must come from Atrium pages.' };
+    }
+    if (!parsed.workspace) {
+      return { ok: false, status: 302, code: 'redirect', title: 'Home', message: '', redirect: '/hub/home' };
+    }
+    if (!parsed.hasSlash && !websocket) {
+      const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+      return { ok: false, status: 302, code: 'redirect', title: 'Workspace', message: '', redirect: `/user/${parsed.owner}/${parsed.workspace}/${query}` };
+    }
+    const route = this.manager.route(parsed.owner, parsed.workspace);
+    if (!route) {
+      return {
+        ok: false,
+        status: 503,
+        code: 'workspace_not_running',
+        title: 'Workspace not running',
+        message: `Workspace "${parsed.workspace}" is not running. Start it from your home page; your files are kept.`,
+        action: { href: `/hub/home?workspace=${encodeURIComponent(parsed.workspace)}`, label: 'Go to your home page' },
+      };
+    }
+    return { ok: true, target: route.target, token: route.token };
+  }
+
+  private reply(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    code: string,
+    title: string,
+    message: string,
+    action?: { href: string; label: string },
+  ): void {
+    if (wantsHtml(req)) {
+      res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(renderMessagePage({ title, message, action: action ?? { href: '/hub/home', label: 'Go to your home page' } }));
+    } else {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify({ error: { code, message } }));
+    }
+  }
+
+  close(): void {
+    this.proxy.close();
+    this.agent.destroy();
+  }
+}
