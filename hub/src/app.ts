@@ -22,33 +22,21 @@ import { log } from './core/log.js';
 import { limitRequests } from './core/http-limits.js';
 import { renderMessagePage } from './core/pages/layout.js';
 import { noticesFor, platformNotices } from './core/pages/notices.js';
-import { registerPageRoutes } from './identity/pages.js';
 import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
-import { registerWorkspaceLogin } from './workspaces/workspace-login.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
-import { registerKbPages } from './kb/pages.js';
 import { ApiRegistry } from './core/api.js';
 import type { HubDeps } from './deps.js';
-import { registerImageRoutes } from './workspaces/image-routes.js';
-import { registerDatasetRoutes } from './data/routes.js';
 import { createDataService, type DataService } from './data/index.js';
 import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
 import { RerunAccess } from './data/rerun-access.js';
-import { registerDatasetPages } from './data/pages.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
-import { registerKbRoutes } from './kb/routes.js';
-import { registerServerRoutes } from './workspaces/routes.js';
-import { registerTeamRoutes } from './teams/routes.js';
-import { registerTokenRoutes } from './identity/token-routes.js';
-import { registerUserRoutes } from './identity/user-routes.js';
 import { WorkspaceManager } from './workspaces/manager.js';
-import { registerDeploymentRoutes } from './serving/routes.js';
 import { createModelServerBackend, createServing } from './serving/index.js';
-import { registerServingPages } from './serving/pages.js';
-import { createModelRegistry, registerModelPages, registerModelRoutes, servingDeployer, type ModelRegistry } from './models/index.js';
+import { createModelRegistry, servingDeployer, type ModelRegistry } from './models/index.js';
+import { FEATURES } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERSION = '0.1.0';
@@ -172,29 +160,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
   const rerunAccess = new RerunAccess(store, () => hubUrlForUserCode(config));
-  const deps: HubDeps = {
-    config,
-    store,
-    identity,
-    manager,
-    catalog,
-    deployments: serving.deployments,
-    servingMetrics: serving.metrics,
-    data,
-    isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
-  };
-
-  const api = new ApiRegistry();
-  registerUserRoutes(api, deps);
-  registerTeamRoutes(api, deps);
-  registerServerRoutes(api, deps);
-  registerImageRoutes(api, deps);
-  registerTokenRoutes(api, deps);
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
-  kb.watch();
-  registerKbRoutes(api, deps, kb);
-  registerDeploymentRoutes(api, deps);
-  registerDatasetRoutes(api, deps, data);
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   const models = createModelRegistry(config, store, catalog, rerunSandbox, data, rerunData);
@@ -205,7 +171,25 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   models.registry.deployer = servingDeployer(serving.deployments);
-  registerModelRoutes(api, models.registry, data);
+  const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
+  const deps: HubDeps = {
+    config,
+    store,
+    catalog,
+    identity,
+    authenticator,
+    throttle,
+    manager,
+    ...(subdomains ? { subdomains } : {}),
+    kb,
+    data,
+    models,
+    serving,
+    isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
+  };
+
+  const api = new ApiRegistry();
+  for (const feature of FEATURES) feature.routes?.(api, deps);
   api.add({
     method: 'get',
     path: '/',
@@ -293,15 +277,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
   app.use('/hub/api', apiRouter);
 
-  const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const pages = express.Router();
-  if (subdomains) registerWorkspaceLogin(pages, subdomains);
   pages.use(platformNotices(noticesFor(deps.isolation)));
-  registerKbPages(pages, kb);
-  registerServingPages(pages, deps);
-  registerDatasetPages(pages, data);
-  registerModelPages(pages, { reruns: deps.isolation.reruns, backend: config.spawner.kind });
-  registerPageRoutes(pages, deps, authenticator, throttle);
+  for (const feature of FEATURES) feature.pages?.(pages, deps);
   app.use('/hub', pages);
   app.use((req, res) => {
     res.status(404).type('html').send(renderMessagePage({ title: 'Not found', message: `There is no page at ${req.path}.`, action: { href: '/hub/home', label: 'Go to your home page' } }));
@@ -373,13 +351,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   );
   server.keepAliveTimeout = 65_000;
 
-  await manager.restore();
-  await models.registry.resumePending();
-  manager.startBackgroundTasks();
-  await serving.start();
-  data.start();
-  const sessionsTimer = setInterval(() => store.sessions.deleteExpired().catch(() => undefined), 3_600_000);
-  sessionsTimer.unref();
+  for (const feature of FEATURES) await feature.start?.(deps);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -408,15 +380,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     server,
     url,
     async close(options = {}) {
-      clearInterval(sessionsTimer);
-      data.stop();
-      kb.close();
-      await models.close();
-      await manager.close();
-      await serving.close({ stopServers: options.stopServers ?? false });
-      if (options.stopServers) {
-        for (const r of await store.servers.listByStatus(['pending', 'running', 'stopping'])) await manager.stop(r.user, r.name).catch(() => undefined);
-      }
+      for (const feature of [...FEATURES].reverse()) await feature.close?.(deps, { stopServers: options.stopServers ?? false });
       proxy.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,24 +1,39 @@
 import type { Catalog } from '@atrium/spawner';
+import type { Authenticator } from './identity/authenticator.js';
 import type { IdentityService } from './identity/identity.js';
+import type { LoginThrottle } from './identity/rate-limit.js';
 import type { HubConfig } from './core/config.js';
 import type { Store } from './store.js';
 import type { WorkspaceManager } from './workspaces/manager.js';
-import type { DeploymentManager } from './serving/deployments.js';
-import type { ServingMetrics } from './serving/metrics.js';
-import type { DataGovernance } from './data/policy.js';
+import type { Subdomains } from './workspaces/subdomains.js';
+import type { Serving } from './serving/index.js';
+import type { DataService } from './data/service.js';
+import type { KnowledgeBase } from './kb/knowledge-base.js';
+import type { Models } from './models/index.js';
 
-/** Shared clients, created once at start-up and handed to every route module. */
+/**
+ * The hub's services, created once at start-up (`app.ts`) and handed to
+ * every feature's routes, pages and background work. A feature reaches
+ * another feature only through what is listed here.
+ */
 export interface HubDeps {
   config: HubConfig;
   store: Store;
-  identity: IdentityService;
-  manager: WorkspaceManager;
   catalog: Catalog;
-  /** Model deployments: `deploy`, `rollback`, `current` (the registry calls these on promotion). */
-  deployments: DeploymentManager;
-  servingMetrics: ServingMetrics;
-  /** Governed data access: what other features may ask about data sets (hub/src/data/policy.ts). */
-  data: DataGovernance;
+  /** Who is calling: sessions, API tokens, users and teams. */
+  identity: IdentityService;
+  authenticator: Authenticator;
+  throttle: LoginThrottle;
+  /** Workspaces: spawn, stop, progress, culling. */
+  manager: WorkspaceManager;
+  /** Per-user workspace hosts, when `workspaces.subdomainHost` is set. */
+  subdomains?: Subdomains;
+  kb: KnowledgeBase;
+  /** Governed data access; other features ask it through `DataGovernance` (hub/src/data/policy.ts). */
+  data: DataService;
+  models: Models;
+  /** Model deployments (`deploy`, `rollback`, `current`: the registry calls these on promotion), metrics and the predict route. */
+  serving: Serving;
   /**
    * Where user code runs: `bubblewrap` (local, isolated), `none` (local, as
    * the hub: admin pages warn) or `pods` (Kubernetes); `reruns` for the

@@ -1,4 +1,7 @@
 import { type OpenDatabase, openDatabase } from './core/db/database.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type { Database } from './tables.js';
 import { KbStore } from './kb/store.js';
 import { ServerStore } from './workspaces/store.js';
 import { ServingStore } from './serving/store.js';
@@ -29,7 +32,7 @@ export class Store {
   }
 
   static async open(url: string): Promise<Store> {
-    return new Store(await openDatabase(url));
+    return new Store(await openDatabase(url, MIGRATIONS));
   }
 
   get dialect() {

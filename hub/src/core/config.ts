@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { dataAccessConfigSchema } from '../data/config.js';
 import { modelsConfigSchema } from '../models/config.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const durationSeconds = z.number().int().nonnegative();
 

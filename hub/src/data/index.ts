@@ -1,3 +1,6 @@
+import type { HubFeature } from '../feature.js';
+import { registerDatasetRoutes } from './routes.js';
+import { registerDatasetPages } from './pages.js';
 import path from 'node:path';
 import type { SecretBox } from '../core/secrets.js';
 import type { HubConfig } from '../core/config.js';
@@ -30,3 +33,12 @@ export function createDataService(config: HubConfig, store: Store, secrets: Secr
   service.audit.anchorTo(new FileAuditAnchor(path.join(config.stateDir, AUDIT_ANCHOR_FILE)));
   return service;
 }
+
+/** The data catalog: data sets, requests and grants, masking, mounts into workspaces and the audit log. */
+export const dataFeature: HubFeature = {
+  name: 'data',
+  routes: registerDatasetRoutes,
+  pages: registerDatasetPages,
+  start: ({ data }) => data.start(),
+  close: ({ data }) => data.stop(),
+};

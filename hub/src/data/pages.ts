@@ -1,3 +1,4 @@
+import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
 import { CLASSIFICATIONS, DATASET_NAME, type Classification, maskRuleOf } from './model.js';
@@ -60,7 +61,7 @@ function subnav(who: RequestIdentity, current: string): Raw {
     ${canRegister ? link('/hub/data/new', 'New data set', 'new') : ''}</p>`;
 }
 
-export function registerDatasetPages(router: Router, data: DataService): void {
+export function registerDatasetPages(router: Router, { data }: HubDeps): void {
   registerDatasetManagePages(router, data, page);
   router.get('/data', async (req, res) => {
     const who = requireSession(req, res);

@@ -157,7 +157,7 @@ const updateBody = z
   })
   .strict();
 
-export function registerDatasetRoutes(api: ApiRegistry, _deps: HubDeps, data: DataService): void {
+export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
   registerWorkspaceMountRoutes(api, data);
 

@@ -20,13 +20,8 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-export function registerPageRoutes(
-  router: Router,
-  deps: HubDeps,
-  authenticator: Authenticator,
-  throttle: LoginThrottle,
-): void {
-  const { config, identity } = deps;
+export function registerPageRoutes(router: Router, deps: HubDeps): void {
+  const { config, identity, authenticator, throttle } = deps;
   const cookieSecure = (req: Request) => cookiesMustBeSecure(config, req);
   const origin = () => publicOrigin(config);
   const form = express.urlencoded({ extended: false, limit: '10kb' });

@@ -1,5 +1,6 @@
 import type { Db } from '../core/db/database.js';
-import type { MembershipsTable, UsersTable } from '../core/db/schema.js';
+import type { MembershipsTable } from '../teams/tables.js';
+import type { UsersTable } from './tables.js';
 
 export type TeamRole = MembershipsTable['role'];
 

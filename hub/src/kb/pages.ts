@@ -1,3 +1,4 @@
+import type { HubDeps } from '../deps.js';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { requireSession } from '../core/pages/session.js';
@@ -30,7 +31,7 @@ mark { background: #fff1a8; color: inherit; padding: 0 1px; border-radius: 2px; 
 .kb-status { font-size: .85rem; color: #5b6677; min-height: 1.2em; }
 `;
 
-export function registerKbPages(router: Router, kb: KnowledgeBase): void {
+export function registerKbPages(router: Router, { kb }: HubDeps): void {
   // The only place article images may come from (hub/src/kb/markdown.ts): files the platform ships beside the articles.
   router.use(
     '/kb/assets',

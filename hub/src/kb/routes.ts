@@ -82,8 +82,8 @@ const fileParams = z.object({
   file: z.string().max(200).regex(FILE_NAME, 'file must be a plain file name listed by the tutorial'),
 });
 
-export function registerKbRoutes(api: ApiRegistry, deps: HubDeps, kb: KnowledgeBase): void {
-  const { store } = deps;
+export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
+  const { store, kb } = deps;
   const canEdit = (who: RequestIdentity, a: Article) => a.source === 'team' && isTeamAdmin(who, a.team);
   const meta = (who: RequestIdentity, a: Article) => ({ ...metaOf(a), canEdit: canEdit(who, a) });
   const full = (who: RequestIdentity, a: Article) => ({ ...meta(who, a), markdown: a.markdown, html: renderMarkdown(a.markdown) });

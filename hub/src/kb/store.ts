@@ -1,6 +1,6 @@
 import type { Article, Level } from './article.js';
 import type { Db } from '../core/db/database.js';
-import type { KbArticlesTable } from '../core/db/schema.js';
+import type { KbArticlesTable } from './tables.js';
 
 export interface TeamArticleInput {
   id: string;

@@ -1,3 +1,6 @@
+import type { HubFeature } from '../feature.js';
+import { registerModelRoutes } from './routes.js';
+import { registerModelPages } from './pages.js';
 import path from 'node:path';
 import type { Catalog, Sandbox } from '@atrium/spawner';
 import type { HubConfig } from '../core/config.js';
@@ -9,12 +12,16 @@ import { JupyterNotebookRunner, type RerunData } from './runner.js';
 import { ModelStore } from './store.js';
 
 export { ModelRegistry } from './registry.js';
-export { registerModelRoutes } from './routes.js';
-export { registerModelPages } from './pages.js';
 export { servingDeployer } from './serving.js';
 
 /** What the hub's data service offers the registry: policy questions, its audit log and data-set owners. */
 export type DataSide = Governance & { audit?: ApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
+
+/** The model registry and what it runs on (the notebook runner), stopped together. */
+export interface Models {
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
 
 /** The registry with its default parts: the embedded data policy and the local notebook runner. */
 export function createModelRegistry(
@@ -24,7 +31,7 @@ export function createModelRegistry(
   sandbox: Sandbox,
   governance?: DataSide,
   rerunData?: RerunData,
-): { registry: ModelRegistry; close(): Promise<void> } {
+): Models {
   const runner = new JupyterNotebookRunner({
     sandbox,
     ...(rerunData ? { data: rerunData } : {}),
@@ -53,3 +60,12 @@ export function createModelRegistry(
     },
   };
 }
+
+/** Published models: versions, guardrails, approvals and promotion. */
+export const modelsFeature: HubFeature = {
+  name: 'models',
+  routes: registerModelRoutes,
+  pages: registerModelPages,
+  start: ({ models }) => models.registry.resumePending(),
+  close: ({ models }) => models.close(),
+};

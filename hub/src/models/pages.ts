@@ -1,3 +1,4 @@
+import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import { html, raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
@@ -45,8 +46,8 @@ export function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: '
 }
 
 /** The hub's model pages; content comes from the API through hub/client/models.ts. */
-export function registerModelPages(router: Router, isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }): void {
-  const note = rerunNote(isolation);
+export function registerModelPages(router: Router, deps: HubDeps): void {
+  const note = rerunNote({ reruns: deps.isolation.reruns, backend: deps.config.spawner.kind });
   router.get('/models', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;

@@ -1,3 +1,4 @@
+import type { HubDeps } from '../deps.js';
 import { z } from 'zod';
 import { badRequest, forbidden, notFound } from '../core/errors.js';
 import type { ApiRegistry } from '../core/api.js';
@@ -151,7 +152,9 @@ export interface DataUsage {
   versions(reader: { name: string; platformAdmin: boolean; teams: { team: string; role: 'team-admin' | 'member' }[] }, name: string): Promise<{ version: number }[]>;
 }
 
-export function registerModelRoutes(api: ApiRegistry, registry: ModelRegistry, usage?: DataUsage): void {
+export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
+  const registry = deps.models.registry;
+  const usage: DataUsage = deps.data;
   const { store } = registry;
   const withAliases = async (v: VersionRecord) => {
     const aliases = await store.aliases(v.team, v.model);

@@ -1,3 +1,6 @@
+import type { HubFeature } from '../feature.js';
+import { registerDeploymentRoutes } from './routes.js';
+import { registerServingPages } from './pages.js';
 /**
  * Model serving, wired once: the deployment manager (what the registry calls
  * on promotion), request metrics, and the /models/… predict route.
@@ -93,3 +96,12 @@ export function createServing(
     },
   };
 }
+
+/** Deployed models: their servers, the predict route, metrics and the serving page. */
+export const servingFeature: HubFeature = {
+  name: 'serving',
+  routes: registerDeploymentRoutes,
+  pages: registerServingPages,
+  start: ({ serving }) => serving.start(),
+  close: ({ serving }, { stopServers }) => serving.close({ stopServers }),
+};

@@ -14,10 +14,10 @@ export function registerServingPages(router: Router, deps: HubDeps): void {
     const who = requireSession(req, res);
     if (!who) return;
     const teams = new Set(who.user.teams.map((m) => m.team));
-    const views = (await deps.deployments.list()).filter((d) => who.user.platformAdmin || teams.has(d.team));
+    const views = (await deps.serving.deployments.list()).filter((d) => who.user.platformAdmin || teams.has(d.team));
     const since = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
     const daySince = Math.floor((Date.now() - 86_400_000) / 60_000) * 60_000;
-    const [hour, day] = await Promise.all([deps.servingMetrics.summaries(since), deps.servingMetrics.summaries(daySince)]);
+    const [hour, day] = await Promise.all([deps.serving.metrics.summaries(since), deps.serving.metrics.summaries(daySince)]);
     const origin = deps.config.publicUrl || `${req.protocol}://${req.get('host') ?? ''}`;
     const rows = views.map((d) => {
       const id = `${d.team}/${d.model}/${d.alias}`;

@@ -43,7 +43,7 @@ function canSee(who: RequestIdentity, team: string): boolean {
 }
 
 export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void {
-  const { deployments, servingMetrics } = deps;
+  const { deployments, metrics: servingMetrics } = deps.serving;
 
   const withMetrics = async (views: DeploymentView[], minutes: number) => {
     const since = Math.floor((Date.now() - minutes * 60_000) / 60_000) * 60_000;

@@ -1,6 +1,6 @@
 import type { Db } from '../core/db/database.js';
 import type { Selectable, Updateable } from 'kysely';
-import type { ModelDeploymentsTable, ModelServerStatus, ModelServersTable } from '../core/db/schema.js';
+import type { ModelDeploymentsTable, ModelServerStatus, ModelServersTable } from './tables.js';
 
 export type { ModelServerStatus };
 

@@ -1,5 +1,5 @@
 import type { Db } from '../core/db/database.js';
-import type { ServersTable, ServerStatus } from '../core/db/schema.js';
+import type { ServersTable, ServerStatus } from './tables.js';
 
 export type { ServerStatus };
 

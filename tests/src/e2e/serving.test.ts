@@ -21,7 +21,7 @@ describe('model serving in the hub pages', { timeout: 600_000 }, () => {
     t = await startTestHub();
     await createUser(t.hub, 'alice', { password: 'alice-password', teams: [{ team: 'sales', role: 'team-admin' }] });
     const bundles = mkdtempSync(path.join(tmpdir(), 'atrium-e2e-bundles-'));
-    await t.hub.deps.deployments.deploy({ team: 'sales', model: 'iris', alias: 'production', version: 1, bundleDir: writeBundle(bundles, 1), image: 'datascience' });
+    await t.hub.deps.serving.deployments.deploy({ team: 'sales', model: 'iris', alias: 'production', version: 1, bundleDir: writeBundle(bundles, 1), image: 'datascience' });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     errors = watchErrors(page);

@@ -111,7 +111,7 @@ describe('the sandbox: user code cannot reach the platform or other users', { ti
     ]);
     writeFileSync(path.join(bundleDir, 'notebook.ipynb'), JSON.stringify(nb));
     writeFileSync(path.join(bundleDir, 'manifest.json'), JSON.stringify({ model: 'probe', team: 'sales-finance', version: 1, image: 'datascience', imageVersion: '2026.11' }));
-    await t.hub.deps.deployments.deploy({ team: 'sales-finance', model: 'probe', alias: 'production', version: 1, bundleDir, image: 'datascience' });
+    await t.hub.deps.serving.deployments.deploy({ team: 'sales-finance', model: 'probe', alias: 'production', version: 1, bundleDir, image: 'datascience' });
     const token = await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token: alice, body: { note: 'probe', model: 'sales-finance/probe' } });
     assert.equal(token.status, 201, token.text);
     const r = await call(t.url, 'POST', '/models/sales-finance/probe/production/predict', { token: token.json.token, body: { inputs: 1 } });

@@ -43,7 +43,7 @@ describe('model serving', { timeout: 900_000 }, () => {
   });
 
   test('deploy a scikit-learn bundle and predict with a model-scoped token', async () => {
-    const view = await hub.hub.deps.deployments.deploy({
+    const view = await hub.hub.deps.serving.deployments.deploy({
       team: 'sales',
       model: 'iris',
       alias: 'production',
@@ -150,7 +150,7 @@ describe('model serving', { timeout: 900_000 }, () => {
   });
 
   test('a larger size gets several worker processes: a hanging predict does not hold up the others', async () => {
-    const view = await hub.hub.deps.deployments.deploy({
+    const view = await hub.hub.deps.serving.deployments.deploy({
       team: 'sales',
       model: 'iris',
       alias: 'staging',
@@ -199,7 +199,7 @@ describe('model serving', { timeout: 900_000 }, () => {
 
     const workDir = ((await hub.hub.deps.store.serving.getServer(d2!.activeServerId!))!.backendState as { workDir: string }).workDir;
     assert.ok(existsSync(path.join(workDir, 'artifacts', 'last-run.txt')), 'the server ran in its own copy');
-    await hub.hub.deps.deployments.undeploy('sales', 'iris', 'staging');
+    await hub.hub.deps.serving.deployments.undeploy('sales', 'iris', 'staging');
     assert.ok(![pid2, ...workers2].some(alive), 'server and workers stopped');
     assert.ok(!existsSync(workDir), 'its copy is removed');
   });
@@ -244,7 +244,7 @@ describe('model serving', { timeout: 900_000 }, () => {
     // Version 3's notebook fails: predictions keep coming from version 2 during and after.
     const during: number[] = [];
     let deploying = true;
-    const failing = hub.hub.deps.deployments
+    const failing = hub.hub.deps.serving.deployments
       .deploy({ team: 'sales', model: 'iris', alias: 'production', version: 3, bundleDir: path.join(bundles, 'iris-v3'), image: 'datascience' })
       .then(
         () => assert.fail('a broken version must not deploy'),
@@ -288,7 +288,7 @@ describe('model serving', { timeout: 900_000 }, () => {
     const eve = await call(hub.url, 'GET', '/hub/api/deployments', { token: eveToken });
     assert.deepEqual(eve.json, [], 'another team sees none of it');
 
-    await hub.hub.deps.servingMetrics.flush();
+    await hub.hub.deps.serving.metrics.flush();
     const { cookie } = await browserLogin(hub.url, 'alice', 'alice-password');
     const page = await (await fetch(`${hub.url}/hub/serving`, { headers: { Cookie: cookie } })).text();
     assert.match(page, /data-model="sales\/iris\/production"/);

@@ -84,12 +84,12 @@ describe('7. slow and large requests do not stop the hub answering others', { ti
 
   test('a token cannot hold more predictions in flight than allowed, and a slow prediction body gets 408', async () => {
     const bundles = mkdtempSync(path.join(tmpdir(), 'atrium-slow-bundles-'));
-    await t.hub.deps.deployments.deploy({ team: 'sales', model: 'iris', alias: 'production', version: 1, bundleDir: writeBundle(bundles, 1), image: 'datascience' });
+    await t.hub.deps.serving.deployments.deploy({ team: 'sales', model: 'iris', alias: 'production', version: 1, bundleDir: writeBundle(bundles, 1), image: 'datascience' });
     const token = (await call(t.url, 'POST', '/hub/api/users/alice/tokens', { token: alice, body: { note: 'load', model: 'sales/iris' } })).json.token;
     const predict = (inputs: unknown) => call(t.url, 'POST', '/models/sales/iris/production/predict', { token, body: { inputs } });
     // Two predictions that hang (the model sleeps) fill the token's share; a third is refused at once.
     const hanging = [predict('hang'), predict('hang')];
-    await waitFor('two predictions in flight', async () => (t.hub.deps.deployments.route('sales', 'iris', 'production')?.inflight ?? 0) >= 2, 10_000, 20);
+    await waitFor('two predictions in flight', async () => (t.hub.deps.serving.deployments.route('sales', 'iris', 'production')?.inflight ?? 0) >= 2, 10_000, 20);
     const third = await predict([[5.1, 3.5, 1.4, 0.2]]);
     assert.equal(third.status, 429, third.text);
     assert.match(third.json.error.message, /this token has 2 predictions in flight already/);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { type Dialect, migrationProvider } from './migrations.js';
+import { type Dialect, type FeatureMigrations, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -18,8 +18,8 @@ export interface OpenDatabase {
 // bigints are epoch milliseconds, far inside Number's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-/** Open `sqlite:<path>` or a `postgres://` URL and bring the schema up to date. */
-export async function openDatabase(url: string): Promise<OpenDatabase> {
+/** Open `sqlite:<path>` or a `postgres://` URL and bring the schema up to date with the migration chain. */
+export async function openDatabase(url: string, migrations: FeatureMigrations): Promise<OpenDatabase> {
   let db: Db;
   let dialect: Dialect;
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -47,10 +47,8 @@ export async function openDatabase(url: string): Promise<OpenDatabase> {
   } else {
     throw new Error(`Unsupported database URL "${redactUrl(url)}": use sqlite:<path> or postgres://…`);
   }
-  // Features land on parallel branches, each with its own migration; a
-  // database that already ran a later-numbered one must still accept an
-  // earlier-numbered one that arrives afterwards.
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
+  // Strict order: a database whose history differs from the chain is refused rather than migrated into an unknown state.
+  const migrator = new Migrator({ db, provider: migrationProvider(migrations, dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();

@@ -1,19 +1,47 @@
-import { governanceRulesMigration } from '../../data/governance-migration.js';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
-import { modelServingMigration } from '../../serving/migration.js';
-import { dataAccessMigration } from '../../data/migration.js';
-import { modelsMigration } from '../../models/tables.js';
-import { modelApprovalsMigration } from '../../models/promotion-tables.js';
 
 /**
- * Migrations live in code (not files) so the compiled hub carries them.
- * Never edit a migration that has shipped; add a new one.
+ * Migrations live in code (not files) so the compiled hub carries them. Each
+ * feature lists its own in its `migrations.ts`; `migrationChain` joins them
+ * into the one chain the database runs, in the order of their numbers.
+ * Never edit a migration that has shipped; add a new one with the next
+ * number. (0005 was never shipped.)
  */
 export type Dialect = 'sqlite' | 'postgres';
 
-function buildMigrations(dialect: Dialect): Record<string, Migration> {
-  return {
-  '0001_initial': {
+/** A feature's migrations by name (`NNNN_words`), each built for the database's dialect. */
+export type FeatureMigrations = Record<string, (dialect: Dialect) => Migration>;
+
+const NAME = /^\d{4}_[a-z0-9_]+$/;
+
+/**
+ * One ordered chain from every feature's migrations. Two features claiming a
+ * number, or a name that does not start with one, is a programming error
+ * caught at start (and by the chain's unit test), not in a user's database.
+ */
+export function migrationChain(parts: readonly FeatureMigrations[]): FeatureMigrations {
+  const all: FeatureMigrations = {};
+  const numbers = new Map<string, string>();
+  for (const part of parts) {
+    for (const [name, build] of Object.entries(part)) {
+      if (!NAME.test(name)) throw new Error(`Migration "${name}" must be named NNNN_words (e.g. 0009_usage).`);
+      const number = name.slice(0, 4);
+      const other = numbers.get(number);
+      if (other) throw new Error(`Migrations "${other}" and "${name}" share the number ${number}.`);
+      numbers.set(number, name);
+      all[name] = build;
+    }
+  }
+  return Object.fromEntries(Object.keys(all).sort().map((name) => [name, all[name]!]));
+}
+
+export function migrationProvider(chain: FeatureMigrations, dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => Object.fromEntries(Object.entries(chain).map(([name, build]) => [name, build(dialect)])) };
+}
+
+/** The platform's first tables: users, teams, memberships, sessions, API tokens and workspaces. */
+export const coreMigrations: FeatureMigrations = {
+  '0001_initial': (dialect) => ({
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('teams')
@@ -82,37 +110,5 @@ function buildMigrations(dialect: Dialect): Record<string, Migration> {
         .execute();
       await db.schema.createIndex('servers_status').on('servers').column('status').execute();
     },
-  },
-  '0002_kb': {
-    // Knowledge-base articles written by teams through the API; articles in
-    // the repository (kb/articles) are not stored here.
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('kb_articles')
-        .addColumn('id', 'varchar(80)', (c) => c.primaryKey())
-        .addColumn('team', 'varchar(64)', (c) => c.notNull())
-        .addColumn('title', 'varchar(200)', (c) => c.notNull())
-        .addColumn('summary', 'text', (c) => c.notNull())
-        .addColumn('tags', 'text', (c) => c.notNull())
-        .addColumn('level', 'varchar(16)', (c) => c.notNull())
-        .addColumn('markdown', 'text', (c) => c.notNull())
-        .addColumn('created_by', 'varchar(64)', (c) => c.notNull())
-        .addColumn('updated_by', 'varchar(64)', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .addColumn('retired_at', 'bigint')
-        .execute();
-      await db.schema.createIndex('kb_articles_team').on('kb_articles').column('team').execute();
-    },
-  },
-  '0006_model_serving': modelServingMigration(dialect),
-  '0003_data_access': dataAccessMigration(dialect),
-  '0004_models': modelsMigration(dialect),
-  '0007_model_approvals': modelApprovalsMigration(dialect),
-  '0008_governance_rules': governanceRulesMigration(),
-  };
-}
-
-export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => buildMigrations(dialect) };
-}
+  }),
+};

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../core/db/migrations.js';
+import type { Dialect, FeatureMigrations } from '../core/db/migrations.js';
 
 /**
  * 0006_model_serving: model deployments, their servers, request metrics, and
@@ -59,3 +59,5 @@ export function modelServingMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export const servingMigrations: FeatureMigrations = { '0006_model_serving': modelServingMigration };

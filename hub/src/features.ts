@@ -1,0 +1,15 @@
+import { dataFeature } from './data/index.js';
+import type { HubFeature } from './feature.js';
+import { identityFeature } from './identity/index.js';
+import { kbFeature } from './kb/index.js';
+import { modelsFeature } from './models/index.js';
+import { servingFeature } from './serving/index.js';
+import { teamsFeature } from './teams/index.js';
+import { workspacesFeature } from './workspaces/index.js';
+
+/**
+ * Every feature of the hub, in the order they start. Models come after
+ * serving because promotions deploy through it (and stop before it); data
+ * comes last so that its reconciler sees every workspace restored.
+ */
+export const FEATURES: readonly HubFeature[] = [identityFeature, teamsFeature, workspacesFeature, kbFeature, servingFeature, modelsFeature, dataFeature];

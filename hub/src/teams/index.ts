@@ -1,0 +1,8 @@
+import type { HubFeature } from '../feature.js';
+import { registerTeamRoutes } from './routes.js';
+
+/** Teams, their members and team admins. */
+export const teamsFeature: HubFeature = {
+  name: 'teams',
+  routes: registerTeamRoutes,
+};
