@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { CsvError, CsvRewriter } from './csv.js';
+import { CsvError, CsvRewriter, csvField, parseCsv } from './csv.js';
 
 async function rewrite(input: string | string[], upper: string[] = [], maxRows?: number): Promise<string> {
   const chunks = Array.isArray(input) ? input : [input];
@@ -152,4 +152,22 @@ test('random CSVs: the byte path and the string path agree on output and on erro
     const chunks = [csv.subarray(0, cuts[0]), csv.subarray(cuts[0], cuts[1]), csv.subarray(cuts[1])];
     assert.equal(await run(chunks, bytes), expected, `round ${round}: ${JSON.stringify(csv.toString())} cut at ${cuts}`);
   }
+});
+
+test('parseCsv reads what the rewriter writes: quoted commas, doubled quotes, line breaks and CRs inside quotes', async () => {
+  const fields = ['Smith, Ann', 'said "hi"', 'two\nlines', 'a\rb', '', 'Chloé', ' spaced '];
+  const csv = `a,b,c,d,e,f,g\n${fields.map(csvField).join(',')}\n`;
+  assert.deepEqual(parseCsv(await rewrite(csv)), [['a', 'b', 'c', 'd', 'e', 'f', 'g'], fields]);
+});
+
+test('parseCsv: CRLF endings, a last line without a line break, blank lines skipped, a quoted empty field kept', () => {
+  assert.deepEqual(parseCsv('a,b\r\n1,2\r\n\r\n3,4'), [['a', 'b'], ['1', '2'], ['3', '4']]);
+  assert.deepEqual(parseCsv('a\n""\n\n'), [['a'], ['']]);
+  assert.deepEqual(parseCsv('a,b\n'), [['a', 'b']]);
+  assert.deepEqual(parseCsv(''), []);
+});
+
+test('parseCsv refuses malformed text with the line at fault instead of guessing', () => {
+  assert.throws(() => parseCsv('a\n"x\ny"\n"unclosed\n'), (e: unknown) => e instanceof CsvError && e.line === 4 && /never closed/.test(e.message));
+  assert.throws(() => parseCsv('a\nx"y\n'), (e: unknown) => e instanceof CsvError && e.line === 2 && /quote inside an unquoted field/.test(e.message));
 });

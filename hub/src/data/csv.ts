@@ -42,6 +42,27 @@ export function csvField(value: string): string {
 }
 
 /**
+ * All records of a CSV held in memory (a preview, already masked by a
+ * `CsvRewriter`), header first. The same state machine as the rewriter, so
+ * quoted commas, doubled quotes, line breaks inside quotes and CRLF endings
+ * read the same; blank lines are skipped as the rewriter skips them, and
+ * malformed input is a CsvError naming the line.
+ */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let pos = 0;
+  let line = 1;
+  while (pos < text.length) {
+    // With `final` set the reader never asks for more input.
+    const record = readRecord(text, pos, true, line)!;
+    if (!(record.fields.length === 1 && record.fields[0] === '' && !record.quoted)) rows.push(record.fields);
+    line += record.lines;
+    pos = record.next;
+  }
+  return rows;
+}
+
+/**
  * Streaming RFC 4180 reader-rewriter: parses records as bytes arrive, applies
  * per-column functions and writes the records back as CSV. Memory is bounded
  * by the longest record, not the file. Lines without quotes or carriage
@@ -244,7 +265,7 @@ export class CsvRewriter extends Transform {
       const stop = Math.min(buf.length, pos + window);
       const whole = stop === buf.length;
       const text = buf.toString('utf8', pos, stop);
-      const record = this.readRecord(text, 0, final && whole);
+      const record = readRecord(text, 0, final && whole, this.line);
       if (!record) {
         if (whole) return -1;
         continue;
@@ -304,71 +325,87 @@ export class CsvRewriter extends Transform {
     }
     return s + '\n';
   }
+}
 
-  /** One record starting at `pos`, or null when more input is needed. */
-  private readRecord(text: string, pos: number, final: boolean): { fields: string[]; next: number; lines: number; startLine: number; quoted: boolean; plain: boolean } | null {
-    const startLine = this.line;
-    const nl = text.indexOf('\n', pos);
-    if (nl < 0 && !final) return null;
-    const end = nl < 0 ? text.length : nl;
-    // Look for a quote only within this line: searching the rest of the buffer would make every line cost the whole chunk.
-    let lineText = text.slice(pos, end);
-    if (!lineText.includes('"')) {
-      if (lineText.endsWith('\r')) lineText = lineText.slice(0, -1);
-      return { fields: lineText.split(','), next: nl < 0 ? text.length : nl + 1, lines: 1, startLine, quoted: false, plain: !lineText.includes('\r') };
-    }
-    // Slow path: quoted fields, possibly spanning lines.
-    const fields: string[] = [];
-    let i = pos;
-    let lines = 1;
-    for (;;) {
-      if (text[i] === '"') {
-        let value = '';
-        let j = i + 1;
-        for (;;) {
-          const k = text.indexOf('"', j);
-          if (k < 0) {
-            if (!final) return null;
-            throw new CsvError('a quoted field is never closed', startLine);
-          }
-          value += text.slice(j, k);
-          if (text[k + 1] === '"') {
-            value += '"';
-            j = k + 2;
-            continue;
-          }
-          if (k + 1 >= text.length && !final) return null;
-          i = k + 1;
-          break;
+interface CsvRecord {
+  fields: string[];
+  /** Offset just after the record (and its line break). */
+  next: number;
+  /** Lines the record spans (quoted fields may hold line breaks). */
+  lines: number;
+  startLine: number;
+  /** Whether any field was quoted (a quoted empty field is not a blank line). */
+  quoted: boolean;
+  /** A line without quotes or carriage returns: its fields need no quoting on the way out. */
+  plain: boolean;
+}
+
+/**
+ * One record starting at `pos` (its first line is line `startLine`), or null
+ * when more input is needed and `final` is false: the RFC 4180 state machine
+ * that the rewriter's slow path and `parseCsv` share.
+ */
+function readRecord(text: string, pos: number, final: boolean, startLine: number): CsvRecord | null {
+  const nl = text.indexOf('\n', pos);
+  if (nl < 0 && !final) return null;
+  const end = nl < 0 ? text.length : nl;
+  // Look for a quote only within this line: searching the rest of the buffer would make every line cost the whole chunk.
+  let lineText = text.slice(pos, end);
+  if (!lineText.includes('"')) {
+    if (lineText.endsWith('\r')) lineText = lineText.slice(0, -1);
+    return { fields: lineText.split(','), next: nl < 0 ? text.length : nl + 1, lines: 1, startLine, quoted: false, plain: !lineText.includes('\r') };
+  }
+  // Slow path: quoted fields, possibly spanning lines.
+  const fields: string[] = [];
+  let i = pos;
+  let lines = 1;
+  for (;;) {
+    if (text[i] === '"') {
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        const k = text.indexOf('"', j);
+        if (k < 0) {
+          if (!final) return null;
+          throw new CsvError('a quoted field is never closed', startLine);
         }
-        for (let c = 0; c < value.length; c++) if (value.charCodeAt(c) === 10) lines++;
-        fields.push(value);
-        const c = text[i];
-        if (c !== undefined && c !== ',' && c !== '\n' && c !== '\r') throw new CsvError('text after a closing quote; double quotes inside a quoted field must be written as ""', startLine);
-      } else {
-        let j = i;
-        while (j < text.length) {
-          const ch = text.charCodeAt(j);
-          if (ch === 44 || ch === 10 || ch === 13) break;
-          if (ch === 34) throw new CsvError('a quote inside an unquoted field; quote the whole field and double the quote', startLine);
-          j++;
+        value += text.slice(j, k);
+        if (text[k + 1] === '"') {
+          value += '"';
+          j = k + 2;
+          continue;
         }
-        if (j >= text.length && !final) return null;
-        fields.push(text.slice(i, j));
-        i = j;
+        if (k + 1 >= text.length && !final) return null;
+        i = k + 1;
+        break;
       }
+      for (let c = 0; c < value.length; c++) if (value.charCodeAt(c) === 10) lines++;
+      fields.push(value);
       const c = text[i];
-      if (c === ',') {
-        i++;
-        continue;
+      if (c !== undefined && c !== ',' && c !== '\n' && c !== '\r') throw new CsvError('text after a closing quote; double quotes inside a quoted field must be written as ""', startLine);
+    } else {
+      let j = i;
+      while (j < text.length) {
+        const ch = text.charCodeAt(j);
+        if (ch === 44 || ch === 10 || ch === 13) break;
+        if (ch === 34) throw new CsvError('a quote inside an unquoted field; quote the whole field and double the quote', startLine);
+        j++;
       }
-      if (c === '\r' && text[i + 1] === '\n') return { fields, next: i + 2, lines, startLine, quoted: true, plain: false };
-      if (c === '\r' && i + 1 >= text.length && !final) return null;
-      if (c === '\n' || c === '\r') return { fields, next: i + 1, lines, startLine, quoted: true, plain: false };
-      if (c === undefined) {
-        if (!final) return null;
-        return { fields, next: i, lines, startLine, quoted: true, plain: false };
-      }
+      if (j >= text.length && !final) return null;
+      fields.push(text.slice(i, j));
+      i = j;
+    }
+    const c = text[i];
+    if (c === ',') {
+      i++;
+      continue;
+    }
+    if (c === '\r' && text[i + 1] === '\n') return { fields, next: i + 2, lines, startLine, quoted: true, plain: false };
+    if (c === '\r' && i + 1 >= text.length && !final) return null;
+    if (c === '\n' || c === '\r') return { fields, next: i + 1, lines, startLine, quoted: true, plain: false };
+    if (c === undefined) {
+      if (!final) return null;
+      return { fields, next: i, lines, startLine, quoted: true, plain: false };
     }
   }
 }
