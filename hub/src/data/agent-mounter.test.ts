@@ -44,8 +44,7 @@ function fixture(decision: Partial<AccessDecision> = {}) {
       return p;
     },
   };
-  const mounter = new AgentMounter(new LocalObjectStore(mkdtempSync(path.join(tmpdir(), 'atrium-agent-'))), 'fp', { urlSeconds: 60, pollSeconds: 5 });
-  mounter.attach(catalog);
+  const mounter = new AgentMounter(catalog, new LocalObjectStore(mkdtempSync(path.join(tmpdir(), 'atrium-agent-'))), 'fp', { urlSeconds: 60, pollSeconds: 5 });
   return { mounter, mounts };
 }
 

@@ -46,7 +46,7 @@ export interface Manifest {
   keep: string[];
 }
 
-/** What the mounter reads from the data service: mounts, the policy's answer and masked bytes. */
+/** What the mounter reads from the data feature: mounts, the policy's answer and masked bytes. */
 export interface MountCatalog {
   readonly data: {
     getDataset(name: string): Promise<Dataset | undefined>;
@@ -85,7 +85,6 @@ export const MASKED_PREFIX = 'masked/';
  */
 export class AgentMounter implements DatasetMounter {
   readonly kind = 'agent';
-  private catalog: MountCatalog | undefined;
   private readonly events = new EventEmitter();
   /** Masked copies known to exist, with their size, so a manifest does not ask the store each time. */
   private readonly present = new Map<string, number>();
@@ -95,18 +94,14 @@ export class AgentMounter implements DatasetMounter {
   private stopped = false;
 
   constructor(
+    /** Where mounts, decisions and masked bytes come from (the data feature's store, policy and masked reader). */
+    private readonly source: MountCatalog,
     private readonly objects: ObjectStore,
     /** A fingerprint of the masking key: copies made with another key are never reused. */
     private readonly keyFingerprint: string,
     readonly options: AgentMounterOptions,
   ) {
     this.events.setMaxListeners(0);
-  }
-
-  /** Late binding: the data service is built with this mounter. */
-  attach(catalog: MountCatalog): void {
-    this.catalog = catalog;
-    if (this.timer) return;
     this.timer = setInterval(() => void this.collect().catch((err: Error) => log.warn('could not remove unused masked copies', { reason: err.message })), this.options.collectIntervalMs ?? 60_000);
     this.timer.unref();
   }
@@ -116,11 +111,6 @@ export class AgentMounter implements DatasetMounter {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.events.emit('stop');
-  }
-
-  private get source(): MountCatalog {
-    if (!this.catalog) throw new Error('AgentMounter used before attach()');
-    return this.catalog;
   }
 
   /** Make sure the reader's copy exists before the mount is recorded; the agent then fetches it. */
