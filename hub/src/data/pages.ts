@@ -2,7 +2,7 @@ import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
 import { CLASSIFICATIONS, DATASET_NAME, type Classification, maskRuleOf } from './model.js';
-import { type DataService, type DatasetView, formatBytes, subjectOf } from './service.js';
+import { type DatasetView, formatBytes, subjectOf } from './service.js';
 import { ApiError } from '../core/errors.js';
 import { html, raw, type Raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';

@@ -1,8 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Authenticator } from './authenticator.js';
 import { readCookie, serializeCookie } from './cookies.js';
 import { SESSION_COOKIE, type RequestIdentity } from './identity.js';
-import type { LoginThrottle } from './rate-limit.js';
 import { randomToken, safeEqual } from '../core/secrets.js';
 import type { HubDeps } from '../deps.js';
 import { cookiesMustBeSecure, publicOrigin } from '../core/config.js';

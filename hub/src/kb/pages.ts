@@ -2,7 +2,6 @@ import type { HubDeps } from '../deps.js';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { requireSession } from '../core/pages/session.js';
-import type { KnowledgeBase } from './knowledge-base.js';
 import { ARTICLE_ID } from './article.js';
 import { renderMarkdown } from './markdown.js';
 import { isTeamAdmin } from '../core/authorization.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import type { ProgressEvent, Spawner, StartResult } from '@atrium/spawner';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import type { GuardrailResult } from '@atrium/hub/models/guardrails/types';
@@ -185,5 +186,66 @@ describe('every page in the browser', () => {
     }
     const csp = (await fetch(`${t.url}/hub/login`)).headers.get('content-security-policy') ?? '';
     assert.doesNotMatch(csp, /unsafe-inline/);
+  });
+});
+
+/**
+ * A backend whose starts report progress for a few seconds and then fail:
+ * the home page's live parts (progress bar, messages, the failure) without
+ * a JupyterLab.
+ */
+function slowFailingSpawner(): Spawner {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  return {
+    kind: 'test',
+    async start(_request, onProgress: (event: ProgressEvent) => void): Promise<StartResult> {
+      for (const [progress, message] of [
+        [20, 'Preparing the <environment>'],
+        [45, 'Starting JupyterLab'],
+        [70, 'Waiting for JupyterLab to answer'],
+      ] as const) {
+        onProgress({ progress, message });
+        await sleep(1500);
+      }
+      throw new Error('The test backend never starts anything.');
+    },
+    async stop() {},
+    async poll() {
+      return { running: false };
+    },
+  };
+}
+
+describe('the home page follows a start', () => {
+  let t: TestHub;
+  let browser: Browser;
+
+  before(async () => {
+    t = await startTestHub({}, undefined, { spawner: slowFailingSpawner() });
+    await createUser(t.hub, 'alice', { password: 'alice-password' });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  test('a progress bar with the backend’s messages, then the failure in words', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const problems = watch(page);
+    await signIn(page, t.url, 'alice', 'alice-password');
+    await page.locator('#images .choice').first().waitFor();
+    await page.click('#start-button');
+    const box = page.locator('[data-progress="default"]');
+    await box.locator('.progress-message', { hasText: 'Waiting for JupyterLab to answer' }).waitFor({ timeout: 30_000 });
+    assert.ok(Number(await box.locator('progress.progress-bar').getAttribute('value')) >= 70, 'the bar moves with the events');
+    assert.match(await box.locator('.progress-log').innerText(), /Preparing the <environment>[\s\S]*Starting JupyterLab/, 'earlier messages stay, as text');
+    await screenshot(page, 'page-home-progress');
+    await page.locator('.workspace[data-workspace="default"] .badge.bad').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('.workspace[data-workspace="default"] .error-box').innerText(), /never starts anything/);
+    await screenshot(page, 'page-home-failed');
+    // Chromium leaves an empty style="" on inputs the automation touched; only a set style is ours.
+    assert.deepEqual(await page.locator('[style]:not([style=""])').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 160))), [], 'no inline style attributes');
+    assert.deepEqual(problems.list, []);
   });
 });
