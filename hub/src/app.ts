@@ -21,6 +21,7 @@ import { ApiError } from './core/errors.js';
 import { log } from './core/log.js';
 import { limitRequests } from './core/http-limits.js';
 import { renderMessagePage } from './core/pages/layout.js';
+import { staticFiles } from './core/pages/static-files.js';
 import { noticesFor, platformNotices } from './core/pages/notices.js';
 import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
@@ -212,14 +213,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader(
       'Content-Security-Policy',
-      `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action ${formAction}`,
+      `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action ${formAction}`,
     );
     next();
   });
   app.get('/', (_req, res) => res.redirect('/hub/home'));
   app.get('/hub', (_req, res) => res.redirect('/hub/home'));
   app.get('/hub/', (_req, res) => res.redirect('/hub/home'));
-  app.use('/hub/static', express.static(path.join(here, '..', 'dist-client'), { maxAge: '1h', index: false }));
+  app.use('/hub/static', staticFiles(path.join(here, '..')));
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
     // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).

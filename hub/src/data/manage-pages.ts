@@ -5,23 +5,15 @@ import { type DataService, formatBytes, subjectOf } from './service.js';
 import { html, raw, type Raw } from '../core/pages/html.js';
 
 /**
- * Pages for data owners: register a data set from a file ("New data set"),
+ * Pages for data owners: register a dataset from a file ("New dataset"),
  * edit its description, classification, tags and PII tags, and upload new
  * versions. Team admins own data but are not engineers, so everything the
  * API offers them is here too; the pages call the same API (same checks,
- * same audit entries, same limits) from hub/client/dataset-manage.ts.
+ * same audit entries, same limits) from data/browser/dataset-manage.ts.
  */
 
-export const MANAGE_STYLES = `
-.col-editor td, .col-editor th { vertical-align:middle; }
-.col-editor select { padding:5px 8px; }
-.col-editor .samples { font-family:ui-monospace,monospace; font-size:12px; color:#3c4757; max-width:260px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
-.col-editor .why { font-size:12px; color:#6b2fa3; }
-.drop { border:2px dashed #c5cdd9; border-radius:10px; padding:18px; background:#fafbfd; }
-.drop input[type=file] { font:inherit; }
-.cls-help { font-size:13px; color:#5b6677; margin:4px 0 0; }
-.step { font-size:12px; font-weight:700; color:#1f4e8c; text-transform:uppercase; letter-spacing:.04em; margin:18px 0 0; }
-`;
+/** The owners' forms' script. */
+export const MANAGE_SCRIPT = 'data/browser/dataset-manage.js';
 
 const PII_LABELS: Record<string, string> = { email: 'e-mail', phone: 'phone', name: 'name', national_id: 'national id', address: 'address', birth_date: 'birth date', other: 'other personal data' };
 const CLASS_HELP: Record<string, string> = {
@@ -46,16 +38,15 @@ function columnRow(c: Column, i: number): Raw {
     <td><select data-field="type" aria-label="Type of ${c.name}">${COLUMN_TYPES.map((t) => html`<option ${t === c.type ? raw('selected') : ''}>${t}</option>`)}</select></td>
     <td><select data-field="pii" aria-label="Personal data in ${c.name}"><option value="">none</option>${PII_KINDS.map((k) => html`<option value="${k}" ${k === c.pii ? raw('selected') : ''}>${PII_LABELS[k]}</option>`)}</select></td>
     <td><select data-field="mask" aria-label="Masking of ${c.name}"><option value="" ${rule === null ? raw('selected') : ''} ${c.pii ? raw('disabled') : ''}>shown</option>${MASK_RULES.map((m) => html`<option value="${m}" ${m === rule ? raw('selected') : ''}>${m === 'hash' ? 'hashed (same value, same token)' : 'redacted'}</option>`)}</select></td>
-    <td><input type="checkbox" data-field="joinKey" ${c.joinKey ? raw('checked') : ''} aria-label="${c.name} is a join key across our data sets" title="Hash with one key across your team's data sets, so readers can join them on this column"></td>
+    <td><input type="checkbox" data-field="joinKey" ${c.joinKey ? raw('checked') : ''} aria-label="${c.name} is a join key across our datasets" title="Hash with one key across your team's datasets, so readers can join them on this column"></td>
     <td><input type="text" data-field="description" maxlength="400" value="${c.description}" aria-label="Description of ${c.name}"></td>
   </tr>`;
 }
 
-/** The owners' card on a data set's page: edit the catalog entry, upload a new version. */
+/** The owners' card on a dataset's page: edit the catalog entry, upload a new version. */
 export function manageSection(d: Dataset, data: DataService): Raw {
   const accept = d.format === 'csv' ? '.csv,text/csv' : '.parquet,application/vnd.apache.parquet';
-  return html`<style>${raw(MANAGE_STYLES)}</style>
-    <section class="card" id="manage" data-dataset="${d.name}" data-format="${d.format}" data-max-bytes="${String(data.config.maxUploadBytes)}">
+  return html`<section class="card" id="manage" data-dataset="${d.name}" data-format="${d.format}" data-max-bytes="${String(data.config.maxUploadBytes)}">
       <h2>Upload a new version</h2>
       <p class="hint">A ${d.format.toUpperCase()} file with the columns ${d.columns.map((c) => c.name).join(', ')} in this order, at most ${formatBytes(data.config.maxUploadBytes)}. Readers and mounts move to the new version within seconds.</p>
       <form id="upload-form" novalidate>
@@ -75,8 +66,8 @@ export function manageSection(d: Dataset, data: DataService): Raw {
           <div class="grow"><label for="edit-tags">Tags</label><input id="edit-tags" type="text" maxlength="400" value="${d.tags.join(', ')}" placeholder="sales, orders"><p class="hint">Lower-case words, separated by commas.</p></div>
         </div>
         <label>Columns: personal data and masking</label>
-        <p class="hint">Without PII clearance, columns with personal data are hashed (in one team's view of a data set equal values give equal tokens; tick Join key to let readers join your data sets on a column) or redacted, in previews, downloads and mounts.</p>
-        <table class="col-editor" id="edit-columns"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th title="Masked tokens differ per data set; a join key uses one key across your team's data sets so readers can join them on it">Join key</th><th>Description</th></tr></thead>
+        <p class="hint">Without PII clearance, columns with personal data are hashed (in one team's view of a dataset equal values give equal tokens; tick Join key to let readers join your datasets on a column) or redacted, in previews, downloads and mounts.</p>
+        <table class="col-editor" id="edit-columns"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th title="Masked tokens differ per dataset; a join key uses one key across your team's datasets so readers can join them on it">Join key</th><th>Description</th></tr></thead>
           <tbody>${d.columns.map(columnRow)}</tbody></table>
         <div id="edit-error"></div>
         <p><button type="submit" class="primary">Save changes</button></p>
@@ -85,7 +76,7 @@ export function manageSection(d: Dataset, data: DataService): Raw {
 }
 
 export function registerDatasetManagePages(router: Router, data: DataService, page: (who: RequestIdentity, title: string, body: Raw, scripts?: string[]) => string): void {
-  router.get('/data/new', async (req, res) => {
+  router.get('/datasets/new', async (req, res) => {
     const who = res.locals.identity as RequestIdentity | undefined;
     if (!who) {
       res.redirect(`/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -94,19 +85,18 @@ export function registerDatasetManagePages(router: Router, data: DataService, pa
     const teams = await data.teamsToManage(subjectOf(who.user));
     if (teams.length === 0) {
       res.status(403).type('html').send(
-        page(who, 'New data set', html`<section class="card narrow message-page"><h1>Only team admins register data sets</h1>
-          <p>Data sets belong to a team, and its admins register them. Ask an admin of your team, or browse what is already there.</p>
-          <p><a class="button primary" href="/hub/data">Browse the catalog</a></p></section>`, []),
+        page(who, 'New dataset', html`<section class="card narrow message-page"><h1>Only team admins register datasets</h1>
+          <p>Datasets belong to a team, and its admins register them. Ask an admin of your team, or browse what is already there.</p>
+          <p><a class="button primary" href="/hub/datasets">Browse the catalog</a></p></section>`, []),
       );
       return;
     }
     res.type('html').send(
       page(
         who,
-        'New data set',
-        html`<style>${raw(MANAGE_STYLES)}</style>
-          <p><a href="/hub/data">← Data</a></p>
-          <h1>New data set</h1>
+        'New dataset',
+        html`<p><a href="/hub/datasets">← Datasets</a></p>
+          <h1>New dataset</h1>
           <p class="lead">Register data your team owns: choose the file, check the columns the hub read from it (mark personal data and how it is masked), then register. Others find it in the catalog and get access as its classification says.</p>
           <section class="card">
             <form id="new-form" novalidate data-max-bytes="${String(data.config.maxUploadBytes)}">
@@ -137,7 +127,7 @@ export function registerDatasetManagePages(router: Router, data: DataService, pa
               <p><button type="submit" class="primary" id="new-submit" disabled>Register and upload</button></p>
             </form>
           </section>`,
-        ['dataset-manage.js'],
+        [MANAGE_SCRIPT],
       ),
     );
   });

@@ -2,32 +2,15 @@ import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
 import { CLASSIFICATIONS, DATASET_NAME, type Classification, maskRuleOf } from './model.js';
-import { type DataService, type DatasetView, formatBytes, subjectOf } from './service.js';
+import { type DatasetView, formatBytes, subjectOf } from './service.js';
 import { ApiError } from '../core/errors.js';
 import { html, raw, type Raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
-import { manageSection, registerDatasetManagePages } from './manage-pages.js';
+import { MANAGE_SCRIPT, manageSection, registerDatasetManagePages } from './manage-pages.js';
 import { requireSession } from '../core/pages/session.js';
 
-const DATA_STYLES = `
-.ds-list { list-style:none; padding:0; margin:0; }
-.ds-item { padding:14px 0; border-bottom:1px solid #e3e8ef; display:flex; gap:16px; align-items:flex-start; }
-.ds-item:last-child { border-bottom:0; }
-.ds-item .main { flex:1; }
-.ds-item a.title { font-size:1.05rem; font-weight:600; }
-.ds-meta { display:flex; gap:6px; flex-wrap:wrap; align-items:center; font-size:.85rem; color:#5b6677; margin-top:4px; }
-.ds-meta .badge { margin-left:0; }
-.cls-public { background:#e3f4ea; color:#1b7f4b; }
-.cls-internal { background:#e6effb; color:#1f4e8c; }
-.cls-confidential { background:#fff3dc; color:#9a5b00; }
-.cls-restricted { background:#fdecea; color:#b42318; }
-.pii { background:#f3e8fd; color:#6b2fa3; }
-.masked-cell { color:#6b2fa3; font-family:ui-monospace,monospace; font-size:12px; }
-.preview-wrap { overflow-x:auto; }
-.actions { display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
-textarea { width:100%; padding:9px 11px; border:1px solid #c5cdd9; border-radius:8px; font:inherit; }
-.audit-detail { font-family:ui-monospace,monospace; font-size:12px; color:#3c4757; word-break:break-word; }
-`;
+/** The dataset pages' script: previews, requests, mounts and decisions. */
+const DATASETS_SCRIPT = 'data/browser/datasets.js';
 
 const classBadge = (c: Classification) => html`<span class="badge cls-${c}" data-classification="${c}">${c}</span>`;
 
@@ -40,15 +23,16 @@ function accessBadge(v: DatasetView): Raw {
 const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : '—');
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
-function page(who: RequestIdentity, title: string, body: Raw, scripts: string[] = ['datasets.js'], data?: unknown): string {
+function page(who: RequestIdentity, title: string, body: Raw, scripts: string[] = [DATASETS_SCRIPT], data?: unknown): string {
   return renderPage({
     title,
-    active: 'data',
+    active: 'datasets',
     user: who.user,
     xsrfToken: who.xsrfToken,
     scripts,
+    styles: ['data/browser/datasets.css'],
     ...(data !== undefined ? { data } : {}),
-    body: html`<style>${raw(DATA_STYLES)}</style>${body}`,
+    body,
   });
 }
 
@@ -56,14 +40,28 @@ function subnav(who: RequestIdentity, current: string): Raw {
   const canApprove = who.user.platformAdmin || who.user.teams.some((m) => m.role === 'team-admin');
   const canRegister = canApprove;
   const link = (href: string, label: string, key: string) => html`<a href="${href}" class="${current === key ? 'button primary' : 'button'}">${label}</a>`;
-  return html`<p class="actions">${link('/hub/data', 'Catalog', 'catalog')} ${link('/hub/data/requests', 'My requests', 'requests')}
-    ${canApprove ? link('/hub/data/approvals', 'Approvals', 'approvals') : ''} ${link('/hub/data/audit', 'Audit log', 'audit')}
-    ${canRegister ? link('/hub/data/new', 'New data set', 'new') : ''}</p>`;
+  return html`<p class="actions">${link('/hub/datasets', 'Catalog', 'catalog')} ${link('/hub/datasets/requests', 'My requests', 'requests')}
+    ${canApprove ? link('/hub/datasets/approvals', 'Access approvals', 'approvals') : ''} ${link('/hub/datasets/audit', 'Audit log', 'audit')}
+    ${canRegister ? link('/hub/datasets/new', 'New dataset', 'new') : ''}</p>`;
+}
+
+/**
+ * The dataset pages lived at /hub/data/… before they took the API's word
+ * (/hub/api/datasets); bookmarks and links in articles keep working.
+ */
+function redirectFormerPaths(router: Router): void {
+  router.use('/data', (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    // Below /data, req.url is the rest of the path with its query ('/' for /hub/data itself).
+    const rest = req.url === '/' || req.url.startsWith('/?') ? req.url.slice(1) : req.url;
+    res.redirect(301, `/hub/datasets${rest}`);
+  });
 }
 
 export function registerDatasetPages(router: Router, { data }: HubDeps): void {
+  redirectFormerPaths(router);
   registerDatasetManagePages(router, data, page);
-  router.get('/data', async (req, res) => {
+  router.get('/datasets', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
@@ -72,22 +70,22 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     res.type('html').send(
       page(
         who,
-        'Data',
-        html`<h1>Data</h1>
-          <p class="lead">Data sets registered by their owning teams. Public and internal data open at once (personal data masked); confidential and restricted data need a request with a purpose that the owners approve.</p>
+        'Datasets',
+        html`<h1>Datasets</h1>
+          <p class="lead">Datasets registered by their owning teams. Public and internal data open at once (personal data masked); confidential and restricted data need a request with a purpose that the owners approve.</p>
           ${subnav(who, 'catalog')}
           <section class="card">
-            <form method="get" action="/hub/data" class="row" role="search">
+            <form method="get" action="/hub/datasets" class="row" role="search">
               <div class="grow"><label for="ds-q">Search</label><input id="ds-q" name="q" type="text" maxlength="200" value="${q}" placeholder="e.g. sales, customers, email"></div>
               <div><label for="ds-class">Classification</label><select id="ds-class" name="classification"><option value="">any</option>${CLASSIFICATIONS.map((c) => html`<option value="${c}" ${c === cls ? raw('selected') : ''}>${c}</option>`)}</select></div>
-              <div style="align-self:flex-end"><button type="submit" class="primary">Search</button></div>
+              <div class="align-end"><button type="submit" class="primary">Search</button></div>
             </form>
             ${views.length === 0
-              ? html`<div class="empty" style="margin-top:16px">No data set matches${q ? html` “${q}”` : ''}.</div>`
+              ? html`<div class="empty spaced-top">No dataset matches${q ? html` “${q}”` : ''}.</div>`
               : html`<ul class="ds-list" id="ds-results">${views.map(
                   (v) => html`<li class="ds-item" data-dataset="${v.dataset.name}">
                     <div class="main">
-                      <a class="title" href="/hub/data/${v.dataset.name}">${v.dataset.title}</a> <code>${v.dataset.name}</code>
+                      <a class="title" href="/hub/datasets/${v.dataset.name}">${v.dataset.title}</a> <code>${v.dataset.name}</code>
                       <div>${v.dataset.description.slice(0, 240)}</div>
                       <div class="ds-meta">${classBadge(v.dataset.classification)} <span>owned by</span> <span class="badge info">${v.dataset.ownerTeam}</span>
                         ${v.dataset.columns.some((c) => c.pii) ? html`<span class="badge pii">PII: ${v.dataset.columns.filter((c) => c.pii).map((c) => c.name).join(', ')}</span>` : ''}
@@ -101,19 +99,19 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     );
   });
 
-  router.get('/data/requests', async (req, res) => {
+  router.get('/datasets/requests', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
     const mine = await data.myRequests(subjectOf(who.user));
     res.type('html').send(
       page(
         who,
-        'My data requests',
-        html`<h1>My data requests</h1>${subnav(who, 'requests')}<div id="flash"></div>
+        'My access requests',
+        html`<h1>My access requests</h1>${subnav(who, 'requests')}<div id="flash"></div>
           <section class="card">${mine.length === 0
-            ? html`<div class="empty">You have not asked for access to any data set yet. Open one in the <a href="/hub/data">catalog</a> to ask.</div>`
-            : html`<table><thead><tr><th>Data set</th><th>Purpose</th><th>For</th><th>Until</th><th>Status</th><th></th></tr></thead><tbody>${mine.map(
-                (r) => html`<tr data-request="${r.id}"><td><a href="/hub/data/${r.dataset}">${r.dataset}</a></td><td>${r.purpose}</td><td>${r.granteeKind === 'team' ? `team ${r.grantee}` : 'you'}${r.pii ? ' · PII' : ''}</td><td>${day(r.expiresAt)}</td>
+            ? html`<div class="empty">You have not asked for access to any dataset yet. Open one in the <a href="/hub/datasets">catalog</a> to ask.</div>`
+            : html`<table><thead><tr><th>Dataset</th><th>Purpose</th><th>For</th><th>Until</th><th>Status</th><th></th></tr></thead><tbody>${mine.map(
+                (r) => html`<tr data-request="${r.id}"><td><a href="/hub/datasets/${r.dataset}">${r.dataset}</a></td><td>${r.purpose}</td><td>${r.granteeKind === 'team' ? `team ${r.grantee}` : 'you'}${r.pii ? ' · PII' : ''}</td><td>${day(r.expiresAt)}</td>
                   <td><span class="badge ${r.status === 'approved' ? 'ok' : r.status === 'pending' ? 'warn' : r.status === 'rejected' ? 'bad' : ''}">${r.status}</span>${r.decisionNote ? html`<div class="hint">${r.decisionNote}</div>` : ''}${r.status === 'pending' && r.teamApprovedBy ? html`<div class="hint">approved by ${r.teamApprovedBy}; waiting for a platform admin</div>` : ''}</td>
                   <td>${r.status === 'pending' ? html`<button data-action="withdraw" data-request="${r.id}">Withdraw</button>` : ''}</td></tr>`,
               )}</tbody></table>`}</section>`,
@@ -121,7 +119,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     );
   });
 
-  router.get('/data/approvals', async (req, res) => {
+  router.get('/datasets/approvals', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
     const inbox = await data.inbox(subjectOf(who.user));
@@ -129,16 +127,16 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     res.type('html').send(
       page(
         who,
-        'Data approvals',
-        html`<h1>Approvals</h1>
-          <p class="lead">Requests for your team's confidential and restricted data${who.user.platformAdmin ? ', and restricted data waiting for a platform admin' : ''}. Approving creates a grant; you can revoke it at any time from the data set's page.</p>
+        'Access approvals',
+        html`<h1>Access approvals</h1>
+          <p class="lead">Requests for your team's confidential and restricted data${who.user.platformAdmin ? ', and restricted data waiting for a platform admin' : ''}. Approving creates a grant; you can revoke it at any time from the dataset's page.</p>
           ${subnav(who, 'approvals')}<div id="flash"></div>
           <section class="card">${inbox.length === 0
             ? html`<div class="empty">${changes.length > 0 ? 'No access requests wait for your approval.' : 'Nothing waits for your approval.'}</div>`
-            : html`<table><thead><tr><th>Requested by</th><th>Data set</th><th>Purpose</th><th>Asks for</th><th>Decision</th></tr></thead><tbody>${inbox.map(
+            : html`<table><thead><tr><th>Requested by</th><th>Dataset</th><th>Purpose</th><th>Asks for</th><th>Decision</th></tr></thead><tbody>${inbox.map(
                 ({ request: r, dataset: d, canApprove }) => html`<tr data-request="${r.id}">
                   <td><b>${r.requester}</b><div class="hint">${stamp(r.createdAt)}</div></td>
-                  <td><a href="/hub/data/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
+                  <td><a href="/hub/datasets/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
                   <td>${r.purpose}</td>
                   <td>${r.granteeKind === 'team' ? `team ${r.grantee}` : `user ${r.grantee}`}<div class="hint">${r.pii ? 'PII unmasked' : 'PII masked'} · until ${day(r.expiresAt)}</div>
                     ${r.teamApprovedBy ? html`<div class="hint">approved by ${r.teamApprovedBy} (team)</div>` : ''}</td>
@@ -149,11 +147,11 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
           ${changes.length === 0
             ? ''
             : html`<section class="card" id="catalog-changes"><h2>Loosening restricted data</h2>
-              <p class="hint">Lowering a restricted data set's classification or weakening its masking needs a platform admin other than the person who asked. Nothing changes until then.</p>
-              <table><thead><tr><th>Asked by</th><th>Data set</th><th>Changes</th><th>Decision</th></tr></thead><tbody>${changes.map(
+              <p class="hint">Lowering a restricted dataset's classification or weakening its masking needs a platform admin other than the person who asked. Nothing changes until then.</p>
+              <table><thead><tr><th>Asked by</th><th>Dataset</th><th>Changes</th><th>Decision</th></tr></thead><tbody>${changes.map(
                 ({ change: c, dataset: d, canDecide }) => html`<tr data-change="${c.id}">
                   <td><b>${c.proposedBy}</b><div class="hint">${stamp(c.createdAt)}</div></td>
-                  <td><a href="/hub/data/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
+                  <td><a href="/hub/datasets/${d.name}">${d.title}</a> ${classBadge(d.classification)}</td>
                   <td><p>${c.reason}</p><ul>${Object.entries(c.changes).map(([field, v]) => html`<li><code>${field}</code>: ${shown(v.from)} → ${shown(v.to)}</li>`)}</ul></td>
                   <td>${canDecide
                     ? html`<input type="text" maxlength="1000" placeholder="note (optional)" aria-label="Note for ${c.proposedBy}" data-note="${c.id}">
@@ -166,7 +164,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     );
   });
 
-  router.get('/data/audit', async (req, res) => {
+  router.get('/datasets/audit', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
     const dataset = typeof req.query.dataset === 'string' && DATASET_NAME.test(req.query.dataset) ? req.query.dataset : undefined;
@@ -178,7 +176,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
         'Data audit log',
         html`<h1>Audit log</h1>
           <p class="lead">Every request, approval, grant, preview, download and mount of data, in a hash chain that shows any change after the fact.
-            ${who.user.platformAdmin ? 'You see every entry.' : "You see your own actions and everything about your team's data sets."}</p>
+            ${who.user.platformAdmin ? 'You see every entry.' : "You see your own actions and everything about your team's datasets."}</p>
           ${subnav(who, 'audit')}
           ${verify
             ? verify.ok
@@ -186,11 +184,11 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
               : html`<div class="error-box" data-chain="broken">The audit chain is broken: ${verify.problem}.</div>`
             : ''}
           <section class="card">
-            <p class="actions"><a class="button" href="/hub/api/data/audit.csv${dataset ? `?dataset=${dataset}` : ''}" download>Export CSV</a> ${dataset ? html`<span>Only <code>${dataset}</code> · <a href="/hub/data/audit">all</a></span>` : ''}</p>
+            <p class="actions"><a class="button" href="/hub/api/data/audit.csv${dataset ? `?dataset=${dataset}` : ''}" download>Export CSV</a> ${dataset ? html`<span>Only <code>${dataset}</code> · <a href="/hub/datasets/audit">all</a></span>` : ''}</p>
             ${entries.length === 0
               ? html`<div class="empty">No entries yet.</div>`
-              : html`<table id="audit"><thead><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Data set</th><th>Details</th></tr></thead><tbody>${entries.map(
-                  (e) => html`<tr data-seq="${e.seq}"><td>${e.seq}</td><td>${stamp(e.at)}</td><td>${e.actor}</td><td><code>${e.action}</code></td><td>${e.dataset ? html`<a href="/hub/data/audit?dataset=${e.dataset}">${e.dataset}</a>` : ''}</td>
+              : html`<table id="audit"><thead><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Dataset</th><th>Details</th></tr></thead><tbody>${entries.map(
+                  (e) => html`<tr data-seq="${e.seq}"><td>${e.seq}</td><td>${stamp(e.at)}</td><td>${e.actor}</td><td><code>${e.action}</code></td><td>${e.dataset ? html`<a href="/hub/datasets/audit?dataset=${e.dataset}">${e.dataset}</a>` : ''}</td>
                     <td class="audit-detail">${Object.entries(e.detail).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') || '—' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ')}</td></tr>`,
                 )}</tbody></table>`}
           </section>`,
@@ -198,18 +196,18 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
     );
   });
 
-  router.get('/data/:name', async (req, res, next) => {
+  router.get('/datasets/:name', async (req, res, next) => {
     const who = requireSession(req, res);
     if (!who) return;
     const name = String(req.params.name);
     const s = subjectOf(who.user);
     let v: DatasetView;
     try {
-      if (!DATASET_NAME.test(name)) throw new ApiError(404, 'not_found', 'no such data set');
+      if (!DATASET_NAME.test(name)) throw new ApiError(404, 'not_found', 'no such dataset');
       v = await data.view(s, name);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        res.status(404).type('html').send(page(who, 'No such data set', html`<section class="card narrow message-page"><h1>No such data set</h1><p>There is no data set "${name}".</p><p><a class="button primary" href="/hub/data">Browse the catalog</a></p></section>`, []));
+        res.status(404).type('html').send(page(who, 'No such dataset', html`<section class="card narrow message-page"><h1>No such dataset</h1><p>There is no dataset "${name}".</p><p><a class="button primary" href="/hub/datasets">Browse the catalog</a></p></section>`, []));
         return;
       }
       return next(err);
@@ -224,7 +222,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
       page(
         who,
         d.title,
-        html`<p><a href="/hub/data">← Data</a></p>
+        html`<p><a href="/hub/datasets">← Datasets</a></p>
           <div id="flash"></div>
           <section class="card" data-dataset="${d.name}">
             <h1>${d.title} <code>${d.name}</code></h1>
@@ -261,7 +259,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
             : ''}
           <section class="card"><h2>Schema</h2>
             <table id="schema"><thead><tr><th>Column</th><th>Type</th><th>Personal data</th><th>Without clearance</th><th>Description</th></tr></thead><tbody>${d.columns.map(
-              (c) => html`<tr><td><code>${c.name}</code></td><td>${c.type}</td><td>${c.pii ? html`<span class="badge pii">${c.pii}</span>` : ''}</td><td>${maskRuleOf(c) ? (maskRuleOf(c) === 'hash' ? (c.joinKey ? 'hashed, join key across the owners’ data sets' : 'hashed') : 'redacted') : 'shown'}</td><td>${c.description}</td></tr>`,
+              (c) => html`<tr><td><code>${c.name}</code></td><td>${c.type}</td><td>${c.pii ? html`<span class="badge pii">${c.pii}</span>` : ''}</td><td>${maskRuleOf(c) ? (maskRuleOf(c) === 'hash' ? (c.joinKey ? 'hashed, join key across the owners’ datasets' : 'hashed') : 'redacted') : 'shown'}</td><td>${c.description}</td></tr>`,
             )}</tbody></table></section>
           ${v.access.allowed && d.currentVersion > 0
             ? html`<section class="card"><h2>Preview</h2><p class="hint" id="preview-note">The first rows, as you are allowed to see them.</p><div class="preview-wrap" id="preview" data-dataset="${d.name}"><div class="empty">Loading…</div></div></section>`
@@ -277,15 +275,15 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
                       return html`<tr data-grant="${g.id}"><td>${g.granteeKind} <b>${g.grantee}</b></td><td>${g.piiCleared ? 'unmasked' : 'masked'}</td><td>${g.purpose}</td><td>${g.grantedBy}, ${day(g.createdAt)}</td><td>${day(g.expiresAt)}</td>
                         <td>${ended ? html`<span class="badge">${ended}</span>` : html`<button class="danger" data-action="revoke" data-dataset="${d.name}" data-grant="${g.id}">Revoke</button>`}</td></tr>`;
                     })}</tbody></table>`}
-                <p class="actions"><a class="button" href="/hub/data/audit?dataset=${d.name}">Who accessed it (audit)</a></p>
-                <h2 style="margin-top:16px">Versions</h2>
+                <p class="actions"><a class="button" href="/hub/datasets/audit?dataset=${d.name}">Who accessed it (audit)</a></p>
+                <h2 class="spaced-top">Versions</h2>
                 ${versions.length === 0
                   ? html`<div class="empty">No versions yet: upload the file below, or with <code>curl -X PUT -H "Authorization: token …" -H "Content-Type: ${d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet'}" --data-binary @file /hub/api/datasets/${d.name}/data</code></div>`
                   : html`<table><thead><tr><th>Version</th><th>Size</th><th>Rows</th><th>By</th><th>When</th></tr></thead><tbody>${versions.map((x) => html`<tr><td>v${x.version}</td><td>${formatBytes(x.size)}</td><td>${x.rows ?? '—'}</td><td>${x.createdBy}</td><td>${stamp(x.createdAt)}</td></tr>`)}</tbody></table>`}
               </section>`
             : ''}
           ${v.canManage ? manageSection(d, data) : ''}`,
-        v.canManage ? ['datasets.js', 'dataset-manage.js'] : ['datasets.js'],
+        v.canManage ? [DATASETS_SCRIPT, MANAGE_SCRIPT] : [DATASETS_SCRIPT],
       ),
     );
   });

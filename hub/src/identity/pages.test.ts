@@ -16,10 +16,14 @@ test('templates escape what users typed', () => {
   assert.equal(escapeHtml(`"'&`), '&quot;&#39;&amp;');
 });
 
-test('the stylesheet reaches the page unescaped (quoted font names intact)', async () => {
-  const { renderMessagePage } = await import('../core/pages/layout.js');
+test('pages link their stylesheets and carry no inline CSS (the CSP allows none)', async () => {
+  const { renderMessagePage, renderPage } = await import('../core/pages/layout.js');
   const page = renderMessagePage({ title: 'T', message: '<m>' });
-  assert.match(page, /"Segoe UI"/);
-  assert.ok(!/<style>[^<]*&quot;/.test(page));
+  assert.match(page, /<link rel="stylesheet" href="\/hub\/static\/core\/browser\/hub.css">/);
   assert.match(page, /&lt;m&gt;/, 'the message itself is escaped');
+  const withStyles = renderPage({ title: 'T', body: html`<p>x</p>`, styles: ['models/browser/models.css'] });
+  assert.match(withStyles, /href="\/hub\/static\/models\/browser\/models.css"/);
+  for (const rendered of [page, withStyles]) {
+    assert.doesNotMatch(rendered, /<style|style=/);
+  }
 });

@@ -2,7 +2,6 @@ import type { HubDeps } from '../deps.js';
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { requireSession } from '../core/pages/session.js';
-import type { KnowledgeBase } from './knowledge-base.js';
 import { ARTICLE_ID } from './article.js';
 import { renderMarkdown } from './markdown.js';
 import { isTeamAdmin } from '../core/authorization.js';
@@ -10,26 +9,7 @@ import { PLATFORM_TEAM } from './routes.js';
 import { html, raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
 
-/** Styles for the knowledge-base pages (articles are long-form text). */
-const KB_STYLES = `
-.kb-search { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-end; }
-.kb-search .grow { min-width: 260px; }
-.kb-results { list-style: none; padding: 0; margin: 0; }
-.kb-result { padding: 14px 0; border-bottom: 1px solid #e3e8ef; }
-.kb-result:last-child { border-bottom: 0; }
-.kb-result a.title { font-size: 1.08rem; font-weight: 600; }
-.kb-result .snippet { margin: 6px 0; color: #334; line-height: 1.5; }
-.kb-meta { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; font-size: .85rem; color: #5b6677; }
-mark { background: #fff1a8; color: inherit; padding: 0 1px; border-radius: 2px; }
-.kb-article { line-height: 1.6; max-width: 860px; }
-.kb-article pre { background: #f4f6fa; padding: 12px; border-radius: 6px; overflow-x: auto; }
-.kb-article pre code { background: none; padding: 0; }
-.kb-article blockquote { border-left: 4px solid #c9d6ea; margin: 0; padding: 4px 16px; color: #3c4757; background: #f7f9fc; }
-.kb-article table { margin: 12px 0; }
-.kb-article h2 { margin-top: 28px; }
-.kb-downloads { display: flex; gap: 10px; flex-wrap: wrap; margin: 12px 0; }
-.kb-status { font-size: .85rem; color: #5b6677; min-height: 1.2em; }
-`;
+const KB_STYLESHEET = 'kb/browser/kb.css';
 
 export function registerKbPages(router: Router, { kb }: HubDeps): void {
   // The only place article images may come from (hub/src/kb/markdown.ts): files the platform ships beside the articles.
@@ -48,9 +28,9 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
         active: 'kb',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        scripts: ['kb.js'],
-        body: html`<style>${raw(KB_STYLES)}</style>
-          <h1>Knowledge base</h1>
+        scripts: ['kb/browser/kb.js'],
+        styles: [KB_STYLESHEET],
+        body: html`<h1>Knowledge base</h1>
           <p class="lead">How-tos, tutorials and answers from the platform team and your colleagues. Tutorials come with a notebook you can open in your workspace.
           ${canWrite ? html` Your team's articles: <a href="/hub/kb/manage">write and manage</a>.` : ''}</p>
           <section class="card">
@@ -79,10 +59,10 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
         active: 'kb',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        scripts: ['kb-manage.js'],
+        scripts: ['kb/browser/kb-manage.js'],
+        styles: [KB_STYLESHEET],
         data: { user: who.user.name, platformAdmin: who.user.platformAdmin, teams, edit: typeof req.query.edit === 'string' ? req.query.edit : null },
-        body: html`<style>${raw(KB_STYLES)}</style>
-          <h1>Your team's articles</h1>
+        body: html`<h1>Your team's articles</h1>
           <p class="lead">Team admins write, update and retire their team's knowledge-base articles here; platform admins for every team.
             Articles are Markdown; raw HTML is shown as text. Repository articles (owned by <code>platform</code>) change by pull request to <code>kb/articles/</code>.</p>
           <div id="flash"></div>
@@ -102,7 +82,7 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
                     <div class="grow"><label for="kb-tags">Tags (comma-separated)</label><input id="kb-tags" type="text" placeholder="e.g. pandas, reporting"></div>
                   </div>
                   <label for="kb-markdown">Article (Markdown)</label>
-                  <textarea id="kb-markdown" rows="16" style="width:100%;font-family:ui-monospace,monospace;font-size:.9rem;padding:8px;border:1px solid #c5cfdc;border-radius:6px" required></textarea>
+                  <textarea id="kb-markdown" class="markdown-editor" rows="16" required></textarea>
                   <div id="kb-editor-error"></div>
                   <p class="row"><button type="submit" class="primary" id="kb-save">Publish</button> <button type="button" id="kb-cancel" hidden>Cancel editing</button></p>
                 </form>
@@ -136,8 +116,8 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
         active: 'kb',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        body: html`<style>${raw(KB_STYLES)}</style>
-          <p><a href="/hub/kb">← Knowledge base</a></p>
+        styles: [KB_STYLESHEET],
+        body: html`<p><a href="/hub/kb">← Knowledge base</a></p>
           <article class="card kb-article" data-article="${article.id}">
             <h1>${article.title}</h1>
             <div class="kb-meta">

@@ -1,33 +1,8 @@
 import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
-import { html, raw } from '../core/pages/html.js';
+import { html } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
 import { requireSession } from '../core/pages/session.js';
-
-const MODEL_STYLES = `
-.guardrails { list-style:none; padding:0; margin:8px 0; display:grid; gap:6px; }
-.guardrail { display:flex; gap:10px; align-items:flex-start; padding:8px 10px; border:1px solid var(--line); border-radius:8px; background:#fff; }
-.guardrail .gr-title { font-weight:600; min-width:250px; }
-.guardrail .gr-reason { color:var(--ink); }
-.guardrail details { color:var(--muted); font-size:13px; }
-.version { border:1px solid var(--line); border-radius:var(--radius); padding:14px 16px; margin-bottom:14px; background:#fff; }
-.version h3 { margin:0 0 6px; font-size:16px; }
-.lineage { display:grid; grid-template-columns: 160px 1fr; gap:2px 12px; font-size:14px; margin:8px 0; }
-.lineage dt { color:var(--muted); }
-.lineage dd { margin:0; word-break:break-all; }
-.actions { display:flex; gap:8px; flex-wrap:wrap; margin-top:10px; }
-.promotion { border-top:1px solid var(--line); margin-top:10px; padding-top:8px; }
-.promotion p { margin:4px 0; }
-.promotion .guardrail .gr-title { min-width:170px; }
-.approvals { border:1px dashed var(--line); border-radius:8px; padding:8px 12px; margin:8px 0; }
-.approvals h4, .gr-heading { margin:8px 0 4px; font-size:14px; }
-.approvals ul { margin:4px 0 8px; padding-left:18px; }
-.approvals textarea { width:100%; }
-.event-guardrails summary { color:var(--muted); font-size:13px; cursor:pointer; }
-form.decide { display:flex; gap:6px; flex-wrap:wrap; }
-form.decide input { min-width:220px; }
-.status-passed { color:var(--ok); } .status-failed { color:var(--bad); } .status-warning, .status-pending { color:var(--warn); } .status-skipped { color:var(--muted); }
-`;
 
 /**
  * Where this hub re-runs published notebooks, said on the model pages when
@@ -45,7 +20,7 @@ export function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: '
   return html`<p class="notice rerun-note" data-rerun="unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run as the hub’s own OS user, without a sandbox, so a notebook’s code runs with the hub’s access while it is checked.</p>`;
 }
 
-/** The hub's model pages; content comes from the API through hub/client/models.ts. */
+/** The hub's model pages; content comes from the API through models/browser/models.ts, since promotions and checks change it while the page is open. */
 export function registerModelPages(router: Router, deps: HubDeps): void {
   const note = rerunNote({ reruns: deps.isolation.reruns, backend: deps.config.spawner.kind });
   router.get('/models', (req, res) => {
@@ -57,10 +32,10 @@ export function registerModelPages(router: Router, deps: HubDeps): void {
         active: 'models',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        scripts: ['models.js'],
+        scripts: ['models/browser/models.js'],
+        styles: ['models/browser/models.css'],
         data: { view: 'list', platformAdmin: who.user.platformAdmin },
-        body: html`<style>${raw(MODEL_STYLES)}</style>
-          <h1>Models</h1>
+        body: html`<h1>Models</h1>
           <p class="lead">Notebooks your teams published as models. Publish from the Models panel in JupyterLab; every version passes automated guardrails before it can serve staging or production.</p>
           ${note}
           <p id="approvals-link" class="actions"></p>
@@ -75,17 +50,17 @@ export function registerModelPages(router: Router, deps: HubDeps): void {
     if (!who) return;
     res.type('html').send(
       renderPage({
-        title: 'Production approvals',
+        title: 'Promotion approvals',
         active: 'models',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        scripts: ['models.js'],
+        scripts: ['models/browser/models.js'],
+        styles: ['models/browser/models.css'],
         data: { view: 'approvals', platformAdmin: who.user.platformAdmin },
-        body: html`<style>${raw(MODEL_STYLES)}</style>
-          <p><a href="/hub/models">← All models</a></p>
-          <h1>Production approvals for restricted data</h1>
+        body: html`<p><a href="/hub/models">← All models</a></p>
+          <h1>Promotion approvals for restricted data</h1>
           <p class="lead">${who.user.platformAdmin
-            ? 'A model may use restricted data in production only with a platform admin’s approval for that model and data set. Approve or reject with a reason; the data set’s owners see every decision in the data audit log. The requester cannot decide their own request.'
+            ? 'A model may use restricted data in production only with a platform admin’s approval for that model and dataset. Approve or reject with a reason; the dataset’s owners see every decision in the data audit log. The requester cannot decide their own request.'
             : 'Requests your teams made to use restricted data in a model in production. Platform admins decide them.'}</p>
           <div id="flash"></div>
           <div id="approvals"><div class="empty">Loading…</div></div>`,
@@ -104,10 +79,10 @@ export function registerModelPages(router: Router, deps: HubDeps): void {
         active: 'models',
         user: who.user,
         xsrfToken: who.xsrfToken,
-        scripts: ['models.js'],
+        scripts: ['models/browser/models.js'],
+        styles: ['models/browser/models.css'],
         data: { view: 'model', team, model },
-        body: html`<style>${raw(MODEL_STYLES)}</style>
-          <p><a href="/hub/models">← All models</a></p>
+        body: html`<p><a href="/hub/models">← All models</a></p>
           <h1 id="model-title">${team}/${model}</h1>
           ${note}
           <div id="flash"></div>

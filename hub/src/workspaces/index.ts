@@ -1,5 +1,6 @@
 import type { HubFeature } from '../feature.js';
 import { registerImageRoutes } from './image-routes.js';
+import { registerWorkspacePages } from './pages.js';
 import { registerServerRoutes } from './routes.js';
 import { registerWorkspaceLogin } from './workspace-login.js';
 
@@ -10,8 +11,9 @@ export const workspacesFeature: HubFeature = {
     registerServerRoutes(api, deps);
     registerImageRoutes(api, deps);
   },
-  pages(router, { subdomains }) {
-    if (subdomains) registerWorkspaceLogin(router, subdomains);
+  pages(router, deps) {
+    registerWorkspacePages(router, deps);
+    if (deps.subdomains) registerWorkspaceLogin(router, deps.subdomains);
   },
   async start({ manager }) {
     await manager.restore();

@@ -42,14 +42,14 @@ describe('governed data access in the browser', () => {
   });
 
   test('dan finds the sales data in the hub catalog and asks for access with a purpose', async () => {
-    await dan.goto(`${t.url}/hub/data?q=sales`);
+    await dan.goto(`${t.url}/hub/datasets?q=sales`);
     const item = dan.locator('.ds-item[data-dataset="sales"]');
     await item.waitFor();
     assert.match(await item.innerText(), /confidential[\s\S]*sales-finance[\s\S]*PII: customer_name, email, phone/);
     assert.match(await item.locator('[data-access]').innerText(), /no access/);
     await screenshot(dan, 'data-catalog');
     await item.locator('a.title').click();
-    await dan.waitForURL(/\/hub\/data\/sales$/);
+    await dan.waitForURL(/\/hub\/datasets\/sales$/);
     assert.match(await dan.locator('#access').innerText(), /request access with a purpose; an admin of sales-finance approves/);
     assert.equal(await dan.locator('#preview').count(), 0, 'no preview without access');
     // Too short a purpose is refused with the hub's message.
@@ -64,7 +64,7 @@ describe('governed data access in the browser', () => {
   });
 
   test('alice, admin of sales-finance, approves it in her approvals inbox', async () => {
-    await alice.goto(`${t.url}/hub/data/approvals`);
+    await alice.goto(`${t.url}/hub/datasets/approvals`);
     const row = alice.locator('tr[data-request]');
     await row.waitFor();
     assert.match(await row.innerText(), /dan[\s\S]*Sales orders 2026[\s\S]*Measure campaign uplift/);
@@ -125,7 +125,7 @@ describe('governed data access in the browser', () => {
   });
 
   test('alice revokes the grant; the mounted copy disappears from the running workspace', async () => {
-    await alice.goto(`${t.url}/hub/data/sales`);
+    await alice.goto(`${t.url}/hub/datasets/sales`);
     const grant = alice.locator('#grants tr[data-grant]', { hasText: 'dan' });
     await grant.waitFor();
     alice.once('dialog', (d) => void d.accept());
@@ -143,7 +143,7 @@ describe('governed data access in the browser', () => {
     assert.equal(await panel.locator('.jp-AtriumDS-unmount, .jp-AtriumDS-mount').count(), 0);
     await screenshot(dan, 'data-notebook-revoked');
     // The owners see who did what, in the audit log.
-    await alice.goto(`${t.url}/hub/data/audit?dataset=sales`);
+    await alice.goto(`${t.url}/hub/datasets/audit?dataset=sales`);
     const text = await alice.locator('#audit').innerText();
     for (const action of ['request.create', 'request.approve', 'grant.create', 'mount', 'download', 'grant.revoke', 'unmount']) assert.match(text, new RegExp(action.replace('.', '\\.')));
     await screenshot(alice, 'data-audit');

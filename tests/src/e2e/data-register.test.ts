@@ -44,8 +44,8 @@ describe('data owners register data sets in the hub', () => {
     page.setInputFiles(selector, { name, mimeType, buffer: Buffer.isBuffer(content) ? content : Buffer.from(content) });
 
   test('a file that is too large, malformed or not CSV/Parquet is refused in the page before anything is registered', async () => {
-    await alice.goto(`${t.url}/hub/data`);
-    await Promise.all([alice.waitForURL(/\/hub\/data\/new$/), alice.click('a:has-text("New data set")')]);
+    await alice.goto(`${t.url}/hub/datasets`);
+    await Promise.all([alice.waitForURL(/\/hub\/datasets\/new$/), alice.click('a:has-text("New dataset")')]);
     await chooseFile(alice, '#new-file', 'huge.csv', 'id,email\n' + '1,a@example.com\n'.repeat(5000));
     await alice.locator('#new-file-error .error-box').waitFor();
     assert.match(await alice.locator('#new-file-error').innerText(), /huge\.csv is 7[89]\.\d KiB: the hub accepts files up to 64 KiB/);
@@ -63,7 +63,7 @@ describe('data owners register data sets in the hub', () => {
   });
 
   test('alice uploads a CSV, sees its columns with the e-mail suggested as PII, tags it and registers a confidential data set', async () => {
-    await alice.goto(`${t.url}/hub/data/new`);
+    await alice.goto(`${t.url}/hub/datasets/new`);
     await chooseFile(alice, '#new-file', 'Q4 orders.csv', CSV);
     const table = alice.locator('#new-columns-table');
     await table.waitFor();
@@ -93,7 +93,7 @@ describe('data owners register data sets in the hub', () => {
     await alice.locator('#new-error .error-box').waitFor();
     assert.match(await alice.locator('#new-error').innerText(), /name must be 1–63 lower-case letters/);
     await alice.fill('#new-name', 'q4-orders');
-    await Promise.all([alice.waitForURL(/\/hub\/data\/q4-orders$/), alice.click('#new-submit')]);
+    await Promise.all([alice.waitForURL(/\/hub\/datasets\/q4-orders$/), alice.click('#new-submit')]);
     await alice.locator('.notice-box', { hasText: 'Registered q4-orders and uploaded version 1.' }).waitFor();
     assert.match(await alice.locator('.ds-meta').first().innerText(), /confidential[\s\S]*sales-finance[\s\S]*#sales[\s\S]*#orders/);
     assert.match(await alice.locator('#schema').innerText(), /email\s+string\s+email\s+hashed/);
@@ -113,7 +113,7 @@ describe('data owners register data sets in the hub', () => {
     const request = await call(t.url, 'POST', '/hub/api/datasets/q4-orders/requests', { token: danToken, body: { purpose: 'Campaign uplift by region for the Q4 review' } });
     assert.equal(request.status, 201);
     assert.equal((await call(t.url, 'POST', `/hub/api/data/requests/${request.json.id}/approve`, { token: aliceToken, body: {} })).status, 200);
-    await dan.goto(`${t.url}/hub/data/q4-orders`);
+    await dan.goto(`${t.url}/hub/datasets/q4-orders`);
     const preview = dan.locator('#preview-table');
     await preview.waitFor();
     const text = await preview.innerText();
@@ -126,7 +126,7 @@ describe('data owners register data sets in the hub', () => {
   });
 
   test('alice edits the catalog entry and uploads a new version from the data set page', async () => {
-    await alice.goto(`${t.url}/hub/data/q4-orders`);
+    await alice.goto(`${t.url}/hub/datasets/q4-orders`);
     await alice.fill('#edit-description', 'Q4 orders, refreshed weekly.');
     await alice.fill('#edit-tags', 'sales, orders, weekly');
     await alice.locator('#edit-columns tr[data-column="customer_name"] select[data-field="pii"]').selectOption('name');
@@ -149,12 +149,12 @@ describe('data owners register data sets in the hub', () => {
   });
 
   test('a member who administers no team sees no form and gets 403 from the API', async () => {
-    await dan.goto(`${t.url}/hub/data`);
-    assert.equal(await dan.locator('a:has-text("New data set")').count(), 0);
-    const page = await dan.goto(`${t.url}/hub/data/new`);
+    await dan.goto(`${t.url}/hub/datasets`);
+    assert.equal(await dan.locator('a:has-text("New dataset")').count(), 0);
+    const page = await dan.goto(`${t.url}/hub/datasets/new`);
     assert.equal(page?.status(), 403);
-    assert.match(await dan.locator('main').innerText(), /Only team admins register data sets/);
-    await dan.goto(`${t.url}/hub/data/q4-orders`);
+    assert.match(await dan.locator('main').innerText(), /Only team admins register datasets/);
+    await dan.goto(`${t.url}/hub/datasets/q4-orders`);
     assert.equal(await dan.locator('#upload-form, #edit-form').count(), 0);
     const inspect = await call(t.url, 'POST', '/hub/api/data/inspect', { token: danToken, headers: { 'Content-Type': 'text/csv' }, rawBody: CSV });
     assert.equal(inspect.status, 403);
@@ -170,12 +170,12 @@ describe('data owners register data sets in the hub', () => {
     const admin = await (await browser.newContext({ viewport: { width: 1280, height: 700 } })).newPage();
     admin.on('pageerror', (e) => errors.push(e.message));
     await signIn(admin, t.url, 'root', 'root-password');
-    await admin.goto(`${t.url}/hub/data/audit`);
+    await admin.goto(`${t.url}/hub/datasets/audit`);
     assert.match(await admin.locator('[data-chain="ok"]').innerText(), /Chain verified: \d+ entries, head .*matching the head recorded outside the database/);
     const db = t.hub.data.data.db;
     const last = await db.selectFrom('data_audit').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
     await db.deleteFrom('data_audit').where('seq', '>', Number(last.seq) - 3).execute();
-    await admin.goto(`${t.url}/hub/data/audit`);
+    await admin.goto(`${t.url}/hub/datasets/audit`);
     const broken = admin.locator('[data-chain="broken"]');
     await broken.waitFor();
     assert.match(await broken.innerText(), new RegExp(`The audit chain is broken: the newest entries ${Number(last.seq) - 2}–${Number(last.seq)} were deleted \\(truncated\\)`));

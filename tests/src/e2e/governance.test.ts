@@ -40,16 +40,16 @@ describe('governance and accounts in the browser', () => {
   });
 
   test('lowering restricted data waits for a platform admin, who approves it in the approvals inbox', async () => {
-    await alice.goto(`${t.url}/hub/data/payroll`);
+    await alice.goto(`${t.url}/hub/datasets/payroll`);
     await alice.selectOption('#edit-classification', 'confidential');
     await Promise.all([alice.waitForLoadState('load'), alice.click('#edit-form button[type=submit]')]);
     await alice.locator('#flash').getByText('Not changed yet').waitFor();
-    assert.match(await alice.locator('#flash').innerText(), /Lowers payroll from restricted to confidential: a platform admin must approve.*waits under Data → Approvals/s);
+    assert.match(await alice.locator('#flash').innerText(), /Lowers payroll from restricted to confidential: a platform admin must approve.*waits under Datasets → Access approvals/s);
     assert.match(await alice.locator('.ds-meta').innerText(), /restricted/, 'the page still says restricted');
     await alice.evaluate(() => window.scrollTo(0, 0));
     await screenshot(alice, 'governance-change-waits');
 
-    await admin.goto(`${t.url}/hub/data/approvals`);
+    await admin.goto(`${t.url}/hub/datasets/approvals`);
     const row = admin.locator('#catalog-changes tr[data-change]');
     await row.waitFor();
     assert.match(await row.innerText(), /alice[\s\S]*Payroll[\s\S]*classification[\s\S]*restricted → confidential/);
@@ -57,7 +57,7 @@ describe('governance and accounts in the browser', () => {
     await screenshot(admin, 'governance-approvals-inbox');
     await Promise.all([admin.waitForLoadState('load'), admin.click('button[data-action="approve-change"]')]);
     await admin.locator('#flash').getByText('Approved').waitFor();
-    await admin.goto(`${t.url}/hub/data/payroll`);
+    await admin.goto(`${t.url}/hub/datasets/payroll`);
     assert.match(await admin.locator('.ds-meta').innerText(), /confidential/);
   });
 

@@ -53,7 +53,7 @@ describe('spawner.sandbox: none', () => {
   };
 
   test('every page a platform admin opens carries the warning; other users do not see it', async () => {
-    for (const url of ['/hub/admin', '/hub/home', '/hub/data', '/hub/models', '/hub/serving']) {
+    for (const url of ['/hub/admin', '/hub/home', '/hub/datasets', '/hub/models', '/hub/serving']) {
       const html = await page(off, 'root', url);
       assert.match(html, /data-notice="sandbox-off"/, url);
       assert.match(html, /can read its secret key, its database and every user’s files/, url);

@@ -1,19 +1,23 @@
 import type { User } from '../../identity/user-store.js';
-import { html, type Raw } from './html.js';
+import { html, raw, scriptJson, type Raw } from './html.js';
 import { currentNotices } from './notices.js';
-import { STYLES } from './styles.js';
 
 export interface PageOptions {
   title: string;
   user?: User;
   xsrfToken?: string;
   body: Raw;
-  /** Module scripts under /hub/static/. */
+  /** Module scripts under /hub/static/, by their source path: `workspaces/browser/home.js`. */
   scripts?: string[];
+  /** Stylesheets under /hub/static/ besides the hub's own, by their source path: `models/browser/models.css`. */
+  styles?: string[];
   /** Data handed to the page's script as JSON. */
   data?: unknown;
-  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'data' | 'login' | 'serving' | 'models';
+  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'datasets' | 'login' | 'serving' | 'models';
 }
+
+/** Every page's stylesheet; features add theirs with `styles`. */
+const CORE_STYLESHEET = 'core/browser/hub.css';
 
 export function renderPage(options: PageOptions): string {
   const { user } = options;
@@ -21,7 +25,7 @@ export function renderPage(options: PageOptions): string {
     ? html`<nav class="topnav">
         <a href="/hub/home" class="${options.active === 'home' ? 'active' : ''}">Workspaces</a>
         <a href="/hub/teams" class="${options.active === 'teams' ? 'active' : ''}">Teams</a>
-        <a href="/hub/data" class="${options.active === 'data' ? 'active' : ''}">Data</a>
+        <a href="/hub/datasets" class="${options.active === 'datasets' ? 'active' : ''}">Datasets</a>
         <a href="/hub/models" class="${options.active === 'models' ? 'active' : ''}">Models</a>
         <a href="/hub/serving" class="${options.active === 'serving' ? 'active' : ''}">Serving</a>
         <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
@@ -45,7 +49,7 @@ export function renderPage(options: PageOptions): string {
 ${options.xsrfToken ? html`<meta name="xsrf-token" content="${options.xsrfToken}">` : ''}
 <title>${options.title} · Atrium</title>
 <link rel="icon" href="data:image/svg+xml,${encodeURIComponent(LOGO_SVG)}">
-<style>${raw(STYLES)}</style>
+${[CORE_STYLESHEET, ...(options.styles ?? [])].map((s) => html`<link rel="stylesheet" href="/hub/static/${s}">`)}
 </head>
 <body>
 <header class="topbar">
@@ -61,7 +65,6 @@ ${(options.scripts ?? []).map((s) => html`<script type="module" src="/hub/static
   }`;
 }
 
-import { raw, scriptJson } from './html.js';
 const rawJson = (value: unknown) => raw(scriptJson(value));
 
 const LOGO_SVG =

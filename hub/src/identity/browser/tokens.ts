@@ -1,31 +1,25 @@
-import { api, escapeHtml, pageData, showError, timeAgo } from './common.js';
+import { api, pageData } from '../../core/browser/api.js';
+import { clear, render, renderInto, showError } from '../../core/browser/dom.js';
+import { timeAgo } from '../../core/browser/format.js';
+import { html } from '../../core/pages/html.js';
+import type { Token } from './types.js';
 
-interface Token {
-  id: number;
-  note: string;
-  prefix: string;
-  createdAt: number;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  scope?: string | null;
-}
+/** The API tokens page: create, list and revoke tokens; change the password with built-in accounts. */
 
 const me = encodeURIComponent(pageData<{ user: string }>().user);
 
 async function load(): Promise<void> {
   try {
     const tokens = await api<Token[]>('GET', `/users/${me}/tokens`);
-    const el = document.getElementById('tokens')!;
-    if (tokens.length === 0) {
-      el.innerHTML = '<div class="empty">No tokens yet.</div>';
-      return;
-    }
-    el.innerHTML = `<table><thead><tr><th>For</th><th>Works for</th><th>Starts with</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead><tbody>${tokens
-      .map(
-        (t) => `<tr><td>${escapeHtml(t.note)}</td><td>${t.scope ? `model <code>${escapeHtml(t.scope.replace(/^model:/, ''))}</code> (predictions only)` : 'the whole API as you'}</td><td><code>${escapeHtml(t.prefix)}…</code></td><td>${timeAgo(t.createdAt)}</td><td>${timeAgo(t.lastUsedAt)}</td>
-        <td>${t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td><td><button class="danger" data-revoke="${t.id}">Revoke</button></td></tr>`,
-      )
-      .join('')}</tbody></table>`;
+    render(
+      document.getElementById('tokens')!,
+      tokens.length === 0
+        ? html`<div class="empty">No tokens yet.</div>`
+        : html`<table><thead><tr><th>For</th><th>Works for</th><th>Starts with</th><th>Created</th><th>Last used</th><th>Expires</th><th></th></tr></thead><tbody>${tokens.map(
+            (t) => html`<tr><td>${t.note}</td><td>${t.scope ? html`model <code>${t.scope.replace(/^model:/, '')}</code> (predictions only)` : 'the whole API as you'}</td><td><code>${t.prefix}…</code></td><td>${timeAgo(t.createdAt)}</td><td>${timeAgo(t.lastUsedAt)}</td>
+              <td>${t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td><td><button class="danger" data-revoke="${t.id}">Revoke</button></td></tr>`,
+          )}</tbody></table>`,
+    );
   } catch (err) {
     showError('tokens', err);
   }
@@ -42,8 +36,11 @@ document.getElementById('token-form')!.addEventListener('submit', async (event) 
       ...(expiry ? { expiresInDays: Number(expiry) } : {}),
       ...(model ? { model } : {}),
     });
-    document.getElementById('token-created')!.innerHTML = `<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
-      <code class="token-value" id="new-token">${escapeHtml(created.token)}</code></div>`;
+    renderInto(
+      'token-created',
+      html`<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
+        <code class="token-value" id="new-token">${created.token}</code></div>`,
+    );
     (document.getElementById('token-note') as HTMLInputElement).value = '';
     const modelInput = document.getElementById('token-model') as HTMLInputElement | null;
     if (modelInput) modelInput.value = '';
@@ -70,8 +67,7 @@ void load();
 document.getElementById('password-form')?.addEventListener('submit', async (event) => {
   event.preventDefault();
   const value = (id: string) => (document.getElementById(id) as HTMLInputElement).value;
-  const result = document.getElementById('password-result')!;
-  result.innerHTML = '';
+  clear('password-result');
   if (value('new-password') !== value('repeat-password')) {
     showError('password-result', new Error('The two new passwords differ: type the same one twice.'));
     return;
@@ -79,7 +75,7 @@ document.getElementById('password-form')?.addEventListener('submit', async (even
   try {
     await api('PATCH', `/users/${me}`, { password: value('new-password'), currentPassword: value('current-password') });
     (event.target as HTMLFormElement).reset();
-    result.innerHTML = '<div class="notice-box" role="status">Your password is changed. Your other sessions are signed out.</div>';
+    renderInto('password-result', html`<div class="notice-box" role="status">Your password is changed. Your other sessions are signed out.</div>`);
   } catch (err) {
     showError('password-result', err);
   }

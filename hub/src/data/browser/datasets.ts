@@ -1,14 +1,9 @@
-import { api, errorBox, escapeHtml, flash, showError } from './common.js';
+import { api } from '../../core/browser/api.js';
+import { errorBox, flash, messageOf, render, showError } from '../../core/browser/dom.js';
+import { html } from '../../core/pages/html.js';
+import type { Mount, Preview } from './types.js';
 
-/** The Data pages: preview, request form, mount, approvals and revocations. All rendering of data is escaped. */
-
-interface Preview {
-  columns: string[];
-  rows: (string | number | boolean | null)[][];
-  maskedColumns: string[];
-  piiCleared: boolean;
-  version: number;
-}
+/** The dataset pages: preview, request form, mount, access approvals and revocations. */
 
 async function loadPreview(el: HTMLElement): Promise<void> {
   const name = el.dataset.dataset!;
@@ -21,10 +16,13 @@ async function loadPreview(el: HTMLElement): Promise<void> {
         ? `Version ${p.version}, first ${p.rows.length} rows. Masked for you: ${p.maskedColumns.join(', ')}.`
         : `Version ${p.version}, first ${p.rows.length} rows, nothing masked.`;
     }
-    el.innerHTML = `<table id="preview-table"><thead><tr>${p.columns.map((c) => `<th>${escapeHtml(c)}${masked.has(c) ? ' <span class="badge pii">masked</span>' : ''}</th>`).join('')}</tr></thead>
-      <tbody>${p.rows.map((r) => `<tr>${r.map((v, i) => `<td class="${masked.has(p.columns[i] ?? '') ? 'masked-cell' : ''}">${escapeHtml(v ?? '')}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+    render(
+      el,
+      html`<table id="preview-table"><thead><tr>${p.columns.map((c) => html`<th>${c}${masked.has(c) ? html` <span class="badge pii">masked</span>` : ''}</th>`)}</tr></thead>
+        <tbody>${p.rows.map((r) => html`<tr>${r.map((v, i) => html`<td class="${masked.has(p.columns[i] ?? '') ? 'masked-cell' : ''}">${v === null ? '' : String(v)}</td>`)}</tr>`)}</tbody></table>`,
+    );
   } catch (err) {
-    el.innerHTML = errorBox(err instanceof Error ? err.message : String(err));
+    render(el, errorBox(messageOf(err)));
   }
 }
 
@@ -62,7 +60,7 @@ document.addEventListener('click', async (event) => {
   button.disabled = true;
   try {
     if (action === 'mount') {
-      const r = await api<{ path: string; maskedColumns: string[]; delivery?: 'local' | 'agent' }>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
+      const r = await api<Mount>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
       const masked = r.maskedColumns.length ? ` (masked: ${r.maskedColumns.join(', ')})` : '';
       // With the agent mounter each running workspace copies the files in itself, within seconds.
       sessionStorage.setItem('atrium-flash', r.delivery === 'agent' ? `Mounted: your running workspaces copy it into ${r.path}/ now${masked}.` : `Mounted at ${r.path}/${masked}.`);
@@ -94,8 +92,7 @@ document.addEventListener('click', async (event) => {
     }
   } catch (err) {
     button.disabled = false;
-    const el = document.getElementById('flash');
-    if (el) el.innerHTML = errorBox(err instanceof Error ? err.message : String(err));
+    showError('flash', err);
   }
 });
 

@@ -1,44 +1,10 @@
-import { api, ApiCallError, clear, errorBox, escapeHtml, formatMemory, pageData, showError, timeAgo } from './common.js';
+import { api, ApiCallError, pageData } from '../../core/browser/api.js';
+import { clear, errorBox, render, showError } from '../../core/browser/dom.js';
+import { formatMemory, timeAgo } from '../../core/browser/format.js';
+import { html, type Raw } from '../../core/pages/html.js';
+import type { Image, Progress, Size, Workspace } from './types.js';
 
-interface Image {
-  name: string;
-  displayName: string;
-  description: string;
-  version: string;
-  packages: { name: string; version: string }[];
-  recommended: boolean;
-  deprecated: boolean;
-  sizes: string[];
-  defaultSize: string;
-}
-interface Size {
-  name: string;
-  displayName: string;
-  description: string;
-  cpu: number;
-  memoryMiB: number;
-  gpu: number;
-  available: boolean;
-}
-interface Workspace {
-  name: string;
-  image: string;
-  imageVersion: string;
-  size: string;
-  status: 'pending' | 'running' | 'stopping' | 'stopped' | 'failed';
-  url: string;
-  lastActivityAt: number | null;
-  readyAt: number | null;
-  stoppedAt: number | null;
-  message: string | null;
-}
-interface Progress {
-  progress: number;
-  message: string;
-  ready?: boolean;
-  failed?: boolean;
-  url?: string;
-}
+/** The home page: the caller's workspaces, their live start progress, and the start form. */
 
 const data = pageData<{ user: string; maxRunning: number; cullIdleSeconds: number }>();
 const me = encodeURIComponent(data.user);
@@ -52,12 +18,12 @@ const streams = new Map<string, { source: EventSource; last?: Progress; log: str
 /** Workspaces started from this page open JupyterLab when ready. */
 const openWhenReady = new Set<string>();
 
-const STATUS_BADGE: Record<Workspace['status'], string> = {
-  running: '<span class="badge ok">running</span>',
-  pending: '<span class="badge info">starting</span>',
-  stopping: '<span class="badge warn">stopping</span>',
-  stopped: '<span class="badge">stopped</span>',
-  failed: '<span class="badge bad">failed</span>',
+const STATUS_BADGE: Record<Workspace['status'], Raw> = {
+  running: html`<span class="badge ok">running</span>`,
+  pending: html`<span class="badge info">starting</span>`,
+  stopping: html`<span class="badge warn">stopping</span>`,
+  stopped: html`<span class="badge">stopped</span>`,
+  failed: html`<span class="badge bad">failed</span>`,
 };
 
 function imageLabel(name: string): string {
@@ -67,83 +33,83 @@ function sizeLabel(name: string): string {
   return sizes.find((s) => s.name === name)?.displayName ?? name;
 }
 
+const progressLog = (log: string[]) => log.slice(-6).map((l) => html`<li>${l}</li>`);
+
+function progressBox(w: Workspace): Raw | '' {
+  const last = streams.get(w.name)?.last;
+  if (w.status !== 'pending' && !(last && !last.ready)) return '';
+  const percent = Math.round(last?.progress ?? 0);
+  return html`<div class="progress" data-progress="${w.name}">
+    <progress class="progress-bar${last?.failed ? ' failed' : ''}" max="100" value="${percent}" aria-label="Start progress of ${w.name}">${percent}%</progress>
+    <div class="progress-message">${last?.message ?? 'Starting…'}</div>
+    <ul class="progress-log">${progressLog(streams.get(w.name)?.log ?? [])}</ul>
+  </div>`;
+}
+
+function workspaceCard(w: Workspace): Raw {
+  const details = [`${imageLabel(w.image)} ${w.imageVersion}`, sizeLabel(w.size)];
+  if (w.status === 'running') details.push(`last active ${timeAgo(w.lastActivityAt)}`);
+  if (w.status === 'stopped' && w.stoppedAt) details.push(`stopped ${timeAgo(w.stoppedAt)}`);
+  const ended = w.status === 'failed' || w.status === 'stopped';
+  const message = w.message && ended ? (w.status === 'failed' ? errorBox(w.message) : html`<div class="notice-box">${w.message}</div>`) : '';
+  return html`<div class="workspace" data-workspace="${w.name}">
+    <div class="info">
+      <div><span class="name">${w.name}</span>${STATUS_BADGE[w.status]}</div>
+      <div class="details">${details.join(' · ')}</div>
+      ${progressBox(w)}${message}
+    </div>
+    <div class="actions">
+      ${w.status === 'running' ? html`<a class="button primary" href="${w.url}" data-open="${w.name}">Open JupyterLab</a>` : ''}
+      ${w.status === 'running' || w.status === 'pending' ? html`<button data-stop="${w.name}" class="danger">Stop</button>` : ''}
+      ${ended
+        ? html`<button data-restart="${w.name}" class="primary">Start</button><button data-remove="${w.name}" title="Forget this workspace; files in your home folder stay">Remove</button>`
+        : ''}
+    </div>
+  </div>`;
+}
+
 function renderWorkspaces(): void {
-  const el = document.getElementById('workspaces')!;
-  if (workspaces.length === 0) {
-    el.innerHTML = '<div class="empty">No workspaces yet. Pick an image and a size below, then press <strong>Start workspace</strong>.</div>';
-    return;
-  }
-  el.innerHTML = workspaces
-    .map((w) => {
-      const n = escapeHtml(w.name);
-      const stream = streams.get(w.name);
-      const details = [`${escapeHtml(imageLabel(w.image))} ${escapeHtml(w.imageVersion)}`, escapeHtml(sizeLabel(w.size))];
-      if (w.status === 'running') details.push(`last active ${timeAgo(w.lastActivityAt)}`);
-      if (w.status === 'stopped' && w.stoppedAt) details.push(`stopped ${timeAgo(w.stoppedAt)}`);
-      const actions: string[] = [];
-      if (w.status === 'running') actions.push(`<a class="button primary" href="${escapeHtml(w.url)}" data-open="${n}">Open JupyterLab</a>`);
-      if (w.status === 'running' || w.status === 'pending') actions.push(`<button data-stop="${n}" class="danger">Stop</button>`);
-      if (w.status === 'stopped' || w.status === 'failed') {
-        actions.push(`<button data-restart="${n}" class="primary">Start</button>`);
-        actions.push(`<button data-remove="${n}" title="Forget this workspace; files in your home folder stay">Remove</button>`);
-      }
-      const progress =
-        w.status === 'pending' || (stream?.last && !stream.last.ready)
-          ? `<div class="progress" data-progress="${n}">
-               <div class="progress-bar${stream?.last?.failed ? ' failed' : ''}" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${stream?.last?.progress ?? 0}" aria-label="Start progress of ${n}"><div style="width:${stream?.last?.progress ?? 0}%"></div></div>
-               <div class="progress-message">${escapeHtml(stream?.last?.message ?? 'Starting…')}</div>
-               <ul class="progress-log">${(stream?.log ?? []).slice(-6).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>
-             </div>`
-          : '';
-      const message = w.message && (w.status === 'failed' || w.status === 'stopped')
-        ? w.status === 'failed' ? errorBox(w.message) : `<div class="notice-box">${escapeHtml(w.message)}</div>`
-        : '';
-      return `<div class="workspace" data-workspace="${n}">
-          <div style="flex:1;min-width:0">
-            <div><span class="name">${n}</span>${STATUS_BADGE[w.status]}</div>
-            <div class="details">${details.join(' · ')}</div>
-            ${progress}${message}
-          </div>
-          <div class="actions">${actions.join('')}</div>
-        </div>`;
-    })
-    .join('');
+  render(
+    document.getElementById('workspaces')!,
+    workspaces.length === 0
+      ? html`<div class="empty">No workspaces yet. Pick an image and a size below, then press <strong>Start workspace</strong>.</div>`
+      : html`${workspaces.map(workspaceCard)}`,
+  );
 }
 
 function renderImages(): void {
-  const el = document.getElementById('images')!;
   const ordered = [...images].sort((a, b) => Number(b.recommended) - Number(a.recommended) || Number(a.deprecated) - Number(b.deprecated));
-  el.innerHTML = ordered
-    .map((img) => {
-      const packages = img.packages.map((p) => `${p.name} ${p.version}`).join(', ');
-      return `<label class="choice${img.name === selectedImage ? ' selected' : ''}" data-image="${escapeHtml(img.name)}">
-        <input type="radio" name="image" value="${escapeHtml(img.name)}" ${img.name === selectedImage ? 'checked' : ''}>
-        <div class="title">${escapeHtml(img.displayName)} ${img.recommended ? '<span class="badge ok">recommended</span>' : ''}${img.deprecated ? '<span class="badge warn">deprecated</span>' : ''}</div>
-        <div>${escapeHtml(img.description)}</div>
-        <div class="meta">version ${escapeHtml(img.version)} · ${escapeHtml(packages)}</div>
-      </label>`;
-    })
-    .join('');
+  render(
+    document.getElementById('images')!,
+    html`${ordered.map(
+      (img) => html`<label class="choice${img.name === selectedImage ? ' selected' : ''}" data-image="${img.name}">
+        <input type="radio" name="image" value="${img.name}" ${img.name === selectedImage ? 'checked' : ''}>
+        <div class="title">${img.displayName} ${img.recommended ? html`<span class="badge ok">recommended</span>` : ''}${img.deprecated ? html`<span class="badge warn">deprecated</span>` : ''}</div>
+        <div>${img.description}</div>
+        <div class="meta">version ${img.version} · ${img.packages.map((p) => `${p.name} ${p.version}`).join(', ')}</div>
+      </label>`,
+    )}`,
+  );
 }
 
 function renderSizes(): void {
-  const el = document.getElementById('sizes')!;
   const image = images.find((i) => i.name === selectedImage);
   const allowed = sizes.filter((s) => image?.sizes.includes(s.name));
   const usable = allowed.filter((s) => s.available);
   if (!usable.some((s) => s.name === selectedSize)) {
     selectedSize = usable.find((s) => s.name === image?.defaultSize)?.name ?? usable[0]?.name ?? '';
   }
-  el.innerHTML = allowed
-    .map(
-      (s) => `<label class="choice${s.name === selectedSize ? ' selected' : ''}${s.available ? '' : ' unavailable'}" data-size="${escapeHtml(s.name)}">
-        <input type="radio" name="size" value="${escapeHtml(s.name)}" ${s.name === selectedSize ? 'checked' : ''} ${s.available ? '' : 'disabled'}>
-        <div class="title">${escapeHtml(s.displayName)}${s.available ? '' : ' <span class="badge">not on this hub</span>'}</div>
+  render(
+    document.getElementById('sizes')!,
+    html`${allowed.map(
+      (s) => html`<label class="choice${s.name === selectedSize ? ' selected' : ''}${s.available ? '' : ' unavailable'}" data-size="${s.name}">
+        <input type="radio" name="size" value="${s.name}" ${s.name === selectedSize ? 'checked' : ''} ${s.available ? '' : 'disabled'}>
+        <div class="title">${s.displayName}${s.available ? '' : html` <span class="badge">not on this hub</span>`}</div>
         <div class="meta">${s.cpu} CPU · ${formatMemory(s.memoryMiB)}${s.gpu ? ` · ${s.gpu} GPU` : ''}</div>
-        <div class="meta">${escapeHtml(s.description)}</div>
+        <div class="meta">${s.description}</div>
       </label>`,
-    )
-    .join('');
+    )}`,
+  );
 }
 
 async function refresh(): Promise<void> {
@@ -185,18 +151,19 @@ function follow(name: string): void {
   };
 }
 
+/** Move the bar of one workspace without re-rendering the list (which would reset what the user is reading). */
 function updateProgress(name: string, p: Progress, log: string[]): void {
   const box = document.querySelector<HTMLElement>(`[data-progress="${CSS.escape(name)}"]`);
   if (!box) {
     renderWorkspaces();
     return;
   }
-  const bar = box.querySelector<HTMLElement>('.progress-bar')!;
+  const bar = box.querySelector<HTMLProgressElement>('progress')!;
   bar.classList.toggle('failed', Boolean(p.failed));
-  bar.setAttribute('aria-valuenow', String(Math.round(p.progress)));
-  bar.querySelector<HTMLElement>('div')!.style.width = `${p.progress}%`;
+  bar.value = Math.round(p.progress);
+  bar.textContent = `${Math.round(p.progress)}%`;
   box.querySelector<HTMLElement>('.progress-message')!.textContent = p.message;
-  box.querySelector<HTMLElement>('.progress-log')!.innerHTML = log.slice(-6).map((l) => `<li>${escapeHtml(l)}</li>`).join('');
+  render(box.querySelector<HTMLElement>('.progress-log')!, html`${progressLog(log)}`);
 }
 
 async function start(name: string, image: string, size: string, errorTarget: string): Promise<void> {

@@ -1,31 +1,9 @@
-import { api, ApiCallError, escapeHtml } from './common.js';
+import { api, ApiCallError } from '../../core/browser/api.js';
+import { fragment, render } from '../../core/browser/dom.js';
+import { html, type Raw } from '../../core/pages/html.js';
+import type { Facets, SearchResponse } from './types.js';
 
 /** The knowledge-base search page: results as you type, tag and team filters. */
-
-interface Hit {
-  id: string;
-  title: string;
-  summary: string;
-  team: string;
-  tags: string[];
-  level: string;
-  updated: string;
-  kind: 'article' | 'tutorial';
-  notebook: string | null;
-  score: number;
-  /** Already-escaped HTML with <mark> around matched words. */
-  snippet: string;
-}
-interface SearchResponse {
-  query: string;
-  total: number;
-  tookMs: number;
-  results: Hit[];
-}
-interface Facets {
-  tags: { name: string; count: number }[];
-  teams: { name: string; count: number }[];
-}
 
 const form = document.getElementById('kb-form') as HTMLFormElement;
 const input = document.getElementById('kb-q') as HTMLInputElement;
@@ -36,24 +14,35 @@ const list = document.getElementById('kb-results')!;
 let sequence = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 
-function render(response: SearchResponse): void {
+/**
+ * A snippet comes from the API as escaped text with <mark> around matched
+ * words; it is read as inert text and built again, so nothing else in it can
+ * become markup.
+ */
+function highlighted(snippet: string): Raw {
+  const parsed = new DOMParser().parseFromString(`<body>${snippet}</body>`, 'text/html').body;
+  return html`${[...parsed.childNodes].map((node) => (node.nodeName === 'MARK' ? html`<mark>${node.textContent ?? ''}</mark>` : (node.textContent ?? '')))}`;
+}
+
+function showResults(response: SearchResponse): void {
   const shown = response.results.length;
   status.textContent =
     response.total === 0
       ? 'No articles match. Try fewer or other words.'
       : `${response.total} article${response.total === 1 ? '' : 's'}${shown < response.total ? `, showing the best ${shown}` : ''}`;
-  list.innerHTML = response.results
-    .map(
-      (h) => `<li class="kb-result" data-id="${escapeHtml(h.id)}">
-        <a class="title" href="/hub/kb/${encodeURIComponent(h.id)}">${escapeHtml(h.title)}</a>
-        <p class="snippet">${h.snippet}</p>
-        <div class="kb-meta"><span class="badge info">${escapeHtml(h.team)}</span>
-          ${h.kind === 'tutorial' ? '<span class="badge ok">tutorial + notebook</span>' : ''}
-          <span class="badge">${escapeHtml(h.level)}</span>
-          ${h.tags.map((t) => `<span>#${escapeHtml(t)}</span>`).join(' ')}</div>
+  render(
+    list,
+    html`${response.results.map(
+      (h) => html`<li class="kb-result" data-id="${h.id}">
+        <a class="title" href="/hub/kb/${encodeURIComponent(h.id)}">${h.title}</a>
+        <p class="snippet">${highlighted(h.snippet)}</p>
+        <div class="kb-meta"><span class="badge info">${h.team}</span>
+          ${h.kind === 'tutorial' ? html`<span class="badge ok">tutorial + notebook</span>` : ''}
+          <span class="badge">${h.level}</span>
+          ${h.tags.map((t) => html`<span>#${t}</span> `)}</div>
       </li>`,
-    )
-    .join('');
+    )}`,
+  );
 }
 
 async function search(): Promise<void> {
@@ -70,16 +59,16 @@ async function search(): Promise<void> {
   const mine = ++sequence;
   if (!q && !tag && !team) {
     status.textContent = 'Type to search, or pick a tag or team.';
-    list.innerHTML = '';
+    list.replaceChildren();
     return;
   }
   params.set('limit', '30');
   try {
     const response = await api<SearchResponse>('GET', `/kb/search?${params.toString()}`);
-    if (mine === sequence) render(response);
+    if (mine === sequence) showResults(response);
   } catch (err) {
     if (mine !== sequence) return;
-    list.innerHTML = '';
+    list.replaceChildren();
     status.textContent = err instanceof ApiCallError ? err.message : 'The search failed. Try again.';
   }
 }
@@ -93,8 +82,9 @@ async function loadFacets(): Promise<void> {
   const initial = new URLSearchParams(location.search);
   try {
     const facets = await api<Facets>('GET', '/kb/facets');
-    tagSelect.insertAdjacentHTML('beforeend', facets.tags.map((t) => `<option value="${escapeHtml(t.name)}">${escapeHtml(t.name)} (${t.count})</option>`).join(''));
-    teamSelect.insertAdjacentHTML('beforeend', facets.teams.map((t) => `<option value="${escapeHtml(t.name)}">${escapeHtml(t.name)} (${t.count})</option>`).join(''));
+    const options = (items: { name: string; count: number }[]) => fragment(html`${items.map((t) => html`<option value="${t.name}">${t.name} (${t.count})</option>`)}`);
+    tagSelect.append(options(facets.tags));
+    teamSelect.append(options(facets.teams));
     tagSelect.value = initial.get('tag') ?? '';
     teamSelect.value = initial.get('team') ?? '';
   } catch {

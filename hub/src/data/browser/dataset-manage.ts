@@ -1,25 +1,15 @@
-import { api, ApiCallError, type ApiErrorBody, escapeHtml, showError } from './common.js';
+import { api, sendFile } from '../../core/browser/api.js';
+import { clear, render, showError } from '../../core/browser/dom.js';
+import { formatBytes } from '../../core/browser/format.js';
+import { html, type Raw } from '../../core/pages/html.js';
+import type { InspectedColumn, Inspection } from './types.js';
 
 /**
- * Data owners' pages: register a data set from a file (its columns read by
+ * Data owners' pages: register a dataset from a file (its columns read by
  * the hub, PII suggested), edit the catalog entry, upload new versions. Files
  * go to the hub as raw bodies, the way the API documents; every check and
  * audit entry happens there.
  */
-
-interface InspectedColumn {
-  name: string;
-  type: string;
-  suggestedPii: string | null;
-  suggestedMask: string | null;
-  reason: string;
-  samples: string[];
-}
-interface Inspection {
-  format: 'csv' | 'parquet';
-  columns: InspectedColumn[];
-  sampledRows: number;
-}
 
 const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'];
 const PII: [string, string][] = [
@@ -34,15 +24,6 @@ const PII: [string, string][] = [
 // The start of a CSV is enough to read its header and suggest PII tags; the whole file is sent once, at upload.
 const CSV_SAMPLE_BYTES = 1 << 20;
 
-const xsrfToken = document.querySelector<HTMLMetaElement>('meta[name="xsrf-token"]')?.content ?? '';
-
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${+(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
-
 function formatOf(file: File): 'csv' | 'parquet' | undefined {
   const lower = file.name.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq') || file.type === 'application/vnd.apache.parquet') return 'parquet';
@@ -51,26 +32,6 @@ function formatOf(file: File): 'csv' | 'parquet' | undefined {
 }
 
 const CONTENT_TYPE = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' } as const;
-
-/** Send a file as the raw body of an API call; errors come back in the hub's shape. */
-async function sendFile<T>(method: string, path: string, body: Blob, contentType: string): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(`/hub/api${path}`, { method, body, headers: { 'Content-Type': contentType, 'X-XSRF-Token': xsrfToken, Accept: 'application/json' }, credentials: 'same-origin' });
-  } catch {
-    throw new ApiCallError(0, 'network', 'The upload did not reach the hub (connection closed). Check the file size and try again.');
-  }
-  if (!response.ok) {
-    let payload: ApiErrorBody | undefined;
-    try {
-      payload = (await response.json()) as ApiErrorBody;
-    } catch {
-      /* not JSON */
-    }
-    throw new ApiCallError(response.status, payload?.error.code ?? 'http_error', payload?.error.message ?? `The hub answered ${response.status}.`, payload?.error.field);
-  }
-  return (await response.json()) as T;
-}
 
 /** The start of a CSV, cut after its last complete line. */
 async function csvSample(file: File): Promise<{ blob: Blob; partial: boolean }> {
@@ -94,27 +55,25 @@ const tagsOf = (text: string) =>
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== '');
 
-function maskOptions(pii: string | null, mask: string | null): string {
+function maskOptions(pii: string | null, mask: string | null): Raw {
   const rule = mask ?? (pii ? 'hash' : '');
-  return `<option value="" ${rule === '' ? 'selected' : ''} ${pii ? 'disabled' : ''}>shown</option>
+  return html`<option value="" ${rule === '' ? 'selected' : ''} ${pii ? 'disabled' : ''}>shown</option>
     <option value="hash" ${rule === 'hash' ? 'selected' : ''}>hashed (same value, same token)</option>
     <option value="redact" ${rule === 'redact' ? 'selected' : ''}>redacted</option>`;
 }
 
-function columnEditor(columns: InspectedColumn[]): string {
-  return `<p class="hint">Read from the file (${columns.length} columns). Mark the columns that hold personal data: without PII clearance they are hashed or redacted wherever the data leaves the hub.</p>
-  <table class="col-editor" id="new-columns-table"><thead><tr><th>Column</th><th>Sample values</th><th>Type</th><th>Personal data</th><th>Without clearance</th></tr></thead><tbody>${columns
-    .map(
-      (c, i) => `<tr data-column="${escapeHtml(c.name)}" data-index="${i}">
-      <td><code>${escapeHtml(c.name)}</code></td>
-      <td class="samples" title="${escapeHtml(c.samples.join(' · '))}">${escapeHtml(c.samples.join(' · ')) || '<span class="hint">empty</span>'}</td>
-      <td><select data-field="type" aria-label="Type of ${escapeHtml(c.name)}">${COLUMN_TYPES.map((t) => `<option ${t === c.type ? 'selected' : ''}>${t}</option>`).join('')}</select></td>
-      <td><select data-field="pii" aria-label="Personal data in ${escapeHtml(c.name)}"><option value="">none</option>${PII.map(([k, label]) => `<option value="${k}" ${k === c.suggestedPii ? 'selected' : ''}>${label}</option>`).join('')}</select>
-        ${c.suggestedPii ? `<div class="why" data-suggested="${escapeHtml(c.suggestedPii)}">suggested: ${escapeHtml(c.reason)}</div>` : ''}</td>
-      <td><select data-field="mask" aria-label="Masking of ${escapeHtml(c.name)}">${maskOptions(c.suggestedPii, c.suggestedMask)}</select></td>
+function columnEditor(columns: InspectedColumn[]): Raw {
+  return html`<p class="hint">Read from the file (${columns.length} columns). Mark the columns that hold personal data: without PII clearance they are hashed or redacted wherever the data leaves the hub.</p>
+  <table class="col-editor" id="new-columns-table"><thead><tr><th>Column</th><th>Sample values</th><th>Type</th><th>Personal data</th><th>Without clearance</th></tr></thead><tbody>${columns.map(
+    (c, i) => html`<tr data-column="${c.name}" data-index="${i}">
+      <td><code>${c.name}</code></td>
+      <td class="samples" title="${c.samples.join(' · ')}">${c.samples.join(' · ') || html`<span class="hint">empty</span>`}</td>
+      <td><select data-field="type" aria-label="Type of ${c.name}">${COLUMN_TYPES.map((t) => html`<option ${t === c.type ? 'selected' : ''}>${t}</option>`)}</select></td>
+      <td><select data-field="pii" aria-label="Personal data in ${c.name}"><option value="">none</option>${PII.map(([k, label]) => html`<option value="${k}" ${k === c.suggestedPii ? 'selected' : ''}>${label}</option>`)}</select>
+        ${c.suggestedPii ? html`<div class="why" data-suggested="${c.suggestedPii}">suggested: ${c.reason}</div>` : ''}</td>
+      <td><select data-field="mask" aria-label="Masking of ${c.name}">${maskOptions(c.suggestedPii, c.suggestedMask)}</select></td>
     </tr>`,
-    )
-    .join('')}</tbody></table>`;
+  )}</tbody></table>`;
 }
 
 /** Keep a row's mask consistent with its PII tag: personal data is never shown as is without clearance. */
@@ -147,7 +106,7 @@ function readColumns(container: HTMLElement): { name: string; type: string; pii:
   });
 }
 
-// ---------------------------------------------------------------- New data set
+// ---------------------------------------------------------------- New dataset
 
 const newForm = document.getElementById('new-form') as HTMLFormElement | null;
 if (newForm) {
@@ -172,8 +131,8 @@ if (newForm) {
   fileInput.addEventListener('change', async () => {
     inspected = undefined;
     submit.disabled = true;
-    document.getElementById('new-file-error')!.innerHTML = '';
-    columnsBox.innerHTML = '<div class="empty">Choose a file to see its columns.</div>';
+    clear('new-file-error');
+    render(columnsBox, html`<div class="empty">Choose a file to see its columns.</div>`);
     const file = fileInput.files?.[0];
     if (!file) return;
     const format = formatOf(file);
@@ -195,7 +154,7 @@ if (newForm) {
       const result = await sendFile<Inspection>('POST', `/data/inspect?partial=${sample.partial}`, sample.blob, CONTENT_TYPE[format]);
       inspected = { file, format, columns: result.columns };
       status.textContent = `${file.name}: ${format.toUpperCase()}, ${formatBytes(file.size)}, ${result.columns.length} columns.`;
-      columnsBox.innerHTML = columnEditor(result.columns);
+      render(columnsBox, columnEditor(result.columns));
       if (!nameInput.dataset.edited) nameInput.value = slug(file.name);
       if (!titleInput.value) titleInput.value = file.name.replace(/\.(csv|parquet|pq)$/i, '');
       echoName();
@@ -210,7 +169,7 @@ if (newForm) {
     event.preventDefault();
     if (!inspected) return;
     submit.disabled = true;
-    document.getElementById('new-error')!.innerHTML = '';
+    clear('new-error');
     const name = nameInput.value.trim();
     const body = {
       name,
@@ -235,13 +194,13 @@ if (newForm) {
       sessionStorage.setItem('atrium-flash', `Registered ${name} and uploaded version 1.`);
     } catch (err) {
       // The catalog entry exists; its page offers the upload again.
-      sessionStorage.setItem('atrium-flash-error', `Data set ${name} is registered, but the file was refused: ${err instanceof Error ? err.message : String(err)} Fix the file and upload it below.`);
+      sessionStorage.setItem('atrium-flash-error', `Dataset ${name} is registered, but the file was refused: ${err instanceof Error ? err.message : String(err)} Fix the file and upload it below.`);
     }
-    location.href = `/hub/data/${encodeURIComponent(name)}`;
+    location.href = `/hub/datasets/${encodeURIComponent(name)}`;
   });
 }
 
-// ---------------------------------------------------------------- A data set's page (owners)
+// ---------------------------------------------------------------- A dataset's page (owners)
 
 const manage = document.getElementById('manage');
 const uploadForm = document.getElementById('upload-form') as HTMLFormElement | null;
@@ -252,7 +211,7 @@ if (manage && uploadForm) {
   uploadForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const file = (document.getElementById('upload-file') as HTMLInputElement).files?.[0];
-    document.getElementById('upload-error')!.innerHTML = '';
+    clear('upload-error');
     if (!file) return showError('upload-error', new Error('Choose a file first.'));
     if (file.size > maxBytes) return showError('upload-error', new Error(`${file.name} is ${formatBytes(file.size)}: the hub accepts files up to ${formatBytes(maxBytes)} (dataAccess.maxUploadBytes).`));
     const button = uploadForm.querySelector<HTMLButtonElement>('button[type=submit]')!;
@@ -281,7 +240,7 @@ if (editForm) {
     event.preventDefault();
     const button = editForm.querySelector<HTMLButtonElement>('button[type=submit]')!;
     button.disabled = true;
-    document.getElementById('edit-error')!.innerHTML = '';
+    clear('edit-error');
     try {
       const saved = await api<{ pendingChange: { reason: string } | null }>('PATCH', `/datasets/${encodeURIComponent(name)}`, {
         title: (document.getElementById('edit-title') as HTMLInputElement).value.trim(),
@@ -292,7 +251,7 @@ if (editForm) {
       });
       sessionStorage.setItem(
         'atrium-flash',
-        saved.pendingChange ? `Not changed yet: ${saved.pendingChange.reason} It waits under Data → Approvals.` : 'Saved.',
+        saved.pendingChange ? `Not changed yet: ${saved.pendingChange.reason} It waits under Datasets → Access approvals.` : 'Saved.',
       );
       location.reload();
     } catch (err) {

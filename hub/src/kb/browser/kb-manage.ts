@@ -1,21 +1,9 @@
-import { api, clear, escapeHtml, flash, pageData, showError } from './common.js';
+import { api, pageData } from '../../core/browser/api.js';
+import { clear, flash, render, showError } from '../../core/browser/dom.js';
+import { html } from '../../core/pages/html.js';
+import type { Article, ArticleMeta } from './types.js';
 
 /** Team admins write, edit and retire their team's articles. */
-
-interface Meta {
-  id: string;
-  title: string;
-  summary: string;
-  team: string;
-  tags: string[];
-  level: string;
-  updated: string;
-  source: 'repo' | 'team';
-  canEdit: boolean;
-}
-interface Full extends Meta {
-  markdown: string;
-}
 
 const data = pageData<{ user: string; platformAdmin: boolean; teams: string[]; edit: string | null }>();
 const form = document.getElementById('kb-editor') as HTMLFormElement | null;
@@ -26,29 +14,30 @@ async function load(): Promise<void> {
   const el = document.getElementById('kb-mine');
   if (!el) return;
   try {
-    const articles = (await api<Meta[]>('GET', '/kb/articles')).filter((a) => a.canEdit);
+    const articles = (await api<ArticleMeta[]>('GET', '/kb/articles')).filter((a) => a.canEdit);
     if (data.platformAdmin) {
       // Platform admins may write for any team.
       const teams = new Set([...data.teams, ...(await api<{ name: string }[]>('GET', '/teams')).map((t) => t.name)]);
       data.teams = [...teams];
     }
     const select = field<HTMLSelectElement>('kb-team-select');
-    if (select && select.options.length === 0) select.innerHTML = data.teams.map((t) => `<option value="${escapeHtml(t)}">${escapeHtml(t)}</option>`).join('');
-    el.innerHTML = articles.length
-      ? `<table><thead><tr><th>Article</th><th>Team</th><th>Updated</th><th></th></tr></thead><tbody>${articles
-          .map(
-            (a) => `<tr data-article="${escapeHtml(a.id)}"><td><a href="/hub/kb/${encodeURIComponent(a.id)}">${escapeHtml(a.title)}</a><br><code>${escapeHtml(a.id)}</code></td>
-              <td><span class="badge info">${escapeHtml(a.team)}</span></td><td>${escapeHtml(a.updated.slice(0, 10))}</td>
-              <td><button data-edit="${escapeHtml(a.id)}">Edit</button> <button class="danger" data-retire="${escapeHtml(a.id)}">Retire</button></td></tr>`,
-          )
-          .join('')}</tbody></table>`
-      : '<div class="empty">Your teams have no articles yet. Write the first one below.</div>';
+    if (select && select.options.length === 0) render(select, html`${data.teams.map((t) => html`<option value="${t}">${t}</option>`)}`);
+    render(
+      el,
+      articles.length
+        ? html`<table><thead><tr><th>Article</th><th>Team</th><th>Updated</th><th></th></tr></thead><tbody>${articles.map(
+            (a) => html`<tr data-article="${a.id}"><td><a href="/hub/kb/${encodeURIComponent(a.id)}">${a.title}</a><br><code>${a.id}</code></td>
+              <td><span class="badge info">${a.team}</span></td><td>${a.updated.slice(0, 10)}</td>
+              <td><button data-edit="${a.id}">Edit</button> <button class="danger" data-retire="${a.id}">Retire</button></td></tr>`,
+          )}</tbody></table>`
+        : html`<div class="empty">Your teams have no articles yet. Write the first one below.</div>`,
+    );
   } catch (err) {
     showError('kb-mine', err);
   }
 }
 
-function fill(a: Full | null): void {
+function fill(a: Article | null): void {
   editing = a?.id ?? null;
   field<HTMLInputElement>('kb-title').value = a?.title ?? '';
   const id = field<HTMLInputElement>('kb-id');
@@ -67,7 +56,7 @@ function fill(a: Full | null): void {
 
 async function edit(id: string): Promise<void> {
   try {
-    fill(await api<Full>('GET', `/kb/articles/${encodeURIComponent(id)}`));
+    fill(await api<Article>('GET', `/kb/articles/${encodeURIComponent(id)}`));
     form?.scrollIntoView({ behavior: 'smooth' });
   } catch (err) {
     showError('flash', err);
@@ -95,8 +84,8 @@ form?.addEventListener('submit', async (event) => {
   };
   try {
     const saved = editing
-      ? await api<Full>('PUT', `/kb/articles/${encodeURIComponent(editing)}`, body)
-      : await api<Full>('POST', '/kb/articles', { id: field<HTMLInputElement>('kb-id').value.trim(), ...body });
+      ? await api<Article>('PUT', `/kb/articles/${encodeURIComponent(editing)}`, body)
+      : await api<Article>('POST', '/kb/articles', { id: field<HTMLInputElement>('kb-id').value.trim(), ...body });
     flash(`${editing ? 'Saved' : 'Published'} “${saved.title}”: it is searchable now.`);
     fill(null);
     await load();
