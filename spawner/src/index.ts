@@ -10,6 +10,8 @@ export {
   NAME_PATTERN,
 } from './catalog.js';
 export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
+export { jupyterLabArgs, hubSettings } from './jupyterlab.js';
+export type { JupyterLabPlacement } from './jupyterlab.js';
 export * from './local/index.js';
 export * from './model-server.js';
 export { LocalModelServer, MODEL_SERVER_SCRIPT, checkHealth, workersFor } from './models/local-model-server.js';

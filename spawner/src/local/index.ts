@@ -1,4 +1,4 @@
-export { LocalProcessSpawner, DEFAULT_INHERITED_ENV, jupyterLabArgs } from './local-spawner.js';
+export { LocalProcessSpawner, DEFAULT_INHERITED_ENV } from './local-spawner.js';
 export type { LocalProcessSpawnerOptions, LocalSpawnerState } from './local-spawner.js';
 export { EnvironmentManager, PipProgress, envHash, ENV_RECIPE_VERSION } from './environments.js';
 export type { EnvironmentManagerOptions, PythonInfo } from './environments.js';
