@@ -12,6 +12,7 @@ export {
 export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
 export { jupyterLabArgs, hubSettings } from './jupyterlab.js';
 export type { JupyterLabPlacement } from './jupyterlab.js';
+export { KeyedInFlight, KeyedLock, KeyedOnce } from './keyed.js';
 export * from './local/index.js';
 export * from './model-server.js';
 export { LocalModelServer, MODEL_SERVER_SCRIPT, checkHealth, workersFor } from './models/local-model-server.js';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { KeyedInFlight } from '@atrium/spawner';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { log } from '../core/log.js';
@@ -89,7 +90,7 @@ export class AgentMounter implements DatasetMounter {
   private readonly events = new EventEmitter();
   /** Masked copies known to exist, with their size, so a manifest does not ask the store each time. */
   private readonly present = new Map<string, number>();
-  private readonly writing = new Map<string, Promise<void>>();
+  private readonly writing = new KeyedInFlight<void>();
   private presigns: boolean | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -154,21 +155,16 @@ export class AgentMounter implements DatasetMounter {
   /** Write a masked copy once, even when several readers mount at the same moment. */
   private async ensureMaskedCopy(key: string, open: () => Promise<Readable>): Promise<void> {
     if (this.present.has(key)) return;
-    let pending = this.writing.get(key);
-    if (!pending) {
-      pending = (async () => {
-        let info = await this.objects.stat(key);
-        if (!info) {
-          await this.objects.put(key, await open(), { contentType: 'application/octet-stream' });
-          log.info('wrote a masked copy for mounts', { key });
-          info = await this.objects.stat(key);
-        }
-        if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
-        this.present.set(key, info.size);
-      })().finally(() => this.writing.delete(key));
-      this.writing.set(key, pending);
-    }
-    await pending;
+    await this.writing.run(key, async () => {
+      let info = await this.objects.stat(key);
+      if (!info) {
+        await this.objects.put(key, await open(), { contentType: 'application/octet-stream' });
+        log.info('wrote a masked copy for mounts', { key });
+        info = await this.objects.stat(key);
+      }
+      if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
+      this.present.set(key, info.size);
+    });
   }
 
   /** What should be in this workspace's `~/datasets/`, with fresh URLs. Access is checked again on every call. */

@@ -1,4 +1,4 @@
-import type { Catalog } from '@atrium/spawner';
+import { KeyedLock, type Catalog } from '@atrium/spawner';
 import type { RequestIdentity } from '../identity/identity.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
@@ -62,7 +62,7 @@ export class ModelRegistry {
   readonly promotions: PromotionStore;
   readonly approvals: DataApprovals;
   private closing = false;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly running = new Set<Promise<unknown>>();
   deployer: ModelDeployer = recordOnlyDeployer;
 
@@ -138,15 +138,8 @@ export class ModelRegistry {
   // ---- publish ------------------------------------------------------------
 
   /** One publish per model at a time: version numbers are dense and unique. */
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(key, next);
-    try {
-      return await next;
-    } finally {
-      if (this.locks.get(key) === next) this.locks.delete(key);
-    }
+  private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
   }
 
   async publish(who: RequestIdentity, team: string, name: string, input: PublishInput): Promise<VersionRecord> {
