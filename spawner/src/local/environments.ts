@@ -18,6 +18,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   utimesSync,
@@ -28,6 +29,23 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
 import { isSameProcess, readProcStat, signalGroup } from './process.js';
+
+/**
+ * `dir` without symbolic links (as far as it exists). A venv names its own
+ * absolute path (script shebangs, pyvenv.cfg) and a sandbox binds exactly
+ * the path it is given: an environment reached through a link would run
+ * scripts whose interpreter the sandbox does not have.
+ */
+function realDirectory(dir: string): string {
+  const resolved = path.resolve(dir);
+  for (let existing = resolved; ; existing = path.dirname(existing)) {
+    try {
+      return path.join(realpathSync(existing), path.relative(existing, resolved));
+    } catch {
+      if (existing === path.dirname(existing)) return resolved;
+    }
+  }
+}
 
 /** `pip install` in an environment, quiet and non-interactive, as every build step runs it. */
 function pipInstall(envPath: string): string[] {
@@ -98,7 +116,7 @@ export class EnvironmentManager {
   private readonly builds = new Map<string, { promise: Promise<string>; listeners: Set<Progress> }>();
 
   constructor(options: EnvironmentManagerOptions) {
-    this.envsDir = options.envsDir;
+    this.envsDir = realDirectory(options.envsDir);
     this.logsDir = options.logsDir;
     this.python = options.python ?? 'python3';
     this.lockWaitMs = options.lockWaitMs ?? 30 * 60_000;
