@@ -7,7 +7,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { maskPlan } from './masking.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';
 import { type DatasetMounter, type MountFile, type MountSource, mountDescription } from './mounter.js';
-import type { AccessDecision } from './policy.js';
+import type { AccessDecision } from './access-policy.js';
 
 /** One file of a mounted data set, as a workspace's agent downloads it. */
 export interface ManifestFile {
@@ -69,7 +69,7 @@ export interface AgentMounterOptions {
 }
 
 /** Prefix of masked copies in the object store, apart from the uploaded `datasets/…` objects. */
-export const MASKED_PREFIX = 'masked/';
+const MASKED_PREFIX = 'masked/';
 
 /**
  * Mounts for workspaces whose home the hub cannot write (Kubernetes pods with
@@ -312,7 +312,7 @@ export function folderOf(dataset: string, version: number, variant: string): str
   return `${MASKED_PREFIX}${dataset}/v${version}/${variant}/`;
 }
 
-export function maskedKey(dataset: string, version: number, variant: string, format: string): string {
+function maskedKey(dataset: string, version: number, variant: string, format: string): string {
   return `${folderOf(dataset, version, variant)}${dataset}.${format}`;
 }
 

@@ -37,7 +37,7 @@ function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: numbe
   return at + src.copy(dst, at, from, to);
 }
 
-export function csvField(value: string): string {
+function csvField(value: string): string {
   return NEEDS_QUOTES.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

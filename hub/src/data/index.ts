@@ -12,7 +12,7 @@ import { type DatasetMounter, LocalHomeMounter } from './mounter.js';
 import { DataService } from './service.js';
 import { mounterKind } from './workspace-env.js';
 
-export type { DataGovernance, AccessDecision, DatasetUsage } from './policy.js';
+export type { DataGovernance, AccessDecision, DatasetUsage } from './access-policy.js';
 export { DataService } from './service.js';
 
 /**

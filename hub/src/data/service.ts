@@ -31,7 +31,7 @@ import {
   MAX_GRANT_DAYS,
   MAX_RESTRICTED_DAYS,
   type Subject,
-} from './policy.js';
+} from './access-policy.js';
 import { DataStore } from './store.js';
 
 const DAY = 86_400_000;
@@ -941,11 +941,6 @@ function PassThroughOf(text: string): Readable {
   const p = new PassThrough();
   p.end(text);
   return p;
-}
-
-export async function ensureDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await stat(dir);
 }
 
 export type DatasetPatch = Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>;

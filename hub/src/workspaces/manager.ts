@@ -3,7 +3,7 @@ import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../core/config.js';
-import type { ServerRecord } from './store.js';
+import type { WorkspaceRecord } from './store.js';
 import type { Store } from '../store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
@@ -90,7 +90,7 @@ export class WorkspaceManager {
   }
 
   /** Validate, record the workspace as pending and start it in the background. */
-  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<ServerRecord> {
+  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<WorkspaceRecord> {
     const { image, size } = this.resolve(imageName, sizeName);
     const team = await this.resolveTeam(user, teamName);
     return this.startChecks.run(user, () => this.reserveAndSpawn(user, name, image, size, team));
@@ -106,7 +106,7 @@ export class WorkspaceManager {
     return teamName;
   }
 
-  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<ServerRecord> {
+  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<WorkspaceRecord> {
     const k = key(user, name);
     const existing = await this.store.servers.get(user, name);
     if (existing && ['pending', 'running', 'stopping'].includes(existing.status)) {
@@ -296,7 +296,7 @@ export class WorkspaceManager {
     return { adopted, stopped };
   }
 
-  private async adopt(record: ServerRecord): Promise<boolean> {
+  private async adopt(record: WorkspaceRecord): Promise<boolean> {
     const { user, name } = record;
     const markStopped = async (message: string) => {
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });

@@ -32,11 +32,11 @@ import { cpuQuantity, TOKEN_KEY } from './manifests.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
 
-export const MODEL_COMPONENT = 'model-server';
-export const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
-export const MODEL_PORT = 8080;
+const MODEL_COMPONENT = 'model-server';
+const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
+const MODEL_PORT = 8080;
 /** ConfigMaps are limited to 1 MiB in etcd; leave room for keys and metadata. */
-export const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
+const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
 const SERVER_KEY = 'atrium_serve.py';
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -206,7 +206,7 @@ export function modelServerManifests(
 }
 
 /** Only the hub reaches model servers (the token protects them too; this keeps other pods from even trying). */
-export function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
+function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

@@ -53,11 +53,11 @@ function pipInstall(envPath: string): string[] {
 }
 
 /** Bump when the way environments are built changes, to rebuild them all. */
-export const ENV_RECIPE_VERSION = 1;
+const ENV_RECIPE_VERSION = 1;
 export const READY_MARKER = '.atrium-ready';
 
 /** JupyterLab configuration baked into every environment: no internet calls. */
-export const JUPYTER_LAB_CONFIG_PY = [
+const JUPYTER_LAB_CONFIG_PY = [
   '# Written by Atrium when this environment was built. Workspaces have no internet access:',
   '# no update checks, no news feed, no PyPI-backed extension manager.',
   'c.LabApp.news_url = None',
@@ -66,7 +66,7 @@ export const JUPYTER_LAB_CONFIG_PY = [
   '',
 ].join('\n');
 
-export const LAB_SETTINGS_OVERRIDES = {
+const LAB_SETTINGS_OVERRIDES = {
   '@jupyterlab/apputils-extension:notification': { checkForUpdates: false, fetchNews: 'false' },
 };
 

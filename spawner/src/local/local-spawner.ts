@@ -96,7 +96,7 @@ export interface LocalProcessSpawnerOptions {
   readOnlyInHome?: string[];
 }
 
-export const DEFAULT_INHERITED_ENV = [
+const DEFAULT_INHERITED_ENV = [
   'LANG',
   'LANGUAGE',
   'LC_*',

@@ -58,7 +58,7 @@ export interface LocalModelServerOptions {
 }
 
 /** Worker processes for a size: `configured`, or one per whole CPU (1–8). */
-export function workersFor(cpu: number, configured = 0): number {
+function workersFor(cpu: number, configured = 0): number {
   if (configured > 0) return Math.floor(configured);
   return Math.min(8, Math.max(1, Math.floor(cpu)));
 }
@@ -287,7 +287,7 @@ function parseState(raw: SpawnerState): LocalModelServerState | undefined {
 }
 
 /** One GET /health with the server's token; true on 200. */
-export function checkHealth(target: string, token: string, timeoutMs = 2000): Promise<boolean> {
+function checkHealth(target: string, token: string, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const req = httpRequest(`${target}/health`, { headers: { Authorization: `token ${token}` }, timeout: timeoutMs }, (res) => {
       res.resume();
