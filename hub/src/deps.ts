@@ -29,7 +29,7 @@ export interface HubDeps {
   /** Per-user workspace hosts, when `workspaces.subdomainHost` is set. */
   subdomains?: Subdomains;
   kb: KnowledgeBase;
-  /** Governed data access; other features ask it through `DataGovernance` (hub/src/data/policy.ts). */
+  /** Governed data access; other features ask it through `DataGovernance` (hub/src/data/access-policy.ts). */
   data: DataService;
   models: Models;
   /** Model deployments (`deploy`, `rollback`, `current`: the registry calls these on promotion), metrics and the predict route. */

@@ -24,7 +24,7 @@ export async function ensureAdmin(store: Store, config: HubConfig): Promise<{ na
 
 export const DEMO_PASSWORD = 'atrium-demo';
 
-export const DEMO_TEAMS = [
+const DEMO_TEAMS = [
   { name: 'sales-finance', displayName: 'Sales & Finance' },
   { name: 'supply-chain', displayName: 'Supply Chain' },
   { name: 'marketing', displayName: 'Marketing' },

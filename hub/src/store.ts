@@ -3,7 +3,7 @@ import { MIGRATIONS } from './migrations.js';
 
 export type { Database } from './tables.js';
 import { KbStore } from './kb/store.js';
-import { ServerStore } from './workspaces/store.js';
+import { WorkspaceStore } from './workspaces/store.js';
 import { ServingStore } from './serving/store.js';
 import { SessionStore } from './identity/session-store.js';
 import { TeamStore } from './teams/store.js';
@@ -16,7 +16,8 @@ export class Store {
   readonly teams: TeamStore;
   readonly sessions: SessionStore;
   readonly tokens: TokenStore;
-  readonly servers: ServerStore;
+  /** Workspaces, in the `servers` table (JupyterHub's word for the process behind one; the table keeps its shipped name). */
+  readonly servers: WorkspaceStore;
   readonly kb: KbStore;
   readonly serving: ServingStore;
 
@@ -26,7 +27,7 @@ export class Store {
     this.teams = new TeamStore(db);
     this.sessions = new SessionStore(db);
     this.tokens = new TokenStore(db);
-    this.servers = new ServerStore(db);
+    this.servers = new WorkspaceStore(db);
     this.kb = new KbStore(db);
     this.serving = new ServingStore(db);
   }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { WorkspaceImage, WorkspaceSize } from './spawner.js';
 
 /** Image, size and package names: lower-case letters, digits and dashes. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A size as the catalog describes it. Assignable to `WorkspaceSize`. */
 export interface CatalogSize extends WorkspaceSize {
@@ -342,7 +342,7 @@ function formatPath(p: readonly PropertyKey[]): string {
 }
 
 /** PEP 503 normalisation: `Scikit_Learn` → `scikit-learn`. */
-export function normalizePackageName(name: string): string {
+function normalizePackageName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 

@@ -22,13 +22,6 @@ export interface RequestLimits {
   maxConnectionsPerAddress: number;
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
-  headersTimeoutMs: 20_000,
-  requestTimeoutMs: 15 * 60_000,
-  anonymousBodyTimeoutMs: 15_000,
-  maxConnectionsPerAddress: 256,
-};
-
 /** Apply the limits; `isAuthenticated` tells a known caller from an anonymous one (cached by the identity service). */
 export function limitRequests(server: Server, limits: RequestLimits, isAuthenticated: (req: IncomingMessage) => Promise<boolean>): void {
   server.headersTimeout = limits.headersTimeoutMs;

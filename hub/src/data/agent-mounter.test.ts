@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { LocalObjectStore } from '../storage/local-object-store.js';
 import { AgentMounter, type MountCatalog, variantOf } from './agent-mounter.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';
-import type { AccessDecision } from './policy.js';
+import type { AccessDecision } from './access-policy.js';
 
 const dataset: Dataset = {
   name: 'sales',

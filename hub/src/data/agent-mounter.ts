@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { KeyedInFlight } from '@atrium/spawner';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { log } from '../core/log.js';
@@ -6,7 +7,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { maskPlan } from './masking.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';
 import { type DatasetMounter, type MountFile, type MountSource, mountDescription } from './mounter.js';
-import type { AccessDecision } from './policy.js';
+import type { AccessDecision } from './access-policy.js';
 
 /** One file of a mounted data set, as a workspace's agent downloads it. */
 export interface ManifestFile {
@@ -68,7 +69,7 @@ export interface AgentMounterOptions {
 }
 
 /** Prefix of masked copies in the object store, apart from the uploaded `datasets/…` objects. */
-export const MASKED_PREFIX = 'masked/';
+const MASKED_PREFIX = 'masked/';
 
 /**
  * Mounts for workspaces whose home the hub cannot write (Kubernetes pods with
@@ -88,7 +89,7 @@ export class AgentMounter implements DatasetMounter {
   private readonly events = new EventEmitter();
   /** Masked copies known to exist, with their size, so a manifest does not ask the store each time. */
   private readonly present = new Map<string, number>();
-  private readonly writing = new Map<string, Promise<void>>();
+  private readonly writing = new KeyedInFlight<void>();
   private presigns: boolean | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -144,21 +145,16 @@ export class AgentMounter implements DatasetMounter {
   /** Write a masked copy once, even when several readers mount at the same moment. */
   private async ensureMaskedCopy(key: string, open: () => Promise<Readable>): Promise<void> {
     if (this.present.has(key)) return;
-    let pending = this.writing.get(key);
-    if (!pending) {
-      pending = (async () => {
-        let info = await this.objects.stat(key);
-        if (!info) {
-          await this.objects.put(key, await open(), { contentType: 'application/octet-stream' });
-          log.info('wrote a masked copy for mounts', { key });
-          info = await this.objects.stat(key);
-        }
-        if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
-        this.present.set(key, info.size);
-      })().finally(() => this.writing.delete(key));
-      this.writing.set(key, pending);
-    }
-    await pending;
+    await this.writing.run(key, async () => {
+      let info = await this.objects.stat(key);
+      if (!info) {
+        await this.objects.put(key, await open(), { contentType: 'application/octet-stream' });
+        log.info('wrote a masked copy for mounts', { key });
+        info = await this.objects.stat(key);
+      }
+      if (!info) throw new Error(`the masked copy ${key} is missing right after writing it`);
+      this.present.set(key, info.size);
+    });
   }
 
   /** What should be in this workspace's `~/datasets/`, with fresh URLs. Access is checked again on every call. */
@@ -306,7 +302,7 @@ export function folderOf(dataset: string, version: number, variant: string): str
   return `${MASKED_PREFIX}${dataset}/v${version}/${variant}/`;
 }
 
-export function maskedKey(dataset: string, version: number, variant: string, format: string): string {
+function maskedKey(dataset: string, version: number, variant: string, format: string): string {
   return `${folderOf(dataset, version, variant)}${dataset}.${format}`;
 }
 

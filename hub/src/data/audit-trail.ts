@@ -1,7 +1,7 @@
 import type { AuditAction, AuditEntry, AuditLog } from './audit.js';
 import type { Dataset } from './model.js';
 import { isMemberOf, isPlatformAdmin } from './permissions.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /**

@@ -34,7 +34,7 @@ export const AUDIT_ACTIONS = [
   'mount',
   'unmount',
   'access.denied',
-  // Platform approvals to use restricted data in a model in production (hub/src/models/approvals.ts).
+  // Platform approvals to use restricted data in a model in production (hub/src/models/production-approvals.ts).
   'production_approval.request',
   'production_approval.approve',
   'production_approval.reject',

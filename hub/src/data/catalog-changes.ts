@@ -6,7 +6,7 @@ import { checkColumns } from './catalog.js';
 import { type ChangeStatus, type Dataset, type DatasetChange, maskRuleOf, maskStrength, masksOf, strictness } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
 import { canManageDataset, isPlatformAdmin, isSelf } from './permissions.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 export type DatasetPatch = Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>;

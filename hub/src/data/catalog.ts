@@ -4,7 +4,7 @@ import type { AccessDecider } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { AccessRequest, Classification, Column, Dataset, DatasetVersion } from './model.js';
 import { canActForTeam, canManageDataset, isPlatformAdmin, teamsAdministeredBy } from './permissions.js';
-import { type AccessDecision, decideAccess, howToGetAccess, type Subject } from './policy.js';
+import { type AccessDecision, decideAccess, howToGetAccess, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /** Pages under /hub/data/ that a data set of the same name would hide. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * `agent`: an agent in the workspace downloads from presigned URLs (the only
  * choice for Kubernetes, whose homes are volumes the hub cannot write).
  */
-export const MOUNTERS = ['local-home', 'agent'] as const;
+const MOUNTERS = ['local-home', 'agent'] as const;
 
 const mountConfigSchema = z
   .object({

@@ -2,7 +2,7 @@ import type { AccessDecider } from './access-decider.js';
 import type { AuditLog } from './audit.js';
 import { maskPlan } from './masking.js';
 import type { Classification } from './model.js';
-import type { AccessDecision, DataGovernance, DatasetUsage } from './policy.js';
+import type { AccessDecision, DataGovernance, DatasetUsage } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /** Audit entries read per page when a question looks back through the log. */

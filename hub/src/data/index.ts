@@ -27,7 +27,7 @@ import { DataStore } from './store.js';
 import { DatasetUploads } from './uploads.js';
 import { mounterKind } from './workspace-env.js';
 
-export type { DataGovernance, AccessDecision, DatasetUsage } from './policy.js';
+export type { DataGovernance, AccessDecision, DatasetUsage } from './access-policy.js';
 export { DataService } from './service.js';
 
 /**

@@ -10,7 +10,7 @@ import { maskPlan } from './masking.js';
 import type { MaskingKeys } from './masking-keys.js';
 import type { Dataset, DatasetVersion } from './model.js';
 import { maskParquet, parquetPreview } from './parquet.js';
-import type { AccessDecision } from './policy.js';
+import type { AccessDecision } from './access-policy.js';
 
 /** What masking a read needs from the policy's decision. */
 export type MaskingOf = Pick<AccessDecision, 'piiCleared' | 'maskingScope'>;

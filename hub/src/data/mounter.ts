@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomToken } from '../core/secrets.js';
 import type { Dataset } from './model.js';
-import type { AccessDecision } from './policy.js';
+import type { AccessDecision } from './access-policy.js';
 
 export interface MountFile {
   name: string;

@@ -5,7 +5,7 @@ import { type MaskedReader, scopeOf } from './masked-reader.js';
 import { maskPlan } from './masking.js';
 import type { Dataset, DatasetVersion, Mount } from './model.js';
 import { type DatasetMounter, MountError, mountDescription } from './mounter.js';
-import type { AccessDecision, Subject } from './policy.js';
+import type { AccessDecision, Subject } from './access-policy.js';
 import { type DatasetReads, grantDetail, type ReadContext, readDetail } from './reads.js';
 import type { DataStore } from './store.js';
 

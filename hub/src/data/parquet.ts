@@ -28,12 +28,6 @@ async function open(file: string): Promise<{ buffer: Awaited<ReturnType<typeof a
   return { buffer, metadata, columns };
 }
 
-/** Column names and row count; reads only the footer. */
-export async function parquetInfo(file: string): Promise<{ columns: string[]; rows: number }> {
-  const { metadata, columns } = await open(file);
-  return { columns, rows: Number(metadata.num_rows) };
-}
-
 /** Check every row group decodes (uploads are checked once, so readers never meet a broken file). */
 export async function validateParquet(file: string): Promise<{ columns: string[]; rows: number }> {
   const { buffer, metadata, columns } = await open(file);

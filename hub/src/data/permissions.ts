@@ -1,6 +1,6 @@
 import type { User } from '../identity/user-store.js';
 import type { Dataset } from './model.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 
 /**
  * Who someone is in the data feature's checks: their roles, their teams and

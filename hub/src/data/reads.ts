@@ -6,7 +6,7 @@ import type { AuditTrail } from './audit-trail.js';
 import type { Cell, MaskedReader } from './masked-reader.js';
 import { maskPlan } from './masking.js';
 import type { DataFormat, Dataset, DatasetVersion } from './model.js';
-import type { AccessDecision, Subject } from './policy.js';
+import type { AccessDecision, Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 export interface ReadContext {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { AccessRequest, Dataset } from './model.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 import { approvalStepsFor } from './requests.js';
 import { column, dataFixture } from './test-fixture.js';
 

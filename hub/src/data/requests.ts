@@ -5,7 +5,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { approvedUnder } from './grants.js';
 import type { AccessRequest, Dataset, Grant, GranteeKind } from './model.js';
 import { canManageDataset, isMemberOf, isPlatformAdmin, isSelf, isTeamAdminOf } from './permissions.js';
-import { approvalsNeeded, MAX_GRANT_DAYS, MAX_RESTRICTED_DAYS, type Subject } from './policy.js';
+import { approvalsNeeded, MAX_GRANT_DAYS, MAX_RESTRICTED_DAYS, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 const DAY = 86_400_000;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { Column } from './model.js';
 import type { DataService, NewDataset } from './service.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 
 /** Demo data sets for `npm start`: one per classification, with personal data in `sales` and `payroll`. */
 
@@ -22,7 +22,7 @@ function rng(seed: number): () => number {
   };
 }
 
-export function demoSalesCsv(rows = 240): string {
+function demoSalesCsv(rows = 240): string {
   const r = rng(42);
   const lines = ['order_id,order_date,customer_name,email,phone,region,product,amount'];
   for (let i = 1; i <= rows; i++) {
@@ -88,7 +88,7 @@ function trafficParquet(): Buffer {
   return Buffer.from(buffer);
 }
 
-export const DEMO_DATASETS: (NewDataset & { file: () => Buffer })[] = [
+const DEMO_DATASETS: (NewDataset & { file: () => Buffer })[] = [
   {
     name: 'sales',
     title: 'Sales orders 2026',

@@ -15,7 +15,7 @@ import type { DatasetMounter } from './mounter.js';
 import type { DatasetMounts } from './mounts.js';
 import type { DatasetReads, ReadContext } from './reads.js';
 import { type AccessRequests, type ApprovalStep, approvalStepsFor } from './requests.js';
-import type { AccessDecision, DataGovernance, DatasetUsage, Subject } from './policy.js';
+import type { AccessDecision, DataGovernance, DatasetUsage, Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 import type { DatasetUploads } from './uploads.js';
 

@@ -9,7 +9,7 @@ import { Store } from '../store.js';
 import { createDataService } from './index.js';
 import type { Column, Dataset } from './model.js';
 import { subjectOf } from './permissions.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 import type { DataService } from './service.js';
 
 /**

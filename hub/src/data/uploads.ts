@@ -16,7 +16,7 @@ import type { Dataset, DatasetVersion } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
 import { ParquetError, validateParquet } from './parquet.js';
 import { canManageDataset, isPlatformAdmin, isTeamAdminOfAny } from './permissions.js';
-import type { Subject } from './policy.js';
+import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { KeyedInFlight } from '@atrium/spawner';
 import type { Store } from '../store.js';
 import type { User } from './user-store.js';
 import { readCookie } from './cookies.js';
@@ -47,7 +48,7 @@ export class IdentityService {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly tokenTouchedAt = new Map<number, number>();
   private refresher?: SessionRefresher;
-  private readonly refreshing = new Map<string, Promise<RequestIdentity | undefined>>();
+  private readonly refreshing = new KeyedInFlight<RequestIdentity | undefined>();
 
   constructor(
     private readonly store: Store,
@@ -121,12 +122,8 @@ export class IdentityService {
     if (!identity || identity.authState === undefined || !this.refresher) return identity;
     // One refresh per session at a time: parallel requests wait for the same one.
     const key = identity.sessionIdHash!;
-    let pending = this.refreshing.get(key);
-    if (!pending) {
-      pending = this.refresher(identity).finally(() => this.refreshing.delete(key));
-      this.refreshing.set(key, pending);
-    }
-    return pending;
+    const refresh = this.refresher;
+    return this.refreshing.run(key, () => refresh(identity));
   }
 
   /** A session by the hash of its cookie, without refreshing. */

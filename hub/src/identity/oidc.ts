@@ -10,7 +10,7 @@ import type { SecretBox } from '../core/secrets.js';
 export type OidcSettings = HubConfig['auth']['oidc'];
 
 /** The OIDC transaction (state, nonce, PKCE verifier), sealed in a short-lived HttpOnly cookie bound to this browser. */
-export const OIDC_COOKIE = 'atrium-oidc';
+const OIDC_COOKIE = 'atrium-oidc';
 const TRANSACTION_SECONDS = 600;
 /** Refresh a little before the access token expires, never more often than this. */
 const MIN_REFRESH_SECONDS = 30;

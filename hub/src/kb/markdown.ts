@@ -12,8 +12,7 @@ import { escapeHtml } from './text.js';
  * Everything else marked escapes itself.
  */
 const SAFE_LINK = /^(https?:\/\/|mailto:|\/(?![/\\])|#|\.{0,2}\/(?![/\\]))/i;
-/** Where articles' images live, served from `<kbDir>/assets/`. */
-export const KB_ASSET_PATH = '/hub/kb/assets/';
+/** Articles' images: below `/hub/kb/assets/`, served from `<kbDir>/assets/`. */
 const SAFE_IMAGE = /^\/hub\/kb\/assets\/[A-Za-z0-9_-][A-Za-z0-9._/-]*$/;
 
 function safeHref(href: string, pattern: RegExp): string | null {

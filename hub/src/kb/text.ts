@@ -7,7 +7,7 @@ import type { Clause } from './query-engine.js';
  */
 
 export const MAX_QUERY_LENGTH = 200;
-export const MAX_QUERY_TERMS = 12;
+const MAX_QUERY_TERMS = 12;
 
 /** Markdown to plain text for indexing and snippets (no markup, no URLs). */
 export function markdownToText(markdown: string): string {

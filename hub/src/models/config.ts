@@ -8,13 +8,13 @@ export type GuardrailId = (typeof GUARDRAIL_IDS)[number];
  * What a guardrail's failure does: `block` refuses promotion, `warn` shows
  * the failure but lets the version through, `off` skips the check.
  */
-export const enforcementSchema = z.enum(['block', 'warn', 'off']);
+const enforcementSchema = z.enum(['block', 'warn', 'off']);
 export type Enforcement = z.infer<typeof enforcementSchema>;
 
 const guardrailMap = z.partialRecord(z.enum(GUARDRAIL_IDS), enforcementSchema);
 
 /** How data of one classification may be used by a model in production. */
-export const classificationPolicySchema = z
+const classificationPolicySchema = z
   .object({
     /** `allowed`; `approval`: a platform approval for the team is needed; `forbidden`. */
     production: z.enum(['allowed', 'approval', 'forbidden']),
@@ -26,9 +26,9 @@ export type ClassificationPolicy = z.infer<typeof classificationPolicySchema>;
 
 /**
  * Until the data-access module is on main, data sets can be described here
- * (see DataPolicySource); the real source replaces this list.
+ * (see DatasetFactsSource); the real source replaces this list.
  */
-const dataSetSchema = z
+const datasetSchema = z
   .object({
     classification: z.string().min(1),
     containsPii: z.boolean().default(false),
@@ -74,7 +74,8 @@ export const modelsConfigSchema = z
           .strict(),
       )
       .default({}),
-    dataSets: z.record(z.string(), dataSetSchema).default({}),
+    // The key keeps its shipped spelling: hub configuration files use it.
+    dataSets: z.record(z.string(), datasetSchema).default({}),
   })
   .strict();
 

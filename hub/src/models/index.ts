@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { Catalog, Sandbox } from '@atrium/spawner';
 import type { HubConfig } from '../core/config.js';
 import type { Store } from '../store.js';
-import { ConfigDataPolicy, type Governance, GovernanceDataPolicy } from './data-policy.js';
-import type { ApprovalAudit } from './approvals.js';
+import { ConfigDatasetFacts, type Governance, GovernanceDatasetFacts } from './dataset-facts.js';
+import type { ProductionApprovalAudit } from './production-approvals.js';
 import { ModelRegistry } from './registry.js';
 import { JupyterNotebookRunner, type RerunData } from './runner.js';
 import { ModelStore } from './store.js';
@@ -15,7 +15,7 @@ export { ModelRegistry } from './registry.js';
 export { servingDeployer } from './serving.js';
 
 /** What the hub's data service offers the registry: policy questions, its audit log and data-set owners. */
-export type DataSide = Governance & { audit?: ApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
+export type DataSide = Governance & { audit?: ProductionApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
 
 /** The model registry and what it runs on (the notebook runner), stopped together. */
 export interface Models {
@@ -45,7 +45,7 @@ export function createModelRegistry(
     stateDir: config.stateDir,
     config: config.models,
     catalog,
-    data: governance ? new GovernanceDataPolicy(governance, config.models) : new ConfigDataPolicy(config.models),
+    data: governance ? new GovernanceDatasetFacts(governance, config.models) : new ConfigDatasetFacts(config.models),
     runner,
     teamExists: async (team) => (await store.teams.get(team)) !== undefined,
     ...(governance?.audit ? { audit: governance.audit } : {}),

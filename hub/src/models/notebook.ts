@@ -49,11 +49,6 @@ export function codeCells(nb: Notebook): Cell[] {
   return nb.cells.filter((c) => c.cell_type === 'code');
 }
 
-/** The cell tagged `parameters` (papermill's convention), if any. */
-export function parametersCell(nb: Notebook): Cell | undefined {
-  return nb.cells.find((c) => Array.isArray(c.metadata.tags) && (c.metadata.tags as unknown[]).includes('parameters'));
-}
-
 /**
  * The bytes stored in the bundle and hashed for lineage: the notebook
  * re-serialised the way JupyterLab writes it (indent 1, trailing newline),
@@ -87,7 +82,3 @@ export function namedArtifacts(nb: Notebook): string[] {
   return [...names].sort();
 }
 
-/** Whether some code cell defines a top-level `predict` function. */
-export function definesPredict(nb: Notebook): boolean {
-  return codeCells(nb).some((c) => /^def\s+predict\s*\(/m.test(text(c.source)));
-}

@@ -5,7 +5,7 @@ import type { ModelDataApprovalsTable, ModelPromotionsTable } from './promotion-
 import type { Alias } from './store.js';
 
 export type PromotionStatus = ModelPromotionsTable['status'];
-export const ACTIVE_PROMOTION: PromotionStatus[] = ['checking', 'deploying'];
+const ACTIVE_PROMOTION: PromotionStatus[] = ['checking', 'deploying'];
 
 /** One promotion attempt: guardrails re-run, then deploy, then the alias moves. */
 export interface PromotionJob {
@@ -22,10 +22,10 @@ export interface PromotionJob {
   finishedAt: number | null;
 }
 
-export type ApprovalStatus = ModelDataApprovalsTable['status'];
+export type ProductionApprovalStatus = ModelDataApprovalsTable['status'];
 
 /** A platform approval to use one restricted data set in one model in production. */
-export interface DataApproval {
+export interface ProductionApproval {
   id: number;
   team: string;
   model: string;
@@ -34,7 +34,7 @@ export interface DataApproval {
   purpose: string;
   requestedBy: string;
   requestedAt: number;
-  status: ApprovalStatus;
+  status: ProductionApprovalStatus;
   decidedBy: string | null;
   decidedAt: number | null;
   decisionNote: string | null;
@@ -67,7 +67,7 @@ function toJob(r: Selectable<ModelPromotionsTable>): PromotionJob {
   };
 }
 
-function toApproval(r: Selectable<ModelDataApprovalsTable>): DataApproval {
+function toApproval(r: Selectable<ModelDataApprovalsTable>): ProductionApproval {
   return {
     id: Number(r.id),
     team: r.team,
@@ -136,7 +136,7 @@ export class PromotionStore {
 
   // ---- approvals ------------------------------------------------------------
 
-  async createApproval(a: Omit<DataApproval, 'id' | 'decidedBy' | 'decidedAt' | 'decisionNote' | 'revokedBy' | 'revokedAt' | 'revokeNote'>): Promise<DataApproval> {
+  async createApproval(a: Omit<ProductionApproval, 'id' | 'decidedBy' | 'decidedAt' | 'decisionNote' | 'revokedBy' | 'revokedAt' | 'revokeNote'>): Promise<ProductionApproval> {
     const row = await this.db
       .insertInto('model_data_approvals')
       .values({ team: a.team, model: a.model, dataset: a.dataset, version: a.version, purpose: a.purpose, requested_by: a.requestedBy, requested_at: a.requestedAt, status: a.status })
@@ -145,12 +145,12 @@ export class PromotionStore {
     return { ...a, id: Number(row.id), decidedBy: null, decidedAt: null, decisionNote: null, revokedBy: null, revokedAt: null, revokeNote: null };
   }
 
-  async getApproval(id: number): Promise<DataApproval | undefined> {
+  async getApproval(id: number): Promise<ProductionApproval | undefined> {
     const r = await this.db.selectFrom('model_data_approvals').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toApproval(r) : undefined;
   }
 
-  async approvals(filter: { team?: string; teams?: string[]; model?: string; dataset?: string; status?: ApprovalStatus[] } = {}): Promise<DataApproval[]> {
+  async approvals(filter: { team?: string; teams?: string[]; model?: string; dataset?: string; status?: ProductionApprovalStatus[] } = {}): Promise<ProductionApproval[]> {
     let q = this.db.selectFrom('model_data_approvals').selectAll();
     if (filter.team) q = q.where('team', '=', filter.team);
     if (filter.teams) {
@@ -164,7 +164,7 @@ export class PromotionStore {
   }
 
   /** Move an approval out of `from` only if it is still there (two admins deciding at once: one wins). */
-  async decide(id: number, from: ApprovalStatus, patch: { status: ApprovalStatus; by: string; at: number; note: string }): Promise<boolean> {
+  async decide(id: number, from: ProductionApprovalStatus, patch: { status: ProductionApprovalStatus; by: string; at: number; note: string }): Promise<boolean> {
     const set =
       patch.status === 'revoked'
         ? { status: patch.status, revoked_by: patch.by, revoked_at: patch.at, revoke_note: patch.note }

@@ -22,6 +22,10 @@ export interface ModelPromotionsTable {
   finished_at: number | null;
 }
 
+/**
+ * Production approvals (hub/src/models/production-approvals.ts). The table
+ * keeps its first name, `model_data_approvals`: migrations are shipped.
+ */
 export interface ModelDataApprovalsTable {
   id: Generated<number>;
   team: string;

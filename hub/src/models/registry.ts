@@ -1,15 +1,15 @@
-import type { Catalog } from '@atrium/spawner';
+import { KeyedLock, type Catalog } from '@atrium/spawner';
 import type { RequestIdentity } from '../identity/identity.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { BundleStore } from './bundles.js';
 import { enforcementFor, GUARDRAIL_IDS, type GuardrailId, type ModelsConfig } from './config.js';
-import type { DataPolicySource } from './data-policy.js';
+import type { DatasetFactsSource } from './dataset-facts.js';
 import { GUARDRAILS, judgeWhatWasRead, runGuardrails, summarize } from './guardrails/index.js';
-import type { DataSetRef, GuardrailContext, GuardrailInput, GuardrailResult, ModelCard, NotebookRunner } from './guardrails/types.js';
+import type { DatasetRef, GuardrailContext, GuardrailInput, GuardrailResult, ModelCard, NotebookRunner } from './guardrails/types.js';
 import { type Notebook, namedArtifacts, notebookSchema, serializeNotebook, sha256, text } from './notebook.js';
 import { type Alias, type ModelStore, type VersionRecord } from './store.js';
-import { type ApprovalAudit, DataApprovals } from './approvals.js';
+import { type ProductionApprovalAudit, ProductionApprovals } from './production-approvals.js';
 import { type PromotionJob, PromotionStore } from './promotion-store.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,7 +38,7 @@ export interface PublishInput {
   artifacts: { name: string; contentBase64: string }[];
   image: string;
   imageVersion?: string | undefined;
-  datasets: DataSetRef[];
+  datasets: DatasetRef[];
   card: ModelCard;
   smokeInput?: unknown;
 }
@@ -60,9 +60,9 @@ const REPRO_TITLE = 'Re-runs in a clean kernel; predict() answers';
 export class ModelRegistry {
   readonly bundles: BundleStore;
   readonly promotions: PromotionStore;
-  readonly approvals: DataApprovals;
+  readonly approvals: ProductionApprovals;
   private closing = false;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly running = new Set<Promise<unknown>>();
   deployer: ModelDeployer = recordOnlyDeployer;
 
@@ -72,11 +72,11 @@ export class ModelRegistry {
       stateDir: string;
       config: ModelsConfig;
       catalog: Catalog;
-      data: DataPolicySource;
+      data: DatasetFactsSource;
       runner?: NotebookRunner;
       teamExists: (team: string) => Promise<boolean>;
       /** Production approvals are written to the data audit log, for the data sets' owners. */
-      audit?: ApprovalAudit;
+      audit?: ProductionApprovalAudit;
       ownerOf?: (dataset: string) => Promise<string | null>;
       /** Promotion jobs and approvals; default: the model store's database. */
       promotions?: PromotionStore;
@@ -84,7 +84,7 @@ export class ModelRegistry {
   ) {
     this.bundles = new BundleStore(options.stateDir);
     this.promotions = options.promotions ?? new PromotionStore(store.db);
-    this.approvals = new DataApprovals(this.promotions, store, { config: options.config, data: () => this.options.data, audit: options.audit, ownerOf: options.ownerOf });
+    this.approvals = new ProductionApprovals(this.promotions, store, { config: options.config, data: () => this.options.data, audit: options.audit, ownerOf: options.ownerOf });
   }
 
   get context(): GuardrailContext {
@@ -96,8 +96,8 @@ export class ModelRegistry {
     this.closing = true;
   }
 
-  /** Swap the data-policy source (the data module's, once it is on main). */
-  setDataPolicy(data: DataPolicySource): void {
+  /** Swap the source of data-set facts (the data catalog's, once it is on main). */
+  setDataPolicy(data: DatasetFactsSource): void {
     this.options.data = data;
   }
 
@@ -138,15 +138,8 @@ export class ModelRegistry {
   // ---- publish ------------------------------------------------------------
 
   /** One publish per model at a time: version numbers are dense and unique. */
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(key, next);
-    try {
-      return await next;
-    } finally {
-      if (this.locks.get(key) === next) this.locks.delete(key);
-    }
+  private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
   }
 
   async publish(who: RequestIdentity, team: string, name: string, input: PublishInput): Promise<VersionRecord> {

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import path from 'node:path';
 import { EnvironmentManager, type Catalog, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
-import type { DataSetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
+import type { DatasetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
 import { HeadlessJupyter } from './kernel.js';
 import { codeCells, sha256, text } from './notebook.js';
@@ -16,11 +16,11 @@ const MARK = '__ATRIUM_RESULT__';
  */
 export interface RerunData {
   access: NotebookCredentials;
-  readsOf(id: string): Promise<DataSetRef[]>;
+  readsOf(id: string): Promise<DatasetRef[]>;
 }
 
 /** Python that calls predict() on the smoke input and prints the JSON answer after a marker. */
-export function smokeCode(smokeInput: unknown): string {
+function smokeCode(smokeInput: unknown): string {
   const inputs =
     smokeInput === undefined
       ? `globals().get('example_inputs', _atrium_missing)`
@@ -115,7 +115,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
     let server: HeadlessJupyter | undefined;
     let issued: string | undefined;
     /** What the run read, for the guardrails and the lineage (only when this hub gives re-runs data access). */
-    const reads = async (): Promise<{ datasetsRead?: DataSetRef[] }> => {
+    const reads = async (): Promise<{ datasetsRead?: DatasetRef[] }> => {
       if (!issued || !this.options.data) return {};
       return { datasetsRead: await this.options.data.readsOf(issued) };
     };

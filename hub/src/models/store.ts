@@ -1,5 +1,5 @@
 import type { Db } from '../core/db/database.js';
-import type { DataSetRef, GuardrailResult, ModelCard } from './guardrails/types.js';
+import type { DatasetRef, GuardrailResult, ModelCard } from './guardrails/types.js';
 import type { Selectable } from 'kysely';
 import type { ModelEventsTable, ModelVersionsTable } from './tables.js';
 
@@ -30,7 +30,7 @@ export interface VersionRecord {
   notebookPath: string;
   image: string;
   imageVersion: string;
-  datasets: DataSetRef[];
+  datasets: DatasetRef[];
   artifacts: ArtifactInfo[];
   card: ModelCard;
   metrics: Record<string, number>;
@@ -173,7 +173,7 @@ export class ModelStore {
   }
 
   /** Record the data sets a version's clean re-run read as its lineage. */
-  async setDatasets(team: string, model: string, version: number, datasets: DataSetRef[]): Promise<void> {
+  async setDatasets(team: string, model: string, version: number, datasets: DatasetRef[]): Promise<void> {
     await this.db.updateTable('model_versions').set({ datasets: JSON.stringify(datasets) }).where('team', '=', team).where('model', '=', model).where('version', '=', version).execute();
   }
 

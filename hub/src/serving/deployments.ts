@@ -18,7 +18,7 @@ import type { NotebookCredentials } from '../data/rerun-access.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog, ModelServerBackend } from '@atrium/spawner';
-import { SpawnError } from '@atrium/spawner';
+import { KeyedLock, SpawnError } from '@atrium/spawner';
 import { randomToken, type SecretBox } from '../core/secrets.js';
 import type { ModelServerRecord, ModelVersionSpec, ServingStore } from './store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
@@ -86,7 +86,8 @@ const key = (team: string, model: string, alias: string) => `${team}/${model}/${
 
 export class DeploymentManager {
   private readonly routes = new Map<string, ModelRoute>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Deployments of one alias run one after another. */
+  private readonly aliasLock = new KeyedLock();
   private readonly deploying = new Set<string>();
   /** Deployments whose server died and is being (or failed to be) started again. */
   private readonly unavailable = new Map<string, { reason: string; dead: ModelServerRecord }>();
@@ -219,7 +220,7 @@ export class DeploymentManager {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.abort.abort();
-    await Promise.allSettled([...this.locks.values()]);
+    await this.aliasLock.settled();
     if (options.stopServers) {
       for (const server of await this.store.serversByStatus(['starting', 'running', 'stopping'])) {
         if (server.backendState) await this.backend.stop(server.backendState).catch(() => undefined);
@@ -264,16 +265,8 @@ export class DeploymentManager {
     if (size.gpu > 0 && this.backend.kind === 'local') throw badRequest(`The ${size.name} size needs a GPU, which local model servers cannot have`, 'size');
   }
 
-  private async serialised<T>(team: string, model: string, alias: string, work: () => Promise<T>): Promise<T> {
-    const k = key(team, model, alias);
-    const before = this.locks.get(k) ?? Promise.resolve();
-    const run = before.catch(() => undefined).then(work);
-    const tail = run.catch(() => undefined);
-    this.locks.set(k, tail);
-    void tail.then(() => {
-      if (this.locks.get(k) === tail) this.locks.delete(k);
-    });
-    return run;
+  private serialised<T>(team: string, model: string, alias: string, work: () => Promise<T>): Promise<T> {
+    return this.aliasLock.run(key(team, model, alias), work);
   }
 
   private async switchTo(team: string, model: string, alias: string, spec: ModelVersionSpec): Promise<DeploymentView> {

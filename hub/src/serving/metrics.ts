@@ -148,7 +148,7 @@ export class ServingMetrics {
   }
 }
 
-export function summarise(r: Pick<MetricsRow, 'requests' | 'errors' | 'latencyUsSum' | 'histogram'>): MetricsSummary {
+function summarise(r: Pick<MetricsRow, 'requests' | 'errors' | 'latencyUsSum' | 'histogram'>): MetricsSummary {
   return {
     requests: r.requests,
     errors: r.errors,

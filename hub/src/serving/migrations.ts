@@ -5,7 +5,7 @@ import type { Dialect, FeatureMigrations } from '../core/db/migrations.js';
  * 0006_model_serving: model deployments, their servers, request metrics, and
  * a scope on API tokens (model-scoped tokens for predict URLs).
  */
-export function modelServingMigration(dialect: Dialect): Migration {
+function modelServingMigration(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('api_tokens').addColumn('scope', 'varchar(200)').execute();

@@ -19,7 +19,7 @@ function readSecret(inline: string, file: string, setting: string): string {
 }
 
 /** The S3 store described by `storage.s3`, secrets read from their files. */
-export function s3StoreFromConfig(config: HubConfig): S3ObjectStore {
+function s3StoreFromConfig(config: HubConfig): S3ObjectStore {
   const s3 = config.storage.s3;
   const credentials: S3Credentials = {
     accessKeyId: s3.accessKeyId,

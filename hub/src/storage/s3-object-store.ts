@@ -15,7 +15,7 @@ import { validateObjectKey, validateObjectPrefix } from './keys.js';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 /** S3 refuses presigned URLs valid for more than seven days. */
-export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 export interface S3Credentials {
   accessKeyId: string;

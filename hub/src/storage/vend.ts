@@ -19,9 +19,9 @@ export interface VendedUrl {
  */
 export const DEFAULT_VEND_TTL_SECONDS = 60;
 /** Longest lifetime the hub will vend (a large first read may need minutes to start). */
-export const MAX_VEND_TTL_SECONDS = 3600;
+const MAX_VEND_TTL_SECONDS = 3600;
 /** A data set version with more files than this is read through the hub instead. */
-export const MAX_VEND_KEYS = 10_000;
+const MAX_VEND_KEYS = 10_000;
 
 /**
  * Presigned GET URLs, one per key, valid for `ttlSeconds`. `undefined` when

@@ -1,9 +1,9 @@
-import type { Catalog, CatalogImage, CatalogSize, Spawner, SpawnerState } from '@atrium/spawner';
+import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../core/config.js';
-import type { ServerRecord } from './store.js';
+import type { WorkspaceRecord } from './store.js';
 import type { Store } from '../store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
@@ -35,9 +35,10 @@ export class WorkspaceManager {
   private readonly routes = new Map<string, Route>();
   private readonly progress = new Map<string, ProgressChannel>();
   private readonly starting = new Map<string, Starting>();
-  private readonly stopping = new Map<string, Promise<void>>();
+  /** One stop per workspace: a second request waits for the first. */
+  private readonly stopping = new KeyedInFlight<void>();
   /** Serialises start checks per user, so concurrent requests cannot pass the limit together. */
-  private readonly userLocks = new Map<string, Promise<unknown>>();
+  private readonly startChecks = new KeyedLock();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -89,10 +90,10 @@ export class WorkspaceManager {
   }
 
   /** Validate, record the workspace as pending and start it in the background. */
-  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<ServerRecord> {
+  async start(user: string, name: string, imageName: string, sizeName?: string, teamName?: string): Promise<WorkspaceRecord> {
     const { image, size } = this.resolve(imageName, sizeName);
     const team = await this.resolveTeam(user, teamName);
-    return this.withUserLock(user, () => this.reserveAndSpawn(user, name, image, size, team));
+    return this.startChecks.run(user, () => this.reserveAndSpawn(user, name, image, size, team));
   }
 
   /** The team a workspace runs for: the one asked for (the user must be in it), else the user's first team. */
@@ -105,18 +106,7 @@ export class WorkspaceManager {
     return teamName;
   }
 
-  private async withUserLock<T>(user: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.userLocks.get(user) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(task);
-    this.userLocks.set(user, run);
-    try {
-      return await run;
-    } finally {
-      if (this.userLocks.get(user) === run) this.userLocks.delete(user);
-    }
-  }
-
-  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<ServerRecord> {
+  private async reserveAndSpawn(user: string, name: string, image: CatalogImage, size: CatalogSize, team: string | undefined): Promise<WorkspaceRecord> {
     const k = key(user, name);
     const existing = await this.store.servers.get(user, name);
     if (existing && ['pending', 'running', 'stopping'].includes(existing.status)) {
@@ -242,11 +232,10 @@ export class WorkspaceManager {
   /** Stop a workspace (cancels a start in progress). Keeps the user's files. */
   async stop(user: string, name: string, message: string | null = null): Promise<void> {
     const k = key(user, name);
-    const inFlight = this.stopping.get(k);
-    if (inFlight) return inFlight;
-    const record = await this.store.servers.get(user, name);
-    if (!record) throw notFound(`Workspace "${name}" of ${user} does not exist.`);
-    const run = (async () => {
+    if (!this.stopping.has(k) && !(await this.store.servers.get(user, name))) {
+      throw notFound(`Workspace "${name}" of ${user} does not exist.`);
+    }
+    return this.stopping.run(k, async () => {
       const starting = this.starting.get(k);
       if (starting) {
         starting.abort.abort();
@@ -262,9 +251,7 @@ export class WorkspaceManager {
       if (current.spawnerState) await this.spawner.stop(current.spawnerState);
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
       log.info('workspace stopped', { user, workspace: name, reason: message ?? 'requested' });
-    })().finally(() => this.stopping.delete(k));
-    this.stopping.set(k, run);
-    return run;
+    });
   }
 
   /** Delete a user's home volumes where the backend keeps them (only when an admin asks). */
@@ -309,7 +296,7 @@ export class WorkspaceManager {
     return { adopted, stopped };
   }
 
-  private async adopt(record: ServerRecord): Promise<boolean> {
+  private async adopt(record: WorkspaceRecord): Promise<boolean> {
     const { user, name } = record;
     const markStopped = async (message: string) => {
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });

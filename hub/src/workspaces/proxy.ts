@@ -10,11 +10,6 @@ import type { WorkspaceManager } from './manager.js';
 const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export interface ProxyTarget {
-  owner: string;
-  workspace: string;
-}
-
 export function parseUserPath(url: string): { owner: string; workspace: string | undefined; hasSlash: boolean } | undefined {
   const match = USER_PATH.exec(url);
   if (!match) return undefined;

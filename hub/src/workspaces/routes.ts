@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServerRecord } from './store.js';
+import type { WorkspaceRecord } from './store.js';
 import { notFound } from '../core/errors.js';
 import { baseUrlFor } from './manager.js';
 import { isPlatformAdmin, requirePlatformAdmin, requireSelfOrAdmin } from '../core/authorization.js';
@@ -9,7 +9,7 @@ import { serverSchema, userName, workspaceName } from '../core/schemas.js';
 
 const serverParams = z.object({ name: userName, server: workspaceName });
 
-export function serverView(record: ServerRecord, forAdmin: boolean) {
+export function serverView(record: WorkspaceRecord, forAdmin: boolean) {
   return {
     user: record.user,
     name: record.name,

@@ -1,15 +1,15 @@
 import type { Db } from '../core/db/database.js';
-import type { ServersTable, ServerStatus } from './tables.js';
+import type { ServersTable, WorkspaceStatus } from './tables.js';
 
-export type { ServerStatus };
+export type { WorkspaceStatus };
 
-export interface ServerRecord {
+export interface WorkspaceRecord {
   user: string;
   name: string;
   image: string;
   imageVersion: string;
   size: string;
-  status: ServerStatus;
+  status: WorkspaceStatus;
   target: string | null;
   tokenCiphertext: string | null;
   spawnerState: Record<string, unknown> | null;
@@ -21,7 +21,7 @@ export interface ServerRecord {
   createdAt: number;
 }
 
-function toRecord(row: ServersTable): ServerRecord {
+function toRecord(row: ServersTable): WorkspaceRecord {
   return {
     user: row.user_name,
     name: row.name,
@@ -41,12 +41,12 @@ function toRecord(row: ServersTable): ServerRecord {
   };
 }
 
-type ServerChanges = Partial<Omit<ServerRecord, 'user' | 'name' | 'createdAt'>>;
+type WorkspaceChanges = Partial<Omit<WorkspaceRecord, 'user' | 'name' | 'createdAt'>>;
 
-export class ServerStore {
+export class WorkspaceStore {
   constructor(private readonly db: Db) {}
 
-  async get(user: string, name: string): Promise<ServerRecord | undefined> {
+  async get(user: string, name: string): Promise<WorkspaceRecord | undefined> {
     const row = await this.db
       .selectFrom('servers')
       .selectAll()
@@ -56,12 +56,12 @@ export class ServerStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async listForUser(user: string): Promise<ServerRecord[]> {
+  async listForUser(user: string): Promise<WorkspaceRecord[]> {
     const rows = await this.db.selectFrom('servers').selectAll().where('user_name', '=', user).orderBy('name').execute();
     return rows.map(toRecord);
   }
 
-  async listByStatus(statuses: ServerStatus[]): Promise<ServerRecord[]> {
+  async listByStatus(statuses: WorkspaceStatus[]): Promise<WorkspaceRecord[]> {
     const rows = await this.db
       .selectFrom('servers')
       .selectAll()
@@ -116,7 +116,7 @@ export class ServerStore {
     });
   }
 
-  async update(user: string, name: string, changes: ServerChanges): Promise<void> {
+  async update(user: string, name: string, changes: WorkspaceChanges): Promise<void> {
     const values: Partial<ServersTable> = {};
     if (changes.image !== undefined) values.image = changes.image;
     if (changes.imageVersion !== undefined) values.image_version = changes.imageVersion;

@@ -1,6 +1,6 @@
 /** Workspaces, one row per user and server name (migration 0001). The table keeps JupyterHub's word, server. */
 
-export type ServerStatus = 'pending' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type WorkspaceStatus = 'pending' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface ServersTable {
   user_name: string;
@@ -8,7 +8,7 @@ export interface ServersTable {
   image: string;
   image_version: string;
   size: string;
-  status: ServerStatus;
+  status: WorkspaceStatus;
   /** Where the proxy sends traffic while running. */
   target: string | null;
   /** Per-server token, encrypted with the hub's secret key. */

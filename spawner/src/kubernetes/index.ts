@@ -1,6 +1,6 @@
 export { KubernetesSpawner, isApiError, apiMessage } from './kubernetes-spawner.js';
 export type { KubernetesSpawnerInit, KubernetesSpawnerState, HubBinding } from './kubernetes-spawner.js';
-export { DEFAULT_KUBERNETES_OPTIONS, DEFAULT_QUOTA, quotaFor } from './options.js';
+export { DEFAULT_KUBERNETES_OPTIONS, quotaFor } from './options.js';
 export type { KubernetesSpawnerOptions, TeamQuota, TeamQuotas, SizePlacement, Toleration } from './options.js';
 export { teamNamespace, serverName, homeClaimName, LABELS, MANAGED_BY } from './names.js';
 export { Reflector } from './reflector.js';
@@ -8,6 +8,6 @@ export type { ListWatchSource, WatchHandle, WatchPhase } from './reflector.js';
 export { parseQuotaRefusal, quotaMessage, parseQuantity } from './quota.js';
 export { HUB_CLUSTER_RULES, HUB_TEAM_RULES, HUB_TEAM_ROLE } from './rbac.js';
 export { HUB_SA, installHubIdentity, provisionHostPathVolumes } from './cluster-setup.js';
-export { KubernetesModelServer, modelNetworkPolicy, modelServerManifests, modelServerName, readBundle, MODEL_COMPONENT, MODEL_LABELS, MODEL_PORT, DEFAULT_MAX_BUNDLE_BYTES } from './model-server.js';
+export { KubernetesModelServer, modelServerManifests, modelServerName, readBundle } from './model-server.js';
 export type { KubernetesModelServerOptions, KubernetesModelServerState, ModelObjects, BundleFile } from './model-server.js';
 export { workspaceManifests, networkPolicyManifests } from './manifests.js';

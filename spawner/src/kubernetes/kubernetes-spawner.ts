@@ -31,7 +31,8 @@ import {
   resourceQuotaManifest,
   workspaceManifests,
 } from './manifests.js';
-import { LABELS, MANAGED_BY, WORKSPACE_COMPONENT, serverName, teamNamespace } from './names.js';
+import { KeyedOnce } from '../keyed.js';
+import { LABELS, MANAGED_BY, WORKSPACE_COMPONENT, homeClaimName, serverName, teamNamespace } from './names.js';
 import { DEFAULT_KUBERNETES_OPTIONS, quotaFor, type KubernetesSpawnerOptions } from './options.js';
 import { eventMessage, podStoppedReason, podVerdict } from './pod-status.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
@@ -96,7 +97,7 @@ export class KubernetesSpawner implements Spawner {
   private readonly networking: k8s.NetworkingV1Api;
   private readonly rbac: k8s.RbacAuthorizationV1Api;
   private readonly watcher: k8s.Watch;
-  private readonly teams = new Map<string, Promise<string>>();
+  private readonly teams = new KeyedOnce<string>();
   private readonly watches = new Map<string, NamespaceWatch>();
   private readonly hubBinding: HubBinding | undefined;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
@@ -146,18 +147,12 @@ export class KubernetesSpawner implements Spawner {
    * Once per team and hub process (and again after a failure).
    */
   ensureTeam(team: string): Promise<string> {
-    let pending = this.teams.get(team);
-    if (!pending) {
-      pending = this.reconcileTeam(team);
-      this.teams.set(team, pending);
-      pending.catch(() => this.teams.delete(team));
-    }
-    return pending;
+    return this.teams.get(team, () => this.reconcileTeam(team));
   }
 
   /** Reconcile the namespaces of these teams now (hub start-up, config change). */
   async reconcileTeams(teams: string[]): Promise<void> {
-    for (const team of teams) this.teams.delete(team);
+    for (const team of teams) this.teams.forget(team);
     await Promise.all(teams.map((t) => this.ensureTeam(t)));
   }
 
@@ -598,7 +593,7 @@ export class KubernetesSpawner implements Spawner {
   /** Delete a user's home volume in a team (only when asked, e.g. removing the user). */
   async deleteHome(user: string, team: string): Promise<void> {
     const namespace = this.namespaceFor(team);
-    await this.core.deleteNamespacedPersistentVolumeClaim({ name: homeClaim(user), namespace }).catch((err: unknown) => {
+    await this.core.deleteNamespacedPersistentVolumeClaim({ name: homeClaimName(user), namespace }).catch((err: unknown) => {
       if (!isApiError(err, 404)) throw this.clusterError(`delete ${user}'s home volume`, err);
     });
   }
@@ -616,8 +611,6 @@ export class KubernetesSpawner implements Spawner {
     this.watches.clear();
   }
 }
-
-import { homeClaimName as homeClaim } from './names.js';
 
 function parseState(raw: SpawnerState): KubernetesSpawnerState | undefined {
   const s = raw as Partial<KubernetesSpawnerState>;

@@ -12,6 +12,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
+import { jupyterLabArgs } from '../jupyterlab.js';
 import type { StartRequest } from '../spawner.js';
 import { ANNOTATIONS, HOME_COMPONENT, LABELS, MANAGED_BY, WORKSPACE_COMPONENT, homeClaimName, labelValue, serverName } from './names.js';
 import type { KubernetesSpawnerOptions, TeamQuota } from './options.js';
@@ -20,6 +21,8 @@ import type { KubernetesSpawnerOptions, TeamQuota } from './options.js';
 export const METADATA_CIDR = '169.254.169.254/32';
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'];
 export const TOKEN_KEY = 'token';
+/** The workspace's home volume inside the pod (the Jupyter images' convention). */
+const HOME = '/home/jovyan';
 
 const managed = { [LABELS.managedBy]: MANAGED_BY };
 
@@ -187,7 +190,6 @@ export function cpuQuantity(cores: number): string {
 export function workspaceManifests(namespace: string, team: string, request: StartRequest, options: KubernetesSpawnerOptions): WorkspaceObjects {
   const name = serverName(request.user, request.workspace);
   const labels = workspaceLabels(request, team);
-  const hub = { hub_prefix: request.hubPrefix, hub_host: request.hubHost, user: request.user };
   const limits: Record<string, string> = { cpu: cpuQuantity(request.size.cpu), memory: `${request.size.memoryMiB}Mi` };
   // Extended resources cannot be overcommitted: requests must equal limits.
   if (request.size.gpu > 0) limits[options.gpuResource] = String(request.size.gpu);
@@ -234,27 +236,13 @@ export function workspaceManifests(namespace: string, team: string, request: Sta
           image: request.image.containerImage,
           imagePullPolicy: options.imagePullPolicy,
           command: ['jupyter', 'lab'],
-          args: [
-            '--no-browser',
-            '--ServerApp.ip=0.0.0.0',
-            `--ServerApp.port=${options.port}`,
-            '--ServerApp.port_retries=0',
-            `--ServerApp.base_url=${request.baseUrl}`,
-            '--ServerApp.root_dir=/home/jovyan',
-            '--ServerApp.allow_remote_access=True',
-            '--ServerApp.trust_xheaders=True',
-            `--ServerApp.tornado_settings=${JSON.stringify(hub)}`,
-            '--ServerApp.quit_button=False',
-            '--LabApp.news_url=None',
-            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-            '--LabApp.extension_manager=readonly',
-          ],
+          args: jupyterLabArgs(request, { ip: '0.0.0.0', port: options.port, rootDir: HOME }),
           env: [
             ...env,
             { name: 'ATRIUM_USER', value: request.user },
             { name: 'ATRIUM_WORKSPACE', value: request.workspace },
             { name: 'ATRIUM_TEAM', value: team },
-            { name: 'HOME', value: '/home/jovyan' },
+            { name: 'HOME', value: HOME },
             // JupyterLab reads its token from here; the value lives only in the Secret.
             { name: 'JUPYTER_TOKEN', valueFrom: { secretKeyRef: { name, key: TOKEN_KEY } } },
           ],
@@ -270,7 +258,7 @@ export function workspaceManifests(namespace: string, team: string, request: Sta
             allowPrivilegeEscalation: false,
             capabilities: { drop: ['ALL'] },
           },
-          volumeMounts: [{ name: 'home', mountPath: '/home/jovyan' }],
+          volumeMounts: [{ name: 'home', mountPath: HOME }],
         },
       ],
       volumes: [{ name: 'home', persistentVolumeClaim: { claimName: homeClaimName(request.user) } }],

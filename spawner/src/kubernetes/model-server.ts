@@ -25,17 +25,18 @@ import type { V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Secret, V1Service } 
 import { z } from 'zod';
 import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
 import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
+import { KeyedOnce } from '../keyed.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY } from './manifests.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
 
-export const MODEL_COMPONENT = 'model-server';
-export const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
-export const MODEL_PORT = 8080;
+const MODEL_COMPONENT = 'model-server';
+const MODEL_LABELS = { model: 'atrium.dev/model', version: 'atrium.dev/model-version', run: 'atrium.dev/model-run' } as const;
+const MODEL_PORT = 8080;
 /** ConfigMaps are limited to 1 MiB in etcd; leave room for keys and metadata. */
-export const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
+const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
 const SERVER_KEY = 'atrium_serve.py';
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -205,7 +206,7 @@ export function modelServerManifests(
 }
 
 /** Only the hub reaches model servers (the token protects them too; this keeps other pods from even trying). */
-export function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
+function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -231,7 +232,7 @@ export class KubernetesModelServer implements ModelServerBackend {
   private readonly options: Required<KubernetesModelServerOptions>;
   private serverScript: string | undefined;
   private readonly networking: k8s.NetworkingV1Api;
-  private readonly policies = new Map<string, Promise<void>>();
+  private readonly policies = new KeyedOnce<void>();
 
   /** Shares the workspace spawner's cluster access and team-namespace reconciliation. */
   constructor(
@@ -308,20 +309,15 @@ export class KubernetesModelServer implements ModelServerBackend {
 
   /** Once per namespace and hub process, like the spawner's own reconciliation. */
   private ensurePolicy(namespace: string): Promise<void> {
-    let pending = this.policies.get(namespace);
-    if (!pending) {
+    return this.policies.get(namespace, async () => {
       const body = modelNetworkPolicy(namespace, this.spawner.options.hub);
-      pending = this.networking.createNamespacedNetworkPolicy({ namespace, body }).then(
-        () => undefined,
-        async (err: unknown) => {
-          if (!isApiError(err, 409)) throw new SpawnError(`Kubernetes refused to create the model servers' NetworkPolicy: ${apiMessage(err)}`, 'cluster_error');
-          await this.networking.replaceNamespacedNetworkPolicy({ name: body.metadata!.name!, namespace, body });
-        },
-      );
-      this.policies.set(namespace, pending);
-      pending.catch(() => this.policies.delete(namespace));
-    }
-    return pending;
+      try {
+        await this.networking.createNamespacedNetworkPolicy({ namespace, body });
+      } catch (err) {
+        if (!isApiError(err, 409)) throw new SpawnError(`Kubernetes refused to create the model servers' NetworkPolicy: ${apiMessage(err)}`, 'cluster_error');
+        await this.networking.replaceNamespacedNetworkPolicy({ name: body.metadata!.name!, namespace, body });
+      }
+    });
   }
 
   private async waitAvailable(namespace: string, name: string, team: string, signal: AbortSignal): Promise<void> {

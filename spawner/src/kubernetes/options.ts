@@ -82,7 +82,7 @@ export interface KubernetesSpawnerOptions {
   gid: number;
 }
 
-export const DEFAULT_QUOTA: TeamQuota = { cpu: '32', memory: '128Gi', gpu: 0, pods: 20, storage: '500Gi' };
+const DEFAULT_QUOTA: TeamQuota = { cpu: '32', memory: '128Gi', gpu: 0, pods: 20, storage: '500Gi' };
 
 export const DEFAULT_KUBERNETES_OPTIONS: KubernetesSpawnerOptions = {
   namespacePrefix: 'atrium-team-',

@@ -31,7 +31,7 @@ function formatNumber(n: number): string {
 }
 const gib = (bytes: number) => bytes / 2 ** 30;
 
-export function wordsFor(resource: string, gpuResource: string): ResourceWords {
+function wordsFor(resource: string, gpuResource: string): ResourceWords {
   const base = resource.replace(/^(requests|limits)\./, '');
   const count = (one: string, many: string): ResourceWords => ({ format: (n) => plural(n, one, many), number: formatNumber });
   const bytes = (what: string): ResourceWords => ({ format: (n) => `${formatNumber(gib(n))} GiB of ${what}`, number: (n) => formatNumber(gib(n)) });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,6 +8,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
 import { envHash, EnvironmentManager, isStaleLock, PipProgress, READY_MARKER } from './environments.js';
 import { readProcStat } from './process.js';
+
+describe('EnvironmentManager.envsDir', () => {
+  it('is the real path, so a venv reached through a link still finds its own interpreter in a sandbox', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'atrium-envs-link-'));
+    try {
+      mkdirSync(path.join(dir, 'real'));
+      symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+      const real = realpathSync(path.join(dir, 'real'));
+      const logsDir = path.join(dir, 'logs');
+      assert.equal(new EnvironmentManager({ envsDir: path.join(dir, 'link'), logsDir }).envsDir, real);
+      assert.equal(new EnvironmentManager({ envsDir: path.join(dir, 'link', 'not-yet', 'envs'), logsDir }).envsDir, path.join(real, 'not-yet', 'envs'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('PipProgress', () => {
   it('maps pip output to progress 5–60', () => {

@@ -18,6 +18,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   utimesSync,
@@ -29,17 +30,34 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpawnError, type ProgressEvent, type WorkspaceImage } from '../spawner.js';
 import { isSameProcess, readProcStat, signalGroup } from './process.js';
 
+/**
+ * `dir` without symbolic links (as far as it exists). A venv names its own
+ * absolute path (script shebangs, pyvenv.cfg) and a sandbox binds exactly
+ * the path it is given: an environment reached through a link would run
+ * scripts whose interpreter the sandbox does not have.
+ */
+function realDirectory(dir: string): string {
+  const resolved = path.resolve(dir);
+  for (let existing = resolved; ; existing = path.dirname(existing)) {
+    try {
+      return path.join(realpathSync(existing), path.relative(existing, resolved));
+    } catch {
+      if (existing === path.dirname(existing)) return resolved;
+    }
+  }
+}
+
 /** `pip install` in an environment, quiet and non-interactive, as every build step runs it. */
 function pipInstall(envPath: string): string[] {
   return [path.join(envPath, 'bin', 'python'), '-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', '--disable-pip-version-check'];
 }
 
 /** Bump when the way environments are built changes, to rebuild them all. */
-export const ENV_RECIPE_VERSION = 1;
+const ENV_RECIPE_VERSION = 1;
 export const READY_MARKER = '.atrium-ready';
 
 /** JupyterLab configuration baked into every environment: no internet calls. */
-export const JUPYTER_LAB_CONFIG_PY = [
+const JUPYTER_LAB_CONFIG_PY = [
   '# Written by Atrium when this environment was built. Workspaces have no internet access:',
   '# no update checks, no news feed, no PyPI-backed extension manager.',
   'c.LabApp.news_url = None',
@@ -48,7 +66,7 @@ export const JUPYTER_LAB_CONFIG_PY = [
   '',
 ].join('\n');
 
-export const LAB_SETTINGS_OVERRIDES = {
+const LAB_SETTINGS_OVERRIDES = {
   '@jupyterlab/apputils-extension:notification': { checkForUpdates: false, fetchNews: 'false' },
 };
 
@@ -98,7 +116,7 @@ export class EnvironmentManager {
   private readonly builds = new Map<string, { promise: Promise<string>; listeners: Set<Progress> }>();
 
   constructor(options: EnvironmentManagerOptions) {
-    this.envsDir = options.envsDir;
+    this.envsDir = realDirectory(options.envsDir);
     this.logsDir = options.logsDir;
     this.python = options.python ?? 'python3';
     this.lockWaitMs = options.lockWaitMs ?? 30 * 60_000;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCatalog, type CatalogImage, type CatalogSize } from '../catalog.js';
 import { SpawnError, type ProgressEvent, type StartRequest } from '../spawner.js';
 import { detectCgroups } from './limits.js';
-import { jupyterLabArgs, LocalProcessSpawner, type LocalSpawnerState } from './local-spawner.js';
+import { LocalProcessSpawner, type LocalSpawnerState } from './local-spawner.js';
 import { descendantsOf, isSameProcess, listProcesses } from './process.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -371,22 +371,5 @@ setInterval(() => {}, 1000); // a hub keeps running until killed
     const polled = await spawner.poll({ something: 'else' });
     assert.equal(polled.running, false);
     await spawner.stop({ something: 'else' });
-  });
-});
-
-describe('jupyterLabArgs', () => {
-  it('passes hub settings, never the token', () => {
-    const req = request({ token: 'super-secret-token' });
-    const args = jupyterLabArgs(req, 12345, '/home/x');
-    assert.ok(!args.join(' ').includes('super-secret-token'));
-    assert.ok(args.includes('--ServerApp.port=12345'));
-    assert.ok(args.includes('--ServerApp.port_retries=0'));
-    assert.ok(args.includes(`--ServerApp.base_url=${req.baseUrl}`));
-    const ts = args.find((a) => a.startsWith('--ServerApp.tornado_settings='));
-    assert.deepEqual(JSON.parse(ts?.split('=').slice(1).join('=') ?? ''), {
-      hub_prefix: '/hub/',
-      hub_host: '',
-      user: req.user,
-    });
   });
 });

@@ -18,9 +18,8 @@
  * `kill -9`); the SpawnerState holds everything needed to find them again.
  * See docs/spawner-local.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,6 +33,7 @@ import {
   type StartResult,
   type WorkspaceImage,
 } from '../spawner.js';
+import { jupyterLabArgs } from '../jupyterlab.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
 import { loginNameFor, type Sandbox, type SandboxLaunch } from '../sandbox/sandbox.js';
 import { EnvironmentManager } from './environments.js';
@@ -50,17 +50,8 @@ import {
 } from './limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
 import { allocatePort, releasePort } from './ports.js';
-import {
-  bootId,
-  descendantsOf,
-  groupAlive,
-  isSameProcess,
-  processesWithEnv,
-  readProcStat,
-  signalGroup,
-  signalProcess,
-  waitUntil,
-} from './process.js';
+import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
+import { processesWithEnv } from './process.js';
 
 export interface LocalProcessSpawnerOptions {
   /** Root for envs/, homes/, logs/, runtime/ (supplied by the hub). */
@@ -105,7 +96,7 @@ export interface LocalProcessSpawnerOptions {
   readOnlyInHome?: string[];
 }
 
-export const DEFAULT_INHERITED_ENV = [
+const DEFAULT_INHERITED_ENV = [
   'LANG',
   'LANGUAGE',
   'LC_*',
@@ -174,7 +165,6 @@ export class LocalProcessSpawner implements Spawner {
   readonly environments: EnvironmentManager;
   private readonly memoryEnforcement: MemoryEnforcement;
   private readonly startTimeoutMs: number;
-  private readonly stopTimeoutMs: number;
   private readonly crashCheckMs: number;
   private readonly cgroupParent: string;
   private readonly addressSpaceFactor: number;
@@ -182,8 +172,8 @@ export class LocalProcessSpawner implements Spawner {
   readonly sandbox: Sandbox;
   private readonly readOnlyInHome: string[];
   private cgroupSupport: CgroupSupport | undefined | null = null;
-  /** Exit codes of servers this instance spawned, by `pid:startTime`. */
-  private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
+  /** The JupyterLab processes: started detached, found again after a hub restart, stopped with their kernels. */
+  private readonly processes: DetachedProcesses;
 
   constructor(options: LocalProcessSpawnerOptions) {
     if (!options.stateDir) throw new Error('LocalProcessSpawner: stateDir is required');
@@ -193,7 +183,7 @@ export class LocalProcessSpawner implements Spawner {
       throw new Error(`LocalProcessSpawner: unknown memoryEnforcement "${String(this.memoryEnforcement)}"`);
     }
     this.startTimeoutMs = options.startTimeoutMs ?? 20 * 60_000;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.processes = new DetachedProcesses(options.stopTimeoutMs ?? 10_000);
     this.crashCheckMs = options.crashCheckMs ?? 1000;
     this.cgroupParent = options.cgroupParent ?? 'atrium';
     this.addressSpaceFactor = options.addressSpaceFactor ?? 2;
@@ -306,7 +296,7 @@ export class LocalProcessSpawner implements Spawner {
     }
 
     const runId = randomBytes(8).toString('hex');
-    const jupyterArgs = jupyterLabArgs(request, port, launch.home, !launch.isolated);
+    const jupyterArgs = jupyterLabArgs(request, { ip: '127.0.0.1', port, rootDir: launch.home, mayRunAsRoot: !launch.isolated });
     const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
     const env = this.workspaceEnv(request, envPath, launch, runtimeDir, runId);
 
@@ -325,32 +315,14 @@ export class LocalProcessSpawner implements Spawner {
     ]);
 
     onProgress({ progress: 70, message: 'Starting JupyterLab' });
-    const fd = openSync(logFile, 'a');
-    let child: ChildProcess;
+    let started: StartedProcess;
     try {
-      const [cmd, ...args] = argv as [string, ...string[]];
-      child = spawn(cmd, args, { cwd: home, env, detached: true, stdio: ['ignore', fd, fd] });
+      started = this.processes.start({ argv, cwd: home, env, logFile });
     } catch (err) {
       await cleanupLimits();
       throw new SpawnError(`Could not start JupyterLab: ${(err as Error).message}`);
-    } finally {
-      closeSync(fd);
     }
-
-    // Errors after the first moments (e.g. from kill) must never crash the hub.
-    child.on('error', () => undefined);
-    const pid = child.pid;
-    const stat = pid !== undefined ? readProcStat(pid) : undefined;
-    const key = pid !== undefined && stat ? `${pid}:${stat.startTime}` : undefined;
-    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    child.on('exit', (code, sig) => {
-      exitInfo = { code, signal: sig };
-      if (key) {
-        this.exits.set(key, exitInfo);
-        // Only recent exits matter (for poll's exitCode); keep the map small.
-        if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value as string);
-      }
-    });
+    const { child, recorded } = started;
 
     // Watch the first moments: an immediate crash (bad config, port taken,
     // cgroup refused) is reported with the log tail instead of a hub timeout.
@@ -361,7 +333,6 @@ export class LocalProcessSpawner implements Spawner {
         combined.removeEventListener('abort', onAbort);
         child.off('exit', onExit);
         child.off('error', onError);
-        if (o === 'error' && spawnError) exitInfo = { code: null, signal: null };
         resolve(o);
       };
       const onExit = () => done('exited');
@@ -371,8 +342,8 @@ export class LocalProcessSpawner implements Spawner {
         done('error');
       };
       const onAbort = () => done('aborted');
-      const timer = setTimeout(() => done(pid !== undefined ? 'alive' : 'error'), this.crashCheckMs);
-      if (exitInfo) {
+      const timer = setTimeout(() => done(child.pid !== undefined ? 'alive' : 'error'), this.crashCheckMs);
+      if (started.exit()) {
         done('exited');
         return;
       }
@@ -382,15 +353,12 @@ export class LocalProcessSpawner implements Spawner {
       else combined.addEventListener('abort', onAbort, { once: true });
     });
 
-    if (outcome === 'alive' && pid !== undefined && stat) {
-      child.unref();
+    if (outcome === 'alive' && recorded) {
       const state: LocalSpawnerState = {
         backend: 'local',
         version: 1,
         runId,
-        pid,
-        startTime: stat.startTime,
-        bootId: bootId(),
+        ...recorded,
         port,
         user,
         workspace,
@@ -416,20 +384,12 @@ export class LocalProcessSpawner implements Spawner {
     }
 
     // Not alive: kill whatever exists, clean up, explain.
-    if (pid !== undefined) {
-      signalGroup(pid, 'SIGKILL');
-      await waitUntil(() => exitInfo !== undefined || !readProcStat(pid), 2000, 20);
-    }
+    await started.kill();
     await cleanupLimits();
     rmSync(hostRuntimeDir, { recursive: true, force: true });
-    child.unref();
     if (outcome === 'aborted') throw abortError(timeout.aborted, this.startTimeoutMs);
     const tail = readLogTail(logFile, 20);
-    const how = exitInfo?.signal
-      ? `was killed by ${exitInfo.signal}`
-      : exitInfo?.code !== undefined && exitInfo.code !== null
-        ? `exited with code ${exitInfo.code}`
-        : `could not be started${spawnError ? ` (${spawnError.message})` : ''}`;
+    const how = describeExit(started.exit(), `could not be started${spawnError ? ` (${spawnError.message})` : ''}`);
     throw new SpawnError(
       `JupyterLab ${how} right after starting.${tail ? ` Last lines of its log (${logFile}):\n${tail}` : ''}`,
       'server_crashed',
@@ -439,17 +399,12 @@ export class LocalProcessSpawner implements Spawner {
   async poll(rawState: SpawnerState): Promise<PollResult> {
     const state = parseState(rawState);
     if (!state) return { running: false, reason: 'The saved state is not a local-process server state.' };
-    if (this.isAlive(state)) return { running: true };
-    const exit = this.exits.get(`${state.pid}:${state.startTime}`);
+    if (this.processes.isRunning(state)) return { running: true };
+    const exit = this.processes.exitOf(state);
     const tail = readLogTail(state.logFile, 20);
-    const how = exit?.signal
-      ? `was killed by ${exit.signal}`
-      : exit?.code !== undefined && exit.code !== null
-        ? `exited with code ${exit.code}`
-        : 'is not running';
     const result: PollResult = {
       running: false,
-      reason: `JupyterLab ${how}.${tail ? ` Last lines of its log (${state.logFile}):\n${tail}` : ''}`,
+      reason: `JupyterLab ${describeExit(exit, 'is not running')}.${tail ? ` Last lines of its log (${state.logFile}):\n${tail}` : ''}`,
     };
     if (exit) result.exitCode = exit.code;
     return result;
@@ -459,33 +414,16 @@ export class LocalProcessSpawner implements Spawner {
     const state = parseState(rawState);
     if (!state) return;
     const cgroups = state.limits.cgroups.filter((dir) => this.ownsCgroup(dir, state));
-    const alive = this.isAlive(state);
-    if (alive) {
-      // Kernels run in their own sessions; remember the tree so nothing is orphaned.
-      const tree = descendantsOf(state.pid);
-      signalGroup(state.pid, 'SIGTERM');
-      const exited = await waitUntil(
-        () => !isSameProcess(state.pid, state.startTime) && !groupAlive(state.pid),
-        this.stopTimeoutMs,
-      );
-      if (!exited) signalGroup(state.pid, 'SIGKILL');
-      for (const p of tree) {
-        if (isSameProcess(p.pid, p.startTime)) signalProcess(p.pid, 'SIGKILL');
-      }
-      await waitUntil(() => !isSameProcess(state.pid, state.startTime), 5000, 50);
-    }
-    // Anything else of this run (e.g. kernels orphaned by a crashed server).
-    const leftovers = processesWithEnv('ATRIUM_RUN_ID', state.runId);
-    for (const p of leftovers) signalProcess(p.pid, 'SIGKILL');
-    await waitUntil(() => leftovers.every((p) => !isSameProcess(p.pid, p.startTime)), 5000, 50);
-    if (alive) {
+    // Kernels run in their own sessions, and a crashed server orphans them: the run id finds them.
+    const wasRunning = await this.processes.stop(state, { name: 'ATRIUM_RUN_ID', value: state.runId });
+    if (wasRunning) {
       // The server was alive in these cgroups a moment ago: they are this run's.
       await removeCgroups(cgroups);
     } else {
       // A later run of the same workspace may own them now; only remove them if empty.
       removeEmptyCgroups(cgroups);
     }
-    if (alive || !this.otherRunActive(state)) {
+    if (wasRunning || !this.otherRunActive(state)) {
       rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
     }
   }
@@ -503,11 +441,6 @@ export class LocalProcessSpawner implements Spawner {
 
   async close(): Promise<void> {
     // Nothing held: servers deliberately outlive the hub.
-  }
-
-  private isAlive(state: LocalSpawnerState): boolean {
-    if (state.bootId !== '' && bootId() !== '' && state.bootId !== bootId()) return false;
-    return isSameProcess(state.pid, state.startTime);
   }
 
   /** Only ever remove cgroups this backend would have created for this workspace. */
@@ -573,34 +506,6 @@ export class LocalProcessSpawner implements Spawner {
     delete env['JUPYTERHUB_API_TOKEN'];
     return env;
   }
-}
-
-/**
- * JupyterLab's command-line arguments. Never contains the token. `asHub`:
- * the server runs as the hub's own user (no sandbox), which may be root.
- */
-export function jupyterLabArgs(request: StartRequest, port: number, home: string, asHub = true): string[] {
-  const hub = { hub_prefix: request.hubPrefix, hub_host: request.hubHost, user: request.user };
-  const args = [
-    '--no-browser',
-    '--ServerApp.ip=127.0.0.1',
-    `--ServerApp.port=${port}`,
-    '--ServerApp.port_retries=0',
-    `--ServerApp.base_url=${request.baseUrl}`,
-    `--ServerApp.root_dir=${home}`,
-    '--ServerApp.allow_remote_access=True',
-    '--ServerApp.trust_xheaders=True',
-    `--ServerApp.tornado_settings=${JSON.stringify(hub)}`,
-    // The hub starts, stops and signs users out: hide JupyterLab's own
-    // "Shut Down" and "Log Out" so only the hub menu's entries remain.
-    '--ServerApp.quit_button=False',
-    // No internet: no update check, no news feed, no PyPI extension manager.
-    '--LabApp.news_url=None',
-    '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-    '--LabApp.extension_manager=readonly',
-  ];
-  if (asHub && typeof process.getuid === 'function' && process.getuid() === 0) args.push('--ServerApp.allow_root=True');
-  return args;
 }
 
 function validateRequest(request: StartRequest): void {

@@ -5,7 +5,7 @@
  */
 import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync } from 'node:fs';
 
-export const RUN_HEADER_PREFIX = '[atrium] ===== ';
+const RUN_HEADER_PREFIX = '[atrium] ===== ';
 const MAX_LOG_BYTES = 5 * 1024 * 1024;
 
 /** Keep one previous generation (`.1`) once the log grows past 5 MiB. */

@@ -13,9 +13,8 @@
  *
  * Logs: `<stateDir>/logs/models/<team>--<model>--v<version>.log`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +27,7 @@ import type { Sandbox, SandboxLaunch } from '../sandbox/sandbox.js';
 import { applyLimits, detectCgroups, LimitsError, removeCgroups, wrapCommand, type CgroupSupport, type MemoryEnforcement } from '../local/limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from '../local/logs.js';
 import { allocatePort, releasePort } from '../local/ports.js';
-import { bootId, groupAlive, isSameProcess, processesWithEnv, readProcStat, signalGroup, signalProcess, waitUntil } from '../local/process.js';
+import { DetachedProcesses, describeExit, type StartedProcess } from '../local/detached.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The server module shipped with the spawner package (standard library only). */
@@ -59,7 +58,7 @@ export interface LocalModelServerOptions {
 }
 
 /** Worker processes for a size: `configured`, or one per whole CPU (1–8). */
-export function workersFor(cpu: number, configured = 0): number {
+function workersFor(cpu: number, configured = 0): number {
   if (configured > 0) return Math.floor(configured);
   return Math.min(8, Math.max(1, Math.floor(cpu)));
 }
@@ -92,11 +91,11 @@ export class LocalModelServer implements ModelServerBackend {
   private readonly maxBodyBytes: number;
   private readonly memoryEnforcement: MemoryEnforcement;
   private readonly cgroupParent: string;
-  private readonly stopTimeoutMs: number;
   private readonly workers: number;
   private readonly sandbox: Sandbox;
   private cgroupSupport: CgroupSupport | undefined | null = null;
-  private readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
+  /** The server processes: started detached, found again after a hub restart, stopped with their workers. */
+  private readonly processes: DetachedProcesses;
 
   constructor(options: LocalModelServerOptions) {
     this.stateDir = path.resolve(options.stateDir);
@@ -106,7 +105,7 @@ export class LocalModelServer implements ModelServerBackend {
     this.maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
     this.memoryEnforcement = options.memoryEnforcement ?? 'auto';
     this.cgroupParent = options.cgroupParent ?? 'atrium';
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 5000;
+    this.processes = new DetachedProcesses(options.stopTimeoutMs ?? 5000);
     this.workers = options.workers ?? 0;
     this.sandbox = options.sandbox ?? new BubblewrapSandbox({ dir: path.join(this.stateDir, 'sandbox') });
   }
@@ -206,49 +205,32 @@ export class LocalModelServer implements ModelServerBackend {
     // The hub's extras never replace what the server itself depends on.
     for (const [k, v] of Object.entries(request.env ?? {})) if (!(k in env)) env[k] = v;
     const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'python'), MODEL_SERVER_SCRIPT]);
-    const fd = openSync(logFile, 'a');
-    let child: ChildProcess;
+    let started: StartedProcess;
     try {
-      const [cmd, ...args] = argv as [string, ...string[]];
-      child = spawn(cmd, args, { cwd: workDir, env, detached: true, stdio: ['ignore', fd, fd] });
+      started = this.processes.start({ argv, cwd: workDir, env, logFile });
     } catch (err) {
       releasePort(port);
       rmSync(workDir, { recursive: true, force: true });
       await removeCgroups(limits.cgroups).catch(() => undefined);
       throw new SpawnError(`Could not start the model server: ${(err as Error).message}`);
-    } finally {
-      closeSync(fd);
     }
-    child.on('error', () => undefined);
-    const pid = child.pid;
-    const stat = pid !== undefined ? readProcStat(pid) : undefined;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    child.on('exit', (code, sig) => {
-      exit = { code, signal: sig };
-      if (pid !== undefined && stat) {
-        this.exits.set(`${pid}:${stat.startTime}`, exit);
-        if (this.exits.size > 1000) this.exits.delete(this.exits.keys().next().value as string);
-      }
-    });
-    child.unref();
+    const { recorded } = started;
 
     const target = `http://127.0.0.1:${port}`;
     let healthy = false;
-    while (!combined.aborted && exit === undefined && pid !== undefined && stat) {
+    while (!combined.aborted && started.exit() === undefined && recorded) {
       if (await checkHealth(target, request.token)) {
         healthy = true;
         break;
       }
       await new Promise((r) => setTimeout(r, 150));
     }
-    if (healthy && pid !== undefined && stat) {
+    if (healthy && recorded) {
       const state: LocalModelServerState = {
         backend: 'local-model',
         version: 1,
         runId,
-        pid,
-        startTime: stat.startTime,
-        bootId: bootId(),
+        ...recorded,
         port,
         team,
         model,
@@ -260,42 +242,31 @@ export class LocalModelServer implements ModelServerBackend {
       };
       return { target, state: state as unknown as SpawnerState };
     }
-    if (pid !== undefined) {
-      signalGroup(pid, 'SIGKILL');
-      await waitUntil(() => exit !== undefined || !readProcStat(pid), 3000, 20);
-    }
+    await started.kill();
     releasePort(port);
     await removeCgroups(limits.cgroups).catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
-    if (combined.aborted && exit === undefined) throw aborted();
+    if (combined.aborted && started.exit() === undefined) throw aborted();
     const tail = readLogTail(logFile, 15);
-    const how = exit?.signal ? `was killed by ${exit.signal}` : exit?.code != null ? `exited with code ${exit.code}` : 'could not be started';
+    const how = describeExit(started.exit(), 'could not be started');
     throw new SpawnError(`The model server ${how} before it became healthy.${tail ? ` Last lines of its log:\n${tail}` : ''}`, 'server_crashed');
   }
 
   async poll(raw: SpawnerState): Promise<PollResult> {
     const state = parseState(raw);
     if (!state) return { running: false, reason: 'The saved state is not a local model-server state.' };
-    if (isAlive(state)) return { running: true };
-    const exit = this.exits.get(`${state.pid}:${state.startTime}`);
+    if (this.processes.isRunning(state)) return { running: true };
+    const exit = this.processes.exitOf(state);
     const tail = readLogTail(state.logFile, 15);
-    const how = exit?.signal ? `was killed by ${exit.signal}` : exit?.code != null ? `exited with code ${exit.code}` : 'is not running';
+    const how = describeExit(exit, 'is not running');
     return { running: false, reason: `The model server ${how}.${tail ? ` Last lines of its log:\n${tail}` : ''}`, ...(exit ? { exitCode: exit.code } : {}) };
   }
 
   async stop(raw: SpawnerState): Promise<void> {
     const state = parseState(raw);
     if (!state) return;
-    if (isAlive(state)) {
-      signalGroup(state.pid, 'SIGTERM');
-      const exited = await waitUntil(() => !isSameProcess(state.pid, state.startTime) && !groupAlive(state.pid), this.stopTimeoutMs, 50);
-      if (!exited) signalGroup(state.pid, 'SIGKILL');
-      await waitUntil(() => !isSameProcess(state.pid, state.startTime), 3000, 50);
-    }
-    // Workers whose supervisor died (e.g. kill -9) keep the socket open: find them by run id.
-    const leftovers = processesWithEnv('ATRIUM_MODEL_RUN_ID', state.runId);
-    for (const p of leftovers) signalProcess(p.pid, 'SIGKILL');
-    await waitUntil(() => leftovers.every((p) => !isSameProcess(p.pid, p.startTime)), 3000, 50);
+    // Workers whose supervisor died (e.g. kill -9) keep the socket open: the run id finds them.
+    await this.processes.stop(state, { name: 'ATRIUM_MODEL_RUN_ID', value: state.runId });
     const ours = state.cgroups.filter((dir) => dir.startsWith('/sys/fs/cgroup/') && path.basename(dir) === `model--${state.team}--${state.model}--${state.runId}`);
     await removeCgroups(ours).catch(() => undefined);
     // Only ever a directory this backend created for this run.
@@ -315,13 +286,8 @@ function parseState(raw: SpawnerState): LocalModelServerState | undefined {
   return r.success ? r.data : undefined;
 }
 
-function isAlive(state: LocalModelServerState): boolean {
-  if (state.bootId !== '' && bootId() !== '' && state.bootId !== bootId()) return false;
-  return isSameProcess(state.pid, state.startTime);
-}
-
 /** One GET /health with the server's token; true on 200. */
-export function checkHealth(target: string, token: string, timeoutMs = 2000): Promise<boolean> {
+function checkHealth(target: string, token: string, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const req = httpRequest(`${target}/health`, { headers: { Authorization: `token ${token}` }, timeout: timeoutMs }, (res) => {
       res.resume();

@@ -28,7 +28,7 @@ import { SandboxIdentities, type UidRange } from './identities.js';
 import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest } from './sandbox.js';
 
 /** /etc entries a sandbox may read: name resolution, TLS roots, the dynamic linker, locale and shell defaults. */
-export const ETC_ALLOWLIST = [
+const ETC_ALLOWLIST = [
   'host.conf',
   'resolv.conf',
   'nsswitch.conf',
@@ -68,16 +68,16 @@ export const ETC_ALLOWLIST = [
  * container images have none, and with it JupyterLab runs `yarn config` at
  * every start (0.2 s as a non-root user) for a build it never does here.
  */
-export const HIDDEN_PROGRAMS = ['/usr/bin/node', '/usr/bin/nodejs', '/usr/local/bin/node'];
+const HIDDEN_PROGRAMS = ['/usr/bin/node', '/usr/bin/nodejs', '/usr/local/bin/node'];
 
 /** Top-level system paths mirrored as on the host (links on merged-/usr systems). */
 const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
 /** The host name inside every sandbox (its own UTS namespace: the machine's name is not shown). */
-export const SANDBOX_HOSTNAME = 'atrium';
+const SANDBOX_HOSTNAME = 'atrium';
 
 /** uid/gid the process has inside an unprivileged (user-namespace) sandbox. */
-export const USERNS_UID = 1000;
+const USERNS_UID = 1000;
 
 export interface BubblewrapPlan {
   /** `root`: bwrap as root + setpriv to `uid`; `userns`: unprivileged bwrap mapping the caller to `uid`. */
@@ -112,7 +112,7 @@ export interface BubblewrapPlan {
  * monitor is killed outright; the backends' stop finds them by their run id
  * and cgroup.
  */
-export const MONITOR = ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-sandbox'];
+const MONITOR = ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-sandbox'];
 
 /** The argv prefix for a plan. Pure, so it is unit-tested line by line. */
 export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
@@ -314,7 +314,7 @@ function writeIfChanged(file: string, text: string): void {
  * A venv's interpreter lives outside it (pyvenv.cfg `home`), e.g. under
  * pyenv in /root: bind that prefix read-only too, unless it is in /usr.
  */
-export function pythonBaseOf(envPath: string): string[] {
+function pythonBaseOf(envPath: string): string[] {
   let cfg: string;
   try {
     cfg = readFileSync(path.join(envPath, 'pyvenv.cfg'), 'utf8');
@@ -361,7 +361,7 @@ function lstatSafe(p: string) {
   }
 }
 
-export function findOnPath(name: string, fallbackDirs: string[] = []): string | undefined {
+function findOnPath(name: string, fallbackDirs: string[] = []): string | undefined {
   for (const dir of (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     if (!dir) continue;
     const p = path.join(dir, name);

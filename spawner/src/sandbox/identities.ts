@@ -20,7 +20,7 @@ export interface UidRange {
   count: number;
 }
 
-export const DEFAULT_UID_RANGE: UidRange = { first: 1_000_000_000, count: 1_000_000 };
+const DEFAULT_UID_RANGE: UidRange = { first: 1_000_000_000, count: 1_000_000 };
 
 export class SandboxIdentities {
   private readonly file: string;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Catalog } from '@atrium/spawner';
 import { modelsConfigSchema } from '../config.js';
-import { ConfigDataPolicy } from '../data-policy.js';
-import { dataPolicyGuardrail } from './data-policy.js';
+import { ConfigDatasetFacts } from '../dataset-facts.js';
+import { productionDataGuardrail } from './production-data.js';
 import { imageGuardrail } from './image.js';
 import { runGuardrails } from './index.js';
 import { modelCardGuardrail } from './model-card.js';
@@ -26,7 +26,7 @@ const images = [
   { name: 'legacy', displayName: 'Legacy', version: '2024.01', deprecated: true },
 ];
 const catalog = { images, findImage: (name: string) => images.find((i) => i.name === name) } as unknown as Catalog;
-const ctx: GuardrailContext = { config, catalog, data: new ConfigDataPolicy(config) };
+const ctx: GuardrailContext = { config, catalog, data: new ConfigDatasetFacts(config) };
 
 const card = { description: 'Predicts iris species from flower measurements.', intendedUse: 'Teaching and demos.', limitations: 'Only three species; toy data.', owner: 'alice' };
 const input = (over: Partial<GuardrailInput> = {}): GuardrailInput => ({
@@ -115,18 +115,18 @@ describe('PII guardrail', () => {
 
 describe('data policy guardrail', () => {
   it('allows internal data, refuses unknown, unapproved restricted and unknown classifications', async () => {
-    assert.equal((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '4' }] }), ctx)).ok, true);
-    const unknown = await dataPolicyGuardrail.check(input({ datasets: [{ name: 'scraped', version: '1' }] }), ctx);
+    assert.equal((await productionDataGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '4' }] }), ctx)).ok, true);
+    const unknown = await productionDataGuardrail.check(input({ datasets: [{ name: 'scraped', version: '1' }] }), ctx);
     assert.match(unknown.reason, /scraped: not a registered data set/);
-    const restricted = await dataPolicyGuardrail.check(input({ datasets: [{ name: 'payroll', version: '1' }] }), ctx);
+    const restricted = await productionDataGuardrail.check(input({ datasets: [{ name: 'payroll', version: '1' }] }), ctx);
     assert.match(restricted.reason, /payroll \(restricted\): needs a platform approval for model sales-finance\/iris\. Ask for one on the model’s page/);
-    assert.equal((await dataPolicyGuardrail.check(input({ team: 'hr', datasets: [{ name: 'payroll', version: '1' }] }), ctx)).ok, true);
-    assert.match((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'secret-deals', version: '1' }] }), ctx)).reason, /no policy for classification "top-secret"/);
+    assert.equal((await productionDataGuardrail.check(input({ team: 'hr', datasets: [{ name: 'payroll', version: '1' }] }), ctx)).ok, true);
+    assert.match((await productionDataGuardrail.check(input({ datasets: [{ name: 'secret-deals', version: '1' }] }), ctx)).reason, /no policy for classification "top-secret"/);
   });
 
   it('uses a team-specific classification policy', async () => {
     const strict = modelsConfigSchema.parse({ ...config, teams: { 'sales-finance': { classifications: { internal: { production: 'forbidden' } } } } });
-    const v = await dataPolicyGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '4' }] }), { ...ctx, config: strict });
+    const v = await productionDataGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '4' }] }), { ...ctx, config: strict });
     assert.match(v.reason, /internal data may not be used in production/);
   });
 });
@@ -173,16 +173,16 @@ describe('runGuardrails', () => {
 
 describe('data policy from the data catalog', () => {
   it('uses the catalog’s classification, production verdict and team PII clearance; unknown names fall back to the configuration', async () => {
-    const { GovernanceDataPolicy } = await import('../data-policy.js');
+    const { GovernanceDatasetFacts } = await import('../dataset-facts.js');
     const governance = {
       classificationOf: async (d: string) => ({ 'churn-events': 'confidential', 'raw-clicks': 'internal' })[d],
       productionAllowed: async (d: string) => d === 'churn-events',
       piiCleared: async (who: { team: string }, d: string) => who.team === 'sales-finance' && d === 'churn-events',
     };
-    const gctx = { ...ctx, data: new GovernanceDataPolicy(governance, config) };
-    assert.equal((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, true);
-    assert.match((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'raw-clicks', version: '1' }] }), gctx)).reason, /raw-clicks \(internal\): the data catalog does not allow it in production/);
-    assert.equal((await dataPolicyGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '1' }] }), gctx)).ok, true, 'configured fallback');
+    const gctx = { ...ctx, data: new GovernanceDatasetFacts(governance, config) };
+    assert.equal((await productionDataGuardrail.check(input({ datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, true);
+    assert.match((await productionDataGuardrail.check(input({ datasets: [{ name: 'raw-clicks', version: '1' }] }), gctx)).reason, /raw-clicks \(internal\): the data catalog does not allow it in production/);
+    assert.equal((await productionDataGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '1' }] }), gctx)).ok, true, 'configured fallback');
     const nb = notebookWith([{ source: 'df', outputs: [stream('jane.doe@corp.io')] }]);
     assert.equal((await piiGuardrail.check(input({ notebook: nb, datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, true);
     assert.equal((await piiGuardrail.check(input({ team: 'marketing', notebook: nb, datasets: [{ name: 'churn-events', version: '3' }] }), gctx)).ok, false);

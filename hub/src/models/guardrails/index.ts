@@ -1,16 +1,16 @@
 import { enforcementFor, GUARDRAIL_IDS, type GuardrailId } from '../config.js';
-import { dataPolicyGuardrail } from './data-policy.js';
+import { productionDataGuardrail } from './production-data.js';
 import { imageGuardrail } from './image.js';
 import { modelCardGuardrail } from './model-card.js';
 import { piiGuardrail } from './pii.js';
 import { reproducibilityGuardrail } from './reproducibility.js';
 import { secretsGuardrail } from './secrets.js';
-import type { DataSetRef, Guardrail, GuardrailContext, GuardrailInput, GuardrailResult } from './types.js';
+import type { DatasetRef, Guardrail, GuardrailContext, GuardrailInput, GuardrailResult } from './types.js';
 
 export const GUARDRAILS: Record<GuardrailId, Guardrail> = {
   'model-card': modelCardGuardrail,
   image: imageGuardrail,
-  'data-policy': dataPolicyGuardrail,
+  'data-policy': productionDataGuardrail,
   secrets: secretsGuardrail,
   pii: piiGuardrail,
   reproducibility: reproducibilityGuardrail,
@@ -22,7 +22,7 @@ export interface GuardrailRun {
   status: 'passed' | 'failed';
   metrics: Record<string, number>;
   /** What the clean re-run read through the hub, when it ran and the hub gives re-runs data access. */
-  datasetsRead?: DataSetRef[];
+  datasetsRead?: DatasetRef[];
 }
 
 export function summarize(results: GuardrailResult[]): 'passed' | 'failed' {
@@ -37,7 +37,7 @@ export async function runGuardrails(
 ): Promise<GuardrailRun> {
   const results: GuardrailResult[] = [];
   let metrics: Record<string, number> = {};
-  let datasetsRead: DataSetRef[] | undefined;
+  let datasetsRead: DatasetRef[] | undefined;
   for (const id of ids) {
     const g = GUARDRAILS[id];
     const enforcement = enforcementFor(ctx.config, input.team, id);
@@ -72,13 +72,13 @@ export async function runGuardrails(
  * read, and a declaration that names other data sets than were read fails
  * the data-policy check with both lists. Replaces those two results.
  */
-export async function judgeWhatWasRead(input: GuardrailInput, ctx: GuardrailContext, results: GuardrailResult[], read: DataSetRef[]): Promise<GuardrailResult[]> {
+export async function judgeWhatWasRead(input: GuardrailInput, ctx: GuardrailContext, results: GuardrailResult[], read: DatasetRef[]): Promise<GuardrailResult[]> {
   const again = (await runGuardrails({ ...input, datasets: read }, ctx, ['data-policy', 'pii'])).results;
-  const names = (list: DataSetRef[]) => [...new Set(list.map((d) => d.name))].sort();
+  const names = (list: DatasetRef[]) => [...new Set(list.map((d) => d.name))].sort();
   const declared = names(input.datasets);
   const actual = names(read);
   const differs = declared.join('\u0000') !== actual.join('\u0000');
-  const show = (list: DataSetRef[]) => (list.length === 0 ? 'none' : list.map((d) => `${d.name}@${d.version}`).join(', '));
+  const show = (list: DatasetRef[]) => (list.length === 0 ? 'none' : list.map((d) => `${d.name}@${d.version}`).join(', '));
   return results.map((r) => {
     const judged = again.find((x) => x.id === r.id);
     if (!judged || judged.status === 'skipped') return r;

@@ -1,6 +1,6 @@
 import type { Catalog } from '@atrium/spawner';
 import type { GuardrailId, ModelsConfig } from '../config.js';
-import type { DataPolicySource } from '../data-policy.js';
+import type { DatasetFactsSource } from '../dataset-facts.js';
 import type { Notebook } from '../notebook.js';
 
 export interface ModelCard {
@@ -10,7 +10,7 @@ export interface ModelCard {
   owner: string;
 }
 
-export interface DataSetRef {
+export interface DatasetRef {
   name: string;
   version: string;
 }
@@ -24,7 +24,7 @@ export interface GuardrailInput {
   card: ModelCard;
   image: string;
   imageVersion: string;
-  datasets: DataSetRef[];
+  datasets: DatasetRef[];
   /** The JSON handed to predict() in the smoke test; undefined: the notebook's `example_inputs`. */
   smokeInput: unknown;
   /** The bundle directory (notebook.ipynb, artifacts/, manifest.json). */
@@ -36,7 +36,7 @@ export interface GuardrailInput {
 export interface GuardrailContext {
   config: ModelsConfig;
   catalog: Catalog;
-  data: DataPolicySource;
+  data: DatasetFactsSource;
   /** Re-runs notebooks in a clean kernel; absent: the reproducibility check cannot run. */
   runner?: NotebookRunner;
 }
@@ -49,7 +49,7 @@ export interface NotebookRunOutcome {
   metrics: Record<string, number>;
   predictions?: unknown;
   /** The data sets and versions the run read through the hub (absent when the hub gives re-runs no data access). */
-  datasetsRead?: DataSetRef[];
+  datasetsRead?: DatasetRef[];
 }
 
 export interface NotebookRunner {
@@ -65,7 +65,7 @@ export interface Verdict {
   /** Metrics the notebook reported (reproducibility only). */
   metrics?: Record<string, number>;
   /** What the clean re-run read (reproducibility only). */
-  datasetsRead?: DataSetRef[];
+  datasetsRead?: DatasetRef[];
 }
 
 export interface Guardrail {

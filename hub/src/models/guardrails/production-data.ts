@@ -1,8 +1,11 @@
 import { classificationPolicy } from '../config.js';
 import type { Guardrail } from './types.js';
 
-/** Every data set must be known and allowed for production; restricted data needs a platform approval. */
-export const dataPolicyGuardrail: Guardrail = {
+/**
+ * Every data set must be known and allowed for production; restricted data needs a platform approval.
+ * Its id stays `data-policy`: stored guardrail results and `models.guardrails` settings name it so.
+ */
+export const productionDataGuardrail: Guardrail = {
   id: 'data-policy',
   title: 'Data sets allowed for production',
   async check({ team, model, datasets }, { data, config }) {

@@ -1,7 +1,7 @@
 import type { ModelsConfig } from './config.js';
 
 /** What the data-access side knows about one data set, for the guardrails. */
-export interface DataSetFacts {
+export interface DatasetFacts {
   name: string;
   classification: string;
   containsPii: boolean;
@@ -10,18 +10,20 @@ export interface DataSetFacts {
 }
 
 /**
- * The seam between the registry's guardrails and data access (issue 6).
+ * What the registry's guardrails may ask about a data set: its facts, a
+ * team's PII clearance, a platform approval. The seam between the models
+ * feature and data access (issue 6).
  * The embedded default reads `models.dataSets` from the hub configuration;
  * the data module's catalog plugs in here when it lands.
  */
-export interface DataPolicySource {
-  describe(name: string, version?: string): Promise<DataSetFacts | undefined>;
-  hasPiiClearance(team: string, dataSet: string): Promise<boolean>;
+export interface DatasetFactsSource {
+  describe(name: string, version?: string): Promise<DatasetFacts | undefined>;
+  hasPiiClearance(team: string, dataset: string): Promise<boolean>;
   /**
    * Whether a platform approval covers using this data set in this model in
    * production; `note` says why not (none asked, pending, rejected, revoked).
    */
-  platformApproval(target: { team: string; model: string }, dataSet: string): Promise<PlatformApproval>;
+  platformApproval(target: { team: string; model: string }, dataset: string): Promise<PlatformApproval>;
 }
 
 export interface PlatformApproval {
@@ -30,27 +32,27 @@ export interface PlatformApproval {
   note?: string;
 }
 
-export class ConfigDataPolicy implements DataPolicySource {
+export class ConfigDatasetFacts implements DatasetFactsSource {
   constructor(private readonly config: ModelsConfig) {}
 
-  async describe(name: string): Promise<DataSetFacts | undefined> {
+  async describe(name: string): Promise<DatasetFacts | undefined> {
     const entry = this.config.dataSets[name];
     return entry ? { name, classification: entry.classification, containsPii: entry.containsPii } : undefined;
   }
 
-  async hasPiiClearance(team: string, dataSet: string): Promise<boolean> {
-    return this.config.dataSets[dataSet]?.piiClearance.includes(team) ?? false;
+  async hasPiiClearance(team: string, dataset: string): Promise<boolean> {
+    return this.config.dataSets[dataset]?.piiClearance.includes(team) ?? false;
   }
 
   /** A standing approval in the configuration, for data sets described there (outside the data catalog). */
-  async platformApproval(target: { team: string }, dataSet: string): Promise<PlatformApproval> {
-    return this.config.dataSets[dataSet]?.approvedFor.includes(target.team)
-      ? { approved: true, note: `approved for team ${target.team} by the platform configuration (models.dataSets.${dataSet}.approvedFor)` }
+  async platformApproval(target: { team: string }, dataset: string): Promise<PlatformApproval> {
+    return this.config.dataSets[dataset]?.approvedFor.includes(target.team)
+      ? { approved: true, note: `approved for team ${target.team} by the platform configuration (models.dataSets.${dataset}.approvedFor)` }
       : { approved: false };
   }
 }
 
-/** The questions the data-access module answers (hub/src/data/policy.ts `DataGovernance`). */
+/** The questions the data-access module answers (hub/src/data/access-policy.ts `DataGovernance`). */
 export interface Governance {
   classificationOf(dataset: string): Promise<string | undefined>;
   piiCleared(who: { team: string }, dataset: string): Promise<boolean>;
@@ -63,32 +65,32 @@ export interface Governance {
  * back to `models.dataSets` in the configuration. A platform approval to use
  * restricted data *in production* is a separate decision from read access:
  * for catalog data sets it comes only from the approval workflow
- * (hub/src/models/approvals.ts, which wraps this source); the configuration's
+ * (hub/src/models/production-approvals.ts, which wraps this source); the configuration's
  * `approvedFor` counts only for data sets described in the configuration.
  */
-export class GovernanceDataPolicy implements DataPolicySource {
-  private readonly fallback: ConfigDataPolicy;
+export class GovernanceDatasetFacts implements DatasetFactsSource {
+  private readonly fallback: ConfigDatasetFacts;
 
   constructor(
     private readonly governance: Governance,
     private readonly config: ModelsConfig,
   ) {
-    this.fallback = new ConfigDataPolicy(config);
+    this.fallback = new ConfigDatasetFacts(config);
   }
 
-  async describe(name: string): Promise<DataSetFacts | undefined> {
+  async describe(name: string): Promise<DatasetFacts | undefined> {
     const classification = await this.governance.classificationOf(name);
     if (classification === undefined) return this.fallback.describe(name);
     return { name, classification, containsPii: false, allowedInProduction: await this.governance.productionAllowed(name) };
   }
 
-  async hasPiiClearance(team: string, dataSet: string): Promise<boolean> {
-    if ((await this.governance.classificationOf(dataSet)) === undefined) return this.fallback.hasPiiClearance(team, dataSet);
-    return this.governance.piiCleared({ team }, dataSet);
+  async hasPiiClearance(team: string, dataset: string): Promise<boolean> {
+    if ((await this.governance.classificationOf(dataset)) === undefined) return this.fallback.hasPiiClearance(team, dataset);
+    return this.governance.piiCleared({ team }, dataset);
   }
 
-  async platformApproval(target: { team: string; model: string }, dataSet: string): Promise<PlatformApproval> {
-    if ((await this.governance.classificationOf(dataSet)) !== undefined) return { approved: false };
-    return this.fallback.platformApproval(target, dataSet);
+  async platformApproval(target: { team: string; model: string }, dataset: string): Promise<PlatformApproval> {
+    if ((await this.governance.classificationOf(dataset)) !== undefined) return { approved: false };
+    return this.fallback.platformApproval(target, dataset);
   }
 }

@@ -164,7 +164,7 @@ export interface DataGovernance {
  * masked more strongly) since then stay masked until someone approves again.
  * Grants from before this rule (no record) cover what they always did.
  */
-export function clearanceCovers(grant: Grant, dataset: Dataset): boolean {
+function clearanceCovers(grant: Grant, dataset: Dataset): boolean {
   if (grant.approvedMasks === null) return true;
   return Object.entries(masksOf(dataset.columns)).every(([column, rule]) => {
     const then = grant.approvedMasks![column];

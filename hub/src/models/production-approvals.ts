@@ -2,24 +2,24 @@ import type { RequestIdentity } from '../identity/identity.js';
 import { badRequest, conflict, forbidden, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { classificationPolicy, type ModelsConfig } from './config.js';
-import type { DataPolicySource, DataSetFacts, PlatformApproval } from './data-policy.js';
-import type { DataSetRef } from './guardrails/types.js';
-import type { DataApproval, PromotionStore } from './promotion-store.js';
+import type { DatasetFactsSource, DatasetFacts, PlatformApproval } from './dataset-facts.js';
+import type { DatasetRef } from './guardrails/types.js';
+import type { ProductionApproval, PromotionStore } from './promotion-store.js';
 import type { ModelStore } from './store.js';
 
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */
-export type ApprovalAuditAction = 'production_approval.request' | 'production_approval.approve' | 'production_approval.reject' | 'production_approval.revoke';
+export type ProductionApprovalAuditAction = 'production_approval.request' | 'production_approval.approve' | 'production_approval.reject' | 'production_approval.revoke';
 
 /** Where approvals are recorded so the data set's owners see them: the data audit log. */
-export interface ApprovalAudit {
-  append(entry: { actor: string; action: ApprovalAuditAction; dataset: string; ownerTeam: string | null; detail: Record<string, unknown> }): Promise<unknown>;
+export interface ProductionApprovalAudit {
+  append(entry: { actor: string; action: ProductionApprovalAuditAction; dataset: string; ownerTeam: string | null; detail: Record<string, unknown> }): Promise<unknown>;
 }
 
-export interface ApprovalsOptions {
+export interface ProductionApprovalsOptions {
   config: ModelsConfig;
-  /** The data policy underneath (catalog + configuration). */
-  data: () => DataPolicySource;
-  audit?: ApprovalAudit | undefined;
+  /** What is known about data sets underneath (catalog + configuration). */
+  data: () => DatasetFactsSource;
+  audit?: ProductionApprovalAudit | undefined;
   /** The team owning a catalog data set (null: not in the catalog). */
   ownerOf?: ((dataset: string) => Promise<string | null>) | undefined;
 }
@@ -27,30 +27,32 @@ export interface ApprovalsOptions {
 const when = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * Platform approvals to use restricted data in a model in production.
+ * Production approvals: a platform admin's permission to use restricted
+ * data in a model in production ("approvals" alone means data-access
+ * approvals, hub/src/data/).
  * A team member asks from the model version's page, with a purpose; a
  * platform admin other than the requester approves or rejects with a
  * reason, and may revoke later. One approval covers one model and one data
- * set (every version of that model), and the data-policy guardrail accepts
+ * set (every version of that model), and the production-data guardrail accepts
  * nothing else for catalog data sets.
  */
-export class DataApprovals {
+export class ProductionApprovals {
   constructor(
     private readonly store: PromotionStore,
     private readonly models: ModelStore,
-    private readonly options: ApprovalsOptions,
+    private readonly options: ProductionApprovalsOptions,
   ) {}
 
-  /** The data-policy source the guardrails use: approvals from this workflow first, then the one underneath. */
-  policy(): DataPolicySource {
+  /** What the guardrails learn about data sets: approvals from this workflow first, then the one underneath. */
+  policy(): DatasetFactsSource {
     const base = () => this.options.data();
     return {
       describe: (name, version) => base().describe(name, version),
-      hasPiiClearance: (team, dataSet) => base().hasPiiClearance(team, dataSet),
-      platformApproval: async (target, dataSet) => {
-        const found = await this.decisionFor(target, dataSet);
+      hasPiiClearance: (team, dataset) => base().hasPiiClearance(team, dataset),
+      platformApproval: async (target, dataset) => {
+        const found = await this.decisionFor(target, dataset);
         if (found.approved) return found;
-        const fallback = await base().platformApproval(target, dataSet);
+        const fallback = await base().platformApproval(target, dataset);
         return fallback.approved ? fallback : found;
       },
     };
@@ -70,8 +72,8 @@ export class DataApprovals {
   }
 
   /** The data sets of a version that need a platform approval (their classification's policy says `approval`). */
-  async needingApproval(team: string, datasets: DataSetRef[]): Promise<{ name: string; facts: DataSetFacts }[]> {
-    const out: { name: string; facts: DataSetFacts }[] = [];
+  async needingApproval(team: string, datasets: DatasetRef[]): Promise<{ name: string; facts: DatasetFacts }[]> {
+    const out: { name: string; facts: DatasetFacts }[] = [];
     for (const d of datasets) {
       const facts = await this.options.data().describe(d.name, d.version).catch(() => undefined);
       if (!facts) continue;
@@ -88,7 +90,7 @@ export class DataApprovals {
     if (!who.user.platformAdmin) throw forbidden(`Only platform admins can ${action} production approvals for restricted data.`);
   }
 
-  async request(who: RequestIdentity, team: string, model: string, input: { version: number; datasets?: string[] | undefined; purpose: string }): Promise<DataApproval[]> {
+  async request(who: RequestIdentity, team: string, model: string, input: { version: number; datasets?: string[] | undefined; purpose: string }): Promise<ProductionApproval[]> {
     if (!(await this.models.getModel(team, model))) throw notFound(`There is no model ${team}/${model}.`);
     this.requireMember(who, team);
     const v = await this.models.getVersion(team, model, input.version);
@@ -112,7 +114,7 @@ export class DataApprovals {
       const facts = needed.find((n) => n.name === name)!.facts;
       if (facts.allowedInProduction === false) throw conflict(`The owners of ${name} do not allow it in production, so a platform approval would not help. Ask them first.`, 'not_allowed_by_owners');
     }
-    const created: DataApproval[] = [];
+    const created: ProductionApproval[] = [];
     for (const name of wanted) {
       const a = await this.store.createApproval({ team, model, dataset: name, version: v.version, purpose: input.purpose, requestedBy: who.user.name, requestedAt: Date.now(), status: 'pending' });
       created.push(a);
@@ -122,19 +124,19 @@ export class DataApprovals {
   }
 
   /** Platform admins: every approval; others: their teams'. */
-  async list(who: RequestIdentity, filter: { status?: DataApproval['status'][]; team?: string; model?: string } = {}): Promise<DataApproval[]> {
+  async list(who: RequestIdentity, filter: { status?: ProductionApproval['status'][]; team?: string; model?: string } = {}): Promise<ProductionApproval[]> {
     if (filter.team) this.requireMember(who, filter.team);
     const teams = who.user.platformAdmin || filter.team ? undefined : who.user.teams.map((m) => m.team);
     return this.store.approvals({ ...(filter.team ? { team: filter.team } : {}), ...(teams ? { teams } : {}), ...(filter.model ? { model: filter.model } : {}), ...(filter.status ? { status: filter.status } : {}) });
   }
 
-  private async requireApproval(id: number): Promise<DataApproval> {
+  private async requireApproval(id: number): Promise<ProductionApproval> {
     const a = await this.store.getApproval(id);
     if (!a) throw notFound(`There is no approval #${id}.`);
     return a;
   }
 
-  async decide(who: RequestIdentity, id: number, decision: 'approve' | 'reject', reason: string): Promise<DataApproval> {
+  async decide(who: RequestIdentity, id: number, decision: 'approve' | 'reject', reason: string): Promise<ProductionApproval> {
     this.requirePlatformAdmin(who, decision);
     const a = await this.requireApproval(id);
     if (a.status !== 'pending') throw conflict(`Approval #${id} was already ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}.`, 'approval_decided');
@@ -146,7 +148,7 @@ export class DataApprovals {
     return after;
   }
 
-  async revoke(who: RequestIdentity, id: number, reason: string): Promise<DataApproval> {
+  async revoke(who: RequestIdentity, id: number, reason: string): Promise<ProductionApproval> {
     this.requirePlatformAdmin(who, 'revoke');
     const a = await this.requireApproval(id);
     if (a.status !== 'approved') throw conflict(`Approval #${id} is ${a.status}; only an approved one can be revoked.`, 'approval_not_approved');
@@ -156,7 +158,7 @@ export class DataApprovals {
     return after;
   }
 
-  private async record(actor: string, action: ApprovalAuditAction, a: DataApproval, extra: Record<string, unknown>): Promise<void> {
+  private async record(actor: string, action: ProductionApprovalAuditAction, a: ProductionApproval, extra: Record<string, unknown>): Promise<void> {
     if (!this.options.audit) return;
     try {
       const ownerTeam = (await this.options.ownerOf?.(a.dataset)) ?? null;

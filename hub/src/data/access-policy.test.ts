@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset, Grant } from './model.js';
-import { approvalsNeeded, decideAccess, type Subject } from './policy.js';
+import { approvalsNeeded, decideAccess, type Subject } from './access-policy.js';
 
 const dataset = (classification: Dataset['classification'], ownerTeam = 'sales-finance'): Dataset => ({
   name: 'sales',
