@@ -19,6 +19,7 @@ import type {
   AccessRequestInput,
   AliasName,
   ApiBody,
+  ApiErrorBody,
   ApiMethod,
   ApiPath,
   ApiPathParams,
@@ -335,7 +336,8 @@ async function errorFrom(response: Response): Promise<HubApiError> {
   } catch {
     body = undefined;
   }
-  const error = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
+  // Proxies and older hubs may answer otherwise: every field is checked before it is trusted.
+  const error = (body as { error?: Partial<Record<keyof ApiErrorBody['error'], unknown>> } | undefined)?.error;
   if (error && typeof error.message === 'string') {
     return new HubApiError(
       response.status,
