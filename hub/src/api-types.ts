@@ -13,7 +13,7 @@
  * without building the hub first; a unit test (api-types.test.ts) fails
  * when it is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
@@ -78,7 +78,8 @@ async function main(args: string[]): Promise<void> {
   process.stdout.write(`wrote ${path.relative(process.cwd(), API_TYPES_FILE)}\n`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a command (not when the unit test imports it); the paths compare after links are followed.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   main(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`api-types: ${err.message}\n`);
     process.exit(1);
