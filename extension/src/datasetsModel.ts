@@ -5,7 +5,8 @@
  * failures become `state.error` (catalog) or `state.detailError` (one data set).
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { type AccessRequestInput, type DatasetPreview, type DatasetSummary, HubApiError, type HubClient, type MountResult } from './hubClient';
+import type { AccessRequestInput, DatasetPreview, DatasetSummary, MountResult } from './apiTypes';
+import { errorMessage, type HubClient } from './hubClient';
 
 export const DATASETS_DEBOUNCE_MS = 250;
 export const MIN_PURPOSE_LENGTH = 10;
@@ -40,11 +41,6 @@ export interface DatasetsState {
   detailError: string | null;
   /** What just happened, in words (e.g. "Mounted at ~/datasets/sales/"). */
   notice: string | null;
-}
-
-function message(err: unknown): string {
-  if (err instanceof HubApiError) return err.message;
-  return err instanceof Error && err.message ? err.message : 'Something went wrong.';
 }
 
 export class DatasetsModel {
@@ -115,7 +111,7 @@ export class DatasetsModel {
       this.update({ datasets, status: 'ready', error: null, ...(lost ? { notice: null, preview: null, previewStatus: 'idle' as const } : {}) });
     } catch (err) {
       if (this.disposed || seq !== this.sequence) return;
-      this.update({ status: 'error', error: message(err) });
+      this.update({ status: 'error', error: errorMessage(err) });
     }
   }
 
@@ -132,7 +128,7 @@ export class DatasetsModel {
       this.update({ preview, previewStatus: 'ready' });
     } catch (err) {
       if (this.disposed || seq !== this.previewSequence) return;
-      this.update({ previewStatus: 'error', detailError: message(err) });
+      this.update({ previewStatus: 'error', detailError: errorMessage(err) });
     }
   }
 
@@ -155,7 +151,7 @@ export class DatasetsModel {
       this.update({ busy: null, notice: `Request sent: the admins of ${d.ownerTeam} decide${d.classification === 'restricted' ? ', then a platform admin' : ''}.` });
       return true;
     } catch (err) {
-      this.update({ busy: null, detailError: message(err) });
+      this.update({ busy: null, detailError: errorMessage(err) });
       return false;
     }
   }
@@ -175,7 +171,7 @@ export class DatasetsModel {
       this.update({ busy: null, notice: `Mounted read-only at ${result.path}/.${masked}` });
       return result;
     } catch (err) {
-      this.update({ busy: null, detailError: message(err) });
+      this.update({ busy: null, detailError: errorMessage(err) });
       return undefined;
     }
   }
@@ -207,7 +203,7 @@ export class DatasetsModel {
       await this.refresh();
       this.update({ busy: null, notice: `Removed ~/datasets/${d.name}/.` });
     } catch (err) {
-      this.update({ busy: null, detailError: message(err) });
+      this.update({ busy: null, detailError: errorMessage(err) });
     }
   }
 

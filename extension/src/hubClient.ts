@@ -8,235 +8,41 @@
  *
  * Every failure is turned into a `HubApiError` with a `code` the UI can act
  * on; this module never lets a raw `TypeError` from `fetch` escape.
+ *
+ * Each method names the operation it calls by its documented path, and its
+ * parameters and answer take that operation's types (./apiTypes, generated
+ * from the hub's route schemas): a call and its types cannot drift apart.
  */
 
-/** A knowledge-base entry is either an article or a tutorial (with a notebook). */
-export type ArticleKind = 'article' | 'tutorial';
-
-export interface ArticleSummary {
-  id: string;
-  title: string;
-  summary: string;
-  team: string;
-  tags: string[];
-  level: string;
-  updated: string;
-  kind: ArticleKind;
-  /** File name of the tutorial's notebook, or null for plain articles. */
-  notebook: string | null;
-}
-
-export interface SearchResult extends ArticleSummary {
-  score: number;
-  /** Escaped HTML; the only markup is `<mark>…</mark>` around matched words. */
-  snippet: string;
-}
-
-export interface SearchResponse {
-  query: string;
-  total: number;
-  tookMs: number;
-  results: SearchResult[];
-}
-
-export interface Facet {
-  name: string;
-  count: number;
-}
-
-export interface FacetsResponse {
-  tags: Facet[];
-  teams: Facet[];
-}
-
-export interface Article extends ArticleSummary {
-  /** Data files the tutorial needs (fetch each with `file()`). */
-  files: string[];
-  markdown: string;
-  /** The body as the hub rendered it: safe HTML (raw HTML escaped, images only from the knowledge base's assets). */
-  html: string;
-}
-
-export interface HubUser {
-  name: string;
-  displayName: string;
-  teams: { team: string; role: string }[];
-  platformAdmin: boolean;
-}
-
-export interface SearchParams {
-  q: string;
-  tag?: string;
-  team?: string;
-  limit?: number;
-}
-
-export type GuardrailStatus = 'passed' | 'failed' | 'warning' | 'skipped' | 'pending';
-
-export interface GuardrailResult {
-  id: string;
-  title: string;
-  status: GuardrailStatus;
-  enforcement: 'block' | 'warn' | 'off';
-  reason: string;
-  details: string[];
-}
-
-export interface ModelCard {
-  description: string;
-  intendedUse: string;
-  limitations: string;
-  owner: string;
-}
-
-export interface ModelVersion {
-  team: string;
-  model: string;
-  version: number;
-  author: string;
-  createdAt: number;
-  notebookSha256: string;
-  notebookPath: string;
-  image: string;
-  imageVersion: string;
-  datasets: { name: string; version: string }[];
-  artifacts: { name: string; bytes: number; sha256: string }[];
-  card: ModelCard;
-  metrics: Record<string, number>;
-  guardrailStatus: 'pending' | 'passed' | 'failed';
-  guardrails: GuardrailResult[];
-  aliases: string[];
-  /** Whether a promotion may start (it re-runs every guardrail); why not. */
-  promotable?: { ok: boolean; reason: string | null };
-  /** Data sets that need a platform approval for production. */
-  needsApproval?: string[];
-}
-
-/** A promotion: every guardrail runs again, then the version is deployed and the alias moves. */
-export interface Promotion {
-  id: number;
-  team: string;
-  model: string;
-  alias: 'staging' | 'production';
-  version: number;
-  actor: string;
-  status: 'checking' | 'deploying' | 'promoted' | 'refused' | 'failed';
-  message: string;
-  guardrails: GuardrailResult[];
-  startedAt: number;
-  finishedAt: number | null;
-}
-
-export interface ModelAlias {
-  alias: 'staging' | 'production';
-  version: number;
-  updatedBy: string;
-  updatedAt: number;
-}
-
-export interface ModelSummary {
-  team: string;
-  name: string;
-  displayName: string;
-  latestVersion: number | null;
-  latestStatus: 'pending' | 'passed' | 'failed' | null;
-  aliases: ModelAlias[];
-}
-
-export interface ModelDetail extends ModelSummary {
-  versions: ModelVersion[];
-  canPromoteProduction: boolean;
-  promotions?: Promotion[];
-  approvals?: { id: number; dataset: string; status: 'pending' | 'approved' | 'rejected' | 'revoked' }[];
-}
-
-export interface PublishRequest {
-  displayName?: string;
-  notebook: Record<string, unknown>;
-  notebookPath: string;
-  artifacts: { name: string; contentBase64: string }[];
-  image: string;
-  imageVersion?: string;
-  datasets: { name: string; version: string }[];
-  card: ModelCard;
-}
-
-export interface WorkspaceInfo {
-  image: string;
-  imageVersion: string;
-}
-
-/** How a person may use a data set, as the hub's policy decided. */
-export interface DatasetAccess {
-  allowed: boolean;
-  piiCleared: boolean;
-  via: 'owner' | 'automatic' | 'grant' | 'none';
-  grantId: number | null;
-  expiresAt: number | null;
-  reason: string;
-}
-
-export interface DatasetColumn {
-  name: string;
-  type: string;
-  pii: string | null;
-  mask: string | null;
-  description: string;
-}
-
-export type Classification = 'public' | 'internal' | 'confidential' | 'restricted';
-
-export interface AccessRequest {
-  id: string;
-  dataset: string;
-  purpose: string;
-  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
-  createdAt: number;
-  expiresAt: number | null;
-  pii: boolean;
-}
-
-export interface DatasetSummary {
-  name: string;
-  title: string;
-  description: string;
-  ownerTeam: string;
-  classification: Classification;
-  format: 'csv' | 'parquet';
-  columns: DatasetColumn[];
-  tags: string[];
-  currentVersion: number;
-  access: DatasetAccess;
-  mounted: boolean;
-  pendingRequest: AccessRequest | null;
-}
-
-export interface DatasetPreview {
-  columns: string[];
-  rows: (string | number | boolean | null)[][];
-  maskedColumns: string[];
-  piiCleared: boolean;
-  version: number;
-}
-
-export interface MountResult {
-  path: string;
-  maskedColumns: string[];
-  version: number;
-  expiresAt: number | null;
-  /** `local`: the hub wrote the files; `agent`: the workspace's mount agent copies them in. */
-  delivery?: 'local' | 'agent';
-}
-
-export interface AccessRequestInput {
-  purpose: string;
-  pii?: boolean;
-  /** ISO date (YYYY-MM-DD) or timestamp; required for restricted data. */
-  expiresAt?: string | null;
-}
-
-/** A notebook document as the hub returns it (nbformat 4 JSON). */
-export type NotebookJSON = Record<string, unknown> & { cells: unknown[] };
+import type {
+  AccessRequest,
+  AccessRequestInput,
+  AliasName,
+  ApiBody,
+  ApiErrorBody,
+  ApiMethod,
+  ApiPath,
+  ApiPathParams,
+  ApiQuery,
+  ApiResponse,
+  Article,
+  ArticleFacets,
+  ArticleSearch,
+  ArticleSearchQuery,
+  DatasetPreview,
+  DatasetSummary,
+  DatasetUse,
+  HubUser,
+  ModelDetail,
+  ModelSummary,
+  ModelVersion,
+  MountResult,
+  Promotion,
+  PublishRequest,
+  Rollback,
+  TutorialNotebook,
+  Workspace,
+} from './apiTypes';
 
 /**
  * `code` is the hub's error code (e.g. `invalid_query`, `not_found`), or one of
@@ -258,6 +64,14 @@ export class HubApiError extends Error {
   }
 }
 
+/**
+ * What to tell the user about a failure: the hub's message (or the error's
+ * own), else `fallback`. Every panel and command says failures through this.
+ */
+export function errorMessage(err: unknown, fallback = 'Something went wrong.'): string {
+  return err instanceof Error && err.message ? err.message : fallback;
+}
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface HubClientOptions {
@@ -267,46 +81,73 @@ export interface HubClientOptions {
   fetch?: FetchLike;
 }
 
+/** The paths of the API's types start here; the client's `baseUrl` stands for it (the hub may live below another prefix). */
+const API_PREFIX = '/hub/api';
+
+type QueryValues = Record<string, string | number | boolean | undefined>;
+
+/** `/hub/api/models/{team}/{model}` with `{team: 'a b', …}` → `/models/a%20b/…` (below the base URL). */
+function expandPath(path: string, params: Record<string, string | number> = {}): string {
+  const below = path.slice(API_PREFIX.length);
+  return below.replace(/\{([A-Za-z_]+)\}/g, (_whole, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${path} needs the path parameter ${name}`);
+    return encodeURIComponent(String(value));
+  });
+}
+
+/** `?a=1&b=x`, leaving out what is undefined, in the order given. */
+function queryString(query: QueryValues = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** How to call one operation: its path parameters, query and (for state-changing calls) JSON body. */
+interface CallOptions<M extends ApiMethod, P extends ApiPath<M>> {
+  params?: ApiPathParams<M, P>;
+  query?: ApiQuery<M, P> & QueryValues;
+  body?: ApiBody<M, P>;
+  signal?: AbortSignal;
+}
+
+type Sending = 'post' | 'put' | 'patch' | 'delete';
+
 export class HubClient {
   readonly baseUrl: string;
   private readonly fetchImpl: FetchLike;
 
   constructor(options: HubClientOptions = {}) {
-    this.baseUrl = (options.baseUrl ?? '/hub/api').replace(/\/+$/, '');
+    this.baseUrl = (options.baseUrl ?? API_PREFIX).replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
-  /** Full-text search of the knowledge base. */
-  search(params: SearchParams, signal?: AbortSignal): Promise<SearchResponse> {
-    const query = new URLSearchParams();
-    query.set('q', params.q);
-    if (params.tag) query.set('tag', params.tag);
-    if (params.team) query.set('team', params.team);
-    if (params.limit !== undefined) query.set('limit', String(params.limit));
-    return this.getJSON<SearchResponse>(`/kb/search?${query.toString()}`, signal);
+  /** Full-text search of the knowledge base; empty filters are left out. */
+  search(params: ArticleSearchQuery, signal?: AbortSignal): Promise<ArticleSearch> {
+    return this.get('/hub/api/kb/search', {
+      query: { q: params.q ?? '', tag: params.tag || undefined, team: params.team || undefined, limit: params.limit },
+      signal,
+    });
   }
 
   /** Tags and teams with their article counts, for the filters. */
-  facets(signal?: AbortSignal): Promise<FacetsResponse> {
-    return this.getJSON<FacetsResponse>('/kb/facets', signal);
+  facets(signal?: AbortSignal): Promise<ArticleFacets> {
+    return this.get('/hub/api/kb/facets', { signal });
   }
 
   article(id: string, signal?: AbortSignal): Promise<Article> {
-    return this.getJSON<Article>(`/kb/articles/${encodeURIComponent(id)}`, signal);
+    return this.get('/hub/api/kb/articles/{id}', { params: { id }, signal });
   }
 
   /** The tutorial's notebook (.ipynb JSON). */
-  notebook(id: string, signal?: AbortSignal): Promise<NotebookJSON> {
-    return this.getJSON<NotebookJSON>(`/kb/articles/${encodeURIComponent(id)}/notebook`, signal);
+  notebook(id: string, signal?: AbortSignal): Promise<TutorialNotebook> {
+    return this.get('/hub/api/kb/articles/{id}/notebook', { params: { id }, signal });
   }
 
   /** A data file of a tutorial, as raw bytes. */
   async file(id: string, file: string, signal?: AbortSignal): Promise<ArrayBuffer> {
-    const response = await this.request(
-      `/kb/articles/${encodeURIComponent(id)}/files/${encodeURIComponent(file)}`,
-      signal,
-      '*/*',
-    );
+    const response = await this.request(expandPath('/hub/api/kb/articles/{id}/files/{file}', { id, file }), signal, '*/*');
     if (!response.ok) throw await errorFrom(response);
     try {
       return await response.arrayBuffer();
@@ -317,67 +158,69 @@ export class HubClient {
 
   /** The signed-in user. */
   user(signal?: AbortSignal): Promise<HubUser> {
-    return this.getJSON<HubUser>('/user', signal);
+    return this.get('/hub/api/user', { signal });
   }
 
-  /** The workspace this page runs in: its image and the image's version. */
-  workspace(user: string, server: string, signal?: AbortSignal): Promise<WorkspaceInfo> {
-    return this.getJSON<WorkspaceInfo>(`/users/${encodeURIComponent(user)}/servers/${encodeURIComponent(server)}`, signal);
+  /** The workspace this page runs in: its image and the image's version among the rest. */
+  workspace(user: string, server: string, signal?: AbortSignal): Promise<Workspace> {
+    return this.get('/hub/api/users/{name}/servers/{server}', { params: { name: user, server }, signal });
   }
 
   /** Data sets the caller read from a notebook (or this workspace), from the data audit log. */
-  datasetsUsed(workspace: string, notebook: string, signal?: AbortSignal): Promise<{ name: string; version: string }[]> {
-    const q = new URLSearchParams({ workspace, notebook });
-    return this.getJSON<{ name: string; version: string }[]>(`/models/datasets-used?${q.toString()}`, signal);
+  datasetsUsed(workspace: string, notebook: string, signal?: AbortSignal): Promise<DatasetUse[]> {
+    return this.get('/hub/api/models/datasets-used', { query: { workspace, notebook }, signal });
   }
 
   /** Models of the caller's teams. */
   models(signal?: AbortSignal): Promise<ModelSummary[]> {
-    return this.getJSON<ModelSummary[]>('/models', signal);
+    return this.get('/hub/api/models', { signal });
   }
 
   model(team: string, name: string, signal?: AbortSignal): Promise<ModelDetail> {
-    return this.getJSON<ModelDetail>(`/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}`, signal);
+    return this.get('/hub/api/models/{team}/{model}', { params: { team, model: name }, signal });
   }
 
   publish(team: string, name: string, body: PublishRequest): Promise<ModelVersion> {
-    return this.send<ModelVersion>('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/versions`, body);
+    return this.send('post', '/hub/api/models/{team}/{model}/versions', { params: { team, model: name }, body });
   }
 
   /** Starts a promotion; follow it with `promotion()` until it is promoted, refused or failed. */
-  promote(team: string, name: string, alias: 'staging' | 'production', version: number): Promise<Promotion> {
-    return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}`, { version });
+  promote(team: string, name: string, alias: AliasName, version: number): Promise<Promotion> {
+    return this.send('post', '/hub/api/models/{team}/{model}/aliases/{alias}', { params: { team, model: name, alias }, body: { version } });
   }
 
   promotion(team: string, name: string, id: number, signal?: AbortSignal): Promise<Promotion> {
-    return this.getJSON<Promotion>(`/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/promotions/${id}`, signal);
+    return this.get('/hub/api/models/{team}/{model}/promotions/{id}', { params: { team, model: name, id }, signal });
   }
 
-  rollback(team: string, name: string, alias: 'staging' | 'production'): Promise<{ version: ModelVersion; message: string }> {
-    return this.send('POST', `/models/${encodeURIComponent(team)}/${encodeURIComponent(name)}/aliases/${alias}/rollback`);
+  rollback(team: string, name: string, alias: AliasName): Promise<Rollback> {
+    return this.send('post', '/hub/api/models/{team}/{model}/aliases/{alias}/rollback', { params: { team, model: name, alias } });
   }
 
   /** The data catalog with the caller's access to each data set. */
   datasets(query = '', signal?: AbortSignal): Promise<DatasetSummary[]> {
-    return this.getJSON<DatasetSummary[]>(`/datasets${query ? `?q=${encodeURIComponent(query)}` : ''}`, signal);
+    return this.get('/hub/api/datasets', { query: { q: query || undefined }, signal });
   }
 
   /** The first rows, masked as the caller's access requires. */
   preview(name: string, rows = 10, signal?: AbortSignal): Promise<DatasetPreview> {
-    return this.getJSON<DatasetPreview>(`/datasets/${encodeURIComponent(name)}/preview?rows=${rows}`, signal);
+    return this.get('/hub/api/datasets/{name}/preview', { params: { name }, query: { rows }, signal });
   }
 
   requestAccess(name: string, input: AccessRequestInput): Promise<AccessRequest> {
-    return this.send<AccessRequest>('POST', `/datasets/${encodeURIComponent(name)}/requests`, { purpose: input.purpose, pii: input.pii ?? false, expiresAt: input.expiresAt ?? null });
+    return this.send('post', '/hub/api/datasets/{name}/requests', {
+      params: { name },
+      body: { purpose: input.purpose, pii: input.pii ?? false, expiresAt: input.expiresAt ?? null },
+    });
   }
 
   /** Materialise the data set read-only in ~/datasets/<name>/ of the running workspace. */
   mount(name: string): Promise<MountResult> {
-    return this.send<MountResult>('POST', `/datasets/${encodeURIComponent(name)}/mount`);
+    return this.send('post', '/hub/api/datasets/{name}/mount', { params: { name } });
   }
 
   async unmount(name: string): Promise<void> {
-    await this.send<undefined>('DELETE', `/datasets/${encodeURIComponent(name)}/mount`);
+    await this.send('delete', '/hub/api/datasets/{name}/mount', { params: { name } });
   }
 
   private xsrf: Promise<string | null> | undefined;
@@ -387,7 +230,7 @@ export class HubClient {
    * XSRF token; the hub hands it to same-origin pages only.
    */
   private xsrfToken(): Promise<string | null> {
-    this.xsrf ??= this.getJSON<{ xsrfToken: string | null }>('/session/xsrf').then(
+    this.xsrf ??= this.get('/hub/api/session/xsrf', {}).then(
       (r) => r.xsrfToken,
       (err: unknown) => {
         this.xsrf = undefined;
@@ -397,12 +240,23 @@ export class HubClient {
     return this.xsrf;
   }
 
-  private async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, retried = false): Promise<T> {
+  /** A GET of `path`, answered as its documented JSON. */
+  private async get<P extends ApiPath<'get'>>(path: P, options: CallOptions<'get', P>): Promise<ApiResponse<'get', P>> {
+    const response = await this.request(this.urlOf(path, options), options.signal, 'application/json');
+    return this.readJSON<ApiResponse<'get', P>>(response);
+  }
+
+  private urlOf<M extends ApiMethod, P extends ApiPath<M>>(path: P, options: CallOptions<M, P>): string {
+    return expandPath(path, options.params as Record<string, string | number> | undefined) + queryString(options.query);
+  }
+
+  private async send<M extends Sending, P extends ApiPath<M>>(method: M, path: P, options: CallOptions<M, P>, retried = false): Promise<ApiResponse<M, P>> {
     const token = await this.xsrfToken();
+    const body = options.body as unknown;
     let response: Response;
     try {
-      response = await this.fetchImpl(this.baseUrl + path, {
-        method,
+      response = await this.fetchImpl(this.baseUrl + this.urlOf(path, options), {
+        method: method.toUpperCase(),
         credentials: 'same-origin',
         headers: {
           Accept: 'application/json',
@@ -420,17 +274,13 @@ export class HubClient {
       const payload = (await copy.json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
       if (payload?.error?.code === 'xsrf_failed') {
         this.xsrf = undefined;
-        return this.send<T>(method, path, body, true);
+        return this.send(method, path, options, true);
       }
     }
-    return this.readJSON<T>(response);
+    return this.readJSON<ApiResponse<M, P>>(response);
   }
 
-  private async getJSON<T>(path: string, signal?: AbortSignal): Promise<T> {
-    const response = await this.request(path, signal, 'application/json');
-    return this.readJSON<T>(response);
-  }
-
+  /** The answer's JSON, trusted to be what the API's types say: the hub checks its answers against the same schemas. */
   private async readJSON<T>(response: Response): Promise<T> {
     if (!response.ok) throw await errorFrom(response);
     if (response.status === 204) return undefined as T;
@@ -450,9 +300,9 @@ export class HubClient {
     }
   }
 
-  private async request(path: string, signal: AbortSignal | undefined, accept: string): Promise<Response> {
+  private async request(pathAndQuery: string, signal: AbortSignal | undefined, accept: string): Promise<Response> {
     try {
-      return await this.fetchImpl(this.baseUrl + path, {
+      return await this.fetchImpl(this.baseUrl + pathAndQuery, {
         method: 'GET',
         credentials: 'same-origin',
         headers: { Accept: accept },
@@ -486,7 +336,8 @@ async function errorFrom(response: Response): Promise<HubApiError> {
   } catch {
     body = undefined;
   }
-  const error = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
+  // Proxies and older hubs may answer otherwise: every field is checked before it is trusted.
+  const error = (body as { error?: Partial<Record<keyof ApiErrorBody['error'], unknown>> } | undefined)?.error;
   if (error && typeof error.message === 'string') {
     return new HubApiError(
       response.status,

@@ -12,7 +12,8 @@ import { ILabShell, ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndP
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { HubApiError, HubClient, type SearchResult } from './hubClient';
+import type { ArticleSearchResult, PublishedNotebook } from './apiTypes';
+import { errorMessage, HubClient } from './hubClient';
 import { KnowledgeBaseModel } from './model';
 import { CommandIDs, IAtriumHubClient, IAtriumSidebar, PLUGIN_ID } from './tokens';
 import { copyTutorial } from './tutorial';
@@ -70,12 +71,6 @@ function mountWorkspace(serviceManager: ServiceManager.IManager): MountWorkspace
       return typeof version === 'number' ? version : null;
     },
   };
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof HubApiError) return err.message;
-  if (err instanceof Error && err.message) return err.message;
-  return 'Something went wrong.';
 }
 
 const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
@@ -139,8 +134,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
 
     const model = new KnowledgeBaseModel({ client });
     const kbPanel = new KnowledgeBasePanel(model, {
-      open: (r: SearchResult) => void openArticle(r.id, r.title),
-      openNotebook: (r: SearchResult) => void openTutorial(r.id),
+      open: (r: ArticleSearchResult) => void openArticle(r.id, r.title),
+      openNotebook: (r: ArticleSearchResult) => void openTutorial(r.id),
     });
     const sidebar = new AtriumSidebar();
     sidebar.addPanel(kbPanel);
@@ -213,7 +208,8 @@ export function notebookSource(widget: unknown): NotebookSource | null {
   if (!context || typeof context.path !== 'string' || !context.path.endsWith('.ipynb')) return null;
   if (typeof context.model?.toJSON !== 'function' || typeof context.save !== 'function') return null;
   const ctx = context as { path: string; model: { toJSON(): unknown }; save(): Promise<void>; ready?: Promise<void> };
-  return { path: ctx.path, toJSON: () => ctx.model.toJSON() as Record<string, unknown>, save: () => ctx.save(), ...(ctx.ready ? { ready: ctx.ready } : {}) };
+  // JupyterLab's notebook model serialises nbformat 4 JSON; the hub validates what it is sent (a 400 names the field).
+  return { path: ctx.path, toJSON: () => ctx.model.toJSON() as PublishedNotebook, save: () => ctx.save(), ...(ctx.ready ? { ready: ctx.ready } : {}) };
 }
 
 export default [hubClientPlugin, sidebarPlugin];

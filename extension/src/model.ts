@@ -5,7 +5,8 @@
  * no promise returned here ever rejects (errors become `state.error`).
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { type FacetsResponse, HubApiError, type HubClient, type SearchResult } from './hubClient';
+import type { ArticleFacets, ArticleSearchResult } from './apiTypes';
+import { errorMessage, HubApiError, type HubClient } from './hubClient';
 
 /** Longest query the panel sends; longer ones get a message without asking the hub. */
 export const MAX_QUERY_LENGTH = 200;
@@ -25,11 +26,11 @@ export interface KnowledgeBaseState {
   tag: string;
   team: string;
   status: SearchStatus;
-  results: SearchResult[];
+  results: ArticleSearchResult[];
   total: number;
   tookMs: number;
   error: PanelError | null;
-  facets: FacetsResponse;
+  facets: ArticleFacets;
   /** Set when the facets could not be loaded (filters are then empty). */
   facetsError: PanelError | null;
 }
@@ -224,7 +225,6 @@ export function toPanelError(err: unknown): PanelError {
     if (err.status === 400 || err.code === 'invalid_query') {
       return { kind: 'invalid', message: `This search cannot be run: ${err.message}` };
     }
-    return { kind: 'server', message: err.message };
   }
-  return { kind: 'server', message: 'Something went wrong while searching. Try again.' };
+  return { kind: 'server', message: errorMessage(err, 'Something went wrong while searching. Try again.') };
 }

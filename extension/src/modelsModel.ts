@@ -4,7 +4,8 @@
  * reject: failures become `state.error` with the hub's message.
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { HubApiError, type HubClient, type ModelCard, type ModelDetail, type ModelSummary, type Promotion, type WorkspaceInfo } from './hubClient';
+import type { AliasName, ModelCard, ModelDetail, ModelSummary, Promotion, PublishedNotebook, Workspace } from './apiTypes';
+import { errorMessage, HubApiError, type HubClient } from './hubClient';
 import { defaultsFrom, folderOf, modelNameFrom, namedArtifacts, parseDatasets } from './publish';
 
 /** The open notebook as the panel needs it (a NotebookPanel's context provides this). */
@@ -12,7 +13,7 @@ export interface NotebookSource {
   path: string;
   /** Resolves once the document's content is loaded (the prefill reads its metadata). */
   ready?: Promise<void>;
-  toJSON(): Record<string, unknown>;
+  toJSON(): PublishedNotebook;
   save(): Promise<void>;
 }
 
@@ -26,7 +27,7 @@ export interface ModelsState {
   name: string;
   datasets: string;
   card: ModelCard;
-  workspace: WorkspaceInfo | null;
+  workspace: Workspace | null;
   busy: boolean;
   /** A success or progress sentence. */
   notice: string | null;
@@ -47,8 +48,6 @@ export interface ModelsModelOptions {
 }
 
 const emptyCard: ModelCard = { description: '', intendedUse: '', limitations: '', owner: '' };
-
-const message = (err: unknown) => (err instanceof HubApiError || err instanceof Error ? err.message : 'Something went wrong.');
 
 export class ModelsModel {
   private _state: ModelsState;
@@ -100,7 +99,7 @@ export class ModelsModel {
       const teams = user.teams.map((t) => t.team);
       this.set({ teams, team: this._state.team || teams[0] || '', workspace, models, error: teams.length ? null : 'You are in no team: models belong to teams. Ask your platform team to add you to one.' });
     } catch (err) {
-      this.set({ error: message(err) });
+      this.set({ error: errorMessage(err) });
     }
   }
 
@@ -147,13 +146,13 @@ export class ModelsModel {
     try {
       const detail = await this.options.client.model(team, name);
       this.set({ detail });
-      const promoting = detail.promotions?.some((p) => p.status === 'checking' || p.status === 'deploying');
+      const promoting = detail.promotions.some((p) => p.status === 'checking' || p.status === 'deploying');
       if (promoting || detail.versions.some((v) => v.guardrailStatus === 'pending')) {
         this.timer = setTimeout(() => void this.select(team, name, true), this.options.pollMs ?? 2000);
       }
     } catch (err) {
       if (quiet && err instanceof HubApiError && err.status === 404) this.set({ detail: null });
-      else this.set({ error: message(err) });
+      else this.set({ error: errorMessage(err) });
     }
   }
 
@@ -202,7 +201,7 @@ export class ModelsModel {
       await this.select(s.team, s.name);
       this.set({ models: await this.options.client.models().catch(() => this._state.models) });
     } catch (err) {
-      this.set({ busy: false, notice: null, error: message(err) });
+      this.set({ busy: false, notice: null, error: errorMessage(err) });
     }
   }
 
@@ -210,7 +209,7 @@ export class ModelsModel {
    * Promotion re-runs every guardrail (a clean re-run of the notebook
    * included) before the version serves: follow it until it has an outcome.
    */
-  async promote(alias: 'staging' | 'production', version: number): Promise<void> {
+  async promote(alias: AliasName, version: number): Promise<void> {
     const d = this._state.detail;
     if (!d) return;
     this.set({ busy: true, error: null, notice: `Checking v${version} for ${alias}: every guardrail runs again, including a clean re-run of the notebook…` });
@@ -226,12 +225,12 @@ export class ModelsModel {
       if (p.status === 'promoted') this.set({ busy: false, notice: `v${version} now serves ${alias}. ${p.message}` });
       else this.set({ busy: false, notice: null, error: `Promotion of v${version} to ${alias} ${p.status}: ${p.message}` });
     } catch (err) {
-      this.set({ busy: false, notice: null, error: message(err) });
+      this.set({ busy: false, notice: null, error: errorMessage(err) });
     }
     await this.select(d.team, d.name);
   }
 
-  async rollback(alias: 'staging' | 'production'): Promise<void> {
+  async rollback(alias: AliasName): Promise<void> {
     const d = this._state.detail;
     if (!d) return;
     this.set({ busy: true, error: null, notice: null });
@@ -239,7 +238,7 @@ export class ModelsModel {
       const r = await this.options.client.rollback(d.team, d.name, alias);
       this.set({ busy: false, notice: `${alias} rolled back to v${r.version.version}. ${r.message}` });
     } catch (err) {
-      this.set({ busy: false, error: message(err) });
+      this.set({ busy: false, error: errorMessage(err) });
     }
     await this.select(d.team, d.name);
   }

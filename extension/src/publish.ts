@@ -4,6 +4,8 @@
  * The hub applies the same artifact rule (hub/src/models/notebook.ts).
  */
 
+import type { ModelCard } from './apiTypes';
+
 type Cell = { cell_type?: unknown; source?: unknown; metadata?: unknown };
 
 const sourceText = (source: unknown): string => (Array.isArray(source) ? source.join('') : typeof source === 'string' ? source : '');
@@ -52,7 +54,7 @@ export interface PublishDefaults {
   team?: string;
   model?: string;
   datasets?: string;
-  card?: Partial<Record<'description' | 'intendedUse' | 'limitations' | 'owner', string>>;
+  card?: Partial<ModelCard>;
 }
 
 export function defaultsFrom(notebook: { metadata?: unknown }): PublishDefaults {

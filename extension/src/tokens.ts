@@ -1,6 +1,7 @@
 /**
- * Tokens other Atrium plugins (the Datasets and Models panels to come) can
- * require: the hub API client and the Atrium sidebar they add panels to.
+ * Tokens other JupyterLab plugins can require: the hub API client and the
+ * Atrium sidebar (which holds the Knowledge Base, Datasets and Models panels)
+ * to add panels of their own to.
  */
 import { Token } from '@lumino/coreutils';
 import type { Widget } from '@lumino/widgets';

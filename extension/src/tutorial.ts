@@ -7,7 +7,8 @@
  * `<id>-2`, `<id>-3`, … when that name is taken) so the notebook's relative
  * paths to its data files work and nothing of the user's is overwritten.
  */
-import type { HubClient, NotebookJSON } from './hubClient';
+import type { TutorialNotebook } from './apiTypes';
+import type { HubClient } from './hubClient';
 
 /** The part of JupyterLab's Contents manager this needs. */
 export interface ContentsLike {
@@ -71,7 +72,7 @@ export async function copyTutorial(
   if (article.kind !== 'tutorial' || !article.notebook) {
     throw new Error(`"${article.title}" is an article, not a tutorial: it has no notebook.`);
   }
-  const notebook: NotebookJSON = await hub.notebook(id);
+  const notebook: TutorialNotebook = await hub.notebook(id);
   const folder = await freeName(contents, safeName(id));
   await contents.save(folder, { type: 'directory' });
   const files: string[] = [];

@@ -6,7 +6,6 @@ import { createSandbox, loadCatalog, LocalProcessSpawner, NoSandbox, type Catalo
 import { mounterKind } from './data/workspace-env.js';
 import { createKubernetesSpawner } from './workspaces/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { Authenticator } from './identity/authenticator.js';
 import { BuiltinAuthenticator } from './identity/builtin.js';
 import { IdentityService, type RequestIdentity } from './identity/identity.js';
@@ -27,7 +26,7 @@ import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
-import { ApiRegistry } from './core/api.js';
+import { hubApi, openApiDocument } from './hub-api.js';
 import type { HubDeps } from './deps.js';
 import { createDataService, type DataService } from './data/index.js';
 import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
@@ -40,7 +39,7 @@ import { createModelRegistry, servingDeployer, type ModelRegistry } from './mode
 import { FEATURES } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const VERSION = '0.1.0';
+export { VERSION } from './hub-api.js';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface Hub {
@@ -189,18 +188,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
   };
 
-  const api = new ApiRegistry();
-  for (const feature of FEATURES) feature.routes?.(api, deps);
-  api.add({
-    method: 'get',
-    path: '/',
-    tag: 'hub',
-    summary: 'Hub version',
-    access: 'public',
-    response: z.object({ name: z.literal('atrium'), version: z.string() }),
-    handler: async () => ({ name: 'atrium', version: VERSION }),
-  });
-  const openapi = api.openapi({ title: 'Atrium hub API', version: VERSION });
+  const api = hubApi(deps);
+  const openapi = openApiDocument(api);
 
   // Signing out of single sign-on redirects the sign-out form to the provider, which form-action must allow.
   const formAction = config.auth.kind === 'oidc' && config.auth.oidc.issuer ? `'self' ${new URL(config.auth.oidc.issuer).origin}` : "'self'";

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SandboxUnavailableError } from '@atrium/spawner';
 import { startHub } from './app.js';
+import { describeHubApi } from './describe-api.js';
 import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './core/config.js';
 import { IdentityService } from './identity/identity.js';
 import { Store } from './store.js';
@@ -20,6 +22,8 @@ const USAGE = `Usage:
                                             with the head recorded in <state-dir>/audit-anchor.jsonl;
                                             exit 1 if any entry was changed, inserted or removed
                                             (newest entries deleted included)
+  atrium-hub openapi [--out FILE]           print the REST API's OpenAPI document (JSON), or write it
+                                            to FILE; needs no configuration, database or running hub
 
 Options:
   --config FILE        YAML or JSON configuration file (see docs/configuration.md)
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
         user: { type: 'string' },
         note: { type: 'string' },
         'expires-days': { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -84,6 +89,12 @@ async function main(): Promise<void> {
     return;
   }
   const command = positionals[0] ?? 'start';
+  if (command === 'openapi') {
+    const document = `${JSON.stringify(describeHubApi(), null, 2)}\n`;
+    if (values.out) writeFileSync(values.out, document);
+    else process.stdout.write(document);
+    return;
+  }
   let config: HubConfig;
   try {
     config = loadConfig(values);

@@ -1,8 +1,10 @@
+import type { DatasetAccess, DatasetSummary } from '../apiTypes';
 import { HubApiError, HubClient } from '../hubClient';
 import { DatasetsModel, loadSnippet } from '../datasetsModel';
 import { fakeFetch } from './fakeHub';
 
-function dataset(name: string, extra: Record<string, unknown> = {}) {
+/** A catalog entry as the hub lists it (the API's type keeps the fixture honest). */
+function dataset(name: string, extra: Partial<DatasetSummary> = {}): DatasetSummary {
   return {
     name,
     title: name.toUpperCase(),
@@ -15,15 +17,18 @@ function dataset(name: string, extra: Record<string, unknown> = {}) {
       { name: 'email', type: 'string', pii: 'email', mask: 'hash', description: '' },
     ],
     tags: [],
+    productionAllowed: false,
     currentVersion: 1,
+    updatedAt: 0,
     access: { allowed: false, piiCleared: false, via: 'none', grantId: null, expiresAt: null, reason: 'Confidential data: request access.' },
+    canManage: false,
     mounted: false,
     pendingRequest: null,
     ...extra,
   };
 }
 
-const allowed = { allowed: true, piiCleared: false, via: 'grant', grantId: 1, expiresAt: null, reason: 'Granted to you, PII masked.' };
+const allowed: DatasetAccess = { allowed: true, piiCleared: false, via: 'grant', grantId: 1, expiresAt: null, reason: 'Granted to you, PII masked.' };
 
 describe('HubClient data calls', () => {
   it('fetches the XSRF token once and sends it with state-changing calls', async () => {

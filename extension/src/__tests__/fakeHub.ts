@@ -1,4 +1,5 @@
 /** A tiny fake of the hub's KB API for unit tests: a fetch function and a log of the URLs it saw. */
+import type { ArticleSearchResult } from '../apiTypes';
 import type { FetchLike } from '../hubClient';
 
 export interface FakeRoute {
@@ -40,7 +41,7 @@ export function fakeFetch(handler: (url: URL) => FakeRoute): { fetch: FetchLike;
   return { fetch, calls, inits };
 }
 
-export function result(id: string, title: string, extra: Record<string, unknown> = {}) {
+export function result(id: string, title: string, extra: Partial<ArticleSearchResult> = {}): ArticleSearchResult {
   return {
     id,
     title,

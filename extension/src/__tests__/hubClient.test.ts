@@ -39,6 +39,25 @@ describe('HubClient', () => {
     ]);
   });
 
+  it('fills the documented paths with encoded parameters and leaves out empty queries', async () => {
+    const fake = fakeFetch(() => ({ body: {} }));
+    const client = new HubClient({ baseUrl: '/prefix/hub/api', fetch: fake.fetch });
+    await client.promotion('risk & fraud', 'churn/v2', 7);
+    await client.workspace('alice', 'gpu box');
+    await client.datasets('');
+    await client.datasets('sales q3');
+    await client.preview('sales', 5);
+    await client.datasetsUsed('default', 'work/a b.ipynb');
+    expect(fake.calls.map((u) => u.pathname + u.search)).toEqual([
+      '/prefix/hub/api/models/risk%20%26%20fraud/churn%2Fv2/promotions/7',
+      '/prefix/hub/api/users/alice/servers/gpu%20box',
+      '/prefix/hub/api/datasets',
+      '/prefix/hub/api/datasets?q=sales+q3',
+      '/prefix/hub/api/datasets/sales/preview?rows=5',
+      '/prefix/hub/api/models/datasets-used?workspace=default&notebook=work%2Fa+b.ipynb',
+    ]);
+  });
+
   it("turns the hub's error body into a HubApiError with code and field", async () => {
     const fake = fakeFetch(() => ({ status: 400, body: { error: { code: 'invalid_query', field: 'q', message: 'Unexpected end of query after "title:"' } } }));
     const err = await new HubClient({ fetch: fake.fetch }).search({ q: 'title:' }).catch((e: unknown) => e);

@@ -1,4 +1,5 @@
-import { HubApiError, HubClient, type ModelDetail, type ModelVersion } from '../hubClient';
+import type { GuardrailResult, ModelDetail, ModelVersion } from '../apiTypes';
+import { HubApiError, HubClient } from '../hubClient';
 import { ModelsModel, type NotebookSource } from '../modelsModel';
 import { fakeFetch } from './fakeHub';
 
@@ -18,18 +19,48 @@ const version = (n: number, over: Partial<ModelVersion> = {}): ModelVersion => (
   metrics: {},
   guardrailStatus: 'passed',
   guardrails: [],
+  guardrailsAt: 0,
   aliases: [],
+  promotable: { ok: true, reason: null },
+  needsApproval: [],
   ...over,
+});
+
+const guardrail = (over: Partial<GuardrailResult> = {}): GuardrailResult => ({
+  id: 'data-policy',
+  title: 'Data sets allowed for production',
+  status: 'failed',
+  enforcement: 'block',
+  reason: 'payroll needs a platform approval',
+  details: [],
+  checkedAt: 2,
+  ...over,
+});
+
+const modelDetail = (versions: ModelVersion[]): ModelDetail => ({
+  team: 'sales-finance',
+  name: 'iris',
+  displayName: 'iris',
+  latestVersion: versions[0]?.version ?? null,
+  latestStatus: versions[0]?.guardrailStatus ?? null,
+  aliases: [],
+  createdAt: 0,
+  versions,
+  canPromoteProduction: true,
+  promotions: [],
+  approvals: [],
 });
 
 function setup(routes: (url: URL, init?: RequestInit) => { status?: number; body?: unknown }) {
   const sent: { url: string; init: RequestInit | undefined }[] = [];
+  let sessions = 0;
   const fake = fakeFetch((url) => {
     const init = fake.inits[fake.inits.length - 1];
     sent.push({ url: url.pathname, init });
     if (url.pathname === '/hub/api/user') return { body: { name: 'alice', displayName: 'Alice', teams: [{ team: 'sales-finance', role: 'team-admin' }], platformAdmin: false } };
     if (url.pathname === '/hub/api/users/alice/servers/ws') return { body: { image: 'datascience', imageVersion: '2026.11' } };
-    if (url.pathname === '/hub/api/session/xsrf') return { body: { xsrfToken: 'xsrf-1' } };
+    // Each fetch of the token answers a newer session's (as after signing in again elsewhere).
+    if (url.pathname === '/hub/api/session/xsrf') return { body: { xsrfToken: `xsrf-${++sessions}` } };
     if (url.pathname === '/hub/api/models' && (!init || init.method === 'GET')) return { body: [] };
     return routes(url, init);
   });
@@ -45,14 +76,14 @@ function setup(routes: (url: URL, init?: RequestInit) => { status?: number; body
       return files[p]!;
     },
   });
-  return { model, sent };
+  return { model, sent, client };
 }
 
 const notebook = (source: string): NotebookSource & { saved: number } => {
   const nb = {
     saved: 0,
     path: 'work/Iris Model.ipynb',
-    toJSON: () => ({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source, metadata: {}, outputs: [] }] }),
+    toJSON: () => ({ nbformat: 4 as const, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code' as const, source, metadata: {}, outputs: [] }] }),
     save: async () => {
       nb.saved++;
     },
@@ -67,7 +98,7 @@ describe('ModelsModel', () => {
       if (url.pathname === '/hub/api/models/sales-finance/iris-model/versions' && init?.method === 'POST') return { status: 201, body: version(1, { guardrailStatus: 'pending' }) };
       if (url.pathname === '/hub/api/models/sales-finance/iris-model') {
         polls++;
-        const detail: Partial<ModelDetail> = { team: 'sales-finance', name: 'iris-model', displayName: 'iris-model', aliases: [], canPromoteProduction: true, versions: [version(1, { guardrailStatus: polls < 3 ? 'pending' : 'passed' })] };
+        const detail: ModelDetail = { ...modelDetail([version(1, { guardrailStatus: polls < 3 ? 'pending' : 'passed' })]), name: 'iris-model', displayName: 'iris-model' };
         return polls === 1 ? { status: 404, body: { error: { code: 'not_found', message: 'no model' } } } : { body: detail };
       }
       return { status: 500 };
@@ -109,9 +140,9 @@ describe('ModelsModel', () => {
       if (url.pathname.endsWith('/aliases/production') && init?.method === 'POST') return { status: 202, body: job('checking') };
       if (url.pathname.endsWith('/promotions/7')) {
         polls++;
-        return { body: polls < 2 ? job('checking') : job('refused', [{ id: 'data-policy', title: 'Data sets allowed for production', status: 'failed', enforcement: 'block', reason: 'payroll needs a platform approval', details: [], checkedAt: 2 }]) };
+        return { body: polls < 2 ? job('checking') : job('refused', [guardrail()]) };
       }
-      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(2)] } };
+      return { body: modelDetail([version(2)]) };
     });
     await model.select('sales-finance', 'iris');
     const seen: string[] = [];
@@ -129,7 +160,7 @@ describe('ModelsModel', () => {
   it('shows the hub’s reason when a promotion is refused', async () => {
     const { model } = setup((url) => {
       if (url.pathname.endsWith('/aliases/production')) return { status: 409, body: { error: { code: 'guardrails_failed', message: 'Version 2 cannot be promoted to production: No secrets failed' } } };
-      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(2)] } };
+      return { body: modelDetail([version(2)]) };
     });
     await model.select('sales-finance', 'iris');
     await model.promote('production', 2);
@@ -148,7 +179,7 @@ describe('ModelsModel', () => {
 
   it('retries once with a fresh XSRF token when the session changed', async () => {
     let first = true;
-    const { model } = setup((url) => {
+    const { model, sent } = setup((url) => {
       if (url.pathname.endsWith('/rollback')) {
         if (first) {
           first = false;
@@ -156,13 +187,29 @@ describe('ModelsModel', () => {
         }
         return { body: { version: version(1), message: 'ok' } };
       }
-      return { body: { team: 'sales-finance', name: 'iris', displayName: 'iris', aliases: [], canPromoteProduction: true, versions: [version(1)] } };
+      return { body: modelDetail([version(1)]) };
     });
     await model.select('sales-finance', 'iris');
     await model.rollback('staging');
     expect(model.state.error).toBeNull();
     expect(model.state.notice).toMatch(/rolled back to v1/);
-    expect(HubApiError).toBeDefined();
+    const tokens = sent.filter((s) => s.url.endsWith('/rollback')).map((s) => (s.init!.headers as Record<string, string>)['X-XSRF-Token']);
+    expect(tokens).toEqual(['xsrf-1', 'xsrf-2']);
+  });
+
+  it('does not retry other refusals: the hub’s reason reaches the panel', async () => {
+    const { model, sent, client } = setup((url) => {
+      if (url.pathname.endsWith('/rollback')) return { status: 403, body: { error: { code: 'forbidden', message: 'Only team admins of sales-finance can roll back production.' } } };
+      return { body: modelDetail([version(1)]) };
+    });
+    const refused = await client.rollback('sales-finance', 'iris', 'production').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(HubApiError);
+    expect(refused).toMatchObject({ status: 403, code: 'forbidden' });
+    await model.select('sales-finance', 'iris');
+    await model.rollback('production');
+    expect(model.state.error).toBe('Only team admins of sales-finance can roll back production.');
+    expect(model.state.busy).toBe(false);
+    expect(sent.filter((s) => s.url.endsWith('/rollback'))).toHaveLength(2);
   });
 });
 
@@ -177,7 +224,7 @@ describe('ModelsModel prefill', () => {
       path: 'iris.ipynb',
       ready,
       save: async () => undefined,
-      toJSON: () => (loaded ? { metadata: { atrium: { model: 'iris-species', card: { intendedUse: 'Demos only.' } } }, cells: [] } : { metadata: {}, cells: [] }),
+      toJSON: () => ({ nbformat: 4, nbformat_minor: 5, metadata: loaded ? { atrium: { model: 'iris-species', card: { intendedUse: 'Demos only.' } } } : {}, cells: [] }),
     };
     const pending = model.setNotebook(source);
     loaded = true;

@@ -1,6 +1,6 @@
 import * as React from 'react';
 import { useModelState } from './useModelState';
-import type { DatasetSummary } from '../hubClient';
+import type { DatasetSummary } from '../apiTypes';
 import { type DatasetsModel, type DatasetsState, loadSnippet } from '../datasetsModel';
 
 export interface DatasetsProps {

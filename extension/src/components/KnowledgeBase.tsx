@@ -1,6 +1,6 @@
 import * as React from 'react';
 import { useModelState } from './useModelState';
-import type { SearchResult } from '../hubClient';
+import type { ArticleSearchResult } from '../apiTypes';
 import type { KnowledgeBaseModel, KnowledgeBaseState } from '../model';
 import { MAX_QUERY_LENGTH } from '../model';
 import { Snippet } from './Snippet';
@@ -8,9 +8,9 @@ import { Snippet } from './Snippet';
 export interface KnowledgeBaseProps {
   model: KnowledgeBaseModel;
   /** Open a result in a main-area tab. */
-  onOpen: (result: SearchResult) => void;
+  onOpen: (result: ArticleSearchResult) => void;
   /** Copy a tutorial's notebook into the home folder and open it. */
-  onOpenNotebook: (result: SearchResult) => void;
+  onOpenNotebook: (result: ArticleSearchResult) => void;
 }
 
 export function KnowledgeBase(props: KnowledgeBaseProps): JSX.Element {

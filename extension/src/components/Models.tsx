@@ -1,5 +1,6 @@
 import * as React from 'react';
-import type { GuardrailResult, ModelVersion, Promotion } from '../hubClient';
+import type { GuardrailResult, ModelVersion, Promotion } from '../apiTypes';
+import { guardrailCheckedLabel, guardrailsCheckedLabel, promotionReadiness } from '../guardrails';
 import type { ModelsModel, ModelsState } from '../modelsModel';
 
 const ICON: Record<string, string> = { passed: '✔', failed: '✖', warning: '!', skipped: '–', pending: '…' };
@@ -8,7 +9,7 @@ export function GuardrailList({ items }: { items: GuardrailResult[] }): JSX.Elem
   return (
     <ul className="jp-AtriumModels-guardrails">
       {items.map((g) => (
-        <li key={g.id} className={`jp-AtriumModels-guardrail jp-mod-${g.status}`} data-guardrail={g.id} data-status={g.status}>
+        <li key={g.id} className={`jp-AtriumModels-guardrail jp-mod-${g.status}`} data-guardrail={g.id} data-status={g.status} title={guardrailCheckedLabel(g)}>
           <span className="jp-AtriumModels-icon" aria-label={g.status}>
             {ICON[g.status] ?? '?'}
           </span>
@@ -48,8 +49,8 @@ function PromotionBox({ p }: { p: Promotion }): JSX.Element {
 
 function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; model: ModelsModel }): JSX.Element {
   const { v, canProd, busy, model } = props;
-  // Older hubs do not say; then only a passed version may be promoted.
-  const ready = v.promotable ? v.promotable.ok : v.guardrailStatus === 'passed';
+  const { ready, reason } = promotionReadiness(v);
+  const checked = guardrailsCheckedLabel(v);
   return (
     <div className="jp-AtriumModels-version" data-version={v.version}>
       <div className="jp-AtriumModels-versionHead">
@@ -57,6 +58,7 @@ function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; mode
         <span className={`jp-AtriumModels-badge jp-mod-${v.guardrailStatus}`} data-status={v.guardrailStatus}>
           guardrails {v.guardrailStatus}
         </span>
+        {checked && <span className="jp-AtriumModels-checked">{checked}</span>}
         {v.aliases.map((a) => (
           <span key={a} className="jp-AtriumModels-badge jp-mod-alias">
             {a}
@@ -68,9 +70,9 @@ function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; mode
         {Object.keys(v.metrics).length > 0 && ' · ' + Object.entries(v.metrics).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}
       </div>
       <GuardrailList items={v.guardrails} />
-      {(v.needsApproval ?? []).length > 0 && (
-        <p className="jp-AtriumModels-meta" data-needs-approval={v.needsApproval!.join(',')}>
-          {v.needsApproval!.join(', ')}: restricted data needs a platform approval for production.{' '}
+      {v.needsApproval.length > 0 && (
+        <p className="jp-AtriumModels-meta" data-needs-approval={v.needsApproval.join(',')}>
+          {v.needsApproval.join(', ')}: restricted data needs a platform approval for production.{' '}
           <a href={`/hub/models/${encodeURIComponent(v.team)}/${encodeURIComponent(v.model)}`} target="_blank" rel="noreferrer">
             Ask for it on the hub’s model page
           </a>
@@ -78,13 +80,13 @@ function Version(props: { v: ModelVersion; canProd: boolean; busy: boolean; mode
         </p>
       )}
       <div className="jp-AtriumModels-actions">
-        <button className="jp-mod-styled" disabled={busy || !ready || v.aliases.includes('staging')} title={v.promotable?.reason ?? ''} onClick={() => void model.promote('staging', v.version)}>
+        <button className="jp-mod-styled" disabled={busy || !ready || v.aliases.includes('staging')} title={reason} onClick={() => void model.promote('staging', v.version)}>
           Promote to staging
         </button>
         <button
           className="jp-mod-styled jp-mod-accept"
           disabled={busy || !ready || !canProd || v.aliases.includes('production')}
-          title={canProd ? '' : 'Only team admins can promote to production'}
+          title={!canProd ? 'Only team admins can promote to production' : reason}
           onClick={() => void model.promote('production', v.version)}
         >
           Promote to production
@@ -177,7 +179,7 @@ export function Models({ model }: { model: ModelsModel }): JSX.Element {
           {(() => {
             // The promotion this panel follows, else one running that someone started elsewhere (the hub page, another panel).
             const mine = s.promotion && s.promotion.team === d.team && s.promotion.model === d.name ? s.promotion : undefined;
-            const running = d.promotions?.find((p) => p.status === 'checking' || p.status === 'deploying');
+            const running = d.promotions.find((p) => p.status === 'checking' || p.status === 'deploying');
             const shown = mine && !(running && running.id !== mine.id) ? mine : running;
             return shown ? <PromotionBox p={shown} /> : null;
           })()}

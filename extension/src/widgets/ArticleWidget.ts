@@ -11,7 +11,7 @@ import { Clipboard, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { copyIcon, notebookIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
-import type { Article } from '../hubClient';
+import type { Article } from '../apiTypes';
 
 export class ArticleContent extends Widget {
   constructor() {

@@ -1,13 +1,13 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 import { KnowledgeBase } from '../components/KnowledgeBase';
-import type { SearchResult } from '../hubClient';
+import type { ArticleSearchResult } from '../apiTypes';
 import type { KnowledgeBaseModel } from '../model';
 
 export class KnowledgeBasePanel extends ReactWidget {
   constructor(
     readonly model: KnowledgeBaseModel,
-    private readonly actions: { open: (r: SearchResult) => void; openNotebook: (r: SearchResult) => void },
+    private readonly actions: { open: (r: ArticleSearchResult) => void; openNotebook: (r: ArticleSearchResult) => void },
   ) {
     super();
     this.id = 'atrium-knowledge-base';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RequestIdentity } from '../identity/identity.js';
 import { ApiError, badRequest, unauthorized } from './errors.js';
 import { log } from './log.js';
+import { hoistSchemaDefinitions } from './openapi-defs.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -151,7 +152,7 @@ export class ApiRegistry {
       }
       (paths[openPath] ??= {})[spec.method] = operation;
     }
-    return {
+    return hoistSchemaDefinitions({
       openapi: '3.1.0',
       info: { ...info, description: 'REST API of the Atrium hub. Authenticate with `Authorization: token <personal API token>` or a browser session (then send the `X-XSRF-Token` header on state-changing requests).' },
       servers: [{ url: '/' }],
@@ -167,7 +168,7 @@ export class ApiRegistry {
           Error: { description: 'A problem with the request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         },
       },
-    };
+    });
   }
 }
 
