@@ -5,6 +5,7 @@ import { classificationPolicy, type ModelsConfig } from './config.js';
 import type { DataPolicySource, DataSetFacts, PlatformApproval } from './data-policy.js';
 import type { DataSetRef } from './guardrails/types.js';
 import type { DataApproval, PromotionStore } from './promotion-store.js';
+import { approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from './permissions.js';
 import type { ModelStore } from './store.js';
 
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */
@@ -81,11 +82,11 @@ export class DataApprovals {
   }
 
   private requireMember(who: RequestIdentity, team: string): void {
-    if (!who.user.platformAdmin && !who.user.teams.some((m) => m.team === team)) throw forbidden(`You are not a member of team ${team}, so you cannot see or ask for its models' approvals.`);
+    if (!mayWorkWithModelsOf(who.user, team)) throw forbidden(`You are not a member of team ${team}, so you cannot see or ask for its models' approvals.`);
   }
 
   private requirePlatformAdmin(who: RequestIdentity, action: string): void {
-    if (!who.user.platformAdmin) throw forbidden(`Only platform admins can ${action} production approvals for restricted data.`);
+    if (!mayDecideApprovals(who.user)) throw forbidden(`Only platform admins can ${action} production approvals for restricted data.`);
   }
 
   async request(who: RequestIdentity, team: string, model: string, input: { version: number; datasets?: string[] | undefined; purpose: string }): Promise<DataApproval[]> {
@@ -124,7 +125,7 @@ export class DataApprovals {
   /** Platform admins: every approval; others: their teams'. */
   async list(who: RequestIdentity, filter: { status?: DataApproval['status'][]; team?: string; model?: string } = {}): Promise<DataApproval[]> {
     if (filter.team) this.requireMember(who, filter.team);
-    const teams = who.user.platformAdmin || filter.team ? undefined : who.user.teams.map((m) => m.team);
+    const teams = filter.team ? undefined : approvalTeamsVisibleTo(who.user);
     return this.store.approvals({ ...(filter.team ? { team: filter.team } : {}), ...(teams ? { teams } : {}), ...(filter.model ? { model: filter.model } : {}), ...(filter.status ? { status: filter.status } : {}) });
   }
 
@@ -138,7 +139,7 @@ export class DataApprovals {
     this.requirePlatformAdmin(who, decision);
     const a = await this.requireApproval(id);
     if (a.status !== 'pending') throw conflict(`Approval #${id} was already ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}.`, 'approval_decided');
-    if (a.requestedBy === who.user.name) throw forbidden(`You asked for approval #${id} yourself; another platform admin must decide it.`);
+    if (!mayDecideApproval(who.user, a)) throw forbidden(`You asked for approval #${id} yourself; another platform admin must decide it.`);
     const status = decision === 'approve' ? 'approved' : 'rejected';
     if (!(await this.store.decide(id, 'pending', { status, by: who.user.name, at: Date.now(), note: reason }))) throw conflict(`Approval #${id} was decided by someone else just now.`, 'approval_decided');
     const after = (await this.store.getApproval(id))!;
