@@ -35,7 +35,7 @@ import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
 import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/index.js';
-import { createModelRegistry, servingDeployer, type ModelRegistry } from './models/index.js';
+import { createModelRegistry, ModelStore, servingDeployer, type ModelRegistry } from './models/index.js';
 import { FEATURES } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -156,21 +156,21 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     perNameAcrossAddresses: config.loginRateLimit.maxFailuresPerName,
     windowMs: config.loginRateLimit.windowSeconds * 1000,
   });
-  const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox));
+  const rerunAccess = new RerunAccess(store, () => hubUrlForUserCode(config));
+  // Serving reads versions' authors from the models' store and models deploy through serving: the store comes first, both get it.
+  const modelStore = new ModelStore(store.database.db);
+  // Model servers run the notebook at start too: the same data access, for as long as they take to start.
+  const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox), {
+    access: rerunAccess,
+    authorOf: async (team, model, version) => (await modelStore.getVersion(team, model, version))?.author,
+  });
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
-  const rerunAccess = new RerunAccess(store, () => hubUrlForUserCode(config));
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
-  const models = createModelRegistry(config, store, catalog, rerunSandbox, data, rerunData);
-  // Model servers run the notebook at start too: the same data access, for as long as they take to start.
-  serving.deployments.notebookData = {
-    access: rerunAccess,
-    authorOf: async (team, model, version) => (await models.registry.store.getVersion(team, model, version))?.author,
-  };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
-  models.registry.deployer = servingDeployer(serving.deployments);
+  const models = createModelRegistry(config, store, catalog, rerunSandbox, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const deps: HubDeps = {
     config,

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactInfo } from './store.js';
-import { sha256 } from './notebook.js';
+import { type Notebook, notebookSchema, sha256 } from './notebook.js';
 
 /**
  * Bundles: one immutable directory per model version under
@@ -52,6 +52,15 @@ export class BundleStore {
     } catch (err) {
       rmSync(scratch, { recursive: true, force: true });
       throw err;
+    }
+  }
+
+  /** The version's notebook as published; undefined when the bundle is missing or damaged on this hub. */
+  readNotebook(team: string, model: string, version: number): Notebook | undefined {
+    try {
+      return notebookSchema.parse(JSON.parse(readFileSync(path.join(this.dirFor(team, model, version), 'notebook.ipynb'), 'utf8')));
+    } catch {
+      return undefined;
     }
   }
 

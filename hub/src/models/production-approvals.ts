@@ -5,6 +5,7 @@ import { classificationPolicy, type ModelsConfig } from './config.js';
 import type { DatasetFactsSource, DatasetFacts, PlatformApproval } from './dataset-facts.js';
 import type { DatasetRef } from './guardrails/types.js';
 import type { ProductionApproval, PromotionStore } from './promotion-store.js';
+import { approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from './permissions.js';
 import type { ModelStore } from './store.js';
 
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */
@@ -83,11 +84,11 @@ export class ProductionApprovals {
   }
 
   private requireMember(who: RequestIdentity, team: string): void {
-    if (!who.user.platformAdmin && !who.user.teams.some((m) => m.team === team)) throw forbidden(`You are not a member of team ${team}, so you cannot see or ask for its models' approvals.`);
+    if (!mayWorkWithModelsOf(who.user, team)) throw forbidden(`You are not a member of team ${team}, so you cannot see or ask for its models' approvals.`);
   }
 
   private requirePlatformAdmin(who: RequestIdentity, action: string): void {
-    if (!who.user.platformAdmin) throw forbidden(`Only platform admins can ${action} production approvals for restricted data.`);
+    if (!mayDecideApprovals(who.user)) throw forbidden(`Only platform admins can ${action} production approvals for restricted data.`);
   }
 
   async request(who: RequestIdentity, team: string, model: string, input: { version: number; datasets?: string[] | undefined; purpose: string }): Promise<ProductionApproval[]> {
@@ -126,7 +127,7 @@ export class ProductionApprovals {
   /** Platform admins: every approval; others: their teams'. */
   async list(who: RequestIdentity, filter: { status?: ProductionApproval['status'][]; team?: string; model?: string } = {}): Promise<ProductionApproval[]> {
     if (filter.team) this.requireMember(who, filter.team);
-    const teams = who.user.platformAdmin || filter.team ? undefined : who.user.teams.map((m) => m.team);
+    const teams = filter.team ? undefined : approvalTeamsVisibleTo(who.user);
     return this.store.approvals({ ...(filter.team ? { team: filter.team } : {}), ...(teams ? { teams } : {}), ...(filter.model ? { model: filter.model } : {}), ...(filter.status ? { status: filter.status } : {}) });
   }
 
@@ -140,7 +141,7 @@ export class ProductionApprovals {
     this.requirePlatformAdmin(who, decision);
     const a = await this.requireApproval(id);
     if (a.status !== 'pending') throw conflict(`Approval #${id} was already ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}.`, 'approval_decided');
-    if (a.requestedBy === who.user.name) throw forbidden(`You asked for approval #${id} yourself; another platform admin must decide it.`);
+    if (!mayDecideApproval(who.user, a)) throw forbidden(`You asked for approval #${id} yourself; another platform admin must decide it.`);
     const status = decision === 'approve' ? 'approved' : 'rejected';
     if (!(await this.store.decide(id, 'pending', { status, by: who.user.name, at: Date.now(), note: reason }))) throw conflict(`Approval #${id} was decided by someone else just now.`, 'approval_decided');
     const after = (await this.store.getApproval(id))!;

@@ -1,6 +1,16 @@
 import { ApiError } from '../core/errors.js';
 import type { DeploymentManager } from '../serving/deployments.js';
-import type { ModelDeployer } from './registry.js';
+import type { Alias } from './store.js';
+
+/** Where promotion and rollback hand a version to model serving. */
+export interface ModelDeployer {
+  /**
+   * Serve `version` under `alias`. Resolves with a sentence for the history
+   * once the new server is healthy and takes traffic; rejects with a reason
+   * otherwise (the previous version keeps serving).
+   */
+  deploy(target: { team: string; model: string; alias: Alias; version: number; bundleDir: string; image: string }): Promise<string>;
+}
 
 /**
  * Promotion through model serving: the alias moves only once the new

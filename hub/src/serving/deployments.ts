@@ -73,9 +73,21 @@ export interface DeploymentView {
   url: string;
 }
 
+/**
+ * How a model's notebook reads governed data while its server starts: as
+ * the version's author, with a credential revoked once the server is up
+ * (hub/src/data/rerun-access.ts).
+ */
+export interface NotebookDataAccess {
+  access: NotebookCredentials;
+  authorOf(team: string, model: string, version: number): Promise<string | undefined>;
+}
+
 export interface DeploymentManagerOptions {
   /** Catalog size for model servers when a request names none. */
   defaultSize: string;
+  /** Absent: model servers' notebooks get no data access. */
+  notebookData?: NotebookDataAccess;
   /** How often running servers are checked (default 30 s). */
   pollIntervalMs?: number;
   /** Longest wait for in-flight requests before the old server is stopped (default 10 s). */
@@ -96,17 +108,7 @@ export class DeploymentManager {
   private polling = false;
   private readonly pollIntervalMs: number;
   private readonly drainTimeoutMs: number;
-  /**
-   * How a model's notebook reads governed data while its server starts: as
-   * the version's author, with a credential revoked once the server is up
-   * (hub/src/data/rerun-access.ts). Unset: no data access.
-   */
-  notebookData:
-    | {
-        access: NotebookCredentials;
-        authorOf(team: string, model: string, version: number): Promise<string | undefined>;
-      }
-    | undefined;
+  private readonly notebookData: NotebookDataAccess | undefined;
   /** Upper bound for a server start (the credential lives at most this long). */
   private readonly startTimeoutMs = 30 * 60_000;
 
@@ -119,6 +121,7 @@ export class DeploymentManager {
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? 30_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.notebookData = options.notebookData;
   }
 
   /** Hot path: the server answering team/model/alias, if any. */
@@ -314,12 +317,13 @@ export class DeploymentManager {
     const token = randomToken();
     const server = await this.store.createServer({ team, model, alias, spec, tokenCiphertext: this.secrets.encrypt(token) });
     // A notebook that reads governed data at start reads it as the version's author, only until the server is healthy.
-    const author = this.notebookData ? await this.notebookData.authorOf(team, model, spec.version).catch(() => undefined) : undefined;
-    const credential = author ? this.notebookData!.access.issue(author, this.startTimeoutMs + 60_000) : undefined;
+    const notebookData = this.notebookData;
+    const author = notebookData ? await notebookData.authorOf(team, model, spec.version).catch(() => undefined) : undefined;
+    const credential = notebookData && author ? notebookData.access.issue(author, this.startTimeoutMs + 60_000) : undefined;
     try {
       const started = await this.backend
         .start({ team, model, version: spec.version, bundleDir: spec.bundleDir, image, size, token, ...(credential ? { env: credential.env } : {}) }, this.abort.signal)
-        .finally(() => credential && this.notebookData!.access.revoke(credential.id));
+        .finally(() => credential && notebookData?.access.revoke(credential.id));
       const readyAt = Date.now();
       await this.store.updateServer(server.id, { status: 'running', target: started.target, backendState: started.state, readyAt });
       const record = { ...server, status: 'running' as const, target: started.target, backendState: started.state, readyAt };

@@ -11,11 +11,11 @@ import type { IdentityService } from '../identity/identity.js';
 import type { SecretBox } from '../core/secrets.js';
 import type { HubConfig } from '../core/config.js';
 import type { Store } from '../store.js';
-import { DeploymentManager } from './deployments.js';
+import { DeploymentManager, type NotebookDataAccess } from './deployments.js';
 import { ServingMetrics } from './metrics.js';
 import { PredictRoute } from './predict-route.js';
 
-export { DeploymentManager, type DeployRequest, type DeploymentView } from './deployments.js';
+export { DeploymentManager, type DeployRequest, type DeploymentView, type NotebookDataAccess } from './deployments.js';
 export { ServingMetrics } from './metrics.js';
 
 export interface Serving {
@@ -64,10 +64,13 @@ export function createServing(
   secrets: SecretBox,
   identity: IdentityService,
   backend: ModelServerBackend,
+  /** Model servers run the notebook at start too: the same data access as its clean re-runs, for as long as they take to start. */
+  notebookData?: NotebookDataAccess,
 ): Serving {
   const deployments = new DeploymentManager(store.serving, backend, catalog, secrets, {
     defaultSize: config.serving.size,
     pollIntervalMs: config.serving.pollIntervalSeconds * 1000,
+    notebookData,
   });
   const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000, config.serving.metricsRetentionDays * 86_400_000);
   const predict = new PredictRoute(identity, deployments, metrics, {

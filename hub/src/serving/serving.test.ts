@@ -176,5 +176,35 @@ for (const target of testDatabases('atrium_serving')) {
       assert.equal((await metrics.summaries(0)).size, 0, 'old buckets are pruned');
       await metrics.close();
     });
+
+    test('a starting notebook reads data as its version’s author, only until its server is up or failed', async () => {
+      const issued: string[] = [];
+      const revoked: string[] = [];
+      const notebookData = {
+        access: {
+          issue: (author: string) => {
+            const id = `run-${issued.length + 1}`;
+            issued.push(`${id}:${author}`);
+            return { id, env: { ATRIUM_RUN_TOKEN: id } };
+          },
+          revoke: (id: string) => void revoked.push(id),
+        },
+        // Version 2 has no author the registry knows of (e.g. deleted meanwhile): it gets no data access.
+        authorOf: async (_team: string, _model: string, version: number) => (version === 2 ? undefined : 'alice'),
+      };
+      const backend = new FakeBackend();
+      const manager = new DeploymentManager(store.serving, backend, catalog, SecretBox.fromStateDir(dir), { defaultSize: 'small', notebookData });
+      const churn = (version: number) => ({ ...request(version), model: 'churn' });
+      await manager.deploy(churn(1));
+      assert.deepEqual([issued, revoked], [['run-1:alice'], ['run-1']]);
+      assert.deepEqual(backend.started[0]?.env, { ATRIUM_RUN_TOKEN: 'run-1' });
+      await manager.deploy(churn(2));
+      assert.equal(backend.started[1]?.env, undefined);
+      backend.failing.add(3);
+      await assert.rejects(manager.deploy(churn(3)), { code: 'deploy_failed' });
+      assert.deepEqual([issued, revoked], [['run-1:alice', 'run-2:alice'], ['run-1', 'run-2']], 'a failed start revokes its credential too');
+      await manager.undeploy('sales', 'churn', 'production');
+      await manager.close();
+    });
   });
 }
