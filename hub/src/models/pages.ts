@@ -50,7 +50,7 @@ export function registerModelPages(router: Router, deps: HubDeps): void {
     if (!who) return;
     res.type('html').send(
       renderPage({
-        title: 'Promotion approvals',
+        title: 'Production approvals',
         active: 'models',
         user: who.user,
         xsrfToken: who.xsrfToken,
@@ -58,7 +58,7 @@ export function registerModelPages(router: Router, deps: HubDeps): void {
         styles: ['models/browser/models.css'],
         data: { view: 'approvals', platformAdmin: who.user.platformAdmin },
         body: html`<p><a href="/hub/models">← All models</a></p>
-          <h1>Promotion approvals for restricted data</h1>
+          <h1>Production approvals for restricted data</h1>
           <p class="lead">${who.user.platformAdmin
             ? 'A model may use restricted data in production only with a platform admin’s approval for that model and dataset. Approve or reject with a reason; the dataset’s owners see every decision in the data audit log. The requester cannot decide their own request.'
             : 'Requests your teams made to use restricted data in a model in production. Platform admins decide them.'}</p>

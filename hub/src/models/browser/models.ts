@@ -82,7 +82,7 @@ async function renderList(): Promise<void> {
     const pending = await api<Approval[]>('GET', '/model-approvals?status=pending').catch(() => []);
     const bar = document.getElementById('approvals-link');
     if (bar && (data.platformAdmin || pending.length)) {
-      render(bar, html`<a class="button" href="/hub/models/approvals">Promotion approvals${pending.length ? html` <span class="badge warn">${pending.length} waiting</span>` : ''}</a>`);
+      render(bar, html`<a class="button" href="/hub/models/approvals">Production approvals${pending.length ? html` <span class="badge warn">${pending.length} waiting</span>` : ''}</a>`);
     }
     if (models.length === 0) {
       render(el, html`<div class="empty">No models yet. Open a notebook in a workspace and use “Publish this notebook” in the Atrium sidebar’s Models panel.</div>`);
