@@ -1,8 +1,5 @@
 /** The hub's API as the page scripts call it: one fetch with the session's XSRF token, one error type. */
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+import type { ApiErrorBody } from './api-types.js';
 
 export class ApiCallError extends Error {
   constructor(
