@@ -49,9 +49,30 @@ export type HubUser = ApiResponse<'get', '/hub/api/user'>;
 export type TeamMembership = HubUser['teams'][number];
 /** `X-XSRF-Token` for state-changing calls made with the browser session. */
 export type XsrfToken = ApiResponse<'get', '/hub/api/session/xsrf'>;
+/** A user account as platform admins list them. */
+export type UserAccount = ApiResponse<'get', '/hub/api/users'>[number];
+export type NewUser = ApiBody<'post', '/hub/api/users'>;
+export type UserChange = ApiBody<'patch', '/hub/api/users/{name}'>;
+export type ApiToken = ApiResponse<'get', '/hub/api/users/{name}/tokens'>[number];
+export type NewTokenRequest = ApiBody<'post', '/hub/api/users/{name}/tokens'>;
+/** A token just created: the only answer that holds its secret. */
+export type NewToken = ApiResponse<'post', '/hub/api/users/{name}/tokens'>;
+
+// ---- teams ----
+export type Team = ApiResponse<'get', '/hub/api/teams/{team}'>;
+export type TeamMember = Team['members'][number];
+export type TeamRole = TeamMember['role'];
+export type NewTeam = ApiBody<'post', '/hub/api/teams'>;
+export type MembershipChange = ApiBody<'put', '/hub/api/teams/{team}/members/{user}'>;
 
 // ---- workspaces (`servers` in the API's paths) ----
 export type Workspace = ApiResponse<'get', '/hub/api/users/{name}/servers/{server}'>;
+export type WorkspaceStatus = Workspace['status'];
+export type StartWorkspaceRequest = ApiBody<'post', '/hub/api/users/{name}/servers/{server}'>;
+/** The images and sizes a workspace can start with. */
+export type WorkspaceCatalog = ApiResponse<'get', '/hub/api/images'>;
+export type WorkspaceImage = WorkspaceCatalog['images'][number];
+export type WorkspaceSize = WorkspaceCatalog['sizes'][number];
 
 // ---- knowledge base ----
 export type ArticleSearchQuery = ApiQuery<'get', '/hub/api/kb/search'>;
@@ -61,6 +82,11 @@ export type ArticleFacets = ApiResponse<'get', '/hub/api/kb/facets'>;
 export type ArticleFacet = ArticleFacets['tags'][number];
 export type Article = ApiResponse<'get', '/hub/api/kb/articles/{id}'>;
 export type ArticleKind = Article['kind'];
+export type ArticleLevel = Article['level'];
+/** An article as the list answers it: everything but its body. */
+export type ArticleSummary = ApiResponse<'get', '/hub/api/kb/articles'>[number];
+export type NewArticle = ApiBody<'post', '/hub/api/kb/articles'>;
+export type ArticleChange = ApiBody<'put', '/hub/api/kb/articles/{id}'>;
 /** A tutorial's notebook (nbformat 4 JSON). */
 export type TutorialNotebook = ApiResponse<'get', '/hub/api/kb/articles/{id}/notebook'>;
 
@@ -81,6 +107,12 @@ export type PublishRequest = ApiBody<'post', '/hub/api/models/{team}/{model}/ver
 export type PublishedNotebook = PublishRequest['notebook'];
 export type PromoteRequest = ApiBody<'post', '/hub/api/models/{team}/{model}/aliases/{alias}'>;
 export type Rollback = ApiResponse<'post', '/hub/api/models/{team}/{model}/aliases/{alias}/rollback'>;
+/** One change of an alias: a promotion, a rollback or a refused promotion. */
+export type AliasEvent = ApiResponse<'get', '/hub/api/models/{team}/{model}/history'>[number];
+export type VersionComparison = ApiResponse<'get', '/hub/api/models/{team}/{model}/compare'>;
+export type ModelApprovalRequest = ApiBody<'post', '/hub/api/models/{team}/{model}/approvals'>;
+/** Approve, reject and revoke take the same body. */
+export type ModelApprovalDecision = ApiBody<'post', '/hub/api/model-approvals/{id}/approve'>;
 /** A data set a notebook read, from the data audit log. */
 export type DatasetUse = ApiResponse<'get', '/hub/api/models/datasets-used'>[number];
 
@@ -94,3 +126,17 @@ export type DatasetPreview = ApiResponse<'get', '/hub/api/datasets/{name}/previe
 export type AccessRequest = ApiResponse<'post', '/hub/api/datasets/{name}/requests'>;
 export type AccessRequestInput = ApiBody<'post', '/hub/api/datasets/{name}/requests'>;
 export type MountResult = ApiResponse<'post', '/hub/api/datasets/{name}/mount'>;
+/** What the hub read from the start of a file: its format and columns, with PII suggested. */
+export type DatasetInspection = ApiResponse<'post', '/hub/api/data/inspect'>;
+export type InspectedColumn = DatasetInspection['columns'][number];
+export type DatasetFormat = DatasetInspection['format'];
+export type NewDataset = ApiBody<'post', '/hub/api/datasets'>;
+/** A column as the catalog takes it when a data set is registered or changed. */
+export type ColumnInput = NewDataset['columns'][number];
+export type DatasetChange = ApiBody<'patch', '/hub/api/datasets/{name}'>;
+/** The answer to a change: applied, or waiting as `pendingChange` for an approval. */
+export type DatasetChangeResult = ApiResponse<'patch', '/hub/api/datasets/{name}'>;
+/** A version the upload of a file created. */
+export type DatasetVersion = ApiResponse<'put', '/hub/api/datasets/{name}/data'>;
+/** An owner's or platform admin's decision on an access request or a catalog change (the same body). */
+export type DataDecision = ApiBody<'post', '/hub/api/data/requests/{id}/approve'>;

@@ -1,8 +1,6 @@
-/** The hub's API as the page scripts call it: one fetch with the session's XSRF token, one error type. */
+import type { ApiErrorBody } from './api-types.js';
 
-export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+/** The hub's API as the page scripts call it: one fetch with the session's XSRF token, one error type. */
 
 export class ApiCallError extends Error {
   constructor(

@@ -2,7 +2,17 @@ import { api, sendFile } from '../../core/browser/api.js';
 import { clear, render, showError } from '../../core/browser/dom.js';
 import { formatBytes } from '../../core/browser/format.js';
 import { html, type Raw } from '../../core/pages/html.js';
-import type { InspectedColumn, Inspection } from './types.js';
+import type {
+  Classification,
+  ColumnInput,
+  DatasetChange,
+  DatasetChangeResult,
+  DatasetFormat,
+  DatasetInspection,
+  DatasetVersion,
+  InspectedColumn,
+  NewDataset,
+} from '../../core/browser/api-types.js';
 
 /**
  * Data owners' pages: register a dataset from a file (its columns read by
@@ -11,8 +21,8 @@ import type { InspectedColumn, Inspection } from './types.js';
  * audit entry happens there.
  */
 
-const COLUMN_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'];
-const PII: [string, string][] = [
+const COLUMN_TYPES: ColumnInput['type'][] = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'];
+const PII: [NonNullable<ColumnInput['pii']>, string][] = [
   ['email', 'e-mail'],
   ['phone', 'phone'],
   ['name', 'name'],
@@ -24,14 +34,14 @@ const PII: [string, string][] = [
 // The start of a CSV is enough to read its header and suggest PII tags; the whole file is sent once, at upload.
 const CSV_SAMPLE_BYTES = 1 << 20;
 
-function formatOf(file: File): 'csv' | 'parquet' | undefined {
+function formatOf(file: File): DatasetFormat | undefined {
   const lower = file.name.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq') || file.type === 'application/vnd.apache.parquet') return 'parquet';
   if (lower.endsWith('.csv') || file.type === 'text/csv') return 'csv';
   return undefined;
 }
 
-const CONTENT_TYPE = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' } as const;
+const CONTENT_TYPE: Record<DatasetFormat, string> = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' };
 
 /** The start of a CSV, cut after its last complete line. */
 async function csvSample(file: File): Promise<{ blob: Blob; partial: boolean }> {
@@ -55,7 +65,7 @@ const tagsOf = (text: string) =>
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== '');
 
-function maskOptions(pii: string | null, mask: string | null): Raw {
+function maskOptions(pii: InspectedColumn['suggestedPii'], mask: InspectedColumn['suggestedMask']): Raw {
   const rule = mask ?? (pii ? 'hash' : '');
   return html`<option value="" ${rule === '' ? 'selected' : ''} ${pii ? 'disabled' : ''}>shown</option>
     <option value="hash" ${rule === 'hash' ? 'selected' : ''}>hashed (same value, same token)</option>
@@ -90,16 +100,17 @@ function wireColumnRows(container: HTMLElement): void {
   });
 }
 
-function readColumns(container: HTMLElement): { name: string; type: string; pii: string | null; mask: string | null; joinKey?: boolean; description?: string }[] {
+/** The columns as the rows' controls say; their selects offer exactly the API's types, PII kinds and masks. */
+function readColumns(container: HTMLElement): ColumnInput[] {
   return [...container.querySelectorAll<HTMLTableRowElement>('tbody tr[data-column]')].map((row) => {
     const value = (field: string) => row.querySelector<HTMLSelectElement | HTMLInputElement>(`[data-field="${field}"]`)?.value ?? '';
     const description = row.querySelector<HTMLInputElement>('[data-field="description"]');
     const joinKey = row.querySelector<HTMLInputElement>('[data-field="joinKey"]');
     return {
       name: row.dataset.column!,
-      type: value('type'),
-      pii: value('pii') || null,
-      mask: value('mask') || null,
+      type: value('type') as ColumnInput['type'],
+      pii: (value('pii') || null) as ColumnInput['pii'],
+      mask: (value('mask') || null) as ColumnInput['mask'],
       ...(joinKey?.checked ? { joinKey: true } : {}),
       ...(description ? { description: description.value } : {}),
     };
@@ -117,7 +128,7 @@ if (newForm) {
   const status = document.getElementById('new-file-status')!;
   const columnsBox = document.getElementById('new-columns')!;
   const submit = document.getElementById('new-submit') as HTMLButtonElement;
-  let inspected: { file: File; format: 'csv' | 'parquet'; columns: InspectedColumn[] } | undefined;
+  let inspected: { file: File; format: DatasetFormat; columns: InspectedColumn[] } | undefined;
   wireColumnRows(columnsBox);
 
   const echoName = () => {
@@ -151,7 +162,7 @@ if (newForm) {
     status.textContent = `Reading the columns of ${file.name} (${formatBytes(file.size)})…`;
     try {
       const sample = format === 'csv' ? await csvSample(file) : { blob: file as Blob, partial: false };
-      const result = await sendFile<Inspection>('POST', `/data/inspect?partial=${sample.partial}`, sample.blob, CONTENT_TYPE[format]);
+      const result = await sendFile<DatasetInspection>('POST', `/data/inspect?partial=${sample.partial}`, sample.blob, CONTENT_TYPE[format]);
       inspected = { file, format, columns: result.columns };
       status.textContent = `${file.name}: ${format.toUpperCase()}, ${formatBytes(file.size)}, ${result.columns.length} columns.`;
       render(columnsBox, columnEditor(result.columns));
@@ -176,11 +187,12 @@ if (newForm) {
       title: titleInput.value.trim(),
       description: (document.getElementById('new-description') as HTMLTextAreaElement).value,
       ownerTeam: (document.getElementById('new-team') as HTMLSelectElement).value,
-      classification: (document.getElementById('new-classification') as HTMLSelectElement).value,
+      // The classification select offers exactly the API's classifications.
+      classification: (document.getElementById('new-classification') as HTMLSelectElement).value as Classification,
       format: inspected.format,
       tags: tagsOf((document.getElementById('new-tags') as HTMLInputElement).value),
       columns: readColumns(columnsBox),
-    };
+    } satisfies NewDataset;
     try {
       await api('POST', '/datasets', body);
     } catch (err) {
@@ -190,7 +202,7 @@ if (newForm) {
     }
     submit.textContent = `Uploading ${formatBytes(inspected.file.size)}…`;
     try {
-      await sendFile('PUT', `/datasets/${encodeURIComponent(name)}/data`, inspected.file, CONTENT_TYPE[inspected.format]);
+      await sendFile<DatasetVersion>('PUT', `/datasets/${encodeURIComponent(name)}/data`, inspected.file, CONTENT_TYPE[inspected.format]);
       sessionStorage.setItem('atrium-flash', `Registered ${name} and uploaded version 1.`);
     } catch (err) {
       // The catalog entry exists; its page offers the upload again.
@@ -206,7 +218,7 @@ const manage = document.getElementById('manage');
 const uploadForm = document.getElementById('upload-form') as HTMLFormElement | null;
 if (manage && uploadForm) {
   const name = manage.dataset.dataset!;
-  const format = manage.dataset.format as 'csv' | 'parquet';
+  const format = manage.dataset.format as DatasetFormat;
   const maxBytes = Number(manage.dataset.maxBytes);
   uploadForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -220,7 +232,7 @@ if (manage && uploadForm) {
     button.textContent = `Uploading ${formatBytes(file.size)}…`;
     try {
       const note = (document.getElementById('upload-note') as HTMLInputElement).value;
-      const v = await sendFile<{ version: number; rows: number | null }>('PUT', `/datasets/${encodeURIComponent(name)}/data?note=${encodeURIComponent(note)}`, file, CONTENT_TYPE[format]);
+      const v = await sendFile<DatasetVersion>('PUT', `/datasets/${encodeURIComponent(name)}/data?note=${encodeURIComponent(note)}`, file, CONTENT_TYPE[format]);
       sessionStorage.setItem('atrium-flash', `Version ${v.version} uploaded${v.rows !== null ? ` (${v.rows} rows)` : ''}.`);
       location.reload();
     } catch (err) {
@@ -242,13 +254,13 @@ if (editForm) {
     button.disabled = true;
     clear('edit-error');
     try {
-      const saved = await api<{ pendingChange: { reason: string } | null }>('PATCH', `/datasets/${encodeURIComponent(name)}`, {
+      const saved = await api<DatasetChangeResult>('PATCH', `/datasets/${encodeURIComponent(name)}`, {
         title: (document.getElementById('edit-title') as HTMLInputElement).value.trim(),
         description: (document.getElementById('edit-description') as HTMLTextAreaElement).value,
-        classification: (document.getElementById('edit-classification') as HTMLSelectElement).value,
+        classification: (document.getElementById('edit-classification') as HTMLSelectElement).value as Classification,
         tags: tagsOf((document.getElementById('edit-tags') as HTMLInputElement).value),
         columns: readColumns(table),
-      });
+      } satisfies DatasetChange);
       sessionStorage.setItem(
         'atrium-flash',
         saved.pendingChange ? `Not changed yet: ${saved.pendingChange.reason} It waits under Datasets → Access approvals.` : 'Saved.',

@@ -1,14 +1,14 @@
 import { api } from '../../core/browser/api.js';
 import { errorBox, flash, messageOf, render, showError } from '../../core/browser/dom.js';
 import { html } from '../../core/pages/html.js';
-import type { Mount, Preview } from './types.js';
+import type { AccessRequestInput, DataDecision, DatasetPreview, MountResult } from '../../core/browser/api-types.js';
 
 /** The dataset pages: preview, request form, mount, access approvals and revocations. */
 
 async function loadPreview(el: HTMLElement): Promise<void> {
   const name = el.dataset.dataset!;
   try {
-    const p = await api<Preview>('GET', `/datasets/${encodeURIComponent(name)}/preview?rows=20`);
+    const p = await api<DatasetPreview>('GET', `/datasets/${encodeURIComponent(name)}/preview?rows=20`);
     const masked = new Set(p.maskedColumns);
     const note = document.getElementById('preview-note');
     if (note) {
@@ -45,7 +45,7 @@ form?.addEventListener('submit', async (event) => {
       pii,
       team: team || null,
       expiresAt: until ? `${until}T23:59:59Z` : null,
-    });
+    } satisfies AccessRequestInput);
     location.reload();
   } catch (err) {
     showError('request-error', err);
@@ -60,7 +60,7 @@ document.addEventListener('click', async (event) => {
   button.disabled = true;
   try {
     if (action === 'mount') {
-      const r = await api<Mount>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
+      const r = await api<MountResult>('POST', `/datasets/${encodeURIComponent(dataset!)}/mount`);
       const masked = r.maskedColumns.length ? ` (masked: ${r.maskedColumns.join(', ')})` : '';
       // With the agent mounter each running workspace copies the files in itself, within seconds.
       sessionStorage.setItem('atrium-flash', r.delivery === 'agent' ? `Mounted: your running workspaces copy it into ${r.path}/ now${masked}.` : `Mounted at ${r.path}/${masked}.`);
@@ -70,12 +70,12 @@ document.addEventListener('click', async (event) => {
       location.reload();
     } else if (action === 'approve' || action === 'reject') {
       const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(request!)}"]`)?.value ?? '';
-      await api('POST', `/data/requests/${encodeURIComponent(request!)}/${action}`, { note });
+      await api('POST', `/data/requests/${encodeURIComponent(request!)}/${action}`, { note } satisfies DataDecision);
       sessionStorage.setItem('atrium-flash', action === 'approve' ? 'Approved.' : 'Rejected.');
       location.reload();
     } else if (action === 'approve-change' || action === 'reject-change') {
       const note = document.querySelector<HTMLInputElement>(`input[data-note="${CSS.escape(change!)}"]`)?.value ?? '';
-      await api('POST', `/data/changes/${encodeURIComponent(change!)}/${action === 'approve-change' ? 'approve' : 'reject'}`, { note });
+      await api('POST', `/data/changes/${encodeURIComponent(change!)}/${action === 'approve-change' ? 'approve' : 'reject'}`, { note } satisfies DataDecision);
       sessionStorage.setItem('atrium-flash', action === 'approve-change' ? 'Approved: the change applies now.' : 'The change will not be made.');
       location.reload();
     } else if (action === 'withdraw') {

@@ -2,9 +2,7 @@ import { api, pageData } from '../../core/browser/api.js';
 import { flash, render, showError } from '../../core/browser/dom.js';
 import { timeAgo } from '../../core/browser/format.js';
 import { html } from '../../core/pages/html.js';
-import type { Team } from '../../teams/browser/types.js';
-import type { RunningWorkspace } from '../../workspaces/browser/types.js';
-import type { User } from './types.js';
+import type { NewTeam, NewUser, Team, TeamRole, UserAccount, Workspace } from '../../core/browser/api-types.js';
 
 /** The admin page: every running workspace (refreshed), user accounts and teams. */
 
@@ -12,7 +10,7 @@ const me = pageData<{ user: string }>().user;
 
 async function loadWorkspaces(): Promise<void> {
   try {
-    const running = await api<RunningWorkspace[]>('GET', '/servers');
+    const running = await api<Workspace[]>('GET', '/servers');
     render(
       document.getElementById('running-workspaces')!,
       running.length
@@ -30,7 +28,7 @@ async function loadWorkspaces(): Promise<void> {
 
 async function loadUsersAndTeams(): Promise<void> {
   try {
-    const [users, teams] = await Promise.all([api<User[]>('GET', '/users'), api<Team[]>('GET', '/teams')]);
+    const [users, teams] = await Promise.all([api<UserAccount[]>('GET', '/users'), api<Team[]>('GET', '/teams')]);
     render(
       document.getElementById('users')!,
       html`<table><thead><tr><th>User</th><th>Name</th><th>E-mail</th><th>Teams</th><th>Platform admin</th><th>Last sign-in</th><th></th></tr></thead><tbody>${users.map(
@@ -97,8 +95,9 @@ document.getElementById('user-form')!.addEventListener('submit', async (event) =
       ...(value('new-user-display') ? { displayName: value('new-user-display') } : {}),
       ...(value('new-user-email') ? { email: value('new-user-email') } : {}),
       ...(value('new-user-password') ? { password: (document.getElementById('new-user-password') as HTMLInputElement).value } : {}),
-      teams: team ? [{ team, role: value('new-user-role') }] : [],
-    });
+      // The role select offers exactly the API's roles.
+      teams: team ? [{ team, role: value('new-user-role') as TeamRole }] : [],
+    } satisfies NewUser);
     flash(`Added user ${value('new-user-name')}.`);
     (event.target as HTMLFormElement).reset();
     await loadUsersAndTeams();
@@ -112,7 +111,7 @@ document.getElementById('team-form')!.addEventListener('submit', async (event) =
   const name = (document.getElementById('new-team-name') as HTMLInputElement).value.trim();
   const displayName = (document.getElementById('new-team-display') as HTMLInputElement).value.trim();
   try {
-    await api('POST', '/teams', { name, ...(displayName ? { displayName } : {}) });
+    await api('POST', '/teams', { name, ...(displayName ? { displayName } : {}) } satisfies NewTeam);
     flash(`Created team ${name}.`);
     (event.target as HTMLFormElement).reset();
     await loadUsersAndTeams();

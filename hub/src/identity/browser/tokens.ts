@@ -2,7 +2,7 @@ import { api, pageData } from '../../core/browser/api.js';
 import { clear, render, renderInto, showError } from '../../core/browser/dom.js';
 import { timeAgo } from '../../core/browser/format.js';
 import { html } from '../../core/pages/html.js';
-import type { Token } from './types.js';
+import type { ApiToken, NewToken, NewTokenRequest, UserChange } from '../../core/browser/api-types.js';
 
 /** The API tokens page: create, list and revoke tokens; change the password with built-in accounts. */
 
@@ -10,7 +10,7 @@ const me = encodeURIComponent(pageData<{ user: string }>().user);
 
 async function load(): Promise<void> {
   try {
-    const tokens = await api<Token[]>('GET', `/users/${me}/tokens`);
+    const tokens = await api<ApiToken[]>('GET', `/users/${me}/tokens`);
     render(
       document.getElementById('tokens')!,
       tokens.length === 0
@@ -31,11 +31,11 @@ document.getElementById('token-form')!.addEventListener('submit', async (event) 
   const expiry = (document.getElementById('token-expiry') as HTMLSelectElement).value;
   const model = (document.getElementById('token-model') as HTMLInputElement | null)?.value.trim() ?? '';
   try {
-    const created = await api<{ token: string }>('POST', `/users/${me}/tokens`, {
+    const created = await api<NewToken>('POST', `/users/${me}/tokens`, {
       note,
       ...(expiry ? { expiresInDays: Number(expiry) } : {}),
       ...(model ? { model } : {}),
-    });
+    } satisfies NewTokenRequest);
     renderInto(
       'token-created',
       html`<div class="notice-box"><p><strong>Copy your new token now.</strong> It will not be shown again.</p>
@@ -73,7 +73,7 @@ document.getElementById('password-form')?.addEventListener('submit', async (even
     return;
   }
   try {
-    await api('PATCH', `/users/${me}`, { password: value('new-password'), currentPassword: value('current-password') });
+    await api('PATCH', `/users/${me}`, { password: value('new-password'), currentPassword: value('current-password') } satisfies UserChange);
     (event.target as HTMLFormElement).reset();
     renderInto('password-result', html`<div class="notice-box" role="status">Your password is changed. Your other sessions are signed out.</div>`);
   } catch (err) {

@@ -1,7 +1,7 @@
 import { api, pageData } from '../../core/browser/api.js';
 import { clear, flash, render, showError } from '../../core/browser/dom.js';
 import { html } from '../../core/pages/html.js';
-import type { Article, ArticleMeta } from './types.js';
+import type { Article, ArticleChange, ArticleLevel, ArticleSummary, NewArticle, Team } from '../../core/browser/api-types.js';
 
 /** Team admins write, edit and retire their team's articles. */
 
@@ -14,10 +14,10 @@ async function load(): Promise<void> {
   const el = document.getElementById('kb-mine');
   if (!el) return;
   try {
-    const articles = (await api<ArticleMeta[]>('GET', '/kb/articles')).filter((a) => a.canEdit);
+    const articles = (await api<ArticleSummary[]>('GET', '/kb/articles')).filter((a) => a.canEdit);
     if (data.platformAdmin) {
       // Platform admins may write for any team.
-      const teams = new Set([...data.teams, ...(await api<{ name: string }[]>('GET', '/teams')).map((t) => t.name)]);
+      const teams = new Set([...data.teams, ...(await api<Team[]>('GET', '/teams')).map((t) => t.name)]);
       data.teams = [...teams];
     }
     const select = field<HTMLSelectElement>('kb-team-select');
@@ -78,14 +78,15 @@ form?.addEventListener('submit', async (event) => {
     title: field<HTMLInputElement>('kb-title').value,
     summary: field<HTMLInputElement>('kb-summary').value,
     team: field<HTMLSelectElement>('kb-team-select').value,
-    level: field<HTMLSelectElement>('kb-level').value,
+    // The level select offers exactly the API's levels.
+    level: field<HTMLSelectElement>('kb-level').value as ArticleLevel,
     tags: field<HTMLInputElement>('kb-tags').value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
     markdown: field<HTMLTextAreaElement>('kb-markdown').value,
-  };
+  } satisfies ArticleChange;
   try {
     const saved = editing
       ? await api<Article>('PUT', `/kb/articles/${encodeURIComponent(editing)}`, body)
-      : await api<Article>('POST', '/kb/articles', { id: field<HTMLInputElement>('kb-id').value.trim(), ...body });
+      : await api<Article>('POST', '/kb/articles', { id: field<HTMLInputElement>('kb-id').value.trim(), ...body } satisfies NewArticle);
     flash(`${editing ? 'Saved' : 'Published'} “${saved.title}”: it is searchable now.`);
     fill(null);
     await load();

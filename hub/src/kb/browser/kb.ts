@@ -1,7 +1,7 @@
 import { api, ApiCallError } from '../../core/browser/api.js';
 import { fragment, render } from '../../core/browser/dom.js';
 import { html, type Raw } from '../../core/pages/html.js';
-import type { Facets, SearchResponse } from './types.js';
+import type { ArticleFacet, ArticleFacets, ArticleSearch } from '../../core/browser/api-types.js';
 
 /** The knowledge-base search page: results as you type, tag and team filters. */
 
@@ -24,7 +24,7 @@ function highlighted(snippet: string): Raw {
   return html`${[...parsed.childNodes].map((node) => (node.nodeName === 'MARK' ? html`<mark>${node.textContent ?? ''}</mark>` : (node.textContent ?? '')))}`;
 }
 
-function showResults(response: SearchResponse): void {
+function showResults(response: ArticleSearch): void {
   const shown = response.results.length;
   status.textContent =
     response.total === 0
@@ -64,7 +64,7 @@ async function search(): Promise<void> {
   }
   params.set('limit', '30');
   try {
-    const response = await api<SearchResponse>('GET', `/kb/search?${params.toString()}`);
+    const response = await api<ArticleSearch>('GET', `/kb/search?${params.toString()}`);
     if (mine === sequence) showResults(response);
   } catch (err) {
     if (mine !== sequence) return;
@@ -81,8 +81,8 @@ function schedule(): void {
 async function loadFacets(): Promise<void> {
   const initial = new URLSearchParams(location.search);
   try {
-    const facets = await api<Facets>('GET', '/kb/facets');
-    const options = (items: { name: string; count: number }[]) => fragment(html`${items.map((t) => html`<option value="${t.name}">${t.name} (${t.count})</option>`)}`);
+    const facets = await api<ArticleFacets>('GET', '/kb/facets');
+    const options = (items: ArticleFacet[]) => fragment(html`${items.map((t) => html`<option value="${t.name}">${t.name} (${t.count})</option>`)}`);
     tagSelect.append(options(facets.tags));
     teamSelect.append(options(facets.teams));
     tagSelect.value = initial.get('tag') ?? '';

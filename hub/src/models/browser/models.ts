@@ -2,7 +2,22 @@ import { api, pageData } from '../../core/browser/api.js';
 import { flash, render, showError } from '../../core/browser/dom.js';
 import { restoreInputs, saveInputs } from '../../core/browser/inputs.js';
 import { html, type Raw } from '../../core/pages/html.js';
-import type { Approval, Comparison, Guardrail, HistoryEvent, Model, Promotion, Summary, Version } from './types.js';
+import type {
+  AliasEvent,
+  AliasName,
+  GuardrailResult,
+  GuardrailStatus,
+  ModelApproval,
+  ModelApprovalDecision,
+  ModelApprovalRequest,
+  ModelDetail,
+  ModelSummary,
+  ModelVersion,
+  PromoteRequest,
+  Promotion,
+  Rollback,
+  VersionComparison,
+} from '../../core/browser/api-types.js';
 
 /**
  * The model pages: the list, one model (versions, guardrails, promotions
@@ -16,13 +31,13 @@ const ACTIVE = ['checking', 'deploying'];
 const when = (ms: number) => new Date(ms).toLocaleString();
 const statusBadge = (s: string | null) =>
   s ? html`<span class="badge ${s === 'passed' ? 'ok' : s === 'failed' ? 'bad' : 'warn'}" data-status="${s}">guardrails ${s}</span>` : '';
-const icon = (s: string) => ({ passed: '✔', failed: '✖', warning: '!', skipped: '–', pending: '…' })[s] ?? '?';
+const GUARDRAIL_ICONS: Record<GuardrailStatus, string> = { passed: '✔', failed: '✖', warning: '!', skipped: '–', pending: '…' };
 const orNone = (items: (string | Raw)[], separator = ', ') => (items.length ? items.map((x, i) => html`${i ? separator : ''}${x}`) : '—');
 
-function guardrailList(items: Guardrail[]): Raw {
+function guardrailList(items: GuardrailResult[]): Raw {
   return html`<ul class="guardrails">${items.map(
     (g) => html`<li class="guardrail" data-guardrail="${g.id}" data-status="${g.status}">
-      <span class="status-${g.status}" aria-label="${g.status}">${icon(g.status)}</span>
+      <span class="status-${g.status}" aria-label="${g.status}">${GUARDRAIL_ICONS[g.status]}</span>
       <span class="gr-title">${g.title}</span>
       <span><span class="gr-reason">${g.reason}</span>
       ${g.details.length ? html`<details><summary>${g.details.length} detail${g.details.length === 1 ? '' : 's'}</summary><ul>${g.details.map((d) => html`<li>${d}</li>`)}</ul></details>` : ''}</span>
@@ -32,8 +47,8 @@ function guardrailList(items: Guardrail[]): Raw {
 
 const watching = new Set<number>();
 
-function checksSummary(e: { kind: string; guardrails: Guardrail[] }): string {
-  const count = (st: string) => e.guardrails.filter((g) => g.status === st).length;
+function checksSummary(e: AliasEvent): string {
+  const count = (st: GuardrailStatus) => e.guardrails.filter((g) => g.status === st).length;
   const parts = [`${count('passed')} passed`, count('failed') ? `${count('failed')} failed` : '', count('warning') ? `${count('warning')} warned` : '', count('skipped') ? `${count('skipped')} skipped` : ''].filter(Boolean);
   return `${e.kind === 'rollback' ? 'Guardrails of the restored version' : 'Guardrails at promotion'}: ${parts.join(', ')}`;
 }
@@ -50,16 +65,16 @@ function promotionBox(p: Promotion): Raw {
     ${live ? guardrailList(p.guardrails) : html`<details><summary>Guardrails at promotion</summary>${guardrailList(p.guardrails)}</details>`}</div>`;
 }
 
-const APPROVAL_WORDS: Record<Approval['status'], string> = { pending: 'waiting for a platform admin', approved: 'approved', rejected: 'rejected', revoked: 'revoked' };
+const APPROVAL_WORDS: Record<ModelApproval['status'], string> = { pending: 'waiting for a platform admin', approved: 'approved', rejected: 'rejected', revoked: 'revoked' };
 
-function approvalLine(a: Approval): Raw {
+function approvalLine(a: ModelApproval): Raw {
   const cls = a.status === 'approved' ? 'ok' : a.status === 'pending' ? 'warn' : 'bad';
   const decided = a.status === 'revoked' ? ` by ${a.revokedBy}: ${a.revokeNote}` : a.decidedBy ? ` by ${a.decidedBy}: ${a.decisionNote}` : '';
   return html`<span class="badge ${cls}" data-approval-status="${a.status}">${APPROVAL_WORDS[a.status]}</span> <span class="hint">#${a.id}, asked by ${a.requestedBy} from v${a.version}${decided}</span>`;
 }
 
 /** Restricted datasets of a version: the promotion approval each has, and a form to ask for the missing ones. */
-function approvalsBlock(v: Version, m: Model): Raw | '' {
+function approvalsBlock(v: ModelVersion, m: ModelDetail): Raw | '' {
   if (v.needsApproval.length === 0) return '';
   const latest = (d: string) => m.approvals.find((a) => a.dataset === d);
   const missing = v.needsApproval.filter((d) => !['pending', 'approved'].includes(latest(d)?.status ?? ''));
@@ -78,8 +93,8 @@ function approvalsBlock(v: Version, m: Model): Raw | '' {
 async function renderList(): Promise<void> {
   const el = document.getElementById('models')!;
   try {
-    const models = await api<Summary[]>('GET', '/models');
-    const pending = await api<Approval[]>('GET', '/model-approvals?status=pending').catch(() => []);
+    const models = await api<ModelSummary[]>('GET', '/models');
+    const pending = await api<ModelApproval[]>('GET', '/model-approvals?status=pending').catch(() => []);
     const bar = document.getElementById('approvals-link');
     if (bar && (data.platformAdmin || pending.length)) {
       render(bar, html`<a class="button" href="/hub/models/approvals">Production approvals${pending.length ? html` <span class="badge warn">${pending.length} waiting</span>` : ''}</a>`);
@@ -88,7 +103,7 @@ async function renderList(): Promise<void> {
       render(el, html`<div class="empty">No models yet. Open a notebook in a workspace and use “Publish this notebook” in the Atrium sidebar’s Models panel.</div>`);
       return;
     }
-    const alias = (m: Summary, a: string) => m.aliases.find((x) => x.alias === a)?.version;
+    const alias = (m: ModelSummary, a: AliasName) => m.aliases.find((x) => x.alias === a)?.version;
     render(
       el,
       html`<section class="card"><table><thead><tr><th>Model</th><th>Team</th><th>Latest version</th><th>Staging</th><th>Production</th></tr></thead><tbody>${models.map(
@@ -104,7 +119,7 @@ async function renderList(): Promise<void> {
 
 let timer: number | undefined;
 
-function aliasCard(m: Model, a: 'staging' | 'production'): Raw {
+function aliasCard(m: ModelDetail, a: AliasName): Raw {
   const rec = m.aliases.find((x) => x.alias === a);
   const allowed = a === 'staging' || m.canPromoteProduction;
   // The newest attempt, unless a later change of the alias (a rollback, say) made it old news.
@@ -117,7 +132,7 @@ function aliasCard(m: Model, a: 'staging' | 'production'): Raw {
 
 const cardField = (value: string) => value || html`<em>missing</em>`;
 
-function modelCard(v: Version): Raw {
+function modelCard(v: ModelVersion): Raw {
   return html`<section class="card"><h2>Model card (v${v.version})</h2><dl class="lineage">
     <dt>Description</dt><dd>${cardField(v.card.description)}</dd>
     <dt>Intended use</dt><dd>${cardField(v.card.intendedUse)}</dd>
@@ -125,8 +140,8 @@ function modelCard(v: Version): Raw {
     <dt>Owner</dt><dd>${cardField(v.card.owner)}</dd></dl></section>`;
 }
 
-function versionBlock(v: Version, m: Model): Raw {
-  const activePromotion = (a: string) => m.promotions.some((p) => p.alias === a && ACTIVE.includes(p.status));
+function versionBlock(v: ModelVersion, m: ModelDetail): Raw {
+  const activePromotion = (a: AliasName) => m.promotions.some((p) => p.alias === a && ACTIVE.includes(p.status));
   const canProd = m.canPromoteProduction;
   const stagingDisabled = !v.promotable.ok || v.aliases.includes('staging') || activePromotion('staging');
   const productionDisabled = !v.promotable.ok || !canProd || v.aliases.includes('production') || activePromotion('production');
@@ -149,7 +164,7 @@ function versionBlock(v: Version, m: Model): Raw {
     ${v.promotable.ok ? html`<p class="hint">Promotion re-runs every guardrail with today’s policies, including a clean re-run of the notebook, before the version serves.</p>` : ''}</div>`;
 }
 
-function historyTable(history: HistoryEvent[]): Raw {
+function historyTable(history: AliasEvent[]): Raw {
   if (history.length === 0) return html`<div class="empty">No promotions yet.</div>`;
   return html`<table id="history"><thead><tr><th>When</th><th>Alias</th><th>What</th><th>By</th><th>Message</th></tr></thead><tbody>${history.map(
     (e) => html`<tr data-event="${e.kind}"><td>${when(e.at)}</td><td>${e.alias}</td><td>${e.kind} ${e.fromVersion ? `v${e.fromVersion} → ` : ''}v${e.toVersion}</td><td>${e.actor}</td>
@@ -157,7 +172,7 @@ function historyTable(history: HistoryEvent[]): Raw {
   )}</tbody></table>`;
 }
 
-function compareForm(m: Model): Raw | '' {
+function compareForm(m: ModelDetail): Raw | '' {
   if (m.versions.length < 2) return '';
   const options = m.versions.map((v) => html`<option value="${v.version}">v${v.version}</option>`);
   return html`<section class="card"><h2>Compare versions</h2><form id="compare" class="row">
@@ -171,7 +186,7 @@ async function renderModel(): Promise<void> {
   const base = `/models/${encodeURIComponent(data.team!)}/${encodeURIComponent(data.model!)}`;
   const el = document.getElementById('model')!;
   try {
-    const [m, history] = await Promise.all([api<Model>('GET', base), api<HistoryEvent[]>('GET', `${base}/history`)]);
+    const [m, history] = await Promise.all([api<ModelDetail>('GET', base), api<AliasEvent[]>('GET', `${base}/history`)]);
     for (const p of m.promotions) {
       if (!watching.has(p.id) || ACTIVE.includes(p.status)) continue;
       watching.delete(p.id);
@@ -199,7 +214,7 @@ async function renderModel(): Promise<void> {
   }
 }
 
-function comparisonTable(from: string, to: string, c: Comparison): Raw {
+function comparisonTable(from: string, to: string, c: VersionComparison): Raw {
   return html`<table><thead><tr><th>What</th><th>v${from}</th><th>v${to}</th></tr></thead><tbody>
     ${c.changes.map((x) => html`<tr><td>${x.field}</td><td>${x.from}</td><td>${x.to}</td></tr>`)}
     ${c.metrics.map((x) => html`<tr><td>metric ${x.name}</td><td>${x.from ?? '—'}</td><td>${x.to ?? '—'}${x.delta !== null ? ` (${x.delta >= 0 ? '+' : ''}${x.delta.toFixed(4)})` : ''}</td></tr>`)}
@@ -209,11 +224,11 @@ function comparisonTable(from: string, to: string, c: Comparison): Raw {
 async function renderApprovals(): Promise<void> {
   const el = document.getElementById('approvals')!;
   try {
-    const all = await api<Approval[]>('GET', '/model-approvals');
+    const all = await api<ModelApproval[]>('GET', '/model-approvals');
     const pending = all.filter((a) => a.status === 'pending');
     const decided = all.filter((a) => a.status !== 'pending');
-    const modelLink = (a: Approval) => html`<a href="/hub/models/${encodeURIComponent(a.team)}/${encodeURIComponent(a.model)}">${`${a.team}/${a.model}`}</a> v${a.version}`;
-    const act = (a: Approval, actions: ('approve' | 'reject' | 'revoke')[]) =>
+    const modelLink = (a: ModelApproval) => html`<a href="/hub/models/${encodeURIComponent(a.team)}/${encodeURIComponent(a.model)}">${`${a.team}/${a.model}`}</a> v${a.version}`;
+    const act = (a: ModelApproval, actions: ('approve' | 'reject' | 'revoke')[]) =>
       data.platformAdmin
         ? html`<form class="decide" data-id="${a.id}"><input name="reason" type="text" placeholder="Reason (recorded in the data audit log)" aria-label="Reason for #${a.id}" required minlength="5">
             ${actions.map((x) => html`<button type="submit" value="${x}" class="${x === 'approve' ? 'primary' : 'danger'}">${x[0]!.toUpperCase()}${x.slice(1)}</button> `)}</form>`
@@ -245,7 +260,7 @@ else if (data.view === 'approvals') {
     const action = ((event as SubmitEvent).submitter as HTMLButtonElement | null)?.value ?? 'approve';
     const reason = (form.elements.namedItem('reason') as HTMLInputElement).value;
     try {
-      const a = await api<Approval>('POST', `/model-approvals/${form.dataset.id}/${action}`, { reason });
+      const a = await api<ModelApproval>('POST', `/model-approvals/${form.dataset.id}/${action}`, { reason } satisfies ModelApprovalDecision);
       flash(`Promotion approval #${a.id} (${a.team}/${a.model}, ${a.dataset}) is now ${a.status}. The dataset's owners see it in the data audit log.`);
     } catch (err) {
       showError('flash', err);
@@ -262,13 +277,13 @@ else if (data.view === 'approvals') {
     try {
       if (button.dataset.promote) {
         button.disabled = true;
-        const p = await api<Promotion>('POST', `${base}/aliases/${button.dataset.promote}`, { version: Number(button.dataset.v) });
+        const p = await api<Promotion>('POST', `${base}/aliases/${button.dataset.promote}`, { version: Number(button.dataset.v) } satisfies PromoteRequest);
         watching.add(p.id);
         document.getElementById('flash')?.scrollIntoView({ block: 'start' });
         flash(`Checking v${p.version} for ${p.alias}: every guardrail runs again, including a clean re-run of the notebook. This takes a little while; the result shows here.`);
       } else if (button.dataset.rollback) {
         if (!confirm(`Roll ${button.dataset.rollback} back to the previous version?`)) return;
-        const r = await api<{ version: { version: number }; message: string }>('POST', `${base}/aliases/${button.dataset.rollback}/rollback`);
+        const r = await api<Rollback>('POST', `${base}/aliases/${button.dataset.rollback}/rollback`);
         flash(`Rolled ${button.dataset.rollback} back to v${r.version.version}. ${r.message}`);
       }
     } catch (err) {
@@ -283,7 +298,7 @@ else if (data.view === 'approvals') {
       window.clearTimeout(timer);
       try {
         const purpose = (form.elements.namedItem('purpose') as HTMLTextAreaElement).value;
-        const asked = await api<Approval[]>('POST', `${base}/approvals`, { version: Number(form.dataset.v), purpose });
+        const asked = await api<ModelApproval[]>('POST', `${base}/approvals`, { version: Number(form.dataset.v), purpose } satisfies ModelApprovalRequest);
         flash(`Asked the platform admins to approve ${asked.map((x) => x.dataset).join(', ')} for production (${asked.map((x) => `#${x.id}`).join(', ')}).`);
       } catch (err) {
         showError('flash', err);
@@ -295,7 +310,7 @@ else if (data.view === 'approvals') {
     const b = (document.getElementById('cmp-to') as HTMLSelectElement).value;
     const out = document.getElementById('compare-result')!;
     try {
-      render(out, comparisonTable(a, b, await api<Comparison>('GET', `${base}/compare?from=${a}&to=${b}`)));
+      render(out, comparisonTable(a, b, await api<VersionComparison>('GET', `${base}/compare?from=${a}&to=${b}`)));
     } catch (err) {
       showError('compare-result', err);
     }

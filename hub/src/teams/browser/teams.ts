@@ -1,14 +1,14 @@
 import { api, pageData } from '../../core/browser/api.js';
 import { flash, render, showError } from '../../core/browser/dom.js';
 import { html, type Raw } from '../../core/pages/html.js';
-import type { Team } from './types.js';
+import type { MembershipChange, Team, TeamMember, TeamRole } from '../../core/browser/api-types.js';
 
 /** The teams page: members and roles; team admins and platform admins change them in place. */
 
 const data = pageData<{ user: string; platformAdmin: boolean; adminOf: string[] }>();
 const canManage = (team: string) => data.platformAdmin || data.adminOf.includes(team);
 
-function memberRow(t: Team, m: Team['members'][number], manage: boolean): Raw {
+function memberRow(t: Team, m: TeamMember, manage: boolean): Raw {
   const changeable = manage && m.user !== data.user;
   return html`<tr><td><code>${m.user}</code></td>
     <td>${changeable
@@ -52,9 +52,10 @@ teamsEl.addEventListener('submit', async (event) => {
   const form = event.target as HTMLFormElement;
   const team = form.dataset.addTeam!;
   const user = (form.querySelector('input') as HTMLInputElement).value.trim().toLowerCase();
-  const role = (form.querySelector('select') as HTMLSelectElement).value;
+  // The role selects offer exactly the API's roles.
+  const role = (form.querySelector('select') as HTMLSelectElement).value as TeamRole;
   try {
-    await api('PUT', `/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(user)}`, { role });
+    await api('PUT', `/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(user)}`, { role } satisfies MembershipChange);
     flash(`Added ${user} to ${team} as ${role}.`);
     await load();
   } catch (err) {
@@ -67,7 +68,7 @@ teamsEl.addEventListener('change', async (event) => {
   const { roleTeam, roleUser } = select.dataset;
   if (!roleTeam || !roleUser) return;
   try {
-    await api('PUT', `/teams/${encodeURIComponent(roleTeam)}/members/${encodeURIComponent(roleUser)}`, { role: select.value });
+    await api('PUT', `/teams/${encodeURIComponent(roleTeam)}/members/${encodeURIComponent(roleUser)}`, { role: select.value as TeamRole } satisfies MembershipChange);
     flash(`${roleUser} is now ${select.value} of ${roleTeam}.`);
   } catch (err) {
     showError('flash', err);

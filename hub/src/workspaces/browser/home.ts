@@ -2,14 +2,15 @@ import { api, ApiCallError, pageData } from '../../core/browser/api.js';
 import { clear, errorBox, render, showError } from '../../core/browser/dom.js';
 import { formatMemory, timeAgo } from '../../core/browser/format.js';
 import { html, type Raw } from '../../core/pages/html.js';
-import type { Image, Progress, Size, Workspace } from './types.js';
+import type { StartWorkspaceRequest, Workspace, WorkspaceCatalog, WorkspaceImage, WorkspaceSize, WorkspaceStatus } from '../../core/browser/api-types.js';
+import type { Progress } from './progress.js';
 
 /** The home page: the caller's workspaces, their live start progress, and the start form. */
 
 const data = pageData<{ user: string; maxRunning: number; cullIdleSeconds: number }>();
 const me = encodeURIComponent(data.user);
-let images: Image[] = [];
-let sizes: Size[] = [];
+let images: WorkspaceImage[] = [];
+let sizes: WorkspaceSize[] = [];
 let workspaces: Workspace[] = [];
 let selectedImage = '';
 let selectedSize = '';
@@ -18,7 +19,7 @@ const streams = new Map<string, { source: EventSource; last?: Progress; log: str
 /** Workspaces started from this page open JupyterLab when ready. */
 const openWhenReady = new Set<string>();
 
-const STATUS_BADGE: Record<Workspace['status'], Raw> = {
+const STATUS_BADGE: Record<WorkspaceStatus, Raw> = {
   running: html`<span class="badge ok">running</span>`,
   pending: html`<span class="badge info">starting</span>`,
   stopping: html`<span class="badge warn">stopping</span>`,
@@ -169,7 +170,7 @@ function updateProgress(name: string, p: Progress, log: string[]): void {
 async function start(name: string, image: string, size: string, errorTarget: string): Promise<void> {
   clear(errorTarget);
   try {
-    await api('POST', `/users/${me}/servers/${encodeURIComponent(name)}`, { image, size });
+    await api('POST', `/users/${me}/servers/${encodeURIComponent(name)}`, { image, size } satisfies StartWorkspaceRequest);
     openWhenReady.add(name);
     follow(name);
     await refresh();
@@ -232,7 +233,7 @@ async function init(): Promise<void> {
   const wanted = new URLSearchParams(location.search).get('workspace');
   if (wanted) (document.getElementById('ws-name') as HTMLInputElement).value = wanted;
   try {
-    const catalog = await api<{ images: Image[]; sizes: Size[] }>('GET', '/images');
+    const catalog = await api<WorkspaceCatalog>('GET', '/images');
     images = catalog.images;
     sizes = catalog.sizes;
     selectedImage = (images.find((i) => i.recommended && !i.deprecated) ?? images[0])?.name ?? '';
