@@ -28,14 +28,14 @@ import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type
 import { KnowledgeBase } from './kb/knowledge-base.js';
 import { hubApi, openApiDocument } from './hub-api.js';
 import type { HubDeps } from './deps.js';
-import { createDataService, type DataService } from './data/index.js';
+import { createDataService, type DataService } from './data/create.js';
 import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
 import { RerunAccess } from './data/rerun-access.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
 import { WorkspaceManager } from './workspaces/manager.js';
-import { createModelServerBackend, createServing } from './serving/index.js';
-import { createModelRegistry, ModelStore, servingDeployer, type ModelRegistry } from './models/index.js';
+import { createModelServerBackend, createServing } from './serving/create.js';
+import { createModelRegistry, ModelStore, servingDeployer, type ModelRegistry } from './models/create.js';
 import { FEATURES } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -3,13 +3,14 @@ import type { Authenticator } from './identity/authenticator.js';
 import type { IdentityService } from './identity/identity.js';
 import type { LoginThrottle } from './identity/rate-limit.js';
 import type { HubConfig } from './core/config.js';
+import type { Isolation } from './core/isolation.js';
 import type { Store } from './store.js';
 import type { WorkspaceManager } from './workspaces/manager.js';
 import type { Subdomains } from './workspaces/subdomains.js';
-import type { Serving } from './serving/index.js';
+import type { Serving } from './serving/create.js';
 import type { DataService } from './data/service.js';
 import type { KnowledgeBase } from './kb/knowledge-base.js';
-import type { Models } from './models/index.js';
+import type { Models } from './models/create.js';
 
 /**
  * The hub's services, created once at start-up (`app.ts`) and handed to
@@ -34,11 +35,6 @@ export interface HubDeps {
   models: Models;
   /** Model deployments (`deploy`, `rollback`, `current`: the registry calls these on promotion), metrics and the predict route. */
   serving: Serving;
-  /**
-   * Where user code runs: `bubblewrap` (local, isolated), `none` (local, as
-   * the hub: admin pages warn) or `pods` (Kubernetes); `reruns` for the
-   * clean re-runs of published notebooks, which happen in the hub's machine
-   * or container on every backend today.
-   */
-  isolation: { userCode: 'bubblewrap' | 'none' | 'pods'; reruns: 'bubblewrap' | 'none' };
+  /** Where user code runs (core/isolation.ts). */
+  isolation: Isolation;
 }

@@ -10,7 +10,7 @@ import { Store } from './store.js';
 import { log } from './core/log.js';
 import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
 import { seedDemoData } from './data/seed.js';
-import { createDataService } from './data/index.js';
+import { createDataService } from './data/create.js';
 import { createObjectStore } from './storage/factory.js';
 import { SecretBox } from './core/secrets.js';
 

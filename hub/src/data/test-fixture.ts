@@ -6,7 +6,7 @@ import { parseConfig } from '../core/config.js';
 import { SecretBox } from '../core/secrets.js';
 import { LocalObjectStore } from '../storage/local-object-store.js';
 import { Store } from '../store.js';
-import { createDataService } from './index.js';
+import { createDataService } from './create.js';
 import type { Column, Dataset } from './model.js';
 import { subjectOf } from './permissions.js';
 import type { Subject } from './access-policy.js';

@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
-import type { HubDeps } from '../../deps.js';
+import type { Isolation } from '../isolation.js';
 
 export interface PlatformNotice {
   /** Stable id for tests and styling. */
@@ -28,7 +28,7 @@ export function currentNotices(): readonly PlatformNotice[] {
 }
 
 /** What the hub's configuration obliges it to warn platform admins about. */
-export function noticesFor(isolation: HubDeps['isolation']): PlatformNotice[] {
+export function noticesFor(isolation: Isolation): PlatformNotice[] {
   const out: PlatformNotice[] = [];
   if (isolation.userCode === 'none') {
     out.push({

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import type { Catalog, Sandbox } from '@atrium/spawner';
+import type { HubConfig } from '../core/config.js';
+import type { Store } from '../store.js';
+import { ConfigDatasetFacts, type Governance, GovernanceDatasetFacts } from './dataset-facts.js';
+import type { ProductionApprovalAudit } from './production-approvals.js';
+import { ModelRegistry } from './registry.js';
+import { JupyterNotebookRunner, type RerunData } from './runner.js';
+import type { ModelDeployer } from './serving.js';
+import type { ModelStore } from './store.js';
+
+export { ModelRegistry } from './registry.js';
+export { servingDeployer, type ModelDeployer } from './serving.js';
+export { ModelStore } from './store.js';
+
+/** What the hub's data service offers the registry: policy questions, its audit log and data-set owners. */
+export type DataSide = Governance & { audit?: ProductionApprovalAudit; data?: { getDataset(name: string): Promise<{ ownerTeam: string } | undefined> } };
+
+/** The model registry and what it runs on (the notebook runner), stopped together. */
+export interface Models {
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+/**
+ * What the registry is built on that other features build too: its store
+ * (model serving reads versions' authors from it) and the deployer
+ * (model serving), passed in so that nothing is set after construction.
+ */
+export interface ModelsWiring {
+  models: ModelStore;
+  deployer: ModelDeployer;
+  governance?: DataSide;
+  rerunData?: RerunData;
+}
+
+/** The registry with its default parts: the embedded data policy and the local notebook runner. */
+export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, sandbox: Sandbox, wiring: ModelsWiring): Models {
+  const { governance, rerunData } = wiring;
+  const runner = new JupyterNotebookRunner({
+    sandbox,
+    ...(rerunData ? { data: rerunData } : {}),
+    stateDir: config.stateDir,
+    envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
+    python: config.spawner.python,
+    catalog,
+    config: config.models,
+  });
+  const registry = new ModelRegistry(wiring.models, {
+    stateDir: config.stateDir,
+    config: config.models,
+    catalog,
+    data: governance ? new GovernanceDatasetFacts(governance, config.models) : new ConfigDatasetFacts(config.models),
+    deployer: wiring.deployer,
+    runner,
+    teamExists: async (team) => (await store.teams.get(team)) !== undefined,
+    ...(governance?.audit ? { audit: governance.audit } : {}),
+    ...(governance?.data ? { ownerOf: async (dataset: string) => (await governance.data!.getDataset(dataset))?.ownerTeam ?? null } : {}),
+  });
+  return {
+    registry,
+    async close() {
+      registry.shutdown();
+      runner.close();
+      await registry.idle();
+    },
+  };
+}
