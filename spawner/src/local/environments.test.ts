@@ -74,7 +74,8 @@ function writeWheel(dir: string, value: string): string {
   return file;
 }
 
-describe('environment builds', () => {
+// pip installs from the package index: minutes on a cold cache or a slow network.
+describe('environment builds', { timeout: 15 * 60_000 }, () => {
   const root = mkdtempSync(path.join(tmpdir(), 'atrium-envs-'));
   after(() => rmSync(root, { recursive: true, force: true }));
   const manager = new EnvironmentManager({ envsDir: path.join(root, 'envs'), logsDir: path.join(root, 'logs') });
