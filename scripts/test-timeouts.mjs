@@ -60,7 +60,8 @@ function trackingSuiteTimeout(declare) {
 }
 
 function wrap(declare, how) {
-  const wrapped = how(declare);
+  // Keep what hangs off the original (test.after, test.mock, …); only the declaring variants change.
+  const wrapped = Object.assign(how(declare), declare);
   for (const variant of ['skip', 'todo', 'only']) {
     if (typeof declare[variant] === 'function') wrapped[variant] = how(declare[variant]);
   }
