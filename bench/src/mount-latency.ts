@@ -51,6 +51,7 @@ async function measure(mounter: Mounter, settings: Settings): Promise<Figures> {
   const { setLogLevel } = await hub("core/log.js");
   const { hashPassword } = await hub("identity/passwords.js");
   const { seedDemoData } = await hub("data/seed.js");
+  const { seedDemo } = await hub("seed.js");
   setLogLevel("warn");
   const dir = makeTempDir(`mount-latency-${mounter}`);
   const mount: Record<string, unknown> = { local: mounter };
@@ -70,7 +71,7 @@ async function measure(mounter: Mounter, settings: Settings): Promise<Figures> {
   try {
     const { store, identity } = h.deps;
     const pw = await hashPassword("x");
-    for (const [team, title] of [["sales-finance", "Sales & Finance"], ["marketing", "Marketing"]]) await store.teams.create(team, title);
+    await seedDemo(store, { users: false }); // the demo teams, which own the demo data sets
     await store.users.create({ name: "alice", passwordHash: pw, teams: [{ team: "sales-finance", role: "team-admin" }] });
     await store.users.create({ name: "dan", passwordHash: pw, teams: [{ team: "marketing", role: "member" }] });
     await seedDemoData(h.data);
