@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const suite = process.argv[2] ?? 'all';
@@ -25,24 +26,36 @@ function find(dir, predicate, out = []) {
 }
 
 const isTest = (f) => f.endsWith('.test.js');
-const unit = ['spawner/dist', 'hub/dist'].flatMap((d) => find(path.join(root, d), isTest));
-const integration = find(path.join(root, 'tests/dist/integration'), isTest);
-const e2e = find(path.join(root, 'tests/dist/e2e'), isTest);
-const files = { unit, integration, e2e, all: [...unit, ...integration, ...e2e] }[suite];
-if (!files) {
+const suites = {
+  unit: ['spawner/dist', 'hub/dist'].flatMap((d) => find(path.join(root, d), isTest)),
+  integration: find(path.join(root, 'tests/dist/integration'), isTest),
+  e2e: find(path.join(root, 'tests/dist/e2e'), isTest),
+};
+const selected = suite === 'all' ? ['unit', 'integration', 'e2e'] : [suite];
+if (!selected.every((s) => s in suites)) {
   console.error(`unknown suite "${suite}": use unit, integration, e2e or all`);
   process.exit(2);
 }
-if (files.length === 0) {
+if (selected.every((s) => suites[s].length === 0)) {
   console.error(`no ${suite} tests found: run "npm run build" first`);
   process.exit(1);
 }
-// Integration tests start JupyterLab servers; running files one at a time keeps a 2-core machine responsive.
-const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
+
+// Limits, so a hung test fails instead of stalling CI. Generous: a test that
+// needs more (a cold environment build, a JupyterLab spawn, a Kubernetes
+// control plane) sets its own `timeout` (see scripts/test-timeouts.mjs).
+// The per-file limit also bounds before/after hooks, which get no per-test limit.
+const minutes = 60_000;
+const limits = {
+  unit: { perTestMs: 2 * minutes, perFileMs: 30 * minutes },
+  integration: { perTestMs: 10 * minutes, perFileMs: 60 * minutes },
+  e2e: { perTestMs: 10 * minutes, perFileMs: 60 * minutes },
+};
+
 // The JupyterLab extension's unit tests run with jest, in its own toolchain
 // (extension/node_modules, installed by extension/scripts/build.sh).
 let jestStatus = 0;
-if (suite === 'unit' || suite === 'all') {
+if (selected.includes('unit')) {
   const jest = spawnSync(process.execPath, [path.join(root, 'extension/node_modules/jest/bin/jest.js'), '--ci'], {
     stdio: 'inherit',
     cwd: path.join(root, 'extension'),
@@ -50,5 +63,34 @@ if (suite === 'unit' || suite === 'all') {
   jestStatus = jest.status ?? 1;
   if (jestStatus !== 0) console.error('extension unit tests (jest) failed');
 }
-const result = spawnSync(process.execPath, ['--test', ...concurrency, '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
-process.exit(result.status !== 0 ? (result.status ?? 1) : jestStatus);
+
+// Once its tests have ended, a file's process exits even if a timed-out test
+// left a socket or timer behind (the flag exists from Node 20.14 and 22).
+const [major, minor] = process.versions.node.split('.').map(Number);
+const forceExit = major >= 22 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
+let status = jestStatus;
+for (const name of selected) {
+  const files = suites[name];
+  if (files.length === 0) continue;
+  const { perTestMs, perFileMs } = limits[name];
+  // Integration tests start JupyterLab servers; running files one at a time keeps a 2-core machine responsive.
+  const concurrency = name === 'unit' ? [] : ['--test-concurrency=1'];
+  const args = [
+    '--test',
+    ...concurrency,
+    ...forceExit,
+    // On Node 20 this bounds each file as a whole; the per-test limit comes from the import below.
+    `--test-timeout=${perFileMs}`,
+    '--import',
+    pathToFileURL(path.join(root, 'scripts/test-timeouts.mjs')).href,
+    '--test-reporter=spec',
+    ...files,
+  ];
+  const result = spawnSync(process.execPath, args, {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, ATRIUM_TEST_TIMEOUT_MS: String(perTestMs) },
+  });
+  if (result.status !== 0 && status === 0) status = result.status ?? 1;
+}
+process.exit(status);

@@ -90,10 +90,10 @@ async function main(): Promise<void> {
   const rows = await writeCsv(file, sizeMb * MiB);
   const bytes = statSync(file).size;
 
-  const { parseConfig } = await hub("config.js");
+  const { parseConfig } = await hub("core/config.js");
   const { startHub } = await hub("app.js");
-  const { setLogLevel } = await hub("log.js");
-  const { hashPassword } = await hub("auth/passwords.js");
+  const { setLogLevel } = await hub("core/log.js");
+  const { hashPassword } = await hub("identity/passwords.js");
   setLogLevel("warn");
   const config = parseConfig({ port: 0, stateDir: join(dir, "state"), spawner: { prepareImages: false }, dataAccess: { maxUploadBytes: 8 * 1024 * MiB } });
   const h = await startHub(config);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -62,9 +62,11 @@ test('the head recorded outside the database catches deleted newest entries, als
   const anchor = new FileAuditAnchor(path.join(dir, 'state', AUDIT_ANCHOR_FILE));
   const log = new AuditLog(data.db, Buffer.alloc(32, 9));
   // Entries written before anchoring started are covered by the first head recorded after.
-  await log.append({ actor: 'dan', action: 'preview', dataset: 'sales' });
+  const unanchored = await log.append({ actor: 'dan', action: 'preview', dataset: 'sales' });
   log.anchorTo(anchor);
-  assert.deepEqual(await log.verify(), { ok: true, count: 1, head: (await log.verify()).head });
+  // Nothing recorded outside yet: the chain alone, its head the entry's own hash.
+  assert.deepEqual(await log.verify(), { ok: true, count: 1, head: unanchored.hash });
+  assert.equal(existsSync(anchor.where), false);
   for (let i = 0; i < 5; i++) await log.append({ actor: 'dan', action: 'download', dataset: 'sales', detail: { i } });
   let result = await log.verify();
   assert.equal(result.ok, true);

@@ -149,7 +149,10 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
       identity.invalidateUser(params.name);
       // A new password signs the account out everywhere else (the session that changed it stays).
       if (body.password !== undefined) await identity.endSessionsOf(params.name, who.via === 'session' && who.user.name === params.name ? who.sessionIdHash : undefined);
-      return publicUser((await store.users.get(params.name))!);
+      const updated = await store.users.get(params.name);
+      // Deleted by another request while this one ran (hashing a password takes a while).
+      if (!updated) throw notFound(`User ${params.name} does not exist.`);
+      return publicUser(updated);
     },
   });
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { loadCatalog, type ModelServerBackend, type ModelServerRequest, type SpawnerState } from '@atrium/spawner';
 import { SecretBox } from '../core/secrets.js';
+import { eventually } from '../core/test-waits.js';
 import { Store } from '../store.js';
 import { testDatabases } from '../core/db/test-databases.js';
 import { DeploymentManager } from './deployments.js';
@@ -129,7 +130,7 @@ for (const target of testDatabases('atrium_serving')) {
       backend.running.clear();
       const third = new DeploymentManager(store.serving, backend, catalog, secrets, { defaultSize: 'small' });
       await third.restore();
-      for (let i = 0; i < 100 && third.route('sales', 'iris', 'production') === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+      await eventually('a server gone after the restart to be started again', () => third.route('sales', 'iris', 'production') !== undefined);
       assert.equal(third.route('sales', 'iris', 'production')?.version, 5, 'a server gone after the restart is started again');
 
       // A server that dies is restarted by the poll; while it cannot start, callers get the reason.
@@ -139,14 +140,10 @@ for (const target of testDatabases('atrium_serving')) {
       polled.startBackgroundTasks();
       backend.failing.add(5);
       backend.running.clear();
-      const until = async (what: string, check: () => boolean) => {
-        for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-        assert.ok(check(), what);
-      };
-      await until('the dead server is noticed and its restart fails', () => /did not start/.test(polled.unavailableReason('sales', 'iris', 'production') ?? ''));
+      await eventually('the dead server to be noticed and its restart to fail', () => /did not start/.test(polled.unavailableReason('sales', 'iris', 'production') ?? ''));
       assert.equal(polled.route('sales', 'iris', 'production'), undefined);
       backend.failing.delete(5);
-      await until('a later poll starts it again', () => polled.route('sales', 'iris', 'production')?.version === 5);
+      await eventually('a later poll to start it again', () => polled.route('sales', 'iris', 'production')?.version === 5);
       assert.equal(polled.unavailableReason('sales', 'iris', 'production'), undefined);
 
       await polled.undeploy('sales', 'iris', 'production');

@@ -13,13 +13,18 @@ test('a workspace host is one user label in front of the subdomain host', () => 
   assert.equal(new Subdomains('http://localhost:8000').userOfHost('dan.localhost:8000'), 'dan');
 });
 
-test('a ticket signs in once, only its own user, only for a minute', () => {
+test('a ticket signs in once, only its own user, only for a minute', (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
   const s = new Subdomains('http://localhost:8000');
   const ticket = s.issueTicket('alice', '/user/alice/ws/lab');
   assert.equal(s.redeemTicket(ticket, 'dan'), undefined, 'not on someone else’s host');
   assert.equal(s.redeemTicket(ticket, 'alice'), undefined, 'and gone after one try');
   const fresh = s.issueTicket('alice', '/user/alice/ws/lab');
+  t.mock.timers.tick(59_999);
   assert.deepEqual(s.redeemTicket(fresh, 'alice'), { next: '/user/alice/ws/lab' });
+  const late = s.issueTicket('alice', '/user/alice/ws/lab');
+  t.mock.timers.tick(60_000);
+  assert.equal(s.redeemTicket(late, 'alice'), undefined, 'not once its minute is over');
 });
 
 test('a workspace host may read, mount and publish, never govern', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -107,6 +108,58 @@ describe('wrapCommand', () => {
 
   it('quotes for the shell', () => {
     assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+  });
+});
+
+// The paths and knobs for both layouts, whatever this machine has: the
+// hierarchies are plain folders here, so only what applyLimits writes is
+// checked (the kernel's side is the "real cgroups" test below).
+describe('cgroup layout, on a stand-in hierarchy', () => {
+  const size = { memoryMiB: 768, cpu: 0.5 };
+  const bytes = String(768 * 1024 * 1024);
+  const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8').trim();
+  const joins = (l: AppliedLimits) => wrapCommand(l, ['/bin/true'])[2] ?? '';
+
+  it('v1: a memory and a cpu cgroup, each at <hierarchy>/<parent>/<user>--<workspace>', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'atrium-cgroup-v1-'));
+    const memory = path.join(root, 'memory');
+    const cpu = path.join(root, 'cpu,cpuacct');
+    for (const dir of [memory, cpu]) mkdirSync(dir);
+    const l = await applyLimits({ mode: 'cgroup', support: { version: 1, memory, cpu }, parent: 'atrium', name: 'alice--default', size });
+    assert.deepEqual(l.cgroups, [path.join(memory, 'atrium', 'alice--default'), path.join(cpu, 'atrium', 'alice--default')]);
+    assert.deepEqual([l.memory, l.cpu, l.cgroupVersion], ['cgroup', 'cgroup', 1]);
+    const [memDir, cpuDir] = l.cgroups as [string, string];
+    assert.equal(read(memDir, 'memory.limit_in_bytes'), bytes);
+    assert.equal(read(memDir, 'memory.memsw.limit_in_bytes'), bytes, 'no swap beyond the memory limit');
+    assert.equal(read(cpuDir, 'cpu.cfs_period_us'), '100000');
+    assert.equal(read(cpuDir, 'cpu.cfs_quota_us'), '50000');
+    for (const dir of l.cgroups) assert.ok(joins(l).includes(shellQuote(path.join(dir, 'cgroup.procs'))), `the server joins ${dir}`);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('v1 without a cpu hierarchy: memory only, and the note says why', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'atrium-cgroup-v1-'));
+    const l = await applyLimits({ mode: 'cgroup', support: { version: 1, memory: root }, parent: 'atrium', name: 'alice--default', size });
+    assert.deepEqual(l.cgroups, [path.join(root, 'atrium', 'alice--default')]);
+    assert.equal(l.cpu, 'none');
+    assert.match(l.notes.join(' '), /no cgroup v1 cpu hierarchy/);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('v2: one cgroup at <root>/<parent>/<user>--<workspace>, the memory controller enabled on the way down', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'atrium-cgroup-v2-'));
+    const l = await applyLimits({ mode: 'cgroup', support: { version: 2, root, controllers: ['memory', 'pids'] }, parent: 'atrium', name: 'alice--default', size });
+    const leaf = path.join(root, 'atrium', 'alice--default');
+    assert.deepEqual(l.cgroups, [leaf]);
+    assert.deepEqual([l.memory, l.cgroupVersion], ['cgroup', 2]);
+    assert.equal(read(leaf, 'memory.max'), bytes);
+    assert.equal(read(leaf, 'memory.swap.max'), '0');
+    for (const dir of [root, path.join(root, 'atrium')]) assert.equal(read(dir, 'cgroup.subtree_control'), '+memory', dir);
+    // No cpu controller offered: memory is still limited, and the note says why CPU is not.
+    assert.equal(l.cpu, 'none');
+    assert.match(l.notes.join(' '), /cgroup v2 cpu controller is not available/);
+    assert.ok(joins(l).includes(shellQuote(path.join(leaf, 'cgroup.procs'))));
+    rmSync(root, { recursive: true, force: true });
   });
 });
 

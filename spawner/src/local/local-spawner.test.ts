@@ -29,6 +29,26 @@ const minimal = catalog.findImage('minimal') as CatalogImage;
 const small = catalog.findSize('small') as CatalogSize;
 const cgroupsUsable = detectCgroups() !== undefined && process.getuid?.() === 0;
 
+/**
+ * Where the spawner puts a workspace's cgroups on this machine's layout (v1:
+ * one per hierarchy, v2: one in the unified tree); limits.test.ts checks both
+ * layouts, the first test below that the spawner uses exactly these.
+ */
+function cgroupDirsOf(user: string, workspace: string): string[] {
+  const support = detectCgroups();
+  if (!support) return [];
+  const name = `${user}--${workspace}`;
+  const hierarchies = support.version === 1 ? [support.memory, ...(support.cpu ? [support.cpu] : [])] : [support.root];
+  return hierarchies.map((h) => path.join(h, 'atrium', name));
+}
+
+/** A start that failed or was aborted after its limits were set: they were set, and are gone again. */
+function assertCgroupsRemoved(user: string, workspace: string, logFile: string): void {
+  if (!cgroupsUsable) return;
+  assert.match(readFileSync(logFile, 'utf8'), /memory enforced by cgroup/, 'the start had created its cgroups');
+  for (const dir of cgroupDirsOf(user, workspace)) assert.equal(existsSync(dir), false, `${dir} removed`);
+}
+
 let counter = 0;
 const used: Array<[string, string]> = [];
 function request(overrides: Partial<StartRequest> = {}): StartRequest {
@@ -208,7 +228,9 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
     if (cgroupsUsable) {
       assert.equal(state.limits.memory, 'cgroup');
       const mem = state.limits.cgroups[0] as string;
-      assert.match(mem, new RegExp(`/atrium/tester--${req.workspace}$`));
+      const expected = cgroupDirsOf(req.user, req.workspace);
+      assert.equal(mem, expected[0]);
+      for (const dir of state.limits.cgroups) assert.ok(expected.includes(dir), `${dir} is one of ${expected.join(', ')}`);
       const limitFile = state.limits.cgroupVersion === 2 ? 'memory.max' : 'memory.limit_in_bytes';
       assert.equal(readFileSync(path.join(mem, limitFile), 'utf8').trim(), String(small.memoryMiB * 1024 * 1024));
       const procs = readFileSync(path.join(mem, 'cgroup.procs'), 'utf8').split('\n').map(Number);
@@ -315,7 +337,7 @@ setInterval(() => {}, 1000); // a hub keeps running until killed
     });
     rmSync(site, { recursive: true, force: true });
     assert.deepEqual(processesOf(req.workspace), []);
-    assert.equal(existsSync(`/sys/fs/cgroup/memory/atrium/${req.user}--${req.workspace}`), false);
+    assertCgroupsRemoved(req.user, req.workspace, spawner.logFile(req.user, req.workspace));
   });
 
   it('kills what it started when the start is aborted', async () => {
@@ -333,7 +355,7 @@ setInterval(() => {}, 1000); // a hub keeps running until killed
     );
     await sleep(200);
     assert.deepEqual(processesOf(req.workspace), []);
-    assert.equal(existsSync(`/sys/fs/cgroup/memory/atrium/${req.user}--${req.workspace}`), false);
+    assertCgroupsRemoved(req.user, req.workspace, spawner.logFile(req.user, req.workspace));
 
     const already = new AbortController();
     already.abort();

@@ -70,7 +70,7 @@ describe('mounting through the workspace agent, in the browser', { skip: s3.skip
 
   test('revoking the grant removes the folder from the running workspace', async () => {
     assert.equal((await call(t.url, 'DELETE', `/hub/api/datasets/sales/grants/${grant}`, { token: alice })).status, 204);
-    await waitFor('~/datasets/sales to disappear', async () => !existsSync(salesDir), 20_000, 250);
+    await waitFor('~/datasets/sales to disappear', async () => !existsSync(salesDir), 60_000, 250);
     await dan.locator('.jp-DirListing-item[title^="Name: sales"]').waitFor({ state: 'detached', timeout: 30_000 });
     await screenshot(dan, 'data-agent-revoked');
   });

@@ -23,6 +23,10 @@ const iris = withCard(notebook([cell('C = 1.0', ['parameters']), cell(TRAIN), ce
 // The key is assembled at run time, so it appears only in the output, as when someone prints a credential.
 const leaky = withCard(notebook([cell('C = 1.0', ['parameters']), cell(TRAIN), cell(PREDICT), cell('print("connecting with", "AKIA" + "Z7VQ3KX2M4PLR9TB")')]), 'iris');
 
+// A clean re-run may first build the datascience environment (minutes on a
+// cold cache); each wait for one allows 10 minutes, some tests wait twice.
+const RERUNS = { timeout: 30 * 60_000 };
+
 // Train a scikit-learn model in a real datascience workspace, publish it from
 // the Models panel, watch the guardrails pass (including the clean-kernel
 // re-run) and promote it; a notebook that prints an AWS key is blocked.
@@ -97,7 +101,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await panel().screenshot({ path: path.join(artifactsDir, `${name}.png`) });
   }
 
-  test('train in a datascience workspace, publish from the Models panel, guardrails pass, promote to production', async () => {
+  test('train in a datascience workspace, publish from the Models panel, guardrails pass, promote to production', RERUNS, async () => {
     await openAndRunAll('iris.ipynb');
     await openModelsPanel();
     assert.equal(await panel().locator('input[name="model"]').inputValue(), 'iris', 'prefilled from the notebook metadata');
@@ -157,7 +161,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     assert.equal(production.version, 1, 'the failing version takes no traffic');
   });
 
-  test('promote v3 from the hub’s model page (checking, then serving), then roll production back to v1 in the browser', async () => {
+  test('promote v3 from the hub’s model page (checking, then serving), then roll production back to v1 in the browser', RERUNS, async () => {
     // v3 answers with species names, so which version serves is visible in the predictions.
     const names = PREDICT.replace('return _model.predict(inputs).tolist()', 'return [["setosa", "versicolor", "virginica"][int(p)] for p in _model.predict(inputs)]');
     const v3nb = notebook([
@@ -201,7 +205,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     assert.deepEqual(await predict(), [0, 2], 'v1 answers again after the rollback');
   });
 
-  test('restricted data: ask for production approval on the model page, a platform admin approves, the promotion passes', async () => {
+  test('restricted data: ask for production approval on the model page, a platform admin approves, the promotion passes', RERUNS, async () => {
     for (const team of ['supply-chain', 'marketing']) await t.hub.deps.store.teams.create(team, team);
     await seedDemoData(t.hub.data);
     const rootApiToken = await createUser(t.hub, 'root', { platformAdmin: true, password: 'root-password' });

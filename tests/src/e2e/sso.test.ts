@@ -62,7 +62,8 @@ describe('single sign-on with Keycloak', { skip: skipWithoutKeycloak }, () => {
     await t?.close({ stopServers: true });
   });
 
-  test('log in through Keycloak, land home in the right team, start a workspace, log out of both; the workspace and API tokens live on', async () => {
+  // The first start may build the workspace's environment: the wait for the lab allows 10 minutes.
+  test('log in through Keycloak, land home in the right team, start a workspace, log out of both; the workspace and API tokens live on', { timeout: 20 * 60_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
     const errors = watchErrors(page);

@@ -21,7 +21,8 @@ describe('in the browser', () => {
     await t?.close({ stopServers: true });
   });
 
-  test('log in, start a datascience workspace, run pandas in a notebook, stop it', async () => {
+  // The first start may build the datascience environment: the wait for the lab allows 10 minutes.
+  test('log in, start a datascience workspace, run pandas in a notebook, stop it', { timeout: 20 * 60_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     const errors = watchErrors(page);
     await page.goto(`${t.url}/hub/home`);

@@ -160,13 +160,13 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     assert.match(String(unmount?.detail.reason), /revoked by alice/);
   });
 
-  test('an expiring grant disappears from the home within the reconcile interval', async () => {
+  test('an expiring grant disappears from the home once it ends', async () => {
     const g = await api('POST', '/datasets/sales/grants', alice, { granteeKind: 'team', grantee: 'marketing', purpose: 'Short look for the campaign review', expiresAt: new Date(Date.now() + 2500).toISOString() });
     assert.equal(g.status, 201, g.text);
     assert.equal((await api('POST', '/datasets/sales/mount', dan)).status, 200);
     const dir = path.join(t.stateDir, 'homes', 'dan', 'datasets', 'sales');
     assert.ok(existsSync(dir));
-    await waitFor('the expired mount to be removed', async () => !existsSync(dir), 10_000);
+    await waitFor('the expired mount to be removed', async () => !existsSync(dir), 60_000);
     assert.equal((await api('GET', '/datasets/sales/download', dan)).status, 403);
   });
 

@@ -7,6 +7,11 @@ import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers
 import { irisNotebookReading, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
 
+// A clean re-run may first build the datascience environment (minutes on a
+// cold cache), and each wait for one allows 10 minutes: more than the
+// runner's default per-test limit.
+const RERUNS = { timeout: 30 * 60_000 };
+
 /**
  * Promotion re-runs every guardrail with today's policies (the clean re-run
  * included), and restricted data needs a platform approval that covers the
@@ -42,7 +47,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     }, 600_000, 500);
   const guardrail = (results: any[], id: string) => results.find((g: any) => g.id === id);
 
-  it('refuses at promotion a version that passed at publish once the data owners stop allowing its data in production, with the reason', async () => {
+  it('refuses at promotion a version that passed at publish once the data owners stop allowing its data in production, with the reason', RERUNS, async () => {
     const base = '/hub/api/models/sales-finance/churn';
     const r = await call(t.url, 'POST', `${base}/versions`, { token: alice, body: publishBody(irisNotebookReading('sales'), { datasets: [{ name: 'sales', version: '1' }] }) });
     assert.equal(r.status, 201, r.text);
@@ -77,7 +82,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     await call(t.url, 'PATCH', '/hub/api/datasets/sales', { token: alice, body: { productionAllowed: true } });
   });
 
-  it('re-runs the notebook at promotion: a notebook that depended on a service outside its bundle is refused once the service is gone', async () => {
+  it('re-runs the notebook at promotion: a notebook that depended on a service outside its bundle is refused once the service is gone', RERUNS, async () => {
     const base = '/hub/api/models/sales-finance/fragile';
     // A re-run sees nothing of the machine's files (the sandbox), but it can call a service, which may be gone later.
     const service = createServer((_req, res) => res.end('0.5\n'));
@@ -117,7 +122,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal((await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: carol })).status, 404);
   });
 
-  it('needs a platform approval for restricted data: request, approve, promote, revoke, refuse; each decision in the data audit log', async () => {
+  it('needs a platform approval for restricted data: request, approve, promote, revoke, refuse; each decision in the data audit log', RERUNS, async () => {
     const base = '/hub/api/models/sales-finance/payroll-risk';
     // The owners allow payroll in production; the platform must still approve each model that uses it.
     assert.equal((await call(t.url, 'PATCH', '/hub/api/datasets/payroll', { token: alice, body: { productionAllowed: true } })).status, 200);
@@ -207,7 +212,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     await t.hub.models.idle();
   });
 
-  it('a hub that stops during the checks ends the promotion as failed ("promote again"), never a hung one, and nothing moves', async () => {
+  it('a hub that stops during the checks ends the promotion as failed ("promote again"), never a hung one, and nothing moves', RERUNS, async () => {
     const base = '/hub/api/models/sales-finance/churn';
     const started = await call(t.url, 'POST', `${base}/aliases/production`, { token: alice, body: { version: 1 } });
     assert.equal(started.status, 202, started.text);

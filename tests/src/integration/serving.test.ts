@@ -137,12 +137,11 @@ describe('model serving', { timeout: 900_000 }, () => {
     assert.equal(wrongShape.status, 422);
     assert.match(wrongShape.json.error.message, /features/);
 
-    const started = Date.now();
+    // The model sleeps for 10 minutes: an answer at all is the hub's 3 s limit at work.
     const hangs = await predict(modelToken, { inputs: 'hang' });
     assert.equal(hangs.status, 504);
     assert.equal(hangs.json.error.code, 'predict_timeout');
     assert.match(hangs.json.error.message, /did not finish within 3 s/);
-    assert.ok(Date.now() - started < 15_000);
 
     // The server survived all of it.
     const ok = await predict(modelToken, { inputs: ROWS });
@@ -173,13 +172,14 @@ describe('model serving', { timeout: 900_000 }, () => {
     }
     assert.equal(workers.length, 2, 'medium has 2 CPUs: 2 workers');
 
-    const hanging = predict(modelToken, { inputs: 'hang' }, 'sales/iris/staging');
+    let hangingAnswered = false;
+    const hanging = predict(modelToken, { inputs: 'hang' }, 'sales/iris/staging').finally(() => (hangingAnswered = true));
     await new Promise((r) => setTimeout(r, 300));
-    const started = Date.now();
     const quick = await predict(modelToken, { inputs: ROWS }, 'sales/iris/staging');
     assert.equal(quick.status, 200);
     assert.equal(quick.json.predictions.version, 40);
-    assert.ok(Date.now() - started < 2500, `answered in ${Date.now() - started} ms while another worker is stuck`);
+    // With one worker the quick request would wait until the stuck one is given up (504).
+    assert.equal(hangingAnswered, false, 'answered while the other worker is still stuck');
     assert.equal((await hanging).status, 504);
 
     // kill -9 of the supervisor: the hub starts a new server and no orphaned worker is left behind.
