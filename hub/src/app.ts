@@ -6,7 +6,6 @@ import { createSandbox, loadCatalog, LocalProcessSpawner, NoSandbox, type Catalo
 import { mounterKind } from './data/workspace-env.js';
 import { createKubernetesSpawner } from './workspaces/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { Authenticator } from './identity/authenticator.js';
 import { BuiltinAuthenticator } from './identity/builtin.js';
 import { IdentityService, type RequestIdentity } from './identity/identity.js';
@@ -26,10 +25,9 @@ import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
-import { ApiRegistry } from './core/api.js';
 import type { HubDeps } from './deps.js';
 import { createDataService, type DataService } from './data/index.js';
-import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
+import { workspaceAuthenticator } from './data/workspace-auth.js';
 import { RerunAccess } from './data/rerun-access.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
@@ -37,6 +35,7 @@ import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/index.js';
 import { createModelRegistry, servingDeployer, type ModelRegistry } from './models/index.js';
 import { FEATURES } from './features.js';
+import { hubApi } from './hub-api.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const VERSION = '0.1.0';
@@ -188,17 +187,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
   };
 
-  const api = new ApiRegistry();
-  for (const feature of FEATURES) feature.routes?.(api, deps);
-  api.add({
-    method: 'get',
-    path: '/',
-    tag: 'hub',
-    summary: 'Hub version',
-    access: 'public',
-    response: z.object({ name: z.literal('atrium'), version: z.string() }),
-    handler: async () => ({ name: 'atrium', version: VERSION }),
-  });
+  const api = hubApi(deps, VERSION);
   const openapi = api.openapi({ title: 'Atrium hub API', version: VERSION });
 
   // Signing out of single sign-on redirects the sign-out form to the provider, which form-action must allow.
@@ -222,17 +211,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/static', express.static(path.join(here, '..', 'dist-client'), { maxAge: '1h', index: false }));
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
-    // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).
+    // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper),
+    // notebook re-runs with theirs; which data routes each may call, the routes declare (`authorize.credentials`).
     if (!res.locals.identity && (req.path.startsWith('/api/datasets') || req.path.startsWith('/api/data/'))) {
       const workspace = await workspaceAuth(req);
-      if (workspace && !workspaceTokenMayCall(req.method, req.path)) {
-        throw new ApiError(403, 'workspace_token_not_allowed', WORKSPACE_TOKEN_REFUSAL);
-      }
-      const rerun = workspace ? undefined : await rerunAccess.authenticate(req);
-      if (rerun && !rerunMayCall(req.method, req.path)) {
-        throw new ApiError(403, 'rerun_not_allowed', 'A re-run of a published notebook may only read data its author may read.');
-      }
-      res.locals.identity = workspace ?? rerun;
+      res.locals.identity = workspace ?? (await rerunAccess.authenticate(req));
     }
     next();
   });

@@ -1,7 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { RequestIdentity } from '../identity/identity.js';
-import { ApiError, badRequest, unauthorized } from './errors.js';
+import { authorizeJson, type Authorize, checkCredential, checkRule, describeAuthorize } from './authorization.js';
+import { ApiError, badRequest } from './errors.js';
 import { log } from './log.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -24,6 +25,11 @@ export interface RouteSpec<
   method: Method;
   /** Express-style path below /hub/api, e.g. `/users/:name`. */
   path: string;
+  /**
+   * Older paths of the same route, kept for clients that use them: they run
+   * the same declaration and are marked deprecated in the document.
+   */
+  aliases?: readonly string[];
   summary: string;
   tag: string;
   params?: P;
@@ -33,8 +39,11 @@ export interface RouteSpec<
   response?: z.ZodType;
   /** Success status; default 204 (no body) for DELETE, 200 otherwise. */
   status?: number;
-  /** `public` routes run without an identity. */
-  access?: 'public' | 'authenticated';
+  /**
+   * Who may call it (hub/src/core/authorization.ts); enforced before the
+   * handler runs, so handlers do not repeat it.
+   */
+  authorize: Authorize;
   /**
    * Content types of a non-JSON answer (server-sent events, file downloads);
    * such handlers write `res` themselves and return undefined.
@@ -77,9 +86,9 @@ export class ApiRegistry {
 
   mount(router: Router): void {
     for (const spec of this.routes) {
-      router[spec.method](spec.path, async (req: Request, res: Response) => {
+      router[spec.method]([spec.path, ...(spec.aliases ?? [])], async (req: Request, res: Response) => {
         const identity = res.locals.identity as RequestIdentity | undefined;
-        if (spec.access !== 'public' && !identity) throw unauthorized();
+        checkCredential(spec.authorize, identity);
         const params = parse(spec.params, req.params, 'path');
         const query = parse(spec.query, req.query, 'query');
         let rawBody: unknown = req.body;
@@ -90,6 +99,7 @@ export class ApiRegistry {
           rawBody = {};
         }
         const body = parse(spec.body, rawBody, 'body');
+        await checkRule(spec.authorize, identity?.user, { params: params as Record<string, unknown>, query: query as Record<string, unknown>, body });
         let result = await spec.handler({ req, res, params, query, body, identity: identity! });
         if (res.headersSent) return;
         if (result !== undefined && spec.response) {
@@ -113,8 +123,10 @@ export class ApiRegistry {
   allowedMethods(path: string): string[] {
     const methods = new Set<string>();
     for (const spec of this.routes) {
-      const pattern = new RegExp(`^${spec.path.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
-      if (pattern.test(path)) methods.add(spec.method.toUpperCase());
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) {
+        const pattern = new RegExp(`^${declared.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
+        if (pattern.test(path)) methods.add(spec.method.toUpperCase());
+      }
     }
     if (methods.has('GET')) methods.add('HEAD');
     return [...methods];
@@ -123,33 +135,10 @@ export class ApiRegistry {
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const spec of this.routes) {
-      const openPath = '/hub/api' + spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-      const operation: Record<string, unknown> = {
-        summary: spec.summary,
-        tags: [spec.tag],
-        operationId: `${spec.method}${openPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-        parameters: [
-          ...objectParameters(spec.params, 'path'),
-          ...objectParameters(spec.query, 'query'),
-        ],
-        responses: {
-          [String(successStatus(spec))]: {
-            description: 'Success',
-            ...(spec.produces
-              ? { content: Object.fromEntries(spec.produces.map((type) => [type, { schema: { type: 'string' } }])) }
-              : successStatus(spec) === 204
-                ? {}
-                : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
-          },
-          '4XX': { $ref: '#/components/responses/Error' },
-        },
-        ...(spec.access === 'public' ? { security: [] } : {}),
-      };
-      if (spec.body) {
-        // A body whose fields all have defaults may be omitted.
-        operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) {
+        const deprecated = declared !== spec.path;
+        (paths[openApiPath(declared)] ??= {})[spec.method] = this.operation(spec, declared, deprecated);
       }
-      (paths[openPath] ??= {})[spec.method] = operation;
     }
     return {
       openapi: '3.1.0',
@@ -169,6 +158,45 @@ export class ApiRegistry {
       },
     };
   }
+
+  /** One operation of the document; an alias path is the same operation, deprecated. */
+  private operation(spec: RouteSpec, declared: string, deprecated: boolean): Record<string, unknown> {
+    const openPath = openApiPath(declared);
+    const operation: Record<string, unknown> = {
+      summary: spec.summary,
+      description: [describeAuthorize(spec.authorize), deprecated ? `Deprecated: use ${openApiPath(spec.path)}.` : ''].filter(Boolean).join(' '),
+      tags: [spec.tag],
+      operationId: `${spec.method}${openPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      parameters: [
+        ...objectParameters(spec.params, 'path'),
+        ...objectParameters(spec.query, 'query'),
+      ],
+      responses: {
+        [String(successStatus(spec))]: {
+          description: 'Success',
+          ...(spec.produces
+            ? { content: Object.fromEntries(spec.produces.map((type) => [type, { schema: { type: 'string' } }])) }
+            : successStatus(spec) === 204
+              ? {}
+              : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
+        },
+        '4XX': { $ref: '#/components/responses/Error' },
+      },
+      ...(spec.authorize.who.kind === 'anyone' ? { security: [] } : {}),
+      ...(deprecated ? { deprecated: true } : {}),
+      'x-atrium-authorize': authorizeJson(spec.authorize),
+    };
+    if (spec.body) {
+      // A body whose fields all have defaults may be omitted.
+      operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
+    }
+    return operation;
+  }
+}
+
+/** `/users/:name` → `/hub/api/users/{name}`. */
+function openApiPath(path: string): string {
+  return '/hub/api' + path.replace(/:([A-Za-z_]+)/g, '{$1}');
 }
 
 export const errorSchema = z.object({
