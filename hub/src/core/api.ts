@@ -73,6 +73,37 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
 }
 
 /**
+ * An alias path may name its parameters as the old API did
+ * (`/servers/:server` for `/workspaces/:workspace`); they match the
+ * declaration's by position. Maps the alias's names to the declaration's.
+ */
+function paramNames(declared: string, primary: string): Map<string, string> {
+  const names = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
+  const ours = names(primary);
+  const theirs = names(declared);
+  if (ours.length !== theirs.length) throw new Error(`alias ${declared} must have the parameters of ${primary}`);
+  return new Map(theirs.map((name, i) => [name, ours[i]!]));
+}
+
+function renamed(values: Record<string, unknown>, names: Map<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [names.get(k) ?? k, v]));
+}
+
+/** Path parameters as the caller's path names them, so a 400 names the field they sent. */
+function parseParams<T extends z.ZodType>(schema: T | undefined, value: Record<string, unknown>, names: Map<string, string>): z.infer<T> {
+  try {
+    return parse(schema, renamed(value, names), 'path');
+  } catch (err) {
+    const back = new Map([...names].map(([alias, ours]) => [ours, alias]));
+    if (err instanceof ApiError && err.field && back.has(err.field) && back.get(err.field) !== err.field) {
+      const field = back.get(err.field)!;
+      throw new ApiError(err.status, err.code, err.message.replace(new RegExp(`^${err.field}: `), `${field}: `), field);
+    }
+    throw err;
+  }
+}
+
+/**
  * Routes are declared once, with their schemas; the same declaration
  * validates requests and produces the OpenAPI document, so the two cannot
  * drift apart.
@@ -86,37 +117,42 @@ export class ApiRegistry {
 
   mount(router: Router): void {
     for (const spec of this.routes) {
-      router[spec.method]([spec.path, ...(spec.aliases ?? [])], async (req: Request, res: Response) => {
-        const identity = res.locals.identity as RequestIdentity | undefined;
-        checkCredential(spec.authorize, identity);
-        const params = parse(spec.params, req.params, 'path');
-        const query = parse(spec.query, req.query, 'query');
-        let rawBody: unknown = req.body;
-        if (spec.body && rawBody === undefined) {
-          // express.json() leaves the body undefined for other content types.
-          const sentBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-          if (sentBody) throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
-          rawBody = {};
-        }
-        const body = parse(spec.body, rawBody, 'body');
-        await checkRule(spec.authorize, identity?.user, { params: params as Record<string, unknown>, query: query as Record<string, unknown>, body });
-        let result = await spec.handler({ req, res, params, query, body, identity: identity! });
-        if (res.headersSent) return;
-        if (result !== undefined && spec.response) {
-          // Answer exactly what the document promises: fields a handler adds
-          // beyond the response schema are dropped. A mismatch is a bug; it is
-          // logged, and the answer still goes out.
-          const checked = spec.response.safeParse(result);
-          if (checked.success) result = checked.data;
-          else log.warn('response does not match its schema', { route: `${spec.method.toUpperCase()} ${spec.path}`, issue: checked.error.issues[0]?.message });
-        }
-        if (result === undefined) {
-          res.status(successStatus(spec)).end();
-          return;
-        }
-        res.status(successStatus(spec)).json(result);
-      });
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) this.mountOne(router, spec, declared);
     }
+  }
+
+  private mountOne(router: Router, spec: RouteSpec, declared: string): void {
+    const names = paramNames(declared, spec.path);
+    router[spec.method](declared, async (req: Request, res: Response) => {
+      const identity = res.locals.identity as RequestIdentity | undefined;
+      checkCredential(spec.authorize, identity);
+      const params = parseParams(spec.params, req.params, names);
+      const query = parse(spec.query, req.query, 'query');
+      let rawBody: unknown = req.body;
+      if (spec.body && rawBody === undefined) {
+        // express.json() leaves the body undefined for other content types.
+        const sentBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (sentBody) throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
+        rawBody = {};
+      }
+      const body = parse(spec.body, rawBody, 'body');
+      await checkRule(spec.authorize, identity?.user, { params: params as Record<string, unknown>, query: query as Record<string, unknown>, body });
+      let result = await spec.handler({ req, res, params, query, body, identity: identity! });
+      if (res.headersSent) return;
+      if (result !== undefined && spec.response) {
+        // Answer exactly what the document promises: fields a handler adds
+        // beyond the response schema are dropped. A mismatch is a bug; it is
+        // logged, and the answer still goes out.
+        const checked = spec.response.safeParse(result);
+        if (checked.success) result = checked.data;
+        else log.warn('response does not match its schema', { route: `${spec.method.toUpperCase()} ${spec.path}`, issue: checked.error.issues[0]?.message });
+      }
+      if (result === undefined) {
+        res.status(successStatus(spec)).end();
+        return;
+      }
+      res.status(successStatus(spec)).json(result);
+    });
   }
 
   /** Methods declared for a path, for 405 answers to the others. */
@@ -168,7 +204,7 @@ export class ApiRegistry {
       tags: [spec.tag],
       operationId: `${spec.method}${openPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       parameters: [
-        ...objectParameters(spec.params, 'path'),
+        ...objectParameters(spec.params, 'path').map((p) => ({ ...p, name: aliasNameOf(p.name as string, declared, spec.path) })),
         ...objectParameters(spec.query, 'query'),
       ],
       responses: {
@@ -192,6 +228,12 @@ export class ApiRegistry {
     }
     return operation;
   }
+}
+
+/** The name an alias path gives a declared parameter. */
+function aliasNameOf(name: string, declared: string, primary: string): string {
+  for (const [alias, ours] of paramNames(declared, primary)) if (ours === name) return alias;
+  return name;
 }
 
 /** `/users/:name` → `/hub/api/users/{name}`. */

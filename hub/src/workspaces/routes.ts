@@ -14,7 +14,7 @@ const serverParams = z.object({ name: userName, workspace: workspaceName });
  * ones to use; the server paths stay for the clients that still call them.
  */
 const ONE = '/users/:name/workspaces/:workspace';
-const ONE_OLD = '/users/:name/servers/:workspace';
+const ONE_OLD = '/users/:name/servers/:server';
 
 export function serverView(record: ServerRecord, forAdmin: boolean) {
   return {
