@@ -310,7 +310,7 @@ export function describeRule(rule: Rule): string {
     case 'any-of':
       return listOf(rule.rules.map(describeRule));
     case 'all-of':
-      return rule.rules.map(describeRule).join(' who are also ');
+      return `both ${rule.rules.map((r) => `(${describeRule(r)})`).join(' and ')}`;
   }
 }
 
@@ -327,7 +327,7 @@ async function describeFor(rule: Rule, teams: TeamResolver): Promise<string> {
     case 'any-of':
       return listOf(await Promise.all(rule.rules.map((r) => describeFor(r, teams))));
     case 'all-of':
-      return (await Promise.all(rule.rules.map((r) => describeFor(r, teams)))).join(' who are also ');
+      return `those who are both ${(await Promise.all(rule.rules.map(async (r) => `(${await describeFor(r, teams)})`))).join(' and ')}`;
     default:
       return describeRule(rule);
   }
