@@ -389,7 +389,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       team: z.string().max(63).optional(),
     }),
     response: z.array(datasetOut),
-    authorize: { who: signedIn, credentials: READERS, also: POLICY },
+    authorize: { who: signedIn, credentials: READERS, also: 'Lists every data set with what the data-access policy allows the caller.' },
     handler: async ({ identity, query }) =>
       (await data.catalog(subject(identity), { ...(query.q ? { q: query.q } : {}), ...(query.tag ? { tag: query.tag } : {}), ...(query.classification ? { classification: query.classification } : {}), ...(query.team ? { team: query.team } : {}) })).map(viewJson),
   });
