@@ -65,10 +65,10 @@ export type TeamRole = TeamMember['role'];
 export type NewTeam = ApiBody<'post', '/hub/api/teams'>;
 export type MembershipChange = ApiBody<'put', '/hub/api/teams/{team}/members/{user}'>;
 
-// ---- workspaces (`servers` in the API's paths) ----
-export type Workspace = ApiResponse<'get', '/hub/api/users/{name}/servers/{server}'>;
+// ---- workspaces ----
+export type Workspace = ApiResponse<'get', '/hub/api/users/{name}/workspaces/{workspace}'>;
 export type WorkspaceStatus = Workspace['status'];
-export type StartWorkspaceRequest = ApiBody<'post', '/hub/api/users/{name}/servers/{server}'>;
+export type StartWorkspaceRequest = ApiBody<'post', '/hub/api/users/{name}/workspaces/{workspace}'>;
 /** The images and sizes a workspace can start with. */
 export type WorkspaceCatalog = ApiResponse<'get', '/hub/api/images'>;
 export type WorkspaceImage = WorkspaceCatalog['images'][number];

@@ -16,7 +16,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling user, with teams and roles */
+        /**
+         * The calling user, with teams and roles
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiUser"];
         put?: never;
         post?: never;
@@ -33,10 +36,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List all users (platform admins) */
+        /**
+         * List all users (platform admins)
+         * @description Who may call: platform admins.
+         */
         get: operations["getHubApiUsers"];
         put?: never;
-        /** Create a user with a built-in account (platform admins) */
+        /**
+         * Create a user with a built-in account (platform admins)
+         * @description Who may call: platform admins.
+         */
         post: operations["postHubApiUsers"];
         delete?: never;
         options?: never;
@@ -51,15 +60,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One user */
+        /**
+         * One user
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
         get: operations["getHubApiUsersName"];
         put?: never;
         post?: never;
-        /** Delete a user: stops their workspaces, ends sessions, revokes tokens (files in the home stay unless removeHomes=true) */
+        /**
+         * Delete a user: stops their workspaces, ends sessions, revokes tokens (files in the home stay unless removeHomes=true)
+         * @description Who may call: platform admins.
+         */
         delete: operations["deleteHubApiUsersName"];
         options?: never;
         head?: never;
-        /** Change a user (self: name, e-mail, password; platform admins: also admin rights) */
+        /**
+         * Change a user (self: name, e-mail, password; platform admins: also admin rights)
+         * @description Who may call: the user named in the path ({name}) or platform admins. Changing platformAdmin needs a platform admin; changing your own password needs currentPassword.
+         */
         patch: operations["patchHubApiUsersName"];
         trace?: never;
     };
@@ -70,10 +88,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's personal API tokens (never the token values) */
+        /**
+         * A user's personal API tokens (never the token values)
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
         get: operations["getHubApiUsersNameTokens"];
         put?: never;
-        /** Create a personal API token for scripts; the value is shown once */
+        /**
+         * Create a personal API token for scripts; the value is shown once
+         * @description Who may call: the user named in the path ({name}) or platform admins. A token scoped to a model needs its owner to see the model's team.
+         */
         post: operations["postHubApiUsersNameTokens"];
         delete?: never;
         options?: never;
@@ -91,7 +115,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a personal API token */
+        /**
+         * Revoke a personal API token
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
         delete: operations["deleteHubApiUsersNameTokensId"];
         options?: never;
         head?: never;
@@ -105,10 +132,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List teams and their members */
+        /**
+         * List teams and their members
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiTeams"];
         put?: never;
-        /** Create a team (platform admins) */
+        /**
+         * Create a team (platform admins)
+         * @description Who may call: platform admins.
+         */
         post: operations["postHubApiTeams"];
         delete?: never;
         options?: never;
@@ -123,11 +156,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One team with its members */
+        /**
+         * One team with its members
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiTeamsTeam"];
         put?: never;
         post?: never;
-        /** Delete a team (platform admins); its members keep their accounts */
+        /**
+         * Delete a team (platform admins); its members keep their accounts
+         * @description Who may call: platform admins.
+         */
         delete: operations["deleteHubApiTeamsTeam"];
         options?: never;
         head?: never;
@@ -142,11 +181,37 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Add a member or change their role (team admins of that team, platform admins) */
+        /**
+         * Add a member or change their role (team admins of that team, platform admins)
+         * @description Who may call: admins of the team in the path ({team}) or platform admins.
+         */
         put: operations["putHubApiTeamsTeamMembersUser"];
         post?: never;
-        /** Remove a member (team admins of that team, platform admins) */
+        /**
+         * Remove a member (team admins of that team, platform admins)
+         * @description Who may call: admins of the team in the path ({team}) or platform admins.
+         */
         delete: operations["deleteHubApiTeamsTeamMembersUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * All workspaces that are starting, running or stopping (platform admins)
+         * @description Who may call: platform admins.
+         */
+        get: operations["getHubApiWorkspaces"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -159,8 +224,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All workspaces that are starting, running or stopping (platform admins) */
+        /**
+         * All workspaces that are starting, running or stopping (platform admins)
+         * @deprecated
+         * @description Who may call: platform admins. Deprecated: use /hub/api/workspaces.
+         */
         get: operations["getHubApiServers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/users/{name}/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's workspaces, running or not
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
+        get: operations["getHubApiUsersNameWorkspaces"];
         put?: never;
         post?: never;
         delete?: never;
@@ -176,11 +265,43 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's workspaces, running or not */
+        /**
+         * A user's workspaces, running or not
+         * @deprecated
+         * @description Who may call: the user named in the path ({name}) or platform admins. Deprecated: use /hub/api/users/{name}/workspaces.
+         */
         get: operations["getHubApiUsersNameServers"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/users/{name}/workspaces/{workspace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One workspace
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
+        get: operations["getHubApiUsersNameWorkspacesWorkspace"];
+        put?: never;
+        /**
+         * Start a workspace with an image and a size from the catalog; follow progress at …/progress
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
+        post: operations["postHubApiUsersNameWorkspacesWorkspace"];
+        /**
+         * Stop a workspace (files are kept); with ?remove=true also forget it
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
+        delete: operations["deleteHubApiUsersNameWorkspacesWorkspace"];
         options?: never;
         head?: never;
         patch?: never;
@@ -193,13 +314,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One workspace */
+        /**
+         * One workspace
+         * @deprecated
+         * @description Who may call: the user named in the path ({name}) or platform admins. Deprecated: use /hub/api/users/{name}/workspaces/{workspace}.
+         */
         get: operations["getHubApiUsersNameServersServer"];
         put?: never;
-        /** Start a workspace with an image and a size from the catalog; follow progress at …/progress */
+        /**
+         * Start a workspace with an image and a size from the catalog; follow progress at …/progress
+         * @deprecated
+         * @description Who may call: the user named in the path ({name}) or platform admins. Deprecated: use /hub/api/users/{name}/workspaces/{workspace}.
+         */
         post: operations["postHubApiUsersNameServersServer"];
-        /** Stop a workspace (files are kept); with ?remove=true also forget it */
+        /**
+         * Stop a workspace (files are kept); with ?remove=true also forget it
+         * @deprecated
+         * @description Who may call: the user named in the path ({name}) or platform admins. Deprecated: use /hub/api/users/{name}/workspaces/{workspace}.
+         */
         delete: operations["deleteHubApiUsersNameServersServer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/users/{name}/workspaces/{workspace}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-sent events with the progress of the current start (replays earlier events)
+         * @description Who may call: the user named in the path ({name}) or platform admins.
+         */
+        get: operations["getHubApiUsersNameWorkspacesWorkspaceProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -212,7 +365,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events with the progress of the current start (replays earlier events) */
+        /**
+         * Server-sent events with the progress of the current start (replays earlier events)
+         * @deprecated
+         * @description Who may call: the user named in the path ({name}) or platform admins. Deprecated: use /hub/api/users/{name}/workspaces/{workspace}/progress.
+         */
         get: operations["getHubApiUsersNameServersServerProgress"];
         put?: never;
         post?: never;
@@ -229,7 +386,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The curated image catalog and the sizes each image allows */
+        /**
+         * The curated image catalog and the sizes each image allows
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiImages"];
         put?: never;
         post?: never;
@@ -246,7 +406,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search the knowledge base (plain words; filter by tag and team) */
+        /**
+         * Search the knowledge base (plain words; filter by tag and team)
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbSearch"];
         put?: never;
         post?: never;
@@ -263,7 +426,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Tags and teams with their article counts */
+        /**
+         * Tags and teams with their article counts
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbFacets"];
         put?: never;
         post?: never;
@@ -280,7 +446,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The serialised lunr index (in segments) and result metadata, for searching in the browser (lunr 2.3.9: lunr.Index.load(body.segments[i].index); search them together as hub/src/kb/query-engine.ts does) */
+        /**
+         * The serialised lunr index (in segments) and result metadata, for searching in the browser (lunr 2.3.9: lunr.Index.load(body.segments[i].index); search them together as hub/src/kb/query-engine.ts does)
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbIndexJson"];
         put?: never;
         post?: never;
@@ -297,10 +466,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every article (metadata only), optionally of one team or tag */
+        /**
+         * Every article (metadata only), optionally of one team or tag
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbArticles"];
         put?: never;
-        /** Add an article for a team (that team's admins, platform admins) */
+        /**
+         * Add an article for a team (that team's admins, platform admins)
+         * @description Who may call: admins of the team in the body's team or platform admins.
+         */
         post: operations["postHubApiKbArticles"];
         delete?: never;
         options?: never;
@@ -315,12 +490,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One article with its Markdown body */
+        /**
+         * One article with its Markdown body
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbArticlesId"];
-        /** Change a team article; fields left out stay as they are (that team's admins, platform admins) */
+        /**
+         * Change a team article; fields left out stay as they are (that team's admins, platform admins)
+         * @description Who may call: both (admins of the team owning the team article or platform admins) and (admins of the team in the body's team (when given) or platform admins).
+         */
         put: operations["putHubApiKbArticlesId"];
         post?: never;
-        /** Retire a team article: gone from search and listings, its id not reusable (that team's admins, platform admins) */
+        /**
+         * Retire a team article: gone from search and listings, its id not reusable (that team's admins, platform admins)
+         * @description Who may call: admins of the team owning the team article or platform admins.
+         */
         delete: operations["deleteHubApiKbArticlesId"];
         options?: never;
         head?: never;
@@ -334,7 +518,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tutorial notebook (.ipynb JSON) of a tutorial article */
+        /**
+         * The tutorial notebook (.ipynb JSON) of a tutorial article
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbArticlesIdNotebook"];
         put?: never;
         post?: never;
@@ -351,7 +538,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A data file the tutorial notebook reads (only files the article lists) */
+        /**
+         * A data file the tutorial notebook reads (only files the article lists)
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiKbArticlesIdFilesFile"];
         put?: never;
         post?: never;
@@ -368,7 +558,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model deployments of your teams (all for platform admins), with request metrics */
+        /**
+         * Model deployments of your teams (all for platform admins), with request metrics
+         * @description Who may call: every signed-in user. Lists the deployments of your teams (platform admins: all).
+         */
         get: operations["getHubApiDeployments"];
         put?: never;
         post?: never;
@@ -385,12 +578,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model deployment with its request metrics */
+        /**
+         * One model deployment with its request metrics
+         * @description Who may call: members of the team in the path ({team}) or platform admins.
+         */
         get: operations["getHubApiDeploymentsTeamModelAlias"];
-        /** Deploy a bundle directory directly (platform admins; publishing normally does this on promotion) */
+        /**
+         * Deploy a bundle directory directly (platform admins; publishing normally does this on promotion)
+         * @description Who may call: platform admins.
+         */
         put: operations["putHubApiDeploymentsTeamModelAlias"];
         post?: never;
-        /** Stop serving a model alias (platform admins) */
+        /**
+         * Stop serving a model alias (platform admins)
+         * @description Who may call: platform admins.
+         */
         delete: operations["deleteHubApiDeploymentsTeamModelAlias"];
         options?: never;
         head?: never;
@@ -406,7 +608,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Serve the previously deployed version again (platform admins; teams roll back through the model registry, which records it) */
+        /**
+         * Serve the previously deployed version again (platform admins; teams roll back through the model registry, which records it)
+         * @description Who may call: platform admins.
+         */
         post: operations["postHubApiDeploymentsTeamModelAliasRollback"];
         delete?: never;
         options?: never;
@@ -421,7 +626,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The XSRF token of the caller’s browser session (null for API tokens), for JupyterLab extensions that change things through the hub API */
+        /**
+         * The XSRF token of the caller’s browser session (null for API tokens), for JupyterLab extensions that change things through the hub API
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiSessionXsrf"];
         put?: never;
         post?: never;
@@ -438,7 +646,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Data sets you read (from the data audit log), from one notebook or workspace, to declare when publishing */
+        /**
+         * Data sets you read (from the data audit log), from one notebook or workspace, to declare when publishing
+         * @description Who may call: every signed-in user.
+         */
         get: operations["getHubApiModelsDatasetsUsed"];
         put?: never;
         post?: never;
@@ -455,7 +666,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models of your teams (platform admins: all), optionally of one team */
+        /**
+         * Models of your teams (platform admins: all), optionally of one team
+         * @description Who may call: members of the team in ?team (when given) or platform admins.
+         */
         get: operations["getHubApiModels"];
         put?: never;
         post?: never;
@@ -474,7 +688,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish a notebook as a new version (created with the model if needed); guardrails start at once */
+        /**
+         * Publish a notebook as a new version (created with the model if needed); guardrails start at once
+         * @description Who may call: members of the team in the path ({team}) or platform admins.
+         */
         post: operations["postHubApiModelsTeamModelVersions"];
         delete?: never;
         options?: never;
@@ -489,7 +706,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A model with its versions (newest first) and aliases */
+        /**
+         * A model with its versions (newest first) and aliases
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
         get: operations["getHubApiModelsTeamModel"];
         put?: never;
         post?: never;
@@ -506,7 +726,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version: lineage, model card, metrics, guardrail results */
+        /**
+         * One version: lineage, model card, metrics, guardrail results
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
         get: operations["getHubApiModelsTeamModelVersionsVersion"];
         put?: never;
         post?: never;
@@ -523,7 +746,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The notebook snapshot of a version (nbformat 4 JSON) */
+        /**
+         * The notebook snapshot of a version (nbformat 4 JSON)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. A version that failed its guardrails shows its notebook only to its author, the team's admins and platform admins.
+         */
         get: operations["getHubApiModelsTeamModelVersionsVersionNotebook"];
         put?: never;
         post?: never;
@@ -540,7 +766,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Compare two versions: lineage and card changes, metric deltas, changed code cells */
+        /**
+         * Compare two versions: lineage and card changes, metric deltas, changed code cells
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
         get: operations["getHubApiModelsTeamModelCompare"];
         put?: never;
         post?: never;
@@ -559,7 +788,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start promoting a version to staging or production: every guardrail runs again (including the clean re-run), then the version is deployed; answers 202 with the promotion to follow (production needs a team admin) */
+        /**
+         * Start promoting a version to staging or production: every guardrail runs again (including the clean re-run), then the version is deployed; answers 202 with the promotion to follow (production needs a team admin)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. Production needs an admin of the team or a platform admin.
+         */
         post: operations["postHubApiModelsTeamModelAliasesAlias"];
         delete?: never;
         options?: never;
@@ -574,7 +806,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One promotion: its status (checking, deploying, promoted, refused, failed), message and guardrail results so far */
+        /**
+         * One promotion: its status (checking, deploying, promoted, refused, failed), message and guardrail results so far
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
         get: operations["getHubApiModelsTeamModelPromotionsId"];
         put?: never;
         post?: never;
@@ -593,7 +828,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Roll the alias back to the version that served it before */
+        /**
+         * Roll the alias back to the version that served it before
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. Production needs an admin of the team or a platform admin.
+         */
         post: operations["postHubApiModelsTeamModelAliasesAliasRollback"];
         delete?: never;
         options?: never;
@@ -608,7 +846,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every promotion, rollback and refusal, newest first (append-only) */
+        /**
+         * Every promotion, rollback and refusal, newest first (append-only)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
         get: operations["getHubApiModelsTeamModelHistory"];
         put?: never;
         post?: never;
@@ -627,7 +868,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask the platform admins for production approval of the restricted data sets a version uses (default: all of them that lack one) */
+        /**
+         * Ask the platform admins for production approval of the restricted data sets a version uses (default: all of them that lack one)
+         * @description Who may call: members of the team in the path ({team}) or platform admins.
+         */
         post: operations["postHubApiModelsTeamModelApprovals"];
         delete?: never;
         options?: never;
@@ -642,7 +886,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Production approvals for restricted data: platform admins see all, others their teams’ (newest first) */
+        /**
+         * Production approvals for restricted data: platform admins see all, others their teams’ (newest first)
+         * @description Who may call: members of the team in ?team (when given) or platform admins. Without ?team, members see their teams’ approvals and platform admins all.
+         */
         get: operations["getHubApiModelApprovals"];
         put?: never;
         post?: never;
@@ -661,7 +908,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and data set */
+        /**
+         * Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and data set
+         * @description Who may call: platform admins. Not the platform admin who asked for it.
+         */
         post: operations["postHubApiModelApprovalsIdApprove"];
         delete?: never;
         options?: never;
@@ -678,7 +928,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject a pending request with a reason (platform admins, not the requester) */
+        /**
+         * Reject a pending request with a reason (platform admins, not the requester)
+         * @description Who may call: platform admins. Not the platform admin who asked for it.
+         */
         post: operations["postHubApiModelApprovalsIdReject"];
         delete?: never;
         options?: never;
@@ -695,7 +948,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke an approval with a reason (platform admins); the next promotion of the model is refused */
+        /**
+         * Revoke an approval with a reason (platform admins); the next promotion of the model is refused
+         * @description Who may call: platform admins.
+         */
         post: operations["postHubApiModelApprovalsIdRevoke"];
         delete?: never;
         options?: never;
@@ -710,7 +966,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a workspace's mount agent should have in ~/datasets/: data sets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only. */
+        /**
+         * What a workspace's mount agent should have in ~/datasets/: data sets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only.
+         * @description Who may call: every signed-in user, only as code in a workspace with its server's own token (X-Atrium-Workspace).
+         */
         get: operations["getHubApiDataWorkspaceManifest"];
         put?: never;
         post?: never;
@@ -727,7 +986,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Data sets mounted in your workspaces (~/datasets/<name>/) */
+        /**
+         * Data sets mounted in your workspaces (~/datasets/<name>/)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace).
+         */
         get: operations["getHubApiDataMounts"];
         put?: never;
         post?: never;
@@ -744,7 +1006,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Access requests: `mine` (yours) or `inbox` (waiting for your approval) */
+        /**
+         * Access requests: `mine` (yours) or `inbox` (waiting for your approval)
+         * @description Who may call: every signed-in user. The inbox lists what the caller may decide.
+         */
         get: operations["getHubApiDataRequests"];
         put?: never;
         post?: never;
@@ -761,7 +1026,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One access request (yours, or one you can decide) */
+        /**
+         * One access request (yours, or one you can decide)
+         * @description Who may call: every signed-in user. Only its requester and those who may decide it see it.
+         */
         get: operations["getHubApiDataRequestsId"];
         put?: never;
         post?: never;
@@ -780,7 +1048,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a request: the owning team's admin; restricted data also a platform admin (the grant is created with the last approval) */
+        /**
+         * Approve a request: the owning team's admin; restricted data also a platform admin (the grant is created with the last approval)
+         * @description Who may call: every signed-in user. The owning team's admins approve (platform admins too, except for restricted data, which needs both); never the requester.
+         */
         post: operations["postHubApiDataRequestsIdApprove"];
         delete?: never;
         options?: never;
@@ -797,7 +1068,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject a request (owning team admins, platform admins) */
+        /**
+         * Reject a request (owning team admins, platform admins)
+         * @description Who may call: every signed-in user. The owning team's admins and platform admins.
+         */
         post: operations["postHubApiDataRequestsIdReject"];
         delete?: never;
         options?: never;
@@ -812,7 +1086,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin */
+        /**
+         * Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin
+         * @description Who may call: every signed-in user. Platform admins see all; others the changes to their teams’ data sets and their own.
+         */
         get: operations["getHubApiDataChanges"];
         put?: never;
         post?: never;
@@ -831,7 +1108,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a catalog change that loosens restricted data (a platform admin other than the one who asked); it applies at once */
+        /**
+         * Approve a catalog change that loosens restricted data (a platform admin other than the one who asked); it applies at once
+         * @description Who may call: platform admins. Not the one who asked for it.
+         */
         post: operations["postHubApiDataChangesIdApprove"];
         delete?: never;
         options?: never;
@@ -848,7 +1128,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject a pending catalog change (platform admins), or withdraw your own */
+        /**
+         * Reject a pending catalog change (platform admins), or withdraw your own
+         * @description Who may call: every signed-in user. Platform admins reject; the person who asked withdraws their own.
+         */
         post: operations["postHubApiDataChangesIdReject"];
         delete?: never;
         options?: never;
@@ -865,7 +1148,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraw your own pending request */
+        /**
+         * Withdraw your own pending request
+         * @description Who may call: every signed-in user. Only the person who asked.
+         */
         post: operations["postHubApiDataRequestsIdWithdraw"];
         delete?: never;
         options?: never;
@@ -880,7 +1166,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions */
+        /**
+         * Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions
+         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' data sets and their own actions.
+         */
         get: operations["getHubApiDataAudit"];
         put?: never;
         post?: never;
@@ -897,7 +1186,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit entries you may see, as CSV */
+        /**
+         * The audit entries you may see, as CSV
+         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' data sets and their own actions.
+         */
         get: operations["getHubApiDataAuditCsv"];
         put?: never;
         post?: never;
@@ -914,7 +1206,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the audit hash chain and compare its end with the head recorded outside the database (platform admins) */
+        /**
+         * Recompute the audit hash chain and compare its end with the head recorded outside the database (platform admins)
+         * @description Who may call: platform admins.
+         */
         get: operations["getHubApiDataAuditVerify"];
         put?: never;
         post?: never;
@@ -933,7 +1228,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Read the columns of a CSV (text/csv) or Parquet (application/vnd.apache.parquet) file sent as the raw body, with suggested types, PII tags and masks; nothing is stored (team admins, platform admins) */
+        /**
+         * Read the columns of a CSV (text/csv) or Parquet (application/vnd.apache.parquet) file sent as the raw body, with suggested types, PII tags and masks; nothing is stored (team admins, platform admins)
+         * @description Who may call: every signed-in user. Only admins of some team (or platform admins); the service checks, so that refusals are audited.
+         */
         post: operations["postHubApiDataInspect"];
         delete?: never;
         options?: never;
@@ -948,10 +1246,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The data catalog with your access to each data set; search by words, filter by tag, classification, team */
+        /**
+         * The data catalog with your access to each data set; search by words, filter by tag, classification, team
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. Lists every data set with what the data-access policy allows the caller.
+         */
         get: operations["getHubApiDatasets"];
         put?: never;
-        /** Register a data set for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data */
+        /**
+         * Register a data set for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data
+         * @description Who may call: admins of the team in the body's ownerTeam or platform admins.
+         */
         post: operations["postHubApiDatasets"];
         delete?: never;
         options?: never;
@@ -966,14 +1270,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One data set: description, schema with PII tags, your access */
+        /**
+         * One data set: description, schema with PII tags, your access
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author.
+         */
         get: operations["getHubApiDatasetsName"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds. Loosening restricted data (lower classification, weaker masking) waits for a platform admin: pendingChange. */
+        /**
+         * Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds. Loosening restricted data (lower classification, weaker masking) waits for a platform admin: pendingChange.
+         * @description Who may call: admins of the team owning the data set or platform admins. Loosening restricted data waits for another platform admin.
+         */
         patch: operations["patchHubApiDatasetsName"];
         trace?: never;
     };
@@ -985,7 +1295,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Upload a new version: the raw CSV (text/csv) or Parquet (application/vnd.apache.parquet) file as the body; checked against the schema */
+        /**
+         * Upload a new version: the raw CSV (text/csv) or Parquet (application/vnd.apache.parquet) file as the body; checked against the schema
+         * @description Who may call: every signed-in user. Only admins of the owning team (or platform admins); the service checks, so that refusals are audited.
+         */
         put: operations["putHubApiDatasetsNameData"];
         post?: never;
         delete?: never;
@@ -1001,7 +1314,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Versions of a data set, newest first */
+        /**
+         * Versions of a data set, newest first
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         */
         get: operations["getHubApiDatasetsNameVersions"];
         put?: never;
         post?: never;
@@ -1018,7 +1334,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The first rows, masked as your access requires (audited) */
+        /**
+         * The first rows, masked as your access requires (audited)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         */
         get: operations["getHubApiDatasetsNamePreview"];
         put?: never;
         post?: never;
@@ -1035,7 +1354,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current version as a file, masked as your access requires (audited) */
+        /**
+         * The current version as a file, masked as your access requires (audited)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         */
         get: operations["getHubApiDatasetsNameDownload"];
         put?: never;
         post?: never;
@@ -1052,7 +1374,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A short-lived presigned URL to the current file, only when nothing is masked for you and the object store can presign (S3); 409 otherwise (audited) */
+        /**
+         * A short-lived presigned URL to the current file, only when nothing is masked for you and the object store can presign (S3); 409 otherwise (audited)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         */
         get: operations["getHubApiDatasetsNameDirectUrl"];
         put?: never;
         post?: never;
@@ -1071,9 +1396,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mount the data set read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited) */
+        /**
+         * Mount the data set read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace). The data-access policy decides per data set (classification, grants), and audits refusals.
+         */
         post: operations["postHubApiDatasetsNameMount"];
-        /** Remove the data set from ~/datasets/ in your workspaces */
+        /**
+         * Remove the data set from ~/datasets/ in your workspaces
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace).
+         */
         delete: operations["deleteHubApiDatasetsNameMount"];
         options?: never;
         head?: never;
@@ -1089,7 +1420,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask for access with a purpose (confidential, restricted, or PII clearance); restricted needs expiresAt */
+        /**
+         * Ask for access with a purpose (confidential, restricted, or PII clearance); restricted needs expiresAt
+         * @description Who may call: every signed-in user. A request for a team needs the caller in that team.
+         */
         post: operations["postHubApiDatasetsNameRequests"];
         delete?: never;
         options?: never;
@@ -1104,10 +1438,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Grants of a data set (owners see all, including revoked and expired; others their own) */
+        /**
+         * Grants of a data set (owners see all, including revoked and expired; others their own)
+         * @description Who may call: every signed-in user. Owners (admins of the owning team, platform admins) see every grant; others their own.
+         */
         get: operations["getHubApiDatasetsNameGrants"];
         put?: never;
-        /** Grant access directly to a user or team (owning team admins; restricted: platform admins, with an end date) */
+        /**
+         * Grant access directly to a user or team (owning team admins; restricted: platform admins, with an end date)
+         * @description Who may call: admins of the team owning the data set or platform admins. Restricted data: platform admins only, with an end date.
+         */
         post: operations["postHubApiDatasetsNameGrants"];
         delete?: never;
         options?: never;
@@ -1125,7 +1465,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a grant; mounts that depended on it disappear from running workspaces at once */
+        /**
+         * Revoke a grant; mounts that depended on it disappear from running workspaces at once
+         * @description Who may call: admins of the team owning the data set or platform admins.
+         */
         delete: operations["deleteHubApiDatasetsNameGrantsId"];
         options?: never;
         head?: never;
@@ -1139,7 +1482,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hub version */
+        /**
+         * Hub version
+         * @description Who may call: anyone, signed in or not.
+         */
         get: operations["getHubApi"];
         put?: never;
         post?: never;
@@ -1689,11 +2035,91 @@ export interface operations {
             "4XX": components["responses"]["Error"];
         };
     };
+    getHubApiWorkspaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        name: string;
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        /** @enum {string} */
+                        status: "pending" | "running" | "stopping" | "stopped" | "failed";
+                        /** @description Where the browser opens the workspace */
+                        url: string;
+                        startedAt: number | null;
+                        readyAt: number | null;
+                        stoppedAt: number | null;
+                        lastActivityAt: number | null;
+                        /** @description Why the workspace stopped or failed */
+                        message: string | null;
+                        /** @description Internal address, shown to platform admins only */
+                        target?: string;
+                    }[];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
     getHubApiServers: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        name: string;
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        /** @enum {string} */
+                        status: "pending" | "running" | "stopping" | "stopped" | "failed";
+                        /** @description Where the browser opens the workspace */
+                        url: string;
+                        startedAt: number | null;
+                        readyAt: number | null;
+                        stoppedAt: number | null;
+                        lastActivityAt: number | null;
+                        /** @description Why the workspace stopped or failed */
+                        message: string | null;
+                        /** @description Internal address, shown to platform admins only */
+                        target?: string;
+                    }[];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsersNameWorkspaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -1765,6 +2191,124 @@ export interface operations {
                         target?: string;
                     }[];
                 };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsersNameWorkspacesWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        name: string;
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        /** @enum {string} */
+                        status: "pending" | "running" | "stopping" | "stopped" | "failed";
+                        /** @description Where the browser opens the workspace */
+                        url: string;
+                        startedAt: number | null;
+                        readyAt: number | null;
+                        stoppedAt: number | null;
+                        lastActivityAt: number | null;
+                        /** @description Why the workspace stopped or failed */
+                        message: string | null;
+                        /** @description Internal address, shown to platform admins only */
+                        target?: string;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    postHubApiUsersNameWorkspacesWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    image: string;
+                    /** @description A size the image allows; the image's default when omitted */
+                    size?: string;
+                    /** @description The team the workspace runs for (its quota pays); the user's first team when omitted */
+                    team?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: string;
+                        name: string;
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        /** @enum {string} */
+                        status: "pending" | "running" | "stopping" | "stopped" | "failed";
+                        /** @description Where the browser opens the workspace */
+                        url: string;
+                        startedAt: number | null;
+                        readyAt: number | null;
+                        stoppedAt: number | null;
+                        lastActivityAt: number | null;
+                        /** @description Why the workspace stopped or failed */
+                        message: string | null;
+                        /** @description Internal address, shown to platform admins only */
+                        target?: string;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    deleteHubApiUsersNameWorkspacesWorkspace: {
+        parameters: {
+            query?: {
+                remove?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                name: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             "4XX": components["responses"]["Error"];
         };
@@ -1883,6 +2427,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsersNameWorkspacesWorkspaceProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
             };
             "4XX": components["responses"]["Error"];
         };

@@ -163,7 +163,7 @@ export class HubClient {
 
   /** The workspace this page runs in: its image and the image's version among the rest. */
   workspace(user: string, server: string, signal?: AbortSignal): Promise<Workspace> {
-    return this.get('/hub/api/users/{name}/servers/{server}', { params: { name: user, server }, signal });
+    return this.get('/hub/api/users/{name}/workspaces/{workspace}', { params: { name: user, workspace: server }, signal });
   }
 
   /** Data sets the caller read from a notebook (or this workspace), from the data audit log. */

@@ -29,7 +29,7 @@ import { KnowledgeBase } from './kb/knowledge-base.js';
 import { hubApi, openApiDocument } from './hub-api.js';
 import type { HubDeps } from './deps.js';
 import { createDataService, type DataService } from './data/create.js';
-import { rerunMayCall, WORKSPACE_TOKEN_REFUSAL, workspaceAuthenticator, workspaceTokenMayCall } from './data/workspace-auth.js';
+import { workspaceAuthenticator } from './data/workspace-auth.js';
 import { RerunAccess } from './data/rerun-access.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
@@ -212,17 +212,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   app.use('/hub/static', staticFiles(path.join(here, '..')));
   app.use('/hub', async (req, res, next) => {
     res.locals.identity = await identity.fromRequest(req);
-    // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper).
+    // Workspaces reach the data API with their own server's credentials (the `atrium` Python helper),
+    // notebook re-runs with theirs; which data routes each may call, the routes declare (`authorize.credentials`).
     if (!res.locals.identity && (req.path.startsWith('/api/datasets') || req.path.startsWith('/api/data/'))) {
       const workspace = await workspaceAuth(req);
-      if (workspace && !workspaceTokenMayCall(req.method, req.path)) {
-        throw new ApiError(403, 'workspace_token_not_allowed', WORKSPACE_TOKEN_REFUSAL);
-      }
-      const rerun = workspace ? undefined : await rerunAccess.authenticate(req);
-      if (rerun && !rerunMayCall(req.method, req.path)) {
-        throw new ApiError(403, 'rerun_not_allowed', 'A re-run of a published notebook may only read data its author may read.');
-      }
-      res.locals.identity = workspace ?? rerun;
+      res.locals.identity = workspace ?? (await rerunAccess.authenticate(req));
     }
     next();
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApiRegistry } from './core/api.js';
+import { anyone } from './core/authorization.js';
 import type { HubDeps } from './deps.js';
 import { FEATURES } from './features.js';
 
@@ -7,9 +8,10 @@ export const VERSION = '0.1.0';
 
 /**
  * The hub's whole REST API: every feature's routes, in the order of
- * `FEATURES`, and the version route. The running hub (`app.ts`) and
- * `atrium-hub openapi` both build it here, so the document a client is
- * generated from is the one the hub serves.
+ * `FEATURES`, and the version route. Declaring routes only reads `deps`
+ * lazily (handlers and owner lookups use them per request), so the running
+ * hub (`app.ts`), `atrium-hub openapi` and docs/authorization.md
+ * (hub/src/authorization-doc.ts) all come from the same declarations.
  */
 export function hubApi(deps: HubDeps): ApiRegistry {
   const api = new ApiRegistry();
@@ -19,7 +21,7 @@ export function hubApi(deps: HubDeps): ApiRegistry {
     path: '/',
     tag: 'hub',
     summary: 'Hub version',
-    access: 'public',
+    authorize: { who: anyone },
     response: z.object({ name: z.literal('atrium'), version: z.string() }),
     handler: async () => ({ name: 'atrium', version: VERSION }),
   });

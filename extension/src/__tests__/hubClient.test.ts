@@ -50,7 +50,7 @@ describe('HubClient', () => {
     await client.datasetsUsed('default', 'work/a b.ipynb');
     expect(fake.calls.map((u) => u.pathname + u.search)).toEqual([
       '/prefix/hub/api/models/risk%20%26%20fraud/churn%2Fv2/promotions/7',
-      '/prefix/hub/api/users/alice/servers/gpu%20box',
+      '/prefix/hub/api/users/alice/workspaces/gpu%20box',
       '/prefix/hub/api/datasets',
       '/prefix/hub/api/datasets?q=sales+q3',
       '/prefix/hub/api/datasets/sales/preview?rows=5',

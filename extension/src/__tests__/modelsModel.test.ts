@@ -58,7 +58,7 @@ function setup(routes: (url: URL, init?: RequestInit) => { status?: number; body
     const init = fake.inits[fake.inits.length - 1];
     sent.push({ url: url.pathname, init });
     if (url.pathname === '/hub/api/user') return { body: { name: 'alice', displayName: 'Alice', teams: [{ team: 'sales-finance', role: 'team-admin' }], platformAdmin: false } };
-    if (url.pathname === '/hub/api/users/alice/servers/ws') return { body: { image: 'datascience', imageVersion: '2026.11' } };
+    if (url.pathname === '/hub/api/users/alice/workspaces/ws') return { body: { image: 'datascience', imageVersion: '2026.11' } };
     // Each fetch of the token answers a newer session's (as after signing in again elsewhere).
     if (url.pathname === '/hub/api/session/xsrf') return { body: { xsrfToken: `xsrf-${++sessions}` } };
     if (url.pathname === '/hub/api/models' && (!init || init.method === 'GET')) return { body: [] };

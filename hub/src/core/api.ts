@@ -1,7 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { RequestIdentity } from '../identity/identity.js';
-import { ApiError, badRequest, unauthorized } from './errors.js';
+import { authorizeJson, type Authorize, checkCredential, checkRule, describeAuthorize } from './authorization.js';
+import { ApiError, badRequest } from './errors.js';
 import { log } from './log.js';
 import { hoistSchemaDefinitions } from './openapi-defs.js';
 
@@ -25,6 +26,11 @@ export interface RouteSpec<
   method: Method;
   /** Express-style path below /hub/api, e.g. `/users/:name`. */
   path: string;
+  /**
+   * Older paths of the same route, kept for clients that use them: they run
+   * the same declaration and are marked deprecated in the document.
+   */
+  aliases?: readonly string[];
   summary: string;
   tag: string;
   params?: P;
@@ -34,8 +40,11 @@ export interface RouteSpec<
   response?: z.ZodType;
   /** Success status; default 204 (no body) for DELETE, 200 otherwise. */
   status?: number;
-  /** `public` routes run without an identity. */
-  access?: 'public' | 'authenticated';
+  /**
+   * Who may call it (hub/src/core/authorization.ts); enforced before the
+   * handler runs, so handlers do not repeat it.
+   */
+  authorize: Authorize;
   /**
    * Content types of a non-JSON answer (server-sent events, file downloads);
    * such handlers write `res` themselves and return undefined.
@@ -65,6 +74,37 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
 }
 
 /**
+ * An alias path may name its parameters as the old API did
+ * (`/servers/:server` for `/workspaces/:workspace`); they match the
+ * declaration's by position. Maps the alias's names to the declaration's.
+ */
+function paramNames(declared: string, primary: string): Map<string, string> {
+  const names = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
+  const ours = names(primary);
+  const theirs = names(declared);
+  if (ours.length !== theirs.length) throw new Error(`alias ${declared} must have the parameters of ${primary}`);
+  return new Map(theirs.map((name, i) => [name, ours[i]!]));
+}
+
+function renamed(values: Record<string, unknown>, names: Map<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [names.get(k) ?? k, v]));
+}
+
+/** Path parameters as the caller's path names them, so a 400 names the field they sent. */
+function parseParams<T extends z.ZodType>(schema: T | undefined, value: Record<string, unknown>, names: Map<string, string>): z.infer<T> {
+  try {
+    return parse(schema, renamed(value, names), 'path');
+  } catch (err) {
+    const back = new Map([...names].map(([alias, ours]) => [ours, alias]));
+    if (err instanceof ApiError && err.field && back.has(err.field) && back.get(err.field) !== err.field) {
+      const field = back.get(err.field)!;
+      throw new ApiError(err.status, err.code, err.message.replace(new RegExp(`^${err.field}: `), `${field}: `), field);
+    }
+    throw err;
+  }
+}
+
+/**
  * Routes are declared once, with their schemas; the same declaration
  * validates requests and produces the OpenAPI document, so the two cannot
  * drift apart.
@@ -78,44 +118,52 @@ export class ApiRegistry {
 
   mount(router: Router): void {
     for (const spec of this.routes) {
-      router[spec.method](spec.path, async (req: Request, res: Response) => {
-        const identity = res.locals.identity as RequestIdentity | undefined;
-        if (spec.access !== 'public' && !identity) throw unauthorized();
-        const params = parse(spec.params, req.params, 'path');
-        const query = parse(spec.query, req.query, 'query');
-        let rawBody: unknown = req.body;
-        if (spec.body && rawBody === undefined) {
-          // express.json() leaves the body undefined for other content types.
-          const sentBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-          if (sentBody) throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
-          rawBody = {};
-        }
-        const body = parse(spec.body, rawBody, 'body');
-        let result = await spec.handler({ req, res, params, query, body, identity: identity! });
-        if (res.headersSent) return;
-        if (result !== undefined && spec.response) {
-          // Answer exactly what the document promises: fields a handler adds
-          // beyond the response schema are dropped. A mismatch is a bug; it is
-          // logged, and the answer still goes out.
-          const checked = spec.response.safeParse(result);
-          if (checked.success) result = checked.data;
-          else log.warn('response does not match its schema', { route: `${spec.method.toUpperCase()} ${spec.path}`, issue: checked.error.issues[0]?.message });
-        }
-        if (result === undefined) {
-          res.status(successStatus(spec)).end();
-          return;
-        }
-        res.status(successStatus(spec)).json(result);
-      });
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) this.mountOne(router, spec, declared);
     }
+  }
+
+  private mountOne(router: Router, spec: RouteSpec, declared: string): void {
+    const names = paramNames(declared, spec.path);
+    router[spec.method](declared, async (req: Request, res: Response) => {
+      const identity = res.locals.identity as RequestIdentity | undefined;
+      checkCredential(spec.authorize, identity);
+      const params = parseParams(spec.params, req.params, names);
+      const query = parse(spec.query, req.query, 'query');
+      let rawBody: unknown = req.body;
+      if (spec.body && rawBody === undefined) {
+        // express.json() leaves the body undefined for other content types.
+        const sentBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (sentBody) throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
+        rawBody = {};
+      }
+      const body = parse(spec.body, rawBody, 'body');
+      await checkRule(spec.authorize, identity?.user, { params: params as Record<string, unknown>, query: query as Record<string, unknown>, body });
+      let result = await spec.handler({ req, res, params, query, body, identity: identity! });
+      if (res.headersSent) return;
+      if (result !== undefined && spec.response) {
+        // Answer exactly what the document promises: fields a handler adds
+        // beyond the response schema are dropped. A mismatch is a bug; it is
+        // logged, and the answer still goes out.
+        const checked = spec.response.safeParse(result);
+        if (checked.success) result = checked.data;
+        else log.warn('response does not match its schema', { route: `${spec.method.toUpperCase()} ${spec.path}`, issue: checked.error.issues[0]?.message });
+      }
+      if (result === undefined) {
+        res.status(successStatus(spec)).end();
+        return;
+      }
+      res.status(successStatus(spec)).json(result);
+    });
   }
 
   /** Methods declared for a path, for 405 answers to the others. */
   allowedMethods(path: string): string[] {
     const methods = new Set<string>();
     for (const spec of this.routes) {
-      const pattern = new RegExp(`^${spec.path.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
-      if (pattern.test(path)) methods.add(spec.method.toUpperCase());
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) {
+        const pattern = new RegExp(`^${declared.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
+        if (pattern.test(path)) methods.add(spec.method.toUpperCase());
+      }
     }
     if (methods.has('GET')) methods.add('HEAD');
     return [...methods];
@@ -124,33 +172,10 @@ export class ApiRegistry {
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const spec of this.routes) {
-      const openPath = '/hub/api' + spec.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-      const operation: Record<string, unknown> = {
-        summary: spec.summary,
-        tags: [spec.tag],
-        operationId: `${spec.method}${openPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-        parameters: [
-          ...objectParameters(spec.params, 'path'),
-          ...objectParameters(spec.query, 'query'),
-        ],
-        responses: {
-          [String(successStatus(spec))]: {
-            description: 'Success',
-            ...(spec.produces
-              ? { content: Object.fromEntries(spec.produces.map((type) => [type, { schema: { type: 'string' } }])) }
-              : successStatus(spec) === 204
-                ? {}
-                : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
-          },
-          '4XX': { $ref: '#/components/responses/Error' },
-        },
-        ...(spec.access === 'public' ? { security: [] } : {}),
-      };
-      if (spec.body) {
-        // A body whose fields all have defaults may be omitted.
-        operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
+      for (const declared of [spec.path, ...(spec.aliases ?? [])]) {
+        const deprecated = declared !== spec.path;
+        (paths[openApiPath(declared)] ??= {})[spec.method] = this.operation(spec, declared, deprecated);
       }
-      (paths[openPath] ??= {})[spec.method] = operation;
     }
     return hoistSchemaDefinitions({
       openapi: '3.1.0',
@@ -170,6 +195,51 @@ export class ApiRegistry {
       },
     });
   }
+
+  /** One operation of the document; an alias path is the same operation, deprecated. */
+  private operation(spec: RouteSpec, declared: string, deprecated: boolean): Record<string, unknown> {
+    const openPath = openApiPath(declared);
+    const operation: Record<string, unknown> = {
+      summary: spec.summary,
+      description: [describeAuthorize(spec.authorize), deprecated ? `Deprecated: use ${openApiPath(spec.path)}.` : ''].filter(Boolean).join(' '),
+      tags: [spec.tag],
+      operationId: `${spec.method}${openPath.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      parameters: [
+        ...objectParameters(spec.params, 'path').map((p) => ({ ...p, name: aliasNameOf(p.name as string, declared, spec.path) })),
+        ...objectParameters(spec.query, 'query'),
+      ],
+      responses: {
+        [String(successStatus(spec))]: {
+          description: 'Success',
+          ...(spec.produces
+            ? { content: Object.fromEntries(spec.produces.map((type) => [type, { schema: { type: 'string' } }])) }
+            : successStatus(spec) === 204
+              ? {}
+              : { content: { 'application/json': { schema: spec.response ? toSchema(spec.response, 'output') : {} } } }),
+        },
+        '4XX': { $ref: '#/components/responses/Error' },
+      },
+      ...(spec.authorize.who.kind === 'anyone' ? { security: [] } : {}),
+      ...(deprecated ? { deprecated: true } : {}),
+      'x-atrium-authorize': authorizeJson(spec.authorize),
+    };
+    if (spec.body) {
+      // A body whose fields all have defaults may be omitted.
+      operation.requestBody = { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } };
+    }
+    return operation;
+  }
+}
+
+/** The name an alias path gives a declared parameter. */
+function aliasNameOf(name: string, declared: string, primary: string): string {
+  for (const [alias, ours] of paramNames(declared, primary)) if (ours === name) return alias;
+  return name;
+}
+
+/** `/users/:name` → `/hub/api/users/{name}`. */
+function openApiPath(path: string): string {
+  return '/hub/api' + path.replace(/:([A-Za-z_]+)/g, '{$1}');
 }
 
 export const errorSchema = z.object({

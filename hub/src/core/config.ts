@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { TEAM_NAME } from './names.js';
 import { dataAccessConfigSchema } from '../data/config.js';
 import { modelsConfigSchema } from '../models/config.js';
 
@@ -338,7 +339,7 @@ export const configSchema = z
     teamQuotas: z
       .object({
         default: teamQuotaSchema.prefault({}),
-        teams: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'team names are lower-case letters, digits and dashes'), teamQuotaSchema).default({}),
+        teams: z.record(z.string().regex(TEAM_NAME.pattern, `team names ${TEAM_NAME.says}`), teamQuotaSchema).default({}),
       })
       .strict()
       .prefault({}),

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { ApiRegistry } from './api.js';
+import { signedIn } from './authorization.js';
 import { unresolvedRefs } from './openapi-defs.js';
 
 function echoApi(body: z.ZodType, response: z.ZodType): ApiRegistry {
   const api = new ApiRegistry();
-  api.add({ method: 'post', path: '/echo', tag: 'test', summary: 'Echo', body, response, handler: async ({ body: b }) => b });
+  api.add({ method: 'post', path: '/echo', tag: 'test', summary: 'Echo', authorize: { who: signedIn }, body, response, handler: async ({ body: b }) => b });
   return api;
 }
 

@@ -1,16 +1,9 @@
 import { z } from 'zod';
 
-/** Names that appear in URLs and directory names: lower-case, digits, dashes. */
-export const slug = (what: string) =>
-  z
-    .string({ error: `${what} is required` })
-    .min(1, `${what} must not be empty`)
-    .max(63, `${what} must be at most 63 characters`)
-    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, `${what} may contain only lower-case letters, digits and dashes, and must start and end with a letter or digit`);
+import { teamName } from './names.js';
 
-export const userName = slug('user name');
-export const teamName = slug('team name');
-export const workspaceName = slug('workspace name');
+// The naming rules live in names.ts; these re-exports keep the schemas' imports in one place.
+export { teamName, userName, workspaceName } from './names.js';
 
 export const teamRole = z.enum(['team-admin', 'member']);
 

@@ -1,7 +1,7 @@
 import { notFound } from '../core/errors.js';
 import type { User } from '../identity/user-store.js';
 import type { Dataset } from './model.js';
-import { subjectOf } from './permissions.js';
+import { subjectOf } from './access-policy.js';
 import { type AccessDecision, decideAccess, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 

@@ -1,3 +1,4 @@
+import type { Actor } from '../core/authorization.js';
 import { type Classification, type Dataset, type Grant, maskStrength, masksOf, strictness } from './model.js';
 
 /**
@@ -17,10 +18,12 @@ import { type Classification, type Dataset, type Grant, maskStrength, masksOf, s
  *   expired gives access; `piiCleared` on it lifts masking.
  */
 
-export interface Subject {
-  name: string;
-  platformAdmin: boolean;
-  teams: { team: string; role: 'team-admin' | 'member' }[];
+/** The person asking, as the rules see them (hub/src/core/authorization.ts). */
+export type Subject = Actor;
+
+/** A signed-in user as the data rules see them. */
+export function subjectOf(user: Actor): Subject {
+  return { name: user.name, platformAdmin: user.platformAdmin, teams: user.teams };
 }
 
 export type AccessVia = 'owner' | 'automatic' | 'grant' | 'none';

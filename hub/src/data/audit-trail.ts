@@ -1,6 +1,6 @@
 import type { AuditAction, AuditEntry, AuditLog } from './audit.js';
 import type { Dataset } from './model.js';
-import { isMemberOf, isPlatformAdmin } from './permissions.js';
+import { isMemberOf, isPlatformAdmin } from '../core/authorization.js';
 import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 

@@ -5,7 +5,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { checkColumns } from './catalog.js';
 import { type ChangeStatus, type Dataset, type DatasetChange, maskRuleOf, maskStrength, masksOf, strictness } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
-import { canManageDataset, isPlatformAdmin, isSelf } from './permissions.js';
+import { canManageDataset, isPlatformAdmin, isSelf } from '../core/authorization.js';
 import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 

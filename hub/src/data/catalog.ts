@@ -3,7 +3,7 @@ import type { TeamStore } from '../teams/store.js';
 import type { AccessDecider } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { AccessRequest, Classification, Column, Dataset, DatasetVersion } from './model.js';
-import { canActForTeam, canManageDataset, isPlatformAdmin, teamsAdministeredBy } from './permissions.js';
+import { canAdministerTeam, canManageDataset, isPlatformAdmin, teamsAdministeredBy } from '../core/authorization.js';
 import { type AccessDecision, decideAccess, howToGetAccess, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
@@ -78,7 +78,7 @@ export class DatasetCatalog {
   }
 
   async register(subject: Subject, input: NewDataset): Promise<Dataset> {
-    if (!canActForTeam(subject, input.ownerTeam)) {
+    if (!canAdministerTeam(subject, input.ownerTeam)) {
       throw forbidden(`Only admins of team ${input.ownerTeam} (or platform admins) can register its data sets.`);
     }
     if (!(await this.teams.get(input.ownerTeam))) throw badRequest(`Team ${input.ownerTeam} does not exist.`, 'ownerTeam');

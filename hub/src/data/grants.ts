@@ -4,7 +4,7 @@ import type { AccessDecider, UserLookup } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import { type Dataset, type Grant, type GranteeKind, masksOf } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
-import { canManageDataset, isPlatformAdmin } from './permissions.js';
+import { canManageDataset, isPlatformAdmin } from '../core/authorization.js';
 import { grantApplies, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 

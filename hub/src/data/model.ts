@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATASET_NAME as DATASET_NAME_RULE } from '../core/names.js';
 
 /** What a data set is and who may see it: the vocabulary shared by API, pages, policy and docs. */
 
@@ -20,10 +21,8 @@ export type DataFormat = (typeof FORMATS)[number];
  * Data-set names become folder names in workspaces (`~/datasets/<name>/`) and
  * object keys, so they are plain slugs: no dots, no slashes, nothing to traverse with.
  */
-export const DATASET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const datasetName = z
-  .string({ error: 'name is required' })
-  .regex(DATASET_NAME, 'name must be 1–63 lower-case letters, digits or dashes, starting with a letter or digit');
+export const DATASET_NAME = DATASET_NAME_RULE.pattern;
+export const datasetName = z.string({ error: 'name is required' }).regex(DATASET_NAME, `name ${DATASET_NAME_RULE.says}`);
 
 export const columnSchema = z
   .object({

@@ -3,7 +3,7 @@ import type { AccessDecider, UserLookup } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Dataset } from './model.js';
 import type { DatasetMounts } from './mounts.js';
-import { subjectOf } from './permissions.js';
+import { subjectOf } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /**

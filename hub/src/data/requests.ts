@@ -4,7 +4,7 @@ import type { AccessDecider } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import { approvedUnder } from './grants.js';
 import type { AccessRequest, Dataset, Grant, GranteeKind } from './model.js';
-import { canManageDataset, isMemberOf, isPlatformAdmin, isSelf, isTeamAdminOf } from './permissions.js';
+import { canManageDataset, isMemberOf, isPlatformAdmin, isSelf, isTeamAdminOf } from '../core/authorization.js';
 import { approvalsNeeded, MAX_GRANT_DAYS, MAX_RESTRICTED_DAYS, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 

@@ -3,15 +3,16 @@ import type { RequestIdentity } from '../identity/identity.js';
 import { auditCsv } from './audit.js';
 import { CLASSIFICATIONS, COLUMN_TYPES, columnSchema, datasetName, FORMATS, MASK_RULES, PII_KINDS, type Grant, type AccessRequest, type Dataset } from './model.js';
 import { type DataService, type DatasetPatch, type DatasetView, type ReadContext, subjectOf } from './service.js';
-import { ApiError } from '../core/errors.js';
-import { requirePlatformAdmin } from '../core/authorization.js';
+import { ApiError, notFound } from '../core/errors.js';
+import { type Credential, PERSONAL, platformAdmin, signedIn, team, teamAdminOrPlatformAdmin } from '../core/authorization.js';
+import { TAG, teamName } from '../core/names.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
 import { registerWorkspaceMountRoutes } from './workspace-mounts.js';
 
 
 const nameParam = z.object({ name: datasetName });
-const tagSchema = z.string().min(1).max(40).regex(/^[a-z0-9][a-z0-9-]*$/, 'tags are lower-case words or dashes');
+const tagSchema = z.string().min(1).max(TAG.maxLength).regex(TAG.pattern, 'tags are lower-case words or dashes');
 const when = z
   .string()
   .max(40)
@@ -137,7 +138,7 @@ const createBody = z
     name: datasetName,
     title: z.string().trim().min(1, 'title is required').max(200),
     description: z.string().max(4000).default(''),
-    ownerTeam: z.string().min(1).max(63),
+    ownerTeam: teamName,
     classification: z.enum(CLASSIFICATIONS),
     format: z.enum(FORMATS).default('csv'),
     columns: z.array(columnSchema).min(1, 'list at least one column').max(500),
@@ -157,8 +158,22 @@ const updateBody = z
   })
   .strict();
 
+/**
+ * What machines may call here: code in a workspace (its server's token) reads
+ * and mounts what its user may; a notebook re-run reads what its author may.
+ * Everything that decides or changes governance needs the person.
+ */
+const READERS: readonly Credential[] = [...PERSONAL, 'workspace-token', 'rerun-token'];
+const MOUNTERS: readonly Credential[] = [...PERSONAL, 'workspace-token'];
+const POLICY = 'The data-access policy decides per data set (classification, grants), and audits refusals.';
+
 export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
+  const datasetTeam = team.ownerOf('data set', 'name', async (name) => {
+    const d = await data.data.getDataset(name);
+    if (!d) throw notFound(`There is no data set "${name}".`);
+    return d.ownerTeam;
+  });
   registerWorkspaceMountRoutes(api, data);
 
   // ---- requests, mounts and audit live under /data, apart from the /datasets/:name namespace ----
@@ -168,6 +183,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     tag: 'data',
     summary: 'Data sets mounted in your workspaces (~/datasets/<name>/)',
     response: z.array(z.object({ dataset: z.string(), version: z.number(), piiCleared: z.boolean(), createdAt: z.number(), path: z.string() })),
+    authorize: { who: signedIn, credentials: MOUNTERS },
     handler: async ({ identity }) => (await data.mounts(identity.user.name)).map((m) => ({ dataset: m.dataset, version: m.version, piiCleared: m.piiCleared, createdAt: m.createdAt, path: `~/datasets/${m.dataset}` })),
   });
 
@@ -178,6 +194,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'Access requests: `mine` (yours) or `inbox` (waiting for your approval)',
     query: z.object({ box: z.enum(['mine', 'inbox']).default('mine') }),
     response: z.array(requestOut.extend({ canApprove: z.array(z.enum(['team', 'platform'])), classification: z.enum(CLASSIFICATIONS).nullable(), ownerTeam: z.string().nullable() })),
+    authorize: { who: signedIn, also: 'The inbox lists what the caller may decide.' },
     handler: async ({ identity, query }) => {
       const s = subject(identity);
       if (query.box === 'inbox') return (await data.inbox(s)).map((i) => ({ ...requestJson(i.request), canApprove: i.canApprove, classification: i.dataset.classification, ownerTeam: i.dataset.ownerTeam }));
@@ -201,6 +218,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'One access request (yours, or one you can decide)',
     params: requestParam,
     response: requestOut,
+    authorize: { who: signedIn, also: 'Only its requester and those who may decide it see it.' },
     handler: async ({ identity, params }) => requestJson(await data.getRequest(subject(identity), params.id)),
   });
 
@@ -212,6 +230,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: requestParam,
     body: noteBody,
     response: z.object({ request: requestOut, grant: grantOut.nullable() }),
+    authorize: { who: signedIn, also: "The owning team's admins approve (platform admins too, except for restricted data, which needs both); never the requester." },
     handler: async ({ identity, params, body }) => {
       const { request, grant } = await data.approve(subject(identity), params.id, body.note);
       return { request: requestJson(request), grant: grant ? grantJson(grant) : null };
@@ -226,6 +245,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: requestParam,
     body: noteBody,
     response: requestOut,
+    authorize: { who: signedIn, also: "The owning team's admins and platform admins." },
     handler: async ({ identity, params, body }) => requestJson(await data.reject(subject(identity), params.id, body.note)),
   });
 
@@ -238,6 +258,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: "Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin",
     query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']).optional() }),
     response: z.array(changeOut.extend({ canDecide: z.boolean(), datasetTitle: z.string(), classification: z.enum(CLASSIFICATIONS) })),
+    authorize: { who: signedIn, also: 'Platform admins see all; others the changes to their teams’ data sets and their own.' },
     handler: async ({ identity, query }) =>
       (await data.changes(subject(identity), query.status ? { status: query.status } : {})).map((x) => ({ ...x.change, canDecide: x.canDecide, datasetTitle: x.dataset.title, classification: x.dataset.classification })),
   });
@@ -250,6 +271,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: changeParam,
     body: noteBody,
     response: changeOut,
+    authorize: { who: platformAdmin, also: 'Not the one who asked for it.' },
     handler: async ({ identity, params, body }) => data.approveChange(subject(identity), params.id, body.note),
   });
 
@@ -261,6 +283,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: changeParam,
     body: noteBody,
     response: changeOut,
+    authorize: { who: signedIn, also: 'Platform admins reject; the person who asked withdraws their own.' },
     handler: async ({ identity, params, body }) => data.rejectChange(subject(identity), params.id, body.note),
   });
 
@@ -271,6 +294,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'Withdraw your own pending request',
     params: requestParam,
     response: requestOut,
+    authorize: { who: signedIn, also: 'Only the person who asked.' },
     handler: async ({ identity, params }) => requestJson(await data.withdraw(subject(identity), params.id)),
   });
 
@@ -287,6 +311,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: "Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions",
     query: auditQuery,
     response: z.array(auditOut),
+    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' data sets and their own actions." },
     handler: async ({ identity, query }) =>
       (await data.auditFor(subject(identity), { ...(query.dataset ? { dataset: query.dataset } : {}), limit: query.limit, ...(query.before ? { beforeSeq: query.before } : {}) })).map(({ prevHash: _p, ...e }) => e),
   });
@@ -298,6 +323,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'The audit entries you may see, as CSV',
     query: auditQuery.omit({ before: true }).extend({ limit: z.coerce.number().int().min(1).max(100000).default(10000) }),
     produces: ['text/csv'],
+    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' data sets and their own actions." },
     handler: async ({ identity, query, res }) => {
       const entries = await data.auditFor(subject(identity), { ...(query.dataset ? { dataset: query.dataset } : {}), limit: query.limit });
       res.setHeader('Content-Disposition', `attachment; filename="atrium-data-audit${query.dataset ? `-${query.dataset}` : ''}.csv"`);
@@ -319,8 +345,8 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       problem: z.string().optional(),
       anchor: z.object({ seq: z.number(), hash: z.string(), at: z.number(), where: z.string() }).optional().describe('The furthest head recorded outside the database (detects deleted newest entries)'),
     }),
-    handler: async ({ identity }) => {
-      requirePlatformAdmin(identity);
+    authorize: { who: platformAdmin },
+    handler: async () => {
       return data.audit.verify();
     },
   });
@@ -340,6 +366,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'Read the columns of a CSV (text/csv) or Parquet (application/vnd.apache.parquet) file sent as the raw body, with suggested types, PII tags and masks; nothing is stored (team admins, platform admins)',
     query: z.object({ partial: z.enum(['true', 'false']).default('false').describe('The body is only the start of a CSV file: a record cut off at its end is not an error') }),
     response: z.object({ format: z.enum(FORMATS), columns: z.array(inspectedColumn), sampledRows: z.number() }),
+    authorize: { who: signedIn, also: 'Only admins of some team (or platform admins); the service checks, so that refusals are audited.' },
     handler: async ({ identity, query, req }) => {
       if (req.body !== undefined && (req as unknown as { _body?: boolean })._body) {
         throw new ApiError(415, 'unsupported_media_type', 'Send the file as the raw request body with Content-Type text/csv or application/vnd.apache.parquet, not JSON.');
@@ -362,6 +389,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       team: z.string().max(63).optional(),
     }),
     response: z.array(datasetOut),
+    authorize: { who: signedIn, credentials: READERS, also: 'Lists every data set with what the data-access policy allows the caller.' },
     handler: async ({ identity, query }) =>
       (await data.catalog(subject(identity), { ...(query.q ? { q: query.q } : {}), ...(query.tag ? { tag: query.tag } : {}), ...(query.classification ? { classification: query.classification } : {}), ...(query.team ? { team: query.team } : {}) })).map(viewJson),
   });
@@ -374,6 +402,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     body: createBody,
     status: 201,
     response: datasetOut,
+    authorize: { who: teamAdminOrPlatformAdmin(team.body('ownerTeam')) },
     handler: async ({ identity, body }) => {
       const d = await data.register(subject(identity), { ...body, description: body.description });
       return viewJson(await data.view(subject(identity), d.name));
@@ -387,6 +416,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'One data set: description, schema with PII tags, your access',
     params: nameParam,
     response: datasetOut,
+    authorize: { who: signedIn, credentials: READERS },
     handler: async ({ identity, params }) => viewJson(await data.view(subject(identity), params.name)),
   });
 
@@ -399,6 +429,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: nameParam,
     body: updateBody,
     response: datasetOut.extend({ pendingChange: changeOut.nullable().describe('Set when the change waits for a platform admin; the data set is unchanged meanwhile') }),
+    authorize: { who: teamAdminOrPlatformAdmin(datasetTeam), also: 'Loosening restricted data waits for another platform admin.' },
     handler: async ({ identity, params, body }) => {
       const { pendingChange } = await data.update(subject(identity), params.name, body as DatasetPatch);
       return { ...viewJson(await data.view(subject(identity), params.name)), pendingChange };
@@ -414,6 +445,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     query: z.object({ note: z.string().max(400).default('') }),
     status: 201,
     response: versionOut,
+    authorize: { who: signedIn, also: 'Only admins of the owning team (or platform admins); the service checks, so that refusals are audited.' },
     handler: async ({ identity, params, query, req }) => {
       if (req.body !== undefined && (req as unknown as { _body?: boolean })._body) {
         throw new ApiError(415, 'unsupported_media_type', 'Send the file as the raw request body with Content-Type text/csv or application/vnd.apache.parquet, not JSON.');
@@ -431,6 +463,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'Versions of a data set, newest first',
     params: nameParam,
     response: z.array(versionOut),
+    authorize: { who: signedIn, credentials: READERS, also: POLICY },
     handler: async ({ identity, params }) => data.versions(subject(identity), params.name),
   });
 
@@ -448,6 +481,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       piiCleared: z.boolean(),
       version: z.number(),
     }),
+    authorize: { who: signedIn, credentials: READERS, also: POLICY },
     handler: async ({ identity, params, query, req }) => data.preview(subject(identity), params.name, query.rows, readContext(req, 'preview', identity)),
   });
 
@@ -458,6 +492,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'The current version as a file, masked as your access requires (audited)',
     params: nameParam,
     produces: ['text/csv', 'application/vnd.apache.parquet'],
+    authorize: { who: signedIn, credentials: READERS, also: POLICY },
     handler: async ({ identity, params, req, res }) => {
       const file = await data.download(subject(identity), params.name, readContext(req, 'download', identity));
       res.status(200);
@@ -480,6 +515,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     params: nameParam,
     query: z.object({ ttl: z.coerce.number().int().min(1).max(300).default(60).describe('Seconds the URL stays valid (never past the grant)') }),
     response: z.object({ url: z.string(), expiresAt: z.number(), format: z.enum(FORMATS), version: z.number() }),
+    authorize: { who: signedIn, credentials: READERS, also: POLICY },
     handler: async ({ identity, params, query, req }) => data.directUrl(subject(identity), params.name, query.ttl, readContext(req, 'direct', identity)),
   });
 
@@ -496,6 +532,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       expiresAt: z.number().nullable(),
       delivery: z.enum(['local', 'agent']).describe('`local`: the files are in place; `agent`: the workspace agent copies them in within seconds'),
     }),
+    authorize: { who: signedIn, credentials: MOUNTERS, also: POLICY },
     handler: async ({ identity, params, req }) => data.mount(subject(identity), params.name, readContext(req, 'mount', identity)),
   });
 
@@ -505,6 +542,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     tag: 'data',
     summary: 'Remove the data set from ~/datasets/ in your workspaces',
     params: nameParam,
+    authorize: { who: signedIn, credentials: MOUNTERS },
     handler: async ({ identity, params }) => {
       await data.unmount(subject(identity), params.name);
       return undefined;
@@ -527,6 +565,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       .strict(),
     status: 201,
     response: requestOut,
+    authorize: { who: signedIn, also: 'A request for a team needs the caller in that team.' },
     handler: async ({ identity, params, body }) => requestJson(await data.requestAccess(subject(identity), params.name, body)),
   });
 
@@ -537,6 +576,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'Grants of a data set (owners see all, including revoked and expired; others their own)',
     params: nameParam,
     response: z.array(grantOut),
+    authorize: { who: signedIn, also: 'Owners (admins of the owning team, platform admins) see every grant; others their own.' },
     handler: async ({ identity, params }) => (await data.grants(subject(identity), params.name)).map(grantJson),
   });
 
@@ -557,6 +597,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       .strict(),
     status: 201,
     response: grantOut,
+    authorize: { who: teamAdminOrPlatformAdmin(datasetTeam), also: 'Restricted data: platform admins only, with an end date.' },
     handler: async ({ identity, params, body }) => grantJson(await data.grant(subject(identity), params.name, body)),
   });
 
@@ -566,6 +607,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     tag: 'data',
     summary: 'Revoke a grant; mounts that depended on it disappear from running workspaces at once',
     params: z.object({ name: datasetName, id: z.coerce.number().int().min(1).max(2 ** 31) }),
+    authorize: { who: teamAdminOrPlatformAdmin(datasetTeam) },
     handler: async ({ identity, params }) => {
       await data.revoke(subject(identity), params.name, params.id);
       return undefined;

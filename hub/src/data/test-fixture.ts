@@ -8,7 +8,7 @@ import { LocalObjectStore } from '../storage/local-object-store.js';
 import { Store } from '../store.js';
 import { createDataService } from './create.js';
 import type { Column, Dataset } from './model.js';
-import { subjectOf } from './permissions.js';
+import { subjectOf } from './access-policy.js';
 import type { Subject } from './access-policy.js';
 import type { DataService } from './service.js';
 

@@ -15,7 +15,7 @@ import { type Inspection, inspectUpload } from './inspect.js';
 import type { Dataset, DatasetVersion } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
 import { ParquetError, validateParquet } from './parquet.js';
-import { canManageDataset, isPlatformAdmin, isTeamAdminOfAny } from './permissions.js';
+import { canManageDataset, isPlatformAdmin, isAdminOfSomeTeam } from '../core/authorization.js';
 import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
@@ -95,7 +95,7 @@ export class DatasetUploads {
 
   /** Read the columns of a file a data owner is about to register; nothing is stored (team admins, platform admins). */
   async inspect(subject: Subject, body: Readable, options: { contentType: string; partial: boolean; declaredBytes: number }): Promise<Inspection> {
-    if (!isPlatformAdmin(subject) && !isTeamAdminOfAny(subject)) {
+    if (!isPlatformAdmin(subject) && !isAdminOfSomeTeam(subject)) {
       body.resume();
       await this.audit.record(subject.name, 'access.denied', null, { operation: 'inspect' });
       throw forbidden('Only team admins (and platform admins) register data sets: ask an admin of your team.');

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { AgentMounter } from './agent-mounter.js';
 import type { DataService } from './service.js';
-import { ApiError, forbidden } from '../core/errors.js';
+import { ApiError } from '../core/errors.js';
+import { signedIn } from '../core/authorization.js';
 import type { ApiRegistry } from '../core/api.js';
 
 const fileOut = z.object({ name: z.string(), url: z.string(), hub: z.boolean(), size: z.number().nullable(), expiresAt: z.number() });
@@ -34,8 +35,8 @@ export function registerWorkspaceMountRoutes(api: ApiRegistry, data: DataService
       known: z.string().regex(/^[0-9a-f]{1,64}$/, 'known: the etag of the last manifest').optional(),
     }),
     response: manifestOut,
+    authorize: { who: signedIn, credentials: ['workspace-token'] },
     handler: async ({ identity, query, res }) => {
-      if (!identity.workspace) throw forbidden("Only a workspace's mount agent reads its manifest (with the server's own token and X-Atrium-Workspace).");
       const mounter = data.mounter;
       if (!(mounter instanceof AgentMounter)) {
         throw new ApiError(409, 'not_agent_mounts', 'This hub writes mounts into the workspace homes itself (dataAccess.mount): there is no manifest to fetch.');

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { hashPassword, PASSWORD_MIN_LENGTH, verifyPassword } from './passwords.js';
 import type { User } from './user-store.js';
-import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
-import { requirePlatformAdmin, requireSelfOrAdmin } from '../core/authorization.js';
+import { ApiError, badRequest, conflict, forbidden, notFound } from '../core/errors.js';
+import { isPlatformAdmin, platformAdmin, selfOrPlatformAdmin, signedIn } from '../core/authorization.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
 import { membershipSchema, userName, userSchema } from '../core/schemas.js';
@@ -61,6 +61,7 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'users',
     summary: 'The calling user, with teams and roles',
     response: userSchema,
+    authorize: { who: signedIn },
     handler: async ({ identity: who }) => publicUser(who.user),
   });
 
@@ -70,8 +71,8 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'users',
     summary: 'List all users (platform admins)',
     response: z.array(userSchema),
-    handler: async ({ identity: who }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async () => {
       return (await store.users.list()).map(publicUser);
     },
   });
@@ -84,8 +85,8 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     body: createUserBody,
     response: userSchema,
     status: 201,
-    handler: async ({ identity: who, body }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async ({ body }) => {
       if (await store.users.get(body.name)) throw conflict(`User ${body.name} already exists.`, 'user_exists', 'name');
       for (const [i, m] of body.teams.entries()) {
         if (!(await store.teams.get(m.team))) throw badRequest(`Team ${m.team} does not exist.`, `teams.${i}.team`, 'unknown_team');
@@ -109,8 +110,8 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'One user',
     params: nameParams,
     response: userSchema,
-    handler: async ({ identity: who, params }) => {
-      requireSelfOrAdmin(who, params.name);
+    authorize: { who: selfOrPlatformAdmin('name') },
+    handler: async ({ params }) => {
       const user = await store.users.get(params.name);
       if (!user) throw notFound(`User ${params.name} does not exist.`);
       return publicUser(user);
@@ -125,9 +126,12 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     params: nameParams,
     body: updateUserBody,
     response: userSchema,
+    authorize: {
+      who: selfOrPlatformAdmin('name'),
+      also: 'Changing platformAdmin needs a platform admin; changing your own password needs currentPassword.',
+    },
     handler: async ({ identity: who, params, body }) => {
-      requireSelfOrAdmin(who, params.name);
-      if (body.platformAdmin !== undefined) requirePlatformAdmin(who);
+      if (body.platformAdmin !== undefined && !isPlatformAdmin(who.user)) throw forbidden('Only platform admins can change who is a platform admin.');
       if (body.platformAdmin === false && params.name === who.user.name) {
         throw badRequest('You cannot remove your own platform-admin rights; ask another platform admin.', 'platformAdmin');
       }
@@ -169,8 +173,8 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
         .default('false')
         .describe("Also delete the user's home volumes (Kubernetes backend); by default they are kept"),
     }),
+    authorize: { who: platformAdmin },
     handler: async ({ identity: who, params, query }) => {
-      requirePlatformAdmin(who);
       if (params.name === who.user.name) throw badRequest('You cannot delete your own account.', 'name');
       if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
       for (const server of await store.servers.listForUser(params.name)) {

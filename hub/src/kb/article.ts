@@ -1,36 +1,29 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ARTICLE_ID as ARTICLE_ID_RULE, nameSchema, TAG, TEAM_NAME } from '../core/names.js';
 
 /**
  * Knowledge-base articles: Markdown with YAML front matter, either in the
  * repository (kb/articles/<id>.md) or written by a team through the API and
  * stored in the hub database. Both end up as the same `Article`.
  */
-export const ARTICLE_ID = /^[a-z0-9][a-z0-9-]*$/;
+export const ARTICLE_ID = ARTICLE_ID_RULE.pattern;
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const MAX_MARKDOWN_BYTES = 200 * 1024;
 export const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
 export type Level = (typeof LEVELS)[number];
 
-export const articleId = z
-  .string({ error: 'id is required' })
-  .min(1, 'id must not be empty')
-  .max(80, 'id must be at most 80 characters')
-  .regex(ARTICLE_ID, 'id may contain only lower-case letters, digits and dashes, and must start with a letter or digit');
+export const articleId = nameSchema(ARTICLE_ID_RULE, 'id');
 
 export const tagSchema = z
   .string()
   .trim()
   .toLowerCase()
   .min(1, 'a tag must not be empty')
-  .max(40, 'a tag must be at most 40 characters')
-  .regex(/^[a-z0-9][a-z0-9-]*$/, 'tags may contain only lower-case letters, digits and dashes');
+  .max(TAG.maxLength, `a tag must be at most ${TAG.maxLength} characters`)
+  .regex(TAG.pattern, `tags ${TAG.says}`);
 
-export const teamSlug = z
-  .string({ error: 'team is required' })
-  .min(1, 'team must not be empty')
-  .max(63, 'team must be at most 63 characters')
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'team may contain only lower-case letters, digits and dashes');
+export const teamSlug = nameSchema(TEAM_NAME, 'team');
 
 /** Fields every article has, wherever it is stored. */
 export const articleFields = {

@@ -4,8 +4,8 @@ import express, { type Router } from 'express';
 import { requireSession } from '../core/pages/session.js';
 import { ARTICLE_ID } from './article.js';
 import { renderMarkdown } from './markdown.js';
-import { isTeamAdmin } from '../core/authorization.js';
-import { PLATFORM_TEAM } from './routes.js';
+import { canAdministerTeam } from '../core/authorization.js';
+import { PLATFORM_TEAM } from '../core/names.js';
 import { html, raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
 
@@ -108,7 +108,7 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
       );
       return;
     }
-    const editable = article.source === 'team' && isTeamAdmin(who, article.team);
+    const editable = article.source === 'team' && canAdministerTeam(who.user, article.team);
     const api = `/hub/api/kb/articles/${encodeURIComponent(article.id)}`;
     res.type('html').send(
       renderPage({

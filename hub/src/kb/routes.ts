@@ -1,17 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { RequestIdentity } from '../identity/identity.js';
-import { ApiError, badRequest, conflict, forbidden, notFound } from '../core/errors.js';
+import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { type Article, articleFields, articleId, FILE_NAME, LEVELS, MAX_MARKDOWN_BYTES, metaOf, tagSchema, teamSlug } from './article.js';
 import type { KnowledgeBase } from './knowledge-base.js';
 import { renderMarkdown } from './markdown.js';
 import { QueryError, MAX_QUERY_LENGTH } from './text.js';
-import { isTeamAdmin } from '../core/authorization.js';
+import { allOf, canAdministerTeam, signedIn, team, teamAdminOrPlatformAdmin } from '../core/authorization.js';
+import { PLATFORM_TEAM } from '../core/names.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
-
-/** The team that owns the platform's own articles; platform admins act for it. */
-export const PLATFORM_TEAM = 'platform';
 
 const metaSchema = z.object({
   id: z.string(),
@@ -84,7 +82,7 @@ const fileParams = z.object({
 
 export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
   const { store, kb } = deps;
-  const canEdit = (who: RequestIdentity, a: Article) => a.source === 'team' && isTeamAdmin(who, a.team);
+  const canEdit = (who: RequestIdentity, a: Article) => a.source === 'team' && canAdministerTeam(who.user, a.team);
   const meta = (who: RequestIdentity, a: Article) => ({ ...metaOf(a), canEdit: canEdit(who, a) });
   const full = (who: RequestIdentity, a: Article) => ({ ...meta(who, a), markdown: a.markdown, html: renderMarkdown(a.markdown) });
   const find = (id: string) => {
@@ -93,22 +91,23 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     return article;
   };
 
-  /** Team admins write for their team; platform admins for any team and for `platform`. */
-  const requireAuthor = async (who: RequestIdentity, team: string) => {
-    if (!isTeamAdmin(who, team)) throw forbidden(`Only admins of team ${team} or platform admins can write its articles.`);
-    if (team !== PLATFORM_TEAM && !(await store.teams.get(team))) throw badRequest(`Team ${team} does not exist.`, 'team');
+  /** Articles are written for a team that exists, or for the platform (which platform admins act for). */
+  const requireTeam = async (name: string) => {
+    if (name !== PLATFORM_TEAM && !(await store.teams.get(name))) throw badRequest(`Team ${name} does not exist.`, 'team');
   };
 
   /** Team articles that may be changed: exist, not retired, not from the repository. */
-  const editable = async (who: RequestIdentity, id: string) => {
+  const editable = async (id: string) => {
     if (kb.isRepoArticle(id)) {
       throw new ApiError(409, 'read_only', `"${id}" is a repository article (kb/articles/${id}.md): change it with a pull request, not through the API.`);
     }
     const record = await store.kb.get(id);
     if (!record || record.retiredAt !== null) throw notFound(`There is no team article "${id}".`);
-    if (!isTeamAdmin(who, record.team)) throw forbidden(`Only admins of team ${record.team} or platform admins can change this article.`);
     return record;
   };
+  /** Team admins write for their team; platform admins for any team and for `platform`. */
+  const articleTeam = team.ownerOf('team article', 'id', async (id) => (await editable(id)).team);
+  const mayWrite = teamAdminOrPlatformAdmin(articleTeam);
 
   api.add({
     method: 'get',
@@ -117,6 +116,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'Search the knowledge base (plain words; filter by tag and team)',
     query: searchQuery,
     response: z.object({ query: z.string(), total: z.number(), tookMs: z.number(), results: z.array(hitSchema) }),
+    authorize: { who: signedIn },
     handler: async ({ query }) => {
       const q = query.q ?? '';
       if (q.length > MAX_QUERY_LENGTH) throw badRequest(`The search is too long: use at most ${MAX_QUERY_LENGTH} characters.`, 'q', 'invalid_query');
@@ -138,6 +138,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
       tags: z.array(z.object({ name: z.string(), count: z.number() })),
       teams: z.array(z.object({ name: z.string(), count: z.number() })),
     }),
+    authorize: { who: signedIn },
     handler: async () => kb.index.facets(),
   });
 
@@ -146,6 +147,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     path: '/kb/index.json',
     tag: 'knowledge base',
     summary: 'The serialised lunr index (in segments) and result metadata, for searching in the browser (lunr 2.3.9: lunr.Index.load(body.segments[i].index); search them together as hub/src/kb/query-engine.ts does)',
+    authorize: { who: signedIn },
     handler: async ({ req, res }) => {
       const { json, etag } = kb.serializedIndex();
       res.setHeader('Cache-Control', 'private, no-cache');
@@ -163,6 +165,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'Every article (metadata only), optionally of one team or tag',
     query: z.object({ team: z.string().max(63).optional(), tag: z.string().max(40).optional() }),
     response: z.array(metaSchema),
+    authorize: { who: signedIn },
     handler: async ({ identity: who, query }) =>
       kb.index
         .all()
@@ -178,6 +181,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'One article with its Markdown body',
     params: idParams,
     response: articleSchema,
+    authorize: { who: signedIn },
     handler: async ({ identity: who, params }) => full(who, find(params.id)),
   });
 
@@ -188,6 +192,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'The tutorial notebook (.ipynb JSON) of a tutorial article',
     params: idParams,
     response: z.record(z.string(), z.unknown()),
+    authorize: { who: signedIn },
     handler: async ({ params, res }) => {
       const article = find(params.id);
       const file = kb.notebookPath(article);
@@ -205,6 +210,7 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'A data file the tutorial notebook reads (only files the article lists)',
     params: fileParams,
     produces: ['text/csv', 'application/json', 'application/octet-stream'],
+    authorize: { who: signedIn },
     handler: async ({ params, res }) => {
       const article = find(params.id);
       const file = kb.dataFilePath(article, params.file);
@@ -224,8 +230,9 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     body: createBody,
     response: articleSchema,
     status: 201,
+    authorize: { who: teamAdminOrPlatformAdmin(team.body('team')) },
     handler: async ({ identity: who, body }) => {
-      await requireAuthor(who, body.team);
+      await requireTeam(body.team);
       if (kb.isRepoArticle(body.id) || (await store.kb.get(body.id))) {
         throw conflict(`The id "${body.id}" is taken (ids are never reused, even after an article is retired): pick another.`, 'id_taken', 'id');
       }
@@ -250,9 +257,11 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     params: idParams,
     body: updateBody,
     response: articleSchema,
+    // Moving an article to another team needs the right to write for that team too.
+    authorize: { who: allOf(mayWrite, teamAdminOrPlatformAdmin(team.body('team', { optional: true }))) },
     handler: async ({ identity: who, params, body }) => {
-      const record = await editable(who, params.id);
-      if (body.team && body.team !== record.team) await requireAuthor(who, body.team);
+      const record = await editable(params.id);
+      if (body.team && body.team !== record.team) await requireTeam(body.team);
       await store.kb.update(
         {
           id: record.id,
@@ -276,8 +285,9 @@ export function registerKbRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'knowledge base',
     summary: "Retire a team article: gone from search and listings, its id not reusable (that team's admins, platform admins)",
     params: idParams,
+    authorize: { who: mayWrite },
     handler: async ({ identity: who, params }) => {
-      await editable(who, params.id);
+      await editable(params.id);
       await store.kb.retire(params.id, who.user.name);
       await kb.refresh();
       return undefined;

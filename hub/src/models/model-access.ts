@@ -1,5 +1,5 @@
 import { forbidden, notFound } from '../core/errors.js';
-import { type Actor, mayMoveAlias, mayWorkWithModelsOf } from './permissions.js';
+import { type Actor, mayMoveAlias, mayWorkWithModelsOf } from '../core/authorization.js';
 import type { Alias, ModelRecord, ModelStore, VersionRecord } from './store.js';
 
 /** Refuse, with a sentence saying why, unless `actor` may `action` (publish, change, see) the team's models. */

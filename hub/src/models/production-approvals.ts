@@ -5,7 +5,7 @@ import { classificationPolicy, type ModelsConfig } from './config.js';
 import type { DatasetFactsSource, DatasetFacts, PlatformApproval } from './dataset-facts.js';
 import type { DatasetRef } from './guardrails/types.js';
 import type { ProductionApproval, PromotionStore } from './promotion-store.js';
-import { approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from './permissions.js';
+import { approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from '../core/authorization.js';
 import type { ModelStore } from './store.js';
 
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */

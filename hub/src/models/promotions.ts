@@ -14,7 +14,7 @@ import { summarize } from './guardrails/index.js';
 import type { GuardrailInput, GuardrailResult } from './guardrails/types.js';
 import type { KeyedLock } from '@atrium/spawner';
 import { requireAliasRight, type VisibleModels } from './model-access.js';
-import type { Actor } from './permissions.js';
+import type { Actor } from '../core/authorization.js';
 import type { PromotionJob, PromotionStore } from './promotion-store.js';
 import type { ModelDeployer } from './serving.js';
 import type { Alias, ModelStore } from './store.js';

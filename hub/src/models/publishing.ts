@@ -6,7 +6,7 @@ import type { DatasetRef, GuardrailInput, ModelCard } from './guardrails/types.j
 import type { KeyedLock } from '@atrium/spawner';
 import { requireModelsOf } from './model-access.js';
 import { type Notebook, namedArtifacts, serializeNotebook, sha256 } from './notebook.js';
-import type { Actor } from './permissions.js';
+import type { Actor } from '../core/authorization.js';
 import type { ModelStore, VersionRecord } from './store.js';
 
 export interface PublishInput {

@@ -40,7 +40,7 @@ export interface ModelRegistryOptions {
 /**
  * Published models, as routes, pages and the hub's start-up see them. Each
  * job lives in its own module (publishing, guardrail-checks, promotions,
- * rollback, comparison, approvals; who may do what: permissions); this class
+ * rollback, comparison, approvals; who may do what: core/authorization.ts); this class
  * only builds them from one set of parts and keeps the API the callers use.
  */
 export class ModelRegistry {

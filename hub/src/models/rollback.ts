@@ -2,7 +2,7 @@ import { ApiError, conflict } from '../core/errors.js';
 import type { BundleStore } from './bundles.js';
 import type { KeyedLock } from '@atrium/spawner';
 import { requireAliasRight, type VisibleModels } from './model-access.js';
-import type { Actor } from './permissions.js';
+import type { Actor } from '../core/authorization.js';
 import type { PromotionStore } from './promotion-store.js';
 import type { ModelDeployer } from './serving.js';
 import type { Alias, ModelStore, VersionRecord } from './store.js';

@@ -2,13 +2,13 @@ import type { HubDeps } from '../deps.js';
 import { z } from 'zod';
 import { badRequest, forbidden, notFound } from '../core/errors.js';
 import type { ApiRegistry } from '../core/api.js';
-import { slug, teamName } from '../core/schemas.js';
+import { modelName, teamName } from '../core/names.js';
+import { type Authorize, canAdministerTeam, memberOrPlatformAdmin, platformAdmin, signedIn, team } from '../core/authorization.js';
 import { GUARDRAIL_IDS } from './config.js';
 import { ARTIFACT_NAME, notebookSchema } from './notebook.js';
 import type { ModelRegistry } from './registry.js';
 import { ALIASES, type VersionRecord } from './store.js';
 
-const modelName = slug('model name');
 const aliasName = z.enum(ALIASES, { error: 'alias must be staging or production' });
 const versionNumber = z.coerce.number({ error: 'version must be a number' }).int('version must be a whole number').min(1, 'version must be at least 1').max(1_000_000, 'version is too large');
 
@@ -152,6 +152,13 @@ export interface DataUsage {
   versions(reader: { name: string; platformAdmin: boolean; teams: { team: string; role: 'team-admin' | 'member' }[] }, name: string): Promise<{ version: number }[]>;
 }
 
+/** A team's models are its members' (and platform admins'); to anyone else they answer as missing ones do. */
+const teamModel = (also?: string): Authorize => ({
+  who: memberOrPlatformAdmin(team.param('team')),
+  hide: (p) => `There is no model ${String(p.team)}/${String(p.model)} that you can see.`,
+  ...(also ? { also } : {}),
+});
+
 export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
   const registry = deps.models.registry;
   const usage: DataUsage = deps.data;
@@ -186,6 +193,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'models',
     summary: 'The XSRF token of the caller’s browser session (null for API tokens), for JupyterLab extensions that change things through the hub API',
     response: z.object({ xsrfToken: z.string().nullable() }),
+    authorize: { who: signedIn },
     // Readable only by same-origin pages: the API sends no CORS headers, so another site cannot read it.
     handler: async ({ identity: who }) => ({ xsrfToken: who.via === 'session' ? (who.xsrfToken ?? null) : null }),
   });
@@ -200,6 +208,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
       workspace: z.string().max(63).optional(),
     }),
     response: z.array(z.object({ name: z.string(), version: z.string().describe('The data set’s current version'), lastReadAt: z.number() })),
+    authorize: { who: signedIn },
     handler: async ({ identity: who, query }) => {
       if (!usage) return [];
       let used = await usage.datasetsUsedBy({ user: who.user.name, ...(query.notebook ? { notebook: query.notebook } : {}), ...(query.workspace ? { workspace: query.workspace } : {}) });
@@ -222,12 +231,10 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'Models of your teams (platform admins: all), optionally of one team',
     query: z.object({ team: teamName.optional() }),
     response: z.array(summarySchema),
+    authorize: { who: memberOrPlatformAdmin(team.query('team')) },
     handler: async ({ identity: who, query }) => {
       let teams = who.user.platformAdmin ? undefined : who.user.teams.map((t) => t.team);
-      if (query.team) {
-        registry.requireMember(who, query.team, 'see');
-        teams = [query.team];
-      }
+      if (query.team) teams = [query.team];
       return Promise.all((await store.listModels(teams)).map(summary));
     },
   });
@@ -241,6 +248,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     body: publishBody,
     status: 201,
     response: versionSchema,
+    authorize: { who: memberOrPlatformAdmin(team.param('team')) },
     handler: async ({ identity: who, params, body }) => {
       const { displayName, ...rest } = body;
       const published = await registry.publish(who, params.team, params.model, { ...rest, ...(displayName ? { displayName } : {}), smokeInput: body.smokeInput });
@@ -255,15 +263,11 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'A model with its versions (newest first) and aliases',
     params: modelParams,
     response: modelSchema,
+    authorize: teamModel(),
     handler: async ({ identity: who, params }) => {
       const m = await registry.model(who, params.team, params.model);
       const versions = await Promise.all((await store.listVersions(m.team, m.name)).map(withAliases));
-      let canPromoteProduction = true;
-      try {
-        registry.requireAliasRight(who, m.team, 'production');
-      } catch {
-        canPromoteProduction = false;
-      }
+      const canPromoteProduction = canAdministerTeam(who.user, m.team);
       return {
         ...(await summary(m)),
         versions,
@@ -281,6 +285,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'One version: lineage, model card, metrics, guardrail results',
     params: versionParams,
     response: versionSchema,
+    authorize: teamModel(),
     handler: async ({ identity: who, params }) => withAliases(await registry.version(who, params.team, params.model, params.version)),
   });
 
@@ -291,10 +296,11 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'The notebook snapshot of a version (nbformat 4 JSON)',
     params: versionParams,
     response: z.record(z.string(), z.unknown()),
+    authorize: teamModel("A version that failed its guardrails shows its notebook only to its author, the team's admins and platform admins."),
     handler: async ({ identity: who, params }) => {
       const v = await registry.version(who, params.team, params.model, params.version);
       // A version that failed its checks may hold what they caught (personal data, secrets in outputs): only its author and the team's admins see it.
-      const insider = who.user.platformAdmin || v.author === who.user.name || who.user.teams.some((m) => m.team === v.team && m.role === 'team-admin');
+      const insider = v.author === who.user.name || canAdministerTeam(who.user, v.team);
       if (v.guardrailStatus === 'failed' && !insider) {
         throw forbidden(`Version ${v.version} failed its guardrails, so its notebook and outputs are shown only to its author (${v.author}) and the admins of team ${v.team}.`);
       }
@@ -318,6 +324,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
       metrics: z.array(z.object({ name: z.string(), from: z.number().nullable(), to: z.number().nullable(), delta: z.number().nullable() })),
       code: z.object({ cellsFrom: z.number(), cellsTo: z.number(), added: z.number(), removed: z.number() }),
     }),
+    authorize: teamModel(),
     handler: async ({ identity: who, params, query }) => {
       if (query.from === query.to) throw badRequest('Pick two different versions to compare.', 'to');
       const a = await registry.version(who, params.team, params.model, query.from);
@@ -335,6 +342,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     body: z.object({ version: z.number({ error: 'version is required' }).int('version must be a whole number').min(1, 'version must be at least 1') }).strict(),
     status: 202,
     response: promotionSchema,
+    authorize: teamModel('Production needs an admin of the team or a platform admin.'),
     handler: async ({ identity: who, params, body }) => registry.promote(who, params.team, params.model, params.alias, body.version),
   });
 
@@ -345,6 +353,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'One promotion: its status (checking, deploying, promoted, refused, failed), message and guardrail results so far',
     params: modelParams.extend({ id: approvalId }),
     response: promotionSchema,
+    authorize: teamModel(),
     handler: async ({ identity: who, params }) => registry.promotion(who, params.team, params.model, params.id),
   });
 
@@ -355,6 +364,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'Roll the alias back to the version that served it before',
     params: aliasParams,
     response: z.object({ version: versionSchema, message: z.string() }),
+    authorize: teamModel('Production needs an admin of the team or a platform admin.'),
     handler: async ({ identity: who, params }) => {
       const r = await registry.rollback(who, params.team, params.model, params.alias);
       return { version: await withAliases(r.version), message: r.message };
@@ -369,6 +379,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     params: modelParams,
     query: z.object({ alias: aliasName.optional() }),
     response: z.array(eventSchema),
+    authorize: teamModel(),
     handler: async ({ identity: who, params, query }) => {
       await registry.model(who, params.team, params.model);
       return store.history(params.team, params.model, query.alias);
@@ -392,6 +403,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
       .strict(),
     status: 201,
     response: z.array(approvalSchema),
+    authorize: { who: memberOrPlatformAdmin(team.param('team')) },
     handler: async ({ identity: who, params, body }) => registry.approvals.request(who, params.team, params.model, body),
   });
 
@@ -402,6 +414,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'Production approvals for restricted data: platform admins see all, others their teams’ (newest first)',
     query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'revoked']).optional(), team: teamName.optional() }),
     response: z.array(approvalSchema),
+    authorize: { who: memberOrPlatformAdmin(team.query('team')), also: 'Without ?team, members see their teams’ approvals and platform admins all.' },
     handler: async ({ identity: who, query }) => registry.approvals.list(who, { ...(query.status ? { status: [query.status] } : {}), ...(query.team ? { team: query.team } : {}) }),
   });
 
@@ -418,6 +431,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
       params: z.object({ id: approvalId }),
       body: reasonBody,
       response: approvalSchema,
+      authorize: { who: platformAdmin, ...(action === 'revoke' ? {} : { also: 'Not the platform admin who asked for it.' }) },
       handler: async ({ identity: who, params, body }) =>
         action === 'revoke' ? registry.approvals.revoke(who, params.id, body.reason) : registry.approvals.decide(who, params.id, action, body.reason),
     });

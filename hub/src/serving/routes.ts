@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import type { RequestIdentity } from '../identity/identity.js';
-import { forbidden, notFound } from '../core/errors.js';
+import { notFound } from '../core/errors.js';
 import type { DeploymentView } from './deployments.js';
 import { EMPTY_SUMMARY, type MetricsSummary } from './metrics.js';
-import { requirePlatformAdmin } from '../core/authorization.js';
+import { canSeeTeam, memberOrPlatformAdmin, platformAdmin, signedIn, team } from '../core/authorization.js';
+import { modelName, servingAlias, teamName } from '../core/names.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
 
-const servingName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes');
-const deploymentParams = z.object({ team: servingName, model: servingName, alias: servingName });
+const deploymentParams = z.object({ team: teamName, model: modelName, alias: servingAlias });
 
 const metricsSchema = z.object({
   requests: z.number(),
@@ -38,10 +37,6 @@ const windowQuery = z.object({
   minutes: z.coerce.number().int().min(1).max(10_080).default(60).describe('Metrics window (default the last 60 minutes)'),
 });
 
-function canSee(who: RequestIdentity, team: string): boolean {
-  return who.user.platformAdmin || who.user.teams.some((m) => m.team === team);
-}
-
 export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void {
   const { deployments, metrics: servingMetrics } = deps.serving;
 
@@ -64,8 +59,7 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     });
   };
 
-  const find = async (who: RequestIdentity, team: string, model: string, alias: string) => {
-    if (!canSee(who, team)) throw forbidden(`Only members of team ${team} can see its models.`);
+  const find = async (team: string, model: string, alias: string) => {
     const view = await deployments.current(team, model, alias);
     if (!view) throw notFound(`${team}/${model} is not deployed as ${alias}.`);
     return view;
@@ -78,8 +72,9 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     summary: 'Model deployments of your teams (all for platform admins), with request metrics',
     query: windowQuery,
     response: z.array(deploymentSchema),
+    authorize: { who: signedIn, also: 'Lists the deployments of your teams (platform admins: all).' },
     handler: async ({ identity: who, query }) => {
-      const visible = (await deployments.list()).filter((d) => canSee(who, d.team));
+      const visible = (await deployments.list()).filter((d) => canSeeTeam(who.user, d.team));
       return withMetrics(visible, query.minutes);
     },
   });
@@ -92,8 +87,9 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     params: deploymentParams,
     query: windowQuery,
     response: deploymentSchema,
-    handler: async ({ identity: who, params, query }) => {
-      const view = await find(who, params.team, params.model, params.alias);
+    authorize: { who: memberOrPlatformAdmin(team.param('team')) },
+    handler: async ({ params, query }) => {
+      const view = await find(params.team, params.model, params.alias);
       return (await withMetrics([view], query.minutes))[0];
     },
   });
@@ -105,9 +101,9 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     summary: 'Serve the previously deployed version again (platform admins; teams roll back through the model registry, which records it)',
     params: deploymentParams,
     response: deploymentSchema,
-    handler: async ({ identity: who, params }) => {
-      requirePlatformAdmin(who);
-      await find(who, params.team, params.model, params.alias);
+    authorize: { who: platformAdmin },
+    handler: async ({ params }) => {
+      await find(params.team, params.model, params.alias);
       const view = await deployments.rollback(params.team, params.model, params.alias);
       return (await withMetrics([view], 60))[0];
     },
@@ -123,13 +119,13 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
       .object({
         version: z.number().int().positive(),
         bundleDir: z.string().min(1).max(4096).describe('Absolute path on the hub host of a bundle (notebook.ipynb, artifacts/, manifest.json)'),
-        image: servingName,
-        size: servingName.optional(),
+        image: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'image: lower-case letters, digits and dashes'),
+        size: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'size: lower-case letters, digits and dashes').optional(),
       })
       .strict(),
     response: deploymentSchema,
-    handler: async ({ identity: who, params, body }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async ({ params, body }) => {
       const view = await deployments.deploy({ ...params, ...body });
       return (await withMetrics([view], 60))[0];
     },
@@ -141,8 +137,8 @@ export function registerDeploymentRoutes(api: ApiRegistry, deps: HubDeps): void 
     tag: 'serving',
     summary: 'Stop serving a model alias (platform admins)',
     params: deploymentParams,
-    handler: async ({ identity: who, params }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async ({ params }) => {
       await deployments.undeploy(params.team, params.model, params.alias);
       return undefined;
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conflict, notFound } from '../core/errors.js';
-import { requirePlatformAdmin, requireTeamAdmin } from '../core/authorization.js';
+import { platformAdmin, signedIn, team, teamAdminOrPlatformAdmin } from '../core/authorization.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
 import { teamName, teamRole, teamSchema, userName } from '../core/schemas.js';
@@ -22,6 +22,7 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'teams',
     summary: 'List teams and their members',
     response: z.array(teamSchema),
+    authorize: { who: signedIn },
     handler: async () => (await store.teams.list()).map(view),
   });
 
@@ -33,8 +34,8 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     body: z.object({ name: teamName, displayName: z.string().trim().min(1).max(200).optional() }).strict(),
     response: teamSchema,
     status: 201,
-    handler: async ({ identity: who, body }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async ({ body }) => {
       if (await store.teams.get(body.name)) throw conflict(`Team ${body.name} already exists.`, 'team_exists', 'name');
       return view(await store.teams.create(body.name, body.displayName ?? body.name));
     },
@@ -47,6 +48,7 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     summary: 'One team with its members',
     params: teamParams,
     response: teamSchema,
+    authorize: { who: signedIn },
     handler: async ({ params }) => {
       const team = await store.teams.get(params.team);
       if (!team) throw notFound(`Team ${params.team} does not exist.`);
@@ -61,8 +63,8 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'teams',
     summary: 'Delete a team (platform admins); its members keep their accounts',
     params: teamParams,
-    handler: async ({ identity: who, params }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async ({ params }) => {
       if (!(await store.teams.get(params.team))) throw notFound(`Team ${params.team} does not exist.`);
       await store.teams.delete(params.team);
       identity.invalidateAll();
@@ -78,8 +80,8 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     params: memberParams,
     body: z.object({ role: teamRole.default('member') }).strict(),
     response: teamSchema,
-    handler: async ({ identity: who, params, body }) => {
-      requireTeamAdmin(who, params.team);
+    authorize: { who: teamAdminOrPlatformAdmin(team.param('team')) },
+    handler: async ({ params, body }) => {
       if (!(await store.teams.get(params.team))) throw notFound(`Team ${params.team} does not exist.`);
       if (!(await store.users.get(params.user))) throw notFound(`User ${params.user} does not exist.`);
       await store.users.setMembership(params.user, params.team, body.role);
@@ -95,8 +97,8 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'teams',
     summary: 'Remove a member (team admins of that team, platform admins)',
     params: memberParams,
-    handler: async ({ identity: who, params }) => {
-      requireTeamAdmin(who, params.team);
+    authorize: { who: teamAdminOrPlatformAdmin(team.param('team')) },
+    handler: async ({ params }) => {
       if (!(await store.users.removeMembership(params.user, params.team))) {
         throw notFound(`${params.user} is not a member of team ${params.team}.`);
       }

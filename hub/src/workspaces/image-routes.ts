@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ApiRegistry } from '../core/api.js';
+import { signedIn } from '../core/authorization.js';
 import type { HubDeps } from '../deps.js';
 import { imageSchema, sizeSchema } from '../core/schemas.js';
 
@@ -11,6 +12,7 @@ export function registerImageRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'images',
     summary: 'The curated image catalog and the sizes each image allows',
     response: z.object({ images: z.array(imageSchema), sizes: z.array(sizeSchema) }),
+    authorize: { who: signedIn },
     handler: async () => ({
       images: catalog.images.map((i) => ({
         name: i.name,

@@ -2,12 +2,19 @@ import { z } from 'zod';
 import type { WorkspaceRecord } from './store.js';
 import { notFound } from '../core/errors.js';
 import { baseUrlFor } from './manager.js';
-import { isPlatformAdmin, requirePlatformAdmin, requireSelfOrAdmin } from '../core/authorization.js';
+import { isPlatformAdmin, platformAdmin, selfOrPlatformAdmin } from '../core/authorization.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
 import { serverSchema, userName, workspaceName } from '../core/schemas.js';
 
-const serverParams = z.object({ name: userName, server: workspaceName });
+const serverParams = z.object({ name: userName, workspace: workspaceName });
+
+/**
+ * The product says workspace; the API said server. Workspace paths are the
+ * ones to use; the server paths stay for the clients that still call them.
+ */
+const ONE = '/users/:name/workspaces/:workspace';
+const ONE_OLD = '/users/:name/servers/:server';
 
 export function serverView(record: WorkspaceRecord, forAdmin: boolean) {
   return {
@@ -38,46 +45,50 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
 
   api.add({
     method: 'get',
-    path: '/servers',
-    tag: 'servers',
+    path: '/workspaces',
+    aliases: ['/servers'],
+    tag: 'workspaces',
     summary: 'All workspaces that are starting, running or stopping (platform admins)',
     response: z.array(serverSchema),
-    handler: async ({ identity: who }) => {
-      requirePlatformAdmin(who);
+    authorize: { who: platformAdmin },
+    handler: async () => {
       return (await store.servers.listByStatus(['pending', 'running', 'stopping'])).map((r) => serverView(r, true));
     },
   });
 
   api.add({
     method: 'get',
-    path: '/users/:name/servers',
-    tag: 'servers',
+    path: '/users/:name/workspaces',
+    aliases: ['/users/:name/servers'],
+    tag: 'workspaces',
     summary: "A user's workspaces, running or not",
     params: z.object({ name: userName }),
     response: z.array(serverSchema),
+    authorize: { who: selfOrPlatformAdmin('name') },
     handler: async ({ identity: who, params }) => {
-      requireSelfOrAdmin(who, params.name);
-      return (await store.servers.listForUser(params.name)).map((r) => serverView(r, isPlatformAdmin(who)));
+      return (await store.servers.listForUser(params.name)).map((r) => serverView(r, isPlatformAdmin(who.user)));
     },
   });
 
   api.add({
     method: 'get',
-    path: '/users/:name/servers/:server',
-    tag: 'servers',
+    path: ONE,
+    aliases: [ONE_OLD],
+    tag: 'workspaces',
     summary: 'One workspace',
     params: serverParams,
     response: serverSchema,
+    authorize: { who: selfOrPlatformAdmin('name') },
     handler: async ({ identity: who, params }) => {
-      requireSelfOrAdmin(who, params.name);
-      return serverView(await load(params.name, params.server), isPlatformAdmin(who));
+      return serverView(await load(params.name, params.workspace), isPlatformAdmin(who.user));
     },
   });
 
   api.add({
     method: 'post',
-    path: '/users/:name/servers/:server',
-    tag: 'servers',
+    path: ONE,
+    aliases: [ONE_OLD],
+    tag: 'workspaces',
     summary: 'Start a workspace with an image and a size from the catalog; follow progress at …/progress',
     params: serverParams,
     body: z
@@ -89,41 +100,43 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
       .strict(),
     response: serverSchema,
     status: 202,
+    authorize: { who: selfOrPlatformAdmin('name') },
     handler: async ({ identity: who, params, body }) => {
-      requireSelfOrAdmin(who, params.name);
       if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
-      const record = await manager.start(params.name, params.server, body.image, body.size, body.team);
-      return serverView(record, isPlatformAdmin(who));
+      const record = await manager.start(params.name, params.workspace, body.image, body.size, body.team);
+      return serverView(record, isPlatformAdmin(who.user));
     },
   });
 
   api.add({
     method: 'delete',
-    path: '/users/:name/servers/:server',
+    path: ONE,
+    aliases: [ONE_OLD],
     status: 204,
-    tag: 'servers',
+    tag: 'workspaces',
     summary: 'Stop a workspace (files are kept); with ?remove=true also forget it',
     params: serverParams,
     query: z.object({ remove: z.enum(['true', 'false']).optional() }),
+    authorize: { who: selfOrPlatformAdmin('name') },
     handler: async ({ identity: who, params, query }) => {
-      requireSelfOrAdmin(who, params.name);
-      await load(params.name, params.server);
-      await manager.stop(params.name, params.server, who.user.name === params.name ? null : `Stopped by ${who.user.name}.`);
-      if (query.remove === 'true') await manager.remove(params.name, params.server);
+      await load(params.name, params.workspace);
+      await manager.stop(params.name, params.workspace, who.user.name === params.name ? null : `Stopped by ${who.user.name}.`);
+      if (query.remove === 'true') await manager.remove(params.name, params.workspace);
       return undefined;
     },
   });
 
   api.add({
     method: 'get',
-    path: '/users/:name/servers/:server/progress',
-    tag: 'servers',
+    path: `${ONE}/progress`,
+    aliases: [`${ONE_OLD}/progress`],
+    tag: 'workspaces',
     summary: 'Server-sent events with the progress of the current start (replays earlier events)',
     params: serverParams,
     produces: ['text/event-stream'],
-    handler: async ({ identity: who, params, req, res }) => {
-      requireSelfOrAdmin(who, params.name);
-      const record = await load(params.name, params.server);
+    authorize: { who: selfOrPlatformAdmin('name') },
+    handler: async ({ params, req, res }) => {
+      const record = await load(params.name, params.workspace);
       res.writeHead(200, {
         'Content-Type': 'text/event-stream; charset=utf-8',
         'Cache-Control': 'no-store',
@@ -131,7 +144,7 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
         'X-Accel-Buffering': 'no',
       });
       const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-      const channel = manager.progressOf(params.name, params.server);
+      const channel = manager.progressOf(params.name, params.workspace);
       if (!channel) {
         // No start in this hub's lifetime: report where the workspace stands.
         const url = serverView(record, false).url;

@@ -10,7 +10,7 @@ const me = pageData<{ user: string }>().user;
 
 async function loadWorkspaces(): Promise<void> {
   try {
-    const running = await api<Workspace[]>('GET', '/servers');
+    const running = await api<Workspace[]>('GET', '/workspaces');
     render(
       document.getElementById('running-workspaces')!,
       running.length
@@ -63,7 +63,7 @@ document.getElementById('running-workspaces')!.addEventListener('click', async (
   if (!confirm(`Stop workspace "${stopWorkspace}" of ${stopUser}? Unsaved work in open notebooks is lost.`)) return;
   b.disabled = true;
   try {
-    await api('DELETE', `/users/${encodeURIComponent(stopUser!)}/servers/${encodeURIComponent(stopWorkspace!)}`);
+    await api('DELETE', `/users/${encodeURIComponent(stopUser!)}/workspaces/${encodeURIComponent(stopWorkspace!)}`);
     flash(`Stopped workspace "${stopWorkspace}" of ${stopUser}.`);
   } catch (err) {
     showError('flash', err);

@@ -115,7 +115,7 @@ function renderSizes(): void {
 
 async function refresh(): Promise<void> {
   try {
-    workspaces = await api<Workspace[]>('GET', `/users/${me}/servers`);
+    workspaces = await api<Workspace[]>('GET', `/users/${me}/workspaces`);
     for (const w of workspaces) if (w.status === 'pending' && !streams.has(w.name)) follow(w.name);
     renderWorkspaces();
   } catch (err) {
@@ -125,7 +125,7 @@ async function refresh(): Promise<void> {
 
 function follow(name: string): void {
   streams.get(name)?.source.close();
-  const source = new EventSource(`/hub/api/users/${me}/servers/${encodeURIComponent(name)}/progress`);
+  const source = new EventSource(`/hub/api/users/${me}/workspaces/${encodeURIComponent(name)}/progress`);
   const entry: { source: EventSource; last?: Progress; log: string[] } = { source, log: [] };
   streams.set(name, entry);
   source.onmessage = (event) => {
@@ -170,7 +170,7 @@ function updateProgress(name: string, p: Progress, log: string[]): void {
 async function start(name: string, image: string, size: string, errorTarget: string): Promise<void> {
   clear(errorTarget);
   try {
-    await api('POST', `/users/${me}/servers/${encodeURIComponent(name)}`, { image, size } satisfies StartWorkspaceRequest);
+    await api('POST', `/users/${me}/workspaces/${encodeURIComponent(name)}`, { image, size } satisfies StartWorkspaceRequest);
     openWhenReady.add(name);
     follow(name);
     await refresh();
@@ -212,7 +212,7 @@ document.getElementById('workspaces')!.addEventListener('click', (event) => {
     target.disabled = true;
     target.textContent = 'Stopping…';
     openWhenReady.delete(stop);
-    api('DELETE', `/users/${me}/servers/${encodeURIComponent(stop)}`)
+    api('DELETE', `/users/${me}/workspaces/${encodeURIComponent(stop)}`)
       .catch((err: Error) => showError('flash', err))
       .finally(() => void refresh());
   } else if (restart) {
@@ -223,7 +223,7 @@ document.getElementById('workspaces')!.addEventListener('click', (event) => {
     }
   } else if (remove) {
     if (!confirm(`Remove workspace "${remove}" from the list? Files in your home folder are kept.`)) return;
-    api('DELETE', `/users/${me}/servers/${encodeURIComponent(remove)}?remove=true`)
+    api('DELETE', `/users/${me}/workspaces/${encodeURIComponent(remove)}?remove=true`)
       .catch((err: Error) => showError('flash', err))
       .finally(() => void refresh());
   }

@@ -1,6 +1,6 @@
 /**
  * One event of a workspace's start progress stream
- * (GET /users/{name}/servers/{server}/progress). The OpenAPI document declares
+ * (GET /users/{name}/workspaces/{workspace}/progress). The OpenAPI document declares
  * that route as `text/event-stream` and says nothing of the events' JSON, so
  * no type can be derived for it; this mirrors what the route sends.
  */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Actor, approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayMoveAlias, mayWorkWithModelsOf } from './permissions.js';
+import { type Actor, approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayMoveAlias, mayWorkWithModelsOf } from './authorization.js';
 
 const actor = (name: string, teams: Actor['teams'] = [], platformAdmin = false): Actor => ({ name, platformAdmin, teams });
 const outsider = actor('olga', [{ team: 'marketing', role: 'team-admin' }]);

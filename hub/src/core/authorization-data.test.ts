@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canActForTeam, canManageDataset, isMemberOf, isPlatformAdmin, isSelf, isTeamAdminOf, isTeamAdminOfAny, teamsAdministeredBy } from './permissions.js';
-import type { Subject } from './access-policy.js';
+import { canAdministerTeam as canActForTeam, canManageDataset, isAdminOfSomeTeam as isTeamAdminOfAny, isMemberOf, isPlatformAdmin, isSelf, isTeamAdminOf, teamsAdministeredBy } from './authorization.js';
+import type { Actor as Subject } from './authorization.js';
 
 const alice: Subject = { name: 'alice', platformAdmin: false, teams: [{ team: 'sales', role: 'team-admin' }, { team: 'ops', role: 'member' }] };
 const bob: Subject = { name: 'bob', platformAdmin: false, teams: [{ team: 'sales', role: 'member' }] };
