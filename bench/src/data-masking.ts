@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const rows = await writeCsv(file, sizeMb * MiB);
   const bytes = statSync(file).size;
 
-  const { parseConfig } = await hub("core/config.js");
+  const { parseConfig } = await hub("config.js");
   const { startHub } = await hub("app.js");
   const { setLogLevel } = await hub("core/log.js");
   const { hashPassword } = await hub("identity/passwords.js");

@@ -142,7 +142,7 @@ async function measure(label: string, kbDir: string, iterations: number, apiIter
   (globalThis as { gc?: () => void }).gc?.();
 
   const { startHub } = await hub("app.js");
-  const { parseConfig } = await hub("core/config.js");
+  const { parseConfig } = await hub("config.js");
   const { setLogLevel } = await hub("core/log.js");
   setLogLevel("warn");
   const stateDir = makeTempDir("kb-bench-hub-");

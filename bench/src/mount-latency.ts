@@ -46,7 +46,7 @@ async function msUntil(what: string, check: () => boolean, timeoutMs = 180_000):
 }
 
 async function measure(mounter: Mounter, settings: Settings): Promise<Figures> {
-  const { parseConfig } = await hub("core/config.js");
+  const { parseConfig } = await hub("config.js");
   const { startHub } = await hub("app.js");
   const { setLogLevel } = await hub("core/log.js");
   const { hashPassword } = await hub("identity/passwords.js");

@@ -13,7 +13,7 @@ import { OidcAuthenticator } from './identity/oidc.js';
 import { LoginThrottle } from './identity/rate-limit.js';
 import { SecretBox, safeEqual } from './core/secrets.js';
 import { sessionRefresher } from './identity/session-refresh.js';
-import { cookiesMustBeSecure, publicOrigin, type HubConfig } from './core/config.js';
+import { cookiesMustBeSecure, publicOrigin, type HubConfig } from './config.js';
 import { redactUrl } from './core/db/database.js';
 import { Store } from './store.js';
 import { ApiError } from './core/errors.js';

@@ -2,7 +2,7 @@ import type { Catalog } from '@atrium/spawner';
 import type { Authenticator } from './identity/authenticator.js';
 import type { IdentityService } from './identity/identity.js';
 import type { LoginThrottle } from './identity/rate-limit.js';
-import type { HubConfig } from './core/config.js';
+import type { HubConfig } from './config.js';
 import type { Isolation } from './core/isolation.js';
 import type { Store } from './store.js';
 import type { WorkspaceManager } from './workspaces/manager.js';

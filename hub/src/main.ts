@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { SandboxUnavailableError } from '@atrium/spawner';
 import { startHub } from './app.js';
 import { describeHubApi } from './describe-api.js';
-import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './core/config.js';
+import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
 import { IdentityService } from './identity/identity.js';
 import { Store } from './store.js';
 import { log } from './core/log.js';

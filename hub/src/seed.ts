@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from './identity/passwords.js';
-import type { HubConfig } from './core/config.js';
+import type { HubConfig } from './config.js';
 import type { Store } from './store.js';
 import { log } from './core/log.js';
 

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import type { RequestIdentity } from '../identity/identity.js';
+import type { RequestIdentity } from './caller.js';
 import { authorizeJson, type Authorize, checkCredential, checkRule, describeAuthorize } from './authorization.js';
 import { ApiError, badRequest } from './errors.js';
 import { log } from './log.js';

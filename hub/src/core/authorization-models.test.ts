@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Actor, approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayMoveAlias, mayWorkWithModelsOf } from './authorization.js';
+import { type Actor, teamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayMoveAlias, mayWorkWithModelsOf } from './authorization.js';
 
 const actor = (name: string, teams: Actor['teams'] = [], platformAdmin = false): Actor => ({ name, platformAdmin, teams });
 const outsider = actor('olga', [{ team: 'marketing', role: 'team-admin' }]);
@@ -29,8 +29,8 @@ describe('model permissions', () => {
     assert.equal(mayDecideApproval(platformAdmin, { requestedBy: 'bob' }), true);
     assert.equal(mayDecideApproval(platformAdmin, { requestedBy: 'root' }), false, 'four eyes');
     assert.equal(mayDecideApproval(teamAdmin, { requestedBy: 'bob' }), false);
-    assert.equal(approvalTeamsVisibleTo(platformAdmin), undefined);
-    assert.deepEqual(approvalTeamsVisibleTo(member), ['sales-finance', 'marketing']);
-    assert.deepEqual(approvalTeamsVisibleTo(nobody), []);
+    assert.equal(teamsVisibleTo(platformAdmin), undefined);
+    assert.deepEqual(teamsVisibleTo(member), ['sales-finance', 'marketing']);
+    assert.deepEqual(teamsVisibleTo(nobody), []);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { RequestIdentity } from '../identity/identity.js';
+import type { RequestIdentity } from './caller.js';
 import {
   type Actor,
   administersSomeTeam,

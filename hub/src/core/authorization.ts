@@ -16,12 +16,12 @@
  *   puts it in the OpenAPI document (`x-atrium-authorize`) and in
  *   docs/authorization.md, and the authorization matrix test walks it.
  */
-import type { RequestIdentity } from '../identity/identity.js';
+import type { RequestIdentity, TeamRole } from './caller.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
 
 // ---- actors and predicates --------------------------------------------------
 
-export type TeamRole = 'team-admin' | 'member';
+export type { TeamRole } from './caller.js';
 
 /** A person as the rules see them: a signed-in user, or the data policy's Subject. */
 export interface Actor {
@@ -105,8 +105,8 @@ export function mayMoveAlias(actor: Actor, team: string, alias: 'staging' | 'pro
   return alias !== 'production' || canAdministerTeam(actor, team);
 }
 
-/** The teams whose production approvals a listing shows: all of them (undefined) for platform admins, else the actor's own. */
-export function approvalTeamsVisibleTo(actor: Actor): string[] | undefined {
+/** The teams whose models, deployments and approvals a listing shows: all of them (undefined) for platform admins, else the actor's own. */
+export function teamsVisibleTo(actor: Actor): string[] | undefined {
   return actor.platformAdmin ? undefined : actor.teams.map((m) => m.team);
 }
 

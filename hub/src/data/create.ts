@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { SecretBox } from '../core/secrets.js';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import type { Store } from '../store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { AccessDecider } from './access-decider.js';

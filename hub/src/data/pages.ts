@@ -1,3 +1,4 @@
+import { administersSomeTeam } from '../core/authorization.js';
 import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
@@ -37,7 +38,7 @@ function page(who: RequestIdentity, title: string, body: Raw, scripts: string[] 
 }
 
 function subnav(who: RequestIdentity, current: string): Raw {
-  const canApprove = who.user.platformAdmin || who.user.teams.some((m) => m.role === 'team-admin');
+  const canApprove = administersSomeTeam(who.user);
   const canRegister = canApprove;
   const link = (href: string, label: string, key: string) => html`<a href="${href}" class="${current === key ? 'button primary' : 'button'}">${label}</a>`;
   return html`<p class="actions">${link('/hub/datasets', 'Catalog', 'catalog')} ${link('/hub/datasets/requests', 'My requests', 'requests')}

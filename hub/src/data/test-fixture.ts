@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { parseConfig } from '../core/config.js';
+import { parseConfig } from '../config.js';
 import { SecretBox } from '../core/secrets.js';
 import { LocalObjectStore } from '../storage/local-object-store.js';
 import { Store } from '../store.js';

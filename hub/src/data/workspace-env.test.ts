@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_KUBERNETES_OPTIONS, networkPolicyManifests, workspaceManifests, type StartRequest } from '@atrium/spawner';
-import { parseConfig } from '../core/config.js';
+import { parseConfig } from '../config.js';
 import { serverEnv } from '../workspaces/manager.js';
 import { mounterKind } from './workspace-env.js';
 

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 
 /** The mounter a hub uses: chosen per spawner kind (`dataAccess.mount.<spawner>`). */
 export function mounterKind(config: Pick<HubConfig, 'spawner' | 'dataAccess'>): 'local-home' | 'agent' {

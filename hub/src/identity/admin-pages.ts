@@ -1,3 +1,4 @@
+import { isPlatformAdmin } from '../core/authorization.js';
 import type { Router } from 'express';
 import { html } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
@@ -13,7 +14,7 @@ export function registerAdminPages(router: Router): void {
   router.get('/admin', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
-    if (!who.user.platformAdmin) {
+    if (!isPlatformAdmin(who.user)) {
       res.status(403).type('html').send(
         renderPage({
           title: 'Forbidden',

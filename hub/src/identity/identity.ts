@@ -1,28 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { KeyedInFlight } from '@atrium/spawner';
 import type { Store } from '../store.js';
-import type { User } from './user-store.js';
 import { readCookie } from './cookies.js';
 import { randomToken, sha256 } from '../core/secrets.js';
 
 export const SESSION_COOKIE = 'atrium-session';
 export const API_TOKEN_PREFIX = 'atr_';
 
-export interface RequestIdentity {
-  user: User;
-  via: 'session' | 'token';
-  /** Present for browser sessions; state-changing requests must echo it. */
-  xsrfToken?: string;
-  sessionIdHash?: string;
-  tokenId?: number;
-  authState?: unknown;
-  /** For API tokens: null (personal) or e.g. `model:<team>/<model>`. */
-  tokenScope?: string | null;
-  /** Set when a workspace authenticated with its own server token (the data API only). */
-  workspace?: string;
-  /** Set for a clean re-run of a published notebook reading data as its author (hub/src/data/rerun-access.ts). */
-  rerun?: string;
-}
+export type { RequestIdentity } from '../core/caller.js';
+import type { RequestIdentity } from '../core/caller.js';
 
 interface CacheEntry {
   identity: RequestIdentity | null;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import { log } from '../core/log.js';
 import type { AuthenticatedUser, Authenticator, LoginResult } from './authenticator.js';
 import { mapClaims, type ClaimMapping } from './claims.js';

@@ -3,7 +3,7 @@ import { readCookie, serializeCookie } from './cookies.js';
 import { SESSION_COOKIE, type RequestIdentity } from './identity.js';
 import { randomToken, safeEqual } from '../core/secrets.js';
 import type { HubDeps } from '../deps.js';
-import { cookiesMustBeSecure, publicOrigin } from '../core/config.js';
+import { cookiesMustBeSecure, publicOrigin } from '../config.js';
 import { log } from '../core/log.js';
 import { html } from '../core/pages/html.js';
 import { renderMessagePage, renderPage } from '../core/pages/layout.js';

@@ -1,24 +1,8 @@
 import type { Db } from '../core/db/database.js';
-import type { MembershipsTable } from '../teams/tables.js';
 import type { UsersTable } from './tables.js';
 
-export type TeamRole = MembershipsTable['role'];
-
-export interface Membership {
-  team: string;
-  role: TeamRole;
-}
-
-export interface User {
-  name: string;
-  displayName: string;
-  email: string;
-  platformAdmin: boolean;
-  teams: Membership[];
-  createdAt: number;
-  lastLoginAt: number | null;
-  hasPassword: boolean;
-}
+export type { Membership, TeamRole, User } from '../core/caller.js';
+import type { Membership, TeamRole, User } from '../core/caller.js';
 
 export interface NewUser {
   name: string;

@@ -4,7 +4,7 @@ import express, { type Router } from 'express';
 import { requireSession } from '../core/pages/session.js';
 import { ARTICLE_ID } from './article.js';
 import { renderMarkdown } from './markdown.js';
-import { canAdministerTeam } from '../core/authorization.js';
+import { administersSomeTeam, canAdministerTeam, teamsAdministeredBy } from '../core/authorization.js';
 import { PLATFORM_TEAM } from '../core/names.js';
 import { html, raw } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
@@ -21,7 +21,7 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
     const who = requireSession(req, res);
     if (!who) return;
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
-    const canWrite = who.user.platformAdmin || who.user.teams.some((m) => m.role === 'team-admin');
+    const canWrite = administersSomeTeam(who.user);
     res.type('html').send(
       renderPage({
         title: 'Knowledge base',
@@ -52,7 +52,7 @@ export function registerKbPages(router: Router, { kb }: HubDeps): void {
     if (!who) return;
     const teams = who.user.platformAdmin
       ? [PLATFORM_TEAM]
-      : who.user.teams.filter((m) => m.role === 'team-admin').map((m) => m.team);
+      : teamsAdministeredBy(who.user);
     res.type('html').send(
       renderPage({
         title: 'Manage articles',

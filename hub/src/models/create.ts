@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Catalog, Sandbox } from '@atrium/spawner';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import type { Store } from '../store.js';
 import { ConfigDatasetFacts, type Governance, GovernanceDatasetFacts } from './dataset-facts.js';
 import type { ProductionApprovalAudit } from './production-approvals.js';

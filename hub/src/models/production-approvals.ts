@@ -5,7 +5,7 @@ import { classificationPolicy, type ModelsConfig } from './config.js';
 import type { DatasetFactsSource, DatasetFacts, PlatformApproval } from './dataset-facts.js';
 import type { DatasetRef } from './guardrails/types.js';
 import type { ProductionApproval, PromotionStore } from './promotion-store.js';
-import { approvalTeamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from '../core/authorization.js';
+import { teamsVisibleTo, mayDecideApproval, mayDecideApprovals, mayWorkWithModelsOf } from '../core/authorization.js';
 import type { ModelStore } from './store.js';
 
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */
@@ -127,7 +127,7 @@ export class ProductionApprovals {
   /** Platform admins: every approval; others: their teams'. */
   async list(who: RequestIdentity, filter: { status?: ProductionApproval['status'][]; team?: string; model?: string } = {}): Promise<ProductionApproval[]> {
     if (filter.team) this.requireMember(who, filter.team);
-    const teams = filter.team ? undefined : approvalTeamsVisibleTo(who.user);
+    const teams = filter.team ? undefined : teamsVisibleTo(who.user);
     return this.store.approvals({ ...(filter.team ? { team: filter.team } : {}), ...(teams ? { teams } : {}), ...(filter.model ? { model: filter.model } : {}), ...(filter.status ? { status: filter.status } : {}) });
   }
 

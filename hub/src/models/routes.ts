@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { badRequest, forbidden, notFound } from '../core/errors.js';
 import type { ApiRegistry } from '../core/api.js';
 import { modelName, teamName } from '../core/names.js';
-import { type Authorize, canAdministerTeam, memberOrPlatformAdmin, platformAdmin, signedIn, team } from '../core/authorization.js';
+import { teamsVisibleTo, canAdministerTeam, memberOrPlatformAdmin, platformAdmin, signedIn, team, type Authorize } from '../core/authorization.js';
 import { GUARDRAIL_IDS } from './config.js';
 import { ARTIFACT_NAME, notebookSchema } from './notebook.js';
 import type { ModelRegistry } from './registry.js';
@@ -233,7 +233,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     response: z.array(summarySchema),
     authorize: { who: memberOrPlatformAdmin(team.query('team')) },
     handler: async ({ identity: who, query }) => {
-      let teams = who.user.platformAdmin ? undefined : who.user.teams.map((t) => t.team);
+      let teams = teamsVisibleTo(who.user);
       if (query.team) teams = [query.team];
       return Promise.all((await store.listModels(teams)).map(summary));
     },

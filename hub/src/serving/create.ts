@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
 import type { IdentityService } from '../identity/identity.js';
 import type { SecretBox } from '../core/secrets.js';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import type { Store } from '../store.js';
 import { DeploymentManager, type NotebookDataAccess } from './deployments.js';
 import { ServingMetrics } from './metrics.js';

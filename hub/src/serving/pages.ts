@@ -1,3 +1,4 @@
+import { canSeeTeam } from '../core/authorization.js';
 import type { Router } from 'express';
 import type { HubDeps } from '../deps.js';
 import { EMPTY_SUMMARY } from './metrics.js';
@@ -13,8 +14,7 @@ export function registerServingPages(router: Router, deps: HubDeps): void {
   router.get('/serving', async (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
-    const teams = new Set(who.user.teams.map((m) => m.team));
-    const views = (await deps.serving.deployments.list()).filter((d) => who.user.platformAdmin || teams.has(d.team));
+    const views = (await deps.serving.deployments.list()).filter((d) => canSeeTeam(who.user, d.team));
     const since = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
     const daySince = Math.floor((Date.now() - 86_400_000) / 60_000) * 60_000;
     const [hour, day] = await Promise.all([deps.serving.metrics.summaries(since), deps.serving.metrics.summaries(daySince)]);

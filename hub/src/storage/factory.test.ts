@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, configFromEnv, mergeConfig, parseConfig } from '../core/config.js';
+import { ConfigError, configFromEnv, mergeConfig, parseConfig } from '../config.js';
 import { createObjectStore } from './factory.js';
 import { S3ObjectStore } from './s3-object-store.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type HubConfig } from '../core/config.js';
+import { ConfigError, type HubConfig } from '../config.js';
 import { LocalObjectStore } from './local-object-store.js';
 import type { ObjectStore } from './object-store.js';
 import { S3ObjectStore, type S3Credentials } from './s3-object-store.js';

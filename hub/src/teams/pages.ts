@@ -1,3 +1,4 @@
+import { teamsAdministeredBy } from '../core/authorization.js';
 import type { Router } from 'express';
 import { html } from '../core/pages/html.js';
 import { renderPage } from '../core/pages/layout.js';
@@ -8,7 +9,7 @@ export function registerTeamPages(router: Router): void {
   router.get('/teams', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;
-    const adminOf = who.user.teams.filter((m) => m.role === 'team-admin').map((m) => m.team);
+    const adminOf = teamsAdministeredBy(who.user);
     res.type('html').send(
       renderPage({
         title: 'Teams',

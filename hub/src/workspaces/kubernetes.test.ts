@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, parseConfig } from '../core/config.js';
+import { ConfigError, parseConfig } from '../config.js';
 import { createKubernetesSpawner } from './kubernetes.js';
 
 const kubeconfig = () => {

@@ -1,6 +1,6 @@
 /** Builds the Kubernetes backend from the hub's configuration. */
 import { KubernetesSpawner } from '@atrium/spawner';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import { log } from '../core/log.js';
 
 export function createKubernetesSpawner(config: HubConfig): KubernetesSpawner {

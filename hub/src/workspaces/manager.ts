@@ -2,7 +2,7 @@ import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type Catalog
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import { randomToken } from '../core/secrets.js';
-import type { HubConfig } from '../core/config.js';
+import type { HubConfig } from '../config.js';
 import type { WorkspaceRecord } from './store.js';
 import type { Store } from '../store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';

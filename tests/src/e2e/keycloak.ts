@@ -5,7 +5,7 @@ import type { Authenticator } from '@atrium/hub/identity/authenticator';
 import { OidcAuthenticator } from '@atrium/hub/identity/oidc';
 import { SecretBox } from '@atrium/hub/core/secrets';
 import { startHub } from '@atrium/hub/app';
-import { parseConfig, publicOrigin } from '@atrium/hub/core/config';
+import { parseConfig, publicOrigin } from '@atrium/hub/config';
 import type { Page } from 'playwright-core';
 import { sharedEnvironmentsDir, type TestHub } from '../integration/helpers.js';
 

@@ -13,7 +13,7 @@ import { before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, loadCatalog, parseCatalog } from '@atrium/spawner';
-import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/core/config';
+import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
 import { repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
 

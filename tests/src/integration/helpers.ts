@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHub, type Hub, type HubOverrides } from '@atrium/hub/app';
-import { parseConfig, type ConfigInput } from '@atrium/hub/core/config';
+import { parseConfig, type ConfigInput } from '@atrium/hub/config';
 import { hashPassword } from '@atrium/hub/identity/passwords';
 import { setLogLevel } from '@atrium/hub/core/log';
 import { testDatabases as hubTestDatabases } from '@atrium/hub/core/db/test-databases';

@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { KubernetesModelServer, KubernetesSpawner, loadCatalog, NoSandbox, parseQuantity, type ModelServerRequest } from '@atrium/spawner';
 import { SecretBox } from '@atrium/hub/core/secrets';
-import { parseConfig } from '@atrium/hub/core/config';
+import { parseConfig } from '@atrium/hub/config';
 import { Store } from '@atrium/hub/store';
 import { DeploymentManager } from '@atrium/hub/serving/deployments';
 import { createModelServerBackend } from '@atrium/hub/serving/index';

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { SecretBox } from '@atrium/hub/core/secrets';
-import { parseConfig } from '@atrium/hub/core/config';
+import { parseConfig } from '@atrium/hub/config';
 import { browserLogin, call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
 import { card, irisNotebook, notebook, publishBody } from './model-notebooks.js';
 

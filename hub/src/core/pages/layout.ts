@@ -1,4 +1,4 @@
-import type { User } from '../../identity/user-store.js';
+import type { User } from '../caller.js';
 import { html, raw, scriptJson, type Raw } from './html.js';
 import { currentNotices } from './notices.js';
 

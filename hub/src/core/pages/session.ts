@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { RequestIdentity } from '../../identity/identity.js';
+import type { RequestIdentity } from '../caller.js';
 
 /** The signed-in caller of a page, or a redirect to the login page that comes back here. */
 export function requireSession(req: Request, res: Response): RequestIdentity | undefined {

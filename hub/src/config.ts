@@ -3,11 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { TEAM_NAME } from './names.js';
-import { dataAccessConfigSchema } from '../data/config.js';
-import { modelsConfigSchema } from '../models/config.js';
+import { TEAM_NAME } from './core/names.js';
+import { dataAccessConfigSchema } from './data/config.js';
+import { modelsConfigSchema } from './models/config.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const durationSeconds = z.number().int().nonnegative();
 
