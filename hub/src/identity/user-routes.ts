@@ -176,12 +176,13 @@ export function registerUserRoutes(api: ApiRegistry, deps: HubDeps): void {
     authorize: { who: platformAdmin },
     handler: async ({ identity: who, params, query }) => {
       if (params.name === who.user.name) throw badRequest('You cannot delete your own account.', 'name');
-      if (!(await store.users.get(params.name))) throw notFound(`User ${params.name} does not exist.`);
+      // Read once: a second read could find the user already gone (deleted meanwhile) and fail with a 500.
+      const user = await store.users.get(params.name);
+      if (!user) throw notFound(`User ${params.name} does not exist.`);
       for (const server of await store.servers.listForUser(params.name)) {
         await deps.manager.stop(params.name, server.name);
       }
       if (query.removeHomes === 'true') {
-        const user = (await store.users.get(params.name))!;
         await deps.manager.removeUserData(params.name, user.teams.map((t) => t.team));
       }
       await store.users.delete(params.name);

@@ -86,7 +86,10 @@ export function registerTeamRoutes(api: ApiRegistry, deps: HubDeps): void {
       if (!(await store.users.get(params.user))) throw notFound(`User ${params.user} does not exist.`);
       await store.users.setMembership(params.user, params.team, body.role);
       identity.invalidateUser(params.user);
-      return view((await store.teams.get(params.team))!);
+      // The team may have been deleted meanwhile: say so rather than fail.
+      const updated = await store.teams.get(params.team);
+      if (!updated) throw notFound(`Team ${params.team} does not exist.`);
+      return view(updated);
     },
   });
 
