@@ -647,7 +647,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Data sets you read (from the data audit log), from one notebook or workspace, to declare when publishing
+         * Datasets you read (from the data audit log), from one notebook or workspace, to declare when publishing
          * @description Who may call: every signed-in user.
          */
         get: operations["getHubApiModelsDatasetsUsed"];
@@ -869,7 +869,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Ask the platform admins for production approval of the restricted data sets a version uses (default: all of them that lack one)
+         * Ask the platform admins for production approval of the restricted datasets a version uses (default: all of them that lack one)
          * @description Who may call: members of the team in the path ({team}) or platform admins.
          */
         post: operations["postHubApiModelsTeamModelApprovals"];
@@ -909,7 +909,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and data set
+         * Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and dataset
          * @description Who may call: platform admins. Not the platform admin who asked for it.
          */
         post: operations["postHubApiModelApprovalsIdApprove"];
@@ -967,7 +967,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * What a workspace's mount agent should have in ~/datasets/: data sets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only.
+         * What a workspace's mount agent should have in ~/datasets/: datasets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only.
          * @description Who may call: every signed-in user, only as code in a workspace with its server's own token (X-Atrium-Workspace).
          */
         get: operations["getHubApiDataWorkspaceManifest"];
@@ -987,7 +987,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Data sets mounted in your workspaces (~/datasets/<name>/)
+         * Datasets mounted in your workspaces (~/datasets/<name>/)
          * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace).
          */
         get: operations["getHubApiDataMounts"];
@@ -1088,7 +1088,7 @@ export interface paths {
         };
         /**
          * Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin
-         * @description Who may call: every signed-in user. Platform admins see all; others the changes to their teams’ data sets and their own.
+         * @description Who may call: every signed-in user. Platform admins see all; others the changes to their teams’ datasets and their own.
          */
         get: operations["getHubApiDataChanges"];
         put?: never;
@@ -1167,8 +1167,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions
-         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' data sets and their own actions.
+         * Audit log of data access, newest first: platform admins see all, team members their team's datasets, everyone their own actions
+         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' datasets and their own actions.
          */
         get: operations["getHubApiDataAudit"];
         put?: never;
@@ -1188,7 +1188,7 @@ export interface paths {
         };
         /**
          * The audit entries you may see, as CSV
-         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' data sets and their own actions.
+         * @description Who may call: every signed-in user. Platform admins see every entry; others their teams' datasets and their own actions.
          */
         get: operations["getHubApiDataAuditCsv"];
         put?: never;
@@ -1247,13 +1247,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The data catalog with your access to each data set; search by words, filter by tag, classification, team
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. Lists every data set with what the data-access policy allows the caller.
+         * The data catalog with your access to each dataset; search by words, filter by tag, classification, team
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. Lists every dataset with what the data-access policy allows the caller.
          */
         get: operations["getHubApiDatasets"];
         put?: never;
         /**
-         * Register a data set for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data
+         * Register a dataset for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data
          * @description Who may call: admins of the team in the body's ownerTeam or platform admins.
          */
         post: operations["postHubApiDatasets"];
@@ -1271,7 +1271,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One data set: description, schema with PII tags, your access
+         * One dataset: description, schema with PII tags, your access
          * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author.
          */
         get: operations["getHubApiDatasetsName"];
@@ -1282,7 +1282,7 @@ export interface paths {
         head?: never;
         /**
          * Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds. Loosening restricted data (lower classification, weaker masking) waits for a platform admin: pendingChange.
-         * @description Who may call: admins of the team owning the data set or platform admins. Loosening restricted data waits for another platform admin.
+         * @description Who may call: admins of the team owning the dataset or platform admins. Loosening restricted data waits for another platform admin.
          */
         patch: operations["patchHubApiDatasetsName"];
         trace?: never;
@@ -1315,8 +1315,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Versions of a data set, newest first
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         * Versions of a dataset, newest first
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameVersions"];
         put?: never;
@@ -1336,7 +1336,7 @@ export interface paths {
         };
         /**
          * The first rows, masked as your access requires (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNamePreview"];
         put?: never;
@@ -1356,7 +1356,7 @@ export interface paths {
         };
         /**
          * The current version as a file, masked as your access requires (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameDownload"];
         put?: never;
@@ -1376,7 +1376,7 @@ export interface paths {
         };
         /**
          * A short-lived presigned URL to the current file, only when nothing is masked for you and the object store can presign (S3); 409 otherwise (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per data set (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameDirectUrl"];
         put?: never;
@@ -1397,12 +1397,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mount the data set read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace). The data-access policy decides per data set (classification, grants), and audits refusals.
+         * Mount the dataset read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace). The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         post: operations["postHubApiDatasetsNameMount"];
         /**
-         * Remove the data set from ~/datasets/ in your workspaces
+         * Remove the dataset from ~/datasets/ in your workspaces
          * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace).
          */
         delete: operations["deleteHubApiDatasetsNameMount"];
@@ -1439,14 +1439,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Grants of a data set (owners see all, including revoked and expired; others their own)
+         * Grants of a dataset (owners see all, including revoked and expired; others their own)
          * @description Who may call: every signed-in user. Owners (admins of the owning team, platform admins) see every grant; others their own.
          */
         get: operations["getHubApiDatasetsNameGrants"];
         put?: never;
         /**
          * Grant access directly to a user or team (owning team admins; restricted: platform admins, with an end date)
-         * @description Who may call: admins of the team owning the data set or platform admins. Restricted data: platform admins only, with an end date.
+         * @description Who may call: admins of the team owning the dataset or platform admins. Restricted data: platform admins only, with an end date.
          */
         post: operations["postHubApiDatasetsNameGrants"];
         delete?: never;
@@ -1467,7 +1467,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke a grant; mounts that depended on it disappear from running workspaces at once
-         * @description Who may call: admins of the team owning the data set or platform admins.
+         * @description Who may call: admins of the team owning the dataset or platform admins.
          */
         delete: operations["deleteHubApiDatasetsNameGrantsId"];
         options?: never;
@@ -3202,7 +3202,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @description The data set’s current version */
+                        /** @description The dataset’s current version */
                         version: string;
                         lastReadAt: number;
                     }[];
@@ -3399,7 +3399,7 @@ export interface operations {
                             ok: boolean;
                             reason: string | null;
                         };
-                        /** @description Data sets of this version that need a platform approval for production */
+                        /** @description Datasets of this version that need a platform approval for production */
                         needsApproval: string[];
                     };
                 };
@@ -3494,7 +3494,7 @@ export interface operations {
                                 ok: boolean;
                                 reason: string | null;
                             };
-                            /** @description Data sets of this version that need a platform approval for production */
+                            /** @description Datasets of this version that need a platform approval for production */
                             needsApproval: string[];
                         }[];
                         canPromoteProduction: boolean;
@@ -3629,7 +3629,7 @@ export interface operations {
                             ok: boolean;
                             reason: string | null;
                         };
-                        /** @description Data sets of this version that need a platform approval for production */
+                        /** @description Datasets of this version that need a platform approval for production */
                         needsApproval: string[];
                     };
                 };
@@ -3900,7 +3900,7 @@ export interface operations {
                                 ok: boolean;
                                 reason: string | null;
                             };
-                            /** @description Data sets of this version that need a platform approval for production */
+                            /** @description Datasets of this version that need a platform approval for production */
                             needsApproval: string[];
                         };
                         message: string;
@@ -3972,7 +3972,7 @@ export interface operations {
             content: {
                 "application/json": {
                     version: number;
-                    /** @description Data sets to ask for; default: every one of the version that needs an approval */
+                    /** @description Datasets to ask for; default: every one of the version that needs an approval */
                     datasets?: string[];
                     purpose: string;
                 };
@@ -4410,7 +4410,7 @@ export interface operations {
                             expiresAt: number | null;
                             revokedAt: number | null;
                             revokedBy: string | null;
-                            /** @description The classification the grant was approved under; a stricter data set stops it */
+                            /** @description The classification the grant was approved under; a stricter dataset stops it */
                             approvedClassification: ("public" | "internal" | "confidential" | "restricted") | null;
                             /** @description Column → mask at approval; a PII clearance covers only these */
                             approvedMasks: {
@@ -4910,7 +4910,7 @@ export interface operations {
                          * @default null
                          */
                         mask?: ("hash" | "redact") | null;
-                        /** @description Hash this column with one key across all of the owning team’s data sets (per reading team), so readers can join them on it; otherwise each data set has its own key */
+                        /** @description Hash this column with one key across all of the owning team’s datasets (per reading team), so readers can join them on it; otherwise each dataset has its own key */
                         joinKey?: boolean;
                         /** @default  */
                         description?: string;
@@ -5090,7 +5090,7 @@ export interface operations {
                          * @default null
                          */
                         mask?: ("hash" | "redact") | null;
-                        /** @description Hash this column with one key across all of the owning team’s data sets (per reading team), so readers can join them on it; otherwise each data set has its own key */
+                        /** @description Hash this column with one key across all of the owning team’s datasets (per reading team), so readers can join them on it; otherwise each dataset has its own key */
                         joinKey?: boolean;
                         /** @default  */
                         description?: string;
@@ -5158,7 +5158,7 @@ export interface operations {
                             decisionNote: string | null;
                             createdAt: number;
                         } | null;
-                        /** @description Set when the change waits for a platform admin; the data set is unchanged meanwhile */
+                        /** @description Set when the change waits for a platform admin; the dataset is unchanged meanwhile */
                         pendingChange: {
                             id: string;
                             dataset: string;
@@ -5483,7 +5483,7 @@ export interface operations {
                         expiresAt: number | null;
                         revokedAt: number | null;
                         revokedBy: string | null;
-                        /** @description The classification the grant was approved under; a stricter data set stops it */
+                        /** @description The classification the grant was approved under; a stricter dataset stops it */
                         approvedClassification: ("public" | "internal" | "confidential" | "restricted") | null;
                         /** @description Column → mask at approval; a PII clearance covers only these */
                         approvedMasks: {
@@ -5538,7 +5538,7 @@ export interface operations {
                         expiresAt: number | null;
                         revokedAt: number | null;
                         revokedBy: string | null;
-                        /** @description The classification the grant was approved under; a stricter data set stops it */
+                        /** @description The classification the grant was approved under; a stricter dataset stops it */
                         approvedClassification: ("public" | "internal" | "confidential" | "restricted") | null;
                         /** @description Column → mask at approval; a PII clearance covers only these */
                         approvedMasks: {

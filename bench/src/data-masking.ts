@@ -1,5 +1,5 @@
 /**
- * Governed data access benchmark: a 1 GB CSV data set (orders with customer
+ * Governed data access benchmark: a 1 GB CSV dataset (orders with customer
  * names, emails and phones) through the real hub, in one run:
  *   - raw read of the file from disk (the peer: what reading it directly costs);
  *   - download through the hub with masking (hash + redact of 3 PII columns);
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   printTable(`Data access: ${fmt(bytes / MiB, 0)} MiB CSV, ${rows.toLocaleString("en")} rows (${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(" ")})`, ["operation", "seconds", "MiB/s", "time vs raw read"], rowsOut);
   process.stdout.write(
     `\nmasked read is ${fmt(masked.ms / raw.ms, 1)}x the raw read; mount is ${fmt(mount.ms / cp.ms, 1)}x a plain cp of the file.\n` +
-      `hub process peak RSS ${fmt(peakRss / MiB, 0)} MiB (${fmt((peakRss - rssBefore) / MiB, 0)} MiB above idle) for a ${fmt(bytes / MiB, 0)} MiB data set; masked output ${fmt(masked.value / MiB, 0)} MiB, mounted file ${fmt(mountedSize / MiB, 0)} MiB.\n` +
+      `hub process peak RSS ${fmt(peakRss / MiB, 0)} MiB (${fmt((peakRss - rssBefore) / MiB, 0)} MiB above idle) for a ${fmt(bytes / MiB, 0)} MiB dataset; masked output ${fmt(masked.value / MiB, 0)} MiB, mounted file ${fmt(mountedSize / MiB, 0)} MiB.\n` +
       `peak RSS by stage (MiB, in order): ${Object.entries(stagePeaks).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(", ")}\n`,
   );
   writeResult("data-masking", {

@@ -190,11 +190,11 @@ async function main(): Promise<void> {
       if (Date.now() - lastCheck > 5_000) {
         lastCheck = Date.now();
         for (const u of wanted.filter((w) => !active.has(w))) {
-          const r = await api(base, token, 'GET', `/users/${u}/servers/main`);
+          const r = await api(base, token, 'GET', `/users/${u}/workspaces/main`);
           if (r.json?.status !== 'failed' || retried.has(u)) continue;
           failures.push(`${u}: ${r.json.message}`);
           retried.add(u);
-          await api(base, token, 'POST', `/users/${u}/servers/main`, { image: 'minimal', size: 'small' });
+          await api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
         }
       }
       if (Date.now() - began > timeoutMs) throw new Error(`only ${running.size} of ${wanted.length} running after ${timeoutMs / 1000} s; failures: ${failures.join('; ')}`);
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   const auditBefore = await countHubRequests(auditLog, 0);
   const began = Date.now();
   const burst = users.slice(0, concurrent);
-  const starts = await Promise.all(burst.map((u) => api(base, token, 'POST', `/users/${u}/servers/main`, { image: 'minimal', size: 'small' })));
+  const starts = await Promise.all(burst.map((u) => api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' })));
   const refused = starts.filter((s) => s.status !== 202);
   if (refused.length > 0) throw new Error(`${refused.length} starts refused: ${JSON.stringify(refused[0]!.json)}`);
   let peakDuring = before.peakRssMiB;
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
   const rest = users.slice(concurrent);
   const fillBegan = Date.now();
   await inBatches(rest, 100, async (u) => {
-    const r = await api(base, token, 'POST', `/users/${u}/servers/main`, { image: 'minimal', size: 'small' });
+    const r = await api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
     if (r.status !== 202) throw new Error(`start ${u}: ${r.status} ${JSON.stringify(r.json)}`);
   });
   await waitAllRunning(users, 1_800_000);

@@ -2,7 +2,7 @@
  * Mount latency: how soon a user's ~/datasets follows a change of access —
  * the timing the integration tests no longer assert (they wait for the
  * behaviour with generous deadlines), measured here:
- *   - mount → the data set's file is in ~/datasets/<name>/;
+ *   - mount → the dataset's file is in ~/datasets/<name>/;
  *   - revoke the grant → the folder is gone;
  *   - the grant's end date passes → the folder is gone (counted from the end).
  * For both mounters of the local spawner, in one run, with the shipped
@@ -71,7 +71,7 @@ async function measure(mounter: Mounter, settings: Settings): Promise<Figures> {
   try {
     const { store, identity } = h.deps;
     const pw = await hashPassword("x");
-    await seedDemo(store, { users: false }); // the demo teams, which own the demo data sets
+    await seedDemo(store, { users: false }); // the demo teams, which own the demo datasets
     await store.users.create({ name: "alice", passwordHash: pw, teams: [{ team: "sales-finance", role: "team-admin" }] });
     await store.users.create({ name: "dan", passwordHash: pw, teams: [{ team: "marketing", role: "member" }] });
     await seedDemoData(h.data);
@@ -92,9 +92,9 @@ async function measure(mounter: Mounter, settings: Settings): Promise<Figures> {
     if (mounter === "agent") {
       // The agent lives in the workspace: start one (untimed) and read where its home is.
       process.stdout.write("mount-latency: starting a minimal workspace for the agent…\n");
-      await api("POST", "/users/dan/servers/bench", dan, { image: "minimal", size: "small" });
+      await api("POST", "/users/dan/workspaces/bench", dan, { image: "minimal", size: "small" });
       await pollUntil("the workspace to run", async () => {
-        const s = await api("GET", "/users/dan/servers/bench", dan);
+        const s = await api("GET", "/users/dan/workspaces/bench", dan);
         if (s.status === "failed") throw new Error(`workspace failed: ${s.message}`);
         return s.status === "running" ? true : undefined;
       }, { timeoutMs: 900_000, intervalMs: 500 });

@@ -2,7 +2,7 @@
  * State of the Datasets panel: the catalog (searched as you type), the data
  * set whose details are open, its masked preview, the access-request form and
  * mounts. Like the Knowledge Base model, no promise returned here rejects:
- * failures become `state.error` (catalog) or `state.detailError` (one data set).
+ * failures become `state.error` (catalog) or `state.detailError` (one dataset).
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import type { AccessRequestInput, DatasetPreview, DatasetSummary, MountResult } from './apiTypes';
@@ -24,7 +24,7 @@ export interface MountWorkspace {
   mountedVersion(name: string): Promise<number | null>;
 }
 
-/** How long the panel waits for the agent to finish copying a data set in. */
+/** How long the panel waits for the agent to finish copying a dataset in. */
 export const MOUNT_WAIT_MS = 120_000;
 
 export interface DatasetsState {
@@ -32,11 +32,11 @@ export interface DatasetsState {
   status: 'loading' | 'ready' | 'error';
   datasets: DatasetSummary[];
   error: string | null;
-  /** The data set whose details are open, or null. */
+  /** The dataset whose details are open, or null. */
   selected: string | null;
   preview: DatasetPreview | null;
   previewStatus: 'idle' | 'loading' | 'ready' | 'error';
-  /** The action running on the selected data set (buttons are disabled meanwhile). */
+  /** The action running on the selected dataset (buttons are disabled meanwhile). */
   busy: 'mount' | 'unmount' | 'request' | null;
   detailError: string | null;
   /** What just happened, in words (e.g. "Mounted at ~/datasets/sales/"). */
@@ -83,7 +83,7 @@ export class DatasetsModel {
     return this._stateChanged;
   }
 
-  /** The open data set's catalog entry. */
+  /** The open dataset's catalog entry. */
   get current(): DatasetSummary | undefined {
     return this._state.datasets.find((d) => d.name === this._state.selected);
   }
@@ -115,7 +115,7 @@ export class DatasetsModel {
     }
   }
 
-  /** Open a data set's details (and its preview when the caller may read it); null closes them. */
+  /** Open a dataset's details (and its preview when the caller may read it); null closes them. */
   async select(name: string | null): Promise<void> {
     this.update({ selected: name, preview: null, previewStatus: 'idle', detailError: null, notice: null });
     const d = this.current;
@@ -234,7 +234,7 @@ export class DatasetsModel {
   }
 }
 
-/** The line a notebook needs to load a data set. */
+/** The line a notebook needs to load a dataset. */
 export function loadSnippet(name: string): string {
   return `from atrium import datasets\ndf = datasets.load(${JSON.stringify(name)})\ndf.head()`;
 }

@@ -166,7 +166,7 @@ export class HubClient {
     return this.get('/hub/api/users/{name}/workspaces/{workspace}', { params: { name: user, workspace: server }, signal });
   }
 
-  /** Data sets the caller read from a notebook (or this workspace), from the data audit log. */
+  /** Datasets the caller read from a notebook (or this workspace), from the data audit log. */
   datasetsUsed(workspace: string, notebook: string, signal?: AbortSignal): Promise<DatasetUse[]> {
     return this.get('/hub/api/models/datasets-used', { query: { workspace, notebook }, signal });
   }
@@ -197,7 +197,7 @@ export class HubClient {
     return this.send('post', '/hub/api/models/{team}/{model}/aliases/{alias}/rollback', { params: { team, model: name, alias } });
   }
 
-  /** The data catalog with the caller's access to each data set. */
+  /** The data catalog with the caller's access to each dataset. */
   datasets(query = '', signal?: AbortSignal): Promise<DatasetSummary[]> {
     return this.get('/hub/api/datasets', { query: { q: query || undefined }, signal });
   }
@@ -214,7 +214,7 @@ export class HubClient {
     });
   }
 
-  /** Materialise the data set read-only in ~/datasets/<name>/ of the running workspace. */
+  /** Materialise the dataset read-only in ~/datasets/<name>/ of the running workspace. */
   mount(name: string): Promise<MountResult> {
     return this.send('post', '/hub/api/datasets/{name}/mount', { params: { name } });
   }

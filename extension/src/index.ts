@@ -1,7 +1,7 @@
 /**
  * Atrium's JupyterLab extension: the left-sidebar "Atrium" area with the
  * Knowledge Base (search the hub's knowledge base, read articles, open
- * tutorials as notebooks), Datasets (browse governed data sets, masked
+ * tutorials as notebooks), Datasets (browse governed datasets, masked
  * previews, access requests, mounts into ~/datasets/) and Models (publish the
  * open notebook as a model, guardrails, promotion).
  *

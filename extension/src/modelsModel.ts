@@ -127,7 +127,7 @@ export class ModelsModel {
     if (!d.datasets) void this.prefillDatasets(source);
   }
 
-  /** The data sets the notebook read, as the hub's data audit log knows them. */
+  /** The datasets the notebook read, as the hub's data audit log knows them. */
   private async prefillDatasets(source: NotebookSource): Promise<void> {
     const used = await this.options.client.datasetsUsed?.(this.options.server, source.path).catch(() => []);
     if (!used?.length || this.notebook !== source || this._state.datasets) return;

@@ -1,6 +1,6 @@
 /**
  * What "Publish this notebook" sends: pure helpers that turn the open
- * notebook into a publish request (artifact names, data sets, defaults).
+ * notebook into a publish request (artifact names, datasets, defaults).
  * The hub applies the same artifact rule (hub/src/models/notebook.ts).
  */
 
@@ -30,7 +30,7 @@ export function parseDatasets(text: string): { datasets: { name: string; version
   const datasets: { name: string; version: string }[] = [];
   for (const part of text.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
     const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)@([^\s@]+)$/.exec(part);
-    if (!m) return { datasets: [], error: `Write each data set as name@version (e.g. sales@3); "${part}" is not.` };
+    if (!m) return { datasets: [], error: `Write each dataset as name@version (e.g. sales@3); "${part}" is not.` };
     datasets.push({ name: m[1]!, version: m[2]! });
   }
   return { datasets, error: null };

@@ -1,4 +1,4 @@
-"""Governed data sets from Atrium's catalog, as pandas DataFrames.
+"""Governed datasets from Atrium's catalog, as pandas DataFrames.
 
 Every call goes through the hub, which checks your access, applies masking
 (personal data is hashed or redacted unless your grant clears it) and records
@@ -113,7 +113,7 @@ def _json(method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
 
 
 def list(query: str = "") -> List[Dict[str, Any]]:  # noqa: A001 - the natural name here
-    """Data sets in the catalog: name, title, owner team, classification and your access."""
+    """Datasets in the catalog: name, title, owner team, classification and your access."""
     path = "/datasets" + (f"?q={urllib.parse.quote(query)}" if query else "")
     return [
         {
@@ -146,7 +146,7 @@ def download(name: str, path: Optional[str] = None) -> str:
 
 
 def _open_data(name: str):
-    """The data set's bytes: straight from the object store with a short-lived
+    """The dataset's bytes: straight from the object store with a short-lived
     presigned URL when nothing is masked for you and the store supports it
     (S3), otherwise streamed (and masked) by the hub."""
     try:
@@ -164,7 +164,7 @@ def _open_data(name: str):
 
 
 def load(name: str, **read_options: Any):
-    """The data set as a pandas DataFrame, masked as your access requires.
+    """The dataset as a pandas DataFrame, masked as your access requires.
 
     Extra keyword arguments go to `pandas.read_csv` or `pandas.read_parquet`.
     """
@@ -175,7 +175,7 @@ def load(name: str, **read_options: Any):
     response, is_parquet = _open_data(_check_name(name))
     with response:
         masked = [c for c in (response.headers.get("X-Atrium-Masked-Columns") or "").split(",") if c]
-        # Spool to disk past 64 MiB so a large data set does not sit in memory twice.
+        # Spool to disk past 64 MiB so a large dataset does not sit in memory twice.
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
             shutil.copyfileobj(response, spool, 1 << 20)
             spool.seek(0)

@@ -6,7 +6,7 @@ started with the Jupyter server (a server extension, enabled by the wheel in
 every curated image, active when ATRIUM_DATASETS_AGENT=1), asks the hub for a
 manifest of files with short-lived presigned URLs, downloads them into
 ~/datasets/<name>/ (staged in a hidden folder, made read-only, renamed into
-place) and removes data sets the manifest no longer lists.
+place) and removes datasets the manifest no longer lists.
 
 It authenticates like `atrium.datasets`: the server's own token and
 X-Atrium-Workspace, on the data API only. Presigned URLs are fetched without
@@ -219,7 +219,7 @@ class MountAgent:
                     self._install(entry)
                     states[name] = {"version": entry["version"], "state": "ready"}
                     log.info("mounted %s v%s at ~/datasets/%s", name, entry["version"], name)
-                except Exception as err:  # noqa: BLE001 - one data set failing must not stop the others
+                except Exception as err:  # noqa: BLE001 - one dataset failing must not stop the others
                     states[name] = {"version": entry["version"], "state": "failed", "error": str(err)}
                     log.warning("could not mount %s: %s", name, err)
             for name in os.listdir(root):
@@ -239,7 +239,7 @@ class MountAgent:
             self.status = {"state": "ok", "message": "", "datasets": states, "syncedAt": time.time()}
 
     def expire(self) -> None:
-        """Without the hub, still remove data sets whose access has ended."""
+        """Without the hub, still remove datasets whose access has ended."""
         now = time.time() * 1000
         with self._lock:
             for name, entry in list(self._last.items()):

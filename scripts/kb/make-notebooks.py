@@ -175,7 +175,7 @@ print(f"baseline MAE: {mean_absolute_error(test['units'], naive):.1f} units")'''
     ],
     "data-access": [
         md("""
-# Data access: find, load and mount governed data sets
+# Data access: find, load and mount governed datasets
 
 Run each cell with **Shift+Enter** in an Atrium workspace. `from atrium import datasets` talks to the hub with your workspace's own credentials: it sees what you may see, masks personal data as your access requires, and every read is written to the audit log.
 """),
@@ -185,7 +185,7 @@ try:
 except ImportError:
     datasets = None
     print("The atrium helper is not installed in this image: use the Data science image.")'''),
-        md("## The catalog\nEvery data set with its owner, classification and your access. Public and internal data open at once; confidential and restricted data need a request."),
+        md("## The catalog\nEvery dataset with its owner, classification and your access. Public and internal data open at once; confidential and restricted data need a request."),
         code('''def catalog():
     try:
         return pd.DataFrame(datasets.list())[["name", "title", "owner_team", "classification", "access", "pii_cleared"]]
@@ -194,7 +194,7 @@ except ImportError:
         return pd.DataFrame()
 
 catalog() if datasets else None'''),
-        md("## Load a data set into pandas\nPersonal data is hashed (same value, same token: joins and group-bys still work) or redacted, unless your grant clears it. The frame records which columns were masked."),
+        md("## Load a dataset into pandas\nPersonal data is hashed (same value, same token: joins and group-bys still work) or redacted, unless your grant clears it. The frame records which columns were masked."),
         code('''def load(name):
     try:
         df = datasets.load(name)
@@ -208,11 +208,11 @@ stores.head() if stores is not None else None'''),
         md("""
 ## Ask for access
 
-For confidential data (in the demo: `sales`, owned by *sales-finance*), open it in the **Datasets** panel of the Atrium sidebar (or on the hub's **Data** page), press **Request access** and say what you need it for. The owning team's admins approve it in the hub under **Data → Approvals**; restricted data (e.g. `payroll`) also needs an end date and a platform admin.
+For confidential data (in the demo: `sales`, owned by *sales-finance*), open it in the **Datasets** panel of the Atrium sidebar (or on the hub's **Datasets** page), press **Request access** and say what you need it for. The owning team's admins approve it in the hub under **Datasets → Access approvals**; restricted data (e.g. `payroll`) also needs an end date and a platform admin.
 
 Asking is done by you, in the panel or the hub: code in a workspace can read and mount what you may read, but never asks for, approves or grants access in your name.
 """),
-        md("## Masked columns still group\nHashing is keyed by the hub, per data set and per team: within your team's view of a data set the same e-mail always gives the same token, in every download. Counting and grouping work on the tokens (joining two data sets on a masked column needs the owners to mark it as a join key):"),
+        md("## Masked columns still group\nHashing is keyed by the hub, per dataset and per team: within your team's view of a dataset the same e-mail always gives the same token, in every download. Counting and grouping work on the tokens (joining two datasets on a masked column needs the owners to mark it as a join key):"),
         code('''sales = load("sales") if datasets else None
 if sales is not None:
     per_customer = sales.groupby("email")["amount"].sum().sort_values(ascending=False)
@@ -326,7 +326,7 @@ token = os.environ.get("ATRIUM_TOKEN")
 hub = os.environ.get("ATRIUM_HUB_URL", "http://127.0.0.1:8000")
 user = os.environ.get("ATRIUM_USER")
 if token and user:
-    req = urllib.request.Request(f"{hub}/hub/api/users/{user}/servers", headers={"Authorization": f"token {token}"})
+    req = urllib.request.Request(f"{hub}/hub/api/users/{user}/workspaces", headers={"Authorization": f"token {token}"})
     for ws in json.load(urllib.request.urlopen(req, timeout=5)):
         print(f"{ws['name']:>15}  {ws['status']:<8}  {ws['message'] or ''}")
 else:

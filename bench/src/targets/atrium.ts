@@ -5,9 +5,9 @@
  *   node hub/dist/main.js create-token --user <name> --config <file>
  *                                                         prints an API token
  *   POST   /hub/api/users  {"name"}                       creates a user (admin)
- *   POST   /hub/api/users/<name>/servers/<workspace>      {"image","size"} → 202
- *   GET    /hub/api/users/<name>/servers/<workspace>      {status, target (admins), …}
- *   DELETE /hub/api/users/<name>/servers/<workspace>      stops it
+ *   POST   /hub/api/users/<name>/workspaces/<workspace>      {"image","size"} → 202
+ *   GET    /hub/api/users/<name>/workspaces/<workspace>      {status, target (admins), …}
+ *   DELETE /hub/api/users/<name>/workspaces/<workspace>      stops it
  *   /user/<name>/<workspace>/…                            proxy; accepts
  *          `Authorization: token <hub api token>` and injects the server's own
  *          token.
@@ -126,7 +126,7 @@ export class AtriumTarget implements Target {
   }
 
   private serverApi(user: string): string {
-    return `${this.hubUrl}/hub/api/users/${user}/servers/${this.opts.workspace}`;
+    return `${this.hubUrl}/hub/api/users/${user}/workspaces/${this.opts.workspace}`;
   }
 
   private get adminHeaders(): Record<string, string> {

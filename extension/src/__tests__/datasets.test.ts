@@ -54,7 +54,7 @@ describe('HubClient data calls', () => {
       mounts++;
       if (mounts === 1) return { status: 403, body: { error: { code: 'xsrf_failed', message: 'Missing or invalid XSRF token' } } };
       if (mounts === 2) return { body: { path: '~/datasets/sales', maskedColumns: [], version: 1, expiresAt: null } };
-      return { status: 403, body: { error: { code: 'access_required', message: 'You have no access to data set sales.' } } };
+      return { status: 403, body: { error: { code: 'access_required', message: 'You have no access to dataset sales.' } } };
     });
     const client = new HubClient({ fetch: fake.fetch });
     expect((await client.mount('sales')).path).toBe('~/datasets/sales');
@@ -80,7 +80,7 @@ describe('HubClient data calls', () => {
 });
 
 describe('DatasetsModel', () => {
-  it('loads the catalog and opens a data set with its masked preview', async () => {
+  it('loads the catalog and opens a dataset with its masked preview', async () => {
     const fake = fakeFetch((url) => {
       if (url.pathname === '/hub/api/datasets') return { body: [dataset('sales', { access: allowed }), dataset('payroll')] };
       return { body: { columns: ['id', 'email'], rows: [['1', 'h_0123456789abcdef']], maskedColumns: ['email'], piiCleared: false, version: 1 } };
@@ -121,7 +121,7 @@ describe('DatasetsModel', () => {
     const fake = fakeFetch((url) => {
       if (url.pathname === '/hub/api/datasets') return { body: [dataset('sales', { access: allowed, mounted: !fail })] };
       if (url.pathname.endsWith('/xsrf')) return { body: { xsrfToken: 'x' } };
-      if (fail) return { status: 403, body: { error: { code: 'access_required', message: 'You have no access to data set sales.' } } };
+      if (fail) return { status: 403, body: { error: { code: 'access_required', message: 'You have no access to dataset sales.' } } };
       return { body: { path: '~/datasets/sales', maskedColumns: ['email'], version: 1, expiresAt: null } };
     });
     const model = new DatasetsModel({ client: new HubClient({ fetch: fake.fetch }) });
@@ -133,7 +133,7 @@ describe('DatasetsModel', () => {
     expect(model.current?.mounted).toBe(true);
     fail = true;
     expect(await model.mount()).toBeUndefined();
-    expect(model.state.detailError).toBe('You have no access to data set sales.');
+    expect(model.state.detailError).toBe('You have no access to dataset sales.');
     expect(model.state.busy).toBeNull();
   });
 

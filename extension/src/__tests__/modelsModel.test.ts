@@ -28,7 +28,7 @@ const version = (n: number, over: Partial<ModelVersion> = {}): ModelVersion => (
 
 const guardrail = (over: Partial<GuardrailResult> = {}): GuardrailResult => ({
   id: 'data-policy',
-  title: 'Data sets allowed for production',
+  title: 'Datasets allowed for production',
   status: 'failed',
   enforcement: 'block',
   reason: 'payroll needs a platform approval',
@@ -168,7 +168,7 @@ describe('ModelsModel', () => {
     expect(model.state.busy).toBe(false);
   });
 
-  it('refuses data sets without versions before calling the hub', async () => {
+  it('refuses datasets without versions before calling the hub', async () => {
     const { model } = setup(() => ({ status: 500 }));
     await model.load();
     await model.setNotebook(notebook('x = 1'));
@@ -236,8 +236,8 @@ describe('ModelsModel prefill', () => {
   });
 });
 
-describe('ModelsModel data sets', () => {
-  it('prefills the data sets the notebook read, from the hub', async () => {
+describe('ModelsModel datasets', () => {
+  it('prefills the datasets the notebook read, from the hub', async () => {
     const { model, sent } = setup((url) => {
       if (url.pathname === '/hub/api/models/datasets-used') return { body: [{ name: 'churn-events', version: '3', lastReadAt: 1 }] };
       return { status: 404, body: { error: { code: 'not_found', message: 'no model' } } };

@@ -64,7 +64,7 @@ function Details(props: { model: DatasetsModel; state: DatasetsState; dataset: D
   return (
     <div className="jp-AtriumDS-details" data-dataset={d.name}>
       <button className="jp-AtriumDS-back" onClick={() => void model.select(null)}>
-        ← All data sets
+        ← All datasets
       </button>
       <h3 className="jp-AtriumDS-title">{d.title}</h3>
       <div className="jp-AtriumDS-meta">
@@ -150,8 +150,8 @@ export function Datasets(props: DatasetsProps): JSX.Element {
       <input
         className="jp-mod-styled jp-AtriumDS-search"
         type="search"
-        placeholder="Search data sets"
-        aria-label="Search data sets"
+        placeholder="Search datasets"
+        aria-label="Search datasets"
         value={state.query}
         onChange={(e) => model.setQuery(e.currentTarget.value)}
       />
@@ -161,7 +161,7 @@ export function Datasets(props: DatasetsProps): JSX.Element {
         </div>
       )}
       {state.status === 'loading' && state.datasets.length === 0 && <p className="jp-AtriumDS-status">Loading…</p>}
-      {state.status === 'ready' && state.datasets.length === 0 && <p className="jp-AtriumDS-status">No data set matches.</p>}
+      {state.status === 'ready' && state.datasets.length === 0 && <p className="jp-AtriumDS-status">No dataset matches.</p>}
       <ul className="jp-AtriumDS-list">
         {state.datasets.map((d) => (
           <li key={d.name} className="jp-AtriumDS-item" data-dataset={d.name}>

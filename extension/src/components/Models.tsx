@@ -139,7 +139,7 @@ export function Models({ model }: { model: ModelsModel }): JSX.Element {
           </select>
         </label>
         {field('Model name', s.name, (v) => model.setField({ name: v }), { name: 'model' })}
-        {field('Data sets used (name@version, …)', s.datasets, (v) => model.setField({ datasets: v }), { name: 'datasets' })}
+        {field('Datasets used (name@version, …)', s.datasets, (v) => model.setField({ datasets: v }), { name: 'datasets' })}
         {field('Description', s.card.description, (v) => model.setField({ card: { description: v } }), { area: true, name: 'description' })}
         {field('Intended use', s.card.intendedUse, (v) => model.setField({ card: { intendedUse: v } }), { area: true, name: 'intendedUse' })}
         {field('Limitations', s.card.limitations, (v) => model.setField({ card: { limitations: v } }), { area: true, name: 'limitations' })}

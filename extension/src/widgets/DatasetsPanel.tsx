@@ -13,7 +13,7 @@ export class DatasetsPanel extends ReactWidget {
     this.id = 'atrium-datasets';
     this.addClass('jp-AtriumPanel');
     this.title.label = 'Datasets';
-    this.title.caption = 'Governed data sets: browse, preview, request access, mount';
+    this.title.caption = 'Governed datasets: browse, preview, request access, mount';
   }
 
   render(): JSX.Element {

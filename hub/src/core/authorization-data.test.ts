@@ -15,7 +15,7 @@ test('the team-admin role counts only for its team, and platform admins do not h
   assert.deepEqual(teamsAdministeredBy(alice), ['sales']);
 });
 
-test('members with any role belong to a team; platform admins act for every team; owners manage their data sets', () => {
+test('members with any role belong to a team; platform admins act for every team; owners manage their datasets', () => {
   assert.deepEqual([isMemberOf(alice, 'ops'), isMemberOf(bob, 'sales'), isMemberOf(bob, 'ops'), isMemberOf(carol, 'sales')], [true, true, false, false]);
   assert.deepEqual([canActForTeam(alice, 'sales'), canActForTeam(alice, 'ops'), canActForTeam(bob, 'sales'), canActForTeam(carol, 'anything')], [true, false, false, true]);
   assert.deepEqual([canManageDataset(alice, { ownerTeam: 'sales' }), canManageDataset(bob, { ownerTeam: 'sales' }), canManageDataset(carol, { ownerTeam: 'sales' })], [true, false, true]);

@@ -76,9 +76,9 @@ async function outcome(authorize: Authorize, actor: Actor | undefined, input: { 
 
 describe('declarations: roles × rules', () => {
   const owners: Record<string, string> = { sales: 'a', hr: 'b' };
-  const datasetTeam = team.ownerOf('data set', 'name', async (name) => {
+  const datasetTeam = team.ownerOf('dataset', 'name', async (name) => {
     const owner = owners[name];
-    if (!owner) throw new ApiError(404, 'not_found', `There is no data set "${name}".`);
+    if (!owner) throw new ApiError(404, 'not_found', `There is no dataset "${name}".`);
     return owner;
   });
   const cases: [string, Authorize, { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown }, Record<string, number>][] = [

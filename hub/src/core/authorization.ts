@@ -49,12 +49,12 @@ export function canSeeTeam(actor: Actor, team: string): boolean {
   return actor.platformAdmin || isMemberOf(actor, team);
 }
 
-/** Acts for a team (members, its articles, its data sets): its admins and platform admins. */
+/** Acts for a team (members, its articles, its datasets): its admins and platform admins. */
 export function canAdministerTeam(actor: Actor, team: string): boolean {
   return actor.platformAdmin || isTeamAdminOf(actor, team);
 }
 
-/** Administers at least one team (or the platform): may register data sets somewhere. */
+/** Administers at least one team (or the platform): may register datasets somewhere. */
 export function administersSomeTeam(actor: Actor): boolean {
   return actor.platformAdmin || actor.teams.some((m) => m.role === 'team-admin');
 }
@@ -78,9 +78,9 @@ export function isAdminOfSomeTeam(actor: Actor): boolean {
   return actor.teams.some((m) => m.role === 'team-admin');
 }
 
-// ---- data sets --------------------------------------------------------------
+// ---- datasets --------------------------------------------------------------
 
-/** A data set's owners: admins of its owning team, and platform admins. */
+/** A dataset's owners: admins of its owning team, and platform admins. */
 export function canManageDataset(actor: Actor, dataset: { ownerTeam: string }): boolean {
   return canAdministerTeam(actor, dataset.ownerTeam);
 }
@@ -148,7 +148,7 @@ export function credentialOf(identity: RequestIdentity): Credential {
 }
 
 export const WORKSPACE_TOKEN_REFUSAL =
-  'Code in a workspace may only read data you have access to and manage your mounts. Ask for access, approve, grant, revoke or change a data set from the hub’s Data page or the Datasets panel, or with a personal API token.';
+  'Code in a workspace may only read data you have access to and manage your mounts. Ask for access, approve, grant, revoke or change a dataset from the hub’s Data page or the Datasets panel, or with a personal API token.';
 const RERUN_REFUSAL = 'A re-run of a published notebook may only read data its author may read.';
 
 function refuseCredential(credential: Credential, accepted: readonly Credential[]): ApiError {
@@ -181,7 +181,7 @@ export type TeamRef =
   | { from: 'param' | 'query' | 'body'; field: string; optional?: boolean }
   | {
       from: 'resource';
-      /** What is looked up, in words ("data set"). */
+      /** What is looked up, in words ("dataset"). */
       resource: string;
       /** The path parameter naming it. */
       param: string;

@@ -25,7 +25,7 @@ export const WORKSPACE_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SL
 export const MODEL_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
 /** A deployment's alias (staging, production, or another a platform admin deploys under). */
 export const SERVING_ALIAS: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
-/** Data sets existed before this module with a trailing dash allowed; names already stored keep working. */
+/** Datasets existed before this module with a trailing dash allowed; names already stored keep working. */
 export const DATASET_NAME: NameRule = { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, maxLength: 63, says: 'must be 1–63 lower-case letters, digits or dashes, starting with a letter or digit' };
 export const ARTICLE_ID: NameRule = { pattern: /^[a-z0-9][a-z0-9-]*$/, maxLength: 80, says: 'may contain only lower-case letters, digits and dashes, and must start with a letter or digit' };
 export const TAG: NameRule = { pattern: /^[a-z0-9][a-z0-9-]*$/, maxLength: 40, says: 'may contain only lower-case letters, digits and dashes' };

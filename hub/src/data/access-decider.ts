@@ -11,7 +11,7 @@ export interface UserLookup {
 }
 
 /**
- * The data set a name refers to, and what a person may do with it now:
+ * The dataset a name refers to, and what a person may do with it now:
  * the policy (policy.ts) applied to the grants in force. Every module asks
  * here, so a read, a mount, a request and the reconciler decide alike.
  */
@@ -23,7 +23,7 @@ export class AccessDecider {
 
   async requireDataset(name: string): Promise<Dataset> {
     const d = await this.data.getDataset(name);
-    if (!d) throw notFound(`There is no data set "${name}".`);
+    if (!d) throw notFound(`There is no dataset "${name}".`);
     return d;
   }
 
@@ -31,11 +31,11 @@ export class AccessDecider {
     return decideAccess(subject, d, await this.data.listGrants({ dataset: d.name, activeAt: now }), now);
   }
 
-  /** The decision for a user and a data set named by other features (an unknown name is a refusal, not an error). */
+  /** The decision for a user and a dataset named by other features (an unknown name is a refusal, not an error). */
   async decideByName(user: string, dataset: string): Promise<AccessDecision> {
     const u = await this.users.get(user);
     const d = await this.data.getDataset(dataset);
-    if (!d) return refusal(`There is no data set "${dataset}".`);
+    if (!d) return refusal(`There is no dataset "${dataset}".`);
     if (!u) return refusal(`There is no user "${user}".`);
     return this.decide(subjectOf(u), d);
   }

@@ -77,7 +77,7 @@ test('revoked and expired grants give nothing; the grant clearing PII wins', () 
   assert.equal(decideAccess(dan, dataset('internal'), [], NOW).piiCleared, false);
 });
 
-test('a grant for another data set does not leak across', () => {
+test('a grant for another dataset does not leak across', () => {
   assert.equal(decideAccess(dan, dataset('confidential'), [grant({ dataset: 'payroll' })], NOW).allowed, false);
 });
 
@@ -91,7 +91,7 @@ test('refusals tell people how to get access', () => {
   assert.match(decideAccess(dan, dataset('restricted'), [], NOW).reason, /platform admin/);
 });
 
-test('a grant approved under a looser classification stops when the data set becomes stricter', () => {
+test('a grant approved under a looser classification stops when the dataset becomes stricter', () => {
   const g = grant({ piiCleared: true, approvedClassification: 'confidential' });
   assert.equal(decideAccess(dan, dataset('confidential'), [g], NOW).allowed, true);
   const stricter = decideAccess(dan, dataset('restricted'), [g], NOW);

@@ -2,13 +2,13 @@ import type { Actor } from '../core/authorization.js';
 import { type Classification, type Dataset, type Grant, maskStrength, masksOf, strictness } from './model.js';
 
 /**
- * The access policy, as pure functions over a data set, a person and their
+ * The access policy, as pure functions over a dataset, a person and their
  * grants (no I/O, so every rule is unit-tested in isolation), and the small
  * query interface other hub features use to ask about data
  * (`DataGovernance`, e.g. the model guardrails).
  *
  * Rules:
- * - members of the owning team read their data set unmasked;
+ * - members of the owning team read their dataset unmasked;
  * - `public` data: every signed-in user, `internal`: every member of a team —
  *   granted automatically, PII masked;
  * - `confidential`: a grant from an approved request (the owning team's admin
@@ -64,7 +64,7 @@ export function decideAccess(subject: Subject, dataset: Dataset, grants: Grant[]
 
 function decideWithoutScope(subject: Subject, dataset: Dataset, grants: Grant[], now: number): AccessDecision {
   if (subject.teams.some((m) => m.team === dataset.ownerTeam)) {
-    return { allowed: true, piiCleared: true, via: 'owner', grantId: null, expiresAt: null, reason: `Your team ${dataset.ownerTeam} owns this data set.` };
+    return { allowed: true, piiCleared: true, via: 'owner', grantId: null, expiresAt: null, reason: `Your team ${dataset.ownerTeam} owns this dataset.` };
   }
   const mine = grants.filter((g) => g.dataset === dataset.name && grantApplies(g, subject, now));
   // A grant holds only for the rules it was approved under: a stricter classification needs a new
@@ -140,21 +140,21 @@ export interface DatasetUsage {
 }
 
 export interface DataGovernance {
-  /** Classification of a data set, or undefined when it does not exist. */
+  /** Classification of a dataset, or undefined when it does not exist. */
   classificationOf(dataset: string): Promise<Classification | undefined>;
-  /** What a user may do with a data set now (the same decision the data routes make). */
+  /** What a user may do with a dataset now (the same decision the data routes make). */
   access(user: string, dataset: string): Promise<AccessDecision>;
   /**
-   * Whether PII of the data set is cleared for a user (by ownership or a
+   * Whether PII of the dataset is cleared for a user (by ownership or a
    * grant) or for a whole team (owner team or an active team grant).
    */
   piiCleared(who: { user: string } | { team: string }, dataset: string): Promise<boolean>;
   /** Whether the owners allow models trained on it in production. */
   productionAllowed(dataset: string): Promise<boolean>;
-  /** Columns tagged as personal data (empty for an unknown data set). */
+  /** Columns tagged as personal data (empty for an unknown dataset). */
   piiColumns(dataset: string): Promise<string[]>;
   /**
-   * Data sets a user read, optionally only from one notebook (path relative
+   * Datasets a user read, optionally only from one notebook (path relative
    * to the home, as the `atrium` helper reports it) or one workspace, from
    * the audit log.
    */

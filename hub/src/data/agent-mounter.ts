@@ -9,7 +9,7 @@ import type { Dataset, DatasetVersion, Mount } from './model.js';
 import { type DatasetMounter, type MountFile, type MountSource, mountDescription } from './mounter.js';
 import type { AccessDecision } from './access-policy.js';
 
-/** One file of a mounted data set, as a workspace's agent downloads it. */
+/** One file of a mounted dataset, as a workspace's agent downloads it. */
 export interface ManifestFile {
   name: string;
   /** A presigned GET URL (no credential needed), or a hub path when `hub` is true. */
@@ -43,7 +43,7 @@ export interface Manifest {
   pollSeconds: number;
   generatedAt: number;
   datasets: ManifestEntry[];
-  /** Mounted data sets the hub could not prepare this time: leave their folders as they are. */
+  /** Mounted datasets the hub could not prepare this time: leave their folders as they are. */
   keep: string[];
 }
 
@@ -292,7 +292,7 @@ export class AgentMounter implements DatasetMounter {
   }
 }
 
-/** Names one masking of a data set: the rules, the key they hash with, and whose view (masking scope) it is. */
+/** Names one masking of a dataset: the rules, the key they hash with, and whose view (masking scope) it is. */
 export function variantOf(rules: [string, string][], keyFingerprint: string, maskingScope: string): string {
   const sorted = [...rules].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return 'm' + createHash('sha256').update(keyFingerprint).update(JSON.stringify(sorted)).update('\0').update(maskingScope).digest('hex').slice(0, 16);

@@ -6,7 +6,7 @@ import type { DataStore } from './store.js';
 
 /**
  * The data feature's side of the audit log (audit.ts keeps the chain):
- * writing an entry about a data set, and which entries a person may read.
+ * writing an entry about a dataset, and which entries a person may read.
  */
 export class AuditTrail {
   constructor(
@@ -14,14 +14,14 @@ export class AuditTrail {
     private readonly data: DataStore,
   ) {}
 
-  /** One entry; a data set (not just its name) also files it under its owning team. */
+  /** One entry; a dataset (not just its name) also files it under its owning team. */
   async record(actor: string, action: AuditAction, d: Dataset | string | null, detail: Record<string, unknown>): Promise<void> {
     const dataset = typeof d === 'string' ? d : (d?.name ?? null);
     const ownerTeam = typeof d === 'object' && d ? d.ownerTeam : null;
     await this.log.append({ actor, action, dataset, ownerTeam, detail });
   }
 
-  /** Platform admins see everything; members of a team the entries about their team's data sets; everyone their own actions. */
+  /** Platform admins see everything; members of a team the entries about their team's datasets; everyone their own actions. */
   async visibleTo(subject: Subject, filter: { dataset?: string; limit?: number; beforeSeq?: number }): Promise<AuditEntry[]> {
     if (isPlatformAdmin(subject)) return this.log.list(filter);
     const owned = (await this.data.listDatasets()).filter((d) => isMemberOf(subject, d.ownerTeam)).map((d) => d.name);

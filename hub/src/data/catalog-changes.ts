@@ -12,7 +12,7 @@ import type { DataStore } from './store.js';
 export type DatasetPatch = Partial<Pick<Dataset, 'title' | 'description' | 'classification' | 'tags' | 'productionAllowed' | 'columns'>>;
 
 /**
- * Editing catalog entries. Changes that loosen a restricted data set's rules
+ * Editing catalog entries. Changes that loosen a restricted dataset's rules
  * (a lower classification, weaker or no masking of a column) do not apply
  * at once: they wait for a platform admin who is not the person asking,
  * as access to restricted data does (`dataset_changes`). Everything else
@@ -29,7 +29,7 @@ export class CatalogChanges {
 
   async update(subject: Subject, name: string, patch: DatasetPatch): Promise<{ dataset: Dataset; pendingChange: DatasetChange | null }> {
     const d = await this.access.requireDataset(name);
-    if (!canManageDataset(subject, d)) throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can change this data set.`);
+    if (!canManageDataset(subject, d)) throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can change this dataset.`);
     checkPatch(d, patch);
     const changes = describeChanges(d, patch);
     const loosening = looseningOf(d, patch);
@@ -55,7 +55,7 @@ export class CatalogChanges {
     return { dataset: (await this.data.getDataset(name))!, pendingChange: null };
   }
 
-  /** Catalog changes waiting for approval: platform admins see all, the data set's owners theirs, everyone their own. */
+  /** Catalog changes waiting for approval: platform admins see all, the dataset's owners theirs, everyone their own. */
   async list(subject: Subject, filter: { status?: ChangeStatus } = {}): Promise<{ change: DatasetChange; dataset: Dataset; canDecide: boolean }[]> {
     const out = [];
     for (const c of await this.data.listChanges(filter.status ? { status: filter.status } : {})) {
@@ -106,7 +106,7 @@ export class CatalogChanges {
   }
 }
 
-/** A proposed change is seen by the data set's owners (platform admins included) and by whoever proposed it. */
+/** A proposed change is seen by the dataset's owners (platform admins included) and by whoever proposed it. */
 function canSee(subject: Subject, c: DatasetChange, d: Dataset): boolean {
   return canManageDataset(subject, d) || isSelf(subject, c.proposedBy);
 }

@@ -7,7 +7,7 @@ import { canAdministerTeam, canManageDataset, isPlatformAdmin, teamsAdministered
 import { type AccessDecision, decideAccess, howToGetAccess, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
-/** Pages under /hub/data/ that a data set of the same name would hide. */
+/** Pages under /hub/data/ that a dataset of the same name would hide. */
 const RESERVED_NAMES = new Set(['new', 'requests', 'approvals', 'audit']);
 
 export interface DatasetView {
@@ -19,13 +19,13 @@ export interface DatasetView {
   pendingRequest: AccessRequest | null;
 }
 
-/** What registering a data set takes: its catalog fields, without what the hub assigns. */
+/** What registering a dataset takes: its catalog fields, without what the hub assigns. */
 export type NewDataset = Pick<Dataset, 'name' | 'title' | 'description' | 'ownerTeam' | 'classification' | 'format' | 'columns' | 'tags' | 'productionAllowed'>;
 
 export type CatalogFilter = { q?: string; tag?: string; classification?: Classification; team?: string };
 
 /**
- * The catalog as people browse it: which data sets exist, what each person
+ * The catalog as people browse it: which datasets exist, what each person
  * may do with them, their versions, and registering new ones. Editing an
  * entry is catalog-changes.ts.
  */
@@ -79,18 +79,18 @@ export class DatasetCatalog {
 
   async register(subject: Subject, input: NewDataset): Promise<Dataset> {
     if (!canAdministerTeam(subject, input.ownerTeam)) {
-      throw forbidden(`Only admins of team ${input.ownerTeam} (or platform admins) can register its data sets.`);
+      throw forbidden(`Only admins of team ${input.ownerTeam} (or platform admins) can register its datasets.`);
     }
     if (!(await this.teams.get(input.ownerTeam))) throw badRequest(`Team ${input.ownerTeam} does not exist.`, 'ownerTeam');
     checkColumns(input.columns);
     if (RESERVED_NAMES.has(input.name)) throw badRequest(`"${input.name}" is the name of a page under /hub/data/: pick another name.`, 'name');
-    if (await this.data.getDataset(input.name)) throw conflict(`A data set named "${input.name}" exists already: pick another name.`, 'name_taken', 'name');
+    if (await this.data.getDataset(input.name)) throw conflict(`A dataset named "${input.name}" exists already: pick another name.`, 'name_taken', 'name');
     const d = await this.data.createDataset({ ...input, createdBy: subject.name });
     await this.audit.record(subject.name, 'dataset.create', d, { classification: d.classification, columns: d.columns.map((c) => c.name), pii: d.columns.filter((c) => c.pii).map((c) => c.name) });
     return d;
   }
 
-  /** Teams the subject may register data sets for: the teams they administer (platform admins: every team). */
+  /** Teams the subject may register datasets for: the teams they administer (platform admins: every team). */
   async teamsToManage(subject: Subject): Promise<string[]> {
     if (isPlatformAdmin(subject)) return (await this.teams.list()).map((t) => t.name);
     return teamsAdministeredBy(subject);
@@ -109,7 +109,7 @@ function matches(d: Dataset, filter: CatalogFilter, words: string[]): boolean {
 
 /** Columns the catalog can hold: at least one, no name twice (the schema checks each column). */
 export function checkColumns(columns: Column[]): void {
-  if (columns.length === 0) throw badRequest('A data set needs at least one column.', 'columns');
+  if (columns.length === 0) throw badRequest('A dataset needs at least one column.', 'columns');
   const seen = new Set<string>();
   for (const c of columns) {
     if (seen.has(c.name)) throw badRequest(`Column "${c.name}" is listed twice.`, 'columns');

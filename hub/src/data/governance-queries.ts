@@ -46,7 +46,7 @@ export class GovernanceQueries implements DataGovernance {
     return ((await this.data.getDataset(dataset))?.columns ?? []).filter((c) => c.pii).map((c) => c.name);
   }
 
-  /** The data sets and versions a clean re-run read (from the audit log, newest first, the run's entries only). */
+  /** The datasets and versions a clean re-run read (from the audit log, newest first, the run's entries only). */
   async readsOfRerun(id: string): Promise<{ name: string; version: string }[]> {
     const read = new Map<string, Set<number>>();
     let before: number | undefined;

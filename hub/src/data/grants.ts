@@ -9,7 +9,7 @@ import { grantApplies, type Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /**
- * Grants: given directly by a data set's owners, listed, revoked. (Grants
+ * Grants: given directly by a dataset's owners, listed, revoked. (Grants
  * that come from an approved request are made in requests.ts.) A revoked
  * grant takes mounts with it before the call returns.
  */
@@ -42,7 +42,7 @@ export class DatasetGrants {
     return g;
   }
 
-  /** Owners see every grant of the data set; others the grants that name them or their teams, past ones included. */
+  /** Owners see every grant of the dataset; others the grants that name them or their teams, past ones included. */
   async list(subject: Subject, name: string): Promise<Grant[]> {
     const d = await this.access.requireDataset(name);
     const all = await this.data.listGrants({ dataset: name });
@@ -54,7 +54,7 @@ export class DatasetGrants {
   async revoke(subject: Subject, name: string, grantId: number): Promise<Grant> {
     const d = await this.access.requireDataset(name);
     const g = await this.data.getGrant(grantId);
-    if (!g || g.dataset !== d.name) throw notFound(`Data set ${d.name} has no grant ${grantId}.`);
+    if (!g || g.dataset !== d.name) throw notFound(`Dataset ${d.name} has no grant ${grantId}.`);
     if (!canManageDataset(subject, d)) throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can revoke access to ${d.name}.`);
     if (g.revokedAt !== null) throw conflict(`Grant ${grantId} was already revoked.`, 'already_revoked');
     await this.data.revokeGrant(g.id, subject.name);
@@ -64,7 +64,7 @@ export class DatasetGrants {
   }
 }
 
-/** What a grant is approved under: the data set's classification and masking at that moment. */
+/** What a grant is approved under: the dataset's classification and masking at that moment. */
 export function approvedUnder(d: Dataset): Pick<Grant, 'approvedClassification' | 'approvedMasks'> {
   return { approvedClassification: d.classification, approvedMasks: masksOf(d.columns) };
 }

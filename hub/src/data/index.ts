@@ -4,7 +4,7 @@ import { registerDatasetPages } from './pages.js';
 
 export * from './create.js';
 
-/** The data catalog: data sets, requests and grants, masking, mounts into workspaces and the audit log. */
+/** The data catalog: datasets, requests and grants, masking, mounts into workspaces and the audit log. */
 export const dataFeature: HubFeature = {
   name: 'data',
   routes: registerDatasetRoutes,

@@ -9,13 +9,13 @@ const crm = { name: 'crm', ownerTeam: 'sales-finance', columns: [email()] };
 const keys = new MaskingKeys(Buffer.alloc(32, 7));
 const token = (d: typeof sales, scope: string) => keys.maskerFor(d, 'email', scope).hash('ada@example.com');
 
-test('the same value is a different token in another data set and for another team', () => {
+test('the same value is a different token in another dataset and for another team', () => {
   assert.equal(token(sales, 'team:marketing'), token(sales, 'team:marketing'), 'one team sees stable tokens: its joins work');
-  assert.notEqual(token(sales, 'team:marketing'), token(crm, 'team:marketing'), 'not linkable across data sets');
+  assert.notEqual(token(sales, 'team:marketing'), token(crm, 'team:marketing'), 'not linkable across datasets');
   assert.notEqual(token(sales, 'team:marketing'), token(sales, 'team:supply-chain'), 'not linkable across teams');
 });
 
-test("a join key uses one key across the owner's data sets, still per reading team", () => {
+test("a join key uses one key across the owner's datasets, still per reading team", () => {
   const joinable = { ...sales, columns: [email(true)] };
   const joinableCrm = { ...crm, columns: [email(true)] };
   assert.equal(token(joinable, 'team:marketing'), token(joinableCrm, 'team:marketing'));

@@ -6,7 +6,7 @@ export const REDACTED = '[redacted]';
 /**
  * Per-column masking. `hash` is a keyed HMAC-SHA-256 (the key is derived from
  * the hub's secret and never leaves the hub), shortened to 16 hex digits: the
- * same value masks to the same token in every data set and every download,
+ * same value masks to the same token in every dataset and every download,
  * so masked columns still join, while nobody without the key can test
  * guesses (a plain hash of an email address is reversible by dictionary).
  * Empty cells stay empty so missing values remain visible.
@@ -50,7 +50,7 @@ class TokenCache {
 /**
  * Per-column masking. `hash` is a keyed HMAC-SHA-256 (the key is derived from
  * the hub's secret and never leaves the hub), shortened to 16 hex digits: the
- * same value masks to the same token in every data set and every download,
+ * same value masks to the same token in every dataset and every download,
  * so masked columns still join, while nobody without the key can test
  * guesses (a plain hash of an email address is reversible by dictionary).
  * Empty cells stay empty so missing values remain visible.

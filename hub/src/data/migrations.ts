@@ -108,10 +108,10 @@ export function dataAccessMigration(dialect: Dialect): Migration {
  * operations.
  *
  * - Each grant remembers the classification and the masking it was approved
- *   under (`approved_classification`, `approved_masks`), so a data set that
+ *   under (`approved_classification`, `approved_masks`), so a dataset that
  *   becomes stricter stops the grant (or its PII clearance) until someone
- *   approves again. Existing grants are given the data set's state today.
- * - `dataset_changes`: catalog edits that loosen a restricted data set's
+ *   approves again. Existing grants are given the dataset's state today.
+ * - `dataset_changes`: catalog edits that loosen a restricted dataset's
  *   rules (a lower classification, weaker masking) wait here for a platform
  *   admin who is not the person who asked.
  */

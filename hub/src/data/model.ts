@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DATASET_NAME as DATASET_NAME_RULE } from '../core/names.js';
 
-/** What a data set is and who may see it: the vocabulary shared by API, pages, policy and docs. */
+/** What a dataset is and who may see it: the vocabulary shared by API, pages, policy and docs. */
 
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -9,7 +9,7 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 export const PII_KINDS = ['email', 'phone', 'name', 'national_id', 'address', 'birth_date', 'other'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 
-/** `hash`: keyed HMAC (per data set and reading team), equal inputs give equal outputs, so group-bys still work. `redact`: a constant. */
+/** `hash`: keyed HMAC (per dataset and reading team), equal inputs give equal outputs, so group-bys still work. `redact`: a constant. */
 export const MASK_RULES = ['hash', 'redact'] as const;
 export type MaskRule = (typeof MASK_RULES)[number];
 
@@ -33,7 +33,7 @@ export const columnSchema = z
     joinKey: z
       .boolean()
       .optional()
-      .describe('Hash this column with one key across all of the owning team’s data sets (per reading team), so readers can join them on it; otherwise each data set has its own key'),
+      .describe('Hash this column with one key across all of the owning team’s datasets (per reading team), so readers can join them on it; otherwise each dataset has its own key'),
     description: z.string().max(400).default(''),
   })
   .strict();
@@ -83,7 +83,7 @@ export interface Grant {
   revokedAt: number | null;
   revokedBy: string | null;
   /**
-   * The classification the grant was approved under: when the data set is
+   * The classification the grant was approved under: when the dataset is
    * stricter now, the grant no longer applies (it needs a new approval).
    */
   approvedClassification: Classification | null;
@@ -137,7 +137,7 @@ export function maskStrength(rule: MaskRule | null): number {
   return rule === 'redact' ? 2 : rule === 'hash' ? 1 : 0;
 }
 
-/** Column → mask rule of a data set's columns (masked ones only). */
+/** Column → mask rule of a dataset's columns (masked ones only). */
 export function masksOf(columns: Column[]): Record<string, MaskRule> {
   const out: Record<string, MaskRule> = {};
   for (const c of columns) {
@@ -150,7 +150,7 @@ export function masksOf(columns: Column[]): Record<string, MaskRule> {
 export type ChangeStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn';
 
 /**
- * A catalog edit that loosens a restricted data set's rules (a lower
+ * A catalog edit that loosens a restricted dataset's rules (a lower
  * classification, weaker masking): it waits for a platform admin who is not
  * the person who asked, like access to restricted data.
  */

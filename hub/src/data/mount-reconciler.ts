@@ -41,7 +41,7 @@ export class MountReconciler {
 
   /**
    * Bring every mount in line with the policy now: access gone (revoked or
-   * expired grant, data set removed) → the folder is removed; PII clearance
+   * expired grant, dataset removed) → the folder is removed; PII clearance
    * changed or a new version → the folder is rewritten with the right masking.
    * Calls while one pass runs share it.
    */
@@ -62,7 +62,7 @@ export class MountReconciler {
           await mounter.remove(m.user, m.dataset);
           await this.data.deleteMount(m.user, m.dataset);
           mounter.changed?.(m.user);
-          const reason = !d ? 'the data set was removed' : !user ? 'the user was removed' : await this.lostAccessReason(m.user, d, now);
+          const reason = !d ? 'the dataset was removed' : !user ? 'the user was removed' : await this.lostAccessReason(m.user, d, now);
           await this.audit.record('atrium', 'unmount', d ?? m.dataset, { user: m.user, reason });
           log.info('removed a data-set mount', { user: m.user, dataset: m.dataset, reason });
         } else if (decision.piiCleared !== m.piiCleared || d.currentVersion !== m.version) {

@@ -13,7 +13,7 @@ export interface MountFile {
 }
 
 /**
- * Where mounted data sets appear for a user: `~/datasets/<name>/` in their
+ * Where mounted datasets appear for a user: `~/datasets/<name>/` in their
  * workspaces. The hub decides what may be mounted and masks it; a mounter
  * only places and removes files. The local spawner's homes are folders under
  * the state directory that every workspace of the user shares, so a file
@@ -22,9 +22,9 @@ export interface MountFile {
 export interface DatasetMounter {
   /** `local` (the hub writes into the homes) or `agent` (workspaces fetch their own copy). */
   readonly kind: string;
-  /** Replace the mounted files of a data set; returns the path users see. */
+  /** Replace the mounted files of a dataset; returns the path users see. */
   materialize(user: string, dataset: string, files: MountFile[], source?: MountSource): Promise<string>;
-  /** Remove a mounted data set; idempotent. */
+  /** Remove a mounted dataset; idempotent. */
   remove(user: string, dataset: string): Promise<void>;
   /** Names mounted for a user (folders present). */
   list(user: string): Promise<string[]>;
@@ -55,7 +55,7 @@ export interface MountSource {
 export class MountError extends Error {}
 
 /**
- * `atrium-dataset.json` beside a mounted data set, whichever mounter placed
+ * `atrium-dataset.json` beside a mounted dataset, whichever mounter placed
  * it: what the workspace (the Datasets panel, `datasets.mount()`) reads to
  * know which version is there, what is masked and when access ends.
  */
@@ -148,7 +148,7 @@ async function forceRemove(target: string): Promise<void> {
   await rm(target, { recursive: true, force: true });
 }
 
-const README = `Data sets you mounted from Atrium (the Datasets panel or the hub's Data page).
+const README = `Datasets you mounted from Atrium (the Datasets panel or the hub's Data page).
 
 Each folder is read-only and holds the data with masking applied as your
 access requires. Access that is revoked or expires removes the folder within

@@ -10,7 +10,7 @@ import { type DatasetReads, grantDetail, type ReadContext, readDetail } from './
 import type { DataStore } from './store.js';
 
 /**
- * Data sets mounted into a user's workspaces (`~/datasets/<name>/`): the
+ * Datasets mounted into a user's workspaces (`~/datasets/<name>/`): the
  * hub's record of them, and the masked files the mounter places. Access is
  * decided by `DatasetReads.authorize` like any read; keeping mounts in line
  * with later policy changes is the MountReconciler's job.

@@ -25,7 +25,7 @@ export interface ReadContext {
   claimed?: { client?: string; notebook?: string; workspace?: string };
 }
 
-/** A read the policy allowed: the data set, its current version, and the decision with the purpose it was granted for. */
+/** A read the policy allowed: the dataset, its current version, and the decision with the purpose it was granted for. */
 export interface AuthorizedRead {
   d: Dataset;
   v: DatasetVersion;
@@ -33,7 +33,7 @@ export interface AuthorizedRead {
 }
 
 /**
- * Reading a data set's contents: preview, download and direct URLs. Each
+ * Reading a dataset's contents: preview, download and direct URLs. Each
  * goes through `authorize` (the policy, with refusals audited) and leaves an
  * audit entry saying what was read, under which access and masking.
  */
@@ -52,11 +52,11 @@ export class DatasetReads {
     const decision = await this.access.decide(subject, d);
     if (!decision.allowed) {
       await this.audit.record(subject.name, 'access.denied', d, { operation, reason: decision.reason, ...readDetail(ctx) });
-      throw new ApiError(403, 'access_required', `You have no access to data set ${d.name}. ${decision.reason}`);
+      throw new ApiError(403, 'access_required', `You have no access to dataset ${d.name}. ${decision.reason}`);
     }
-    if (d.currentVersion === 0) throw conflict(`Data set ${d.name} has no data yet: its owners have not uploaded a version.`, 'no_data');
+    if (d.currentVersion === 0) throw conflict(`Dataset ${d.name} has no data yet: its owners have not uploaded a version.`, 'no_data');
     const v = await this.data.getVersion(d.name, d.currentVersion);
-    if (!v) throw conflict(`Data set ${d.name} has no data yet.`, 'no_data');
+    if (!v) throw conflict(`Dataset ${d.name} has no data yet.`, 'no_data');
     // Reads are audited with the purpose the access was granted for.
     const purpose = decision.grantId !== null ? ((await this.data.getGrant(decision.grantId))?.purpose ?? null) : null;
     return { d, v, decision: { ...decision, purpose } };
@@ -80,7 +80,7 @@ export class DatasetReads {
 
   /**
    * A presigned URL for the raw object, for readers who need no masking
-   * (owners, PII-cleared grants, data sets without personal data) when the
+   * (owners, PII-cleared grants, datasets without personal data) when the
    * store can presign (S3). Masked reads always stream through the hub: the
    * stored bytes are unmasked, so a URL to them must never reach someone
    * who may only see them masked.

@@ -24,7 +24,7 @@ export interface NotebookCredentials {
  * (their grants and masking apply), with a token that exists only in the
  * hub's memory and in the re-run's environment, and only until the run
  * ends. What it read is recorded in the audit log with the run's id, so the
- * guardrails judge the data sets the notebook actually read, not the ones it
+ * guardrails judge the datasets the notebook actually read, not the ones it
  * declares.
  */
 export class RerunAccess implements NotebookCredentials {

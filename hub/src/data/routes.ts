@@ -76,7 +76,7 @@ const grantOut = z.object({
   expiresAt: z.number().nullable(),
   revokedAt: z.number().nullable(),
   revokedBy: z.string().nullable(),
-  approvedClassification: z.enum(CLASSIFICATIONS).nullable().describe('The classification the grant was approved under; a stricter data set stops it'),
+  approvedClassification: z.enum(CLASSIFICATIONS).nullable().describe('The classification the grant was approved under; a stricter dataset stops it'),
   approvedMasks: z.record(z.string(), z.enum(MASK_RULES)).nullable().describe('Column → mask at approval; a PII clearance covers only these'),
 });
 const changeOut = z.object({
@@ -165,13 +165,13 @@ const updateBody = z
  */
 const READERS: readonly Credential[] = [...PERSONAL, 'workspace-token', 'rerun-token'];
 const MOUNTERS: readonly Credential[] = [...PERSONAL, 'workspace-token'];
-const POLICY = 'The data-access policy decides per data set (classification, grants), and audits refusals.';
+const POLICY = 'The data-access policy decides per dataset (classification, grants), and audits refusals.';
 
 export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void {
   const subject = (who: RequestIdentity) => subjectOf(who.user);
-  const datasetTeam = team.ownerOf('data set', 'name', async (name) => {
+  const datasetTeam = team.ownerOf('dataset', 'name', async (name) => {
     const d = await data.data.getDataset(name);
-    if (!d) throw notFound(`There is no data set "${name}".`);
+    if (!d) throw notFound(`There is no dataset "${name}".`);
     return d.ownerTeam;
   });
   registerWorkspaceMountRoutes(api, data);
@@ -181,7 +181,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/data/mounts',
     tag: 'data',
-    summary: 'Data sets mounted in your workspaces (~/datasets/<name>/)',
+    summary: 'Datasets mounted in your workspaces (~/datasets/<name>/)',
     response: z.array(z.object({ dataset: z.string(), version: z.number(), piiCleared: z.boolean(), createdAt: z.number(), path: z.string() })),
     authorize: { who: signedIn, credentials: MOUNTERS },
     handler: async ({ identity }) => (await data.mounts(identity.user.name)).map((m) => ({ dataset: m.dataset, version: m.version, piiCleared: m.piiCleared, createdAt: m.createdAt, path: `~/datasets/${m.dataset}` })),
@@ -258,7 +258,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: "Catalog changes that loosen restricted data's rules, waiting for (or decided by) a platform admin",
     query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']).optional() }),
     response: z.array(changeOut.extend({ canDecide: z.boolean(), datasetTitle: z.string(), classification: z.enum(CLASSIFICATIONS) })),
-    authorize: { who: signedIn, also: 'Platform admins see all; others the changes to their teams’ data sets and their own.' },
+    authorize: { who: signedIn, also: 'Platform admins see all; others the changes to their teams’ datasets and their own.' },
     handler: async ({ identity, query }) =>
       (await data.changes(subject(identity), query.status ? { status: query.status } : {})).map((x) => ({ ...x.change, canDecide: x.canDecide, datasetTitle: x.dataset.title, classification: x.dataset.classification })),
   });
@@ -308,10 +308,10 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/data/audit',
     tag: 'data',
-    summary: "Audit log of data access, newest first: platform admins see all, team members their team's data sets, everyone their own actions",
+    summary: "Audit log of data access, newest first: platform admins see all, team members their team's datasets, everyone their own actions",
     query: auditQuery,
     response: z.array(auditOut),
-    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' data sets and their own actions." },
+    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' datasets and their own actions." },
     handler: async ({ identity, query }) =>
       (await data.auditFor(subject(identity), { ...(query.dataset ? { dataset: query.dataset } : {}), limit: query.limit, ...(query.before ? { beforeSeq: query.before } : {}) })).map(({ prevHash: _p, ...e }) => e),
   });
@@ -323,7 +323,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     summary: 'The audit entries you may see, as CSV',
     query: auditQuery.omit({ before: true }).extend({ limit: z.coerce.number().int().min(1).max(100000).default(10000) }),
     produces: ['text/csv'],
-    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' data sets and their own actions." },
+    authorize: { who: signedIn, also: "Platform admins see every entry; others their teams' datasets and their own actions." },
     handler: async ({ identity, query, res }) => {
       const entries = await data.auditFor(subject(identity), { ...(query.dataset ? { dataset: query.dataset } : {}), limit: query.limit });
       res.setHeader('Content-Disposition', `attachment; filename="atrium-data-audit${query.dataset ? `-${query.dataset}` : ''}.csv"`);
@@ -381,7 +381,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/datasets',
     tag: 'data',
-    summary: 'The data catalog with your access to each data set; search by words, filter by tag, classification, team',
+    summary: 'The data catalog with your access to each dataset; search by words, filter by tag, classification, team',
     query: z.object({
       q: z.string().max(200).optional(),
       tag: z.string().max(40).optional(),
@@ -389,7 +389,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       team: z.string().max(63).optional(),
     }),
     response: z.array(datasetOut),
-    authorize: { who: signedIn, credentials: READERS, also: 'Lists every data set with what the data-access policy allows the caller.' },
+    authorize: { who: signedIn, credentials: READERS, also: 'Lists every dataset with what the data-access policy allows the caller.' },
     handler: async ({ identity, query }) =>
       (await data.catalog(subject(identity), { ...(query.q ? { q: query.q } : {}), ...(query.tag ? { tag: query.tag } : {}), ...(query.classification ? { classification: query.classification } : {}), ...(query.team ? { team: query.team } : {}) })).map(viewJson),
   });
@@ -398,7 +398,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'post',
     path: '/datasets',
     tag: 'data',
-    summary: "Register a data set for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data",
+    summary: "Register a dataset for a team (that team's admins, platform admins); upload its data with PUT /datasets/{name}/data",
     body: createBody,
     status: 201,
     response: datasetOut,
@@ -413,7 +413,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/datasets/:name',
     tag: 'data',
-    summary: 'One data set: description, schema with PII tags, your access',
+    summary: 'One dataset: description, schema with PII tags, your access',
     params: nameParam,
     response: datasetOut,
     authorize: { who: signedIn, credentials: READERS },
@@ -428,7 +428,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
       'Change description, classification, tags, PII tags and masks (owning team admins); mounts follow within seconds. Loosening restricted data (lower classification, weaker masking) waits for a platform admin: pendingChange.',
     params: nameParam,
     body: updateBody,
-    response: datasetOut.extend({ pendingChange: changeOut.nullable().describe('Set when the change waits for a platform admin; the data set is unchanged meanwhile') }),
+    response: datasetOut.extend({ pendingChange: changeOut.nullable().describe('Set when the change waits for a platform admin; the dataset is unchanged meanwhile') }),
     authorize: { who: teamAdminOrPlatformAdmin(datasetTeam), also: 'Loosening restricted data waits for another platform admin.' },
     handler: async ({ identity, params, body }) => {
       const { pendingChange } = await data.update(subject(identity), params.name, body as DatasetPatch);
@@ -460,7 +460,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/datasets/:name/versions',
     tag: 'data',
-    summary: 'Versions of a data set, newest first',
+    summary: 'Versions of a dataset, newest first',
     params: nameParam,
     response: z.array(versionOut),
     authorize: { who: signedIn, credentials: READERS, also: POLICY },
@@ -523,7 +523,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'post',
     path: '/datasets/:name/mount',
     tag: 'data',
-    summary: 'Mount the data set read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)',
+    summary: 'Mount the dataset read-only at ~/datasets/<name>/ in your workspaces, masked as your access requires (audited)',
     params: nameParam,
     response: z.object({
       path: z.string(),
@@ -540,7 +540,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'delete',
     path: '/datasets/:name/mount',
     tag: 'data',
-    summary: 'Remove the data set from ~/datasets/ in your workspaces',
+    summary: 'Remove the dataset from ~/datasets/ in your workspaces',
     params: nameParam,
     authorize: { who: signedIn, credentials: MOUNTERS },
     handler: async ({ identity, params }) => {
@@ -573,7 +573,7 @@ export function registerDatasetRoutes(api: ApiRegistry, { data }: HubDeps): void
     method: 'get',
     path: '/datasets/:name/grants',
     tag: 'data',
-    summary: 'Grants of a data set (owners see all, including revoked and expired; others their own)',
+    summary: 'Grants of a dataset (owners see all, including revoked and expired; others their own)',
     params: nameParam,
     response: z.array(grantOut),
     authorize: { who: signedIn, also: 'Owners (admins of the owning team, platform admins) see every grant; others their own.' },

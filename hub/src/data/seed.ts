@@ -4,7 +4,7 @@ import type { Column } from './model.js';
 import type { DataService, NewDataset } from './service.js';
 import type { Subject } from './access-policy.js';
 
-/** Demo data sets for `npm start`: one per classification, with personal data in `sales` and `payroll`. */
+/** Demo datasets for `npm start`: one per classification, with personal data in `sales` and `payroll`. */
 
 const col = (name: string, type: Column['type'], pii: Column['pii'] = null, mask: Column['mask'] = null, description = ''): Column => ({ name, type, pii, mask, description });
 
@@ -148,7 +148,7 @@ const DEMO_DATASETS: (NewDataset & { file: () => Buffer })[] = [
   },
 ];
 
-/** Register and upload the demo data sets that do not exist yet (their teams must exist). */
+/** Register and upload the demo datasets that do not exist yet (their teams must exist). */
 export async function seedDemoData(data: DataService, actor = 'admin'): Promise<string[]> {
   const admin: Subject = { name: actor, platformAdmin: true, teams: [] };
   const created: string[] = [];

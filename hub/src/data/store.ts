@@ -163,7 +163,7 @@ export class DataStore {
     return row ? toGrant(row) : undefined;
   }
 
-  /** Grants of a data set, including revoked and expired ones (for the owners' view). */
+  /** Grants of a dataset, including revoked and expired ones (for the owners' view). */
   async listGrants(filter: { dataset?: string; activeAt?: number } = {}): Promise<Grant[]> {
     let q = this.db.selectFrom('data_grants').selectAll();
     if (filter.dataset) q = q.where('dataset', '=', filter.dataset);

@@ -24,7 +24,7 @@ export interface DataFixture {
   store: Store;
   stateDir: string;
   who(name: string): Promise<Subject>;
-  /** Register a CSV data set owned by sales-finance (as alice) and upload `csv` as its first version. */
+  /** Register a CSV dataset owned by sales-finance (as alice) and upload `csv` as its first version. */
   csvDataset(name: string, input: { classification: Dataset['classification']; columns: Column[]; csv: string }): Promise<Dataset>;
   close(): Promise<void>;
 }

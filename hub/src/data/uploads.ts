@@ -20,7 +20,7 @@ import type { Subject } from './access-policy.js';
 import type { DataStore } from './store.js';
 
 /**
- * New versions of a data set, and the look at a file before it is
+ * New versions of a dataset, and the look at a file before it is
  * registered. Nothing reaches the object store before it is counted,
  * hashed and checked against the catalog's columns; every refusal of a file
  * is audited.
@@ -45,7 +45,7 @@ export class DatasetUploads {
     const d = await this.access.requireDataset(name);
     if (!canManageDataset(subject, d)) {
       await this.audit.record(subject.name, 'access.denied', d, { operation: 'upload' });
-      throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can upload versions of this data set.`);
+      throw forbidden(`Only admins of team ${d.ownerTeam} (or platform admins) can upload versions of this dataset.`);
     }
     if ((options.declaredBytes ?? 0) > this.maxUploadBytes) {
       body.resume();
@@ -78,7 +78,7 @@ export class DatasetUploads {
       try {
         rows = d.format === 'csv' ? await validateCsv(tmp, d) : await validateParquetFile(tmp, d);
       } catch (err) {
-        if (err instanceof CsvError || err instanceof ParquetError) throw await this.reject(subject, d, `The file is not a valid ${d.format.toUpperCase()} for data set ${d.name}: ${err.message}.`, meter.bytes);
+        if (err instanceof CsvError || err instanceof ParquetError) throw await this.reject(subject, d, `The file is not a valid ${d.format.toUpperCase()} for dataset ${d.name}: ${err.message}.`, meter.bytes);
         throw err;
       }
       const version = d.currentVersion + 1;
@@ -98,7 +98,7 @@ export class DatasetUploads {
     if (!isPlatformAdmin(subject) && !isAdminOfSomeTeam(subject)) {
       body.resume();
       await this.audit.record(subject.name, 'access.denied', null, { operation: 'inspect' });
-      throw forbidden('Only team admins (and platform admins) register data sets: ask an admin of your team.');
+      throw forbidden('Only team admins (and platform admins) register datasets: ask an admin of your team.');
     }
     return inspectUpload(body, { ...options, maxUploadBytes: this.maxUploadBytes });
   }

@@ -5,7 +5,7 @@ import { parseConfig } from '../config.js';
 import { serverEnv } from '../workspaces/manager.js';
 import { mounterKind } from './workspace-env.js';
 
-// A hub on Kubernetes with its data sets on S3: the workspace pod gets what
+// A hub on Kubernetes with its datasets on S3: the workspace pod gets what
 // the mount agent needs, and not one byte of any storage credential.
 const keys = {
   accessKeyId: 'AKIAMAINACCOUNTKEY01',

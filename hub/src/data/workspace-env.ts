@@ -9,7 +9,7 @@ export function mounterKind(config: Pick<HubConfig, 'spawner' | 'dataAccess'>): 
  * What a workspace's environment needs for its mount agent
  * (python/atrium/mount_agent.py). Never a storage credential: the agent
  * authenticates with the server's own token (JUPYTER_TOKEN, passed apart
- * from this) and reads through presigned URLs the hub vends per data set.
+ * from this) and reads through presigned URLs the hub vends per dataset.
  */
 export function workspaceDataEnv(config: Pick<HubConfig, 'spawner' | 'dataAccess'>): Record<string, string> {
   if (mounterKind(config) !== 'agent') return {};

@@ -29,7 +29,7 @@ export function registerWorkspaceMountRoutes(api: ApiRegistry, data: DataService
     path: '/data/workspace/manifest',
     tag: 'data',
     summary:
-      "What a workspace's mount agent should have in ~/datasets/: data sets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only.",
+      "What a workspace's mount agent should have in ~/datasets/: datasets with short-lived presigned URLs (masked copies for masked readers). Waits up to `wait` seconds for a change from `known`. Workspace credentials only.",
     query: z.object({
       wait: z.coerce.number().int().min(0).max(30).default(0).describe('Seconds to wait for a change (long poll)'),
       known: z.string().regex(/^[0-9a-f]{1,64}$/, 'known: the etag of the last manifest').optional(),

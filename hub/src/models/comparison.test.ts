@@ -33,7 +33,7 @@ describe('comparing two versions', () => {
     assert.deepEqual([diff.from, diff.to], [1, 2]);
     assert.deepEqual(diff.changes, [
       { field: 'image', from: 'datascience 2026.11', to: 'datascience 2027.01' },
-      { field: 'data sets', from: 'sales@3', to: '—' },
+      { field: 'datasets', from: 'sales@3', to: '—' },
       { field: 'author', from: 'alice', to: 'bob' },
       { field: 'owner', from: 'alice', to: 'bob' },
     ]);

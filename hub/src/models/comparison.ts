@@ -15,7 +15,7 @@ export interface VersionComparison {
 const COMPARED_FIELDS: [string, (v: VersionRecord) => string][] = [
   ['notebook sha256', (v) => v.notebookSha256],
   ['image', (v) => `${v.image} ${v.imageVersion}`],
-  ['data sets', (v) => v.datasets.map((d) => `${d.name}@${d.version}`).join(', ') || '—'],
+  ['datasets', (v) => v.datasets.map((d) => `${d.name}@${d.version}`).join(', ') || '—'],
   ['artifacts', (v) => v.artifacts.map((x) => `${x.name} (${x.sha256.slice(0, 12)})`).join(', ') || '—'],
   ['author', (v) => v.author],
   ['description', (v) => v.card.description],

@@ -18,21 +18,21 @@ const classificationPolicySchema = z
   .object({
     /** `allowed`; `approval`: a platform approval for the team is needed; `forbidden`. */
     production: z.enum(['allowed', 'approval', 'forbidden']),
-    /** Whether personal data may appear in outputs only with the team's PII clearance on the data set. */
+    /** Whether personal data may appear in outputs only with the team's PII clearance on the dataset. */
     piiNeedsClearance: z.boolean().default(true),
   })
   .strict();
 export type ClassificationPolicy = z.infer<typeof classificationPolicySchema>;
 
 /**
- * Until the data-access module is on main, data sets can be described here
+ * Until the data-access module is on main, datasets can be described here
  * (see DatasetFactsSource); the real source replaces this list.
  */
 const datasetSchema = z
   .object({
     classification: z.string().min(1),
     containsPii: z.boolean().default(false),
-    /** Team ids with PII clearance on this data set. */
+    /** Team ids with PII clearance on this dataset. */
     piiClearance: z.array(z.string()).default([]),
     /** Team ids with a platform approval to use it in production (restricted data). */
     approvedFor: z.array(z.string()).default([]),

@@ -1,6 +1,6 @@
 import type { ModelsConfig } from './config.js';
 
-/** What the data-access side knows about one data set, for the guardrails. */
+/** What the data-access side knows about one dataset, for the guardrails. */
 export interface DatasetFacts {
   name: string;
   classification: string;
@@ -10,7 +10,7 @@ export interface DatasetFacts {
 }
 
 /**
- * What the registry's guardrails may ask about a data set: its facts, a
+ * What the registry's guardrails may ask about a dataset: its facts, a
  * team's PII clearance, a platform approval. The seam between the models
  * feature and data access (issue 6).
  * The embedded default reads `models.dataSets` from the hub configuration;
@@ -20,7 +20,7 @@ export interface DatasetFactsSource {
   describe(name: string, version?: string): Promise<DatasetFacts | undefined>;
   hasPiiClearance(team: string, dataset: string): Promise<boolean>;
   /**
-   * Whether a platform approval covers using this data set in this model in
+   * Whether a platform approval covers using this dataset in this model in
    * production; `note` says why not (none asked, pending, rejected, revoked).
    */
   platformApproval(target: { team: string; model: string }, dataset: string): Promise<PlatformApproval>;
@@ -44,7 +44,7 @@ export class ConfigDatasetFacts implements DatasetFactsSource {
     return this.config.dataSets[dataset]?.piiClearance.includes(team) ?? false;
   }
 
-  /** A standing approval in the configuration, for data sets described there (outside the data catalog). */
+  /** A standing approval in the configuration, for datasets described there (outside the data catalog). */
   async platformApproval(target: { team: string }, dataset: string): Promise<PlatformApproval> {
     return this.config.dataSets[dataset]?.approvedFor.includes(target.team)
       ? { approved: true, note: `approved for team ${target.team} by the platform configuration (models.dataSets.${dataset}.approvedFor)` }
@@ -60,13 +60,13 @@ export interface Governance {
 }
 
 /**
- * Data sets from the hub's data catalog, with the owners' production verdict
- * and team PII clearances from its grants. Data sets not in the catalog fall
+ * Datasets from the hub's data catalog, with the owners' production verdict
+ * and team PII clearances from its grants. Datasets not in the catalog fall
  * back to `models.dataSets` in the configuration. A platform approval to use
  * restricted data *in production* is a separate decision from read access:
- * for catalog data sets it comes only from the approval workflow
+ * for catalog datasets it comes only from the approval workflow
  * (hub/src/models/production-approvals.ts, which wraps this source); the configuration's
- * `approvedFor` counts only for data sets described in the configuration.
+ * `approvedFor` counts only for datasets described in the configuration.
  */
 export class GovernanceDatasetFacts implements DatasetFactsSource {
   private readonly fallback: ConfigDatasetFacts;

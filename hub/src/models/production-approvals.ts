@@ -11,17 +11,17 @@ import type { ModelStore } from './store.js';
 /** The audit actions of this workflow (hub/src/data/audit.ts AUDIT_ACTIONS). */
 export type ProductionApprovalAuditAction = 'production_approval.request' | 'production_approval.approve' | 'production_approval.reject' | 'production_approval.revoke';
 
-/** Where approvals are recorded so the data set's owners see them: the data audit log. */
+/** Where approvals are recorded so the dataset's owners see them: the data audit log. */
 export interface ProductionApprovalAudit {
   append(entry: { actor: string; action: ProductionApprovalAuditAction; dataset: string; ownerTeam: string | null; detail: Record<string, unknown> }): Promise<unknown>;
 }
 
 export interface ProductionApprovalsOptions {
   config: ModelsConfig;
-  /** What is known about data sets underneath (catalog + configuration). */
+  /** What is known about datasets underneath (catalog + configuration). */
   data: () => DatasetFactsSource;
   audit?: ProductionApprovalAudit | undefined;
-  /** The team owning a catalog data set (null: not in the catalog). */
+  /** The team owning a catalog dataset (null: not in the catalog). */
   ownerOf?: ((dataset: string) => Promise<string | null>) | undefined;
 }
 
@@ -33,9 +33,9 @@ const when = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * approvals, hub/src/data/).
  * A team member asks from the model version's page, with a purpose; a
  * platform admin other than the requester approves or rejects with a
- * reason, and may revoke later. One approval covers one model and one data
- * set (every version of that model), and the production-data guardrail accepts
- * nothing else for catalog data sets.
+ * reason, and may revoke later. One approval covers one model and one dataset
+ *  (every version of that model), and the production-data guardrail accepts
+ * nothing else for catalog datasets.
  */
 export class ProductionApprovals {
   constructor(
@@ -44,7 +44,7 @@ export class ProductionApprovals {
     private readonly options: ProductionApprovalsOptions,
   ) {}
 
-  /** What the guardrails learn about data sets: approvals from this workflow first, then the one underneath. */
+  /** What the guardrails learn about datasets: approvals from this workflow first, then the one underneath. */
   policy(): DatasetFactsSource {
     const base = () => this.options.data();
     return {
@@ -72,7 +72,7 @@ export class ProductionApprovals {
     return { approved: false, note: `approval #${latest.id} was revoked by ${latest.revokedBy}: ${said(latest.revokeNote)}` };
   }
 
-  /** The data sets of a version that need a platform approval (their classification's policy says `approval`). */
+  /** The datasets of a version that need a platform approval (their classification's policy says `approval`). */
   async needingApproval(team: string, datasets: DatasetRef[]): Promise<{ name: string; facts: DatasetFacts }[]> {
     const out: { name: string; facts: DatasetFacts }[] = [];
     for (const d of datasets) {
@@ -100,12 +100,12 @@ export class ProductionApprovals {
     let wanted: string[];
     if (input.datasets?.length) {
       for (const [i, name] of input.datasets.entries()) {
-        if (!v.datasets.some((d) => d.name === name)) throw badRequest(`Version ${v.version} does not use data set ${name}; ask for the data sets it declares (${v.datasets.map((d) => d.name).join(', ') || 'none'}).`, `datasets.${i}`);
+        if (!v.datasets.some((d) => d.name === name)) throw badRequest(`Version ${v.version} does not use dataset ${name}; ask for the datasets it declares (${v.datasets.map((d) => d.name).join(', ') || 'none'}).`, `datasets.${i}`);
         if (!needed.some((n) => n.name === name)) throw badRequest(`${name} needs no platform approval for production: only data whose classification requires one (e.g. restricted) does.`, `datasets.${i}`, 'approval_not_needed');
       }
       wanted = [...new Set(input.datasets)];
     } else {
-      if (needed.length === 0) throw badRequest(`Version ${v.version} uses no data set that needs a platform approval.`, 'datasets', 'approval_not_needed');
+      if (needed.length === 0) throw badRequest(`Version ${v.version} uses no dataset that needs a platform approval.`, 'datasets', 'approval_not_needed');
       wanted = needed.map((n) => n.name);
     }
     const existing = await this.store.approvals({ team, model, status: ['pending', 'approved'] });

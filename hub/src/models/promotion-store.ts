@@ -24,7 +24,7 @@ export interface PromotionJob {
 
 export type ProductionApprovalStatus = ModelDataApprovalsTable['status'];
 
-/** A platform approval to use one restricted data set in one model in production. */
+/** A platform approval to use one restricted dataset in one model in production. */
 export interface ProductionApproval {
   id: number;
   team: string;

@@ -30,7 +30,7 @@ export interface ModelRegistryOptions {
   deployer: ModelDeployer;
   runner?: NotebookRunner;
   teamExists: (team: string) => Promise<boolean>;
-  /** Production approvals are written to the data audit log, for the data sets' owners. */
+  /** Production approvals are written to the data audit log, for the datasets' owners. */
   audit?: ProductionApprovalAudit;
   ownerOf?: (dataset: string) => Promise<string | null>;
   /** Promotion jobs and approvals; default: the model store's database. */

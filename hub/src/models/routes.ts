@@ -24,8 +24,8 @@ const cardFields = {
 };
 const cardSchema = z.object(cardFields);
 const dataSetRef = z.object({
-  name: z.string().min(1, 'data set name must not be empty').max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'data set name may contain letters, digits, dot, dash and underscore'),
-  version: z.string().min(1, 'data set version must not be empty').max(64),
+  name: z.string().min(1, 'dataset name must not be empty').max(128).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'dataset name may contain letters, digits, dot, dash and underscore'),
+  version: z.string().min(1, 'dataset version must not be empty').max(64),
 });
 
 const publishBody = z
@@ -82,7 +82,7 @@ const versionSchema = z.object({
   guardrailsAt: z.number().nullable(),
   aliases: z.array(aliasName).describe('Aliases pointing at this version'),
   promotable: z.object({ ok: z.boolean(), reason: z.string().nullable() }).describe('Whether a promotion may start (it re-runs every check); why not'),
-  needsApproval: z.array(z.string()).describe('Data sets of this version that need a platform approval for production'),
+  needsApproval: z.array(z.string()).describe('Datasets of this version that need a platform approval for production'),
 });
 
 const aliasSchema = z.object({ alias: aliasName, version: z.number(), updatedBy: z.string(), updatedAt: z.number() });
@@ -145,10 +145,10 @@ const modelSchema = summarySchema.extend({
 const approvalId = z.coerce.number({ error: 'approval id must be a number' }).int('approval id must be a whole number').min(1, 'approval id must be at least 1').max(2_147_483_647, 'approval id is too large');
 const reasonBody = z.object({ reason: z.string().trim().min(5, 'reason must say why (at least 5 characters)').max(2000, 'reason must be at most 2,000 characters') }).strict();
 
-/** What the data catalog knows about the data sets a person read (hub/src/data DataService). */
+/** What the data catalog knows about the datasets a person read (hub/src/data DataService). */
 export interface DataUsage {
   datasetsUsedBy(query: { user: string; notebook?: string; workspace?: string }): Promise<{ dataset: string; lastReadAt: number }[]>;
-  /** Versions of a data set, as `reader` may see them (refused without access). */
+  /** Versions of a dataset, as `reader` may see them (refused without access). */
   versions(reader: { name: string; platformAdmin: boolean; teams: { team: string; role: 'team-admin' | 'member' }[] }, name: string): Promise<{ version: number }[]>;
 }
 
@@ -202,12 +202,12 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     method: 'get',
     path: '/models/datasets-used',
     tag: 'models',
-    summary: 'Data sets you read (from the data audit log), from one notebook or workspace, to declare when publishing',
+    summary: 'Datasets you read (from the data audit log), from one notebook or workspace, to declare when publishing',
     query: z.object({
       notebook: z.string().max(500).optional().describe('Notebook path relative to your home, as the atrium helper reports it'),
       workspace: z.string().max(63).optional(),
     }),
-    response: z.array(z.object({ name: z.string(), version: z.string().describe('The data set’s current version'), lastReadAt: z.number() })),
+    response: z.array(z.object({ name: z.string(), version: z.string().describe('The dataset’s current version'), lastReadAt: z.number() })),
     authorize: { who: signedIn },
     handler: async ({ identity: who, query }) => {
       if (!usage) return [];
@@ -392,12 +392,12 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
     method: 'post',
     path: '/models/:team/:model/approvals',
     tag: 'models',
-    summary: 'Ask the platform admins for production approval of the restricted data sets a version uses (default: all of them that lack one)',
+    summary: 'Ask the platform admins for production approval of the restricted datasets a version uses (default: all of them that lack one)',
     params: modelParams,
     body: z
       .object({
         version: z.number({ error: 'version is required' }).int('version must be a whole number').min(1, 'version must be at least 1'),
-        datasets: z.array(z.string().min(1).max(128)).max(50).optional().describe('Data sets to ask for; default: every one of the version that needs an approval'),
+        datasets: z.array(z.string().min(1).max(128)).max(50).optional().describe('Datasets to ask for; default: every one of the version that needs an approval'),
         purpose: z.string().trim().min(10, 'purpose must say what the model does with the data (at least 10 characters)').max(2000, 'purpose must be at most 2,000 characters'),
       })
       .strict(),
@@ -419,7 +419,7 @@ export function registerModelRoutes(api: ApiRegistry, deps: HubDeps): void {
   });
 
   for (const [action, summary] of [
-    ['approve', 'Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and data set'],
+    ['approve', 'Approve a pending request (platform admins, not the requester); the data-policy guardrail then passes for that model and dataset'],
     ['reject', 'Reject a pending request with a reason (platform admins, not the requester)'],
     ['revoke', 'Revoke an approval with a reason (platform admins); the next promotion of the model is refused'],
   ] as const) {

@@ -12,7 +12,7 @@ const MARK = '__ATRIUM_RESULT__';
 /**
  * How a re-run reads data: through the hub, as the version's author, with a
  * credential that lives as long as the run (hub/src/data/rerun-access.ts);
- * afterwards the hub says which data sets and versions it read.
+ * afterwards the hub says which datasets and versions it read.
  */
 export interface RerunData {
   access: NotebookCredentials;
@@ -156,7 +156,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
         const shown = JSON.stringify(answer.predictions);
         details.push(`predict(smoke input) → ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`);
         const read = await reads();
-        if (read.datasetsRead) details.push(read.datasetsRead.length === 0 ? 'read no data sets through the hub' : `read through the hub: ${read.datasetsRead.map((d) => `${d.name}@${d.version}`).join(', ')}`);
+        if (read.datasetsRead) details.push(read.datasetsRead.length === 0 ? 'read no datasets through the hub' : `read through the hub: ${read.datasetsRead.map((d) => `${d.name}@${d.version}`).join(', ')}`);
         return {
           ok: true,
           reason: `Re-ran all ${cells.length} code cells in a clean ${image.name} ${image.version} kernel; predict() answered the smoke input.`,

@@ -172,7 +172,7 @@ export class ModelStore {
       .execute();
   }
 
-  /** Record the data sets a version's clean re-run read as its lineage. */
+  /** Record the datasets a version's clean re-run read as its lineage. */
   async setDatasets(team: string, model: string, version: number, datasets: DatasetRef[]): Promise<void> {
     await this.db.updateTable('model_versions').set({ datasets: JSON.stringify(datasets) }).where('team', '=', team).where('model', '=', model).where('version', '=', version).execute();
   }

@@ -54,7 +54,7 @@ test('a store that cannot presign says so, so the hub streams instead', async ()
   assert.equal(await vendPrefixReadUrls(fakeStore(false), 'sales/v1/', 30), undefined);
 });
 
-test('a data set folder is vended object by object, with sizes, and only objects that exist', async () => {
+test('a dataset folder is vended object by object, with sizes, and only objects that exist', async () => {
   const urls = await vendPrefixReadUrls(fakeStore(true), 'sales/v1/', 30);
   assert.deepEqual(
     urls?.map((u) => [u.key, u.size]),

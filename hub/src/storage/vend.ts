@@ -3,7 +3,7 @@ import type { ObjectStore } from './object-store.js';
 
 /**
  * Short-lived read access for a workspace, vended by the hub after it has
- * checked the user's grant for the data set. Nothing long-lived leaves the
+ * checked the user's grant for the dataset. Nothing long-lived leaves the
  * hub: each URL reads exactly one object until `expiresAt`, and carries the
  * signer's access key id but never a secret (docs/data-access-s3.md).
  */
@@ -20,7 +20,7 @@ export interface VendedUrl {
 export const DEFAULT_VEND_TTL_SECONDS = 60;
 /** Longest lifetime the hub will vend (a large first read may need minutes to start). */
 const MAX_VEND_TTL_SECONDS = 3600;
-/** A data set version with more files than this is read through the hub instead. */
+/** A dataset version with more files than this is read through the hub instead. */
 const MAX_VEND_KEYS = 10_000;
 
 /**
@@ -50,7 +50,7 @@ export async function vendReadUrls(
 }
 
 /**
- * URLs for every object under a data set's folder (`sales/v3/`), with each
+ * URLs for every object under a dataset's folder (`sales/v3/`), with each
  * object's size so a workspace can lay out its read-only copy. Only objects
  * that exist are vended: a workspace cannot ask for a key of its choosing.
  */

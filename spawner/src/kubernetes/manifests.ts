@@ -119,7 +119,7 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
     },
   ];
   if (options.objectStoreEgress && options.objectStoreEgress.length > 0) {
-    // The mount agent downloads data sets with presigned URLs, straight from the store.
+    // The mount agent downloads datasets with presigned URLs, straight from the store.
     policies.push({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',

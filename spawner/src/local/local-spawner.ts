@@ -90,7 +90,7 @@ export interface LocalProcessSpawnerOptions {
   sandbox?: Sandbox;
   /**
    * Folders of the home the hub writes and the user may only read
-   * (default `['datasets']`, where the hub mounts data sets). Empty when a
+   * (default `['datasets']`, where the hub mounts datasets). Empty when a
    * mount agent inside the workspace writes `~/datasets` itself.
    */
   readOnlyInHome?: string[];

@@ -42,7 +42,7 @@ function plan(overrides: Partial<BubblewrapPlan> = {}): BubblewrapPlan {
 const joined = (argv: string[]) => argv.join(' ');
 
 describe('bubblewrapArgs', () => {
-  it('gives the home at /home/<user>, data sets read-only over it, and nothing else of the state directory', () => {
+  it('gives the home at /home/<user>, datasets read-only over it, and nothing else of the state directory', () => {
     const a = joined(bubblewrapArgs(plan()));
     assert.match(a, /--bind \/tmp\/state\/homes\/dan \/home\/dan /);
     assert.match(a, /--ro-bind \/tmp\/state\/homes\/dan\/datasets \/home\/dan\/datasets /);

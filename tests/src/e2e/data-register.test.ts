@@ -14,7 +14,7 @@ import { launchBrowser, screenshot, signIn } from './browser.js';
 const MAX = 64 * 1024;
 const CSV = ['order_id,customer_name,email,region,amount', '1,"Smith, Ann",ann.smith@example.com,north,120.50', '2,Bob Lee,bob.lee@example.org,south,80', '3,Chloé Martin,chloe@example.fr,north,42.10', ''].join('\n');
 
-describe('data owners register data sets in the hub', () => {
+describe('data owners register datasets in the hub', () => {
   let t: TestHub;
   let browser: Browser;
   let alice: Page;
@@ -62,7 +62,7 @@ describe('data owners register data sets in the hub', () => {
     assert.match(big.json.error.message, /larger than the limit of 64 KiB/);
   });
 
-  test('alice uploads a CSV, sees its columns with the e-mail suggested as PII, tags it and registers a confidential data set', async () => {
+  test('alice uploads a CSV, sees its columns with the e-mail suggested as PII, tags it and registers a confidential dataset', async () => {
     await alice.goto(`${t.url}/hub/datasets/new`);
     await chooseFile(alice, '#new-file', 'Q4 orders.csv', CSV);
     const table = alice.locator('#new-columns-table');
@@ -125,7 +125,7 @@ describe('data owners register data sets in the hub', () => {
     await screenshot(dan, 'data-register-member-preview');
   });
 
-  test('alice edits the catalog entry and uploads a new version from the data set page', async () => {
+  test('alice edits the catalog entry and uploads a new version from the dataset page', async () => {
     await alice.goto(`${t.url}/hub/datasets/q4-orders`);
     await alice.fill('#edit-description', 'Q4 orders, refreshed weekly.');
     await alice.fill('#edit-tags', 'sales, orders, weekly');

@@ -63,10 +63,10 @@ describe('the Atrium sidebar in JupyterLab', () => {
 
     const datasets = page.locator('#atrium-datasets');
     const models = page.locator('#atrium-models');
-    // The Datasets panel is the catalog (data-access.test.ts covers it end to end); this hub has no data sets.
+    // The Datasets panel is the catalog (data-access.test.ts covers it end to end); this hub has no datasets.
     await datasets.locator('.jp-AtriumDS-search').waitFor();
     await datasets.locator('.jp-AtriumDS-status').waitFor();
-    assert.match(await datasets.innerText(), /No data set matches/);
+    assert.match(await datasets.innerText(), /No dataset matches/);
     // The Models panel works (tests/src/e2e/models.test.ts); here only its publish form is checked.
     assert.match(await models.innerText(), /Publish this notebook/);
     await screenshot(page, 'extension-sidebar');

@@ -264,7 +264,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     await v1.locator('button[data-promote="production"]').click();
     const production = page.locator('[data-alias="production"]');
     await production.locator('.promotion[data-status="refused"]').waitFor({ timeout: 120_000 });
-    assert.match(await page.locator('#flash').innerText(), /Promotion of v1 to production refused: Refused at promotion: Data sets allowed for production: Data policy: payroll \(restricted\): needs a platform approval .*revoked by root: HR withdrew consent for model use/);
+    assert.match(await page.locator('#flash').innerText(), /Promotion of v1 to production refused: Refused at promotion: Datasets allowed for production: Data policy: payroll \(restricted\): needs a platform approval .*revoked by root: HR withdrew consent for model use/);
     await production.locator('.promotion details').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
     assert.equal(await production.locator('.promotion .guardrail[data-guardrail="data-policy"]').getAttribute('data-status'), 'failed');
     await page.locator('#flash').scrollIntoViewIfNeeded();

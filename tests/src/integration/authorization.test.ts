@@ -189,12 +189,12 @@ before(async () => {
     return r.json;
   };
 
-  await ok('data set', as('teamAdmin', 'POST', '/datasets', dataset('a-data', 'public')));
+  await ok('dataset', as('teamAdmin', 'POST', '/datasets', dataset('a-data', 'public')));
   await ok('upload', fetch(`${t.url}/hub/api/datasets/a-data/data`, { method: 'PUT', headers: { Authorization: `token ${tokens.teamAdmin}`, 'Content-Type': 'text/csv' }, body: csv }).then(async (r) => ({ status: r.status, text: await r.text(), json: undefined })));
-  await ok('confidential data set', as('teamAdmin', 'POST', '/datasets', dataset('a-conf', 'confidential')));
+  await ok('confidential dataset', as('teamAdmin', 'POST', '/datasets', dataset('a-conf', 'confidential')));
   fixtures.request = (await ok('access request', as('outsider', 'POST', '/datasets/a-conf/requests', { purpose }))).id;
   fixtures.grant = String((await ok('grant', as('teamAdmin', 'POST', '/datasets/a-data/grants', { granteeKind: 'user', grantee: 'victim', purpose }))).id);
-  await ok('restricted data set', as('teamAdmin', 'POST', '/datasets', dataset('a-restricted', 'restricted')));
+  await ok('restricted dataset', as('teamAdmin', 'POST', '/datasets', dataset('a-restricted', 'restricted')));
   fixtures.change = (await ok('pending change', as('teamAdmin', 'PATCH', '/datasets/a-restricted', { classification: 'confidential' }))).pendingChange.id;
   await ok('article', as('teamAdmin', 'POST', '/kb/articles', article('a-article')));
   await ok('article to retire', as('teamAdmin', 'POST', '/kb/articles', article('a-old')));

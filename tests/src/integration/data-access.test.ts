@@ -37,7 +37,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
   const api = (method: string, p: string, token: string, body?: unknown) => call(t.url, method, `/hub/api${p}`, { token, ...(body !== undefined ? { body } : {}) });
   const lastAudit = async (action: string) => (await t.hub.data.audit.list({ limit: 50 })).find((e) => e.action === action);
 
-  test('the catalog shows every data set with each person’s access', async () => {
+  test('the catalog shows every dataset with each person’s access', async () => {
     const r = await api('GET', '/datasets', dan);
     assert.equal(r.status, 200);
     const byName = Object.fromEntries(r.json.map((d: any) => [d.name, d]));
@@ -130,7 +130,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     // Reads are audited with who, which columns were masked, and the purpose of the grant.
     const read = (await t.hub.data.audit.list({ actor: 'dan', limit: 5 })).find((e) => e.action === 'download');
     assert.deepEqual([read?.detail.purpose, read?.detail.maskedColumns, (read?.detail.claimed as any)?.notebook], ['Campaign uplift by region for Q4', ['customer_name', 'email', 'phone'], 'work/uplift.ipynb']);
-    // Which data sets did this notebook use (the guardrails' question)?
+    // Which datasets did this notebook use (the guardrails' question)?
     const used = await t.hub.data.datasetsUsedBy({ user: 'dan', notebook: 'work/uplift.ipynb' });
     assert.deepEqual(used.map((u) => [u.dataset, u.classification, u.piiUnmasked]), [['sales', 'confidential', false]]);
     assert.equal(await t.hub.data.piiCleared({ user: 'dan' }, 'sales'), false);
@@ -225,7 +225,7 @@ for (const database of testDatabases()) describe(`data access on ${database.name
     const reg = await api('POST', '/datasets', alice, { name: '../../escape', title: 'x', ownerTeam: 'sales-finance', classification: 'internal', columns: [{ name: 'a', type: 'string' }] });
     assert.equal(reg.status, 400);
     assert.equal(reg.json.error.field, 'name');
-    // Another team's data set cannot be registered or changed.
+    // Another team's dataset cannot be registered or changed.
     assert.equal((await api('POST', '/datasets', carol, { name: 'fake-sales', title: 'x', ownerTeam: 'sales-finance', classification: 'internal', columns: [{ name: 'a', type: 'string' }] })).status, 403);
     assert.equal((await api('PATCH', '/datasets/sales', carol, { classification: 'public' })).status, 403);
     // A symlinked ~/datasets could point the hub at someone else's files: refused.

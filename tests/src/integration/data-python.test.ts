@@ -80,7 +80,7 @@ print(json.dumps({"shape": list(df.shape), "emails": df["email"].head(3).tolist(
   assert.equal(entry?.detail.workspace, 'py');
 });
 
-test('Parquet data sets load too; no access is a DatasetError naming what to do', async () => {
+test('Parquet datasets load too; no access is a DatasetError naming what to do', async () => {
   const r = await py(`
 import json
 from atrium import datasets

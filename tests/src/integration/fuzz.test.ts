@@ -14,7 +14,7 @@ import { createUser, repoRoot, startTestHub, type TestHub } from './helpers.js';
 const schemathesis = path.join(repoRoot, '.cache', 'fuzz-venv', 'bin', 'schemathesis');
 
 // Each route is fuzzed as each kind of caller: what a member or a team admin
-// may reach (their own team's data sets, models, requests) runs other code
+// may reach (their own team's datasets, models, requests) runs other code
 // than the platform admin's paths. Least privileged first, so the admin's
 // deletions come last. The coverage phase (boundary values of every schema)
 // exercises request validation, which is the same for every caller: it runs
@@ -30,7 +30,7 @@ let t: TestHub;
 const tokens = new Map<string, string>();
 before(async () => {
   t = await startTestHub({ workspaces: { maxRunningPerUser: 1 } });
-  // Real teams and data sets, so the routes are fuzzed past "no such team" and "no such data set".
+  // Real teams and datasets, so the routes are fuzzed past "no such team" and "no such dataset".
   await seedDemo(t.hub.deps.store);
   for (const c of callers) tokens.set(c.name, await createUser(t.hub, c.name, c.options));
   await seedDemoData(t.hub.data);

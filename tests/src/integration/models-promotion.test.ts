@@ -20,7 +20,7 @@ const RERUNS = { timeout: 30 * 60_000 };
  */
 describe('promotion re-checks every guardrail; platform approvals for restricted data', () => {
   let t: TestHub;
-  let alice: string; // team-admin of sales-finance (owns the sales and payroll data sets)
+  let alice: string; // team-admin of sales-finance (owns the sales and payroll datasets)
   let bob: string; // member of sales-finance
   let carol: string; // supply-chain
   let root: string; // platform admin
@@ -70,7 +70,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal(guardrail(prod.guardrails, 'data-policy').status, 'failed');
     assert.match(guardrail(prod.guardrails, 'data-policy').reason, /sales \(confidential\): the data catalog does not allow it in production/);
     assert.equal(guardrail(prod.guardrails, 'reproducibility').status, 'skipped', 'no re-run once a check failed');
-    assert.match(prod.message, /Refused at promotion: Data sets allowed for production: Data policy: sales/);
+    assert.match(prod.message, /Refused at promotion: Datasets allowed for production: Data policy: sales/);
     // The refusal and its results are in the history and on the model; production still serves nothing.
     const history = await call(t.url, 'GET', `${base}/history?alias=production`, { token: bob });
     assert.equal(history.json[0].kind, 'refused');
@@ -142,7 +142,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     assert.equal((await call(t.url, 'POST', `${base}/approvals`, { token: bob, body: { version: 9, purpose } })).status, 404);
     const notUsed = await call(t.url, 'POST', `${base}/approvals`, { token: bob, body: { version: 1, purpose, datasets: ['sales'] } });
     assert.equal(notUsed.status, 400);
-    assert.match(notUsed.json.error.message, /does not use data set sales/);
+    assert.match(notUsed.json.error.message, /does not use dataset sales/);
     const vague = await call(t.url, 'POST', `${base}/approvals`, { token: bob, body: { version: 1, purpose: 'pls' } });
     assert.equal(vague.status, 400);
     assert.equal(vague.json.error.field, 'purpose');
@@ -196,7 +196,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     const model = (await call(t.url, 'GET', base, { token: bob })).json;
     assert.deepEqual(model.approvals.map((a: any) => `#${a.id} ${a.status}`), [`#${again.json[0].id} rejected`, `#${id} revoked`]);
 
-    // The data set's owners see every step in the data audit log.
+    // The dataset's owners see every step in the data audit log.
     const audit = await call(t.url, 'GET', '/hub/api/data/audit?dataset=payroll', { token: alice });
     assert.equal(audit.status, 200, audit.text);
     const steps = audit.json.filter((e: any) => e.action.startsWith('production_approval.')).map((e: any) => `${e.action} by ${e.actor}${e.detail.reason ? `: ${e.detail.reason}` : ''}`);

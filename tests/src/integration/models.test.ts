@@ -144,7 +144,7 @@ describe('model registry: publish → guardrails → promote → history → rol
     assert.match((await reason(fail.json.version)).reason, /Cell 2 fails in a clean kernel: NameError/);
   });
 
-  it('knows the data sets a notebook read and checks them against the data catalog', async () => {
+  it('knows the datasets a notebook read and checks them against the data catalog', async () => {
     await t.hub.deps.store.teams.create('marketing', 'Marketing');
     await seedDemoData(t.hub.data);
     const read = await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=2', { token: alice, headers: { 'X-Atrium-Notebook': 'churn.ipynb', 'X-Atrium-Workspace': 'ml' } });

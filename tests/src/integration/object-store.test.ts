@@ -207,7 +207,7 @@ describe('S3 presigned URLs and credentials against the real server', { skip: te
     assert.equal((await fetch(longer)).status, 403, 'a holder cannot extend the lifetime');
   });
 
-  test('a data set folder is vended object by object, and each URL reads its own object', async () => {
+  test('a dataset folder is vended object by object, and each URL reads its own object', async () => {
     const urls = (await vendPrefixReadUrls(store, 'sales/', 30))!;
     assert.deepEqual(
       urls.map((u) => [u.key, u.size]),

@@ -79,7 +79,7 @@ describe('security review', { timeout: 900_000 }, () => {
       assert.ok(!(await call(t.url, 'GET', '/hub/api/data/changes', { token: dan })).json.length, 'dan sees none of it');
     });
 
-    test('a grant made under looser rules stops when the data set becomes stricter again', async () => {
+    test('a grant made under looser rules stops when the dataset becomes stricter again', async () => {
       const [pending] = (await call(t.url, 'GET', '/hub/api/data/changes?status=pending', { token: admin })).json;
       assert.equal(pending.canDecide, true);
       const approved = await call(t.url, 'POST', `/hub/api/data/changes/${pending.id}/approve`, { token: admin, body: { note: 'reviewed with HR' } });
@@ -125,8 +125,8 @@ describe('security review', { timeout: 900_000 }, () => {
     });
   });
 
-  describe('4. masked values cannot be linked across data sets or teams', () => {
-    test('tokens differ per data set and per reading team; a join key joins an owner’s data sets within a team', async () => {
+  describe('4. masked values cannot be linked across datasets or teams', () => {
+    test('tokens differ per dataset and per reading team; a join key joins an owner’s datasets within a team', async () => {
       const carol = await createUser(t.hub, 'carol', { teams: [{ team: 'supply-chain', role: 'team-admin' }] });
       const first = (await call(t.url, 'GET', '/hub/api/datasets/sales/preview?rows=1', { token: alice })).json;
       const emailAt = first.columns.indexOf('email');
@@ -154,8 +154,8 @@ describe('security review', { timeout: 900_000 }, () => {
       const danSales = await tokenIn(dan, 'sales');
       assert.match(danSales, /^h_[0-9a-f]{16}$/);
       assert.notEqual(await tokenIn(carol, 'sales'), danSales, 'another team sees another token for the same e-mail');
-      assert.notEqual(await tokenIn(dan, 'crm'), danSales, 'another data set gives another token');
-      // The owners mark e-mail as a join key in both: one key across their data sets, still per reading team.
+      assert.notEqual(await tokenIn(dan, 'crm'), danSales, 'another dataset gives another token');
+      // The owners mark e-mail as a join key in both: one key across their datasets, still per reading team.
       for (const d of ['sales', 'crm']) {
         const cols = (await call(t.url, 'GET', `/hub/api/datasets/${d}`, { token: alice })).json.columns.map((c: any) => ({ name: c.name, type: c.type, pii: c.pii, mask: c.mask, description: c.description, ...(c.name === 'email' ? { joinKey: true } : {}) }));
         assert.equal((await call(t.url, 'PATCH', `/hub/api/datasets/${d}`, { token: alice, body: { columns: cols } })).status, 200);
@@ -189,7 +189,7 @@ describe('security review', { timeout: 900_000 }, () => {
       const policy = v1.guardrails.find((g: { id: string }) => g.id === 'data-policy');
       assert.equal(v1.guardrails.find((g: { id: string }) => g.id === 'reproducibility').status, 'passed', JSON.stringify(v1.guardrails));
       assert.equal(policy.status, 'failed', JSON.stringify(policy));
-      assert.match(policy.reason, /declares no data sets, but its clean re-run read sales/);
+      assert.match(policy.reason, /declares no datasets, but its clean re-run read sales/);
       assert.ok(policy.details.includes('declared: none'));
       assert.ok(policy.details.some((d: string) => /^read by the clean re-run: sales@\d/.test(d)));
       assert.deepEqual(v1.datasets.map((d: { name: string }) => d.name), ['sales'], 'the lineage is what was read');
@@ -213,7 +213,7 @@ describe('security review', { timeout: 900_000 }, () => {
   });
 
   describe('5. what can be probed without access', () => {
-    test("a member without access cannot read a restricted data set's versions", async () => {
+    test("a member without access cannot read a restricted dataset's versions", async () => {
       const r = await call(t.url, 'GET', '/hub/api/datasets/payroll/versions', { token: dan });
       assert.equal(r.status, 403, r.text);
       assert.match(r.json.error.message, /You need access to payroll to see its versions/);

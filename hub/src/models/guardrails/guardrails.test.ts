@@ -100,7 +100,7 @@ describe('PII guardrail', () => {
     assert.equal(blocked.ok, false);
     assert.match(blocked.reason, /no PII clearance on sales-2025/);
     const noData = await piiGuardrail.check(input({ notebook: nb }), ctx);
-    assert.match(noData.reason, /declares no data set/);
+    assert.match(noData.reason, /declares no dataset/);
     const cleared = await piiGuardrail.check(input({ notebook: nb, datasets: [{ name: 'customers', version: '3' }] }), ctx);
     assert.equal(cleared.ok, true, cleared.reason);
     const otherTeam = await piiGuardrail.check(input({ team: 'supply-chain', notebook: nb, datasets: [{ name: 'customers', version: '3' }] }), ctx);
@@ -117,7 +117,7 @@ describe('data policy guardrail', () => {
   it('allows internal data, refuses unknown, unapproved restricted and unknown classifications', async () => {
     assert.equal((await productionDataGuardrail.check(input({ datasets: [{ name: 'sales-2025', version: '4' }] }), ctx)).ok, true);
     const unknown = await productionDataGuardrail.check(input({ datasets: [{ name: 'scraped', version: '1' }] }), ctx);
-    assert.match(unknown.reason, /scraped: not a registered data set/);
+    assert.match(unknown.reason, /scraped: not a registered dataset/);
     const restricted = await productionDataGuardrail.check(input({ datasets: [{ name: 'payroll', version: '1' }] }), ctx);
     assert.match(restricted.reason, /payroll \(restricted\): needs a platform approval for model sales-finance\/iris\. Ask for one on the model’s page/);
     assert.equal((await productionDataGuardrail.check(input({ team: 'hr', datasets: [{ name: 'payroll', version: '1' }] }), ctx)).ok, true);

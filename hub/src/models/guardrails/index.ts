@@ -67,9 +67,9 @@ export async function runGuardrails(
 }
 
 /**
- * Judge the data sets the clean re-run actually read, not the ones the
+ * Judge the datasets the clean re-run actually read, not the ones the
  * author declared: the data-policy and PII checks run again on what was
- * read, and a declaration that names other data sets than were read fails
+ * read, and a declaration that names other datasets than were read fails
  * the data-policy check with both lists. Replaces those two results.
  */
 export async function judgeWhatWasRead(input: GuardrailInput, ctx: GuardrailContext, results: GuardrailResult[], read: DatasetRef[]): Promise<GuardrailResult[]> {
@@ -87,7 +87,7 @@ export async function judgeWhatWasRead(input: GuardrailInput, ctx: GuardrailCont
       return {
         ...judged,
         status: judged.enforcement === 'warn' ? 'warning' : 'failed',
-        reason: `The version declares ${declared.join(', ') || 'no data sets'}, but its clean re-run read ${actual.join(', ') || 'none'}. Declare exactly the data sets the notebook reads, then publish again.`,
+        reason: `The version declares ${declared.join(', ') || 'no datasets'}, but its clean re-run read ${actual.join(', ') || 'none'}. Declare exactly the datasets the notebook reads, then publish again.`,
         details: [...lists, ...judged.details],
       };
     }

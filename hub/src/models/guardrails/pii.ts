@@ -69,7 +69,7 @@ export function findPii(textToScan: string): { kind: string; value: string }[] {
 
 /**
  * Personal data in outputs leaks into the stored snapshot and everyone who
- * reads the registry. It is acceptable only when every data set the model
+ * reads the registry. It is acceptable only when every dataset the model
  * used grants the team PII clearance.
  */
 export const piiGuardrail: Guardrail = {
@@ -91,13 +91,13 @@ export const piiGuardrail: Guardrail = {
     if (datasets.length > 0 && uncleared.length === 0) {
       return {
         ok: true,
-        reason: `Outputs show personal data (${findings.length} finding${findings.length === 1 ? '' : 's'}), and team ${team} has PII clearance on every data set used.`,
+        reason: `Outputs show personal data (${findings.length} finding${findings.length === 1 ? '' : 's'}), and team ${team} has PII clearance on every dataset used.`,
         details: findings,
       };
     }
     const why =
       datasets.length === 0
-        ? 'the version declares no data set that could grant PII clearance'
+        ? 'the version declares no dataset that could grant PII clearance'
         : `team ${team} has no PII clearance on ${uncleared.join(', ')}`;
     return {
       ok: false,

@@ -2,20 +2,20 @@ import { classificationPolicy } from '../config.js';
 import type { Guardrail } from './types.js';
 
 /**
- * Every data set must be known and allowed for production; restricted data needs a platform approval.
+ * Every dataset must be known and allowed for production; restricted data needs a platform approval.
  * Its id stays `data-policy`: stored guardrail results and `models.guardrails` settings name it so.
  */
 export const productionDataGuardrail: Guardrail = {
   id: 'data-policy',
-  title: 'Data sets allowed for production',
+  title: 'Datasets allowed for production',
   async check({ team, model, datasets }, { data, config }) {
-    if (datasets.length === 0) return { ok: true, reason: 'The version declares no data sets.' };
+    if (datasets.length === 0) return { ok: true, reason: 'The version declares no datasets.' };
     const problems: string[] = [];
     const fine: string[] = [];
     for (const d of datasets) {
       const facts = await data.describe(d.name, d.version);
       if (!facts) {
-        problems.push(`${d.name}: not a registered data set, so its classification is unknown`);
+        problems.push(`${d.name}: not a registered dataset, so its classification is unknown`);
         continue;
       }
       const policy = classificationPolicy(config, team, facts.classification);
@@ -33,7 +33,7 @@ export const productionDataGuardrail: Guardrail = {
         fine.push(`${d.name}@${d.version} (${facts.classification}): allowed`);
       }
     }
-    if (problems.length === 0) return { ok: true, reason: `All ${datasets.length} data set${datasets.length === 1 ? ' is' : 's are'} allowed for production.`, details: fine };
+    if (problems.length === 0) return { ok: true, reason: `All ${datasets.length} dataset${datasets.length === 1 ? ' is' : 's are'} allowed for production.`, details: fine };
     return { ok: false, reason: `Data policy: ${problems[0]}.`, details: [...problems, ...fine] };
   },
 };

@@ -48,7 +48,7 @@ export interface NotebookRunOutcome {
   details: string[];
   metrics: Record<string, number>;
   predictions?: unknown;
-  /** The data sets and versions the run read through the hub (absent when the hub gives re-runs no data access). */
+  /** The datasets and versions the run read through the hub (absent when the hub gives re-runs no data access). */
   datasetsRead?: DatasetRef[];
 }
 
