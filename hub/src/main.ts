@@ -60,6 +60,12 @@ function loadConfig(values: Record<string, string | boolean | undefined>): HubCo
   return parseConfig(mergeConfig(input, flags));
 }
 
+// `atrium-hub openapi | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   let parsed;
   try {
