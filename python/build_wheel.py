@@ -24,10 +24,19 @@ files = {}
 for fn in sorted(os.listdir(os.path.join(here, "atrium"))):
     if fn.endswith(".py"):
         files[f"atrium/{fn}"] = open(os.path.join(here, "atrium", fn), "rb").read()
-# Enables the mount agent's server extension in every environment the wheel
-# is installed into (it stays idle unless the hub sets ATRIUM_DATASETS_AGENT=1).
+# In every environment the wheel is installed into: the mount agent's server
+# extension (idle unless the hub sets ATRIUM_DATASETS_AGENT=1), and kernel
+# WebSockets that send each message at once (atrium/kernel_websocket.py).
 files[f"atrium-{version}.data/data/etc/jupyter/jupyter_server_config.d/atrium.json"] = (
-    json.dumps({"ServerApp": {"jpserver_extensions": {"atrium.mount_agent": True}}}, indent=2) + "\n"
+    json.dumps(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"atrium.mount_agent": True, "atrium.kernel_websocket": True},
+            }
+        },
+        indent=2,
+    )
+    + "\n"
 ).encode()
 files[f"{info}/METADATA"] = (
     f"Metadata-Version: 2.1\nName: atrium\nVersion: {version}\n"

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { browserLogin, call, createUser, startTestHub, startWorkspace, testDatabases, waitFor, type TestHub } from './helpers.js';
-import { resultOf } from './kernels.js';
+import { printedBy, resultOf } from './kernels.js';
 
 describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
   let t: TestHub;
@@ -64,8 +64,13 @@ describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
   test('kernels run over the proxied WebSocket', async () => {
     const kernel = await call(t.url, 'POST', '/user/alice/default/api/kernels', { token: alice, body: { name: 'python3' } });
     assert.equal(kernel.status, 201);
-    const value = await resultOf(`${wsUrl()}/user/alice/default/api/kernels/${kernel.json.id}/channels`, { Authorization: `token ${alice}` }, '1+1');
+    const channels = `${wsUrl()}/user/alice/default/api/kernels/${kernel.json.id}/channels`;
+    const value = await resultOf(channels, { Authorization: `token ${alice}` }, '1+1');
     assert.equal(value, '2');
+    // Kernel WebSockets send each frame at once (TCP_NODELAY, python/atrium/kernel_websocket.py): large outputs still arrive whole (below jupyter_server's IOPub data-rate limit).
+    const printed = await printedBy(channels, { Authorization: `token ${alice}` }, "print('x' * 1_000_000, end='')");
+    assert.equal(printed.length, 1_000_000);
+    assert.match(printed, /^x+$/);
     await call(t.url, 'DELETE', `/user/alice/default/api/kernels/${kernel.json.id}`, { token: alice });
   });
 
