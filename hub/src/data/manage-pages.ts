@@ -1,7 +1,8 @@
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
 import { CLASSIFICATIONS, COLUMN_TYPES, type Column, type Dataset, MASK_RULES, PII_KINDS } from './model.js';
-import { type DataService, formatBytes, subjectOf } from './service.js';
+import { formatBytes } from '../core/format.js';
+import { type DataService, subjectOf } from './service.js';
 import { html, raw, type Raw } from '../core/pages/html.js';
 
 /**

@@ -22,7 +22,6 @@ import type { DatasetUploads } from './uploads.js';
 export type { DatasetPatch } from './catalog-changes.js';
 export type { DatasetView, NewDataset } from './catalog.js';
 export type { ReadContext } from './reads.js';
-export { formatBytes } from './format.js';
 export { subjectOf } from './access-policy.js';
 
 /** The parts of governed data access, each with one job; `createDataService` (index.ts) builds them. */

@@ -10,7 +10,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { AccessDecider } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
 import { CsvError, CsvRewriter } from './csv.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../core/format.js';
 import { type Inspection, inspectUpload } from './inspect.js';
 import type { Dataset, DatasetVersion } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';

@@ -1,4 +1,4 @@
-/** How page scripts show times and sizes. */
+/** How page scripts show times and memory (sizes: core/format.ts, shared with the server). */
 
 export function timeAgo(ms: number | null | undefined): string {
   if (!ms) return 'never';
@@ -13,11 +13,4 @@ export function timeAgo(ms: number | null | undefined): string {
 
 export function formatMemory(mib: number): string {
   return mib >= 1024 ? `${+(mib / 1024).toFixed(1)} GiB` : `${mib} MiB`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${+(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }

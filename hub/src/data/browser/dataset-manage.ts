@@ -1,6 +1,6 @@
 import { api, sendFile } from '../../core/browser/api.js';
 import { clear, render, showError } from '../../core/browser/dom.js';
-import { formatBytes } from '../../core/browser/format.js';
+import { formatBytes } from '../../core/format.js';
 import { html, type Raw } from '../../core/pages/html.js';
 import type {
   Classification,
