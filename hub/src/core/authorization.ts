@@ -56,7 +56,7 @@ export function canAdministerTeam(actor: Actor, team: string): boolean {
 
 /** Administers at least one team (or the platform): may register datasets somewhere. */
 export function administersSomeTeam(actor: Actor): boolean {
-  return actor.platformAdmin || actor.teams.some((m) => m.role === 'team-admin');
+  return actor.platformAdmin || isAdminOfSomeTeam(actor);
 }
 
 /** The teams an actor administers by role (platform admins: the caller lists every team themselves). */
@@ -75,7 +75,7 @@ export function isSelfOrPlatformAdmin(actor: Actor, user: string): boolean {
 
 /** Holds the team-admin role in at least one team (platform admins do not by their role alone). */
 export function isAdminOfSomeTeam(actor: Actor): boolean {
-  return actor.teams.some((m) => m.role === 'team-admin');
+  return teamsAdministeredBy(actor).length > 0;
 }
 
 // ---- datasets --------------------------------------------------------------
