@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Keycloak for single sign-on tests and `npm start -- --auth keycloak`.
 # The server distribution comes from Maven Central (no Docker here) and is
-# cached in .cache/keycloak/. Each start imports tests/keycloak/atrium-realm.json
+# cached in $ATRIUM_CACHE/keycloak/ (scripts/cache-dir.sh). Each start imports tests/keycloak/atrium-realm.json
 # into an in-memory database, so every run begins from the committed realm.
 #
 # Usage: scripts/keycloak.sh download
@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 KEYCLOAK_VERSION=26.4.7
-cache="$root/.cache/keycloak"
+source "$root/scripts/cache-dir.sh"
+cache="$ATRIUM_CACHE/keycloak"
 home="$cache/keycloak-$KEYCLOAK_VERSION"
 cmd=${1:?download|start|stop}
 

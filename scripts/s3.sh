@@ -2,7 +2,7 @@
 # A real S3-compatible object store for tests, benchmarks and
 # `storage.kind: s3` tried locally: Versity Gateway (versitygw, Apache-2.0)
 # serving a POSIX directory. It is built once from Go modules into
-# .cache/s3/ (no Docker, no prebuilt binaries here).
+# $ATRIUM_CACHE/s3/ (no Docker, no prebuilt binaries here).
 #
 # Every start generates its own root credentials; they are written to
 # DIR/access-key and DIR/secret-key (mode 600), never printed or passed on a
@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 VERSITYGW_VERSION=v1.8.0
-cache="$root/.cache/s3"
+source "$root/scripts/cache-dir.sh"
+cache="$ATRIUM_CACHE/s3"
 bin="$cache/versitygw-$VERSITYGW_VERSION/versitygw"
 cmd=${1:?build|start|stop}
 
@@ -26,15 +27,15 @@ build() {
     exit 1
   fi
   mkdir -p "$cache"
-  # Several worktrees share .cache: one build at a time, the others wait for it.
+  # Clones and worktrees share the cache: one build at a time, the others wait for it.
   exec 9>"$cache/build.lock"
   flock 9
   if [ -x "$bin" ]; then exec 9>&-; return 0; fi
-  echo "Building versitygw $VERSITYGW_VERSION from Go modules into .cache/s3/ (once; several minutes on 2 cores)..." >&2
+  echo "Building versitygw $VERSITYGW_VERSION from Go modules into $cache (once; several minutes on 2 cores)..." >&2
   local out="$cache/versitygw-$VERSITYGW_VERSION.partial"
   rm -rf "$out" && mkdir -p "$out"
-  # Module and build caches live beside the binary so a fresh clone's build
-  # stays within the repo's cache; -modcacherw keeps them removable.
+  # Module and build caches live beside the binary, in the per-user cache;
+  # -modcacherw keeps them removable.
   GOBIN="$out" GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS=-modcacherw CGO_ENABLED=0 \
     nice -n 10 go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
   rm -rf "$(dirname "$bin")"

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export npm_config_build_from_source=true
 
+# Downloads and build outputs live in the per-user cache (ATRIUM_CACHE), so
+# later runs and other clones on this machine start warm.
+source scripts/cache-dir.sh
+
 suite=${1:-all}
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash scripts/ensure-system-packages.sh --tests
@@ -31,8 +35,8 @@ note_failure() { # message, log file
   { echo "$1"; tail -n 40 "$2"; echo; } | tee -a "$failures" >&2
 }
 
-# Single sign-on tests run against a real Keycloak (downloaded once into
-# .cache/); it starts in the background while the build runs.
+# Single sign-on tests run against a real Keycloak (downloaded once into the
+# per-user cache); it starts in the background while the build runs.
 kc_pid=
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then
   bash scripts/keycloak.sh start "$kcdir" "${ATRIUM_TEST_KC_PORT:-$(free_port)}" >"$kcdir/url" 2>"$kcdir/start.err" &
@@ -40,7 +44,7 @@ if [ "$suite" = all ] || [ "$suite" = e2e ]; then
 fi
 
 # Object-store tests run against a real S3-compatible server (versitygw,
-# built once from Go modules into .cache/s3/); it builds and starts while the
+# built once from Go modules into the per-user cache); it builds and starts while the
 # code builds.
 s3_pid=
 if [ "$suite" != unit ]; then
@@ -60,9 +64,12 @@ fi
 npm run build
 
 # schemathesis (PyPI) fuzzes the REST API from its OpenAPI document.
-if [ ! -x .cache/fuzz-venv/bin/schemathesis ]; then
-  python3 -m venv .cache/fuzz-venv
-  .cache/fuzz-venv/bin/pip install -q schemathesis==4.32.5
+# Kept in the per-user cache (tests/src/integration/fuzz.test.ts names the same folder).
+fuzz_venv="$ATRIUM_CACHE/fuzz-venv-4.32.5"
+if [ ! -x "$fuzz_venv/bin/schemathesis" ]; then
+  rm -rf "$fuzz_venv"
+  python3 -m venv "$fuzz_venv"
+  "$fuzz_venv/bin/pip" install -q schemathesis==4.32.5
 fi
 # A plain assignment, so a failed start stops the run (set -e) instead of
 # leaving the PostgreSQL tests without a database.

@@ -4,7 +4,7 @@
 # Idempotent: skipped when no source changed since the last build (a hash of
 # the sources is kept next to the wheel). Safe to run concurrently (flock).
 #
-# Tools, all cached under the git-ignored .cache/extension/ (and
+# Tools, all cached under $ATRIUM_CACHE/extension/ (scripts/cache-dir.sh; and
 # extension/node_modules): a build venv with JupyterLab, jupyter-builder,
 # hatchling and hatch-jupyter-builder from PyPI; @jupyter/builder (the
 # JavaScript half of jupyter-builder) and the JupyterLab packages from npm.
@@ -13,7 +13,8 @@
 set -euo pipefail
 ext="$(cd "$(dirname "$0")/.." && pwd)"
 root="$(cd "$ext/.." && pwd)"
-cache="$root/.cache/extension"
+source "$root/scripts/cache-dir.sh"
+cache="$ATRIUM_CACHE/extension"
 venv="$cache/venv"
 dist="$ext/dist"
 python="${ATRIUM_PYTHON:-python3}"
@@ -67,8 +68,8 @@ if [ "$(cat "$venv/.atrium-pins" 2>/dev/null)" != "${pins[*]}" ]; then
   "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off -q "${pins[@]}"
   echo "${pins[*]}" > "$venv/.atrium-pins"
 fi
-# jupyter-builder runs a bundled CommonJS yarn.js from the venv; the repository's
-# package.json says "type": "module", so mark the cache as CommonJS.
+# jupyter-builder runs a bundled CommonJS yarn.js from the venv; should the cache
+# sit under a package.json with "type": "module" (a repository), mark it CommonJS.
 echo '{ "type": "commonjs" }' > "$cache/package.json"
 
 # 2. npm dependencies (reinstalled when the lock file changes).

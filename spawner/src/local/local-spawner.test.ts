@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,7 +21,9 @@ import { LocalProcessSpawner, type LocalSpawnerState } from './local-spawner.js'
 import { descendantsOf, isSameProcess, listProcesses } from './process.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const stateDir = process.env['ATRIUM_TEST_STATE_DIR'] ?? path.join(repoRoot, '.cache', 'test-local-spawner');
+// Kept in the per-user cache (scripts/cache-dir.sh) so its environment is built once per machine.
+const cacheDir = process.env['ATRIUM_CACHE'] ?? path.join(process.env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache'), 'atrium');
+const stateDir = process.env['ATRIUM_TEST_STATE_DIR'] ?? path.join(cacheDir, 'test-local-spawner');
 const skip = process.env['ATRIUM_SKIP_LOCAL_INTEGRATION'] === '1' ? 'ATRIUM_SKIP_LOCAL_INTEGRATION=1' : false;
 
 const catalog = loadCatalog(path.join(repoRoot, 'images', 'catalog.yaml'));

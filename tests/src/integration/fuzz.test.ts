@@ -5,13 +5,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
-import { createUser, repoRoot, startTestHub, type TestHub } from './helpers.js';
+import { cacheDir, createUser, startTestHub, type TestHub } from './helpers.js';
 
 // Property-based fuzzing of the whole REST API from its own OpenAPI document:
 // no input may produce a 500, and every answer must match what the document
 // promises (status codes, content types, response schemas). `npm test`
-// installs schemathesis (PyPI) into .cache/fuzz-venv.
-const schemathesis = path.join(repoRoot, '.cache', 'fuzz-venv', 'bin', 'schemathesis');
+// installs schemathesis (PyPI) into the per-user cache (scripts/test.sh).
+const schemathesis = path.join(cacheDir, 'fuzz-venv-4.32.5', 'bin', 'schemathesis');
 
 // Each route is fuzzed as each kind of caller: what a member or a team admin
 // may reach (their own team's datasets, models, requests) runs other code

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHub, type Hub, type HubOverrides } from '@atrium/hub/app';
@@ -12,8 +12,10 @@ import { testDatabases as hubTestDatabases } from '@atrium/hub/core/db/test-data
 if (!process.env.ATRIUM_LOG_LEVEL) setLogLevel('warn');
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Python environments are shared by all tests (and kept between runs) so each is built once. */
-export const sharedEnvironmentsDir = path.join(repoRoot, '.cache', 'envs');
+/** The per-user build cache outside the clone (scripts/cache-dir.sh sets ATRIUM_CACHE; same default). */
+export const cacheDir = process.env.ATRIUM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'atrium');
+/** Python environments are shared by all tests and clones (and kept between runs) so each is built once. */
+export const sharedEnvironmentsDir = path.join(cacheDir, 'envs');
 
 export interface TestHub {
   hub: Hub;
