@@ -59,6 +59,16 @@ test('model server manifests: token only in the Secret, curated image, sized, la
   assert.ok(items.some((i) => i.path === 'atrium_serve.py'));
 });
 
+test("model servers go to their size's node pool, like workspaces of that size", () => {
+  const placement = { nodeSelector: { 'atrium.dev/node-pool': 'real' }, tolerations: [{ key: 'atrium.dev/real-node', operator: 'Exists' as const, effect: 'NoSchedule' as const }] };
+  const pod = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', files, 'print(1)', options, placement).deployment.spec!.template.spec!;
+  assert.deepEqual(pod.nodeSelector, placement.nodeSelector);
+  assert.deepEqual(pod.tolerations, placement.tolerations);
+  const anywhere = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', files, 'print(1)', options).deployment.spec!.template.spec!;
+  assert.equal(anywhere.nodeSelector, undefined);
+  assert.equal(anywhere.tolerations, undefined);
+});
+
 test('object names are DNS labels that start with a letter, even for long model names', () => {
   const name = modelServerName('a'.repeat(80), 12, 'ab12cd34');
   assert.ok(name.length <= 63 && /^[a-z][a-z0-9-]*[a-z0-9]$/.test(name), name);

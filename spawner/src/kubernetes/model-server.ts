@@ -6,7 +6,8 @@
  *   Secret     <name>   the per-server token (the pod reads it as an env var; never in the spec)
  *   ConfigMap  <name>   the bundle (notebook.ipynb, manifest.json, artifacts/…) and atrium_serve.py
  *   Deployment <name>   one replica of the version's curated image running atrium_serve.py
- *   Service    <name>   ClusterIP; the hub forwards to http://<name>.<namespace>.svc:<port>
+ *   Service    <name>   ClusterIP; the hub forwards to its cluster IP (stable while the Service
+ *                       lives, and reachable from a hub on a node without the cluster's DNS)
  *
  * How the bundle reaches the pod: as a ConfigMap, copied at container start
  * into a writable emptyDir that is the working directory (training cells may
@@ -29,6 +30,7 @@ import { KeyedOnce } from '../keyed.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY } from './manifests.js';
+import type { SizePlacement } from './options.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
 
@@ -115,6 +117,7 @@ export function modelServerManifests(
   files: BundleFile[],
   serverScript: string,
   options: Required<Pick<KubernetesModelServerOptions, 'predictTimeoutSeconds' | 'maxBodyBytes' | 'imagePullPolicy' | 'uid' | 'gid'>>,
+  placement: SizePlacement = {},
 ): ModelObjects {
   const { team, model, version, image, size } = request;
   const name = modelServerName(model, version, runId);
@@ -155,6 +158,9 @@ export function modelServerManifests(
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          // The size's node pool, as for workspaces of that size.
+          ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+          ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: options.uid, runAsGroup: options.gid, fsGroup: options.gid, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
@@ -259,7 +265,7 @@ export class KubernetesModelServer implements ModelServerBackend {
     if (!NAME.test(team) || !NAME.test(model)) throw new SpawnError(`Invalid model name ${team}/${model}`, 'invalid_request');
     if (!Number.isInteger(version) || version < 1) throw new SpawnError(`Invalid model version ${version}`, 'invalid_request');
     if (!request.token || /\s/.test(request.token)) throw new SpawnError('Invalid model server token', 'invalid_request');
-    // Node placement for GPU sizes is a workspace feature; model servers do not use it yet.
+    // GPU limits are a workspace feature; model servers do not request GPUs yet.
     if (request.size.gpu > 0) throw new SpawnError('Model servers on Kubernetes cannot have a GPU yet; choose a CPU size for serving', 'gpu_unavailable');
     if (!path.isAbsolute(request.bundleDir)) throw new SpawnError(`The bundle ${request.bundleDir} is not an absolute path`, 'bundle_invalid');
     const files = readBundle(request.bundleDir, this.options.maxBundleBytes);
@@ -267,9 +273,11 @@ export class KubernetesModelServer implements ModelServerBackend {
     const namespace = await this.spawner.ensureTeam(team);
     await this.ensurePolicy(namespace);
     const runId = randomBytes(4).toString('hex');
-    const objects = modelServerManifests(namespace, request, runId, files, this.serverScript, this.options);
+    const placement = this.spawner.options.placement[request.size.name];
+    const objects = modelServerManifests(namespace, request, runId, files, this.serverScript, this.options, placement);
     const name = objects.deployment.metadata!.name!;
     let uid: string | undefined;
+    let clusterIp: string | undefined;
     try {
       await this.core.createNamespacedSecret({ namespace, body: objects.secret });
       await this.core.createNamespacedConfigMap({ namespace, body: objects.configMap });
@@ -278,7 +286,8 @@ export class KubernetesModelServer implements ModelServerBackend {
       // Secret and ConfigMap go with the Deployment even if the hub never gets to delete them.
       const owner = [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid, blockOwnerDeletion: false, controller: false }];
       objects.service.metadata!.ownerReferences = owner;
-      await this.core.createNamespacedService({ namespace, body: objects.service });
+      const service = await this.core.createNamespacedService({ namespace, body: objects.service });
+      clusterIp = service.spec?.clusterIP;
       const patch = { metadata: { ownerReferences: owner } };
       const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
       await this.core.patchNamespacedSecret({ name, namespace, body: patch }, merge);
@@ -304,7 +313,9 @@ export class KubernetesModelServer implements ModelServerBackend {
       modelVersion: version,
       startedAt: new Date().toISOString(),
     };
-    return { target: `http://${name}.${namespace}.svc:${MODEL_PORT}`, state: state as unknown as SpawnerState };
+    // The Service's name needs the cluster's DNS; its address does not.
+    const host = clusterIp && clusterIp !== 'None' ? clusterIp : `${name}.${namespace}.svc`;
+    return { target: `http://${host}:${MODEL_PORT}`, state: state as unknown as SpawnerState };
   }
 
   /** Once per namespace and hub process, like the spawner's own reconciliation. */

@@ -64,6 +64,7 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     size,
     token,
   });
+  const serviceUrl = async (name: string, namespace: string) => `http://${(await core.readNamespacedService({ name, namespace })).spec!.clusterIP}:8080`;
   const gone = async (name: string, namespace: string) => {
     for (const read of [
       () => apps.readNamespacedDeployment({ name, namespace }),
@@ -80,8 +81,8 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
     const started = await backend.start(request(1, token), new AbortController().signal);
     const state = started.state as { namespace: string; name: string };
     assert.equal(state.namespace, `${prefix}sales-finance`);
-    assert.equal(started.target, `http://${state.name}.${state.namespace}.svc:8080`);
     const { name, namespace } = state;
+    assert.equal(started.target, await serviceUrl(name, namespace), "the hub forwards to the Service's cluster IP");
 
     const deployment = await apps.readNamespacedDeployment({ name, namespace });
     assert.ok((deployment.status?.availableReplicas ?? 0) >= 1, 'an available replica');
@@ -174,7 +175,7 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
       assert.equal(first.version, 1);
       const [v1] = await deployed();
       assert.equal(v1?.version, '1');
-      assert.equal(first.target.origin, `http://${v1!.name}.${namespace}.svc:8080`);
+      assert.equal(first.target.origin, await serviceUrl(v1!.name, namespace));
 
       await deploy(2);
       assert.equal(manager.route('marketing', 'leads', 'production')?.version, 2);
@@ -185,7 +186,7 @@ describe('Kubernetes model servers on a real API server', { skip: skipKube }, ()
       assert.equal(back.version, 1);
       await waitFor(async () => JSON.stringify((await deployed()).map((d) => d.version)) === '["1"]', 'the v2 Deployment to go');
       const [restored] = await deployed();
-      assert.equal(back.target.origin, `http://${restored!.name}.${namespace}.svc:8080`);
+      assert.equal(back.target.origin, await serviceUrl(restored!.name, namespace));
       assert.notEqual(restored!.name, v1!.name, 'rollback starts a fresh Deployment of v1');
 
       // A hub restart re-adopts the running Deployment from the stored state instead of starting another.
