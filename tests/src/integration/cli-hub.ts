@@ -5,7 +5,7 @@ import { repoRoot, waitFor } from './helpers.js';
 
 const main = path.join(repoRoot, 'hub', 'dist', 'main.js');
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
@@ -32,16 +32,23 @@ export interface CliHub {
   close(): void;
 }
 
-export async function cliHub(options: { configFile: string; stateDir: string; args?: string[] }): Promise<CliHub> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+/**
+ * `host`: the address to listen on (default loopback); pods on the test
+ * cluster's real node reach a hub on this machine at the node's bridge address.
+ * `port`: fixed when the config must name the hub's address before it starts.
+ */
+export async function cliHub(options: { configFile: string; stateDir: string; args?: string[]; host?: string; port?: number }): Promise<CliHub> {
+  const port = options.port ?? (await freePort());
+  const address = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const base = `http://${address}:${port}`;
   const common = ['--config', options.configFile, '--state-dir', options.stateDir];
   let child: ChildProcess | undefined;
   const answers = async () => (await fetch(`${base}/hub/api/`).catch(() => undefined))?.ok;
   return {
     base,
     async start() {
-      child = spawn(process.execPath, [main, ...common, '--port', String(port), ...(options.args ?? [])], {
+      const listen = ['--port', String(port), ...(options.host ? ['--host', options.host] : [])];
+      child = spawn(process.execPath, [main, ...common, ...listen, ...(options.args ?? [])], {
         env: { ...process.env, ATRIUM_ADMIN_PASSWORD: 'admin-password', ATRIUM_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
