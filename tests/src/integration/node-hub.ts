@@ -1,0 +1,81 @@
+/**
+ * The test cluster's real node (a kubelet with containerd, started by
+ * scripts/kube.sh, described in the file ATRIUM_TEST_REAL_NODE) and the hub
+ * settings that send workspaces, model servers and re-runs there: the node is
+ * tainted so kwok-based tests never land on it, and only pods with its
+ * toleration and node selector run for real.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { HUB_SA, hubIdentity, randomSuffix } from './kube.js';
+
+export interface RealNode {
+  name: string;
+  nodeSelector: Record<string, string>;
+  toleration: { key: string; operator: 'Exists' | 'Equal'; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' };
+  /** Where pods reach this machine (the node's bridge): a hub on this machine listens here. */
+  hostIp: string;
+  podCidr: string;
+  storageClass: string;
+}
+
+const file = process.env.ATRIUM_TEST_REAL_NODE;
+
+/** In CI a missing real node fails the tests; locally they are skipped with this reason. */
+export const skipRealNode: string | false = file
+  ? false
+  : process.env.CI
+    ? false
+    : 'no real node: run scripts/test.sh, or scripts/kube.sh start DIR and set ATRIUM_TEST_REAL_NODE=DIR/real-node.json';
+
+export function realNode(): RealNode {
+  if (!file) throw new Error('ATRIUM_TEST_REAL_NODE is not set: scripts/kube.sh did not start the real node');
+  return JSON.parse(readFileSync(file, 'utf8')) as RealNode;
+}
+
+/** The catalog's CPU sizes, each placed on the real node. */
+const SIZES = ['small', 'medium', 'large'];
+
+/**
+ * A hub configuration file for workspaces on the real node: the hub's own
+ * restricted identity, its address as pods see it, homes on the node's
+ * storage class, images already loaded into the node (never pulled).
+ */
+export async function writeRealNodeConfig(options: {
+  admin: k8s.KubeConfig;
+  dir: string;
+  port: number;
+  extra?: Record<string, unknown>;
+}): Promise<{ configFile: string; prefix: string; node: RealNode }> {
+  const node = realNode();
+  const hubKubeconfig = path.join(options.dir, 'hub.kubeconfig');
+  await hubIdentity(options.admin, hubKubeconfig);
+  const prefix = `r${randomSuffix()}-`;
+  const placement = Object.fromEntries(SIZES.map((size) => [size, { nodeSelector: node.nodeSelector, tolerations: [node.toleration] }]));
+  const configFile = path.join(options.dir, 'atrium.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      spawner: {
+        kind: 'kubernetes',
+        prepareImages: false,
+        kubernetes: {
+          kubeconfig: hubKubeconfig,
+          namespacePrefix: prefix,
+          readiness: 'http',
+          storageClass: node.storageClass,
+          homeSize: '1Gi',
+          imagePullPolicy: 'Never',
+          hubUrl: `http://${node.hostIp}:${options.port}`,
+          hubServiceAccount: `${HUB_SA.namespace}/${HUB_SA.name}`,
+          placement,
+        },
+      },
+      teamQuotas: { default: { cpu: '8', memory: '32Gi', gpu: 0, pods: 10, storage: '50Gi' } },
+      ...(options.extra ?? {}),
+    }),
+  );
+  return { configFile, prefix, node };
+}
