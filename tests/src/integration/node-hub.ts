@@ -39,43 +39,42 @@ export function realNode(): RealNode {
 const SIZES = ['small', 'medium', 'large'];
 
 /**
- * A hub configuration file for workspaces on the real node: the hub's own
- * restricted identity, its address as pods see it, homes on the node's
- * storage class, images already loaded into the node (never pulled).
+ * Hub settings for workspaces, model servers and re-runs on the real node:
+ * the hub's own restricted identity, its address as pods see it (`port` on
+ * the node's bridge address), homes on the node's storage class, images
+ * already loaded into the node (never pulled).
  */
-export async function writeRealNodeConfig(options: {
-  admin: k8s.KubeConfig;
-  dir: string;
-  port: number;
-  extra?: Record<string, unknown>;
-}): Promise<{ configFile: string; prefix: string; node: RealNode }> {
+export async function realNodeSettings(options: { admin: k8s.KubeConfig; dir: string; port: number }): Promise<{ settings: Record<string, any>; prefix: string; node: RealNode }> {
   const node = realNode();
   const hubKubeconfig = path.join(options.dir, 'hub.kubeconfig');
   await hubIdentity(options.admin, hubKubeconfig);
   const prefix = `r${randomSuffix()}-`;
   const placement = Object.fromEntries(SIZES.map((size) => [size, { nodeSelector: node.nodeSelector, tolerations: [node.toleration] }]));
-  const configFile = path.join(options.dir, 'atrium.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      spawner: {
-        kind: 'kubernetes',
-        prepareImages: false,
-        kubernetes: {
-          kubeconfig: hubKubeconfig,
-          namespacePrefix: prefix,
-          readiness: 'http',
-          storageClass: node.storageClass,
-          homeSize: '1Gi',
-          imagePullPolicy: 'Never',
-          hubUrl: `http://${node.hostIp}:${options.port}`,
-          hubServiceAccount: `${HUB_SA.namespace}/${HUB_SA.name}`,
-          placement,
-        },
+  const settings = {
+    spawner: {
+      kind: 'kubernetes',
+      prepareImages: false,
+      kubernetes: {
+        kubeconfig: hubKubeconfig,
+        namespacePrefix: prefix,
+        readiness: 'http',
+        storageClass: node.storageClass,
+        homeSize: '1Gi',
+        imagePullPolicy: 'Never',
+        hubUrl: `http://${node.hostIp}:${options.port}`,
+        hubServiceAccount: `${HUB_SA.namespace}/${HUB_SA.name}`,
+        placement,
       },
-      teamQuotas: { default: { cpu: '8', memory: '32Gi', gpu: 0, pods: 10, storage: '50Gi' } },
-      ...(options.extra ?? {}),
-    }),
-  );
+    },
+    teamQuotas: { default: { cpu: '8', memory: '32Gi', gpu: 0, pods: 10, storage: '50Gi' } },
+  };
+  return { settings, prefix, node };
+}
+
+/** The same settings as a configuration file, for a hub started by its CLI. */
+export async function writeRealNodeConfig(options: { admin: k8s.KubeConfig; dir: string; port: number }): Promise<{ configFile: string; prefix: string; node: RealNode }> {
+  const { settings, prefix, node } = await realNodeSettings(options);
+  const configFile = path.join(options.dir, 'atrium.yaml');
+  writeFileSync(configFile, stringify(settings));
   return { configFile, prefix, node };
 }
