@@ -1,0 +1,161 @@
+/**
+ * What a platform team does first: `helm install` the chart with the hub
+ * image built by scripts/images.sh into the test cluster. The hub pod runs on
+ * the real node (PostgreSQL and the API server reached from inside the pod
+ * network, the state on a PersistentVolumeClaim), answers /hub/login through
+ * its Service, starts a workspace pod, and after `kubectl delete pod` of
+ * itself the replacement hub re-adopts that workspace instead of starting
+ * another.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
+import { browserLogin, cacheDir, call, repoRoot, waitFor } from './helpers.js';
+import { adminConfig, kubeconfigFile, randomSuffix } from './kube.js';
+import { realNode, skipRealNode } from './node-hub.js';
+
+const helm = path.join(cacheDir, 'k8s', 'bin', 'helm');
+const chart = path.join(repoRoot, 'deploy', 'helm', 'atrium');
+
+/** A TCP relay on the node's bridge address to a server that listens on loopback only (the tests' PostgreSQL). */
+async function relay(host: string, upstream: URL): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const remote = net.connect(Number(upstream.port), upstream.hostname);
+    for (const s of [client, remote]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
+    }
+    client.pipe(remote).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('the Helm chart installed on the real node', { skip: skipRealNode, timeout: 20 * 60_000 }, () => {
+  const release = 'atrium';
+  const namespace = `atrium-rn-${randomSuffix()}`;
+  const prefix = `h${randomSuffix()}-`;
+  const adminPassword = `pw-${randomSuffix()}${randomSuffix()}`;
+  let core: k8s.CoreV1Api;
+  let db: { port: number; close(): void };
+  let base: string;
+  let ritaToken: string;
+  const helmEnv = { ...process.env, KUBECONFIG: kubeconfigFile!, HELM_CACHE_HOME: '/tmp/atrium-helm/cache', HELM_CONFIG_HOME: '/tmp/atrium-helm/config', HELM_DATA_HOME: '/tmp/atrium-helm/data' };
+  const runHelm = (args: string[]) => execFileSync(helm, args, { encoding: 'utf8', env: helmEnv, timeout: 10 * 60_000 });
+  const hubPod = async () =>
+    (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=hub' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+
+  before(async () => {
+    const admin = adminConfig();
+    core = admin.makeApiClient(k8s.CoreV1Api);
+    const node = realNode();
+    const server = process.env.ATRIUM_TEST_POSTGRES_URL;
+    if (!server) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL');
+    const database = new URL(await freshPostgresDatabase(server, 'atrium_helm'));
+    db = await relay(node.hostIp, database);
+    database.hostname = node.hostIp;
+    database.port = String(db.port);
+
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'atrium-admin' }, stringData: { password: adminPassword } } });
+    const onNode = { nodeSelector: node.nodeSelector, tolerations: [node.toleration] };
+    const values = {
+      image: { pullPolicy: 'Never' },
+      auth: { kind: 'builtin', adminPasswordSecret: 'atrium-admin' },
+      database: { url: database.toString() },
+      persistence: { storageClass: node.storageClass, size: '1Gi' },
+      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      ...onNode,
+      spawner: { namespacePrefix: prefix, storageClass: node.storageClass, homeSize: '1Gi', placement: { small: onNode } },
+      catalog: {
+        sizes: { small: { displayName: 'Small', description: '1 CPU and 2 GiB of memory.', cpu: 1, memory: '2Gi', gpu: 0 } },
+        images: [
+          {
+            name: 'minimal',
+            displayName: 'Minimal',
+            description: 'A bare JupyterLab.',
+            version: '2026.11',
+            containerImage: 'atrium/minimal:2026.11',
+            packages: [{ name: 'jupyterlab', version: '4.6.6' }],
+            recommended: true,
+            sizes: ['small'],
+            defaultSize: 'small',
+          },
+        ],
+      },
+    };
+    const valuesFile = path.join(mkdtempSync(path.join(tmpdir(), 'atrium-helm-values-')), 'values.yaml');
+    writeFileSync(valuesFile, stringify(values));
+    runHelm(['install', release, chart, '--namespace', namespace, '--values', valuesFile, '--wait', '--timeout', '5m']);
+    const service = await core.readNamespacedService({ name: `${release}-hub`, namespace });
+    base = `http://${service.spec!.clusterIP}:8000`;
+  });
+  after(async () => {
+    try {
+      runHelm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m']);
+    } catch {
+      // the namespace goes below anyway
+    }
+    for (const ns of [namespace, `${prefix}analytics`]) await core?.deleteNamespace({ name: ns }).catch(() => undefined);
+    db?.close();
+  });
+
+  test('the hub pod runs on the real node from the built image and answers /hub/login through its Service', async () => {
+    const [pod] = await hubPod();
+    assert.equal(pod?.spec?.nodeName, realNode().name);
+    assert.equal(pod?.spec?.containers[0]?.image, 'atrium/hub:0.1.0');
+    const login = await fetch(`${base}/hub/login`);
+    assert.equal(login.status, 200);
+    assert.match(await login.text(), /<form[^>]*login/i);
+  });
+
+  test('the installed hub starts a workspace pod; after kubectl delete pod of the hub, the new hub re-adopts it', async () => {
+    const { cookie, xsrf } = await browserLogin(base, 'admin', adminPassword);
+    const asAdmin = { headers: { Cookie: cookie, 'X-XSRF-Token': xsrf } };
+    assert.equal((await call(base, 'POST', '/hub/api/teams', { ...asAdmin, body: { name: 'analytics' } })).status, 201);
+    const user = await call(base, 'POST', '/hub/api/users', { ...asAdmin, body: { name: 'rita', teams: [{ team: 'analytics', role: 'member' }] } });
+    assert.equal(user.status, 201, user.text);
+    const token = await call(base, 'POST', '/hub/api/users/rita/tokens', { ...asAdmin, body: { note: 'helm test' } });
+    assert.equal(token.status, 201, token.text);
+    ritaToken = token.json.token;
+
+    const started = await call(base, 'POST', '/hub/api/users/rita/workspaces/analysis', { token: ritaToken, body: { image: 'minimal', size: 'small' } });
+    assert.equal(started.status, 202, started.text);
+    const status = async () => (await call(base, 'GET', '/hub/api/users/rita/workspaces/analysis', { token: ritaToken }).catch(() => undefined))?.json;
+    await waitFor('the workspace to run', async () => {
+      const s = await status();
+      if (s?.status === 'failed') throw new Error(`failed: ${s.message}`);
+      return s?.status === 'running';
+    }, 300_000, 1000);
+    const workspace = await core.readNamespacedPod({ name: 'ws-rita--analysis', namespace: `${prefix}analytics` });
+    assert.equal(workspace.spec?.nodeName, realNode().name);
+    const lab = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
+    assert.equal(lab.status, 200, `JupyterLab answers through the in-cluster hub: ${lab.text}`);
+
+    const [first] = await hubPod();
+    await core.deleteNamespacedPod({ name: first!.metadata!.name!, namespace });
+    await waitFor('a new hub pod to be ready', async () => {
+      const pods = await hubPod();
+      return pods.some((p) => p.metadata!.uid !== first!.metadata!.uid && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    }, 300_000, 1000);
+    assert.equal((await status())?.status, 'running', 'the new hub knows the workspace');
+    const adopted = await core.readNamespacedPod({ name: 'ws-rita--analysis', namespace: `${prefix}analytics` });
+    assert.equal(adopted.metadata?.uid, workspace.metadata?.uid, 're-adopted, not recreated');
+    const again = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
+    assert.equal(again.status, 200, 'and routes to it');
+  });
+});
