@@ -6,6 +6,7 @@
  * toleration and node selector run for real.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -77,4 +78,28 @@ export async function writeRealNodeConfig(options: { admin: k8s.KubeConfig; dir:
   const configFile = path.join(options.dir, 'atrium.yaml');
   writeFileSync(configFile, stringify(settings));
   return { configFile, prefix, node };
+}
+
+/**
+ * A TCP relay on the node's bridge address to a test server that listens on
+ * loopback only (S3, PostgreSQL), so pods can reach it.
+ */
+export async function bridgeRelay(host: string, upstream: URL): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const remote = net.connect(Number(upstream.port), upstream.hostname);
+    for (const s of [client, remote]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
+    }
+    client.pipe(remote).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,31 +18,10 @@ import { stringify } from 'yaml';
 import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
 import { browserLogin, cacheDir, call, repoRoot, waitFor } from './helpers.js';
 import { adminConfig, kubeconfigFile, randomSuffix } from './kube.js';
-import { realNode, skipRealNode } from './node-hub.js';
+import { bridgeRelay, realNode, skipRealNode } from './node-hub.js';
 
 const helm = path.join(cacheDir, 'k8s', 'bin', 'helm');
 const chart = path.join(repoRoot, 'deploy', 'helm', 'atrium');
-
-/** A TCP relay on the node's bridge address to a server that listens on loopback only (the tests' PostgreSQL). */
-async function relay(host: string, upstream: URL): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const remote = net.connect(Number(upstream.port), upstream.hostname);
-    for (const s of [client, remote]) {
-      sockets.add(s);
-      s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
-    }
-    client.pipe(remote).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 describe('the Helm chart installed on the real node', { skip: skipRealNode, timeout: 20 * 60_000 }, () => {
   const release = 'atrium';
@@ -66,7 +44,7 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     const server = process.env.ATRIUM_TEST_POSTGRES_URL;
     if (!server) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL');
     const database = new URL(await freshPostgresDatabase(server, 'atrium_helm'));
-    db = await relay(node.hostIp, database);
+    db = await bridgeRelay(node.hostIp, database);
     database.hostname = node.hostIp;
     database.port = String(db.port);
 

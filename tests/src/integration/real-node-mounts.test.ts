@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,28 +20,7 @@ import type { ObjectStore } from '@atrium/hub/storage/object-store';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
 import { freePort } from './cli-hub.js';
 import { adminConfig } from './kube.js';
-import { realNodeSettings, skipRealNode } from './node-hub.js';
-
-/** A TCP relay on the node's bridge address to the S3 server, which listens on loopback only. */
-async function relay(host: string, upstream: URL): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const remote = net.connect(Number(upstream.port), upstream.hostname);
-    for (const s of [client, remote]) {
-      sockets.add(s);
-      s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
-    }
-    client.pipe(remote).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
+import { bridgeRelay, realNodeSettings, skipRealNode } from './node-hub.js';
 
 describe('dataset mounts in a workspace pod on the real node', { skip: skipRealNode, timeout: 15 * 60_000 }, () => {
   let t: TestHub;
@@ -64,7 +42,7 @@ describe('dataset mounts in a workspace pod on the real node', { skip: skipRealN
     namespace = `${prefix}marketing`;
     const s3 = testS3Options();
     if (!s3?.endpoint) throw new Error('ATRIUM_TEST_S3_URL is not set: scripts/test.sh starts the S3 server');
-    s3relay = await relay(node.hostIp, new URL(s3.endpoint));
+    s3relay = await bridgeRelay(node.hostIp, new URL(s3.endpoint));
     // Presigned URLs name the address the pod reaches the store at.
     store = await freshS3Store('atrium-pods', { presign: { endpoint: `http://${node.hostIp}:${s3relay.port}` } });
     t = await startTestHub(
