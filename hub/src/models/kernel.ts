@@ -223,10 +223,15 @@ export class Kernel {
     } catch {
       return;
     }
-    const call = this.pending.get(msg.parent_header?.msg_id ?? '');
-    if (!call) return;
     const type = msg.header?.msg_type ?? msg.msg_type;
     const content = msg.content ?? {};
+    if (type === 'status' && (content.execution_state === 'restarting' || content.execution_state === 'dead')) {
+      // The kernel process died (often the out-of-memory killer) while its server lives on: no reply will come.
+      for (const c of [...this.pending.values()]) c.done({ status: 'error', stdout: c.stdout.join(''), error: 'The kernel died (it may have run out of memory).', kernelDied: true });
+      return;
+    }
+    const call = this.pending.get(msg.parent_header?.msg_id ?? '');
+    if (!call) return;
     if (type === 'stream' && content.name === 'stdout') call.stdout.push(String(content.text ?? ''));
     if (type === 'error') call.error = `${String(content.ename)}: ${String(content.evalue)}`;
     if (type === 'execute_reply' && msg.channel === 'shell') call.reply = content;

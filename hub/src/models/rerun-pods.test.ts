@@ -72,7 +72,7 @@ class FakeJupyter {
   uploads = new Map<string, string>();
   kernels = 0;
   port = 0;
-  onExecute: (code: string) => { stdout?: string; error?: string; die?: boolean } = () => ({});
+  onExecute: (code: string) => { stdout?: string; error?: string; die?: boolean; restarting?: boolean } = () => ({});
 
   constructor(private readonly cluster: FakeCluster) {
     const wss = new WebSocketServer({ noServer: true });
@@ -107,6 +107,8 @@ class FakeJupyter {
           const send = (channel: string, type: string, content: Record<string, unknown>) => ws.send(JSON.stringify({ channel, header: { msg_type: type }, parent_header: parent, content }));
           const r = this.onExecute(msg.content.code);
           if (r.die) return void ws.terminate();
+          // What jupyter_server sends when the kernel process dies and it starts another: no reply follows.
+          if (r.restarting) return void ws.send(JSON.stringify({ channel: 'iopub', header: { msg_type: 'status' }, parent_header: {}, content: { execution_state: 'restarting' } }));
           if (r.stdout) send('iopub', 'stream', { name: 'stdout', text: r.stdout });
           if (r.error) send('iopub', 'error', { ename: 'ValueError', evalue: r.error });
           send('shell', 'execute_reply', { status: r.error ? 'error' : 'ok' });
@@ -241,6 +243,17 @@ describe('re-runs in pods (runner + pod place + notebook runs, fake cluster)', (
     const outcome = await runner.run(input);
     assert.equal(outcome.ok, false);
     assert.match(outcome.reason, /^Cell 1 stopped the re-run: The re-run ran out of memory \(OOMKilled\)/);
+    assert.equal(cluster.pods.size + cluster.secrets.size, 0);
+  });
+
+  test('a kernel that dies while its server lives on (the OOM killer took only the kernel) fails at once, not at the time limit', async () => {
+    const runner = await setUp();
+    jupyter.onExecute = (code) => (code === 'x = 1' ? { restarting: true } : passing(code));
+    const began = Date.now();
+    const outcome = await runner.run(input);
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.reason, /^Cell 1 stopped the re-run: The kernel died \(it may have run out of memory\)/);
+    assert.ok(Date.now() - began < 30_000, 'long before the 60 s limit');
     assert.equal(cluster.pods.size + cluster.secrets.size, 0);
   });
 
