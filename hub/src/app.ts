@@ -35,7 +35,7 @@ import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
 import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/create.js';
-import { createModelRegistry, ModelStore, PodRerunPlace, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
+import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 
@@ -122,6 +122,16 @@ function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox,
       slackSeconds: config.models.reproducibility.predictTimeoutSeconds + 120,
       log: kubernetesLog,
     });
+  }
+  if (config.spawner.kind === 'kubernetes') {
+    // A Kubernetes hub with another spawner (embedding, tests) has no cluster for re-runs, and must still never run them itself.
+    return {
+      kind: 'pods',
+      concurrency: 1,
+      start: async () => {
+        throw new RerunUnavailable('This hub runs on Kubernetes without a Kubernetes spawner, so it has no cluster to re-run the notebook in.');
+      },
+    };
   }
   return new SandboxRerunPlace({
     sandbox,

@@ -35,7 +35,7 @@ export interface ModelsWiring {
 
 export { SandboxRerunPlace } from './rerun-sandbox.js';
 export { PodRerunPlace } from './rerun-pods.js';
-export type { RerunPlace } from './runner.js';
+export { RerunUnavailable, type RerunPlace } from './runner.js';
 
 /**
  * The registry with its default parts: the embedded data policy and the
