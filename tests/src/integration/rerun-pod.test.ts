@@ -22,7 +22,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { call, createUser, repoRoot, startTestHub, waitFor, type TestHub } from './helpers.js';
-import { adminConfig, HUB_SA, hubIdentity, kubeconfigFile, randomSuffix } from './kube.js';
+import { KubernetesNotebookRuns, KubernetesSpawner, loadCatalog } from '@atrium/spawner';
+import { adminConfig, HUB_SA, hubIdentity, kubeconfigFile, randomSuffix, skipKube } from './kube.js';
 import { card, notebook } from './model-notebooks.js';
 
 // ----------------------------------------------------------------- harness
@@ -273,5 +274,52 @@ describe('notebook re-runs as pods on a real node', { skip: skipRealNode, timeou
     assert.ok(!JSON.stringify(repro).includes(t.stateDir) && !JSON.stringify(repro).includes(keyText.trim().slice(0, 12)));
     assert.ok(pod);
     await assertGone(pod!);
+  });
+});
+
+/**
+ * What the API server itself says about the re-run pod, on any test cluster
+ * (kwok nodes suffice): the team namespace's Pod Security `restricted`,
+ * quota and the hub's RBAC admit it and its Secret, the Secret is owned by
+ * the pod, and stopping or a restart's leftover sweep removes both.
+ */
+describe('re-run pods on a real API server', { skip: skipKube }, () => {
+  test('admitted as the hub (restricted Pod Security, quota, RBAC); removed on stop and by the leftover sweep', async () => {
+    const admin = adminConfig();
+    const core = admin.makeApiClient(k8s.CoreV1Api);
+    const dir = mkdtempSync(path.join(tmpdir(), 'atrium-rerun-kwok-'));
+    const prefix = `q${randomSuffix()}-`;
+    const spawner = new KubernetesSpawner({
+      kubeConfig: await hubIdentity(admin, path.join(dir, 'hub.kubeconfig')),
+      namespacePrefix: prefix,
+      quotas: { default: { cpu: '16', memory: '64Gi', gpu: 0, pods: 10, storage: '100Gi' }, teams: {} },
+      hubBinding: { clusterRole: 'atrium-hub-team', serviceAccount: HUB_SA },
+    });
+    try {
+      const runs = KubernetesNotebookRuns.forSpawner(spawner, { startTimeoutSeconds: 90 });
+      const catalog = loadCatalog(path.join(repoRoot, 'images', 'catalog.yaml'));
+      const request = {
+        team: 'sales', model: 'iris', version: 1, image: catalog.findImage('minimal')!, size: catalog.findSize('small')!,
+        token: `tok${randomSuffix()}${randomSuffix()}`, secretEnv: { ATRIUM_RERUN_TOKEN: 'credential' }, deadlineSeconds: 600,
+      };
+      const started = await runs.start(request, new AbortController().signal);
+      assert.equal(started.namespace, `${prefix}sales`);
+      const pod = await core.readNamespacedPod({ name: started.name, namespace: started.namespace });
+      assert.equal(pod.status?.phase, 'Running');
+      assert.equal(pod.spec?.activeDeadlineSeconds, 600);
+      assert.ok(!JSON.stringify(pod).includes(request.token) && !JSON.stringify(pod).includes('credential'));
+      const secret = await core.readNamespacedSecret({ name: started.name, namespace: started.namespace });
+      assert.equal(secret.metadata?.ownerReferences?.[0]?.uid, pod.metadata?.uid);
+      await runs.stop(started);
+      await assert.rejects(core.readNamespacedSecret({ name: started.name, namespace: started.namespace }), (e: k8s.ApiException<string>) => e.code === 404);
+
+      // A run a crashed hub left: the next hub's sweep removes it.
+      const left = await runs.start({ ...request, version: 2 }, new AbortController().signal);
+      // (The first run's pod may still be terminating and be swept again: harmless.)
+      assert.ok((await KubernetesNotebookRuns.forSpawner(spawner).removeLeftovers()) >= 1);
+      await assert.rejects(core.readNamespacedSecret({ name: left.name, namespace: left.namespace }), (e: k8s.ApiException<string>) => e.code === 404);
+    } finally {
+      await spawner.close();
+    }
   });
 });
