@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { createSandbox, loadCatalog, LocalProcessSpawner, NoSandbox, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
+import { createSandbox, KubernetesNotebookRuns, KubernetesSpawner, loadCatalog, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
 import { mounterKind } from './data/workspace-env.js';
 import { createKubernetesSpawner } from './workspaces/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -35,7 +35,8 @@ import type { ObjectStore } from './storage/object-store.js';
 import { createObjectStore } from './storage/factory.js';
 import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/create.js';
-import { createModelRegistry, ModelStore, servingDeployer, type ModelRegistry } from './models/create.js';
+import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
+import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,26 +93,52 @@ function createSpawner(config: HubConfig, sandbox: Sandbox): Spawner {
 /**
  * The sandbox for user code on this machine. A local hub refuses to start
  * when the configured sandbox cannot (the message names the fix). On
- * Kubernetes, workspaces and model servers are pods; re-runs of published
- * notebooks still happen in the hub's container, sandboxed when bubblewrap
- * works there and otherwise as the hub (the model pages say so).
+ * Kubernetes the hub's container runs no user code at all — workspaces,
+ * model servers and notebook re-runs are pods — so the sandbox is neither
+ * checked nor used there.
  */
-async function createSandboxes(config: HubConfig): Promise<{ sandbox: Sandbox; rerunSandbox: Sandbox }> {
+async function createLocalSandbox(config: HubConfig): Promise<Sandbox> {
   const sandbox = createSandbox({ kind: config.spawner.sandbox, stateDir: config.stateDir, uids: config.spawner.sandboxUids });
+  if (config.spawner.kind === 'kubernetes') return sandbox;
   if (sandbox.kind === 'none') {
     log.warn('the sandbox is off (spawner.sandbox: none): user code runs with the hub’s privileges and can read its secret key and database');
   }
-  if (config.spawner.kind !== 'kubernetes') {
-    await sandbox.check();
-    return { sandbox, rerunSandbox: sandbox };
+  await sandbox.check();
+  return sandbox;
+}
+
+/**
+ * Where published notebooks are re-run: pods of their image in the team's
+ * namespace on Kubernetes (never the hub's container), the sandbox on this
+ * machine otherwise.
+ */
+function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox, catalog: Catalog): RerunPlace {
+  if (spawner instanceof KubernetesSpawner) {
+    const kubernetesLog = (message: string, fields?: Record<string, unknown>) => log.info(`kubernetes: ${message}`, fields);
+    return new PodRerunPlace(KubernetesNotebookRuns.forSpawner(spawner, { log: kubernetesLog }), catalog, {
+      hubUrl: serverEnv(config).ATRIUM_HUB_URL!,
+      ...(config.models.reproducibility.size ? { size: config.models.reproducibility.size } : {}),
+      concurrency: config.models.reproducibility.concurrentPods,
+      slackSeconds: config.models.reproducibility.predictTimeoutSeconds + 120,
+      log: kubernetesLog,
+    });
   }
-  try {
-    await sandbox.check();
-    return { sandbox, rerunSandbox: sandbox };
-  } catch (err) {
-    log.warn('notebook re-runs run in the hub’s container without a sandbox', { reason: (err as Error).message });
-    return { sandbox, rerunSandbox: new NoSandbox() };
+  if (config.spawner.kind === 'kubernetes') {
+    // A Kubernetes hub with another spawner (embedding, tests) has no cluster for re-runs, and must still never run them itself.
+    return {
+      kind: 'pods',
+      concurrency: 1,
+      start: async () => {
+        throw new RerunUnavailable('This hub runs on Kubernetes without a Kubernetes spawner, so it has no cluster to re-run the notebook in.');
+      },
+    };
   }
+  return new SandboxRerunPlace({
+    sandbox,
+    stateDir: config.stateDir,
+    envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
+    python: config.spawner.python,
+  });
 }
 
 /**
@@ -136,12 +163,11 @@ function hubUrlForUserCode(config: HubConfig): string {
 
 /** Wire the parts together and listen. No business logic lives here. */
 export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
-  // On Kubernetes, workspaces run the images' container images: a
-  // requirements.txt beside the catalog is needed only for the hub's own
-  // clean re-runs of published notebooks (their absence is reported there).
+  // On Kubernetes, workspaces, model servers and re-runs run the images'
+  // container images: the hub needs no requirements.txt or wheels beside the catalog.
   const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog, { checkFiles: config.spawner.kind !== 'kubernetes' });
   privateStateDir(config.stateDir);
-  const { sandbox, rerunSandbox } = await createSandboxes(config);
+  const sandbox = await createLocalSandbox(config);
   const store = await Store.open(config.database);
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
   const secrets = SecretBox.fromStateDir(config.stateDir);
@@ -170,7 +196,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
-  const models = createModelRegistry(config, store, catalog, rerunSandbox, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData });
+  const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
+  const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const deps: HubDeps = {
     config,
@@ -185,7 +212,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     data,
     models,
     serving,
-    isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunSandbox.kind },
+    isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunPlace.kind },
   };
 
   const api = hubApi(deps);

@@ -1,10 +1,10 @@
 /**
  * Where user code runs: `bubblewrap` (local, isolated), `none` (local, as the
  * hub: admin pages warn) or `pods` (Kubernetes); `reruns` for the clean
- * re-runs of published notebooks, which happen in the hub's machine or
- * container on every backend today.
+ * re-runs of published notebooks: the local sandbox (or none) on the hub's
+ * machine, pods of their own on Kubernetes.
  */
 export interface Isolation {
   userCode: 'bubblewrap' | 'none' | 'pods';
-  reruns: 'bubblewrap' | 'none';
+  reruns: 'bubblewrap' | 'none' | 'pods';
 }

@@ -51,6 +51,14 @@ export const modelsConfigSchema = z
         timeoutSeconds: z.number().int().positive().default(600),
         /** The smoke call of predict() at most this long. */
         predictTimeoutSeconds: z.number().int().positive().default(30),
+        /**
+         * Kubernetes backend: the catalog size (CPU, memory, placement) of the
+         * re-run's pod; unset: the image's default size. Local re-runs run one
+         * at a time on the hub's machine and ignore it.
+         */
+        size: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a size name from the image catalog').optional(),
+        /** Kubernetes backend: re-run pods at once (each counts against its team's quota). */
+        concurrentPods: z.number().int().min(1).max(64).default(4),
       })
       .strict()
       .prefault({}),

@@ -1,11 +1,10 @@
-import path from 'node:path';
-import type { Catalog, Sandbox } from '@atrium/spawner';
+import type { Catalog } from '@atrium/spawner';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../store.js';
 import { ConfigDatasetFacts, type Governance, GovernanceDatasetFacts } from './dataset-facts.js';
 import type { ProductionApprovalAudit } from './production-approvals.js';
 import { ModelRegistry } from './registry.js';
-import { JupyterNotebookRunner, type RerunData } from './runner.js';
+import { JupyterNotebookRunner, type RerunData, type RerunPlace } from './runner.js';
 import type { ModelDeployer } from './serving.js';
 import type { ModelStore } from './store.js';
 
@@ -34,18 +33,18 @@ export interface ModelsWiring {
   rerunData?: RerunData;
 }
 
-/** The registry with its default parts: the embedded data policy and the local notebook runner. */
-export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, sandbox: Sandbox, wiring: ModelsWiring): Models {
+export { SandboxRerunPlace } from './rerun-sandbox.js';
+export { PodRerunPlace } from './rerun-pods.js';
+export { RerunUnavailable, type RerunPlace } from './runner.js';
+
+/**
+ * The registry with its default parts: the embedded data policy and the
+ * notebook runner, which re-runs notebooks in `rerunPlace` (a sandbox on the
+ * hub's machine, or pods on Kubernetes: app.ts chooses per backend).
+ */
+export function createModelRegistry(config: HubConfig, store: Store, catalog: Catalog, rerunPlace: RerunPlace, wiring: ModelsWiring): Models {
   const { governance, rerunData } = wiring;
-  const runner = new JupyterNotebookRunner({
-    sandbox,
-    ...(rerunData ? { data: rerunData } : {}),
-    stateDir: config.stateDir,
-    envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
-    python: config.spawner.python,
-    catalog,
-    config: config.models,
-  });
+  const runner = new JupyterNotebookRunner({ place: rerunPlace, ...(rerunData ? { data: rerunData } : {}), catalog, config: config.models });
   const registry = new ModelRegistry(wiring.models, {
     stateDir: config.stateDir,
     config: config.models,
@@ -61,7 +60,7 @@ export function createModelRegistry(config: HubConfig, store: Store, catalog: Ca
     registry,
     async close() {
       registry.shutdown();
-      runner.close();
+      await runner.close();
       await registry.idle();
     },
   };

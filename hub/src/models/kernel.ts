@@ -1,14 +1,18 @@
 /**
- * A headless jupyter_server started from an image's environment, and a
- * kernel driven over the Jupyter messaging protocol (REST to create the
- * kernel, the `channels` WebSocket to execute code). Used by the
- * reproducibility guardrail: a clean kernel, nothing from the author's
- * session. The server runs inside the sandbox it is given (the notebook's
- * code is the author's, never the hub's to trust).
+ * A headless jupyter_server and a kernel driven over the Jupyter messaging
+ * protocol (REST to create the kernel, the `channels` WebSocket to execute
+ * code). Used by the reproducibility guardrail: a clean kernel, nothing from
+ * the author's session. Where the server runs is not the hub's process: a
+ * sandboxed process of the image's environment (`HeadlessJupyter`, local
+ * hubs) or a pod of the image (Kubernetes hubs, models/rerun-pods.ts); both
+ * are reached the same way (`JupyterServer`), since the notebook's code is
+ * the author's, never the hub's to trust.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxLaunch } from '@atrium/spawner';
 import WebSocket from 'ws';
@@ -18,6 +22,8 @@ export interface ExecuteResult {
   stdout: string;
   /** `ename: evalue` of the error, when status is `error`. */
   error?: string;
+  /** The kernel's connection closed mid-call: the kernel (or what it ran in) died. */
+  kernelDied?: boolean;
 }
 
 function freePort(): Promise<number> {
@@ -33,13 +39,92 @@ function freePort(): Promise<number> {
   });
 }
 
-export class HeadlessJupyter {
-  private constructor(
-    private readonly child: ChildProcess,
+/** A running jupyter_server, reached over HTTP with its token (never in a URL). */
+export class JupyterServer {
+  constructor(
     readonly url: string,
     private readonly token: string,
-    private readonly logTail: () => string,
   ) {}
+
+  headers(): Record<string, string> {
+    return { Authorization: `token ${this.token}` };
+  }
+
+  /**
+   * Wait until the server answers with this token. `gone` says why it never
+   * will (its process exited, its pod stopped), checked between attempts.
+   */
+  async waitUntilAnswering(timeoutMs: number, gone: () => Promise<string | undefined> | string | undefined = () => undefined): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const why = await gone();
+      if (why) throw new Error(why);
+      const r = await fetch(`${this.url}/api/status`, { headers: this.headers(), signal: AbortSignal.timeout(2000) }).catch(() => undefined); // not listening yet
+      if (r?.ok) return;
+      // Another server at this address (a pod IP already reused) would refuse the run's token: never talk to it.
+      if (r?.status === 401 || r?.status === 403) throw new Error(`the Jupyter server at the re-run's address refused its token (HTTP ${r.status})`);
+      if (Date.now() > deadline) throw new Error(`jupyter-server did not answer within ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Copy a directory (the version's bundle: notebook.ipynb, artifacts/, …)
+   * into the server's root through the Contents API, for a server that does
+   * not share a file system with the hub (a pod).
+   */
+  async upload(dir: string, timeoutMs = 120_000): Promise<void> {
+    const put = async (rel: string, body: Record<string, unknown>) => {
+      const target = rel.split('/').map(encodeURIComponent).join('/');
+      const r = await fetch(`${this.url}/api/contents/${target}`, {
+        method: 'PUT',
+        headers: { ...this.headers(), 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!r.ok) throw new Error(`could not copy ${rel} into the re-run: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+    };
+    const walk = async (rel: string) => {
+      for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+        const child = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          await put(child, { type: 'directory' });
+          await walk(child);
+        } else if (entry.isFile()) {
+          await put(child, { type: 'file', format: 'base64', content: readFileSync(path.join(dir, child)).toString('base64') });
+        }
+      }
+    };
+    await walk('');
+  }
+
+  async startKernel(name = 'python3'): Promise<Kernel> {
+    const r = await fetch(`${this.url}/api/kernels`, {
+      method: 'POST',
+      headers: { ...this.headers(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (!r.ok) throw new Error(`could not start a ${name} kernel: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+    const { id } = (await r.json()) as { id: string };
+    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/api/kernels/${id}/channels`, { headers: this.headers() });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new Kernel(this, id, ws);
+  }
+}
+
+/** A jupyter_server process of an image's environment on this machine, in a sandbox. */
+export class HeadlessJupyter extends JupyterServer {
+  private constructor(
+    private readonly child: ChildProcess,
+    url: string,
+    token: string,
+    private readonly logTail: () => string,
+  ) {
+    super(url, token);
+  }
 
   /**
    * Start `jupyter-server` from `envPath` in `launch` (its home, seen from
@@ -91,47 +176,19 @@ export class HeadlessJupyter {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const server = new HeadlessJupyter(child, `http://127.0.0.1:${port}`, token, () => log);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`jupyter-server exited (${child.exitCode ?? child.signalCode}): ${log.trim().split('\n').slice(-3).join(' ')}`);
-      }
-      try {
-        const r = await fetch(`${server.url}/api/status`, { headers: server.headers(), signal: AbortSignal.timeout(2000) });
-        if (r.ok) return server;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) {
-        server.stop();
-        throw new Error(`jupyter-server did not answer within ${Math.round(timeoutMs / 1000)} s`);
-      }
-      await sleep(200);
+    const exited = () =>
+      child.exitCode !== null || child.signalCode !== null ? `jupyter-server exited (${child.exitCode ?? child.signalCode}): ${log.trim().split('\n').slice(-3).join(' ')}` : undefined;
+    try {
+      await server.waitUntilAnswering(timeoutMs, exited);
+    } catch (err) {
+      server.stop();
+      throw err;
     }
-  }
-
-  headers(): Record<string, string> {
-    return { Authorization: `token ${this.token}` };
+    return server;
   }
 
   log(): string {
     return this.logTail();
-  }
-
-  async startKernel(name = 'python3'): Promise<Kernel> {
-    const r = await fetch(`${this.url}/api/kernels`, {
-      method: 'POST',
-      headers: { ...this.headers(), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name }),
-    });
-    if (!r.ok) throw new Error(`could not start a ${name} kernel: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
-    const { id } = (await r.json()) as { id: string };
-    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/api/kernels/${id}/channels`, { headers: this.headers() });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return new Kernel(this, id, ws);
   }
 
   /** Stop the server and everything it started (its process group). */
@@ -150,7 +207,7 @@ export class Kernel {
   private readonly pending = new Map<string, { stdout: string[]; error?: string; reply?: Record<string, unknown>; idle: boolean; done: (r: ExecuteResult) => void }>();
 
   constructor(
-    private readonly server: HeadlessJupyter,
+    private readonly server: JupyterServer,
     readonly id: string,
     private readonly ws: WebSocket,
   ) {
@@ -166,10 +223,15 @@ export class Kernel {
     } catch {
       return;
     }
-    const call = this.pending.get(msg.parent_header?.msg_id ?? '');
-    if (!call) return;
     const type = msg.header?.msg_type ?? msg.msg_type;
     const content = msg.content ?? {};
+    if (type === 'status' && (content.execution_state === 'restarting' || content.execution_state === 'dead')) {
+      // The kernel process died (often the out-of-memory killer) while its server lives on: no reply will come.
+      for (const c of [...this.pending.values()]) c.done({ status: 'error', stdout: c.stdout.join(''), error: 'The kernel died (it may have run out of memory).', kernelDied: true });
+      return;
+    }
+    const call = this.pending.get(msg.parent_header?.msg_id ?? '');
+    if (!call) return;
     if (type === 'stream' && content.name === 'stdout') call.stdout.push(String(content.text ?? ''));
     if (type === 'error') call.error = `${String(content.ename)}: ${String(content.evalue)}`;
     if (type === 'execute_reply' && msg.channel === 'shell') call.reply = content;
@@ -194,7 +256,7 @@ export class Kernel {
         void this.interrupt();
         resolve({ status: 'timeout', stdout: '' });
       }, timeoutMs);
-      const onClose = () => finish({ status: 'error', stdout: '', error: 'The kernel died (it may have run out of memory).' });
+      const onClose = () => finish({ status: 'error', stdout: '', error: 'The kernel died (it may have run out of memory).', kernelDied: true });
       const finish = (r: ExecuteResult) => {
         clearTimeout(timer);
         this.ws.off('close', onClose);

@@ -6,23 +6,17 @@ import { requireSession } from '../core/pages/session.js';
 
 /**
  * Where this hub re-runs published notebooks, said on the model pages when
- * it is not a sandbox: authors and reviewers should know what a re-run can
- * reach.
+ * it is not isolated: authors and reviewers should know what a re-run can
+ * reach. Sandboxes (local) and pods (Kubernetes) need no note.
  */
-export function rerunNote(isolation: { reruns: 'bubblewrap' | 'none'; backend: 'local' | 'kubernetes' }) {
-  if (isolation.backend === 'kubernetes') {
-    // Workspaces and model servers are pods; re-runs are not yet (the real-containers work).
-    return isolation.reruns === 'none'
-      ? html`<p class="notice rerun-note" data-rerun="hub-unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run in the hub’s own container, not in a pod of their own, and without a sandbox: a notebook’s code runs with the hub’s access while it is checked.</p>`
-      : html`<p class="notice rerun-note" data-rerun="hub-sandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run in the hub’s own container (in a sandbox), not in a pod of their own.</p>`;
-  }
+export function rerunNote(isolation: { reruns: 'bubblewrap' | 'none' | 'pods' }) {
   if (isolation.reruns !== 'none') return '';
   return html`<p class="notice rerun-note" data-rerun="unsandboxed"><strong>Note:</strong> on this hub the clean re-runs of published notebooks run as the hub’s own OS user, without a sandbox, so a notebook’s code runs with the hub’s access while it is checked.</p>`;
 }
 
 /** The hub's model pages; content comes from the API through models/browser/models.ts, since promotions and checks change it while the page is open. */
 export function registerModelPages(router: Router, deps: HubDeps): void {
-  const note = rerunNote({ reruns: deps.isolation.reruns, backend: deps.config.spawner.kind });
+  const note = rerunNote({ reruns: deps.isolation.reruns });
   router.get('/models', (req, res) => {
     const who = requireSession(req, res);
     if (!who) return;

@@ -1,10 +1,10 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentManager, type Catalog, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
+import type { Catalog, CatalogImage } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
 import type { DatasetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
-import { HeadlessJupyter } from './kernel.js';
+import type { JupyterServer } from './kernel.js';
 import { codeCells, sha256, text } from './notebook.js';
 
 const MARK = '__ATRIUM_RESULT__';
@@ -55,37 +55,85 @@ function afterMark(stdout: string): unknown {
 }
 
 /**
- * Re-runs a bundle's notebook in a fresh kernel of its image, inside the
- * sandbox (as the team's uid, seeing a scratch copy of the bundle and the
- * image's environment only). One run at a time: a re-run is a whole Python
- * process tree training a model, and the hub's machine also serves
- * workspaces.
+ * Where a re-run's Jupyter server runs — the one thing that differs between
+ * backends: a sandboxed process of the image's environment on the hub's
+ * machine (local, models/rerun-sandbox.ts) or a pod of the image's container
+ * in the team's namespace (Kubernetes, models/rerun-pods.ts). Never the hub's
+ * own process or container. What runs in it and how results are judged is
+ * the runner's, the same everywhere.
+ */
+export interface RerunPlace {
+  /** For the pages and the platform notices (core/isolation.ts). */
+  readonly kind: 'bubblewrap' | 'none' | 'pods';
+  /** Re-runs at once: one on the hub's machine (it also serves workspaces); more as pods (the cluster and the team's quota bound them). */
+  readonly concurrency: number;
+  /** How code in the re-run reaches the hub, when that differs from the hub's own view (pods reach it through its Service). */
+  readonly hubUrl?: string;
+  /** Start a server with the bundle in its root; throws `RerunUnavailable` with a sentence for the author. */
+  start(launch: RerunLaunch): Promise<RerunServer>;
+  /** Cancel starts in progress (hub shutdown). */
+  close?(): void;
+}
+
+export interface RerunLaunch {
+  team: string;
+  model: string;
+  version: number;
+  image: CatalogImage;
+  /** The bundle (notebook.ipynb, artifacts/, manifest.json); the run works on a copy. */
+  bundleDir: string;
+  /** Environment of the server and its kernels: the run's data credential (secret values). */
+  env: Record<string, string>;
+  /** When the whole run must be over (epoch ms). */
+  deadline: number;
+}
+
+export interface RerunServer {
+  server: JupyterServer;
+  /** Why the server is gone (e.g. its pod was OOMKilled), asked when the kernel dies; undefined when unknown. */
+  stoppedReason(): Promise<string | undefined>;
+  /** Stop the server and remove what it ran in (scratch copy, pod and Secret). */
+  stop(): Promise<void>;
+}
+
+/** A re-run that could not start, with the reason the guardrail shows as is. */
+export class RerunUnavailable extends Error {}
+
+/**
+ * Re-runs a bundle's notebook in a fresh kernel of its image, wherever its
+ * place starts the server (never in the hub's process): executes every code
+ * cell over the kernel protocol, reads the metrics, calls predict() on the
+ * smoke input. At most `place.concurrency` runs at a time: a re-run is a
+ * whole Python process tree training a model.
  */
 export class JupyterNotebookRunner implements NotebookRunner {
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly active = new Set<HeadlessJupyter>();
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
+  private readonly active = new Set<RerunServer>();
   private closed = false;
-  private readonly envs: EnvironmentManager;
-  /** Where re-runs execute; `none` runs them as the hub (Kubernetes hubs today, see docs/models.md). */
-  readonly sandbox: Sandbox;
+  /** Where re-runs execute. */
+  readonly place: RerunPlace;
 
-  constructor(
-    private readonly options: { stateDir: string; envsDir: string; python: string; catalog: Catalog; config: ModelsConfig; sandbox: Sandbox; data?: RerunData },
-  ) {
-    this.envs = new EnvironmentManager({ envsDir: options.envsDir, logsDir: path.join(options.stateDir, 'logs'), python: options.python });
-    this.sandbox = options.sandbox;
+  constructor(private readonly options: { catalog: Catalog; config: ModelsConfig; place: RerunPlace; data?: RerunData }) {
+    this.place = options.place;
   }
 
   /** Stop running re-runs (hub shutdown); their versions stay pending and are checked again at the next start. */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.active) s.stop();
+    this.place.close?.();
+    await Promise.allSettled([...this.active].map((s) => s.stop()));
   }
 
-  run(input: GuardrailInput): Promise<NotebookRunOutcome> {
-    const next = this.queue.then(() => this.runNow(input));
-    this.queue = next.catch(() => undefined);
-    return next;
+  async run(input: GuardrailInput): Promise<NotebookRunOutcome> {
+    if (this.running >= Math.max(1, this.place.concurrency)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await this.runNow(input);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 
   private async runNow(input: GuardrailInput): Promise<NotebookRunOutcome> {
@@ -95,43 +143,28 @@ export class JupyterNotebookRunner implements NotebookRunner {
     const stored = readFileSync(path.join(input.bundleDir, 'notebook.ipynb'));
     const { timeoutSeconds, predictTimeoutSeconds } = this.options.config.reproducibility;
     const deadline = Date.now() + timeoutSeconds * 1000;
-    if (!existsSync(path.join(image.directory, 'requirements.txt'))) {
-      return fail(
-        `The hub cannot re-run notebooks of the ${image.displayName} image: it has no requirements.txt for it (${path.join(image.directory, 'requirements.txt')}). ` +
-          'A platform admin adds the image’s pinned requirements beside the catalog (Helm value imageRequirements).',
-      );
-    }
-    let envPath: string;
-    try {
-      envPath = await this.envs.ensure(image);
-    } catch (err) {
-      return fail(`The ${image.displayName} environment could not be prepared: ${(err as Error).message}`);
-    }
-    const runsDir = path.join(this.options.stateDir, 'model-runs');
-    mkdirSync(runsDir, { recursive: true });
-    const workDir = mkdtempSync(path.join(runsDir, `${input.team}-${input.model}-${input.version}-`));
-    // The run sees the bundle (notebook + artifacts), never the author's home.
-    cpSync(input.bundleDir, workDir, { recursive: true });
-    let server: HeadlessJupyter | undefined;
+    let running: RerunServer | undefined;
     let issued: string | undefined;
     /** What the run read, for the guardrails and the lineage (only when this hub gives re-runs data access). */
     const reads = async (): Promise<{ datasetsRead?: DatasetRef[] }> => {
       if (!issued || !this.options.data) return {};
       return { datasetsRead: await this.options.data.readsOf(issued) };
     };
+    /** A kernel that died or a connection that broke: the place may know why (OOMKilled, the pod's deadline). */
+    const because = async (fallback: string): Promise<string> => (await running?.stoppedReason().catch(() => undefined)) ?? fallback;
     try {
       if (this.closed) return fail('The hub is shutting down; the check runs again at its next start.');
-      let launch: SandboxLaunch;
-      try {
-        launch = await this.sandbox.prepare({ identity: `team:${input.team}`, loginName: 'model', home: workDir, readOnly: [envPath], tmpMiB: 2048 });
-      } catch (err) {
-        return fail(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
-      }
       const credential = this.options.data && input.author ? this.options.data.access.issue(input.author, (timeoutSeconds + 120) * 1000) : undefined;
       issued = credential?.id;
-      server = await HeadlessJupyter.start(envPath, launch, workDir, credential?.env ?? {});
-      this.active.add(server);
-      const kernel = await server.startKernel();
+      const env = { ...(credential?.env ?? {}), ...(credential && this.place.hubUrl ? { ATRIUM_HUB_URL: this.place.hubUrl } : {}) };
+      try {
+        running = await this.place.start({ team: input.team, model: input.model, version: input.version, image, bundleDir: input.bundleDir, env, deadline });
+      } catch (err) {
+        return fail(err instanceof RerunUnavailable ? err.message : `The notebook could not be re-run: ${(err as Error).message}`);
+      }
+      this.active.add(running);
+      if (this.closed) return fail('The hub is shutting down; the check runs again at its next start.');
+      const kernel = await running.server.startKernel();
       try {
         const cells = codeCells(input.notebook);
         const details: string[] = [`notebook snapshot sha256 ${sha256(stored).slice(0, 12)}…, ${cells.length} code cells, image ${image.name} ${image.version}`];
@@ -143,6 +176,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
           if (left <= 0) return fail(`The re-run took longer than ${timeoutSeconds} s (stopped before cell ${i + 1}).`, details);
           const r = await kernel.execute(code, left);
           if (r.status === 'timeout') return fail(`Cell ${i + 1} did not finish within the ${timeoutSeconds} s the re-run may take.`, details);
+          if (r.status === 'error' && r.kernelDied) return fail(`Cell ${i + 1} stopped the re-run: ${await because(r.error ?? 'the kernel died')}`, details);
           if (r.status === 'error') return fail(`Cell ${i + 1} fails in a clean kernel: ${r.error}. Restart the kernel and run all cells before publishing.`, details);
         }
         details.push('all cells ran top to bottom in a clean kernel');
@@ -150,7 +184,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
         const metrics = metricsRun.status === 'ok' ? ((afterMark(metricsRun.stdout) as Record<string, number> | undefined) ?? {}) : {};
         const smoke = await kernel.execute(smokeCode(input.smokeInput), predictTimeoutSeconds * 1000);
         if (smoke.status === 'timeout') return { ...fail(`predict() did not answer the smoke input within ${predictTimeoutSeconds} s.`, details), metrics };
-        if (smoke.status === 'error') return { ...fail(`predict() failed on the smoke input: ${smoke.error}`, details), metrics };
+        if (smoke.status === 'error') return { ...fail(`predict() failed on the smoke input: ${smoke.kernelDied ? await because(smoke.error ?? 'the kernel died') : smoke.error}`, details), metrics };
         const answer = afterMark(smoke.stdout) as { predictions: unknown } | undefined;
         if (!answer) return { ...fail('predict() ran but its answer could not be read.', details), metrics };
         const shown = JSON.stringify(answer.predictions);
@@ -169,14 +203,13 @@ export class JupyterNotebookRunner implements NotebookRunner {
         await kernel.shutdown();
       }
     } catch (err) {
-      return fail(`The notebook could not be re-run: ${(err as Error).message}`);
+      return fail(`The notebook could not be re-run: ${await because((err as Error).message)}`);
     } finally {
-      if (server) {
-        server.stop();
-        this.active.delete(server);
+      if (running) {
+        await running.stop().catch(() => undefined);
+        this.active.delete(running);
       }
       if (issued) this.options.data?.access.revoke(issued);
-      rmSync(workDir, { recursive: true, force: true });
     }
   }
 }

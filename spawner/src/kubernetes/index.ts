@@ -2,7 +2,7 @@ export { KubernetesSpawner, isApiError, apiMessage } from './kubernetes-spawner.
 export type { KubernetesSpawnerInit, KubernetesSpawnerState, HubBinding } from './kubernetes-spawner.js';
 export { DEFAULT_KUBERNETES_OPTIONS, quotaFor } from './options.js';
 export type { KubernetesSpawnerOptions, TeamQuota, TeamQuotas, SizePlacement, Toleration } from './options.js';
-export { teamNamespace, serverName, homeClaimName, LABELS, MANAGED_BY } from './names.js';
+export { teamNamespace, serverName, homeClaimName, LABELS, MANAGED_BY, NOTEBOOK_RUN_COMPONENT, WORKSPACE_COMPONENT } from './names.js';
 export { Reflector } from './reflector.js';
 export type { ListWatchSource, WatchHandle, WatchPhase } from './reflector.js';
 export { parseQuotaRefusal, quotaMessage, parseQuantity } from './quota.js';
@@ -11,3 +11,5 @@ export { HUB_SA, installHubIdentity, provisionHostPathVolumes } from './cluster-
 export { KubernetesModelServer, modelServerManifests, modelServerName, readBundle } from './model-server.js';
 export type { KubernetesModelServerOptions, KubernetesModelServerState, ModelObjects, BundleFile } from './model-server.js';
 export { workspaceManifests, networkPolicyManifests } from './manifests.js';
+export { KubernetesNotebookRuns, clusterRunApi, notebookRunManifests, notebookRunName, runPodVerdict, RUN_HOME, RUN_LABELS } from './notebook-run.js';
+export type { NotebookRunApi, NotebookRunObjects, NotebookRunPlacement, NotebookRunRequest, NotebookRunsOptions, RunPodVerdict, StartedNotebookRun } from './notebook-run.js';

@@ -256,7 +256,7 @@ export class KubernetesSpawner implements Spawner {
    * creates its `default` ServiceAccount and computes the quota's status, and
    * admission refuses until then. Retry those refusals (only those) for a while.
    */
-  private async whileNamespaceSettles<T>(call: () => Promise<T>): Promise<T> {
+  async whileNamespaceSettles<T>(call: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {

@@ -14,7 +14,7 @@ import type {
 } from '@kubernetes/client-node';
 import { jupyterLabArgs } from '../jupyterlab.js';
 import type { StartRequest } from '../spawner.js';
-import { ANNOTATIONS, HOME_COMPONENT, LABELS, MANAGED_BY, WORKSPACE_COMPONENT, homeClaimName, labelValue, serverName } from './names.js';
+import { ANNOTATIONS, HOME_COMPONENT, LABELS, MANAGED_BY, NOTEBOOK_RUN_COMPONENT, WORKSPACE_COMPONENT, homeClaimName, labelValue, serverName } from './names.js';
 import type { KubernetesSpawnerOptions, TeamQuota } from './options.js';
 
 /** Cloud providers' instance metadata endpoint: credentials live there. */
@@ -84,8 +84,12 @@ export function limitRangeManifest(namespace: string): V1LimitRange {
 /**
  * Workspace pods reach only the hub and DNS, and only the hub reaches them:
  * no traffic between users' pods, nothing to the cloud metadata address.
+ * The pods that re-run published notebooks run the same users' code and get
+ * the same rules (and the same internet egress, so a re-run sees what the
+ * workspace saw); they never mount data, so the object-store rule leaves them out.
  */
 export function networkPolicyManifests(namespace: string, options: KubernetesSpawnerOptions): V1NetworkPolicy[] {
+  const userCode = { matchExpressions: [{ key: LABELS.component, operator: 'In', values: [WORKSPACE_COMPONENT, NOTEBOOK_RUN_COMPONENT] }] };
   const workspaces = { matchLabels: { [LABELS.component]: WORKSPACE_COMPONENT } };
   const hubPeer = {
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': options.hub.namespace } },
@@ -97,7 +101,7 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
       kind: 'NetworkPolicy',
       metadata: { name: 'atrium-workspaces-isolated', namespace, labels: managed },
       spec: {
-        podSelector: workspaces,
+        podSelector: userCode,
         policyTypes: ['Ingress', 'Egress'],
         ingress: [{ _from: [hubPeer], ports: [{ protocol: 'TCP', port: options.port }] }],
         egress: [
@@ -137,7 +141,7 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
       kind: 'NetworkPolicy',
       metadata: { name: 'atrium-workspaces-internet', namespace, labels: managed },
       spec: {
-        podSelector: workspaces,
+        podSelector: userCode,
         policyTypes: ['Egress'],
         egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...PRIVATE_RANGES, METADATA_CIDR] } }] }],
       },

@@ -20,6 +20,12 @@ export const LABELS = {
 export const MANAGED_BY = 'atrium-hub';
 /** `component` label of user workspace pods (NetworkPolicies select on it). */
 export const WORKSPACE_COMPONENT = 'workspace';
+/**
+ * `component` label of the pods that re-run published notebooks (the
+ * reproducibility guardrail). The workspace NetworkPolicy selects them too;
+ * the workspace watches do not.
+ */
+export const NOTEBOOK_RUN_COMPONENT = 'notebook-run';
 /** `component` label of home volumes. */
 export const HOME_COMPONENT = 'home';
 

@@ -11,7 +11,7 @@ export type PodVerdict =
   | { kind: 'ready'; podIP: string };
 
 /** Container states that will not fix themselves. */
-const FATAL_WAITING = new Set([
+export const FATAL_WAITING: ReadonlySet<string> = new Set([
   'ErrImagePull',
   'ImagePullBackOff',
   'InvalidImageName',

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -102,22 +102,28 @@ describe('Helm chart', { skip: skipHelm }, () => {
     );
   });
 
-  test('image requirements land beside the mounted catalog, where the hub looks for them to re-run notebooks', () => {
-    const out = runHelm(['template', 'atrium', chart, '--namespace', namespace, ...setValues, '--set-file', `imageRequirements.datascience=${path.join(repoRoot, 'images', 'datascience', 'requirements.txt')}`]);
-    const rendered = parseAllDocuments(out).map((d) => d.toJS() as k8s.KubernetesObject).filter((o) => o && o.kind);
-    const cm = rendered.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap;
-    const volume = (rendered.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.spec!.volumes!.find((v) => v.name === 'config')!;
-    // Lay the volume out as the kubelet does, then load the catalog with the hub's file checks on.
+  test('the hub runs no notebook itself: no image requirements beside the catalog, re-runs are pods configured from values', () => {
+    const hub = objects.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
+    const volume = hub.spec!.template.spec!.volumes!.find((v) => v.name === 'config')!;
+    // Only the configuration and the catalog: nothing to build a Python environment from in the hub's container.
+    assert.deepEqual(volume.configMap!.items!.map((i) => i.path).sort(), ['catalog.yaml', 'config.yaml']);
+    const cm = objects.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap;
+    assert.deepEqual(Object.keys(cm.data!).sort(), ['catalog.yaml', 'config.yaml']);
+    assert.ok(!readFileSync(path.join(chart, 'values.yaml'), 'utf8').includes('imageRequirements'));
+    const config = parseConfig(parseAllDocuments(cm.data!['config.yaml']!)[0]!.toJS());
+    assert.equal(config.models.reproducibility.timeoutSeconds, 600);
+    assert.equal(config.models.reproducibility.concurrentPods, 4);
+    assert.equal(config.models.reproducibility.size, undefined, 'default: the image’s default size');
+    const sized = runHelm(['template', 'atrium', chart, '--namespace', namespace, ...setValues, '--set', 'reruns.size=small', '--set', 'reruns.concurrentPods=2']);
+    const sizedCm = parseAllDocuments(sized).map((d) => d.toJS() as k8s.KubernetesObject).find((o) => o?.kind === 'ConfigMap') as k8s.V1ConfigMap;
+    const sizedConfig = parseConfig(parseAllDocuments(sizedCm.data!['config.yaml']!)[0]!.toJS());
+    assert.equal(sizedConfig.models.reproducibility.size, 'small');
+    assert.equal(sizedConfig.models.reproducibility.concurrentPods, 2);
+    // The hub loads the rendered catalog without any file beside it.
     const dir = mkdtempSync(path.join(tmpdir(), 'atrium-helm-config-'));
     try {
-      for (const item of volume.configMap!.items!) {
-        mkdirSync(path.dirname(path.join(dir, item.path)), { recursive: true });
-        writeFileSync(path.join(dir, item.path), cm.data![item.key]!);
-      }
-      const catalog = loadCatalog(path.join(dir, 'catalog.yaml'));
-      const image = catalog.findImage('datascience')!;
-      assert.equal(readFileSync(path.join(image.directory, 'requirements.txt'), 'utf8'), readFileSync(path.join(repoRoot, 'images', 'datascience', 'requirements.txt'), 'utf8'));
-      assert.ok(existsSync(path.join(dir, 'config.yaml')));
+      writeFileSync(path.join(dir, 'catalog.yaml'), cm.data!['catalog.yaml']!);
+      assert.equal(loadCatalog(path.join(dir, 'catalog.yaml'), { checkFiles: false }).findImage('datascience')?.containerImage, 'atrium/datascience:2026.11');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
