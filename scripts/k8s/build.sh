@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Build the test control plane from Go modules into .cache/k8s/bin (once):
-#   kube-apiserver (upstream, via the wrapper module in scripts/k8s/kube),
+# Build the test cluster from Go modules into $ATRIUM_CACHE/k8s/bin (once;
+# scripts/cache-dir.sh, default ~/.cache/atrium, outside the clone):
+#   kube (upstream kube-apiserver, controller-manager, scheduler, kubelet and
+#   kube-proxy in one binary, via the wrapper module in scripts/k8s/kube),
 #   kine (etcd API over SQLite) and kwok (simulated nodes and pod lifecycles),
-#   and helm (chart lint/template in tests).
+#   helm (chart lint/template in tests), and coredns (the real node's cluster
+#   DNS: upstream CoreDNS with the plugins it needs, wrapper in scripts/k8s/coredns).
 # Nothing prebuilt is downloaded; module sources come from the Go module proxy.
-# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm ...]   (default: all)
+# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns ...]   (default: all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cache="$root/.cache/k8s"
+. "$root/scripts/cache-dir.sh"
+cache="$ATRIUM_CACHE/k8s"
 bin="$cache/bin"
 mkdir -p "$bin" "$cache/gomod" "$cache/gocache"
 # -modcacherw: module files stay writable, so `rm -rf .cache` works.
@@ -18,7 +22,13 @@ KUBERNETES_VERSION=v1.37.2   # staging modules pinned to v0.37.2 in kube/go.mod
 KINE_VERSION=v0.17.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
-declare -A versions=([kube]=$KUBERNETES_VERSION [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION)
+# A binary is reused only if its stamp matches every input: for the wrapper
+# module that is the Kubernetes version and its main.go/go.mod/go.sum, so
+# adding a command to main.go rebuilds a cached binary that lacks it.
+wrapper_stamp() { (cd "$root/scripts/k8s/$1" && cat main.go go.mod go.sum | sha256sum | cut -c1-16); }
+KUBE_STAMP="$KUBERNETES_VERSION $(wrapper_stamp kube)"
+COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
+declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP)
 
 # The cache is shared by worktrees and CI steps: serialise builds.
 exec 9>"$cache/build.lock"
@@ -28,11 +38,18 @@ stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2"
 done_msg() { echo "built $1 $2 in $(( $(date +%s) - $3 )) s" >&2; echo "$2" > "$bin/$1.version"; }
 
 build_kube() {
-  stamp_ok kube "$KUBERNETES_VERSION" && return 0
+  stamp_ok kube "$KUBE_STAMP" && return 0
   local t=$(date +%s)
-  echo "building kube (apiserver, controller-manager, scheduler) $KUBERNETES_VERSION (cold: 10+ min on 2 cores)..." >&2
+  echo "building kube (apiserver, controller-manager, scheduler, kubelet, kube-proxy) $KUBE_STAMP (cold: 10-20 min on 2 cores)..." >&2
   (cd "$root/scripts/k8s/kube" && nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bin/kube" .)
-  done_msg kube "$KUBERNETES_VERSION" "$t"
+  done_msg kube "$KUBE_STAMP" "$t"
+}
+build_coredns() {
+  stamp_ok coredns "$COREDNS_STAMP" && return 0
+  local t=$(date +%s)
+  echo "building coredns $COREDNS_STAMP..." >&2
+  (cd "$root/scripts/k8s/coredns" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bin/coredns" .)
+  done_msg coredns "$COREDNS_STAMP" "$t"
 }
 build_kine() {
   stamp_ok kine "$KINE_VERSION" && return 0
@@ -56,7 +73,7 @@ build_helm() {
   done_msg helm "$HELM_VERSION" "$t"
 }
 
-targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm)
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns)
 
 # Compiling Kubernetes fills the Go build cache with ~6 GB; a full disk shows
 # up later as an obscure link error, so say it up front.
