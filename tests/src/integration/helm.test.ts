@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -17,7 +17,9 @@ import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
 import { repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
 
-const helm = path.join(repoRoot, '.cache', 'k8s', 'bin', 'helm');
+// scripts/k8s/build.sh builds into $ATRIUM_CACHE/k8s/bin (scripts/cache-dir.sh: default ~/.cache/atrium).
+const atriumCache = process.env.ATRIUM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'atrium');
+const helm = path.join(atriumCache, 'k8s', 'bin', 'helm');
 const chart = path.join(repoRoot, 'deploy', 'helm', 'atrium');
 const skipHelm = existsSync(helm) ? skipKube : process.env.CI ? false : 'helm not built: scripts/k8s/build.sh helm';
 const namespace = 'atrium-helm-test';
