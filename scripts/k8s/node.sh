@@ -215,7 +215,7 @@ node_prepare() {
   local ss
   for ss in /sys/fs/cgroup/*/; do
     [ -f "${ss}cgroup.procs" ] || continue
-    case "$ss" in */systemd/|*/unified/) continue ;; esac
+    case "$ss" in */unified/) continue ;; esac
     mkdir -p "$ss$NODE_CGROUP"
   done
   cat /sys/fs/cgroup/cpuset/cpuset.cpus > "/sys/fs/cgroup/cpuset/$NODE_CGROUP/cpuset.cpus"
@@ -245,6 +245,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "$PAUSE_REF"
   netns_mounts_under_state_dir = true
   enable_selinux = false
+  # This VM's root lacks CAP_SYS_RESOURCE, so runc cannot lower a
+  # process's oom_score_adj (the CRI asks -998 for sandboxes): clamp it to
+  # containerd's own instead, as for rootless containerd.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
