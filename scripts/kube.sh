@@ -42,15 +42,19 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 
 stop_all() {
   node_stop
+  # All at once (each takes a second or more to shut down), then wait.
+  local name f pids=()
   for name in kwok scheduler controller-manager apiserver kine; do
     f="$dir/$name.pid"
     [ -f "$f" ] || continue
-    pid=$(cat "$f")
-    kill "$pid" 2>/dev/null || true
+    pids+=("$(cat "$f")")
+    kill "${pids[-1]}" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
-    rm -f "$f"
   done
+  for name in kwok scheduler controller-manager apiserver kine; do rm -f "$dir/$name.pid"; done
 }
 
 if [ "$cmd" = stop ]; then
