@@ -26,7 +26,20 @@ HELM_VERSION=v3.22.0
 # module that is the Kubernetes version and its main.go/go.mod/go.sum, so
 # adding a command to main.go rebuilds a cached binary that lacks it.
 wrapper_stamp() { (cd "$root/scripts/k8s/$1" && cat main.go go.mod go.sum | sha256sum | cut -c1-16); }
-KUBE_STAMP="$KUBERNETES_VERSION $(wrapper_stamp kube)"
+# Stamp the binaries with their version as upstream's release builds do
+# (hack/lib/version.sh): without it they report v0.0.0-master, which Helm
+# compares against a chart's kubeVersion and the kubelet reports as its own.
+kube_version_ldflags() {
+  local major=${KUBERNETES_VERSION#v}; major=${major%%.*}
+  local minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    printf ' -X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean' \
+      "$pkg" "$KUBERNETES_VERSION" "$pkg" "$major" "$pkg" "$minor" "$pkg"
+  done
+}
+KUBE_LDFLAGS="-s -w$(kube_version_ldflags)"
+KUBE_STAMP="$KUBERNETES_VERSION $( { wrapper_stamp kube; echo "$KUBE_LDFLAGS"; } | sha256sum | cut -c1-16)"
 COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
 declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP)
 
@@ -41,7 +54,7 @@ build_kube() {
   stamp_ok kube "$KUBE_STAMP" && return 0
   local t=$(date +%s)
   echo "building kube (apiserver, controller-manager, scheduler, kubelet, kube-proxy) $KUBE_STAMP (cold: 10-20 min on 2 cores)..." >&2
-  (cd "$root/scripts/k8s/kube" && nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bin/kube" .)
+  (cd "$root/scripts/k8s/kube" && nice -n 10 go build -trimpath -ldflags="$KUBE_LDFLAGS" -o "$bin/kube" .)
   done_msg kube "$KUBE_STAMP" "$t"
 }
 build_coredns() {
