@@ -139,12 +139,12 @@ curl_k() { curl -sS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" 
 start_bg kine "$bin/kine" --listen-address "127.0.0.1:$kine_port" --metrics-bind-address 0 \
   --endpoint "sqlite://$dir/state.db?_journal=WAL&cache=shared&_busy_timeout=30000"
 
-# --- the real node's runtime (network, cgroups, containerd, images) ------------
+# --- the real node: claim it, its images and certificates ----------------------
 if [ "$real_node" = 1 ] && node_claim; then
   read -r PAUSE_REF PAUSE_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" pause)
   read -r BUSYBOX_REF BUSYBOX_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" busybox)
   [ -f "${PAUSE_ARCHIVE:-}" ] && [ -f "${BUSYBOX_ARCHIVE:-}" ] || fail "could not build the real node's images (scripts/k8s/node-images.sh)"
-  node_prepare
+  node_certs
 else
   real_node=0
 fi
@@ -177,6 +177,9 @@ start_bg apiserver "$bin/kube" kube-apiserver \
   --authorization-mode Node,RBAC \
   --profiling=false --enable-priority-and-fairness=false \
   --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 "${audit[@]}"
+
+# The node's network, cgroups, containerd and images while the API server starts.
+[ "$real_node" = 1 ] && node_prepare
 
 for i in $(seq 600); do
   [ "$(curl_k "https://127.0.0.1:$port/readyz" 2>/dev/null)" = ok ] && break

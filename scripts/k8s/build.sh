@@ -43,10 +43,6 @@ KUBE_STAMP="$KUBERNETES_VERSION $( { wrapper_stamp kube; echo "$KUBE_LDFLAGS"; }
 COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
 declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP)
 
-# The cache is shared by worktrees and CI steps: serialise builds.
-exec 9>"$cache/build.lock"
-flock 9
-
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
 done_msg() { echo "built $1 $2 in $(( $(date +%s) - $3 )) s" >&2; echo "$2" > "$bin/$1.version"; }
 
@@ -87,6 +83,15 @@ build_helm() {
 }
 
 targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns)
+up_to_date() { local t; for t in "${targets[@]}"; do stamp_ok "$t" "${versions[$t]}" || return 1; done; }
+# Nothing to do: return at once (kube.sh calls this on every start), without
+# waiting for another clone's build of something else.
+up_to_date && exit 0
+# The cache is shared by clones, worktrees and CI steps: serialise builds,
+# then look again (the build we waited for may have been this one).
+exec 9>"$cache/build.lock"
+flock 9
+up_to_date && exit 0
 
 # Compiling Kubernetes fills the Go build cache with ~6 GB; a full disk shows
 # up later as an obscure link error, so say it up front.

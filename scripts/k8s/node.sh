@@ -142,7 +142,8 @@ node_claim() {
     return 1
   fi
   [ -n "$owner" ] && node_cleanup "$owner"
-  node_cleanup "$dir"   # leftovers of runs whose owner record is gone
+  # Leftovers of a run whose owner record is gone (e.g. /run was cleared).
+  if ip link show "$NODE_BRIDGE" >/dev/null 2>&1 || [ -d "/sys/fs/cgroup/pids/$NODE_CGROUP" ]; then node_cleanup "$dir"; fi
   echo "$dir" > "$NODE_RUN/owner"
   flock -u 8
 }
