@@ -140,7 +140,7 @@ start_bg kine "$bin/kine" --listen-address "127.0.0.1:$kine_port" --metrics-bind
   --endpoint "sqlite://$dir/state.db?_journal=WAL&cache=shared&_busy_timeout=30000"
 
 # --- the real node: claim it, its images and certificates ----------------------
-if [ "$real_node" = 1 ] && node_claim; then
+if [ "$real_node" = 1 ] && node_supported && node_claim; then
   read -r PAUSE_REF PAUSE_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" pause)
   read -r BUSYBOX_REF BUSYBOX_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" busybox)
   [ -f "${PAUSE_ARCHIVE:-}" ] && [ -f "${BUSYBOX_ARCHIVE:-}" ] || fail "could not build the real node's images (scripts/k8s/node-images.sh)"

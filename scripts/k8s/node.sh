@@ -115,14 +115,30 @@ node_forget_containers() {
   [ -z "$ids" ] || node_ctr "$d" containers delete $ids >/dev/null 2>&1 || return 1
 }
 
+# Can this machine run the node? Says why not.
+node_supported() {
+  local why=
+  if [ "$(id -u)" != 0 ]; then why="it needs root"
+  elif [ ! -f /sys/fs/cgroup/pids/cgroup.procs ]; then why="it is written for cgroup v1 (this host has no /sys/fs/cgroup/pids)"
+  else
+    local c
+    for c in containerd runc iptables ip; do command -v "$c" >/dev/null || why="$c is not installed"; done
+    [ -x /usr/lib/cni/bridge ] || why="the CNI plugins are not installed (Debian: containernetworking-plugins)"
+  fi
+  [ -z "$why" ] && return 0
+  echo "kube.sh: starting without the real node: $why (scripts/ensure-system-packages.sh --tests installs the packages)" >&2
+  return 1
+}
+
 # Stop this cluster's node, if it has it (never another live cluster's).
 node_stop() {
+  [ -d "$dir/node" ] || return 0   # this cluster never had the node
   mkdir -p "$NODE_RUN"
   exec 8>"$NODE_RUN/lock"
   flock 8
   local owner
   owner=$(cat "$NODE_RUN/owner" 2>/dev/null || true)
-  if [ "$owner" = "$dir" ] || { [ -z "$owner" ] && [ -d "$dir/node" ]; }; then
+  if [ "$owner" = "$dir" ] || [ -z "$owner" ]; then
     node_cleanup "$dir"
   fi
   flock -u 8
