@@ -267,11 +267,7 @@ patch_node() {
 }
 for i in 0 1 2 3; do patch_node "kwok-cpu-$i" '{"spec":{"taints":null}}'; done
 patch_node kwok-gpu-0 '{"spec":{"taints":[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"}]}}'
-if [ "$real_node" = 1 ]; then
-  node_began=$(date +%s%N)
-  node_wait_ready
-  echo "kube.sh: real node $NODE_NAME Ready $(( ($(date +%s%N) - node_began) / 1000000 )) ms after the kwok nodes" >&2
-fi
+[ "$real_node" = 1 ] && node_wait_ready
 
 echo "kube.sh: cluster ready on https://127.0.0.1:$port in $(( ($(date +%s%N) - began) / 1000000 )) ms" >&2
 echo "$dir/admin.kubeconfig"

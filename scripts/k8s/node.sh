@@ -375,6 +375,7 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusReportFrequency: 10s
 EOF
+  node_kubelet_started=$(date +%s%N)
   start_in_cgroup kubelet "$bin/kube" kubelet --config "$n/kubelet.yaml" \
     --kubeconfig "$n/kubelet.kubeconfig" --root-dir "$n/kubelet" --cert-dir "$n/kubelet-pki" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --node-labels "$NODE_POOL_LABEL=real" --v 1
@@ -432,6 +433,7 @@ except Exception:
     [ "$i" = 900 ] && fail "real node $NODE_NAME not Ready after 90 s (Ready: $status)"
     sleep 0.1
   done
+  echo "kube.sh: real node $NODE_NAME Ready $(( ($(date +%s%N) - node_kubelet_started) / 1000000 )) ms after the kubelet started" >&2
   patch_node "$NODE_NAME" "{\"spec\":{\"taints\":[{\"key\":\"$NODE_TAINT_KEY\",\"value\":\"true\",\"effect\":\"NoSchedule\"}]}}"
   cat > "$dir/real-node.json" <<EOF
 {
