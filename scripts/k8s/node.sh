@@ -69,8 +69,7 @@ node_cleanup() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   # 5. Network: the bridge, our NAT rule, and the chains kube-proxy, the
-  #    kubelet and the CNI portmap plugin made (this node is the machine's
-  #    only Kubernetes/CNI user).
+  #    kubelet and the CNI portmap plugin made for this node.
   ip link del "$NODE_BRIDGE" 2>/dev/null || true
   while iptables -t nat -D POSTROUTING -s "$NODE_CIDR" ! -o "$NODE_BRIDGE" -m comment --comment atrium-node -j MASQUERADE 2>/dev/null; do :; done
   [ -x "$bin/kube" ] && "$bin/kube" kube-proxy --cleanup >/dev/null 2>&1 || true
@@ -86,20 +85,34 @@ node_cleanup() {
   return 0
 }
 
-node_sweep_chains() { # iptables|ip6tables: delete KUBE-* and CNI-* chains and the rules jumping to them
-  local cmd=$1 t rule chain
+node_sweep_chains() { # iptables|ip6tables
+  # KUBE-* chains (kube-proxy, kubelet) and the rules jumping to them; of the
+  # CNI chains only the portmap plugin's per-container CNI-DN-* chains of our
+  # network "atrium": other CNI users (buildah, podman) keep theirs.
+  local cmd=$1 t rule chain ours
   command -v "$cmd" >/dev/null || return 0
   for t in filter nat mangle; do
-    { "$cmd"-save -t "$t" 2>/dev/null || true; } | { grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' || true; } | { grep -vE '^-A (KUBE|CNI)-' || true; } | while read -r rule; do
+    ours=$({ "$cmd"-save -t "$t" 2>/dev/null || true; } | { grep -E '^-A CNI-HOSTPORT-DNAT .*name: \\"atrium\\".* -j CNI-DN-' || true; } | sed -nE 's/.* -j (CNI-DN-[^ ]+).*/\1/p' | sort -u)
+    local pattern='KUBE-[^ ]+'
+    [ -n "$ours" ] && pattern="KUBE-[^ ]+|$(echo $ours | tr ' ' '|')"
+    { "$cmd"-save -t "$t" 2>/dev/null || true; } | { grep -E -- "^-A [^ ]+ .*-j ($pattern)( |\$)" || true; } | { grep -vE -- "^-A (KUBE-[^ ]+) " || true; } | while read -r rule; do
       eval "$cmd -t $t ${rule/-A/-D}" 2>/dev/null || true
     done
-    for chain in $("$cmd"-save -t "$t" 2>/dev/null | sed -nE 's/^:((KUBE|CNI)-[^ ]+).*/\1/p'); do
+    for chain in $("$cmd"-save -t "$t" 2>/dev/null | sed -nE 's/^:(KUBE-[^ ]+).*/\1/p') $ours; do
       "$cmd" -t "$t" -F "$chain" 2>/dev/null || true
     done
-    for chain in $("$cmd"-save -t "$t" 2>/dev/null | sed -nE 's/^:((KUBE|CNI)-[^ ]+).*/\1/p'); do
+    for chain in $("$cmd"-save -t "$t" 2>/dev/null | sed -nE 's/^:(KUBE-[^ ]+).*/\1/p') $ours; do
       "$cmd" -t "$t" -X "$chain" 2>/dev/null || true
     done
   done
+  # portmap's shared chains, once no container of anyone uses them.
+  if "$cmd" -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 && [ "$("$cmd" -t nat -S CNI-HOSTPORT-DNAT | wc -l)" = 1 ]; then
+    { "$cmd"-save -t nat 2>/dev/null || true; } | { grep -E -- '^-A (PREROUTING|OUTPUT|POSTROUTING) .*-j CNI-HOSTPORT-' || true; } | while read -r rule; do
+      eval "$cmd -t nat ${rule/-A/-D}" 2>/dev/null || true
+    done
+    for chain in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do "$cmd" -t nat -F "$chain" 2>/dev/null || true; done
+    for chain in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do "$cmd" -t nat -X "$chain" 2>/dev/null || true; done
+  fi
 }
 
 # Remove every task and container (CRI sandboxes are containers too) from
