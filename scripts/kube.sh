@@ -42,19 +42,24 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 
 stop_all() {
   node_stop
-  # All at once (each takes a second or more to shut down), then wait.
-  local name f pids=()
-  for name in kwok scheduler controller-manager apiserver kine; do
+  # The control plane together (each takes a second or more to shut down),
+  # then its storage: the API server removes its endpoint lease on the way out.
+  stop_pids kwok scheduler controller-manager apiserver
+  stop_pids kine
+}
+stop_pids() { # name...: TERM them all, wait up to 5 s, then KILL
+  local name f pid pids=()
+  for name in "$@"; do
     f="$dir/$name.pid"
     [ -f "$f" ] || continue
-    pids+=("$(cat "$f")")
-    kill "${pids[-1]}" 2>/dev/null || true
+    pid=$(cat "$f"); pids+=("$pid")
+    kill "$pid" 2>/dev/null || true
   done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  for name in kwok scheduler controller-manager apiserver kine; do rm -f "$dir/$name.pid"; done
+  for name in "$@"; do rm -f "$dir/$name.pid"; done
 }
 
 if [ "$cmd" = stop ]; then
