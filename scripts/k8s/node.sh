@@ -35,16 +35,11 @@ node_cgroup_pids() {
 # after a kill -9 of everything, or when DIR is gone.
 node_cleanup() {
   local d=$1 pid p
-  # 1. The daemons, politely.
+  # 1. The daemons: nothing of theirs outlives the cluster (kubelet state is
+  #    in DIR, kube-proxy's rules are swept below), so no grace period.
   for p in "${NODE_PROCS[@]}"; do
     [ -f "$d/$p.pid" ] || continue
-    pid=$(cat "$d/$p.pid"); kill "$pid" 2>/dev/null || true
-  done
-  for p in "${NODE_PROCS[@]}"; do
-    [ -f "$d/$p.pid" ] || continue
-    pid=$(cat "$d/$p.pid")
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 "$(cat "$d/$p.pid")" 2>/dev/null || true
     rm -f "$d/$p.pid"
   done
   # 2. Containers out of containerd's records while it runs, so the next
