@@ -3,11 +3,21 @@
 #   bubblewrap  the sandbox every workspace, model server and re-run starts in (always)
 #   tini        the init inside each sandbox, running as the user (always)
 #   chromium    the browser tests' browser (--tests; Playwright cannot download its own here)
+#   containerd, runc, containernetworking-plugins, iptables, conntrack, gcc
+#               the test cluster's real node (--tests; scripts/kube.sh, scripts/k8s/node.sh)
 set -euo pipefail
 want=()
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
 command -v tini >/dev/null 2>&1 || want+=(tini)
-if [ "${1:-}" = "--tests" ] && [ ! -x /usr/bin/chromium ]; then want+=(chromium); fi
+if [ "${1:-}" = "--tests" ]; then
+  [ -x /usr/bin/chromium ] || want+=(chromium)
+  command -v containerd >/dev/null 2>&1 || want+=(containerd)
+  command -v runc >/dev/null 2>&1 || want+=(runc)
+  [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
+  command -v iptables >/dev/null 2>&1 || want+=(iptables)
+  command -v conntrack >/dev/null 2>&1 || want+=(conntrack)
+  command -v gcc >/dev/null 2>&1 || want+=(gcc libc6-dev)
+fi
 [ ${#want[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${want[*]}..."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

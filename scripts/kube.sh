@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Start a throwaway but real Kubernetes control plane on loopback for tests:
-# kine (etcd API over SQLite) + kube-apiserver + kube-controller-manager +
-# kube-scheduler (upstream code, one binary built by scripts/k8s/build.sh) and
-# kwok, which simulates nodes and pod lifecycles so pods reach Running without
-# a kubelet or container runtime.
+# Start a throwaway but real Kubernetes cluster for tests: kine (etcd API
+# over SQLite) + kube-apiserver + kube-controller-manager + kube-scheduler
+# (upstream code, one binary built by scripts/k8s/build.sh into
+# $ATRIUM_CACHE/k8s) with two kinds of nodes:
+#   - kwok nodes, which simulate pod lifecycles (pods reach Running without a
+#     container): for the spawner, quota, informer and scale tests;
+#   - one real node (scripts/k8s/node.sh): kubelet + containerd + runc + CNI
+#     bridge, kube-proxy, CoreDNS and a local-volume provisioner, for tests
+#     that run real containers. Tainted and labelled so only pods that ask
+#     for it land there. KUBE_REAL_NODE=0 leaves it out.
 #
 # Usage: scripts/kube.sh start DIR PORT   → prints the admin kubeconfig path
 #        scripts/kube.sh stop DIR
+#        scripts/kube.sh load DIR ARCHIVE...   import OCI archives into the real
+#            node's containerd (skips images already there with the same digest)
 # KUBE_AUDIT=1 writes an audit log of every request (DIR/audit.log, metadata
 # only): the benchmark counts the hub's API requests from it.
 #
@@ -15,35 +22,61 @@
 #   kwok-cpu-0..3  1000 CPUs, 4Ti, 500 pods each (room for the 1,000-workspace benchmark)
 #   kwok-gpu-0     32 CPUs, 128Gi, 8 nvidia.com/gpu, tainted nvidia.com/gpu=present:NoSchedule,
 #                  labelled atrium.dev/node-pool=gpu
+# and, with the real node, DIR/real-node.json describing it (name, the
+# nodeSelector and toleration that place a pod there, hostIp where pods reach
+# the host, podCidr, storageClass, clusterDns).
 # The controller-manager runs the controllers the tests rely on: service
 # accounts and their default account, namespaces, quota status, garbage
 # collection, PersistentVolume binding, endpoints, and Deployments (model
-# servers).
+# servers); with the real node also the kube-root-ca.crt publisher (pods'
+# service-account volumes need it).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?state dir}; port=${3:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/.cache/k8s/bin"
+. "$root/scripts/cache-dir.sh"
+bin="$ATRIUM_CACHE/k8s/bin"
+real_node=${KUBE_REAL_NODE:-1}
+. "$root/scripts/k8s/node.sh"
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 stop_all() {
-  for name in kwok scheduler controller-manager apiserver kine; do
+  node_stop
+  # The control plane together (each takes a second or more to shut down),
+  # then its storage: the API server removes its endpoint lease on the way out.
+  stop_pids kwok scheduler controller-manager apiserver
+  stop_pids kine
+}
+stop_pids() { # name...: TERM them all, wait up to 5 s, then KILL
+  local name f pid pids=()
+  for name in "$@"; do
     f="$dir/$name.pid"
     [ -f "$f" ] || continue
-    pid=$(cat "$f")
+    pid=$(cat "$f"); pids+=("$pid")
     kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
-    rm -f "$f"
   done
+  for name in "$@"; do rm -f "$dir/$name.pid"; done
 }
 
-if [ "$cmd" = stop ]; then stop_all; exit 0; fi
-[ "$cmd" = start ] || { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
-
-if [ ! -x "$bin/kube" ] || [ ! -x "$bin/kine" ] || [ ! -x "$bin/kwok" ] || [ ! -x "$bin/helm" ]; then
-  bash "$root/scripts/k8s/build.sh" kine kwok kube helm >&2
+if [ "$cmd" = stop ]; then
+  [ -d "$dir" ] && dir=$(cd "$dir" && pwd)
+  stop_all; exit 0
 fi
+if [ "$cmd" = load ]; then
+  dir=$(cd "$dir" && pwd)
+  [ -S "$dir/node/containerd.sock" ] || { echo "kube.sh load: the cluster in $dir has no real node" >&2; exit 1; }
+  shift 2
+  node_load "$@"; exit
+fi
+[ "$cmd" = start ] || { echo "usage: $0 start DIR PORT | stop DIR | load DIR ARCHIVE..." >&2; exit 2; }
+
+# build.sh checks each binary's stamp (versions and wrapper inputs) and
+# rebuilds only what changed.
+bash "$root/scripts/k8s/build.sh" kine kwok kube helm coredns >&2
 mkdir -p "$dir/pki"
 dir=$(cd "$dir" && pwd)
 [ "$port" = 0 ] && port=$(free_port)
@@ -64,7 +97,7 @@ if [ ! -f "$pki/ca.crt" ]; then
       openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
         ${3:+-extfile "$3"} -out "$1.crt" 2>/dev/null
     }
-    printf 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' > server.ext
+    printf 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:%s,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n' "$NODE_IP" > server.ext
     printf 'extendedKeyUsage=clientAuth\n' > client.ext
     sign apiserver "/CN=kube-apiserver" server.ext
     sign admin "/O=system:masters/CN=atrium-test-admin" client.ext
@@ -111,7 +144,28 @@ curl_k() { curl -sS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" 
 start_bg kine "$bin/kine" --listen-address "127.0.0.1:$kine_port" --metrics-bind-address 0 \
   --endpoint "sqlite://$dir/state.db?_journal=WAL&cache=shared&_busy_timeout=30000"
 
+# --- the real node: claim it, its images and certificates ----------------------
+if [ "$real_node" = 1 ] && node_supported && node_claim; then
+  read -r PAUSE_REF PAUSE_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" pause)
+  read -r BUSYBOX_REF BUSYBOX_ARCHIVE < <(bash "$root/scripts/k8s/node-images.sh" busybox)
+  [ -f "${PAUSE_ARCHIVE:-}" ] && [ -f "${BUSYBOX_ARCHIVE:-}" ] || fail "could not build the real node's images (scripts/k8s/node-images.sh)"
+  node_certs
+else
+  real_node=0
+fi
+
 # --- API server --------------------------------------------------------------
+# With the real node, pods reach the API server through the kubernetes
+# Service, whose endpoint is the host's bridge address: listen on all
+# addresses, advertise that one, and let the API server keep the endpoint.
+# Without it, loopback only (a loopback address cannot be an endpoint).
+if [ "$real_node" = 1 ]; then
+  network=(--bind-address 0.0.0.0 --advertise-address "$NODE_IP"
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key"
+    --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP)
+else
+  network=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+fi
 audit=()
 if [ "${KUBE_AUDIT:-0}" = 1 ]; then
   printf 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n' > "$dir/audit-policy.yaml"
@@ -119,8 +173,7 @@ if [ "${KUBE_AUDIT:-0}" = 1 ]; then
 fi
 start_bg apiserver "$bin/kube" kube-apiserver \
   --etcd-servers "http://127.0.0.1:$kine_port" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$port" \
-  --endpoint-reconciler-type none \
+  "${network[@]}" --secure-port "$port" \
   --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --client-ca-file "$pki/ca.crt" \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
@@ -130,6 +183,9 @@ start_bg apiserver "$bin/kube" kube-apiserver \
   --profiling=false --enable-priority-and-fairness=false \
   --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 "${audit[@]}"
 
+# The node's network, cgroups, containerd and images while the API server starts.
+[ "$real_node" = 1 ] && node_prepare
+
 for i in $(seq 600); do
   [ "$(curl_k "https://127.0.0.1:$port/readyz" 2>/dev/null)" = ok ] && break
   kill -0 "$(cat "$dir/apiserver.pid")" 2>/dev/null || fail "kube-apiserver exited"
@@ -138,9 +194,11 @@ for i in $(seq 600); do
 done
 
 # --- controllers, scheduler, simulated nodes -----------------------------------
+controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller,deployment-controller,replicaset-controller
+[ "$real_node" = 1 ] && controllers+=,root-ca-certificate-publisher-controller
 start_bg controller-manager "$bin/kube" kube-controller-manager \
   --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false --secure-port 0 \
-  --controllers serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller,deployment-controller,replicaset-controller \
+  --controllers "$controllers" \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --concurrent-resource-quota-syncs 10 --resource-quota-sync-period 30s \
   --kube-api-qps 500 --kube-api-burst 1000
@@ -149,7 +207,7 @@ start_bg scheduler "$bin/kube" kube-scheduler \
   --kube-api-qps 500 --kube-api-burst 1000
 # kwok's lifecycle stages ship with its module (the ones kwokctl uses):
 # nodes become Ready, pods Pending → Running/Ready, deleted pods go away.
-stages="$root/.cache/k8s/gomod/sigs.k8s.io/kwok@$(cat "$bin/kwok.version")/kustomize/stage"
+stages="$ATRIUM_CACHE/k8s/gomod/sigs.k8s.io/kwok@$(cat "$bin/kwok.version")/kustomize/stage"
 : > "$dir/kwok.yaml"
 for f in node/fast/node-initialize.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
   [ -f "$stages/$f" ] || fail "kwok stage $stages/$f missing (run scripts/k8s/build.sh kwok)"
@@ -183,6 +241,7 @@ create() { # path json
 }
 for i in 0 1 2 3; do create /api/v1/nodes "$(node_json "kwok-cpu-$i" 1000 4Ti 500 0 cpu)"; done
 create /api/v1/nodes "$(node_json kwok-gpu-0 32 128Gi 110 8 gpu)"
+[ "$real_node" = 1 ] && node_start
 
 # Ready when the default service account exists (admission needs it) and
 # kwok has marked the nodes Ready.
@@ -213,6 +272,7 @@ patch_node() {
 }
 for i in 0 1 2 3; do patch_node "kwok-cpu-$i" '{"spec":{"taints":null}}'; done
 patch_node kwok-gpu-0 '{"spec":{"taints":[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"}]}}'
+[ "$real_node" = 1 ] && node_wait_ready
 
 echo "kube.sh: cluster ready on https://127.0.0.1:$port in $(( ($(date +%s%N) - began) / 1000000 )) ms" >&2
 echo "$dir/admin.kubeconfig"

@@ -52,9 +52,10 @@ if [ "$suite" != unit ]; then
   s3_pid=$!
 fi
 
-# The Kubernetes spawner's tests run against a real control plane
-# (kube-apiserver, controller-manager, scheduler, kine, kwok), built from Go
-# modules into .cache/k8s once (10+ min cold), then started in seconds.
+# The Kubernetes spawner's tests run against a real cluster (kube-apiserver,
+# controller-manager, scheduler, kine, kwok nodes, and one real node: kubelet,
+# containerd, kube-proxy, CoreDNS), built from Go modules into
+# $ATRIUM_CACHE/k8s once (10-20 min cold), then started in seconds.
 kube_pid=
 if [ "$suite" != unit ]; then
   bash scripts/kube.sh start "$kubedir/cluster" "${ATRIUM_TEST_KUBE_PORT:-$(free_port)}" >"$kubedir/kubeconfig" 2>"$kubedir/start.err" &
@@ -97,6 +98,8 @@ fi
 if [ -n "$kube_pid" ]; then
   if wait "$kube_pid"; then
     export ATRIUM_TEST_KUBECONFIG=$(cat "$kubedir/kubeconfig")
+    # The real node's description (scripts/kube.sh), for tests that run real pods.
+    if [ -f "$kubedir/cluster/real-node.json" ]; then export ATRIUM_TEST_REAL_NODE="$kubedir/cluster/real-node.json"; fi
   else
     note_failure "The Kubernetes test cluster did not start; Kubernetes tests will fail in CI:" "$kubedir/start.err"
   fi

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Build the test control plane from Go modules into .cache/k8s/bin (once):
-#   kube-apiserver (upstream, via the wrapper module in scripts/k8s/kube),
+# Build the test cluster from Go modules into $ATRIUM_CACHE/k8s/bin (once;
+# scripts/cache-dir.sh, default ~/.cache/atrium, outside the clone):
+#   kube (upstream kube-apiserver, controller-manager, scheduler, kubelet and
+#   kube-proxy in one binary, via the wrapper module in scripts/k8s/kube),
 #   kine (etcd API over SQLite) and kwok (simulated nodes and pod lifecycles),
-#   and helm (chart lint/template in tests).
+#   helm (chart lint/template in tests), and coredns (the real node's cluster
+#   DNS: upstream CoreDNS with the plugins it needs, wrapper in scripts/k8s/coredns).
 # Nothing prebuilt is downloaded; module sources come from the Go module proxy.
-# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm ...]   (default: all)
+# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns ...]   (default: all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cache="$root/.cache/k8s"
+. "$root/scripts/cache-dir.sh"
+cache="$ATRIUM_CACHE/k8s"
 bin="$cache/bin"
 mkdir -p "$bin" "$cache/gomod" "$cache/gocache"
 # -modcacherw: module files stay writable, so `rm -rf .cache` works.
@@ -18,21 +22,43 @@ KUBERNETES_VERSION=v1.37.2   # staging modules pinned to v0.37.2 in kube/go.mod
 KINE_VERSION=v0.17.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
-declare -A versions=([kube]=$KUBERNETES_VERSION [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION)
-
-# The cache is shared by worktrees and CI steps: serialise builds.
-exec 9>"$cache/build.lock"
-flock 9
+# A binary is reused only if its stamp matches every input: for the wrapper
+# module that is the Kubernetes version and its main.go/go.mod/go.sum, so
+# adding a command to main.go rebuilds a cached binary that lacks it.
+wrapper_stamp() { (cd "$root/scripts/k8s/$1" && cat main.go go.mod go.sum | sha256sum | cut -c1-16); }
+# Stamp the binaries with their version as upstream's release builds do
+# (hack/lib/version.sh): without it they report v0.0.0-master, which Helm
+# compares against a chart's kubeVersion and the kubelet reports as its own.
+kube_version_ldflags() {
+  local major=${KUBERNETES_VERSION#v}; major=${major%%.*}
+  local minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    printf ' -X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean' \
+      "$pkg" "$KUBERNETES_VERSION" "$pkg" "$major" "$pkg" "$minor" "$pkg"
+  done
+}
+KUBE_LDFLAGS="-s -w$(kube_version_ldflags)"
+KUBE_STAMP="$KUBERNETES_VERSION $( { wrapper_stamp kube; echo "$KUBE_LDFLAGS"; } | sha256sum | cut -c1-16)"
+COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
+declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP)
 
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
 done_msg() { echo "built $1 $2 in $(( $(date +%s) - $3 )) s" >&2; echo "$2" > "$bin/$1.version"; }
 
 build_kube() {
-  stamp_ok kube "$KUBERNETES_VERSION" && return 0
+  stamp_ok kube "$KUBE_STAMP" && return 0
   local t=$(date +%s)
-  echo "building kube (apiserver, controller-manager, scheduler) $KUBERNETES_VERSION (cold: 10+ min on 2 cores)..." >&2
-  (cd "$root/scripts/k8s/kube" && nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bin/kube" .)
-  done_msg kube "$KUBERNETES_VERSION" "$t"
+  echo "building kube (apiserver, controller-manager, scheduler, kubelet, kube-proxy) $KUBE_STAMP (cold: 10-20 min on 2 cores)..." >&2
+  (cd "$root/scripts/k8s/kube" && nice -n 10 go build -trimpath -ldflags="$KUBE_LDFLAGS" -o "$bin/kube" .)
+  done_msg kube "$KUBE_STAMP" "$t"
+}
+build_coredns() {
+  stamp_ok coredns "$COREDNS_STAMP" && return 0
+  local t=$(date +%s)
+  echo "building coredns $COREDNS_STAMP..." >&2
+  (cd "$root/scripts/k8s/coredns" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bin/coredns" .)
+  done_msg coredns "$COREDNS_STAMP" "$t"
 }
 build_kine() {
   stamp_ok kine "$KINE_VERSION" && return 0
@@ -56,7 +82,16 @@ build_helm() {
   done_msg helm "$HELM_VERSION" "$t"
 }
 
-targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm)
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns)
+up_to_date() { local t; for t in "${targets[@]}"; do stamp_ok "$t" "${versions[$t]}" || return 1; done; }
+# Nothing to do: return at once (kube.sh calls this on every start), without
+# waiting for another clone's build of something else.
+up_to_date && exit 0
+# The cache is shared by clones, worktrees and CI steps: serialise builds,
+# then look again (the build we waited for may have been this one).
+exec 9>"$cache/build.lock"
+flock 9
+up_to_date && exit 0
 
 # Compiling Kubernetes fills the Go build cache with ~6 GB; a full disk shows
 # up later as an obscure link error, so say it up front.

@@ -14,10 +14,11 @@ import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, loadCatalog, parseCatalog } from '@atrium/spawner';
 import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
-import { repoRoot } from './helpers.js';
+import { cacheDir, repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
 
-const helm = path.join(repoRoot, '.cache', 'k8s', 'bin', 'helm');
+// scripts/k8s/build.sh builds into $ATRIUM_CACHE/k8s/bin (scripts/cache-dir.sh: default ~/.cache/atrium).
+const helm = path.join(cacheDir, 'k8s', 'bin', 'helm');
 const chart = path.join(repoRoot, 'deploy', 'helm', 'atrium');
 const skipHelm = existsSync(helm) ? skipKube : process.env.CI ? false : 'helm not built: scripts/k8s/build.sh helm';
 const namespace = 'atrium-helm-test';
