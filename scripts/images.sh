@@ -22,7 +22,7 @@ source scripts/cache-dir.sh
 ALL_IMAGES=(minimal datascience hub)
 # Bump when this script changes how an image is built from the same inputs:
 # every image's key changes with it.
-BUILDER_VERSION=1
+BUILDER_VERSION=2
 # Free space a cold build of all three needs in the cache (layers, build
 # stages, archives), with some room to spare.
 NEED_GIB=8
@@ -196,8 +196,10 @@ ensure_base() {
   "${B[@]}" commit --rm "$ctr" "$base_ref" >&2
   # Older bases are superseded (their tarballs too); images built on them keep their layers.
   find "$root/base" -maxdepth 1 -name "base-$BASE_SUITE-*.tar*" ! -name "$(basename "$base_tar")" -delete
-  "${B[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/atrium/base:' | grep -vxF "$base_ref" \
-    | while read -r old; do "${B[@]}" rmi "$old" >/dev/null 2>&1 || true; done
+  local old
+  for old in $("${B[@]}" images --format '{{.Name}}:{{.Tag}}' | awk -v keep="$base_ref" '/^localhost\/atrium\/base:/ && $0 != keep'); do
+    "${B[@]}" rmi "$old" >/dev/null 2>&1 || true
+  done
 }
 
 # npm's own client fetches the packages (its registry, proxy and integrity
@@ -223,14 +225,18 @@ stage_node_packages() { # context directory
 # Build steps run as chroot'ed processes on the host's network: no runtime
 # configuration, cgroup manager or network plugin is needed in this VM, and
 # the Dockerfiles are the repository's own. A proxy's CA (this machine, many
-# company networks) reaches pip and npm as a bind mount for the build only.
+# company networks) reaches pip and npm as the host's bundle mounted
+# read-only over Debian's, for the build steps only: mounting over a file the
+# base has leaves nothing behind in the layers (a new mount point would leave
+# an empty file).
 ca_bundle=${ATRIUM_BUILD_CA_BUNDLE:-${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}}
+debian_bundle=/etc/ssl/certs/ca-certificates.crt
 build_args() { # image name
   local args=(--build-arg "BASE_IMAGE=$base_ref")
   if [ -s "$ca_bundle" ]; then
-    args+=(-v "$ca_bundle:/run/atrium-build-ca.pem:ro")
-    if [ "$1" = hub ]; then args+=(--build-arg NPM_CONFIG_CAFILE=/run/atrium-build-ca.pem)
-    else args+=(--build-arg PIP_CERT=/run/atrium-build-ca.pem); fi
+    args+=(-v "$(realpath "$ca_bundle"):$debian_bundle:ro")
+    if [ "$1" = hub ]; then args+=(--build-arg "NPM_CONFIG_CAFILE=$debian_bundle")
+    else args+=(--build-arg "PIP_CERT=$debian_bundle"); fi
   fi
   if [ "$1" = hub ]; then args+=(--build-arg "NPM_CONFIG_REGISTRY=$(npm config get registry)")
   elif [ -n "${PIP_INDEX_URL:-}" ]; then args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL"); fi
