@@ -14,6 +14,9 @@
 # context and the base's key), so a run with nothing changed builds nothing,
 # and a change rebuilds only the images that copy the changed file.
 set -euo pipefail
+# The whole script is one block that bash reads before running it, so a
+# checkout or edit while a long build runs cannot change what it executes.
+{
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 # shellcheck source=cache-dir.sh
@@ -74,7 +77,9 @@ BASE_OPTIONS=(
   --dpkgopt='path-include=/usr/share/doc/*/copyright'
 )
 base_packages=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' images/base/packages.txt | paste -sd, -)
-base_key=$({ echo "suite $BASE_SUITE"; printf 'mirror %s\n' "${BASE_MIRRORS[@]}"; printf 'option %s\n' "${BASE_OPTIONS[@]}"; cat images/base/packages.txt; } | sha256sum | cut -c1-16)
+# "import tar": imported from a tarball, which keeps owners and groups
+# (/etc/shadow's group shadow); a directory import made everything root's.
+base_key=$({ echo "suite $BASE_SUITE"; echo "import tar"; printf 'mirror %s\n' "${BASE_MIRRORS[@]}"; printf 'option %s\n' "${BASE_OPTIONS[@]}"; cat images/base/packages.txt; } | sha256sum | cut -c1-16)
 base_ref=localhost/atrium/base:$BASE_SUITE-$base_key
 base_tar=$root/base/base-$BASE_SUITE-$base_key.tar
 
@@ -133,8 +138,8 @@ done
 print_lines() { for name in "${names[@]}"; do echo "${REF[$name]} ${ARCHIVE[$name]}"; done; }
 if $list; then print_lines; exit 0; fi
 
-missing=()
-for name in "${names[@]}"; do [ -s "${ARCHIVE[$name]}" ] || missing+=("$name"); done
+missing() { for name in "${names[@]}"; do [ -s "${ARCHIVE[$name]}" ] || echo "$name"; done; }
+mapfile -t missing < <(missing)
 if [ ${#missing[@]} -eq 0 ]; then
   log "up to date: ${names[*]}"
   print_lines
@@ -143,11 +148,14 @@ fi
 
 # --- building ---------------------------------------------------------------------
 # One build at a time per cache: buildah's storage is shared and the archives
-# are replaced by name.
+# are replaced by name. A run that waited looks again: the other run may have
+# built what this one needs.
 exec 9>"$root/lock"
 if ! flock -n 9; then
   log "another image build is running in $root; waiting for it..."
   flock 9
+  mapfile -t missing < <(missing)
+  if [ ${#missing[@]} -eq 0 ]; then print_lines; exit 0; fi
 fi
 
 want=()
@@ -181,7 +189,9 @@ ensure_base() {
   if [ ! -s "$base_tar" ]; then
     log "base: mmdebstrap $BASE_SUITE ($base_packages)"
     local started=$SECONDS
-    mmdebstrap --quiet "${BASE_OPTIONS[@]}" --include="$base_packages" \
+    rm -rf "$base_tar.part"
+    # --format: mmdebstrap guesses the format from the file name, and .part is no tarball's.
+    mmdebstrap --quiet --format=tar "${BASE_OPTIONS[@]}" --include="$base_packages" \
       "$BASE_SUITE" "$base_tar.part" "${BASE_MIRRORS[@]}" >&2
     mv "$base_tar.part" "$base_tar"
     log "base: root file system in $((SECONDS - started)) s"
@@ -195,7 +205,7 @@ ensure_base() {
     --label "dev.atrium.inputs=$base_key" "$ctr" >&2
   "${B[@]}" commit --rm "$ctr" "$base_ref" >&2
   # Older bases are superseded (their tarballs too); images built on them keep their layers.
-  find "$root/base" -maxdepth 1 -name "base-$BASE_SUITE-*.tar*" ! -name "$(basename "$base_tar")" -delete
+  find "$root/base" -mindepth 1 -maxdepth 1 -name "base-$BASE_SUITE-*" ! -name "$(basename "$base_tar")" -exec rm -rf {} +
   local old
   for old in $("${B[@]}" images --format '{{.Name}}:{{.Tag}}' | awk -v keep="$base_ref" '/^localhost\/atrium\/base:/ && $0 != keep'); do
     "${B[@]}" rmi "$old" >/dev/null 2>&1 || true
@@ -251,7 +261,7 @@ build_image() { # image name
   log "$name: building $ref (inputs $key)"
   # --layers keeps each step's result, so a change to the hub's code or a
   # wheel reuses the toolchain, npm and pip layers before it.
-  "${B[@]}" bud --isolation chroot --network host --layers --pull=never \
+  "${B[@]}" bud --isolation chroot --network host --layers --force-rm --pull=never \
     -f "$ctx/$(dockerfile_of "$name")" "${args[@]}" \
     --label "dev.atrium.inputs=$key" --label "org.opencontainers.image.ref.name=$ref" \
     -t "localhost/$ref" "$ctx" >&2
@@ -268,3 +278,5 @@ build_image() { # image name
 ensure_base
 for name in "${missing[@]}"; do build_image "$name"; done
 print_lines
+exit
+}

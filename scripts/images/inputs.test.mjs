@@ -132,4 +132,15 @@ describe('scripts/images.sh --list', { skip: built ? false : 'needs `npm run bui
     appendFileSync(path.join(copy, 'images/base/packages.txt'), '# refresh\n');
     assert.deepEqual(changed(before, list()), ['atrium/datascience:2026.11', 'atrium/hub:0.1.0', 'atrium/minimal:2026.11']);
   });
+
+  it('stops with one sentence naming `npm run build` when a wheel is missing', () => {
+    rmSync(path.join(copy, 'python/dist/atrium-0.1.0-py3-none-any.whl'));
+    assert.throws(list, (err) => {
+      assert.equal(err.status, 1);
+      assert.equal(err.stdout, '');
+      assert.match(err.stderr, /^images: python\/dist\/atrium-0\.1\.0-py3-none-any\.whl is missing: run `npm run build` first/);
+      assert.equal(err.stderr.trim().split('\n').length, 1);
+      return true;
+    });
+  });
 });
