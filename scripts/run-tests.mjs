@@ -27,7 +27,11 @@ function find(dir, predicate, out = []) {
 
 const isTest = (f) => f.endsWith('.test.js');
 const suites = {
-  unit: ['spawner/dist', 'hub/dist'].flatMap((d) => find(path.join(root, d), isTest)),
+  unit: [
+    ...['spawner/dist', 'hub/dist'].flatMap((d) => find(path.join(root, d), isTest)),
+    // The image build's input keys (plain ESM beside scripts/images.sh, nothing to compile).
+    ...find(path.join(root, 'scripts/images'), (f) => f.endsWith('.test.mjs')),
+  ],
   integration: find(path.join(root, 'tests/dist/integration'), isTest),
   e2e: find(path.join(root, 'tests/dist/e2e'), isTest),
 };
