@@ -7,13 +7,14 @@
  *   - a pod placed by the node's nodeSelector + toleration runs;
  *   - a PVC of the node's StorageClass is provisioned, written by one pod and
  *     read back by a second;
- *   - pods logs come back through the API server (kubelet serving + the API
- *     server's kubelet client certificate);
+ *   - pod logs and exec go through the API server to the kubelet (its serving
+ *     certificate, the API server's kubelet client certificate);
  *   - Service names resolve through the cluster DNS and route through
  *     kube-proxy, and the API server answers through the `kubernetes` Service.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from './helpers.js';
@@ -36,6 +37,7 @@ const skip: string | false = skipKube || (realNodeFile ? false : process.env.CI 
 describe('real node of the test cluster', { skip }, () => {
   let node: RealNode;
   let core: k8s.CoreV1Api;
+  let admin: k8s.KubeConfig;
   const ns = `realnode-${randomSuffix()}`;
 
   function pod(name: string, script: string, spec: Partial<k8s.V1PodSpec> = {}, container: Partial<k8s.V1Container> = {}): k8s.V1Pod {
@@ -66,7 +68,8 @@ describe('real node of the test cluster', { skip }, () => {
   before(async () => {
     if (!realNodeFile) throw new Error('ATRIUM_TEST_REAL_NODE is not set: scripts/kube.sh started without the real node');
     node = JSON.parse(readFileSync(realNodeFile, 'utf8')) as RealNode;
-    core = adminConfig().makeApiClient(k8s.CoreV1Api);
+    admin = adminConfig();
+    core = admin.makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: ns } } });
     await waitFor('default service account', () => core.readNamespacedServiceAccount({ name: 'default', namespace: ns }).catch(() => undefined), 30_000);
   });
@@ -100,7 +103,7 @@ describe('real node of the test cluster', { skip }, () => {
     assert.equal((await finished('reader')).trim(), 'written by writer');
   });
 
-  test('Service names resolve through the cluster DNS, Services route to pods, and the API server answers through the kubernetes Service', async () => {
+  test('Service names resolve through the cluster DNS, Services route to pods, the API server answers through the kubernetes Service; exec works', async () => {
     await core.createNamespacedPod({
       namespace: ns,
       body: pod('web', 'mkdir -p /www && echo "hello from web" > /www/index.html && exec httpd -f -p 8080 -h /www', { restartPolicy: 'Always' }, {
@@ -130,5 +133,14 @@ describe('real node of the test cluster', { skip }, () => {
     assert.match(log, /web says: hello from web/, log);
     assert.match(log, /Address:?\s+10\.96\./, `the Service name resolved to a ClusterIP:\n${log}`);
     assert.match(log, /api says: .*(HTTP request to an HTTPS server|400 Bad Request)/, `the API server answered through the kubernetes Service:\n${log}`);
+
+    // exec through the API server and the kubelet's streaming server.
+    let out = '';
+    const sink = new Writable({ write: (chunk, _enc, done) => ((out += chunk), done()) });
+    const status = await new Promise<k8s.V1Status>((resolve, reject) => {
+      new k8s.Exec(admin).exec(ns, 'web', 'main', ['cat', '/www/index.html'], sink, sink, null, false, resolve).catch(reject);
+    });
+    assert.equal(status.status, 'Success', JSON.stringify(status));
+    assert.equal(out.trim(), 'hello from web');
   });
 });
