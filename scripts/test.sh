@@ -64,6 +64,15 @@ fi
 
 npm run build
 
+# The images the real node's pods run (scripts/images.sh: Debian base from
+# mmdebstrap, buildah, PyPI; cached by input hash, so warm runs build nothing),
+# built from the fresh wheels and hub while the servers start.
+img_pid=
+if [ "$suite" != unit ]; then
+  bash scripts/images.sh >"$kubedir/images" 2>"$kubedir/images.err" &
+  img_pid=$!
+fi
+
 # schemathesis (PyPI) fuzzes the REST API from its OpenAPI document.
 # Kept in the per-user cache (tests/src/integration/fuzz.test.ts names the same folder).
 fuzz_venv="$ATRIUM_CACHE/fuzz-venv-4.32.5"
@@ -99,7 +108,18 @@ if [ -n "$kube_pid" ]; then
   if wait "$kube_pid"; then
     export ATRIUM_TEST_KUBECONFIG=$(cat "$kubedir/kubeconfig")
     # The real node's description (scripts/kube.sh), for tests that run real pods.
-    if [ -f "$kubedir/cluster/real-node.json" ]; then export ATRIUM_TEST_REAL_NODE="$kubedir/cluster/real-node.json"; fi
+    if [ -f "$kubedir/cluster/real-node.json" ]; then
+      if wait "$img_pid"; then
+        # shellcheck disable=SC2046 # one archive path per line
+        if bash scripts/kube.sh load "$kubedir/cluster" $(awk '{print $2}' "$kubedir/images") >"$kubedir/load.log" 2>&1; then
+          export ATRIUM_TEST_REAL_NODE="$kubedir/cluster/real-node.json"
+        else
+          note_failure "The images could not be loaded into the real node; real-pod tests will fail in CI:" "$kubedir/load.log"
+        fi
+      else
+        note_failure "The images (scripts/images.sh) did not build; real-pod tests will fail in CI:" "$kubedir/images.err"
+      fi
+    fi
   else
     note_failure "The Kubernetes test cluster did not start; Kubernetes tests will fail in CI:" "$kubedir/start.err"
   fi
