@@ -258,6 +258,8 @@ build_image() { # image name
   local args=()
   [ "$name" = hub ] && stage_node_packages "$ctx"
   mapfile -t args < <(build_args "$name")
+  local previous
+  previous=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "localhost/$ref" 2>/dev/null || true)
   log "$name: building $ref (inputs $key)"
   # --layers keeps each step's result, so a change to the hub's code or a
   # wheel reuses the toolchain, npm and pip layers before it.
@@ -268,10 +270,13 @@ build_image() { # image name
   rm -f "$archive.part"
   "${B[@]}" push --quiet "localhost/$ref" "oci-archive:$archive.part:$ref" >&2
   mv "$archive.part" "$archive"
-  # The archive replaces the one from older inputs; the images those were
-  # built from are dropped from buildah's storage (their cached steps stay).
+  # The archive replaces the one from older inputs, and the new image the
+  # previous one under this reference. Only that image goes: untagged images
+  # are the cached steps (a build stage's too) that make the next build quick.
   find "$root/archives" -maxdepth 1 -name "$name-*.oci.tar*" ! -name "$(basename "$archive")" -delete
-  "${B[@]}" images --quiet --filter dangling=true | xargs -r "${B[@]}" rmi >/dev/null 2>&1 || true
+  local current
+  current=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "localhost/$ref")
+  if [ -n "$previous" ] && [ "$previous" != "$current" ]; then "${B[@]}" rmi "$previous" >/dev/null 2>&1 || true; fi
   log "$name: $ref in $((SECONDS - started)) s, archive $(du -h "$archive" | cut -f1)"
 }
 
