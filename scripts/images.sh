@@ -112,10 +112,11 @@ stage_hub() { # context directory
   for f in hub/dist/main.js hub/dist-client spawner/dist/index.js; do need_file "$f" "npm run build"; done
   cp --parents -t "$ctx" deploy/hub/Dockerfile package.json package-lock.json hub/package.json spawner/package.json
   # Compiled code without tests, declarations and source maps; stylesheets are
-  # served from hub/src (hub/src/core/pages/static-files.ts).
+  # served from hub/src (hub/src/core/pages/static-files.ts), which holds
+  # nothing else but TypeScript. The same set as deploy/hub/Dockerfile.dockerignore.
   copy_tree "$ctx" hub/dist spawner/dist -type f ! -name '*.test.js' ! -name '*.d.ts' ! -name '*.map' ! -name '*.tsbuildinfo'
   copy_tree "$ctx" hub/dist-client -type f ! -name '*.d.ts' ! -name '*.map'
-  copy_tree "$ctx" hub/src -type f -path '*/browser/*.css'
+  copy_tree "$ctx" hub/src -type f ! -name '*.ts'
   copy_tree "$ctx" spawner/python kb/articles kb/notebooks kb/data -type f ! -name '*.pyc'
 }
 
