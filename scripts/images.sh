@@ -25,7 +25,7 @@ source scripts/cache-dir.sh
 ALL_IMAGES=(minimal datascience hub)
 # Bump when this script changes how an image is built from the same inputs:
 # every image's key changes with it.
-BUILDER_VERSION=2
+BUILDER_VERSION=3
 # Free space a cold build of all three needs in the cache (layers, build
 # stages, archives), with some room to spare.
 NEED_GIB=8
@@ -267,6 +267,8 @@ build_image() { # image name
   "${B[@]}" bud --isolation chroot --network host --layers --force-rm --pull=never \
     -f "$ctx/$(dockerfile_of "$name")" "${args[@]}" \
     --label "dev.atrium.inputs=$key" --label "org.opencontainers.image.ref.name=$ref" \
+    --label "org.opencontainers.image.title=atrium-$name" \
+    --label "org.opencontainers.image.description=Atrium $name image ($(dockerfile_of "$name") on the Debian base)" \
     -t "localhost/$ref" "$ctx" >&2
   rm -f "$archive.part"
   "${B[@]}" push --quiet "localhost/$ref" "oci-archive:$archive.part:$ref" >&2
