@@ -25,7 +25,7 @@ source scripts/cache-dir.sh
 ALL_IMAGES=(minimal datascience hub)
 # Bump when this script changes how an image is built from the same inputs:
 # every image's key changes with it.
-BUILDER_VERSION=2
+BUILDER_VERSION=3
 # Free space a cold build of all three needs in the cache (layers, build
 # stages, archives), with some room to spare.
 NEED_GIB=8
@@ -112,10 +112,11 @@ stage_hub() { # context directory
   for f in hub/dist/main.js hub/dist-client spawner/dist/index.js; do need_file "$f" "npm run build"; done
   cp --parents -t "$ctx" deploy/hub/Dockerfile package.json package-lock.json hub/package.json spawner/package.json
   # Compiled code without tests, declarations and source maps; stylesheets are
-  # served from hub/src (hub/src/core/pages/static-files.ts).
+  # served from hub/src (hub/src/core/pages/static-files.ts), which holds
+  # nothing else but TypeScript. The same set as deploy/hub/Dockerfile.dockerignore.
   copy_tree "$ctx" hub/dist spawner/dist -type f ! -name '*.test.js' ! -name '*.d.ts' ! -name '*.map' ! -name '*.tsbuildinfo'
   copy_tree "$ctx" hub/dist-client -type f ! -name '*.d.ts' ! -name '*.map'
-  copy_tree "$ctx" hub/src -type f -path '*/browser/*.css'
+  copy_tree "$ctx" hub/src -type f ! -name '*.ts'
   copy_tree "$ctx" spawner/python kb/articles kb/notebooks kb/data -type f ! -name '*.pyc'
 }
 
@@ -258,20 +259,27 @@ build_image() { # image name
   local args=()
   [ "$name" = hub ] && stage_node_packages "$ctx"
   mapfile -t args < <(build_args "$name")
+  local previous
+  previous=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "localhost/$ref" 2>/dev/null || true)
   log "$name: building $ref (inputs $key)"
   # --layers keeps each step's result, so a change to the hub's code or a
   # wheel reuses the toolchain, npm and pip layers before it.
   "${B[@]}" bud --isolation chroot --network host --layers --force-rm --pull=never \
     -f "$ctx/$(dockerfile_of "$name")" "${args[@]}" \
     --label "dev.atrium.inputs=$key" --label "org.opencontainers.image.ref.name=$ref" \
+    --label "org.opencontainers.image.title=atrium-$name" \
+    --label "org.opencontainers.image.description=Atrium $name image ($(dockerfile_of "$name") on the Debian base)" \
     -t "localhost/$ref" "$ctx" >&2
   rm -f "$archive.part"
   "${B[@]}" push --quiet "localhost/$ref" "oci-archive:$archive.part:$ref" >&2
   mv "$archive.part" "$archive"
-  # The archive replaces the one from older inputs; the images those were
-  # built from are dropped from buildah's storage (their cached steps stay).
+  # The archive replaces the one from older inputs, and the new image the
+  # previous one under this reference. Only that image goes: untagged images
+  # are the cached steps (a build stage's too) that make the next build quick.
   find "$root/archives" -maxdepth 1 -name "$name-*.oci.tar*" ! -name "$(basename "$archive")" -delete
-  "${B[@]}" images --quiet --filter dangling=true | xargs -r "${B[@]}" rmi >/dev/null 2>&1 || true
+  local current
+  current=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "localhost/$ref")
+  if [ -n "$previous" ] && [ "$previous" != "$current" ]; then "${B[@]}" rmi "$previous" >/dev/null 2>&1 || true; fi
   log "$name: $ref in $((SECONDS - started)) s, archive $(du -h "$archive" | cut -f1)"
 }
 
