@@ -18,14 +18,17 @@ const request: ModelServerRequest = {
   token: TOKEN,
 };
 const options = { predictTimeoutSeconds: 30, maxBodyBytes: 1024, imagePullPolicy: 'IfNotPresent' as const, uid: 1000, gid: 100 };
-const files = [
-  { path: 'notebook.ipynb', data: Buffer.from('{"cells": []}') },
-  { path: 'manifest.json', data: Buffer.from('{}') },
-  { path: 'artifacts/model.pkl', data: Buffer.from([0, 1, 2, 255]) },
-];
+const bundle = {
+  files: [
+    { path: 'notebook.ipynb', data: Buffer.from('{"cells": []}') },
+    { path: 'manifest.json', data: Buffer.from('{}') },
+    { path: 'artifacts/model.pkl', data: Buffer.from([0, 1, 2, 255]) },
+  ],
+  directories: ['artifacts', 'artifacts/empty'],
+};
 
 test('model server manifests: token only in the Secret, curated image, sized, labelled, probed on /health', () => {
-  const o = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', files, 'print(1)', options);
+  const o = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', bundle, 'print(1)', options);
   const name = modelServerName('churn', 3, 'ab12cd34');
   for (const obj of [o.deployment, o.service, o.configMap]) assert.ok(!JSON.stringify(obj).includes(TOKEN), `${obj.kind} holds the token`);
   assert.equal(o.secret.stringData?.token, TOKEN);
@@ -57,14 +60,18 @@ test('model server manifests: token only in the Secret, curated image, sized, la
   const pkl = items.find((i) => i.path === 'bundle/artifacts/model.pkl')!;
   assert.deepEqual(Buffer.from(o.configMap.binaryData![pkl.key]!, 'base64'), Buffer.from([0, 1, 2, 255]));
   assert.ok(items.some((i) => i.path === 'atrium_serve.py'));
+  // Folders are recreated at start (a ConfigMap carries files only), from JSON, never as shell words.
+  assert.deepEqual(JSON.parse(o.configMap.data!['directories.json']!), ['artifacts', 'artifacts/empty']);
+  assert.ok(items.some((i) => i.path === 'directories.json'));
+  assert.ok(!c.command!.join(' ').includes('artifacts/empty'));
 });
 
 test("model servers go to their size's node pool, like workspaces of that size", () => {
   const placement = { nodeSelector: { 'atrium.dev/node-pool': 'real' }, tolerations: [{ key: 'atrium.dev/real-node', operator: 'Exists' as const, effect: 'NoSchedule' as const }] };
-  const pod = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', files, 'print(1)', options, placement).deployment.spec!.template.spec!;
+  const pod = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', bundle, 'print(1)', options, placement).deployment.spec!.template.spec!;
   assert.deepEqual(pod.nodeSelector, placement.nodeSelector);
   assert.deepEqual(pod.tolerations, placement.tolerations);
-  const anywhere = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', files, 'print(1)', options).deployment.spec!.template.spec!;
+  const anywhere = modelServerManifests('atrium-sales-finance', request, 'ab12cd34', bundle, 'print(1)', options).deployment.spec!.template.spec!;
   assert.equal(anywhere.nodeSelector, undefined);
   assert.equal(anywhere.tolerations, undefined);
 });
@@ -79,7 +86,9 @@ test('readBundle: reads nested files, refuses bundles too large for a ConfigMap 
   writeFileSync(path.join(dir, 'notebook.ipynb'), '{}');
   mkdirSync(path.join(dir, 'artifacts'));
   writeFileSync(path.join(dir, 'artifacts', 'm.bin'), Buffer.alloc(2000));
-  assert.deepEqual(readBundle(dir).map((f) => f.path).sort(), ['artifacts/m.bin', 'notebook.ipynb']);
+  assert.deepEqual(readBundle(dir).files.map((f) => f.path).sort(), ['artifacts/m.bin', 'notebook.ipynb']);
+  mkdirSync(path.join(dir, 'artifacts', 'empty'));
+  assert.deepEqual(readBundle(dir).directories.sort(), ['artifacts', 'artifacts/empty'], 'empty folders are part of the bundle');
   assert.throws(() => readBundle(dir, 1000), (e: unknown) => e instanceof SpawnError && e.code === 'bundle_too_large' && /KiB/.test(e.message));
   const empty = mkdtempSync(path.join(tmpdir(), 'atrium-bundle-'));
   assert.throws(() => readBundle(empty), (e: unknown) => e instanceof SpawnError && e.code === 'bundle_invalid');

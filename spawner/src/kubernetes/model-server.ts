@@ -40,12 +40,27 @@ const MODEL_PORT = 8080;
 /** ConfigMaps are limited to 1 MiB in etcd; leave room for keys and metadata. */
 const DEFAULT_MAX_BUNDLE_BYTES = 900 * 1024;
 const SERVER_KEY = 'atrium_serve.py';
+const DIRECTORIES_KEY = 'directories.json';
+/** Copies the bundle into the writable working directory, folders included (read from JSON: names are never shell words). */
+const COPY_BUNDLE =
+  'cp -RL /opt/atrium/src/bundle/. /srv/model/ && cd /srv/model && ' +
+  `python -c 'import json, os; [os.makedirs(d, exist_ok=True) for d in json.load(open("/opt/atrium/src/${DIRECTORIES_KEY}"))]'`;
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface BundleFile {
   /** Path inside the bundle, `/`-separated. */
   path: string;
   data: Buffer;
+}
+
+/**
+ * A bundle as the pod gets it. A ConfigMap volume holds files only, so the
+ * folders are listed too: training cells write into `artifacts/` even when
+ * the published bundle has nothing there.
+ */
+export interface Bundle {
+  files: BundleFile[];
+  directories: string[];
 }
 
 export interface KubernetesModelServerOptions {
@@ -85,14 +100,18 @@ export function modelServerName(model: string, version: number, runId: string): 
   return dnsLabel(`m-${model}-v${version}-${runId}`);
 }
 
-/** The bundle's files, refused when they would not fit a ConfigMap. */
-export function readBundle(dir: string, maxBytes = DEFAULT_MAX_BUNDLE_BYTES): BundleFile[] {
+/** The bundle's files and folders, refused when they would not fit a ConfigMap. */
+export function readBundle(dir: string, maxBytes = DEFAULT_MAX_BUNDLE_BYTES): Bundle {
   const files: BundleFile[] = [];
+  const directories: string[] = [];
   let total = 0;
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(child);
+      if (entry.isDirectory()) {
+        directories.push(child);
+        walk(child);
+      }
       else if (entry.isFile()) {
         total += statSync(path.join(dir, child)).size;
         if (total > maxBytes) {
@@ -107,14 +126,14 @@ export function readBundle(dir: string, maxBytes = DEFAULT_MAX_BUNDLE_BYTES): Bu
   };
   walk('');
   if (!files.some((f) => f.path === 'notebook.ipynb')) throw new SpawnError(`The bundle ${dir} has no notebook.ipynb`, 'bundle_invalid');
-  return files;
+  return { files, directories };
 }
 
 export function modelServerManifests(
   namespace: string,
   request: ModelServerRequest,
   runId: string,
-  files: BundleFile[],
+  bundle: Bundle,
   serverScript: string,
   options: Required<Pick<KubernetesModelServerOptions, 'predictTimeoutSeconds' | 'maxBodyBytes' | 'imagePullPolicy' | 'uid' | 'gid'>>,
   placement: SizePlacement = {},
@@ -135,13 +154,13 @@ export function modelServerManifests(
   // ConfigMap keys allow only [-._a-zA-Z0-9]: index the files and map them back to paths at mount time.
   const binaryData: Record<string, string> = {};
   const items: { key: string; path: string }[] = [];
-  files.forEach((f, i) => {
+  bundle.files.forEach((f, i) => {
     binaryData[`f${i}`] = f.data.toString('base64');
     items.push({ key: `f${i}`, path: `bundle/${f.path}` });
   });
-  items.push({ key: SERVER_KEY, path: SERVER_KEY });
+  items.push({ key: SERVER_KEY, path: SERVER_KEY }, { key: DIRECTORIES_KEY, path: DIRECTORIES_KEY });
   const secret: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'Opaque', stringData: { [TOKEN_KEY]: request.token } };
-  const configMap: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { [SERVER_KEY]: serverScript }, binaryData };
+  const configMap: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { [SERVER_KEY]: serverScript, [DIRECTORIES_KEY]: JSON.stringify(bundle.directories) }, binaryData };
   // The server answers /health only with the token: probe from inside the pod, reading it from the env.
   const probe =
     'import os,urllib.request as u;' +
@@ -167,7 +186,7 @@ export function modelServerManifests(
               name: 'model',
               image: image.containerImage,
               imagePullPolicy: options.imagePullPolicy,
-              command: ['sh', '-c', 'cp -RL /opt/atrium/src/bundle/. /srv/model/ && cd /srv/model && exec python /opt/atrium/src/atrium_serve.py'],
+              command: ['sh', '-c', `${COPY_BUNDLE} && exec python /opt/atrium/src/atrium_serve.py`],
               env: [
                 { name: 'HOME', value: '/srv/model' },
                 { name: 'PYTHONUNBUFFERED', value: '1' },
@@ -268,13 +287,13 @@ export class KubernetesModelServer implements ModelServerBackend {
     // GPU limits are a workspace feature; model servers do not request GPUs yet.
     if (request.size.gpu > 0) throw new SpawnError('Model servers on Kubernetes cannot have a GPU yet; choose a CPU size for serving', 'gpu_unavailable');
     if (!path.isAbsolute(request.bundleDir)) throw new SpawnError(`The bundle ${request.bundleDir} is not an absolute path`, 'bundle_invalid');
-    const files = readBundle(request.bundleDir, this.options.maxBundleBytes);
+    const bundle = readBundle(request.bundleDir, this.options.maxBundleBytes);
     this.serverScript ??= readFileSync(MODEL_SERVER_SCRIPT, 'utf8');
     const namespace = await this.spawner.ensureTeam(team);
     await this.ensurePolicy(namespace);
     const runId = randomBytes(4).toString('hex');
     const placement = this.spawner.options.placement[request.size.name];
-    const objects = modelServerManifests(namespace, request, runId, files, this.serverScript, this.options, placement);
+    const objects = modelServerManifests(namespace, request, runId, bundle, this.serverScript, this.options, placement);
     const name = objects.deployment.metadata!.name!;
     let uid: string | undefined;
     let clusterIp: string | undefined;
