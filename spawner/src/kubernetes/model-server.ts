@@ -32,6 +32,7 @@ import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spa
 import { cpuQuantity, TOKEN_KEY } from './manifests.js';
 import type { SizePlacement } from './options.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
+import { FATAL_WAITING } from './pod-status.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
 
 const MODEL_COMPONENT = 'model-server';
@@ -205,6 +206,8 @@ export function modelServerManifests(
               ],
               ports: [{ name: 'http', containerPort: MODEL_PORT }],
               resources: { requests: { ...limits }, limits },
+              // The tail of the server's output becomes the termination message: the hub shows why a version failed.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               readinessProbe: { exec: { command: ['python', '-c', probe] }, periodSeconds: 3, timeoutSeconds: 5, failureThreshold: 3 },
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
               volumeMounts: [
@@ -357,6 +360,8 @@ export class KubernetesModelServer implements ModelServerBackend {
       if (signal.aborted) throw new SpawnError('Start was cancelled', 'aborted');
       const d = await this.apps.readNamespacedDeployment({ name, namespace });
       if ((d.status?.availableReplicas ?? 0) >= 1) return;
+      const crashed = await this.crashReason(namespace, d.spec?.selector?.matchLabels ?? {});
+      if (crashed) throw new SpawnError(crashed, 'server_crashed');
       const failure = d.status?.conditions?.find((c) => (c.type === 'ReplicaFailure' && c.status === 'True') || (c.type === 'Progressing' && c.status === 'False'));
       if (failure) {
         const message = failure.message ?? failure.reason ?? '';
@@ -372,6 +377,32 @@ export class KubernetesModelServer implements ModelServerBackend {
       }
       await new Promise((r) => setTimeout(r, this.options.pollIntervalMs));
     }
+  }
+
+  /**
+   * Why the server's pod keeps failing, once it has failed more than once
+   * (a notebook that raises while loading never gets healthy; waiting out the
+   * start timeout would only delay the reason): the image could not be used,
+   * or the tail of what the server printed (the kubelet keeps it as the
+   * termination message, so the hub needs no access to pod logs).
+   */
+  private async crashReason(namespace: string, selector: Record<string, string>): Promise<string | undefined> {
+    const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+    if (!labelSelector) return undefined;
+    const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
+    for (const pod of pods.items) {
+      const status = pod.status?.containerStatuses?.[0];
+      const waiting = status?.state?.waiting?.reason;
+      if (waiting && FATAL_WAITING.has(waiting) && waiting !== 'CrashLoopBackOff') {
+        return `The model server's container cannot start (${waiting}): ${status?.state?.waiting?.message ?? 'no details'}`;
+      }
+      const ended = status?.lastState?.terminated ?? status?.state?.terminated;
+      if (ended && (status?.restartCount ?? 0) >= 1) {
+        const said = ended.message?.trim();
+        return `The model server stopped (exit code ${ended.exitCode}${ended.reason && ended.reason !== 'Error' ? `, ${ended.reason}` : ''})${said ? `: ${said.split('\n').slice(-6).join('\n')}` : '.'}`;
+      }
+    }
+    return undefined;
   }
 
   async poll(raw: SpawnerState): Promise<PollResult> {
