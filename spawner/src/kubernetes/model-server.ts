@@ -398,8 +398,10 @@ export class KubernetesModelServer implements ModelServerBackend {
       }
       const ended = status?.lastState?.terminated ?? status?.state?.terminated;
       if (ended && (status?.restartCount ?? 0) >= 1) {
-        const said = ended.message?.trim();
-        return `The model server stopped (exit code ${ended.exitCode}${ended.reason && ended.reason !== 'Error' ? `, ${ended.reason}` : ''})${said ? `: ${said.split('\n').slice(-6).join('\n')}` : '.'}`;
+        // atrium_serve says in one line why it cannot serve; otherwise the end of the output.
+        const lines = (ended.message ?? '').trim().split('\n');
+        const said = lines.filter((l) => l.startsWith('atrium_serve: ') && !l.startsWith('atrium_serve: running ')).pop()?.slice('atrium_serve: '.length) ?? lines.slice(-6).join('\n');
+        return `The model server stopped (exit code ${ended.exitCode}${ended.reason && ended.reason !== 'Error' ? `, ${ended.reason}` : ''})${said ? `: ${said}` : '.'}`;
       }
     }
     return undefined;

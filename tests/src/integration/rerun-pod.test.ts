@@ -14,71 +14,17 @@
  * in CI it fails, like every test whose server is missing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { call, createUser, repoRoot, startTestHub, waitFor, type TestHub } from './helpers.js';
 import { KubernetesNotebookRuns, KubernetesSpawner, loadCatalog } from '@atrium/spawner';
-import { adminConfig, HUB_SA, hubIdentity, kubeconfigFile, randomSuffix, skipKube } from './kube.js';
+import { freePort } from './cli-hub.js';
+import { adminConfig, HUB_SA, hubIdentity, randomSuffix, skipKube } from './kube.js';
+import { realNode, skipRealNode, type RealNode } from './node-hub.js';
 import { card, notebook } from './model-notebooks.js';
-
-// ----------------------------------------------------------------- harness
-// The real node and the images on it: everything this test needs from
-// scripts/kube.sh and scripts/images.sh, and nothing else.
-
-/** What scripts/kube.sh writes to DIR/real-node.json. */
-interface RealNode {
-  name: string;
-  nodeSelector: Record<string, string>;
-  toleration: { key: string; operator: 'Equal' | 'Exists'; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' };
-  /** Where pods reach the host: the hub listens there. */
-  hostIp: string;
-  podCidr: string;
-  storageClass: string;
-}
-
-const realNodeFile = process.env.ATRIUM_TEST_REAL_NODE;
-const skipRealNode: string | false =
-  realNodeFile && kubeconfigFile
-    ? false
-    : process.env.CI
-      ? false
-      : 'no real kubelet node: run scripts/test.sh, or scripts/kube.sh start DIR and set ATRIUM_TEST_KUBECONFIG and ATRIUM_TEST_REAL_NODE=DIR/real-node.json';
-
-function realNode(): RealNode {
-  if (!realNodeFile) throw new Error('ATRIUM_TEST_REAL_NODE is not set: scripts/kube.sh started no real node (CI requires one)');
-  return JSON.parse(readFileSync(realNodeFile, 'utf8')) as RealNode;
-}
-
-/**
- * Load the image archives into the node's containerd when the run names
- * them (ATRIUM_TEST_IMAGE_ARCHIVES, space-separated, e.g. what scripts/images.sh
- * prints); already loaded images are skipped by kube.sh. Without it the
- * images must be in the node already: pods never pull (imagePullPolicy Never),
- * so a missing one fails the guardrail with ErrImageNeverPull.
- */
-function loadImages(): void {
-  const archives = (process.env.ATRIUM_TEST_IMAGE_ARCHIVES ?? '').split(/\s+/).filter(Boolean);
-  if (archives.length === 0) return;
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'kube.sh'), 'load', path.dirname(realNodeFile!), ...archives], { stdio: 'inherit', cwd: repoRoot });
-}
-
-/** A free port on the address pods reach the host at. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-// ------------------------------------------------------------- end harness
 
 const code = (source: string) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source });
 
@@ -144,14 +90,14 @@ describe('notebook re-runs as pods on a real node', { skip: skipRealNode, timeou
   const namespace = `${prefix}sales-finance`;
 
   before(async () => {
+    // The images are loaded into the node by scripts/test.sh (scripts/kube.sh load).
     node = realNode();
-    loadImages();
     admin = adminConfig();
     core = admin.makeApiClient(k8s.CoreV1Api);
     const dir = mkdtempSync(path.join(tmpdir(), 'atrium-rerun-pod-'));
     const hubKubeconfig = path.join(dir, 'hub.kubeconfig');
     await hubIdentity(admin, hubKubeconfig);
-    const port = await freePort(node.hostIp);
+    const port = await freePort();
     const onRealNode = { nodeSelector: node.nodeSelector, tolerations: [node.toleration] };
     t = await startTestHub({
       host: node.hostIp,
