@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { HUB_CLUSTER_RULES, HUB_TEAM_RULES, loadCatalog, parseCatalog } from '@atrium/spawner';
 import { configFromEnv, mergeConfig, parseConfig } from '@atrium/hub/config';
+import { SecretBox } from '@atrium/hub/core/secrets';
 import { cacheDir, repoRoot } from './helpers.js';
 import { adminConfig, skipKube } from './kube.js';
 
@@ -67,6 +68,12 @@ describe('Helm chart', { skip: skipHelm }, () => {
     assert.equal(config.auth.oidc.issuer, 'https://sso.example.com/realms/company');
     const catalog = parseCatalog(cm.data!['catalog.yaml']!, '/etc/atrium/catalog.yaml', { checkFiles: false });
     assert.equal(catalog.findImage('datascience')?.containerImage, 'atrium/datascience:2026.11');
+  });
+
+  test('the generated secret key is one the hub accepts (32 bytes)', () => {
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata?.name === 'atrium-secret-key') as k8s.V1Secret;
+    const value = Buffer.from(secret.data!.key!, 'base64').toString();
+    assert.doesNotThrow(() => SecretBox.fromStateDir('/nonexistent', value));
   });
 
   test('the state folder is on a kept volume, and S3 storage takes its keys from Secrets only', () => {

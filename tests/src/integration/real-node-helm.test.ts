@@ -37,6 +37,19 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
   const hubPod = async () =>
     (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=hub' })).items.filter((p) => !p.metadata?.deletionTimestamp);
 
+  /** What the release's pods say, for a failed install's message. */
+  const whyNotReady = async () => {
+    const lines: string[] = [];
+    for (const pod of (await core.listNamespacedPod({ namespace })).items) {
+      lines.push(`pod ${pod.metadata!.name} on ${pod.spec?.nodeName ?? 'no node'}: ${pod.status?.phase} ${JSON.stringify(pod.status?.containerStatuses?.map((c) => c.state))}`);
+      lines.push(...(pod.status?.conditions ?? []).filter((c) => c.status !== 'True').map((c) => `  ${c.type}: ${c.reason ?? ''} ${c.message ?? ''}`));
+      const log = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace, tailLines: 30 }).catch(() => '');
+      if (log) lines.push(log);
+    }
+    for (const pvc of (await core.listNamespacedPersistentVolumeClaim({ namespace })).items) lines.push(`claim ${pvc.metadata!.name}: ${pvc.status?.phase}`);
+    return lines.join('\n');
+  };
+
   before(async () => {
     const admin = adminConfig();
     core = admin.makeApiClient(k8s.CoreV1Api);
@@ -47,6 +60,16 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     db = await bridgeRelay(node.hostIp, database);
     database.hostname = node.hostIp;
     database.port = String(db.port);
+
+    // The chart's cluster-wide RBAC has fixed names (one Atrium per cluster),
+    // which the other tests' hub identity (installHubIdentity) also made:
+    // remove them so Helm can own them; the next test's hubIdentity makes them again.
+    const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const gone = (e: unknown) => {
+      if (!(e instanceof k8s.ApiException && e.code === 404)) throw e;
+    };
+    await rbac.deleteClusterRoleBinding({ name: 'atrium-hub' }).catch(gone);
+    for (const name of ['atrium-hub', 'atrium-hub-team']) await rbac.deleteClusterRole({ name }).catch(gone);
 
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'atrium-admin' }, stringData: { password: adminPassword } } });
@@ -78,7 +101,11 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     };
     const valuesFile = path.join(mkdtempSync(path.join(tmpdir(), 'atrium-helm-values-')), 'values.yaml');
     writeFileSync(valuesFile, stringify(values));
-    runHelm(['install', release, chart, '--namespace', namespace, '--values', valuesFile, '--wait', '--timeout', '5m']);
+    try {
+      runHelm(['install', release, chart, '--namespace', namespace, '--values', valuesFile, '--wait', '--timeout', '5m']);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await whyNotReady()}`);
+    }
     const service = await core.readNamespacedService({ name: `${release}-hub`, namespace });
     base = `http://${service.spec!.clusterIP}:8000`;
   });
