@@ -8,7 +8,8 @@
  * another.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,8 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
   let base: string;
   let ritaToken: string;
   const helmEnv = { ...process.env, KUBECONFIG: kubeconfigFile!, HELM_CACHE_HOME: '/tmp/atrium-helm/cache', HELM_CONFIG_HOME: '/tmp/atrium-helm/config', HELM_DATA_HOME: '/tmp/atrium-helm/data' };
-  const runHelm = (args: string[]) => execFileSync(helm, args, { encoding: 'utf8', env: helmEnv, timeout: 10 * 60_000 });
+  // Asynchronous: the database relay runs in this process and must keep forwarding while helm waits.
+  const runHelm = async (args: string[]) => (await promisify(execFile)(helm, args, { encoding: 'utf8', env: helmEnv, timeout: 10 * 60_000 })).stdout;
   const hubPod = async () =>
     (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=hub' })).items.filter((p) => !p.metadata?.deletionTimestamp);
 
@@ -56,8 +58,10 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     const node = realNode();
     const server = process.env.ATRIUM_TEST_POSTGRES_URL;
     if (!server) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL');
-    const database = new URL(await freshPostgresDatabase(server, 'atrium_helm'));
-    db = await bridgeRelay(node.hostIp, database);
+    const upstream = new URL(await freshPostgresDatabase(server, 'atrium_helm'));
+    db = await bridgeRelay(node.hostIp, upstream);
+    // The same database as the pod sees it: through the relay.
+    const database = new URL(upstream);
     database.hostname = node.hostIp;
     database.port = String(db.port);
 
@@ -70,6 +74,10 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     };
     await rbac.deleteClusterRoleBinding({ name: 'atrium-hub' }).catch(gone);
     for (const name of ['atrium-hub', 'atrium-hub-team']) await rbac.deleteClusterRole({ name }).catch(gone);
+    // And what an interrupted earlier run of this test may have left (its release record went with its namespace).
+    const admission = admin.makeApiClient(k8s.AdmissionregistrationV1Api);
+    await admission.deleteValidatingAdmissionPolicyBinding({ name: 'atrium-hub-rolebindings' }).catch(gone);
+    await admission.deleteValidatingAdmissionPolicy({ name: 'atrium-hub-rolebindings' }).catch(gone);
 
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'atrium-admin' }, stringData: { password: adminPassword } } });
@@ -102,7 +110,7 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     const valuesFile = path.join(mkdtempSync(path.join(tmpdir(), 'atrium-helm-values-')), 'values.yaml');
     writeFileSync(valuesFile, stringify(values));
     try {
-      runHelm(['install', release, chart, '--namespace', namespace, '--values', valuesFile, '--wait', '--timeout', '5m']);
+      await runHelm(['install', release, chart, '--namespace', namespace, '--values', valuesFile, '--wait', '--timeout', '5m']);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await whyNotReady()}`);
     }
@@ -111,7 +119,7 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
   });
   after(async () => {
     try {
-      runHelm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m']);
+      await runHelm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '2m']);
     } catch {
       // the namespace goes below anyway
     }
