@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the peers Atrium is benchmarked against, idempotently, under the
-# git-ignored .cache/bench/ at the repository root:
-#   .cache/bench/venv  Python venv with JupyterHub + JupyterLab (pinned)
-#   .cache/bench/chp   configurable-http-proxy (npm, pinned)
-#   .cache/bench/mlflow-venv  Python venv with MLflow (pinned) + the datascience image's scikit-learn
+# per-user cache, outside the clone ($ATRIUM_CACHE/bench, default ~/.cache/atrium/bench):
+#   bench/venv  Python venv with JupyterHub + JupyterLab (pinned)
+#   bench/chp   configurable-http-proxy (npm, pinned)
+#   bench/mlflow-venv  Python venv with MLflow (pinned) + the datascience image's scikit-learn
 #   wrk                HTTP load generator, from Debian (apt-get)
 # Re-running is cheap: each step is skipped when the pinned version is present.
 set -euo pipefail
@@ -15,7 +15,9 @@ MLFLOW_VERSION="3.17.2"
 SKLEARN_VERSION="1.9.1"      # same scikit-learn as images/datascience
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE="${ATRIUM_BENCH_CACHE:-$ROOT/.cache/bench}"
+# shellcheck source=../../scripts/cache-dir.sh
+source "$ROOT/scripts/cache-dir.sh"
+CACHE="${ATRIUM_BENCH_CACHE:-$ATRIUM_CACHE/bench}"
 VENV="$CACHE/venv"
 CHP_PREFIX="$CACHE/chp"
 PYTHON="${PYTHON:-python3}"
@@ -23,9 +25,9 @@ PYTHON="${PYTHON:-python3}"
 log() { printf '[setup-peers] %s\n' "$*" >&2; }
 
 mkdir -p "$CACHE"
-# The cache sits inside the repository, whose package.json says "type":
-# "module"; without this, Node treats the .js files shipped in the venv
-# (JupyterLab's bundled yarn) as ES modules and they fail to load.
+# Should the cache sit under a package.json saying "type": "module" (a
+# repository, with ATRIUM_BENCH_CACHE), Node would treat the .js files shipped
+# in the venv (JupyterLab's bundled yarn) as ES modules and fail to load them.
 [[ -f "$CACHE/package.json" ]] || echo '{"private":true,"type":"commonjs"}' >"$CACHE/package.json"
 
 # --- Python venv: JupyterHub + JupyterLab ------------------------------------

@@ -20,6 +20,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { isEntry, runMain } from "./harness.js";
 import {
+  ATRIUM_CACHE,
   CACHE_DIR,
   REPO_ROOT,
   freePort,
@@ -85,7 +86,7 @@ async function startAtrium(work: string): Promise<{ endpoint: Endpoint; proc: Ma
   const stateDir = join(work, "hub");
   const config = join(work, "atrium.yaml");
   // Share the image environments that tests and workspaces already built.
-  writeFileSync(config, `spawner:\n  environmentsDir: ${JSON.stringify(join(REPO_ROOT, ".cache", "envs"))}\n  prepareImages: false\nserving:\n  metricsFlushSeconds: 5\n`);
+  writeFileSync(config, `spawner:\n  environmentsDir: ${JSON.stringify(join(ATRIUM_CACHE, "envs"))}\n  prepareImages: false\nserving:\n  metricsFlushSeconds: 5\n`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const main = join(REPO_ROOT, "hub", "dist", "main.js");
@@ -146,7 +147,7 @@ async function startMlflow(work: string): Promise<{ endpoint: Endpoint; proc: Ma
 
 /** The model server without the hub, from the newest ready datascience environment. */
 async function startAtriumDirect(work: string): Promise<{ endpoint: Endpoint; proc: ManagedProcess; describe: string }> {
-  const envs = join(REPO_ROOT, ".cache", "envs");
+  const envs = join(ATRIUM_CACHE, "envs");
   const ready = readdirSync(envs)
     .filter((d) => d.startsWith("datascience-") && existsSync(join(envs, d, ".atrium-ready")))
     .map((d) => ({ d, at: statSync(join(envs, d, ".atrium-ready")).mtimeMs }))

@@ -7,12 +7,15 @@ import { createServer } from "node:net";
 import { mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hostname, cpus, loadavg, totalmem, release } from "node:os";
+import { homedir, hostname, cpus, loadavg, totalmem, release } from "node:os";
 
 /** bench/dist/util.js → repository root. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BENCH_DIR = join(REPO_ROOT, "bench");
-export const CACHE_DIR = process.env["ATRIUM_BENCH_CACHE"] ?? join(REPO_ROOT, ".cache", "bench");
+/** The per-user build cache outside the clone (scripts/cache-dir.sh: ATRIUM_CACHE, default ~/.cache/atrium). */
+export const ATRIUM_CACHE = process.env["ATRIUM_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "atrium");
+/** The peers' installations and the benchmarks' own environments (bench/scripts/setup-peers.sh). */
+export const CACHE_DIR = process.env["ATRIUM_BENCH_CACHE"] ?? join(ATRIUM_CACHE, "bench");
 /** Temporary directories (configs, logs, homes) of a run; removed at the end unless --keep-temp. */
 export const TMP_ROOT = process.env["ATRIUM_BENCH_TMP"] ?? join(CACHE_DIR, "tmp");
 export const RESULTS_DIR = process.env["ATRIUM_BENCH_RESULTS"] ?? join(BENCH_DIR, "results");

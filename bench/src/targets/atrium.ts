@@ -14,7 +14,7 @@
  *
  * Unless --atrium-config gives a config file, one is generated in a temporary
  * directory: loopback host, a free port, a fresh state directory, the local
- * spawner with its environments cached under .cache/bench/atrium-envs (so
+ * spawner with its environments cached under ~/.cache/atrium/bench/atrium-envs (so
  * only the first run ever builds them), and idle culling off — the same
  * conditions as the JupyterHub peer.
  *
