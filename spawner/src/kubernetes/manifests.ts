@@ -8,6 +8,7 @@ import type {
   V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1Pod,
+  V1PodSpec,
   V1ResourceQuota,
   V1Secret,
   V1Service,
@@ -15,7 +16,7 @@ import type {
 import { jupyterLabArgs } from '../jupyterlab.js';
 import type { StartRequest } from '../spawner.js';
 import { ANNOTATIONS, HOME_COMPONENT, LABELS, MANAGED_BY, NOTEBOOK_RUN_COMPONENT, WORKSPACE_COMPONENT, homeClaimName, labelValue, serverName } from './names.js';
-import type { KubernetesSpawnerOptions, TeamQuota } from './options.js';
+import type { KubernetesSpawnerOptions, SizePlacement, TeamQuota } from './options.js';
 
 /** Cloud providers' instance metadata endpoint: credentials live there. */
 export const METADATA_CIDR = '169.254.169.254/32';
@@ -186,6 +187,22 @@ export function homeClaimManifest(namespace: string, user: string, team: string,
   };
 }
 
+/**
+ * What every pod running user code gets (workspaces, notebook re-runs, model
+ * servers): no service-account token and no service addresses in its
+ * environment, an unprivileged user with the restricted seccomp profile, and
+ * its size's node placement. One place, so the three cannot drift apart.
+ */
+export function userCodePodSpec(options: Pick<KubernetesSpawnerOptions, 'uid' | 'gid'>, placement: SizePlacement = {}): Pick<V1PodSpec, 'automountServiceAccountToken' | 'enableServiceLinks' | 'securityContext' | 'nodeSelector' | 'tolerations'> {
+  return {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, runAsUser: options.uid, runAsGroup: options.gid, fsGroup: options.gid, seccompProfile: { type: 'RuntimeDefault' } },
+    ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+    ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+  };
+}
+
 /** CPU cores as a Kubernetes quantity: 0.5 → "500m". */
 export function cpuQuantity(cores: number): string {
   return Number.isInteger(cores) ? String(cores) : `${Math.round(cores * 1000)}m`;
@@ -223,17 +240,7 @@ export function workspaceManifests(namespace: string, team: string, request: Sta
     },
     spec: {
       restartPolicy: 'OnFailure',
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: options.uid,
-        runAsGroup: options.gid,
-        fsGroup: options.gid,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
-      ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+      ...userCodePodSpec(options, placement),
       containers: [
         {
           name: 'jupyterlab',

@@ -29,7 +29,7 @@ import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
 import { KeyedOnce } from '../keyed.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
-import { cpuQuantity, TOKEN_KEY } from './manifests.js';
+import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
 import type { SizePlacement } from './options.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { FATAL_WAITING } from './pod-status.js';
@@ -176,12 +176,8 @@ export function modelServerManifests(
       template: {
         metadata: { labels },
         spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
           // The size's node pool, as for workspaces of that size.
-          ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
-          ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
-          securityContext: { runAsNonRoot: true, runAsUser: options.uid, runAsGroup: options.gid, fsGroup: options.gid, seccompProfile: { type: 'RuntimeDefault' } },
+          ...userCodePodSpec(options, placement),
           containers: [
             {
               name: 'model',

@@ -25,7 +25,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { SpawnError, type WorkspaceImage, type WorkspaceSize } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
-import { cpuQuantity, TOKEN_KEY } from './manifests.js';
+import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY, NOTEBOOK_RUN_COMPONENT } from './names.js';
 import type { KubernetesSpawnerOptions } from './options.js';
 import { FATAL_WAITING } from './pod-status.js';
@@ -99,17 +99,7 @@ export function notebookRunManifests(namespace: string, request: NotebookRunRequ
       activeDeadlineSeconds: Math.max(1, Math.ceil(request.deadlineSeconds)),
       terminationGracePeriodSeconds: 5,
       // Nothing of the cluster's identity or its services' addresses reaches user code.
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: options.uid,
-        runAsGroup: options.gid,
-        fsGroup: options.gid,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
-      ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+      ...userCodePodSpec(options, placement),
       containers: [
         {
           name: 'notebook',

@@ -31,3 +31,29 @@ export async function signIn(page: Page, base: string, user: string, password: s
   await page.fill('#password', password);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
 }
+
+/**
+ * In an open JupyterLab: a new notebook from the launcher, `code` typed into
+ * its first cell and run once the kernel is idle; returns the cell's output
+ * text. On a failure the page is saved as `<failureShot>.png`.
+ */
+export async function runInNewNotebook(page: Page, code: string, failureShot: string): Promise<string> {
+  await page.waitForSelector('.jp-LauncherCard[data-category="Notebook"]', { timeout: 120_000 });
+  await page.click('.jp-LauncherCard[data-category="Notebook"]');
+  const editor = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').first();
+  await editor.waitFor();
+  // The kernel reports "Idle" in the status bar once it can run code.
+  await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
+  await editor.click();
+  await page.keyboard.type(code);
+  if ((await editor.innerText()).trim() !== code) throw new Error(`the cell holds ${JSON.stringify(await editor.innerText())}, not what was typed`);
+  await page.keyboard.press('Shift+Enter');
+  const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
+  try {
+    await output.waitFor({ timeout: 120_000 });
+  } catch (err) {
+    await screenshot(page, failureShot);
+    throw err;
+  }
+  return (await output.innerText()).trim();
+}

@@ -17,7 +17,7 @@ import { call, waitFor } from '../integration/helpers.js';
 import { type CliHub, cliHub, freePort } from '../integration/cli-hub.js';
 import { adminConfig } from '../integration/kube.js';
 import { skipRealNode, writeRealNodeConfig } from '../integration/node-hub.js';
-import { launchBrowser, screenshot, signIn, watchErrors } from './browser.js';
+import { launchBrowser, runInNewNotebook, screenshot, signIn, watchErrors } from './browser.js';
 
 describe('a workspace on the real node', { skip: skipRealNode }, () => {
   let hub: CliHub;
@@ -69,22 +69,7 @@ describe('a workspace on the real node', { skip: skipRealNode }, () => {
     assert.equal(running.spec?.nodeName, nodeName, 'scheduled on the real node, not a simulated one');
     assert.equal(running.spec?.containers[0]?.image, 'atrium/datascience:2026.11');
 
-    await page.waitForSelector('.jp-LauncherCard[data-category="Notebook"]', { timeout: 120_000 });
-    await page.click('.jp-LauncherCard[data-category="Notebook"]');
-    const editor = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').first();
-    await editor.waitFor();
-    await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
-    await editor.click();
-    await page.keyboard.type('import pandas; 1+1');
-    await page.keyboard.press('Shift+Enter');
-    const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
-    try {
-      await output.waitFor({ timeout: 120_000 });
-    } catch (err) {
-      await screenshot(page, 'real-node-notebook-failure');
-      throw err;
-    }
-    assert.equal((await output.innerText()).trim(), '2');
+    assert.equal(await runInNewNotebook(page, 'import pandas; 1+1', 'real-node-notebook-failure'), '2');
     await screenshot(page, 'real-node-notebook');
     assert.deepEqual(errors.filter((e) => !/ResizeObserver/.test(e)), [], 'no uncaught errors on the pages');
   });

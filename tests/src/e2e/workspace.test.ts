@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createUser, startTestHub, type TestHub } from '../integration/helpers.js';
-import { launchBrowser, screenshot, signIn, watchErrors } from './browser.js';
+import { launchBrowser, runInNewNotebook, screenshot, signIn, watchErrors } from './browser.js';
 
 // What a data scientist does on the first day, in a real browser against a
 // real hub and a real JupyterLab.
@@ -44,24 +44,7 @@ describe('in the browser', () => {
     await page.waitForURL(/\/user\/alice\/default\/lab/, { timeout: 600_000 });
 
     // JupyterLab: new notebook, run a cell.
-    await page.waitForSelector('.jp-LauncherCard[data-category="Notebook"]', { timeout: 120_000 });
-    await page.click('.jp-LauncherCard[data-category="Notebook"]');
-    const editor = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').first();
-    await editor.waitFor();
-    // The kernel reports "Idle" in the status bar once it can run code.
-    await page.locator('.jp-StatusBar-TextItem', { hasText: /Idle/ }).first().waitFor({ timeout: 120_000 });
-    await editor.click();
-    await page.keyboard.type('import pandas; 1+1');
-    assert.equal((await editor.innerText()).trim(), 'import pandas; 1+1');
-    await page.keyboard.press('Shift+Enter');
-    const output = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
-    try {
-      await output.waitFor({ timeout: 120_000 });
-    } catch (err) {
-      await screenshot(page, 'notebook-failure');
-      throw err;
-    }
-    assert.equal((await output.innerText()).trim(), '2');
+    assert.equal(await runInNewNotebook(page, 'import pandas; 1+1', 'notebook-failure'), '2');
     await screenshot(page, 'notebook');
 
     // JupyterLab's own hub menu points back to the hub.
