@@ -30,11 +30,11 @@ export const hubIdentity = (admin: k8s.KubeConfig, file?: string) => installHubI
 export const ensureVolumes = (admin: k8s.KubeConfig, count: number) => provisionHostPathVolumes(admin, count, STORAGE_CLASS);
 
 /**
- * A TCP relay in front of the API server whose connections the test can cut,
- * as a network failure or a load balancer's idle timeout would.
+ * A TCP relay listening on `host` (a free port) to `upstream`, whose
+ * connections the test can cut, as a network failure or a load balancer's
+ * idle timeout would. `cut()` returns how many sockets it closed.
  */
-export async function cuttableRelay(kc: k8s.KubeConfig): Promise<{ config: k8s.KubeConfig; cut(): number; close(): Promise<void> }> {
-  const upstream = new URL(kc.getCurrentCluster()!.server);
+export async function tcpRelay(host: string, upstream: URL): Promise<{ port: number; cut(): number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const remote = net.connect(Number(upstream.port), upstream.hostname);
@@ -50,18 +50,9 @@ export async function cuttableRelay(kc: k8s.KubeConfig): Promise<{ config: k8s.K
     client.on('error', drop).on('close', drop);
     remote.on('error', drop).on('close', drop);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const cluster = kc.getCurrentCluster()!;
-  const config = new k8s.KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'relay', server: `https://127.0.0.1:${port}`, caData: cluster.caData }],
-    users: [kc.getCurrentUser()!],
-    contexts: [{ name: 'relay', cluster: 'relay', user: kc.getCurrentUser()!.name }],
-    currentContext: 'relay',
-  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
-    config,
+    port: (server.address() as net.AddressInfo).port,
     cut() {
       const n = sockets.size;
       for (const s of sockets) s.destroy();
@@ -74,6 +65,20 @@ export async function cuttableRelay(kc: k8s.KubeConfig): Promise<{ config: k8s.K
         server.close(() => resolve());
       }),
   };
+}
+
+/** A cuttable relay in front of the API server, and a kubeconfig that goes through it. */
+export async function cuttableRelay(kc: k8s.KubeConfig): Promise<{ config: k8s.KubeConfig; cut(): number; close(): Promise<void> }> {
+  const cluster = kc.getCurrentCluster()!;
+  const relay = await tcpRelay('127.0.0.1', new URL(cluster.server));
+  const config = new k8s.KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'relay', server: `https://127.0.0.1:${relay.port}`, caData: cluster.caData }],
+    users: [kc.getCurrentUser()!],
+    contexts: [{ name: 'relay', cluster: 'relay', user: kc.getCurrentUser()!.name }],
+    currentContext: 'relay',
+  });
+  return { config, cut: relay.cut, close: relay.close };
 }
 
 export function randomSuffix(): string {

@@ -6,11 +6,10 @@
  * toleration and node selector run for real.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { HUB_SA, hubIdentity, randomSuffix } from './kube.js';
+import { HUB_SA, hubIdentity, randomSuffix, tcpRelay } from './kube.js';
 
 export interface RealNode {
   name: string;
@@ -20,6 +19,10 @@ export interface RealNode {
   hostIp: string;
   podCidr: string;
   storageClass: string;
+  /** The cluster DNS pods are given (CoreDNS on the bridge address). */
+  clusterDns: string;
+  /** The node's own test image (Debian's busybox), for tests of the node itself. */
+  images: { busybox: string };
 }
 
 const file = process.env.ATRIUM_TEST_REAL_NODE;
@@ -81,25 +84,7 @@ export async function writeRealNodeConfig(options: { admin: k8s.KubeConfig; dir:
 }
 
 /**
- * A TCP relay on the node's bridge address to a test server that listens on
+ * A relay on the node's bridge address to a test server that listens on
  * loopback only (S3, PostgreSQL), so pods can reach it.
  */
-export async function bridgeRelay(host: string, upstream: URL): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const remote = net.connect(Number(upstream.port), upstream.hostname);
-    for (const s of [client, remote]) {
-      sockets.add(s);
-      s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
-    }
-    client.pipe(remote).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
+export const bridgeRelay = (host: string, upstream: URL) => tcpRelay(host, upstream);

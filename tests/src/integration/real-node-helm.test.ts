@@ -30,7 +30,7 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
   const prefix = `h${randomSuffix()}-`;
   const adminPassword = `pw-${randomSuffix()}${randomSuffix()}`;
   let core: k8s.CoreV1Api;
-  let db: { port: number; close(): void };
+  let db: Awaited<ReturnType<typeof bridgeRelay>>;
   let base: string;
   let ritaToken: string;
   const helmEnv = { ...process.env, KUBECONFIG: kubeconfigFile!, HELM_CACHE_HOME: '/tmp/atrium-helm/cache', HELM_CONFIG_HOME: '/tmp/atrium-helm/config', HELM_DATA_HOME: '/tmp/atrium-helm/data' };
@@ -124,7 +124,7 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
       // the namespace goes below anyway
     }
     for (const ns of [namespace, `${prefix}analytics`]) await core?.deleteNamespace({ name: ns }).catch(() => undefined);
-    db?.close();
+    await db?.close();
   });
 
   test('the hub pod runs on the real node from the built image and answers /hub/login through its Service', async () => {

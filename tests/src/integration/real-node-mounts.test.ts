@@ -25,7 +25,7 @@ import { bridgeRelay, realNodeSettings, skipRealNode } from './node-hub.js';
 describe('dataset mounts in a workspace pod on the real node', { skip: skipRealNode, timeout: 15 * 60_000 }, () => {
   let t: TestHub;
   let store: ObjectStore;
-  let s3relay: { port: number; close(): void };
+  let s3relay: Awaited<ReturnType<typeof bridgeRelay>>;
   let core: k8s.CoreV1Api;
   let namespace: string;
   let alice: string;
@@ -62,7 +62,7 @@ describe('dataset mounts in a workspace pod on the real node', { skip: skipRealN
   });
   after(async () => {
     await t?.close({ stopServers: true });
-    s3relay?.close();
+    await s3relay?.close();
   });
 
   test('the pod holds no storage key', async () => {

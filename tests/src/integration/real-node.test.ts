@@ -13,28 +13,14 @@
  *     kube-proxy, and the API server answers through the `kubernetes` Service.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from './helpers.js';
 import { adminConfig, randomSuffix, skipKube } from './kube.js';
+import { realNode, skipRealNode, type RealNode } from './node-hub.js';
 
-interface RealNode {
-  name: string;
-  nodeSelector: Record<string, string>;
-  toleration: k8s.V1Toleration;
-  hostIp: string;
-  podCidr: string;
-  storageClass: string;
-  clusterDns: string;
-  images: { busybox: string };
-}
-
-const realNodeFile = process.env.ATRIUM_TEST_REAL_NODE;
-const skip: string | false = skipKube || (realNodeFile ? false : process.env.CI ? false : 'no real node: scripts/kube.sh start without KUBE_REAL_NODE=0, and set ATRIUM_TEST_REAL_NODE');
-
-describe('real node of the test cluster', { skip }, () => {
+describe('real node of the test cluster', { skip: skipKube || skipRealNode }, () => {
   let node: RealNode;
   let core: k8s.CoreV1Api;
   let admin: k8s.KubeConfig;
@@ -66,8 +52,7 @@ describe('real node of the test cluster', { skip }, () => {
   }
 
   before(async () => {
-    if (!realNodeFile) throw new Error('ATRIUM_TEST_REAL_NODE is not set: scripts/kube.sh started without the real node');
-    node = JSON.parse(readFileSync(realNodeFile, 'utf8')) as RealNode;
+    node = realNode();
     admin = adminConfig();
     core = admin.makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: ns } } });
