@@ -137,7 +137,10 @@ describe('notebook re-runs as pods on a real node', { skip: skipRealNode, timeou
         if (!pod) {
           const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=notebook-run' }).catch(() => undefined);
           pod = pods?.items.find((p) => p.metadata?.labels?.['atrium.dev/model'] === model);
-          if (pod) secret = await core.readNamespacedSecret({ name: pod.metadata!.name!, namespace }).catch(() => undefined);
+        }
+        // The hub gives the Secret its owner just after it creates the pod, so read it until it has one (or the run ends).
+        if (pod && !secret?.metadata?.ownerReferences?.length) {
+          secret = (await core.readNamespacedSecret({ name: pod.metadata!.name!, namespace }).catch(() => undefined)) ?? secret;
         }
         const r = await call(t.url, 'GET', `/hub/api/models/sales-finance/${model}/versions/1`, { token: alice });
         return r.json?.guardrailStatus !== 'pending' ? r.json : undefined;
