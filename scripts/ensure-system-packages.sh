@@ -3,8 +3,9 @@
 #   bubblewrap  the sandbox every workspace, model server and re-run starts in (always)
 #   tini        the init inside each sandbox, running as the user (always)
 #   chromium    the browser tests' browser (--tests; Playwright cannot download its own here)
-#   containerd, runc, containernetworking-plugins, iptables, conntrack, gcc
-#               the test cluster's real node (--tests; scripts/kube.sh, scripts/k8s/node.sh)
+#   containerd, runc, containernetworking-plugins, iptables, ipset, conntrack, gcc
+#               the test cluster's real node (--tests; scripts/kube.sh, scripts/k8s/node.sh;
+#               ipset for kube-router's NetworkPolicy firewall)
 set -euo pipefail
 want=()
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
@@ -16,6 +17,7 @@ if [ "${1:-}" = "--tests" ]; then
   [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
   command -v iptables >/dev/null 2>&1 || want+=(iptables)
   command -v conntrack >/dev/null 2>&1 || want+=(conntrack)
+  command -v ipset >/dev/null 2>&1 || want+=(ipset)
   command -v gcc >/dev/null 2>&1 || want+=(gcc libc6-dev)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0

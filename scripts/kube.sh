@@ -76,7 +76,7 @@ fi
 
 # build.sh checks each binary's stamp (versions and wrapper inputs) and
 # rebuilds only what changed.
-bash "$root/scripts/k8s/build.sh" kine kwok kube helm coredns >&2
+bash "$root/scripts/k8s/build.sh" kine kwok kube helm coredns kube-router >&2
 mkdir -p "$dir/pki"
 dir=$(cd "$dir" && pwd)
 [ "$port" = 0 ] && port=$(free_port)

@@ -137,6 +137,9 @@ const tolerationSchema = z
   .strict();
 
 /** Kubernetes backend; see docs/spawner-kubernetes.md. */
+const ipv4Block = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 block such as "10.20.0.0/16"');
+const addressBlock = z.object({ cidr: ipv4Block });
+
 const kubernetesSchema = z
   .object({
     /** kubeconfig file; empty: the pod's service account when in a cluster, else the default kubeconfig. */
@@ -165,12 +168,16 @@ const kubernetesSchema = z
     /** The hub's own namespace and pod labels: the only peer workspace pods may talk to. */
     hubNamespace: z.string().default('atrium'),
     hubPodLabels: z.record(z.string(), z.string()).default({ 'app.kubernetes.io/name': 'atrium', 'app.kubernetes.io/component': 'hub' }),
+    /** A hub that is not one of the cluster's pods (outside it, or on the host network): its address blocks and port, for the NetworkPolicies. */
+    hubAddresses: z.array(addressBlock.extend({ port: z.number().int().min(1).max(65535) }).strict()).max(20).default([]),
+    /** Address blocks of a cluster DNS that is not the kube-dns pods (NodeLocal DNSCache's 169.254.20.10/32, a DNS server on the nodes). */
+    dnsAddresses: z.array(ipv4Block).max(20).default([]),
     /** Bind this service account in each team namespace with ClusterRole atrium-hub-team ("namespace/name"; empty: bound by the platform team). */
     hubServiceAccount: z.string().regex(/^([a-z0-9-]+\/[a-z0-9-]+)?$/, 'must be "namespace/name"').default(''),
     allowInternetEgress: z.boolean().default(false),
     /** Address blocks and port of the object store, which workspaces' mount agents reach with presigned URLs. */
     objectStoreEgress: z
-      .array(z.object({ cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 block such as "10.20.0.0/16"'), port: z.number().int().min(1).max(65535) }).strict())
+      .array(addressBlock.extend({ port: z.number().int().min(1).max(65535) }).strict())
       .max(20)
       .default([]),
     startTimeoutSeconds: z.number().int().positive().default(300),

@@ -5,9 +5,10 @@
 #   kube-proxy in one binary, via the wrapper module in scripts/k8s/kube),
 #   kine (etcd API over SQLite) and kwok (simulated nodes and pod lifecycles),
 #   helm (chart lint/template in tests), and coredns (the real node's cluster
-#   DNS: upstream CoreDNS with the plugins it needs, wrapper in scripts/k8s/coredns).
+#   DNS: upstream CoreDNS with the plugins it needs, wrapper in scripts/k8s/coredns),
+#   and kube-router (only its firewall: enforces NetworkPolicies on the real node).
 # Nothing prebuilt is downloaded; module sources come from the Go module proxy.
-# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns ...]   (default: all)
+# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns|kube-router ...]   (default: all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/cache-dir.sh"
@@ -22,6 +23,7 @@ KUBERNETES_VERSION=v1.37.2   # staging modules pinned to v0.37.2 in kube/go.mod
 KINE_VERSION=v0.17.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
+KUBE_ROUTER_VERSION=v2.1.0   # the one version the module proxy serves here
 # A binary is reused only if its stamp matches every input: for the wrapper
 # module that is the Kubernetes version and its main.go/go.mod/go.sum, so
 # adding a command to main.go rebuilds a cached binary that lacks it.
@@ -41,7 +43,7 @@ kube_version_ldflags() {
 KUBE_LDFLAGS="-s -w$(kube_version_ldflags)"
 KUBE_STAMP="$KUBERNETES_VERSION $( { wrapper_stamp kube; echo "$KUBE_LDFLAGS"; } | sha256sum | cut -c1-16)"
 COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
-declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP)
+declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP [kube-router]=$KUBE_ROUTER_VERSION)
 
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
 done_msg() { echo "built $1 $2 in $(( $(date +%s) - $3 )) s" >&2; echo "$2" > "$bin/$1.version"; }
@@ -82,7 +84,15 @@ build_helm() {
   done_msg helm "$HELM_VERSION" "$t"
 }
 
-targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns)
+build_kube-router() {
+  stamp_ok kube-router "$KUBE_ROUTER_VERSION" && return 0
+  local t=$(date +%s)
+  echo "building kube-router $KUBE_ROUTER_VERSION..." >&2
+  CGO_ENABLED=0 nice -n 10 go install -trimpath -ldflags='-s -w' "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  done_msg kube-router "$KUBE_ROUTER_VERSION" "$t"
+}
+
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns kube-router)
 up_to_date() { local t; for t in "${targets[@]}"; do stamp_ok "$t" "${versions[$t]}" || return 1; done; }
 # Nothing to do: return at once (kube.sh calls this on every start), without
 # waiting for another clone's build of something else.

@@ -6,7 +6,9 @@
 # $ATRIUM_CACHE/k8s/node so loaded images survive between runs), runc, the
 # CNI bridge plugin on the bridge atrium0 (10.88.0.1/16, made here so the
 # host's address on it is known before the first pod), kube-proxy (iptables)
-# and CoreDNS on 10.88.0.1:53 for Services, and a local-volume provisioner.
+# and CoreDNS on 10.88.0.1:53 for Services, kube-router's firewall (which
+# enforces NetworkPolicies for the node's pods with iptables and ipsets; the
+# bridge plugin itself enforces none), and a local-volume provisioner.
 # Everything the node starts runs in the cgroup atrium-node, so stopping it
 # (or cleaning up after a kill -9) kills exactly those processes, by pid.
 NODE_NAME=atrium-real-0
@@ -19,7 +21,7 @@ NODE_STORAGE_CLASS=atrium-local
 NODE_CGROUP=atrium-node
 NODE_RUN=/run/atrium-real-node            # machine-wide: which cluster owns the node
 NODE_CTR_ROOT="$ATRIUM_CACHE/k8s/node/containerd"
-NODE_PROCS=(provisioner coredns kube-proxy kubelet)
+NODE_PROCS=(provisioner coredns kube-router kube-proxy kubelet)
 
 node_ctr() { ctr --address "$1/node/containerd.sock" --namespace k8s.io "${@:2}"; }
 
@@ -69,6 +71,7 @@ node_cleanup() {
   while iptables -t nat -D POSTROUTING -s "$NODE_CIDR" ! -o "$NODE_BRIDGE" -m comment --comment atrium-node -j MASQUERADE 2>/dev/null; do :; done
   [ -x "$bin/kube" ] && "$bin/kube" kube-proxy --cleanup >/dev/null 2>&1 || true
   node_sweep_chains iptables; node_sweep_chains ip6tables
+  node_sweep_ipsets
   # 6. Cgroups, deepest first.
   local ss
   for ss in /sys/fs/cgroup/*/; do
@@ -110,6 +113,16 @@ node_sweep_chains() { # iptables|ip6tables
   fi
 }
 
+# kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, kube-router-*; inet6:* for
+# IPv6), once the sweep above removed the rules that use them.
+node_sweep_ipsets() {
+  command -v ipset >/dev/null || return 0
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|kube-router)' || true); do
+    ipset destroy "$set" 2>/dev/null || true
+  done
+}
+
 # Remove every task and container (CRI sandboxes are containers too) from
 # containerd's k8s.io namespace; images stay.
 node_forget_containers() {
@@ -130,7 +143,7 @@ node_supported() {
   elif [ ! -f /sys/fs/cgroup/pids/cgroup.procs ]; then why="it is written for cgroup v1 (this host has no /sys/fs/cgroup/pids)"
   else
     local c
-    for c in containerd runc iptables ip; do command -v "$c" >/dev/null || why="$c is not installed"; done
+    for c in containerd runc iptables ipset ip; do command -v "$c" >/dev/null || why="$c is not installed"; done
     [ -x /usr/lib/cni/bridge ] || why="the CNI plugins are not installed (Debian: containernetworking-plugins)"
   fi
   [ -z "$why" ] && return 0
@@ -421,6 +434,24 @@ EOF
     "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"$NODE_STORAGE_CLASS\"},\"provisioner\":\"atrium.dev/local-path\",\"reclaimPolicy\":\"Delete\",\"volumeBindingMode\":\"Immediate\"}"
 }
 
+# kube-router's firewall enforces the NetworkPolicies of the node's pods
+# (nothing else: kube-proxy serves Services, the bridge routes). It finds its
+# node by name, so it starts once the node is registered; no pod can be
+# scheduled before the taint above is the node's only one, and the wait for
+# its chains below keeps tests from starting before policies apply. No
+# health or metrics listener: their ports would be fixed machine-wide.
+node_start_firewall() {
+  start_in_cgroup kube-router "$bin/kube-router" --kubeconfig "$dir/admin.kubeconfig" \
+    --hostname-override "$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --enable-cni=false --enable-ipv4=true --enable-ipv6=false --health-port 0 --metrics-port 0 --v 1
+  for i in $(seq 300); do
+    iptables -S KUBE-ROUTER-FORWARD >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$dir/kube-router.pid")" 2>/dev/null || fail "real node: kube-router exited: $(tail -3 "$dir/kube-router.log")"
+    sleep 0.1
+  done
+  fail "real node: kube-router did not program its chains in 30 s"
+}
+
 # Wait for the node to be Ready, give it its own taint only (nothing removes
 # the API server's not-ready taint: the node lifecycle controller does not
 # run here, see kube.sh), and describe it for tests in DIR/real-node.json.
@@ -443,6 +474,7 @@ except Exception:
   done
   echo "kube.sh: real node $NODE_NAME Ready $(( ($(date +%s%N) - node_kubelet_started) / 1000000 )) ms after the kubelet started" >&2
   patch_node "$NODE_NAME" "{\"spec\":{\"taints\":[{\"key\":\"$NODE_TAINT_KEY\",\"value\":\"true\",\"effect\":\"NoSchedule\"}]}}"
+  node_start_firewall
   cat > "$dir/real-node.json" <<EOF
 {
   "name": "$NODE_NAME",
@@ -455,6 +487,7 @@ except Exception:
   "clusterDomain": "cluster.local",
   "containerdSocket": "$dir/node/containerd.sock",
   "images": {"pause": "$PAUSE_REF", "busybox": "$BUSYBOX_REF"},
+  "networkPolicies": "kube-router $(cat "$bin/kube-router.version") (firewall only)",
   "load": "bash $root/scripts/kube.sh load $dir ARCHIVE..."
 }
 EOF

@@ -51,6 +51,26 @@ test('network policies: hub and DNS only; internet egress never reaches the meta
   assert.ok(internet.spec?.egress?.[0]?.to?.[0]?.ipBlock?.except?.includes(METADATA_CIDR));
 });
 
+test('network policies: a hub outside the cluster and a DNS on the nodes are let through by address, only on their ports', () => {
+  const options = {
+    ...DEFAULT_KUBERNETES_OPTIONS,
+    hub: { ...DEFAULT_KUBERNETES_OPTIONS.hub, addresses: [{ cidr: '10.1.2.3/32', port: 8000 }] },
+    dnsAddresses: ['169.254.20.10/32'],
+  };
+  const [isolated] = networkPolicyManifests('ns', options);
+  const egress = isolated!.spec!.egress!;
+  const toHub = egress.find((rule) => rule.to?.some((peer) => peer.ipBlock?.cidr === '10.1.2.3/32'));
+  assert.deepEqual(toHub?.ports, [{ protocol: 'TCP', port: 8000 }], 'pods reach that hub on its port only');
+  const dns = egress.find((rule) => rule.ports?.some((port) => port.port === 53));
+  assert.ok(dns?.to?.some((peer) => peer.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns'), 'the kube-dns pods stay allowed');
+  assert.ok(dns?.to?.some((peer) => peer.ipBlock?.cidr === '169.254.20.10/32'));
+  const [ingress] = isolated!.spec!.ingress!;
+  assert.ok(ingress!._from?.some((peer) => peer.ipBlock?.cidr === '10.1.2.3/32'), 'that hub reaches the workspaces');
+  assert.deepEqual(ingress!.ports, [{ protocol: 'TCP', port: options.port }]);
+  // Without the options, no address block is allowed at all.
+  assert.ok(!JSON.stringify(networkPolicyManifests('ns', DEFAULT_KUBERNETES_OPTIONS)).includes('ipBlock'));
+});
+
 test('quota manifest carries the team quota, GPUs under the configured resource', () => {
   const q = resourceQuotaManifest('ns', { cpu: '8', memory: '32Gi', gpu: 8, pods: 4, storage: '50Gi' }, 'nvidia.com/gpu');
   assert.equal(q.spec?.hard?.['requests.nvidia.com/gpu'], '8');

@@ -96,6 +96,11 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': options.hub.namespace } },
     podSelector: { matchLabels: options.hub.podLabels },
   };
+  const hubAddresses = options.hub.addresses ?? [];
+  const dns = [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ];
   const policies: V1NetworkPolicy[] = [
     {
       apiVersion: 'networking.k8s.io/v1',
@@ -104,20 +109,19 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
       spec: {
         podSelector: userCode,
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ _from: [hubPeer], ports: [{ protocol: 'TCP', port: options.port }] }],
+        ingress: [{ _from: [hubPeer, ...hubAddresses.map((a) => ({ ipBlock: { cidr: a.cidr } }))], ports: [{ protocol: 'TCP', port: options.port }] }],
         egress: [
           { to: [hubPeer] },
+          ...hubAddresses.map((a) => ({ to: [{ ipBlock: { cidr: a.cidr } }], ports: [{ protocol: 'TCP', port: a.port }] })),
           {
             to: [
               {
                 namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
                 podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
               },
+              ...(options.dnsAddresses ?? []).map((cidr) => ({ ipBlock: { cidr } })),
             ],
-            ports: [
-              { protocol: 'UDP', port: 53 },
-              { protocol: 'TCP', port: 53 },
-            ],
+            ports: dns,
           },
         ],
       },

@@ -30,7 +30,7 @@ import { KeyedOnce } from '../keyed.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
-import type { SizePlacement } from './options.js';
+import type { KubernetesSpawnerOptions, SizePlacement } from './options.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { FATAL_WAITING } from './pod-status.js';
 import { parseQuotaRefusal, quotaMessage } from './quota.js';
@@ -230,7 +230,7 @@ export function modelServerManifests(
 }
 
 /** Only the hub reaches model servers (the token protects them too; this keeps other pods from even trying). */
-function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabels: Record<string, string> }): V1NetworkPolicy {
+function modelNetworkPolicy(namespace: string, hub: KubernetesSpawnerOptions['hub']): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -241,7 +241,10 @@ function modelNetworkPolicy(namespace: string, hub: { namespace: string; podLabe
       policyTypes: ['Ingress'],
       ingress: [
         {
-          _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': hub.namespace } }, podSelector: { matchLabels: hub.podLabels } }],
+          _from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': hub.namespace } }, podSelector: { matchLabels: hub.podLabels } },
+            ...(hub.addresses ?? []).map((a) => ({ ipBlock: { cidr: a.cidr } })),
+          ],
           ports: [{ protocol: 'TCP', port: MODEL_PORT }],
         },
       ],

@@ -58,8 +58,20 @@ export interface KubernetesSpawnerOptions {
    * reach, such as kwok's simulated pods in tests.
    */
   readiness: 'http' | 'pod-ready';
-  /** How the hub itself is found by NetworkPolicies: namespace and pod labels. */
-  hub: { namespace: string; podLabels: Record<string, string> };
+  /**
+   * How the hub itself is found by NetworkPolicies: namespace and pod labels,
+   * and `addresses` for a hub that does not run as pods of this cluster (on
+   * a machine outside it, or with the host's network): its address blocks
+   * and the port pods reach it on. Those blocks may reach the workspace and
+   * model-server ports too, as the hub's pods may.
+   */
+  hub: { namespace: string; podLabels: Record<string, string>; addresses?: { cidr: string; port: number }[] };
+  /**
+   * Where pods send DNS queries when the cluster's DNS is not the kube-dns
+   * pods in kube-system (NodeLocal DNSCache's 169.254.20.10, a DNS server on
+   * the nodes): address blocks allowed on port 53. The kube-dns pods are always allowed.
+   */
+  dnsAddresses?: string[];
   /** Allow egress to the internet (never to the cloud metadata address or cluster-private ranges). */
   allowInternetEgress: boolean;
   /**

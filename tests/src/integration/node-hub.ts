@@ -23,6 +23,8 @@ export interface RealNode {
   clusterDns: string;
   /** The node's own test image (Debian's busybox), for tests of the node itself. */
   images: { busybox: string };
+  /** What enforces NetworkPolicies for the node's pods (kube-router's firewall). */
+  networkPolicies: string;
 }
 
 const file = process.env.ATRIUM_TEST_REAL_NODE;
@@ -65,7 +67,7 @@ export async function realNodeSettings(options: { admin: k8s.KubeConfig; dir: st
         storageClass: node.storageClass,
         homeSize: '1Gi',
         imagePullPolicy: 'Never',
-        hubUrl: `http://${node.hostIp}:${options.port}`,
+        ...hubOnTheHost(node, options.port),
         hubServiceAccount: `${HUB_SA.namespace}/${HUB_SA.name}`,
         placement,
       },
@@ -73,6 +75,15 @@ export async function realNodeSettings(options: { admin: k8s.KubeConfig; dir: st
     teamQuotas: { default: { cpu: '8', memory: '32Gi', gpu: 0, pods: 10, storage: '50Gi' } },
   };
   return { settings, prefix, node };
+}
+
+/**
+ * The hub of these tests runs on the host, not as a pod: pods reach it on the
+ * node's bridge address, and the node enforces NetworkPolicies (kube-router),
+ * so the hub and the node's DNS (CoreDNS on the host too) are allowed by address.
+ */
+export function hubOnTheHost(node: RealNode, port: number): { hubUrl: string; hubAddresses: { cidr: string; port: number }[]; dnsAddresses: string[] } {
+  return { hubUrl: `http://${node.hostIp}:${port}`, hubAddresses: [{ cidr: `${node.hostIp}/32`, port }], dnsAddresses: [`${node.clusterDns}/32`] };
 }
 
 /** The same settings as a configuration file, for a hub started by its CLI. */

@@ -18,6 +18,7 @@ import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
 import { browserLogin, cacheDir, call, repoRoot, waitFor } from './helpers.js';
+import { printedBy } from './kernels.js';
 import { adminConfig, kubeconfigFile, randomSuffix } from './kube.js';
 import { bridgeRelay, realNode, skipRealNode } from './node-hub.js';
 
@@ -89,9 +90,11 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
       persistence: { storageClass: node.storageClass, size: '1Gi' },
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
       ...onNode,
-      spawner: { namespacePrefix: prefix, storageClass: node.storageClass, homeSize: '1Gi', placement: { small: onNode } },
+      // The node's cluster DNS is CoreDNS on the host, not kube-dns pods: allowed by address.
+      spawner: { namespacePrefix: prefix, storageClass: node.storageClass, homeSize: '1Gi', placement: { small: onNode }, dnsAddresses: [`${node.clusterDns}/32`] },
       catalog: {
-        sizes: { small: { displayName: 'Small', description: '1 CPU and 2 GiB of memory.', cpu: 1, memory: '2Gi', gpu: 0 } },
+        // Half a CPU: two workspaces and the hub fit on the 2-CPU test node.
+        sizes: { small: { displayName: 'Small', description: 'Half a CPU and 1 GiB of memory.', cpu: 0.5, memory: '1Gi', gpu: 0 } },
         images: [
           {
             name: 'minimal',
@@ -136,24 +139,35 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     assert.match(await login.text(), /<form[^>]*login/i);
   });
 
-  test('the installed hub starts a workspace pod; after kubectl delete pod of the hub, the new hub re-adopts it', async () => {
-    const { cookie, xsrf } = await browserLogin(base, 'admin', adminPassword);
-    const asAdmin = { headers: { Cookie: cookie, 'X-XSRF-Token': xsrf } };
-    assert.equal((await call(base, 'POST', '/hub/api/teams', { ...asAdmin, body: { name: 'analytics' } })).status, 201);
-    const user = await call(base, 'POST', '/hub/api/users', { ...asAdmin, body: { name: 'rita', teams: [{ team: 'analytics', role: 'member' }] } });
+  let asAdmin: { headers: Record<string, string> };
+  /** A member of analytics with an API token. */
+  async function member(name: string): Promise<string> {
+    if (!asAdmin) {
+      const { cookie, xsrf } = await browserLogin(base, 'admin', adminPassword);
+      asAdmin = { headers: { Cookie: cookie, 'X-XSRF-Token': xsrf } };
+      assert.equal((await call(base, 'POST', '/hub/api/teams', { ...asAdmin, body: { name: 'analytics' } })).status, 201);
+    }
+    const user = await call(base, 'POST', '/hub/api/users', { ...asAdmin, body: { name, teams: [{ team: 'analytics', role: 'member' }] } });
     assert.equal(user.status, 201, user.text);
-    const token = await call(base, 'POST', '/hub/api/users/rita/tokens', { ...asAdmin, body: { note: 'helm test' } });
+    const token = await call(base, 'POST', `/hub/api/users/${name}/tokens`, { ...asAdmin, body: { note: 'helm test' } });
     assert.equal(token.status, 201, token.text);
-    ritaToken = token.json.token;
-
-    const started = await call(base, 'POST', '/hub/api/users/rita/workspaces/analysis', { token: ritaToken, body: { image: 'minimal', size: 'small' } });
+    return token.json.token;
+  }
+  const workspaceStatus = async (user: string, token: string) => (await call(base, 'GET', `/hub/api/users/${user}/workspaces/analysis`, { token }).catch(() => undefined))?.json;
+  async function startAnalysis(user: string, token: string): Promise<void> {
+    const started = await call(base, 'POST', `/hub/api/users/${user}/workspaces/analysis`, { token, body: { image: 'minimal', size: 'small' } });
     assert.equal(started.status, 202, started.text);
-    const status = async () => (await call(base, 'GET', '/hub/api/users/rita/workspaces/analysis', { token: ritaToken }).catch(() => undefined))?.json;
-    await waitFor('the workspace to run', async () => {
-      const s = await status();
+    await waitFor(`${user}'s workspace to run`, async () => {
+      const s = await workspaceStatus(user, token);
       if (s?.status === 'failed') throw new Error(`failed: ${s.message}`);
       return s?.status === 'running';
     }, 300_000, 1000);
+  }
+
+  test('the installed hub starts a workspace pod; after kubectl delete pod of the hub, the new hub re-adopts it', async () => {
+    ritaToken = await member('rita');
+    await startAnalysis('rita', ritaToken);
+    const status = () => workspaceStatus('rita', ritaToken);
     const workspace = await core.readNamespacedPod({ name: 'ws-rita--analysis', namespace: `${prefix}analytics` });
     assert.equal(workspace.spec?.nodeName, realNode().name);
     const lab = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
@@ -171,4 +185,80 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     const again = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
     assert.equal(again.status, 200, 'and routes to it');
   });
+
+  test('NetworkPolicies are enforced: a workspace reaches the hub, but not another user\'s workspace or the cloud metadata address', async (t) => {
+    const node = realNode();
+    assert.ok(node.networkPolicies, 'the real node enforces NetworkPolicies');
+    const samToken = await member('sam');
+    await startAnalysis('sam', samToken);
+    const teamNamespace = `${prefix}analytics`;
+    const sam = await core.readNamespacedPod({ name: 'ws-sam--analysis', namespace: teamNamespace });
+    const samIp = sam.status!.podIP!;
+    // The hub's pods reach sam's workspace (its proxy is how sam works in it).
+    assert.equal((await call(base, 'GET', '/user/sam/analysis/api/status', { token: samToken })).status, 200);
+
+    // Probes run as code in rita's kernel, through the hub's proxy, like anything she types.
+    const probe = [
+      'import json, os, socket, urllib.request, urllib.error',
+      'def tcp(host, port):',
+      '    s = socket.socket(); s.settimeout(4)',
+      '    try:',
+      '        s.connect((host, port)); return "open"',
+      '    except socket.timeout: return "timeout"',
+      '    except OSError as e: return type(e).__name__',
+      '    finally: s.close()',
+      'def http(url):',
+      '    try: return urllib.request.urlopen(url, timeout=10).status',
+      '    except urllib.error.HTTPError as e: return e.code',
+      '    except Exception as e: return type(e).__name__ + ": " + str(e)',
+    ].join('\n');
+    const kernel = await call(base, 'POST', '/user/rita/analysis/api/kernels', { token: ritaToken, body: { name: 'python3' } });
+    assert.equal(kernel.status, 201, kernel.text);
+    const channels = `${base.replace(/^http/, 'ws')}/user/rita/analysis/api/kernels/${kernel.json.id}/channels`;
+    const printed = await printedBy(
+      channels,
+      { Authorization: `token ${ritaToken}` },
+      `${probe}\nprint(json.dumps({"hub": http(os.environ["ATRIUM_HUB_URL"] + "/hub/api/"), "otherWorkspace": tcp(${JSON.stringify(samIp)}, 8888), "metadata": tcp("169.254.169.254", 80)}))`,
+    );
+    const fromWorkspace = JSON.parse(printed.trim()) as { hub: unknown; otherWorkspace: string; metadata: string };
+    assert.equal(fromWorkspace.hub, 200, `the workspace reaches the hub by its Service name: ${printed}`);
+    assert.notEqual(fromWorkspace.otherWorkspace, 'open', `rita's workspace must not reach sam's JupyterLab at ${samIp}:8888`);
+    assert.notEqual(fromWorkspace.metadata, 'open', 'the workspace must not reach 169.254.169.254');
+
+    // The same probe from a pod no policy selects, on the same node: what the
+    // workspace would reach without its policy (the metadata address answers
+    // on some machines only; where it does, the policy is what stops it).
+    const control = await runControlPod(`${probe}\nprint(json.dumps({"metadata": tcp("169.254.169.254", 80)}))`);
+    if (control.metadata === 'open') t.diagnostic('169.254.169.254:80 answers pods without a policy; the workspace policy blocks it');
+    else t.diagnostic(`nothing answers on 169.254.169.254:80 here (${control.metadata}); the workspace's refusal is shown by sam's workspace only`);
+  });
+
+  /** Run Python in a one-off pod of the minimal image on the real node, outside any Atrium policy, and parse what it printed. */
+  async function runControlPod(code: string): Promise<Record<string, string>> {
+    const node = realNode();
+    const name = `control-${randomSuffix()}`;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          restartPolicy: 'Never',
+          nodeSelector: node.nodeSelector,
+          tolerations: [node.toleration],
+          automountServiceAccountToken: false,
+          containers: [{ name: 'probe', image: 'atrium/minimal:2026.11', imagePullPolicy: 'Never', command: ['python3', '-c', code], resources: { limits: { cpu: '200m', memory: '128Mi' } } }],
+        },
+      },
+    });
+    try {
+      await waitFor('the control pod to finish', async () => {
+        const phase = (await core.readNamespacedPod({ name, namespace })).status?.phase;
+        if (phase === 'Failed') throw new Error(`the control pod failed: ${await core.readNamespacedPodLog({ name, namespace }).catch(() => '')}`);
+        return phase === 'Succeeded';
+      }, 120_000, 500);
+      return JSON.parse((await core.readNamespacedPodLog({ name, namespace })).trim());
+    } finally {
+      await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    }
+  }
 });

@@ -45,6 +45,8 @@ describe('dataset mounts in a workspace pod on the real node', { skip: skipRealN
     s3relay = await bridgeRelay(node.hostIp, new URL(s3.endpoint));
     // Presigned URLs name the address the pod reaches the store at.
     store = await freshS3Store('atrium-pods', { presign: { endpoint: `http://${node.hostIp}:${s3relay.port}` } });
+    // The node enforces NetworkPolicies: the mount agent reaches the store only through the rule for it.
+    settings.spawner.kubernetes.objectStoreEgress = [{ cidr: `${node.hostIp}/32`, port: s3relay.port }];
     t = await startTestHub(
       { ...settings, host: node.hostIp, port, dataAccess: { reconcileSeconds: 2, mount: { pollSeconds: 4, urlSeconds: 60 } } } as never,
       dir,

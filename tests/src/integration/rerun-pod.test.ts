@@ -23,7 +23,7 @@ import { call, createUser, repoRoot, startTestHub, waitFor, type TestHub } from 
 import { KubernetesNotebookRuns, KubernetesSpawner, loadCatalog } from '@atrium/spawner';
 import { freePort } from './cli-hub.js';
 import { adminConfig, HUB_SA, hubIdentity, randomSuffix, skipKube } from './kube.js';
-import { realNode, skipRealNode, type RealNode } from './node-hub.js';
+import { hubOnTheHost, realNode, skipRealNode, type RealNode } from './node-hub.js';
 import { card, notebook } from './model-notebooks.js';
 
 const code = (source: string) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source });
@@ -109,8 +109,7 @@ describe('notebook re-runs as pods on a real node', { skip: skipRealNode, timeou
           namespacePrefix: prefix,
           storageClass: node.storageClass,
           hubServiceAccount: `${HUB_SA.namespace}/${HUB_SA.name}`,
-          // Pods reach the hub on the host (the node's NetworkPolicies are not enforced: docs/kubernetes-testing.md).
-          hubUrl: `http://${node.hostIp}:${port}`,
+          ...hubOnTheHost(node, port),
           imagePullPolicy: 'Never',
           placement: { small: onRealNode, medium: onRealNode },
           startTimeoutSeconds: 240,
