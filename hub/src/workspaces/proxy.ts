@@ -1,10 +1,10 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
 import { stripCookie } from '../identity/cookies.js';
 import { SESSION_COOKIE, type IdentityService, type RequestIdentity } from '../identity/identity.js';
 import { log } from '../core/log.js';
 import { renderMessagePage } from '../core/pages/layout.js';
+import { Forwarder } from './forward.js';
 import type { WorkspaceManager } from './manager.js';
 
 const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
@@ -48,33 +48,21 @@ function wantsHtml(req: IncomingMessage): boolean {
  * credentials for the server's own token, which never reaches a browser.
  */
 export class WorkspaceProxy {
-  // Without an agent http-proxy opens a new connection per request and sends
-  // `Connection: close`; reusing connections to the servers is most of the
-  // proxy's throughput.
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 30_000 });
-  private readonly proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: false, agent: this.agent });
+  private readonly forwarder = new Forwarder({
+    // JupyterLab sets its own login cookie after token authentication; the
+    // hub is the only authority here, so it does not reach the browser.
+    keepSetCookie: (cookie) => !cookie.startsWith('username-'),
+    unreachable: (err, req, res) => {
+      log.warn('proxy error', { url: req.url?.split('?')[0], reason: err.message });
+      this.reply(req, res, 502, 'workspace_unreachable', 'Your workspace is not answering',
+        'The hub could not reach this workspace. It may be restarting or may have stopped; check its status on the home page.');
+    },
+  });
 
   constructor(
     private readonly identity: IdentityService,
     private readonly manager: WorkspaceManager,
-  ) {
-    this.proxy.on('error', (err, req, res) => {
-      log.warn('proxy error', { url: (req as IncomingMessage).url?.split('?')[0], reason: err.message });
-      if (res && 'writeHead' in res) {
-        const response = res as ServerResponse;
-        if (!response.headersSent) {
-          this.reply(req as IncomingMessage, response, 502, 'workspace_unreachable', 'Your workspace is not answering',
-            'The hub could not reach this workspace. It may be restarting or may have stopped; check its status on the home page.');
-        } else response.end();
-      } else (res as Duplex | undefined)?.destroy();
-    });
-    this.proxy.on('proxyRes', (proxyRes) => {
-      // JupyterLab sets its own login cookie after token authentication; the
-      // hub is the only authority here, so it does not reach the browser.
-      const cookies = proxyRes.headers['set-cookie'];
-      if (cookies) proxyRes.headers['set-cookie'] = cookies.filter((c) => !c.startsWith('username-'));
-    });
-  }
+  ) {}
 
   /**
    * Handle an HTTP request under /user/. `signIn`: where an anonymous
@@ -90,8 +78,8 @@ export class WorkspaceProxy {
       this.reply(req, res, checked.status, checked.code, checked.title, checked.message, checked.action);
       return;
     }
-    this.prepareUpstream(req, checked.token);
-    this.proxy.web(req, res, { target: checked.target });
+    this.prepareUpstream(req);
+    this.forwarder.web(req, res, { target: checked.target, authorization: `token ${checked.token}` });
   }
 
   /** Handle a WebSocket upgrade under /user/ (kernels, terminals). */
@@ -101,12 +89,12 @@ export class WorkspaceProxy {
       socket.end(`HTTP/1.1 ${checked.status} ${checked.title}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    this.prepareUpstream(req, checked.token);
-    this.proxy.ws(req, socket, head, { target: checked.target });
+    this.prepareUpstream(req);
+    this.forwarder.upgrade(req, socket, head, { target: checked.target, authorization: `token ${checked.token}` });
   }
 
-  private prepareUpstream(req: IncomingMessage, token: string): void {
-    req.headers.authorization = `token ${token}`;
+  /** The hub's session cookie is for the hub only. */
+  private prepareUpstream(req: IncomingMessage): void {
     const cookie = stripCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie === undefined) delete req.headers.cookie;
     else req.headers.cookie = cookie;
@@ -189,7 +177,6 @@ export class WorkspaceProxy {
   }
 
   close(): void {
-    this.proxy.close();
-    this.agent.destroy();
+    this.forwarder.close();
   }
 }

@@ -1,0 +1,168 @@
+/**
+ * Forwards one request, or one WebSocket upgrade, to a workspace server once
+ * the proxy has decided who may go where. Written on node:http alone: every
+ * request to a workspace passes here, and a general-purpose proxy library's
+ * chain of passes cost about a third more CPU per request
+ * (docs/benchmarks.md, proxy overhead).
+ */
+import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), and are never passed on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+export interface ForwardTarget {
+  target: URL;
+  /** Replaces whatever credential the caller sent: the server's own token. */
+  authorization: string;
+}
+
+export interface ForwardHooks {
+  /** A response cookie the browser must not get (false: dropped). */
+  keepSetCookie(value: string): boolean;
+  /** The server could not be reached, or failed before answering. */
+  unreachable(err: Error, req: IncomingMessage, res: ServerResponse): void;
+}
+
+export class Forwarder {
+  // Reusing connections to the servers is most of the proxy's throughput.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 30_000 });
+
+  constructor(private readonly hooks: ForwardHooks) {}
+
+  web(req: IncomingMessage, res: ServerResponse, to: ForwardTarget, mayRetry = true): void {
+    const upstream = request({
+      host: to.target.hostname,
+      port: to.target.port,
+      method: req.method,
+      path: req.url,
+      headers: upstreamHeaders(req, to.authorization, false),
+      agent: this.agent,
+    });
+    upstream.on('response', (up) => {
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, this.responseHeaders(up.rawHeaders));
+      up.pipe(res);
+      // The server died mid-answer: the client must see a broken response, not a short one.
+      up.on('aborted', () => res.destroy());
+      up.on('error', () => res.destroy());
+    });
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (res.headersSent || res.destroyed) return void res.destroy();
+      // A kept-alive connection the server closed meanwhile: try once on a fresh
+      // one, when no body has been consumed that could not be sent again.
+      if (mayRetry && upstream.reusedSocket && err.code === 'ECONNRESET' && NO_BODY.has(req.method ?? 'GET') && !hasBody(req)) {
+        return this.web(req, res, to, false);
+      }
+      this.hooks.unreachable(err, req, res);
+    });
+    // A client that goes away (a closed tab, a cancelled long poll) frees the server's side too.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (hasBody(req)) req.pipe(upstream);
+    else upstream.end();
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, to: ForwardTarget): void {
+    const client = socket as Socket;
+    const upstream = request({
+      host: to.target.hostname,
+      port: to.target.port,
+      method: req.method,
+      path: req.url,
+      headers: upstreamHeaders(req, to.authorization, true),
+      agent: this.agent,
+    });
+    const fail = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    client.on('error', fail);
+    upstream.on('error', () => {
+      if (client.writable) client.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else client.destroy();
+    });
+    upstream.on('upgrade', (up, server: Socket, serverHead: Buffer) => {
+      // Kernel messages are small and latency-bound: no Nagle delay on either leg.
+      for (const s of [client, server]) {
+        s.setNoDelay(true);
+        s.setTimeout(0);
+        s.setKeepAlive(true, 0);
+      }
+      server.on('error', fail);
+      client.write(statusLine(up) + headerLines(this.responseHeaders(up.rawHeaders, true)) + '\r\n');
+      if (serverHead.length > 0) client.write(serverHead);
+      if (head.length > 0) server.write(head);
+      server.pipe(client).pipe(server);
+    });
+    // The server refused the upgrade (e.g. 403 or 404): pass its answer on and close.
+    upstream.on('response', (up) => {
+      client.write(statusLine(up) + headerLines(this.responseHeaders(up.rawHeaders)) + 'Connection: close\r\n\r\n');
+      up.pipe(client);
+    });
+    upstream.end();
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** The server's response headers for the client: the connection's own left out (but those of a 101 kept), unwanted cookies dropped. */
+  private responseHeaders(raw: string[], upgraded = false): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) && !(upgraded && (lower === 'connection' || lower === 'upgrade'))) continue;
+      if (lower === 'set-cookie' && !this.hooks.keepSetCookie(raw[i + 1]!)) continue;
+      out.push(name, raw[i + 1]!);
+    }
+    return out;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+}
+
+/**
+ * What the server is sent: the caller's headers without the connection's own,
+ * the server's token instead of the caller's credential, and where the
+ * request came from (X-Forwarded-*). The Host header is kept: JupyterLab
+ * compares it with the Origin of WebSocket and state-changing requests.
+ */
+export function upstreamHeaders(req: IncomingMessage, authorization: string, upgrade: boolean): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    headers[name] = value;
+  }
+  headers.authorization = authorization;
+  if (upgrade) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = req.headers.upgrade ?? 'websocket';
+  }
+  const socket = req.socket as Socket & { encrypted?: boolean };
+  const proto = upgrade ? (socket.encrypted ? 'wss' : 'ws') : socket.encrypted ? 'https' : 'http';
+  const append = (name: string, value: string) => {
+    const existing = req.headers[name];
+    headers[name] = existing ? `${Array.isArray(existing) ? existing.join(', ') : existing}, ${value}` : value;
+  };
+  append('x-forwarded-for', socket.remoteAddress ?? '');
+  append('x-forwarded-port', String(socket.localPort ?? ''));
+  append('x-forwarded-proto', proto);
+  append('x-forwarded-host', req.headers.host ?? '');
+  return headers;
+}
+
+function statusLine(res: IncomingMessage): string {
+  return `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
+}
+
+function headerLines(flat: string[]): string {
+  let out = '';
+  for (let i = 0; i < flat.length; i += 2) out += `${flat[i]}: ${flat[i + 1]}\r\n`;
+  return out;
+}
