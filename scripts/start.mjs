@@ -7,13 +7,14 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const run = (cmd, args) => {
-  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env: { ...process.env, npm_config_build_from_source: 'true' } });
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
 
 if (!existsSync(path.join(root, 'node_modules'))) {
   console.log('First run: installing dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // No dependency builds or downloads anything at install (docs/decisions.md).
+  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
 }
 // bubblewrap: the sandbox user code runs in (Debian's package; skipped when present).
 run('bash', ['scripts/ensure-system-packages.sh']);

@@ -3,14 +3,14 @@
 # need, builds, starts PostgreSQL, then runs unit, integration and browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export npm_config_build_from_source=true
 
 # Downloads and build outputs live in the per-user cache (ATRIUM_CACHE), so
 # later runs and other clones on this machine start warm.
 source scripts/cache-dir.sh
 
 suite=${1:-all}
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# --ignore-scripts: no dependency may build or download anything at install.
+[ -d node_modules ] || npm ci --no-audit --no-fund --ignore-scripts
 bash scripts/ensure-system-packages.sh --tests
 
 # Free loopback ports, so a second run on the same machine cannot collide.

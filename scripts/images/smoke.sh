@@ -56,7 +56,7 @@ python -c 'import pandas, numpy, sklearn, matplotlib, pyarrow, scipy; print(\"pa
 echo "node $(node --version)"
 node /opt/atrium/hub/dist/main.js --help | head -1
 node /opt/atrium/hub/dist/main.js openapi | head -c 200 | grep -o "Atrium hub API"
-node -e "const D=require(\"/opt/atrium/node_modules/better-sqlite3\"); console.log(\"sqlite\", new D(\":memory:\").prepare(\"select sqlite_version() v\").get().v)"
+node -e "const D=require(\"/opt/atrium/node_modules/libsql\"); console.log(\"sqlite\", new D(\":memory:\").prepare(\"select sqlite_version() v\").get().v)"
 echo "state dir $ATRIUM_STATE_DIR $(stat -c %U /var/lib/atrium)"
 for c in python3 tini; do echo "$c at $(command -v $c)"; done' \
         '^uid 1000 gid 1000 atrium$' '^node v20\.' '^Usage:' '^Atrium hub API$' '^sqlite 3\.' '^state dir /var/lib/atrium atrium$' '^python3 at /usr/bin/python3$' '^tini at /usr/bin/tini$'
