@@ -1,6 +1,6 @@
 export { LocalProcessSpawner } from './local-spawner.js';
 export type { LocalProcessSpawnerOptions, LocalSpawnerState } from './local-spawner.js';
-export { EnvironmentManager, PipProgress, envHash } from './environments.js';
+export { EnvironmentManager, InstallProgress, envHash } from './environments.js';
 export type { EnvironmentManagerOptions, PythonInfo } from './environments.js';
 export { detectCgroups } from './limits.js';
 export type { MemoryEnforcement, AppliedLimits, CgroupSupport } from './limits.js';
