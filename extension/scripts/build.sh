@@ -21,6 +21,8 @@ python="${ATRIUM_PYTHON:-python3}"
 
 # Build tools, pinned. JupyterLab matches the curated images (images/*/requirements.txt).
 pins=(jupyterlab==4.6.6 jupyter-builder==1.3.0 hatchling==1.33.0 hatch-jupyter-builder==0.10.0)
+# Installed with uv (from PyPI, the version the hub's environments use), a few times faster than pip.
+uv_pin=uv==0.13.9
 
 force=0 check=0
 for arg in "$@"; do
@@ -62,10 +64,13 @@ started=$(date +%s)
 
 # 1. Build venv (rebuilt when the pins change).
 if [ "$(cat "$venv/.atrium-pins" 2>/dev/null)" != "${pins[*]}" ]; then
-  echo "extension: creating the build environment in ${venv#$root/} (first time: about a minute)"
+  echo "extension: creating the build environment in ${venv#$root/} (first time: about 20 s)"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off -q "${pins[@]}"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off -q "$uv_pin"
+  UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 UV_NO_PROGRESS=1 \
+    UV_DEFAULT_INDEX="${UV_DEFAULT_INDEX:-${PIP_INDEX_URL:-https://pypi.org/simple}}" \
+    "$venv/bin/uv" pip install -q --compile-bytecode --python "$venv/bin/python" "${pins[@]}"
   echo "${pins[*]}" > "$venv/.atrium-pins"
 fi
 # jupyter-builder runs a bundled CommonJS yarn.js from the venv; should the cache
