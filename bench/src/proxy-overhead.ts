@@ -7,6 +7,7 @@
  *   node bench/dist/proxy-overhead.js [--targets …] [--duration 10] [--connections 16]
  *        [--threads 1] [--rounds 3] [--warmup 2] [--path api/status]
  */
+import { readFileSync } from "node:fs";
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, withServer, type TargetOutcome } from "./harness.js";
 import { CpuMeter, fmt, signed, http, intArg, parseArgs, percentile, pct, printTable, writeResult, type CpuShare } from "./util.js";
@@ -35,7 +36,22 @@ export function proxyOverheadOptions(args: Map<string, string>): ProxyOverheadOp
   };
 }
 
-export type RoundResult = Omit<WrkResult, "raw">;
+export type RoundResult = Omit<WrkResult, "raw"> & {
+  /** CPU time (user + system) the proxy process spent per request in this round, µs; proxy routes only. */
+  proxyCpuUsPerRequest?: number;
+};
+
+/** CPU time (user + system) of a process so far, in µs (clock ticks of 10 ms). */
+function cpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / CLOCK_TICKS);
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
 
 export interface Measured {
   rounds: RoundResult[];
@@ -43,6 +59,7 @@ export interface Measured {
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  proxyCpuUsPerRequest?: number;
 }
 
 export interface RouteResult extends Measured {
@@ -124,27 +141,42 @@ async function measure(
   for (let i = 0; i < opts.rounds; i++) {
     const order = i % 2 === 0 ? routes : [...routes].reverse();
     for (const r of order) {
-      const { raw, ...res } = await runWrk(`${r.url}${opts.path}`, { threads, connections, headers: r.headers, durationSec });
+      const pid = r.via === "proxy" ? target.proxyPid() : null;
+      const cpuBefore = pid ? cpuUs(pid) : undefined;
+      const { raw, ...wrk } = await runWrk(`${r.url}${opts.path}`, { threads, connections, headers: r.headers, durationSec });
+      const cpuAfter = pid ? cpuUs(pid) : undefined;
+      const res: RoundResult = { ...wrk };
+      // Includes what the proxy did for wrk's requests only: nothing else talks to the hub during a round.
+      if (cpuBefore !== undefined && cpuAfter !== undefined && wrk.requests > 0) res.proxyCpuUsPerRequest = (cpuAfter - cpuBefore) / wrk.requests;
       if (res.non2xx > 0 || res.requests === 0) {
         throw new Error(`${target.name} ${r.route}: ${res.non2xx} non-2xx responses of ${res.requests}\n${raw}`);
       }
       rounds.get(r.route)?.push(res);
       console.log(
         `  ${target.name} ${r.route.padEnd(12)} round ${i + 1}/${opts.rounds}${label}: ${fmt(res.requestsPerSec, 0)} req/s, ` +
-          `p50 ${fmt(res.p50Ms)} ms, p99 ${fmt(res.p99Ms)} ms${res.socketErrors ? `, ${res.socketErrors} socket errors` : ""}`,
+          `p50 ${fmt(res.p50Ms)} ms, p99 ${fmt(res.p99Ms)} ms${res.proxyCpuUsPerRequest !== undefined ? `, proxy CPU ${fmt(res.proxyCpuUsPerRequest, 0)} µs/req` : ""}` +
+          `${res.socketErrors ? `, ${res.socketErrors} socket errors` : ""}`,
       );
     }
   }
   const out = new Map<string, Measured>();
   for (const [route, rs] of rounds) {
+    const cpu = rs.map((x) => x.proxyCpuUsPerRequest).filter((x): x is number => x !== undefined);
     out.set(route, {
       rounds: rs,
       requestsPerSec: percentile(rs.map((x) => x.requestsPerSec), 50),
       p50Ms: percentile(rs.map((x) => x.p50Ms), 50),
       p99Ms: percentile(rs.map((x) => x.p99Ms), 50),
+      ...(cpu.length > 0 ? { proxyCpuUsPerRequest: percentile(cpu, 50) } : {}),
     });
   }
   return out;
+}
+
+/** JupyterHub's direct row: what CHP's added latency is measured against. */
+function chpDirect(outcomes: TargetOutcome<ProxyOverheadResult>[], pick: (r: RouteResult) => Measured | null): Measured | null {
+  const route = outcomes.find((o) => o.target === "jupyterhub")?.result?.routes.find((r) => r.via === "direct");
+  return route ? pick(route) : null;
 }
 
 export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>[]): void {
@@ -155,7 +187,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
     const rows: string[][] = [];
     for (const o of outcomes) {
       if (!o.result) {
-        rows.push([o.target, "failed", "", "", "", "", "", "", "", ""]);
+        rows.push([o.target, "failed", "", "", "", "", "", "", "", "", "", ""]);
         continue;
       }
       const directRoute = o.result.routes.find((r) => r.via === "direct");
@@ -174,6 +206,8 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
           isProxy && direct ? signed(m.p99Ms - direct.p99Ms) : "",
           isProxy && direct ? `${fmt(m.requestsPerSec / direct.requestsPerSec)}×` : "",
           isProxy && chp ? `${fmt(m.requestsPerSec / chp.requestsPerSec)}×` : "",
+          isProxy && chp && direct && chpDirect(outcomes, pick) ? `${fmt((m.p50Ms - direct.p50Ms) / (chp.p50Ms - chpDirect(outcomes, pick)!.p50Ms))}×` : "",
+          m.proxyCpuUsPerRequest !== undefined ? fmt(m.proxyCpuUsPerRequest, 0) : "",
           isProxy ? pct(o.result.cpu.others) : "",
         ]);
       }
@@ -181,7 +215,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
     if (rows.length === 0) return;
     printTable(
       title,
-      ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "req/s vs CHP", "other CPU"],
+      ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "req/s vs CHP", "added p50 vs CHP's", "proxy CPU µs/req", "other CPU"],
       rows,
     );
   };

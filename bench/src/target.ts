@@ -44,6 +44,8 @@ export interface Target {
   spawn(user: string, opts?: SpawnOptions): Promise<ServerInfo>;
   /** Stops the user's server and waits until the hub reports it stopped. */
   stopServer(user: string): Promise<void>;
+  /** The process that proxies requests to servers (its CPU per request is reported), or null if not known. */
+  proxyPid(): number | null;
   /** The hub's log (null before start()); kept with the results when a target fails. */
   logFile(): string | null;
   /** Stops the hub, its proxy and every server. Safe to call twice. */

@@ -125,6 +125,11 @@ export class AtriumTarget implements Target {
     return this.tmp ? join(this.tmp, "hub.log") : null;
   }
 
+  /** The hub proxies itself. */
+  proxyPid(): number | null {
+    return this.hub?.pid ?? null;
+  }
+
   private serverApi(user: string): string {
     return `${this.hubUrl}/hub/api/users/${user}/workspaces/${this.opts.workspace}`;
   }

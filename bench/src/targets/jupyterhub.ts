@@ -297,6 +297,14 @@ export class JupyterHubTarget implements Target {
     }
   }
 
+  /** configurable-http-proxy, from the pid file JupyterHub writes for it. */
+  proxyPid(): number | null {
+    const file = this.tmp ? join(this.tmp, "proxy.pid") : "";
+    if (!file || !existsSync(file)) return null;
+    const pid = Number(readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  }
+
   /** Where the hub's log is, for error reports. */
   logFile(): string | null {
     return this.tmp ? join(this.tmp, "jupyterhub.log") : null;
