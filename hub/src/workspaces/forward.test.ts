@@ -17,7 +17,7 @@ let proxy: Server;
 let proxyUrl: string;
 const unreachable: string[] = [];
 let forwarder: Forwarder;
-let target = () => ({ target: upstreamUrl, authorization: 'token server-token' });
+let target = (): { target: URL; authorization: string; cookie?: string } => ({ target: upstreamUrl, authorization: 'token server-token', cookie: '_xsrf=abc' });
 
 const listen = async (server: Server) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,7 +81,7 @@ after(() => {
 test('a request reaches the server with its body, the server token instead of the caller’s, the Host kept and where it came from', async () => {
   const res = await fetch(`${proxyUrl}/user/alice/default/api/contents?x=1`, {
     method: 'PUT',
-    headers: { Authorization: 'token caller-token', 'Content-Type': 'application/json', 'X-Forwarded-For': '10.0.0.9' },
+    headers: { Authorization: 'token caller-token', 'Content-Type': 'application/json', 'X-Forwarded-For': '10.0.0.9', Cookie: 'atrium-session=secret; _xsrf=abc' },
     body: JSON.stringify({ content: 'é'.repeat(10_000) }),
   });
   assert.equal(res.status, 201);
@@ -94,6 +94,8 @@ test('a request reaches the server with its body, the server token instead of th
   assert.equal(got.headers.host, new URL(proxyUrl).host, 'JupyterLab compares Host with Origin');
   assert.equal(got.headers['x-forwarded-for'], '10.0.0.9, 127.0.0.1');
   assert.equal(got.headers['x-forwarded-proto'], 'http');
+  assert.equal(got.headers.cookie, '_xsrf=abc', 'only the cookies the hub lets through');
+  assert.equal(got.headers['content-type'], 'application/json');
   assert.equal(JSON.parse(got.body).content.length, 10_000);
 });
 

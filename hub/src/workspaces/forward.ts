@@ -5,7 +5,7 @@
  * chain of passes cost about a third more CPU per request
  * (docs/benchmarks.md, proxy overhead).
  */
-import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -17,6 +17,8 @@ export interface ForwardTarget {
   target: URL;
   /** Replaces whatever credential the caller sent: the server's own token. */
   authorization: string;
+  /** The Cookie header the server may see (the hub's own session cookie taken out), if any. */
+  cookie?: string | undefined;
 }
 
 export interface ForwardHooks {
@@ -38,7 +40,7 @@ export class Forwarder {
       port: to.target.port,
       method: req.method,
       path: req.url,
-      headers: upstreamHeaders(req, to.authorization, false),
+      headers: upstreamHeaders(req, to, false),
       agent: this.agent,
     });
     upstream.on('response', (up) => {
@@ -72,7 +74,7 @@ export class Forwarder {
       port: to.target.port,
       method: req.method,
       path: req.url,
-      headers: upstreamHeaders(req, to.authorization, true),
+      headers: upstreamHeaders(req, to, true),
       agent: this.agent,
     });
     const fail = () => {
@@ -127,34 +129,45 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
+/** Request headers the forwarder writes itself. */
+const FORWARDED = new Set(['authorization', 'cookie', 'x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host']);
+
 /**
- * What the server is sent: the caller's headers without the connection's own,
- * the server's token instead of the caller's credential, and where the
- * request came from (X-Forwarded-*). The Host header is kept: JupyterLab
- * compares it with the Origin of WebSocket and state-changing requests.
+ * What the server is sent, as raw name/value pairs (Node sends an array as
+ * is, skipping the per-header bookkeeping of an object): the caller's headers
+ * without the connection's own, the server's token instead of the caller's
+ * credential, the cookies the hub lets through, and where the request came
+ * from (X-Forwarded-*, appended to what earlier proxies said). The Host
+ * header is kept: JupyterLab compares it with the Origin of WebSocket and
+ * state-changing requests.
  */
-export function upstreamHeaders(req: IncomingMessage, authorization: string, upgrade: boolean): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    headers[name] = value;
+export function upstreamHeaders(req: IncomingMessage, to: ForwardTarget, upgrade: boolean): string[] {
+  const out: string[] = [];
+  const earlier: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (FORWARDED.has(lower)) {
+      if (lower.startsWith('x-forwarded-')) earlier[lower] = earlier[lower] ? `${earlier[lower]}, ${raw[i + 1]}` : raw[i + 1]!;
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
   }
-  headers.authorization = authorization;
-  if (upgrade) {
-    headers.connection = 'Upgrade';
-    headers.upgrade = req.headers.upgrade ?? 'websocket';
-  }
+  out.push('Authorization', to.authorization);
+  if (to.cookie) out.push('Cookie', to.cookie);
+  if (upgrade) out.push('Connection', 'Upgrade', 'Upgrade', req.headers.upgrade ?? 'websocket');
   const socket = req.socket as Socket & { encrypted?: boolean };
   const proto = upgrade ? (socket.encrypted ? 'wss' : 'ws') : socket.encrypted ? 'https' : 'http';
-  const append = (name: string, value: string) => {
-    const existing = req.headers[name];
-    headers[name] = existing ? `${Array.isArray(existing) ? existing.join(', ') : existing}, ${value}` : value;
-  };
-  append('x-forwarded-for', socket.remoteAddress ?? '');
-  append('x-forwarded-port', String(socket.localPort ?? ''));
-  append('x-forwarded-proto', proto);
-  append('x-forwarded-host', req.headers.host ?? '');
-  return headers;
+  const forwarded: [string, string][] = [
+    ['x-forwarded-for', socket.remoteAddress ?? ''],
+    ['x-forwarded-port', String(socket.localPort ?? '')],
+    ['x-forwarded-proto', proto],
+    ['x-forwarded-host', req.headers.host ?? ''],
+  ];
+  for (const [name, value] of forwarded) out.push(name, earlier[name] ? `${earlier[name]}, ${value}` : value);
+  return out;
 }
 
 function statusLine(res: IncomingMessage): string {

@@ -4,7 +4,7 @@ import { stripCookie } from '../identity/cookies.js';
 import { SESSION_COOKIE, type IdentityService, type RequestIdentity } from '../identity/identity.js';
 import { log } from '../core/log.js';
 import { renderMessagePage } from '../core/pages/layout.js';
-import { Forwarder } from './forward.js';
+import { Forwarder, type ForwardTarget } from './forward.js';
 import type { WorkspaceManager } from './manager.js';
 
 const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
@@ -78,8 +78,7 @@ export class WorkspaceProxy {
       this.reply(req, res, checked.status, checked.code, checked.title, checked.message, checked.action);
       return;
     }
-    this.prepareUpstream(req);
-    this.forwarder.web(req, res, { target: checked.target, authorization: `token ${checked.token}` });
+    this.forwarder.web(req, res, this.upstream(req, checked));
   }
 
   /** Handle a WebSocket upgrade under /user/ (kernels, terminals). */
@@ -89,15 +88,12 @@ export class WorkspaceProxy {
       socket.end(`HTTP/1.1 ${checked.status} ${checked.title}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    this.prepareUpstream(req);
-    this.forwarder.upgrade(req, socket, head, { target: checked.target, authorization: `token ${checked.token}` });
+    this.forwarder.upgrade(req, socket, head, this.upstream(req, checked));
   }
 
-  /** The hub's session cookie is for the hub only. */
-  private prepareUpstream(req: IncomingMessage): void {
-    const cookie = stripCookie(req.headers.cookie, SESSION_COOKIE);
-    if (cookie === undefined) delete req.headers.cookie;
-    else req.headers.cookie = cookie;
+  /** Where the request goes and as whom: the server's token; the hub's session cookie is for the hub only. */
+  private upstream(req: IncomingMessage, checked: { target: URL; token: string }): ForwardTarget {
+    return { target: checked.target, authorization: `token ${checked.token}`, cookie: stripCookie(req.headers.cookie, SESSION_COOKIE) };
   }
 
   private async check(
