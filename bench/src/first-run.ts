@@ -89,7 +89,8 @@ async function main(): Promise<void> {
     abort: failed,
   });
   mark("sign-in page answers");
-  const session = await signIn(base);
+  // The demo accounts are created just after the hub starts listening: a user that quick retries.
+  const session = await pollUntil("signing in as alice", () => signIn(base), { timeoutMs: 120_000, intervalMs: 250, abort: failed });
   mark("signed in");
   const headers = { Cookie: session.cookie, "X-XSRF-Token": session.xsrf, Origin: base, "Content-Type": "application/json" };
   const started = await fetch(`${base}/hub/api/users/${USER}/workspaces/default`, { method: "POST", headers, body: JSON.stringify({ image: "datascience" }) });
