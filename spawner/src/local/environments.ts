@@ -346,7 +346,7 @@ export class EnvironmentManager {
     const what = `the ${image.displayName} environment`;
     try {
       rmSync(envPath, { recursive: true, force: true });
-      onProgress({ progress: 5, message: `Building ${what} (first use; this takes a minute or two)` });
+      onProgress({ progress: 5, message: `Building ${what} (first use; this takes under a minute)` });
       const uv = await this.getUv(lockDir, remember);
       remember(`[atrium] ${new Date().toISOString()} creating venv ${envPath} with ${py.executable} (${py.version}), uv ${UV_VERSION}`);
       // --seed: pip inside, as `python -m venv` gives, for `pip install --user` in a notebook.
