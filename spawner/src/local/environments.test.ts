@@ -26,7 +26,7 @@ describe('EnvironmentManager.envsDir', () => {
 });
 
 describe('InstallProgress', () => {
-  it('maps what uv prints to progress 5–60, never backwards', () => {
+  it('maps what uv prints to progress 8–60, never backwards', () => {
     const p = new InstallProgress(100, 'Data science');
     assert.equal(p.line('Using Python 3.11.7 environment at: /envs/datascience-abc'), undefined);
     assert.equal(p.tick()?.message, 'Building the Data science environment: resolving packages');

@@ -347,7 +347,9 @@ export class EnvironmentManager {
     try {
       rmSync(envPath, { recursive: true, force: true });
       onProgress({ progress: 5, message: `Building ${what} (first use; this takes under a minute)` });
+      if (!this.uvBinary) onProgress({ progress: 6, message: `Building ${what}: getting the package installer (once per hub)` });
       const uv = await this.getUv(lockDir, remember);
+      onProgress({ progress: 8, message: `Building ${what}: creating the environment` });
       remember(`[atrium] ${new Date().toISOString()} creating venv ${envPath} with ${py.executable} (${py.version}), uv ${UV_VERSION}`);
       // --seed: pip inside, as `python -m venv` gives, for `pip install --user` in a notebook.
       await this.run('uv venv', [uv, 'venv', '--seed', '--python', py.executable, envPath], lockDir, remember);
@@ -659,21 +661,16 @@ function queryPython(python: string, cwd: string): Promise<PythonInfo> {
   });
 }
 
-/**
- * Turns pip's output into progress 5–60: "Collecting x" lines advance
- * 5→40 against the number of pinned requirements; "Installing collected
- * packages" jumps to 45 and creeps towards 58; "Successfully installed" is 60.
- */
 const packages = (n: string) => (n === '1' ? '1 package' : `${n} packages`);
 
 /**
  * Progress of `uv pip install -r` from what uv prints without a terminal:
  * "Resolved N packages", "Prepared N packages" (downloaded and unpacked),
- * "Installed N packages", "Bytecode compiled N files"; 5–60 of the start's
+ * "Installed N packages", "Bytecode compiled N files"; 8–60 of the start's
  * progress, creeping while uv is quiet.
  */
 export class InstallProgress {
-  private progress = 5;
+  private progress = 8;
   private phase: 'resolve' | 'download' | 'install' | 'done' = 'resolve';
 
   constructor(
