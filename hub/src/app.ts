@@ -63,6 +63,12 @@ export interface HubOverrides {
   kbDir?: string;
   /** Where data-set files live; default: a local directory under the state dir. */
   objectStore?: ObjectStore;
+  /**
+   * Runs once everything is set up, before the hub accepts a request: the
+   * first admin and the demo accounts and data, so that a sign-in the moment
+   * the page answers finds them.
+   */
+  beforeListening?: (hub: Pick<Hub, 'deps' | 'data'>) => Promise<void>;
 }
 
 function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
@@ -363,6 +369,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   server.keepAliveTimeout = 65_000;
 
   for (const feature of FEATURES) await feature.start?.(deps);
+  await overrides.beforeListening?.({ deps, data });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SandboxUnavailableError } from '@atrium/spawner';
-import { startHub } from './app.js';
+import { startHub, type Hub } from './app.js';
 import { describeHubApi } from './describe-api.js';
 import { ConfigError, configFromEnv, type HubConfig, mergeConfig, parseConfig, readConfigFile } from './config.js';
 import { IdentityService } from './identity/identity.js';
@@ -143,9 +143,21 @@ async function main(): Promise<void> {
   }
   if (command !== 'start') fail(`unknown command "${command}"\n\n${USAGE}`);
 
-  let hub: Awaited<ReturnType<typeof startHub>>;
+  let hub: Hub;
+  let admin: Awaited<ReturnType<typeof ensureAdmin>> | undefined;
+  // Accounts and demo data exist before the first request can arrive.
+  const beforeListening = async ({ deps, data }: Pick<Hub, 'deps' | 'data'>) => {
+    if (config.auth.kind === 'oidc') {
+      // Users, teams and admins come from the identity provider; demo teams only get their display names.
+      if (config.demo) await seedDemo(deps.store, { users: false });
+    } else {
+      admin = await ensureAdmin(deps.store, config);
+      if (config.demo) await seedDemo(deps.store);
+    }
+    if (config.demo) await seedDemoData(data);
+  };
   try {
-    hub = await startHub(config);
+    hub = await startHub(config, { beforeListening });
   } catch (err) {
     // A sentence that names the fix, not a stack trace.
     if (err instanceof SandboxUnavailableError) fail(err.message);
@@ -153,15 +165,9 @@ async function main(): Promise<void> {
   }
   const lines = [`Atrium is running at ${hub.url}/`];
   if (config.auth.kind === 'oidc') {
-    // Users, teams and admins come from the identity provider; demo teams only get their display names.
-    if (config.demo) await seedDemo(hub.deps.store, { users: false });
-    if (config.demo) await seedDemoData(hub.data);
     lines.push(`  sign-in: single sign-on through ${config.auth.oidc.issuer}`);
   } else {
-    const admin = await ensureAdmin(hub.deps.store, config);
-    if (config.demo) await seedDemo(hub.deps.store);
-    if (config.demo) await seedDemoData(hub.data);
-    if (admin.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
+    if (admin?.password) lines.push(`  platform admin: ${admin.name} / ${admin.password}`);
     if (config.demo) lines.push(`  demo users (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => `${u.name} (${u.teams[0]?.team}, ${u.teams[0]?.role})`).join(', ')}`);
   }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
