@@ -6,6 +6,7 @@ import type {
   V1LimitRange,
   V1Namespace,
   V1NetworkPolicy,
+  V1NetworkPolicyPeer,
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
@@ -83,6 +84,19 @@ export function limitRangeManifest(namespace: string): V1LimitRange {
 }
 
 /**
+ * Who counts as the hub in a NetworkPolicy: its pods (namespace and labels),
+ * then the address blocks of a hub that is not a pod of the cluster. Workspace
+ * and model-server policies admit exactly these.
+ */
+export function hubPeers(hub: KubernetesSpawnerOptions['hub']): V1NetworkPolicyPeer[] {
+  return [hubPodsPeer(hub), ...(hub.addresses ?? []).map((a) => ({ ipBlock: { cidr: a.cidr } }))];
+}
+
+function hubPodsPeer(hub: KubernetesSpawnerOptions['hub']): V1NetworkPolicyPeer {
+  return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': hub.namespace } }, podSelector: { matchLabels: hub.podLabels } };
+}
+
+/**
  * Workspace pods reach only the hub and DNS, and only the hub reaches them:
  * no traffic between users' pods, nothing to the cloud metadata address.
  * The pods that re-run published notebooks run the same users' code and get
@@ -92,15 +106,6 @@ export function limitRangeManifest(namespace: string): V1LimitRange {
 export function networkPolicyManifests(namespace: string, options: KubernetesSpawnerOptions): V1NetworkPolicy[] {
   const userCode = { matchExpressions: [{ key: LABELS.component, operator: 'In', values: [WORKSPACE_COMPONENT, NOTEBOOK_RUN_COMPONENT] }] };
   const workspaces = { matchLabels: { [LABELS.component]: WORKSPACE_COMPONENT } };
-  const hubPeer = {
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': options.hub.namespace } },
-    podSelector: { matchLabels: options.hub.podLabels },
-  };
-  const hubAddresses = options.hub.addresses ?? [];
-  const dns = [
-    { protocol: 'UDP', port: 53 },
-    { protocol: 'TCP', port: 53 },
-  ];
   const policies: V1NetworkPolicy[] = [
     {
       apiVersion: 'networking.k8s.io/v1',
@@ -109,10 +114,11 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
       spec: {
         podSelector: userCode,
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ _from: [hubPeer, ...hubAddresses.map((a) => ({ ipBlock: { cidr: a.cidr } }))], ports: [{ protocol: 'TCP', port: options.port }] }],
+        ingress: [{ _from: hubPeers(options.hub), ports: [{ protocol: 'TCP', port: options.port }] }],
         egress: [
-          { to: [hubPeer] },
-          ...hubAddresses.map((a) => ({ to: [{ ipBlock: { cidr: a.cidr } }], ports: [{ protocol: 'TCP', port: a.port }] })),
+          { to: [hubPodsPeer(options.hub)] },
+          // A hub outside the pod network only on its own port.
+          ...(options.hub.addresses ?? []).map((a) => ({ to: [{ ipBlock: { cidr: a.cidr } }], ports: [{ protocol: 'TCP', port: a.port }] })),
           {
             to: [
               {
@@ -121,7 +127,10 @@ export function networkPolicyManifests(namespace: string, options: KubernetesSpa
               },
               ...(options.dnsAddresses ?? []).map((cidr) => ({ ipBlock: { cidr } })),
             ],
-            ports: dns,
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
           },
         ],
       },

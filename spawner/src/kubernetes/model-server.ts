@@ -29,7 +29,7 @@ import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
 import { KeyedOnce } from '../keyed.js';
 import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
-import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
+import { cpuQuantity, hubPeers, TOKEN_KEY, userCodePodSpec } from './manifests.js';
 import type { KubernetesSpawnerOptions, SizePlacement } from './options.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY } from './names.js';
 import { FATAL_WAITING } from './pod-status.js';
@@ -241,10 +241,7 @@ function modelNetworkPolicy(namespace: string, hub: KubernetesSpawnerOptions['hu
       policyTypes: ['Ingress'],
       ingress: [
         {
-          _from: [
-            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': hub.namespace } }, podSelector: { matchLabels: hub.podLabels } },
-            ...(hub.addresses ?? []).map((a) => ({ ipBlock: { cidr: a.cidr } })),
-          ],
+          _from: hubPeers(hub),
           ports: [{ protocol: 'TCP', port: MODEL_PORT }],
         },
       ],
