@@ -6,43 +6,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const began = Date.now();
-const seconds = (since) => `${Math.round((Date.now() - since) / 1000)} s`;
 const run = (cmd, args) => {
   const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
-/** A build step in the background; resolves when it succeeded, exits the whole start when it failed. */
-const step = (label, cmd, args) =>
-  new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(cmd, args, { stdio: 'inherit', cwd: root });
-    child.on('exit', (code) => {
-      if (code !== 0) {
-        console.error(`npm start: ${label} failed (exit ${code}); see the lines above.`);
-        process.exit(code ?? 1);
-      }
-      console.log(`npm start: ${label} done in ${seconds(started)}`);
-      resolve();
-    });
-  });
 
 // bubblewrap: the sandbox user code runs in (Debian's package; skipped when present).
 run('bash', ['scripts/ensure-system-packages.sh']);
 if (!existsSync(path.join(root, 'node_modules'))) {
-  // First run: the JupyterLab extension (its own build environment and npm
-  // packages) builds while the hub's dependencies install and compile; each
-  // half is mostly one core or the network, so together they take the longer one.
+  // First run: the npm dependencies install while the JupyterLab extension builds.
   console.log('First run: installing dependencies and building (about a minute)…');
-  const hub = (async () => {
-    // No dependency builds or downloads anything at install (docs/decisions.md).
-    await step('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
-    await step('hub build', 'npx', ['tsc', '-b']);
-    await step('knowledge base', process.execPath, ['hub/dist/kb/build.js']);
-    await step('atrium wheel', 'python3', ['python/build_wheel.py']);
-  })();
-  await Promise.all([hub, step('JupyterLab extension', 'bash', ['extension/scripts/build.sh'])]);
-  console.log(`npm start: first build done in ${seconds(began)}`);
+  run(process.execPath, ['scripts/build.mjs', '--install']);
 } else {
   run('npm', ['run', '--silent', 'build']);
 }

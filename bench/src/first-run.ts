@@ -13,7 +13,7 @@
  * registries are reached as usual. As soon as the sign-in page answers, it
  * signs in as the demo user alice like a browser, starts the recommended
  * image, opens a kernel through the hub and runs `import pandas`. Each step
- * npm start reports ("npm start: <step> done in N s") is kept beside the
+ * the build reports ("build: <step> done in N s") is kept beside the
  * figures; every timestamp goes to the JSON.
  */
 import { execFileSync } from "node:child_process";
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   await fetch(`${base}/hub/api/users/${USER}/workspaces/default`, { method: "DELETE", headers });
   await stopProcessTree(npmStart);
 
-  const steps = [...readFileSync(log, "utf8").matchAll(/^npm start: (.+) done in (\d+) s$/gm)].map((m) => ({ step: m[1]!, seconds: Number(m[2]) }));
+  const steps = [...readFileSync(log, "utf8").matchAll(/^build: (.+) done in (\d+) s$/gm)].map((m) => ({ step: m[1]!, seconds: Number(m[2]) }));
   const at = (name: string) => milestones.find((m) => m.name.startsWith(name))!.at;
   printTable(
     `First run of ${commit}: npm start on a fresh clone with empty caches → import pandas in a datascience notebook`,
