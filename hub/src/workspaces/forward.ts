@@ -5,7 +5,7 @@
  * chain of passes cost about a third more CPU per request
  * (docs/benchmarks.md, proxy overhead).
  */
-import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -35,14 +35,7 @@ export class Forwarder {
   constructor(private readonly hooks: ForwardHooks) {}
 
   web(req: IncomingMessage, res: ServerResponse, to: ForwardTarget, mayRetry = true): void {
-    const upstream = request({
-      host: to.target.hostname,
-      port: to.target.port,
-      method: req.method,
-      path: req.url,
-      headers: upstreamHeaders(req, to, false),
-      agent: this.agent,
-    });
+    const upstream = this.request(req, to, false);
     upstream.on('response', (up) => {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, this.responseHeaders(up.rawHeaders));
       up.pipe(res);
@@ -69,14 +62,7 @@ export class Forwarder {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, to: ForwardTarget): void {
     const client = socket as Socket;
-    const upstream = request({
-      host: to.target.hostname,
-      port: to.target.port,
-      method: req.method,
-      path: req.url,
-      headers: upstreamHeaders(req, to, true),
-      agent: this.agent,
-    });
+    const upstream = this.request(req, to, true);
     const fail = () => {
       upstream.destroy();
       client.destroy();
@@ -109,6 +95,18 @@ export class Forwarder {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** The same request to the server, on a kept-alive connection. */
+  private request(req: IncomingMessage, to: ForwardTarget, upgrade: boolean): ClientRequest {
+    return request({
+      host: to.target.hostname,
+      port: to.target.port,
+      method: req.method,
+      path: req.url,
+      headers: upstreamHeaders(req, to, upgrade),
+      agent: this.agent,
+    });
   }
 
   /** The server's response headers for the client: the connection's own left out (but those of a 101 kept), unwanted cookies dropped. */
