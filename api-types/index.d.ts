@@ -73,6 +73,8 @@ export type StartWorkspaceRequest = ApiBody<'post', '/hub/api/users/{name}/works
 export type WorkspaceCatalog = ApiResponse<'get', '/hub/api/images'>;
 export type WorkspaceImage = WorkspaceCatalog['images'][number];
 export type WorkspaceSize = WorkspaceCatalog['sizes'][number];
+/** A warm pool: servers started ahead of time for one image and size. */
+export type WarmPool = ApiResponse<'get', '/hub/api/warm-pools'>[number];
 
 // ---- knowledge base ----
 export type ArticleSearchQuery = ApiQuery<'get', '/hub/api/kb/search'>;

@@ -238,6 +238,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hub/api/warm-pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Servers started ahead of time per image and size, and the memory they hold (platform admins)
+         * @description Who may call: platform admins.
+         */
+        get: operations["getHubApiWarmPools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hub/api/users/{name}/workspaces": {
         parameters: {
             query?: never;
@@ -2107,6 +2127,43 @@ export interface operations {
                         message: string | null;
                         /** @description Internal address, shown to platform admins only */
                         target?: string;
+                    }[];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiWarmPools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        image: string;
+                        size: string;
+                        /** @description How many servers should wait */
+                        servers: number;
+                        /** @description How many wait now */
+                        waiting: number;
+                        /** @description Being started */
+                        starting: number;
+                        /** @description Memory held by the waiting servers */
+                        residentBytes: number;
+                        /** @description Servers handed to users since the hub started */
+                        taken: number;
+                        /** @description Why the last start failed, while the pool waits to try again */
+                        lastError?: string;
+                        lastErrorAt?: string;
                     }[];
                 };
             };

@@ -38,6 +38,7 @@ import { createModelServerBackend, createServing } from './serving/create.js';
 import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
+import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export { VERSION } from './hub-api.js';
@@ -368,6 +369,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   );
   server.keepAliveTimeout = 65_000;
 
+  const warmPools = warmPoolSpecs(config, catalog);
   for (const feature of FEATURES) await feature.start?.(deps);
   await overrides.beforeListening?.({ deps, data });
 
@@ -381,6 +383,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // The spawner hands this to JupyterLab so it can reach the hub.
   if (config.port === 0) config.port = port;
 
+  deps.manager.startWarmPools(warmPools);
   if (config.spawner.prepareImages && spawner.prepare) {
     const prepare = spawner.prepare.bind(spawner);
     void (async () => {

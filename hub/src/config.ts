@@ -279,6 +279,24 @@ export const configSchema = z
           .string()
           .default('')
           .refine((v) => v === '' || /^https?:\/\/[a-z0-9.-]+(:\d+)?\/?$/i.test(v), 'must be an origin like https://atrium.example.com (no path)'),
+        /**
+         * Servers started ahead of time per image and size, so that starting
+         * a workspace only hands one to its user (docs/spawner-local.md#warm-pools).
+         * Unset: one for the recommended image at its default size in the demo
+         * (`demo: true`), none otherwise. `[]` turns them off.
+         */
+        warmPools: z
+          .array(
+            z
+              .object({
+                image: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an image name from the catalog'),
+                size: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a size name from the catalog'),
+                servers: z.number().int().min(0).max(50),
+              })
+              .strict(),
+          )
+          .max(50)
+          .optional(),
       })
       .prefault({}),
     spawner: z

@@ -132,9 +132,45 @@ export interface Spawner {
    */
   removeUserData?(user: string, teams: string[]): Promise<void>;
 
-  /** Release resources held by the backend itself (watches, timers). */
+  /**
+   * Keep servers started ahead of time for these (image, size) pairs, so a
+   * start takes one instead of starting from nothing (warm pools). Optional;
+   * replaces any earlier pools. Waiting servers end with `close`.
+   */
+  startWarmPools?(specs: WarmPoolSpec[], log?: (message: string, fields?: Record<string, unknown>) => void): void;
+
+  /** What the warm pools hold now (empty without pools). */
+  warmPoolStatus?(): WarmPoolStatus[];
+
+  /** Release resources held by the backend itself (watches, timers, waiting servers). */
   close?(): Promise<void>;
 }
+
+export interface WarmPoolSpec {
+  image: WorkspaceImage;
+  size: WorkspaceSize;
+  /** How many servers wait (0: none). */
+  servers: number;
+}
+
+export interface WarmPoolStatus {
+  image: string;
+  size: string;
+  /** How many should wait. */
+  servers: number;
+  /** How many wait now. */
+  waiting: number;
+  /** Being started. */
+  starting: number;
+  /** Memory held by the waiting servers (resident, in bytes). */
+  residentBytes: number;
+  /** Servers handed to users since the hub started. */
+  taken: number;
+  /** Why the last start failed, while the pool backs off (cleared by a success). */
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
 
 /** Thrown by a backend for failures the user should read (and can act on). */
 export class SpawnError extends Error {

@@ -41,6 +41,18 @@ export const serverSchema = z.object({
   target: z.string().optional().describe('Internal address, shown to platform admins only'),
 });
 
+export const warmPoolSchema = z.object({
+  image: z.string(),
+  size: z.string(),
+  servers: z.number().int().describe('How many servers should wait'),
+  waiting: z.number().int().describe('How many wait now'),
+  starting: z.number().int().describe('Being started'),
+  residentBytes: z.number().int().describe('Memory held by the waiting servers'),
+  taken: z.number().int().describe('Servers handed to users since the hub started'),
+  lastError: z.string().optional().describe('Why the last start failed, while the pool waits to try again'),
+  lastErrorAt: z.string().optional(),
+});
+
 export const imageSchema = z.object({
   name: z.string(),
   displayName: z.string(),

@@ -34,9 +34,10 @@ export function registerAdminPages(router: Router): void {
         scripts: ['identity/browser/admin.js'],
         data: { user: who.user.name },
         body: html`<h1>Platform administration</h1>
-          <p class="lead">Users, teams and every running workspace.</p>
+          <p class="lead">Users, teams, every running workspace and the servers waiting for the next one.</p>
           <div id="flash"></div>
           <section class="card"><h2>Running workspaces</h2><div id="running-workspaces"><div class="empty">Loading…</div></div></section>
+          <section class="card"><h2>Warm pools</h2><div id="warm-pools"><div class="empty">Loading…</div></div></section>
           <section class="card"><h2>Users</h2><div id="users"><div class="empty">Loading…</div></div>
             <details><summary>Add a user</summary>
               <form id="user-form" class="row" novalidate>

@@ -1,4 +1,4 @@
-import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState } from '@atrium/spawner';
+import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import { randomToken } from '../core/secrets.js';
@@ -82,6 +82,28 @@ export class WorkspaceManager {
       );
     }
     return { image, size };
+  }
+
+  /**
+   * Keep the configured warm pools (workspaces.warmPools): servers the
+   * spawner starts ahead of time and hands to the next start of that image
+   * and size. A backend without pools says so in the log.
+   */
+  startWarmPools(specs: WarmPoolSpec[]): void {
+    const wanted = specs.some((s) => s.servers > 0);
+    if (!this.spawner.startWarmPools) {
+      if (!wanted) return;
+      log.warn('warm pools are not available with this spawner; workspaces start from nothing', { spawner: this.spawner.kind });
+      return;
+    }
+    // Also without pools: the spawner clears what waiting servers of an earlier run left behind.
+    this.spawner.startWarmPools(specs, (message, fields) => log.warn(message, fields));
+    if (wanted) log.info('warm pools', { pools: specs.map((s) => `${s.image.name}/${s.size.name} × ${s.servers}`).join(', ') });
+  }
+
+  /** What the warm pools hold now. */
+  warmPoolStatus(): WarmPoolStatus[] {
+    return this.spawner.warmPoolStatus?.() ?? [];
   }
 
   /** Sizes this backend can run (GPU sizes need a backend with GPUs). */

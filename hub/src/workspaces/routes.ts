@@ -5,7 +5,7 @@ import { baseUrlFor } from './manager.js';
 import { isPlatformAdmin, platformAdmin, selfOrPlatformAdmin } from '../core/authorization.js';
 import type { ApiRegistry } from '../core/api.js';
 import type { HubDeps } from '../deps.js';
-import { serverSchema, userName, workspaceName } from '../core/schemas.js';
+import { serverSchema, userName, warmPoolSchema, workspaceName } from '../core/schemas.js';
 
 const serverParams = z.object({ name: userName, workspace: workspaceName });
 
@@ -54,6 +54,16 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
     handler: async () => {
       return (await store.servers.listByStatus(['pending', 'running', 'stopping'])).map((r) => serverView(r, true));
     },
+  });
+
+  api.add({
+    method: 'get',
+    path: '/warm-pools',
+    tag: 'workspaces',
+    summary: 'Servers started ahead of time per image and size, and the memory they hold (platform admins)',
+    response: z.array(warmPoolSchema),
+    authorize: { who: platformAdmin },
+    handler: async () => manager.warmPoolStatus(),
   });
 
   api.add({

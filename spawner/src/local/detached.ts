@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { bootId, descendantsOf, groupAlive, isSameProcess, processesWithEnv, readProcStat, signalGroup, signalProcess, waitUntil } from './process.js';
 
 export interface ExitStatus {
@@ -32,6 +33,8 @@ export interface DetachedLaunch {
   env: NodeJS.ProcessEnv;
   /** stdout and stderr are appended here. */
   logFile: string;
+  /** Give the process fd 3, a socket to the hub (a warm pool's waiting server reads its assignment there). */
+  control?: boolean;
 }
 
 /**
@@ -49,6 +52,8 @@ export interface StartedProcess {
   readonly child: ChildProcess;
   /** Undefined when it could not be started at all (the child then emits `error`). */
   readonly recorded: RecordedProcess | undefined;
+  /** The hub's end of fd 3, with `control`. */
+  readonly control: Socket | undefined;
   /** How it ended, once it has. */
   exit(): ExitStatus | undefined;
   /** Kills the whole group at once and waits a little for it to go (a start that failed). */
@@ -71,7 +76,7 @@ export class DetachedProcesses {
     let child: ChildProcess;
     try {
       const [cmd, ...args] = launch.argv as [string, ...string[]];
-      child = spawn(cmd, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(cmd, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: launch.control ? ['ignore', fd, fd, 'pipe'] : ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -87,9 +92,12 @@ export class DetachedProcesses {
     });
     // The hub may exit (or restart) while the process keeps running.
     child.unref();
+    const control = launch.control ? (child.stdio[3] as Socket | null) ?? undefined : undefined;
+    control?.unref();
     return {
       child,
       recorded,
+      control,
       exit: () => exit,
       kill: async () => {
         if (pid === undefined) return;

@@ -9,12 +9,12 @@ import {
   cgroupPids,
   detectCgroups,
   LimitsError,
-  parseMountInfo,
   removeCgroups,
   shellQuote,
   wrapCommand,
   type AppliedLimits,
 } from './limits.js';
+import { parseMountInfo } from '../mountinfo.js';
 
 const V1 = `
 32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct

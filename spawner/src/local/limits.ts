@@ -19,43 +19,13 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import path from 'node:path';
 import type { WorkspaceSize } from '../spawner.js';
 import { signalProcess, waitUntil } from './process.js';
+import { parseMountInfo } from '../mountinfo.js';
 
 export type MemoryEnforcement = 'auto' | 'cgroup' | 'ulimit' | 'none';
 
 export type CgroupSupport =
   | { version: 1; memory: string; cpu?: string }
   | { version: 2; root: string; controllers: string[] };
-
-interface MountInfo {
-  mountPoint: string;
-  options: string[];
-  fsType: string;
-  superOptions: string[];
-}
-
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-export function parseMountInfo(text: string): MountInfo[] {
-  const out: MountInfo[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const mountPoint = left[4];
-    const fsType = right[0];
-    if (mountPoint === undefined || fsType === undefined) continue;
-    out.push({
-      mountPoint: unescapeMount(mountPoint),
-      options: (left[5] ?? '').split(','),
-      fsType,
-      superOptions: (right[2] ?? '').split(','),
-    });
-  }
-  return out;
-}
 
 /**
  * Find usable cgroup hierarchies: v2 when its root offers the memory

@@ -13,14 +13,15 @@
  *   runtime/<user>--<workspace>/   JUPYTER_RUNTIME_DIR without a sandbox (removed on stop);
  *                                  a sandboxed server keeps it in its private /tmp
  *   sandbox/                       uids per user, generated passwd files
+ *   pool/<id>/                     a warm pool's waiting sandbox (its /home, passwd), removed when its server ends
  *
  * Servers run detached in their own process group and survive the hub (even
  * `kill -9`); the SpawnerState holds everything needed to find them again.
  * See docs/spawner-local.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -31,11 +32,13 @@ import {
   type SpawnerState,
   type StartRequest,
   type StartResult,
+  type WarmPoolSpec,
+  type WarmPoolStatus,
   type WorkspaceImage,
 } from '../spawner.js';
 import { jupyterLabArgs } from '../jupyterlab.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
-import { loginNameFor, type Sandbox, type SandboxLaunch } from '../sandbox/sandbox.js';
+import { loginNameFor, type Sandbox, type SandboxLaunch, type SandboxRequest, type WaitingSandboxes } from '../sandbox/sandbox.js';
 import { EnvironmentManager } from './environments.js';
 import {
   applyLimits,
@@ -51,7 +54,9 @@ import {
 import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
 import { allocatePort, releasePort } from './ports.js';
 import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
-import { processesWithEnv } from './process.js';
+import { isSameProcess, processesWithEnv } from './process.js';
+import { POOLED_LAB_SCRIPT, WaitingServer } from './waiting-server.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface LocalProcessSpawnerOptions {
   /** Root for envs/, homes/, logs/, runtime/ (supplied by the hub). */
@@ -152,7 +157,12 @@ const stateSchema = z.object({
   startedAt: z.string(),
   /** How the server is isolated; absent in states from before the sandbox (none). */
   sandbox: z.object({ kind: z.enum(['bubblewrap', 'none']), uid: z.int(), home: z.string() }).optional(),
+  /** A server taken from a warm pool: its waiting sandbox's folder, released when it stops. */
+  pool: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/), dir: z.string() }).optional(),
 });
+
+/** What a waiting server's folder records, so a later hub can release it once the server is gone. */
+const poolRecordSchema = z.object({ pid: z.int().positive(), startTime: z.number(), bootId: z.string(), cgroups: z.array(z.string()) });
 
 /** The SpawnerState of a local server (JSON). */
 export type LocalSpawnerState = z.infer<typeof stateSchema>;
@@ -174,6 +184,7 @@ export class LocalProcessSpawner implements Spawner {
   private cgroupSupport: CgroupSupport | undefined | null = null;
   /** The JupyterLab processes: started detached, found again after a hub restart, stopped with their kernels. */
   private readonly processes: DetachedProcesses;
+  private warmPool: WarmPool | undefined;
 
   constructor(options: LocalProcessSpawnerOptions) {
     if (!options.stateDir) throw new Error('LocalProcessSpawner: stateDir is required');
@@ -240,6 +251,17 @@ export class LocalProcessSpawner implements Spawner {
     );
     checkAborted();
 
+    const waiting = this.warmPool?.take(image.name, size.name, envPath);
+    if (waiting) {
+      try {
+        return await this.startFromPool(waiting, request, envPath, onProgress);
+      } catch (err) {
+        await this.discardWaiting(waiting);
+        onProgress({ progress: 65, message: `The server started ahead of time could not be used (${(err as Error).message}); starting a new one` });
+        checkAborted();
+      }
+    }
+
     onProgress({ progress: 65, message: 'Preparing your home directory' });
     const home = this.homeDir(user);
     const logFile = this.logFile(user, workspace);
@@ -247,14 +269,7 @@ export class LocalProcessSpawner implements Spawner {
     mkdirSync(path.dirname(logFile), { recursive: true });
     let launch: SandboxLaunch;
     try {
-      launch = await this.sandbox.prepare({
-        identity: `user:${user}`,
-        loginName: loginNameFor(user),
-        home,
-        readOnly: [envPath],
-        readOnlyInHome: this.readOnlyInHome,
-        tmpMiB: size.memoryMiB,
-      });
+      launch = await this.sandbox.prepare(this.sandboxRequest(user, envPath, size.memoryMiB));
     } catch (err) {
       throw new SpawnError(`Could not prepare the sandbox for ${user}/${workspace}: ${(err as Error).message}`, 'sandbox_failed');
     }
@@ -396,6 +411,190 @@ export class LocalProcessSpawner implements Spawner {
     );
   }
 
+  /**
+   * Gives a waiting server to the request's user: their home mounted into
+   * its sandbox, then the process becomes them and starts JupyterLab with
+   * the same command line and environment a cold start would have.
+   */
+  private async startFromPool(server: WaitingServer, request: StartRequest, envPath: string, onProgress: (event: ProgressEvent) => void): Promise<StartResult> {
+    const { user, workspace, image, size } = request;
+    onProgress({ progress: 70, message: 'Taking a JupyterLab started ahead of time' });
+    const logFile = this.logFile(user, workspace);
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    rotateIfLarge(logFile);
+    const launch = await this.waitingSandboxes().assign(server.dir, this.sandboxRequest(user, envPath, size.memoryMiB), logFile);
+    const hostRuntimeDir = this.runtimeDir(user, workspace);
+    rmSync(hostRuntimeDir, { recursive: true, force: true });
+    if (!launch.isolated) mkdirSync(hostRuntimeDir, { recursive: true, mode: 0o700 });
+    const runtimeDir = launch.isolated ? path.posix.join(launch.tmp ?? '/tmp', 'jupyter-runtime') : hostRuntimeDir;
+    const port = await allocatePort('127.0.0.1');
+    writeRunHeader(logFile, `starting ${user}/${workspace} from the warm pool`, [
+      `image ${image.name} ${image.version}, env ${envPath}`,
+      `size ${size.name}: ${size.cpu} CPU, ${size.memoryMiB} MiB; memory enforced by ${server.limits.memory}, CPU by ${server.limits.cpu}`,
+      `waiting server ${server.id} (pid ${server.recorded.pid}), waiting since ${new Date(server.startedAt).toISOString()}`,
+      launch.isolated ? `sandbox ${this.sandbox.kind}: uid ${launch.uid}, home ${launch.home} (host ${this.homeDir(user)})` : 'sandbox none: runs as the hub’s own user and sees what the hub sees',
+      `listening on 127.0.0.1:${port}${request.baseUrl}`,
+    ]);
+    try {
+      await server.assign({
+        uid: launch.becomeUid,
+        gid: launch.gid,
+        home: launch.home,
+        env: this.workspaceEnv(request, envPath, launch, runtimeDir, server.runId),
+        argv: jupyterLabArgs(request, { ip: '127.0.0.1', port, rootDir: launch.home, mayRunAsRoot: !launch.isolated }),
+        log: launch.log,
+      });
+    } catch (err) {
+      releasePort(port);
+      throw err;
+    } finally {
+      await launch.opened().catch(() => undefined);
+    }
+    const { limits } = server;
+    const state: LocalSpawnerState = {
+      backend: 'local',
+      version: 1,
+      runId: server.runId,
+      ...server.recorded,
+      port,
+      user,
+      workspace,
+      image: image.name,
+      envPath,
+      home: this.homeDir(user),
+      logFile,
+      runtimeDir,
+      limits: {
+        memory: limits.memory,
+        cpu: limits.cpu,
+        ...(limits.cgroupVersion !== undefined ? { cgroupVersion: limits.cgroupVersion } : {}),
+        cgroups: limits.cgroups,
+        memoryMiB: limits.memoryMiB,
+        cpus: limits.cpus,
+        ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
+      },
+      startedAt: new Date().toISOString(),
+      sandbox: { kind: this.sandbox.kind, uid: launch.uid, home: launch.home },
+      pool: { id: server.id, dir: server.dir },
+    };
+    onProgress({ progress: 80, message: 'JupyterLab is starting up' });
+    return { target: `http://127.0.0.1:${port}`, state: state as unknown as SpawnerState };
+  }
+
+  private sandboxRequest(user: string, envPath: string, memoryMiB: number): SandboxRequest {
+    return {
+      identity: `user:${user}`,
+      loginName: loginNameFor(user),
+      home: this.homeDir(user),
+      readOnly: [envPath],
+      readOnlyInHome: this.readOnlyInHome,
+      tmpMiB: memoryMiB,
+    };
+  }
+
+  startWarmPools(specs: WarmPoolSpec[], log: (message: string, fields?: Record<string, unknown>) => void = () => undefined): void {
+    const old = this.warmPool;
+    this.warmPool = undefined;
+    this.unavailablePools = [];
+    void old?.close();
+    const wanted = specs.filter((s) => s.servers > 0);
+    const waiting = this.sandbox.waiting();
+    if ('unavailable' in waiting) {
+      if (wanted.length > 0) log('warm pools are off', { reason: waiting.unavailable });
+      const at = new Date().toISOString();
+      this.unavailablePools = wanted.map((s) => ({ image: s.image.name, size: s.size.name, servers: s.servers, waiting: 0, starting: 0, residentBytes: 0, taken: 0, lastError: waiting.unavailable, lastErrorAt: at }));
+      return;
+    }
+    this.releaseLeftoverPoolDirs();
+    if (wanted.length === 0) return;
+    this.warmPool = new WarmPool(wanted, { launch: (spec) => this.launchWaiting(spec), discard: (server) => this.discardWaiting(server) }, { log });
+    this.warmPool.start();
+  }
+
+  warmPoolStatus(): WarmPoolStatus[] {
+    return this.warmPool?.status() ?? this.unavailablePools;
+  }
+
+  /** Pools that were asked for where this sandbox cannot keep them, with the reason. */
+  private unavailablePools: WarmPoolStatus[] = [];
+
+  private waitingSandboxes(): WaitingSandboxes {
+    const waiting = this.sandbox.waiting();
+    if ('unavailable' in waiting) throw new Error(waiting.unavailable);
+    return waiting;
+  }
+
+  private poolDir(id?: string): string {
+    return id === undefined ? path.join(this.stateDir, 'pool') : path.join(this.stateDir, 'pool', id);
+  }
+
+  private async launchWaiting(spec: WarmPoolSpec): Promise<WaitingServer> {
+    const envPath = await this.environments.ensure(spec.image);
+    const id = randomBytes(8).toString('hex');
+    const dir = this.poolDir(id);
+    const sandboxes = this.waitingSandboxes();
+    let limits: AppliedLimits | undefined;
+    try {
+      const launch = await sandboxes.prepare({ dir, readOnly: [envPath, POOLED_LAB_SCRIPT], tmpMiB: spec.size.memoryMiB });
+      limits = await applyLimits({
+        mode: this.memoryEnforcement,
+        support: this.detectCgroups(),
+        parent: this.cgroupParent,
+        name: `pool-${id}`,
+        size: spec.size,
+        addressSpaceFactor: this.addressSpaceFactor,
+      });
+      const applied = limits;
+      const logFile = path.join(this.stateDir, 'logs', `pool-${spec.image.name}-${spec.size.name}.log`);
+      mkdirSync(path.dirname(logFile), { recursive: true });
+      rotateIfLarge(logFile);
+      const env = this.baseEnv(envPath, spec.size.cpu, { home: launch.tmp ?? tmpdir(), tmp: launch.tmp, systemPath: launch.systemPath, isolated: launch.isolated });
+      const server = await WaitingServer.launch(
+        this.processes,
+        { image: spec.image.name, size: spec.size.name, envPath, dir, sandbox: launch, limits: applied, wrap: (argv) => wrapCommand(applied, argv), env, logFile },
+        id,
+      );
+      writeFileSync(path.join(dir, 'process.json'), JSON.stringify({ ...server.recorded, cgroups: applied.cgroups }));
+      return server;
+    } catch (err) {
+      if (limits) await removeCgroups(limits.cgroups).catch(() => undefined);
+      await sandboxes.release(dir).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async discardWaiting(server: WaitingServer): Promise<void> {
+    await server.discard();
+    await removeCgroups(server.limits.cgroups).catch(() => undefined);
+    await this.waitingSandboxes().release(server.dir);
+  }
+
+  /** Waiting sandboxes whose server is gone (the hub stopped; a server ended while this hub was down). */
+  private releaseLeftoverPoolDirs(): void {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.poolDir());
+    } catch {
+      return;
+    }
+    const sandboxes = this.waitingSandboxes();
+    for (const id of ids) {
+      if (!/^[0-9a-f]{16}$/.test(id)) continue;
+      let record: z.infer<typeof poolRecordSchema> | undefined;
+      try {
+        record = poolRecordSchema.parse(JSON.parse(readFileSync(path.join(this.poolDir(id), 'process.json'), 'utf8')));
+      } catch {
+        record = undefined;
+      }
+      if (record && this.processes.isRunning(record)) continue; // assigned: its workspace's stop releases it
+      const cgroups = (record?.cgroups ?? []).filter((dir) => path.basename(dir) === `pool-${id}`);
+      void (async () => {
+        removeEmptyCgroups(cgroups);
+        await sandboxes.release(this.poolDir(id)).catch(() => undefined);
+      })();
+    }
+  }
+
   async poll(rawState: SpawnerState): Promise<PollResult> {
     const state = parseState(rawState);
     if (!state) return { running: false, reason: 'The saved state is not a local-process server state.' };
@@ -426,6 +625,10 @@ export class LocalProcessSpawner implements Spawner {
     if (wasRunning || !this.otherRunActive(state)) {
       rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
     }
+    // The home was mounted into the waiting sandbox; its processes are gone, so the mounts go too.
+    if (state.pool && path.dirname(state.pool.dir) === this.poolDir() && !isSameProcess(state.pid, state.startTime)) {
+      await this.waitingSandboxes().release(state.pool.dir);
+    }
   }
 
   /** Is another run of the same workspace alive (so its runtime dir must stay)? */
@@ -440,7 +643,10 @@ export class LocalProcessSpawner implements Spawner {
   }
 
   async close(): Promise<void> {
-    // Nothing held: servers deliberately outlive the hub.
+    // Workspaces deliberately outlive the hub; waiting servers do not.
+    const pool = this.warmPool;
+    this.warmPool = undefined;
+    await pool?.close();
   }
 
   /** Only ever remove cgroups this backend would have created for this workspace. */
@@ -449,7 +655,7 @@ export class LocalProcessSpawner implements Spawner {
     return (
       norm === dir &&
       norm.startsWith('/sys/fs/cgroup/') &&
-      path.basename(norm) === `${state.user}--${state.workspace}` &&
+      (path.basename(norm) === `${state.user}--${state.workspace}` || (state.pool !== undefined && path.basename(norm) === `pool-${state.pool.id}`)) &&
       path.dirname(norm).endsWith(`/${this.cgroupParent.replace(/^\/+|\/+$/g, '')}`)
     );
   }
@@ -462,15 +668,11 @@ export class LocalProcessSpawner implements Spawner {
   private workspaceEnv(
     request: StartRequest,
     envPath: string,
-    launch: SandboxLaunch,
+    launch: Omit<SandboxLaunch, 'prefix'>,
     runtimeDir: string,
     runId: string,
   ): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v === undefined) continue;
-      if (this.inheritEnv.some((p) => (p.endsWith('*') ? k.startsWith(p.slice(0, -1)) : k === p))) env[k] = v;
-    }
+    const env = this.baseEnv(envPath, request.size.cpu, launch);
     let osUser = launch.user;
     if (!launch.isolated) {
       try {
@@ -479,21 +681,7 @@ export class LocalProcessSpawner implements Spawner {
         // no passwd entry
       }
     }
-    const threads = String(Math.max(1, Math.ceil(request.size.cpu)));
-    Object.assign(env, {
-      HOME: launch.home,
-      USER: osUser,
-      LOGNAME: osUser,
-      SHELL: launch.isolated ? '/bin/bash' : (process.env['SHELL'] ?? '/bin/bash'),
-      PATH: `${path.join(envPath, 'bin')}:${launch.systemPath}`,
-      ...(launch.tmp !== undefined ? { TMPDIR: launch.tmp } : {}),
-      VIRTUAL_ENV: envPath,
-      LANG: env['LANG'] ?? 'C.UTF-8',
-      // Match BLAS/OpenMP thread pools to the CPU quota.
-      OMP_NUM_THREADS: threads,
-      OPENBLAS_NUM_THREADS: threads,
-      MKL_NUM_THREADS: threads,
-    });
+    Object.assign(env, { USER: osUser, LOGNAME: osUser });
     for (const [k, v] of Object.entries(request.env)) {
       if (!PROTECTED_ENV.has(k)) env[k] = v;
     }
@@ -504,6 +692,29 @@ export class LocalProcessSpawner implements Spawner {
     env['JUPYTER_TOKEN'] = request.token;
     // JupyterLab copies this into the page config; the hub never sets it.
     delete env['JUPYTERHUB_API_TOKEN'];
+    return env;
+  }
+
+  /** What every server's environment holds, whoever it is for (a waiting server gets only this). */
+  private baseEnv(envPath: string, cpus: number, launch: Pick<SandboxLaunch, 'home' | 'tmp' | 'systemPath' | 'isolated'>): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v === undefined) continue;
+      if (this.inheritEnv.some((p) => (p.endsWith('*') ? k.startsWith(p.slice(0, -1)) : k === p))) env[k] = v;
+    }
+    const threads = String(Math.max(1, Math.ceil(cpus)));
+    Object.assign(env, {
+      HOME: launch.home,
+      SHELL: launch.isolated ? '/bin/bash' : (process.env['SHELL'] ?? '/bin/bash'),
+      PATH: `${path.join(envPath, 'bin')}:${launch.systemPath}`,
+      ...(launch.tmp !== undefined ? { TMPDIR: launch.tmp } : {}),
+      VIRTUAL_ENV: envPath,
+      LANG: env['LANG'] ?? 'C.UTF-8',
+      // Match BLAS/OpenMP thread pools to the CPU quota.
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: threads,
+      MKL_NUM_THREADS: threads,
+    });
     return env;
   }
 }

@@ -17,7 +17,7 @@ describe('process helpers', () => {
       '4242 (we(ird) )name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 ' +
       '18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0';
     const stat = parseProcStat(text);
-    assert.deepEqual(stat, { pid: 4242, state: 'S', ppid: 1, pgrp: 4242, session: 4242, startTime: 987654 });
+    assert.deepEqual(stat, { pid: 4242, state: 'S', ppid: 1, pgrp: 4242, session: 4242, startTime: 987654, rssPages: 10 });
     assert.equal(parseProcStat('garbage'), undefined);
   });
 

@@ -15,6 +15,8 @@ export interface ProcStat {
   session: number;
   /** Start time in clock ticks after boot (field 22 of /proc/<pid>/stat). */
   startTime: number;
+  /** Resident set size in pages (field 24). */
+  rssPages: number;
 }
 
 /** Parse the text of /proc/<pid>/stat. `comm` may contain spaces and parentheses. */
@@ -30,8 +32,9 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const pgrp = Number(rest[2]);
   const session = Number(rest[3]);
   const startTime = Number(rest[19]); // field 22
+  const rssPages = Number(rest[21]); // field 24
   if (state === undefined || !Number.isInteger(pid) || !Number.isFinite(startTime)) return undefined;
-  return { pid, state, ppid, pgrp, session, startTime };
+  return { pid, state, ppid, pgrp, session, startTime, rssPages: Number.isFinite(rssPages) ? rssPages : 0 };
 }
 
 export function readProcStat(pid: number): ProcStat | undefined {
@@ -77,6 +80,13 @@ export function listProcesses(): ProcStat[] {
     if (stat) out.push(stat);
   }
   return out;
+}
+
+/** Resident memory of `pid` and its descendants, in bytes (4 KiB pages). */
+export function treeResidentBytes(pid: number, processes: ProcStat[] = listProcesses()): number {
+  const self = processes.find((p) => p.pid === pid);
+  if (!self) return 0;
+  return [self, ...descendantsOf(pid, processes)].reduce((sum, p) => sum + p.rssPages * 4096, 0);
 }
 
 /** All descendants of `pid` (children, grandchildren, …), excluding `pid` itself. */

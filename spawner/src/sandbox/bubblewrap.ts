@@ -25,7 +25,8 @@ import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SandboxIdentities, type UidRange } from './identities.js';
-import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest } from './sandbox.js';
+import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest, type WaitingSandboxes } from './sandbox.js';
+import { WaitingBubblewrapSandboxes } from './waiting.js';
 
 /** /etc entries a sandbox may read: name resolution, TLS roots, the dynamic linker, locale and shell defaults. */
 const ETC_ALLOWLIST = [
@@ -76,6 +77,9 @@ const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 /** The host name inside every sandbox (its own UTS namespace: the machine's name is not shown). */
 const SANDBOX_HOSTNAME = 'atrium';
 
+/** PATH of the system's programs inside a sandbox. */
+const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+
 /** uid/gid the process has inside an unprivileged (user-namespace) sandbox. */
 const USERNS_UID = 1000;
 
@@ -99,6 +103,13 @@ export interface BubblewrapPlan {
   setpriv: string;
   /** A small init (Debian's `tini`) that reaps and forwards signals as the user, so no root process stays inside. */
   init: string;
+  /**
+   * A sandbox waiting for its user (warm pools): `homeHost` is bound at
+   * `/home` itself, where the user's home is mounted later, and the command
+   * runs as uid 0 with only CAP_SETUID and CAP_SETGID, no init: it becomes
+   * the user and reaps its own children (spawner/python/atrium_pooled_lab.py).
+   */
+  waiting?: boolean;
 }
 
 /**
@@ -116,7 +127,7 @@ const MONITOR = ['/bin/sh', '-c', 'trap : TERM INT HUP; "$@"; exit $?', 'atrium-
 
 /** The argv prefix for a plan. Pure, so it is unit-tested line by line. */
 export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
-  const home = `/home/${plan.login}`;
+  const home = plan.waiting ? '/home' : `/home/${plan.login}`;
   const a: string[] = [...MONITOR, plan.bwrap, '--die-with-parent', '--ro-bind', '/usr', '/usr'];
   for (const r of plan.roots) {
     if (r.link !== undefined) a.push('--symlink', r.link, `/${r.name}`);
@@ -151,10 +162,26 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
   }
   parents(home);
   a.push('--bind', plan.homeHost, home);
-  for (const name of plan.readOnlyInHome) a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
+  if (!plan.waiting) for (const name of plan.readOnlyInHome) a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
   a.push('--chdir', home, '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', SANDBOX_HOSTNAME);
   if (plan.mode === 'userns') {
+    if (plan.waiting) throw new Error('a waiting sandbox needs the hub to run as root');
     a.push('--unshare-user', '--uid', String(plan.uid), '--gid', String(plan.gid), '--disable-userns', '--');
+    return a;
+  }
+  if (plan.waiting) {
+    a.push(
+      '--as-pid-1',
+      '--',
+      plan.setpriv,
+      '--reuid=0',
+      '--regid=0',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all,+setuid,+setgid',
+      '--no-new-privs',
+      '--',
+    );
     return a;
   }
   // bwrap's own reaper would stay root as PID 1: instead setpriv is PID 1, drops to the
@@ -236,6 +263,32 @@ export class BubblewrapSandbox implements Sandbox {
 
   async prepare(request: SandboxRequest): Promise<SandboxLaunch> {
     validateRequest(request);
+    const uid = this.prepareHome(request);
+    const plan = this.plan(request, uid);
+    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', systemPath: SANDBOX_PATH, user: request.loginName, uid, isolated: true };
+  }
+
+  waiting(): WaitingSandboxes | { unavailable: string } {
+    if (!this.root) {
+      return { unavailable: 'warm pools need the hub to run as root: a waiting sandbox gets its user’s home by a mount made when it is assigned' };
+    }
+    return new WaitingBubblewrapSandboxes({
+      uidOf: (request) => {
+        validateRequest(request);
+        return this.prepareHome(request);
+      },
+      argsFor: (request) => {
+        const etcDir = path.join(request.dir, 'etc');
+        const plan = this.plan({ identity: 'team:waiting', loginName: 'waiting', home: path.join(request.dir, 'home'), readOnly: request.readOnly, ...(request.tmpMiB !== undefined ? { tmpMiB: request.tmpMiB } : {}) }, 0, etcDir);
+        return bubblewrapArgs({ ...plan, waiting: true });
+      },
+      writeAccounts: (dir, login, uid) => writeAccountFiles(dir, login, uid),
+      systemPath: SANDBOX_PATH,
+    });
+  }
+
+  /** The identity's uid, its home made and owned by it, the hub's folders in it checked. */
+  private prepareHome(request: SandboxRequest): number {
     const uid = this.root ? this.identities.uidOf(request.identity) : USERNS_UID;
     mkdirSync(request.home, { recursive: true, mode: 0o700 });
     for (const name of request.readOnlyInHome ?? []) {
@@ -248,13 +301,13 @@ export class BubblewrapSandbox implements Sandbox {
       if (!info) mkdirSync(dir, { mode: 0o755 });
     }
     if (this.root) claimHome(request.home, uid, new Set(request.readOnlyInHome ?? []));
-    const plan = this.plan(request, uid);
-    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', systemPath: '/usr/local/bin:/usr/bin:/bin', user: request.loginName, uid, isolated: true };
+    return uid;
   }
 
-  private plan(request: SandboxRequest, uid: number): BubblewrapPlan {
-    const etcDir = path.join(this.options.dir, 'etc', `${request.loginName}-${uid}`);
-    writeAccountFiles(etcDir, request.loginName, uid);
+  private plan(request: SandboxRequest, uid: number, etcDir = path.join(this.options.dir, 'etc', `${request.loginName}-${uid}`)): BubblewrapPlan {
+    // A waiting sandbox names nobody yet: its passwd gets the user when it is assigned.
+    if (uid === 0) writeAccountFiles(etcDir, undefined, 0);
+    else writeAccountFiles(etcDir, request.loginName, uid);
     const etc: [string, string][] = ETC_ALLOWLIST.filter((name) => existsSync(`/etc/${name}`)).map((name) => [`/etc/${name}`, `/etc/${name}`]);
     etc.push([path.join(etcDir, 'passwd'), '/etc/passwd'], [path.join(etcDir, 'group'), '/etc/group'], [path.join(etcDir, 'hosts'), '/etc/hosts']);
     const roots = SYSTEM_ROOTS.flatMap((name) => {
@@ -284,11 +337,16 @@ export class BubblewrapSandbox implements Sandbox {
   }
 }
 
-/** passwd/group naming the sandbox's user, so `id`, `getpass` and shells work. */
-function writeAccountFiles(dir: string, login: string, uid: number): void {
+/**
+ * passwd/group naming the sandbox's user, so `id`, `getpass` and shells work.
+ * Rewritten in place (same inode), because a waiting sandbox has them bound
+ * at /etc already when it learns its user.
+ */
+function writeAccountFiles(dir: string, login: string | undefined, uid: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\n${login}:x:${uid}:${uid}:${login}:/home/${login}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
-  const group = `root:x:0:\n${login}:x:${uid}:\nnogroup:x:65534:\n`;
+  const user = login === undefined ? '' : `${login}:x:${uid}:${uid}:${login}:/home/${login}:/bin/bash\n`;
+  const passwd = `root:x:0:0:root:/root:/usr/sbin/nologin\n${user}nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+  const group = `root:x:0:\n${login === undefined ? '' : `${login}:x:${uid}:\n`}nogroup:x:65534:\n`;
   writeIfChanged(path.join(dir, 'passwd'), passwd);
   writeIfChanged(path.join(dir, 'group'), group);
   // The machine's hosts, plus the sandbox's own host name, so tools that look themselves up get an answer at once.

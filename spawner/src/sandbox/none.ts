@@ -4,7 +4,7 @@
  * (a dedicated VM per user); the hub warns on every admin page while it is on.
  */
 import { mkdirSync } from 'node:fs';
-import { type Sandbox, type SandboxLaunch, type SandboxRequest, validateRequest } from './sandbox.js';
+import { type AssignedLaunch, type Sandbox, type SandboxLaunch, type SandboxRequest, validateRequest, type WaitingLaunch, type WaitingSandboxes } from './sandbox.js';
 
 export class NoSandbox implements Sandbox {
   readonly kind = 'none' as const;
@@ -19,5 +19,18 @@ export class NoSandbox implements Sandbox {
     const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
     const systemPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
     return { prefix: [], home: request.home, tmp: undefined, systemPath, user: request.loginName, uid, isolated: false };
+  }
+
+  waiting(): WaitingSandboxes {
+    const systemPath = () => process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
+    // Without a sandbox a waiting server already runs as the hub: it only needs the user's paths.
+    return {
+      prepare: async (): Promise<WaitingLaunch> => ({ prefix: [], tmp: undefined, systemPath: systemPath(), isolated: false }),
+      assign: async (_dir: string, request: SandboxRequest, logFile: string): Promise<AssignedLaunch> => {
+        const launch = await this.prepare(request);
+        return { home: launch.home, tmp: launch.tmp, systemPath: launch.systemPath, user: launch.user, uid: launch.uid, gid: launch.uid, becomeUid: undefined, isolated: false, log: logFile, opened: async () => undefined };
+      },
+      release: async () => undefined,
+    };
   }
 }

@@ -69,6 +69,18 @@ describe('bubblewrapArgs', () => {
     assert.deepEqual(tail, ['--as-pid-1', '--', '/usr/bin/setpriv', '--reuid=1000000001', '--regid=1000000001', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', '/usr/bin/tini', '-g', '--']);
   });
 
+  it('waiting (warm pools): its own folder at /home for the home mounted later, root with only the capabilities to become the user', () => {
+    const argv = bubblewrapArgs(plan({ waiting: true, homeHost: '/tmp/state/pool/0123456789abcdef/home' }));
+    const a = joined(argv);
+    assert.match(a, /--bind \/tmp\/state\/pool\/0123456789abcdef\/home \/home /);
+    assert.ok(!a.includes('datasets'), 'the read-only folders come with the home, when it is assigned');
+    assert.match(a, /--chdir \/home /);
+    const tail = argv.slice(argv.indexOf('--as-pid-1'));
+    assert.deepEqual(tail, ['--as-pid-1', '--', '/usr/bin/setpriv', '--reuid=0', '--regid=0', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid', '--no-new-privs', '--']);
+    assert.ok(!argv.includes('/usr/bin/tini'), 'the waiting program reaps its children itself, as the user');
+    assert.throws(() => bubblewrapArgs(plan({ waiting: true, mode: 'userns' })), /root/);
+  });
+
   it('unprivileged: a user namespace maps the caller to the given uid and forbids nested ones', () => {
     const argv = bubblewrapArgs(plan({ mode: 'userns', uid: 1000, gid: 1000 }));
     assert.ok(joined(argv).endsWith('--unshare-user --uid 1000 --gid 1000 --disable-userns --'));
@@ -200,6 +212,65 @@ describe('BubblewrapSandbox on this machine', () => {
         }
       }
     }
+  });
+
+  it('waiting: starts without a user, then sees only the assigned home (read-only folders included); release unmounts and keeps the files', { skip: !isRoot && 'mounting a home into a waiting sandbox needs root' }, async () => {
+    const stateDir = path.join(root, 'waiting');
+    const home = path.join(stateDir, 'homes', 'dan');
+    mkdirSync(path.join(home, 'datasets'), { recursive: true });
+    writeFileSync(path.join(home, 'notes.txt'), 'dan’s notes');
+    writeFileSync(path.join(home, 'datasets', 'sales.csv'), 'a,b\n');
+    const sandbox = new BubblewrapSandbox({ dir: path.join(stateDir, 'sandbox'), uids: { first: 1_700_000_000, count: 10 } });
+    const waiting = sandbox.waiting();
+    assert.ok(!('unavailable' in waiting));
+    const dir = path.join(stateDir, 'pool', '0123456789abcdef');
+    const launch = await waiting.prepare({ dir, readOnly: [] });
+    const script = [
+      'ls /home | tr "\\n" " "; echo',
+      'grep -c "^dan:" /etc/passwd || true',
+      'while [ ! -e /home/dan/notes.txt ]; do sleep 0.05; done',
+      'ls /home | tr "\\n" " "; echo',
+      'grep "^dan:" /etc/passwd | cut -d: -f3',
+      'cat /home/dan/notes.txt; echo',
+      'touch /home/dan/datasets/x 2>/dev/null || echo datasets-read-only',
+      'grep -E "^(CapEff|CapBnd)" /proc/self/status | tr -s "\\t " " " | tr "\\n" " "',
+    ].join('; ');
+    const running = run([...launch.prefix, '/bin/sh', '-c', script], { PATH: '/usr/bin:/bin' });
+    try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const log = path.join(stateDir, 'dan.log');
+    const assigned = await waiting.assign(dir, { identity: 'user:dan', loginName: 'dan', home, readOnly: [], readOnlyInHome: ['datasets'] }, log);
+    assert.equal(assigned.home, '/home/dan');
+    assert.equal(assigned.becomeUid, 1_700_000_000);
+    assert.match(assigned.log ?? '', /^\/home\/\.atrium-log-[0-9a-f]{12}$/);
+    await assigned.opened();
+    await assert.rejects(waiting.assign(dir, { identity: 'user:erin', loginName: 'erin', home: path.join(stateDir, 'homes', 'erin'), readOnly: [] }, log), /already assigned/);
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    const [before, passwdBefore, after, uid, notes, datasets, caps] = r.stdout.replace(/\n$/, '').split('\n');
+    assert.equal(before?.trim(), '', 'nothing under /home while it waits');
+    assert.equal(passwdBefore, '0');
+    assert.equal(after?.trim(), 'dan', 'only the assigned home (the log’s mount is gone once opened)');
+    assert.equal(uid, '1700000000');
+    assert.equal(notes, 'dan’s notes');
+    assert.equal(datasets, 'datasets-read-only');
+    assert.match(caps ?? '', /CapEff: 00000000000000c0 CapBnd: 00000000000000c0/, 'only CAP_SETUID and CAP_SETGID until the program becomes the user');
+    assert.equal(statSync(path.join(home, 'notes.txt')).uid, 1_700_000_000, 'the home is handed to the user, as for a cold start');
+
+    await waiting.release(dir);
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), false, 'nothing stays mounted');
+    assert.deepEqual(readdirSync(path.join(stateDir, 'pool')), []);
+    assert.equal(readFileSync(path.join(home, 'notes.txt'), 'utf8'), 'dan’s notes', 'the home’s files are untouched');
+    assert.ok(statSync(path.join(home, 'datasets', 'sales.csv')).isFile());
+    } finally {
+      await waiting.release(dir);
+    }
+  });
+
+  it('waiting: needs a root hub, and says so', () => {
+    const waiting = new BubblewrapSandbox({ dir: path.join(root, 'no-root'), asRoot: false }).waiting();
+    assert.ok('unavailable' in waiting);
+    assert.match(waiting.unavailable, /root/);
   });
 
   it('works for a hub that is not root: a user namespace maps it to uid 1000 inside', { skip: !isRoot && 'drops to nobody with setpriv, which needs root' }, async () => {

@@ -55,6 +55,61 @@ export interface Sandbox {
   check(): Promise<void>;
   /** Make the host side ready (uid, ownership of the home) and say how to launch. */
   prepare(request: SandboxRequest): Promise<SandboxLaunch>;
+  /**
+   * Sandboxes made before their user is known, for warm pools
+   * (spawner/src/local/warm-pool.ts), or the sentence saying why this
+   * sandbox cannot make them.
+   */
+  waiting(): WaitingSandboxes | { unavailable: string };
+}
+
+/** What a waiting sandbox may see before it has a user: the image's environment and its own folder. */
+export interface WaitingRequest {
+  /** Host folder that belongs to this sandbox alone (created; removed by `release`). */
+  dir: string;
+  /** Host paths visible read-only at the same path. */
+  readOnly: string[];
+  tmpMiB?: number;
+}
+
+export interface WaitingLaunch {
+  /**
+   * Put in front of the command's argv. Inside an isolated one the command
+   * runs as uid 0 with only the capabilities to change its uid (CAP_SETUID,
+   * CAP_SETGID) and no_new_privs, no home and no user's files, until it
+   * becomes the user it is assigned to.
+   */
+  prefix: string[];
+  tmp: string | undefined;
+  systemPath: string;
+  isolated: boolean;
+}
+
+/** How an assigned sandbox's process sees its user (SandboxLaunch without a prefix: it already runs). */
+export interface AssignedLaunch extends Omit<SandboxLaunch, 'prefix'> {
+  gid: number;
+  /** The uid to become; undefined when the process already is who it should be (no sandbox). */
+  becomeUid: number | undefined;
+  /** Where the process inside opens the workspace's log file (undefined: it keeps its own). */
+  log: string | undefined;
+  /** Call once the process has opened `log`: the path is taken away again. */
+  opened(): Promise<void>;
+}
+
+export interface WaitingSandboxes {
+  prepare(request: WaitingRequest): Promise<WaitingLaunch>;
+  /**
+   * Give a waiting sandbox to a user: their home appears at `/home/<login>`
+   * inside (with `readOnlyInHome` read-only), passwd names them with their
+   * uid, and `logFile` waits at `log` for the process to open it.
+   */
+  assign(dir: string, request: SandboxRequest, logFile: string): Promise<AssignedLaunch>;
+  /**
+   * Undo `assign` and remove the folder. Never touches the files of a home:
+   * nothing is removed while anything is still mounted under the folder.
+   * Idempotent.
+   */
+  release(dir: string): Promise<void>;
 }
 
 export class SandboxUnavailableError extends Error {

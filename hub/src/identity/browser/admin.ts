@@ -2,7 +2,8 @@ import { api, pageData } from '../../core/browser/api.js';
 import { flash, render, showError } from '../../core/browser/dom.js';
 import { timeAgo } from '../../core/browser/format.js';
 import { html } from '../../core/pages/html.js';
-import type { NewTeam, NewUser, Team, TeamRole, UserAccount, Workspace } from '../../core/browser/api-types.js';
+import type { NewTeam, NewUser, Team, TeamRole, UserAccount, WarmPool, Workspace } from '../../core/browser/api-types.js';
+import { formatBytes } from '../../core/format.js';
 
 /** The admin page: every running workspace (refreshed), user accounts and teams. */
 
@@ -23,6 +24,25 @@ async function loadWorkspaces(): Promise<void> {
     );
   } catch (err) {
     showError('running-workspaces', err);
+  }
+}
+
+async function loadWarmPools(): Promise<void> {
+  try {
+    const pools = await api<WarmPool[]>('GET', '/warm-pools');
+    const held = pools.reduce((sum, p) => sum + p.residentBytes, 0);
+    render(
+      document.getElementById('warm-pools')!,
+      pools.length
+        ? html`<p class="hint">Servers started ahead of time, so a workspace of that image and size opens in under a second. They belong to no one and count against no team’s quota until someone starts a workspace; together they hold ${formatBytes(held)} of memory now.</p>
+            <table><thead><tr><th>Image</th><th>Size</th><th>Waiting</th><th>Starting</th><th>Memory held</th><th>Handed out</th><th>Problem</th></tr></thead><tbody>${pools.map(
+              (p) => html`<tr><td>${p.image}</td><td>${p.size}</td><td>${p.waiting} of ${p.servers}</td><td>${p.starting}</td><td>${formatBytes(p.residentBytes)}</td><td>${p.taken}</td>
+                <td>${p.lastError ? html`<span class="badge warn">${p.lastError}</span> <span class="hint">${timeAgo(p.lastErrorAt ? Date.parse(p.lastErrorAt) : null)}</span>` : html`<span class="hint">none</span>`}</td></tr>`,
+            )}</tbody></table>`
+        : html`<div class="empty">No warm pools: every workspace starts from nothing (workspaces.warmPools in the hub’s configuration).</div>`,
+    );
+  } catch (err) {
+    showError('warm-pools', err);
   }
 }
 
@@ -121,5 +141,9 @@ document.getElementById('team-form')!.addEventListener('submit', async (event) =
 });
 
 void loadWorkspaces();
+void loadWarmPools();
 void loadUsersAndTeams();
-setInterval(() => void loadWorkspaces(), 10_000);
+setInterval(() => {
+  void loadWorkspaces();
+  void loadWarmPools();
+}, 10_000);
