@@ -7,7 +7,7 @@
  */
 import type { ServerInfo, Target } from "./target.js";
 import { forEachTarget, isEntry, runMain, type TargetOutcome } from "./harness.js";
-import { CpuMeter, fmt, intArg, isInterrupted, pct, parseArgs, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
+import { CpuMeter, fmt, intArg, isInterrupted, pct, parseArgs, percentile, pollUntil, printTable, summarize, writeResult, type CpuShare, type Summary } from "./util.js";
 
 /** A first spawn may build environments (Atrium's local spawner does). */
 const WARMUP_TIMEOUT_MS = 20 * 60_000;
@@ -25,6 +25,8 @@ export interface TimeToNotebookResult {
   cpu: CpuShare;
   /** Spawns that failed (and were replaced by others). */
   failures: string[];
+  /** A target with a warm pool: what it held after the last spawn. */
+  warmPool?: { waiting: number; residentBytes: number; taken: number };
 }
 
 export async function timeToNotebook(
@@ -76,7 +78,18 @@ export async function timeToNotebook(
     }
     timed++;
   }
+  const cpu = meter.stop();
+  // A pooled target: the memory its waiting server holds once the pool has refilled.
+  let warmPool: TimeToNotebookResult["warmPool"];
+  const pooled = target as Partial<{ warmPoolStatus(): Promise<TimeToNotebookResult["warmPool"]> }>;
+  if (typeof pooled.warmPoolStatus === "function") {
+    warmPool = await pollUntil("the warm pool to refill", async () => {
+      const status = await pooled.warmPoolStatus!();
+      return status && status.waiting > 0 ? status : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 250 }).catch(() => undefined);
+  }
   return {
+    ...(warmPool ? { warmPool } : {}),
     spawns: opts.spawns,
     warmup: opts.warmup,
     spawnMs,
@@ -84,7 +97,7 @@ export async function timeToNotebook(
     warmupMs,
     summary: summarize(spawnMs),
     requestSummary: summarize(requestMs),
-    cpu: meter.stop(),
+    cpu,
     failures,
   };
 }
@@ -93,12 +106,14 @@ export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResul
   const reference = outcomes.find((o) => o.target === "jupyterhub")?.result?.summary.p50;
   const rows = outcomes.map((o) => {
     const r = o.result;
-    if (!r) return [o.target, "failed", "", "", "", "", "", "", ""];
+    if (!r) return [o.target, "failed", "", "", "", "", "", "", "", "", ""];
     const s = r.summary;
     return [
       o.target,
       String(s.n),
       fmt(s.p50 / 1000, 2),
+      fmt(s.p90 / 1000, 2),
+      fmt(percentile(r.spawnMs, 95) / 1000, 2),
       fmt(s.min / 1000, 2),
       fmt(s.max / 1000, 2),
       fmt(s.mean / 1000, 2),
@@ -109,11 +124,13 @@ export function reportTimeToNotebook(outcomes: TargetOutcome<TimeToNotebookResul
   });
   printTable(
     "Time to notebook (spawn request → `lab` page 200 through the proxy), seconds",
-    ["target", "n", "median", "min", "max", "mean", "request ms (median)", "median vs jupyterhub", "other CPU"],
+    ["target", "n", "median", "p90", "p95", "min", "max", "mean", "request ms (median)", "median vs jupyterhub", "other CPU"],
     rows,
   );
   console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
   for (const o of outcomes) {
+    const held = o.result?.warmPool;
+    if (held) console.log(`  ${o.target}: the waiting server held ${fmt(held.residentBytes / 2 ** 20, 0)} MiB of memory; ${held.taken} servers were taken from the pool`);
     const n = o.result?.failures.length ?? 0;
     if (n > 0) console.log(`  note: ${o.target} had ${n} failed spawn(s), replaced by others (see the JSON)`);
   }

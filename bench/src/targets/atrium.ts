@@ -64,6 +64,12 @@ export interface AtriumOptions {
   sandbox?: "bubblewrap" | "none";
   /** Name in result tables (default `atrium`). */
   name?: string;
+  /**
+   * Keep this many servers of the image and size waiting in a warm pool
+   * (`workspaces.warmPools` of the generated config). Each spawn first waits,
+   * untimed, until one waits: the steady state of a pool that keeps up.
+   */
+  warmPool?: number;
 }
 
 export function atriumConfigFromEnv(args: Map<string, string>): AtriumOptions {
@@ -118,7 +124,15 @@ export class AtriumTarget implements Target {
       config: this.opts.configFile ?? "generated",
       image: this.opts.image,
       size: this.opts.size,
+      warmPool: this.opts.warmPool ?? 0,
     };
+  }
+
+  /** What the warm pool holds now (platform admins' view), or undefined without one. */
+  async warmPoolStatus(): Promise<{ waiting: number; residentBytes: number; taken: number } | undefined> {
+    if (!this.opts.warmPool) return undefined;
+    const pools = await httpJson<{ image: string; size: string; waiting: number; residentBytes: number; taken: number }[]>(`${this.hubUrl}/hub/api/warm-pools`, { headers: this.adminHeaders }, [200]);
+    return pools.find((p) => p.image === this.opts.image && p.size === this.opts.size);
   }
 
   logFile(): string | null {
@@ -170,7 +184,11 @@ export class AtriumTarget implements Target {
       port,
       stateDir: join(this.tmp, "state"),
       auth: { adminUser: this.opts.adminUser, adminPassword: randomBytes(18).toString("base64url") },
-      workspaces: { cullIdleSeconds: 0, startTimeoutSeconds: Math.ceil(this.spawnTimeoutMs / 1000) },
+      workspaces: {
+        cullIdleSeconds: 0,
+        startTimeoutSeconds: Math.ceil(this.spawnTimeoutMs / 1000),
+        warmPools: this.opts.warmPool ? [{ image: this.opts.image, size: this.opts.size, servers: this.opts.warmPool }] : [],
+      },
       // Build only the image under test, during the untimed warm-up spawn.
       spawner: { kind: "local", environmentsDir: envs, prepareImages: false, ...(this.opts.sandbox ? { sandbox: this.opts.sandbox } : {}) },
     };
@@ -230,6 +248,14 @@ export class AtriumTarget implements Target {
     const hub = this.hub;
     let failed: string | undefined;
     let watching = true;
+    if (this.opts.warmPool) {
+      // Untimed: the first server may wait for its environment to be built.
+      await pollUntil("a waiting server in the warm pool", async () => ((await this.warmPoolStatus())?.waiting ?? 0) > 0 || undefined, {
+        timeoutMs: Math.max(opts.timeoutMs ?? this.spawnTimeoutMs, 20 * 60_000),
+        intervalMs: 100,
+        abort: () => (hub === null || hub.exit !== null ? "hub exited" : undefined),
+      });
+    }
 
     const t0 = performance.now();
     await httpJson(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { createUser, startTestHub, type TestHub } from '../integration/helpers.js';
+import { createUser, startTestHub, type TestHub, waitFor } from '../integration/helpers.js';
 import { launchBrowser, runInNewNotebook, screenshot, signIn, watchErrors } from './browser.js';
 
 // What a data scientist does on the first day, in a real browser against a
@@ -11,7 +11,8 @@ describe('in the browser', () => {
   let browser: Browser;
 
   before(async () => {
-    t = await startTestHub();
+    // The start below takes a server that waited in a warm pool, as in `npm start`'s demo.
+    t = await startTestHub({ workspaces: { warmPools: [{ image: 'datascience', size: 'small', servers: 1 }] } });
     await createUser(t.hub, 'alice', { password: 'alice-password', teams: [{ team: 'sales-finance', role: 'member' }] });
     await createUser(t.hub, 'bob', { password: 'bob-password' });
     browser = await launchBrowser();
@@ -34,6 +35,8 @@ describe('in the browser', () => {
     assert.equal(await page.locator('#images .choice.selected .title').innerText().then((s) => s.startsWith('Data science')), true, 'the recommended image is preselected');
     await page.click('#sizes [data-size="small"]');
     await screenshot(page, 'home');
+    // The pool's first server may need the datascience environment built first.
+    await waitFor('a waiting datascience server', async () => t.hub.deps.manager.warmPoolStatus()[0]?.waiting === 1 || undefined, 600_000, 250);
 
     await page.click('#start-button');
     // Progress shows as a bar with messages while the workspace starts.
@@ -42,6 +45,8 @@ describe('in the browser', () => {
     assert.ok(firstMessage.length > 0);
     await screenshot(page, 'spawn-progress');
     await page.waitForURL(/\/user\/alice\/default\/lab/, { timeout: 600_000 });
+    const state = (await t.hub.deps.store.servers.get('alice', 'default'))!.spawnerState as { pool?: unknown };
+    assert.ok(state.pool, 'the workspace is the server that waited in the pool');
 
     // JupyterLab: new notebook, run a cell.
     assert.equal(await runInNewNotebook(page, 'import pandas; 1+1', 'notebook-failure'), '2');
@@ -88,6 +93,8 @@ describe('in the browser', () => {
     await page.waitForSelector('#users table');
     assert.ok((await page.locator('#users').innerText()).includes('alice'));
     assert.ok((await page.locator('#teams').innerText()).includes('sales-finance'));
+    await page.waitForSelector('#warm-pools table');
+    assert.match(await page.locator('#warm-pools tbody tr').first().innerText(), /datascience\s+small\s+\d of 1/, 'the warm pool and what it holds');
     await screenshot(page, 'admin');
   });
 });
