@@ -8,7 +8,7 @@ export {
   CatalogError,
 } from './catalog.js';
 export type { Catalog, CatalogImage, CatalogSize, CatalogPackage, CatalogIssue, LoadCatalogOptions } from './catalog.js';
-export { jupyterLabArgs, hubSettings } from './jupyterlab.js';
+export { jupyterLabArgs, jupyterLabCommand, jupyterServerCommand, hubSettings } from './jupyterlab.js';
 export type { JupyterLabPlacement } from './jupyterlab.js';
 export { KeyedInFlight, KeyedLock, KeyedOnce } from './keyed.js';
 export * from './local/index.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jupyterLabArgs } from './jupyterlab.js';
+import { jupyterLabArgs, jupyterLabCommand } from './jupyterlab.js';
 import { workspaceManifests } from './kubernetes/manifests.js';
 import { DEFAULT_KUBERNETES_OPTIONS } from './kubernetes/options.js';
 import type { StartRequest } from './spawner.js';
@@ -43,7 +43,7 @@ describe('jupyterLabArgs', () => {
   it('is the command line of a Kubernetes workspace pod too', () => {
     const { pod } = workspaceManifests('atrium-team-supply-chain', 'supply-chain', request, DEFAULT_KUBERNETES_OPTIONS);
     const container = pod.spec!.containers[0]!;
-    assert.deepEqual(container.command, ['jupyter', 'lab']);
+    assert.deepEqual(container.command, jupyterLabCommand('python'));
     assert.deepEqual(
       container.args,
       jupyterLabArgs(request, { ip: '0.0.0.0', port: DEFAULT_KUBERNETES_OPTIONS.port, rootDir: '/home/jovyan' }),

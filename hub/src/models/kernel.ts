@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SandboxLaunch } from '@atrium/spawner';
+import { jupyterServerCommand, type SandboxLaunch } from '@atrium/spawner';
 import WebSocket from 'ws';
 
 export interface ExecuteResult {
@@ -127,7 +127,7 @@ export class HeadlessJupyter extends JupyterServer {
   }
 
   /**
-   * Start `jupyter-server` from `envPath` in `launch` (its home, seen from
+   * Start `jupyter server` from `envPath` in `launch` (its home, seen from
    * inside, is the server's root); `hostDir` is that home on the host.
    */
   static async start(envPath: string, launch: SandboxLaunch, hostDir: string, extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<HeadlessJupyter> {
@@ -137,7 +137,7 @@ export class HeadlessJupyter extends JupyterServer {
     const jupyterDir = `${rootDir}/.jupyter-runtime`;
     const argv = [
       ...launch.prefix,
-      `${envPath}/bin/jupyter-server`,
+      ...jupyterServerCommand(`${envPath}/bin/python`),
       '--ServerApp.ip=127.0.0.1',
       `--ServerApp.port=${port}`,
       '--ServerApp.port_retries=0',

@@ -14,7 +14,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { jupyterLabArgs } from '../jupyterlab.js';
+import { jupyterLabArgs, jupyterLabCommand } from '../jupyterlab.js';
 import type { StartRequest } from '../spawner.js';
 import { ANNOTATIONS, HOME_COMPONENT, LABELS, MANAGED_BY, NOTEBOOK_RUN_COMPONENT, WORKSPACE_COMPONENT, homeClaimName, labelValue, serverName } from './names.js';
 import type { KubernetesSpawnerOptions, SizePlacement, TeamQuota } from './options.js';
@@ -259,7 +259,8 @@ export function workspaceManifests(namespace: string, team: string, request: Sta
           name: 'jupyterlab',
           image: request.image.containerImage,
           imagePullPolicy: options.imagePullPolicy,
-          command: ['jupyter', 'lab'],
+          // `python` of the image's environment, first on PATH in Atrium's images.
+          command: jupyterLabCommand('python'),
           args: jupyterLabArgs(request, { ip: '0.0.0.0', port: options.port, rootDir: HOME }),
           env: [
             ...env,

@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { SpawnError, type WorkspaceImage, type WorkspaceSize } from '../spawner.js';
+import { jupyterServerCommand } from '../jupyterlab.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
 import { dnsLabel, LABELS, labelValue, MANAGED_BY, NOTEBOOK_RUN_COMPONENT } from './names.js';
@@ -106,7 +107,7 @@ export function notebookRunManifests(namespace: string, request: NotebookRunRequ
           image: image.containerImage,
           imagePullPolicy: options.imagePullPolicy,
           workingDir: RUN_HOME,
-          command: ['jupyter', 'server'],
+          command: jupyterServerCommand('python'),
           args: [
             '--ServerApp.ip=0.0.0.0',
             `--ServerApp.port=${options.port}`,

@@ -167,7 +167,7 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
     // Token only in the environment, never in argv; hub secrets not inherited.
     const cmdline = readFileSync(`/proc/${state.pid}/cmdline`, 'utf8');
     assert.ok(!cmdline.includes(req.token));
-    assert.match(cmdline, /jupyter-lab/);
+    assert.match(cmdline, /jupyterlab\.labapp/);
     const env = environOf(state.pid);
     assert.equal(env.get('JUPYTER_TOKEN'), req.token, 'request.env cannot override the token');
     assert.equal(env.has('JUPYTERHUB_API_TOKEN'), false);
@@ -181,10 +181,10 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
     assert.equal(env.get('ATRIUM_WORKSPACE'), req.workspace);
     assert.equal(env.get('JUPYTER_RUNTIME_DIR'), '/tmp/jupyter-runtime');
     assert.equal(existsSync(spawner.runtimeDir(req.user, req.workspace)), false, 'no runtime folder on the host');
-    // bwrap's own processes name jupyter-lab among their arguments; the server is the one that runs it.
+    // bwrap's own processes name the command among their arguments; the server is the one that runs it.
     const lab = descendantsOf(state.pid).find((p) => {
       const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
-      return !/bwrap|setpriv/.test(argv[0] ?? '') && argv.slice(0, 2).some((a) => a.endsWith('/jupyter-lab'));
+      return !/bwrap|setpriv/.test(argv[0] ?? '') && argv[0]?.endsWith('/bin/python') === true && argv[1] === '-c';
     });
     assert.ok(lab, 'jupyter-lab runs under the sandbox');
     const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${lab.pid}/status`, 'utf8'))?.[1]);

@@ -36,7 +36,7 @@ import {
   type WarmPoolStatus,
   type WorkspaceImage,
 } from '../spawner.js';
-import { jupyterLabArgs } from '../jupyterlab.js';
+import { jupyterLabArgs, jupyterLabCommand } from '../jupyterlab.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
 import { loginNameFor, type Sandbox, type SandboxLaunch, type SandboxRequest, type WaitingSandboxes } from '../sandbox/sandbox.js';
 import { EnvironmentManager } from './environments.js';
@@ -312,7 +312,7 @@ export class LocalProcessSpawner implements Spawner {
 
     const runId = randomBytes(8).toString('hex');
     const jupyterArgs = jupyterLabArgs(request, { ip: '127.0.0.1', port, rootDir: launch.home, mayRunAsRoot: !launch.isolated });
-    const argv = wrapCommand(limits, [...launch.prefix, path.join(envPath, 'bin', 'jupyter-lab'), ...jupyterArgs]);
+    const argv = wrapCommand(limits, [...launch.prefix, ...jupyterLabCommand(path.join(envPath, 'bin', 'python')), ...jupyterArgs]);
     const env = this.workspaceEnv(request, envPath, launch, runtimeDir, runId);
 
     rotateIfLarge(logFile);
