@@ -467,6 +467,13 @@ export class KubernetesSpawner implements Spawner {
           case 'ready':
             finish(undefined, verdict.podIP);
             return;
+          case 'started':
+            // The hub checks JupyterLab itself every 50 ms once start() returns,
+            // so it need not wait for the kubelet's probe (every 2 s) to say so.
+            // A Service's endpoints, though, follow the Ready condition.
+            if (this.options.readiness === 'http' && this.options.target === 'pod-ip') finish(undefined, verdict.podIP);
+            else report(90, 'JupyterLab is starting in the pod');
+            return;
           case 'failed':
             finish(new SpawnError(verdict.message, 'pod_failed'));
             return;
@@ -504,7 +511,7 @@ export class KubernetesSpawner implements Spawner {
       const timeout = setTimeout(() => {
         const pod = watch.pods.get(name);
         const where = pod ? podVerdict(pod, image) : undefined;
-        const last = where && where.kind !== 'ready' && 'message' in where ? ` Last state: ${where.message}` : '';
+        const last = where && 'message' in where ? ` Last state: ${where.message}` : '';
         finish(new SpawnError(`The workspace pod was not ready within ${this.options.startTimeoutSeconds} seconds.${last}`, 'timeout'));
       }, this.options.startTimeoutSeconds * 1000);
       watch.pods.on('change', onPod);

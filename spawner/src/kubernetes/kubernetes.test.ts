@@ -108,6 +108,11 @@ test('pod status: image pull failures and scheduling problems read as reasons', 
   assert.equal(unsched.kind, 'unschedulable');
   const ready = podVerdict({ status: { phase: 'Running', podIP: '10.0.0.5', conditions: [{ type: 'Ready', status: 'True' }] } }, 'i');
   assert.deepEqual(ready, { kind: 'ready', podIP: '10.0.0.5' });
+  const running = { name: 'c', image: 'i', imageID: '', ready: false, restartCount: 0, state: { running: { startedAt: new Date() } } };
+  const started = podVerdict({ status: { phase: 'Running', podIP: '10.0.0.5', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [running] } }, 'i');
+  assert.deepEqual(started, { kind: 'started', podIP: '10.0.0.5' }, 'a running container before its probe passed: the hub may check JupyterLab itself');
+  const noIp = podVerdict({ status: { phase: 'Running', conditions: [], containerStatuses: [running] } }, 'i');
+  assert.equal(noIp.kind, 'waiting');
   const oom = podVerdict({ status: { phase: 'Failed', containerStatuses: [{ name: 'c', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] } }, 'i');
   assert.match(oom.kind === 'failed' ? oom.message : '', /out of memory/);
 });

@@ -8,7 +8,9 @@ export type PodVerdict =
   | { kind: 'waiting'; progress: number; message: string }
   | { kind: 'unschedulable'; message: string }
   | { kind: 'failed'; message: string }
-  | { kind: 'ready'; podIP: string };
+  | { kind: 'ready'; podIP: string }
+  /** Its container runs (JupyterLab is starting) but the readiness probe has not passed yet. */
+  | { kind: 'started'; podIP: string };
 
 /** Container states that will not fix themselves. */
 export const FATAL_WAITING: ReadonlySet<string> = new Set([
@@ -46,6 +48,7 @@ export function podVerdict(pod: V1Pod, image: string): PodVerdict {
   }
   const ready = conditions.find((c) => c.type === 'Ready')?.status === 'True';
   if (status.phase === 'Running' && ready && status.podIP) return { kind: 'ready', podIP: status.podIP };
+  if (status.phase === 'Running' && status.podIP && container?.state?.running) return { kind: 'started', podIP: status.podIP };
   if (status.phase === 'Running') return { kind: 'waiting', progress: 90, message: 'JupyterLab is starting in the pod' };
   if (scheduled?.status === 'True') {
     if (waiting?.reason === 'ContainerCreating' || !container) {

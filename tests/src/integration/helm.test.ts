@@ -31,6 +31,15 @@ function runHelm(args: string[]): string {
   return execFileSync(helm, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/atrium-helm/cache', HELM_CONFIG_HOME: '/tmp/atrium-helm/config', HELM_DATA_HOME: '/tmp/atrium-helm/data' } });
 }
 
+async function ensureNamespace(): Promise<void> {
+  await adminConfig()
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespace({ body: { metadata: { name: namespace } } })
+    .catch((e: unknown) => {
+      if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
+    });
+}
+
 describe('Helm chart', { skip: skipHelm }, () => {
   let objects: k8s.KubernetesObject[];
 
@@ -137,15 +146,41 @@ describe('Helm chart', { skip: skipHelm }, () => {
     }
   });
 
+  test('fast starts: every catalog image is kept on every node; placeholders of a size are evicted first', async () => {
+    const puller = objects.find((o) => o.kind === 'DaemonSet' && o.metadata?.name === 'atrium-image-puller') as k8s.V1DaemonSet;
+    assert.ok(puller, 'the image puller is on by default');
+    const pod = puller.spec!.template.spec!;
+    const catalog = parseCatalog(
+      (objects.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap).data!['catalog.yaml']!,
+      '/etc/atrium/catalog.yaml',
+      { checkFiles: false },
+    );
+    assert.deepEqual(pod.initContainers!.map((c) => c.image), catalog.images.filter((i) => !i.deprecated).map((i) => i.containerImage));
+    assert.ok(pod.initContainers!.every((c) => c.imagePullPolicy === 'IfNotPresent' && c.command?.[0] === '/bin/true'));
+    assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }], 'GPU nodes too');
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(objects.some((o) => o.kind === 'PriorityClass'), false, 'no placeholders unless asked for');
+
+    const withPlaceholders = parseAllDocuments(runHelm(['template', 'atrium', chart, '--namespace', namespace, ...setValues, '--set', 'placeholders.replicas=2']))
+      .map((d) => d.toJS() as k8s.KubernetesObject)
+      .filter((o) => o && o.kind);
+    const priority = withPlaceholders.find((o) => o.kind === 'PriorityClass') as k8s.V1PriorityClass;
+    assert.ok(priority.value < 0, 'below every workspace (priority 0)');
+    assert.equal(priority.preemptionPolicy, 'Never');
+    const placeholders = withPlaceholders.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'atrium-placeholder') as k8s.V1Deployment;
+    assert.equal(placeholders.spec!.replicas, 2);
+    const container = placeholders.spec!.template.spec!.containers[0]!;
+    assert.equal(placeholders.spec!.template.spec!.priorityClassName, priority.metadata!.name);
+    assert.deepEqual(container.resources!.requests, { cpu: '2', memory: '4Gi' }, 'the size a workspace asks for (medium)');
+    assert.throws(() => runHelm(['template', 'atrium', chart, ...setValues, '--set', 'placeholders.replicas=1', '--set', 'placeholders.size=huge']), /placeholders\.size "huge" is not a size of the catalog/);
+    await ensureNamespace();
+    const client = k8s.KubernetesObjectApi.makeApiClient(adminConfig());
+    for (const object of [priority, placeholders]) await client.patch(object, undefined, 'All', 'atrium-helm-test', true, k8s.PatchStrategy.ServerSideApply);
+  });
+
   test('every object passes a server-side dry run on the test API server', async () => {
-    const admin = adminConfig();
-    await admin
-      .makeApiClient(k8s.CoreV1Api)
-      .createNamespace({ body: { metadata: { name: namespace } } })
-      .catch((e: unknown) => {
-        if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-      });
-    const client = k8s.KubernetesObjectApi.makeApiClient(admin);
+    await ensureNamespace();
+    const client = k8s.KubernetesObjectApi.makeApiClient(adminConfig());
     const kinds: string[] = [];
     for (const object of objects) {
       try {
@@ -157,7 +192,7 @@ describe('Helm chart', { skip: skipHelm }, () => {
       }
       kinds.push(object.kind!);
     }
-    for (const kind of ['Deployment', 'PersistentVolumeClaim', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
+    for (const kind of ['Deployment', 'DaemonSet', 'PersistentVolumeClaim', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
       assert.ok(kinds.includes(kind), `${kind} was dry-run`);
     }
   });
