@@ -113,6 +113,8 @@ async function main(): Promise<void> {
   const archives = execFileSync('bash', [join(REPO_ROOT, 'scripts/images.sh'), '--list'], { encoding: 'utf8' })
     .trim()
     .split('\n')
+    // The workspace images only: the hub runs on the host here.
+    .filter((line) => !line.startsWith('atrium/hub:'))
     .map((line) => line.split(/\s+/)[1]!)
     .filter(Boolean);
   execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'load', clusterDir, ...archives], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -55,8 +55,8 @@ import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
 import { allocatePort, releasePort } from './ports.js';
 import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
 import { isSameProcess, processesWithEnv } from './process.js';
-import { POOLED_LAB_SCRIPT, WaitingServer } from './waiting-server.js';
-import { WarmPool } from './warm-pool.js';
+import type { WaitingServer } from './waiting-server.js';
+import { LocalWarmPools } from './local-pools.js';
 
 export interface LocalProcessSpawnerOptions {
   /** Root for envs/, homes/, logs/, runtime/ (supplied by the hub). */
@@ -162,7 +162,7 @@ const stateSchema = z.object({
 });
 
 /** What a waiting server's folder records, so a later hub can release it once the server is gone. */
-const poolRecordSchema = z.object({ pid: z.int().positive(), startTime: z.number(), bootId: z.string(), cgroups: z.array(z.string()) });
+
 
 /** The SpawnerState of a local server (JSON). */
 export type LocalSpawnerState = z.infer<typeof stateSchema>;
@@ -184,7 +184,8 @@ export class LocalProcessSpawner implements Spawner {
   private cgroupSupport: CgroupSupport | undefined | null = null;
   /** The JupyterLab processes: started detached, found again after a hub restart, stopped with their kernels. */
   private readonly processes: DetachedProcesses;
-  private warmPool: WarmPool | undefined;
+  /** Servers started ahead of time per image and size (warm pools). */
+  private readonly pools: LocalWarmPools;
 
   constructor(options: LocalProcessSpawnerOptions) {
     if (!options.stateDir) throw new Error('LocalProcessSpawner: stateDir is required');
@@ -205,6 +206,15 @@ export class LocalProcessSpawner implements Spawner {
       envsDir: options.envsDir ? path.resolve(options.envsDir) : path.join(this.stateDir, 'envs'),
       logsDir: path.join(this.stateDir, 'logs'),
       ...(options.python !== undefined ? { python: options.python } : {}),
+    });
+    this.pools = new LocalWarmPools({
+      stateDir: this.stateDir,
+      sandbox: this.sandbox,
+      processes: this.processes,
+      environments: this.environments,
+      limits: (name, size) =>
+        applyLimits({ mode: this.memoryEnforcement, support: this.detectCgroups(), parent: this.cgroupParent, name, size, addressSpaceFactor: this.addressSpaceFactor }),
+      baseEnv: (envPath, cpus, launch) => this.baseEnv(envPath, cpus, launch),
     });
   }
 
@@ -251,12 +261,12 @@ export class LocalProcessSpawner implements Spawner {
     );
     checkAborted();
 
-    const waiting = this.warmPool?.take(image.name, size.name, envPath);
+    const waiting = this.pools.take(image.name, size.name, envPath);
     if (waiting) {
       try {
         return await this.startFromPool(waiting, request, envPath, onProgress);
       } catch (err) {
-        await this.discardWaiting(waiting);
+        await this.pools.discard(waiting);
         onProgress({ progress: 65, message: `The server started ahead of time could not be used (${(err as Error).message}); starting a new one` });
         checkAborted();
       }
@@ -382,15 +392,7 @@ export class LocalProcessSpawner implements Spawner {
         home,
         logFile,
         runtimeDir,
-        limits: {
-          memory: limits.memory,
-          cpu: limits.cpu,
-          ...(limits.cgroupVersion !== undefined ? { cgroupVersion: limits.cgroupVersion } : {}),
-          cgroups: limits.cgroups,
-          memoryMiB: limits.memoryMiB,
-          cpus: limits.cpus,
-          ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
-        },
+        limits: limitsState(limits),
         startedAt: new Date().toISOString(),
         sandbox: { kind: this.sandbox.kind, uid: launch.uid, home: launch.home },
       };
@@ -422,7 +424,7 @@ export class LocalProcessSpawner implements Spawner {
     const logFile = this.logFile(user, workspace);
     mkdirSync(path.dirname(logFile), { recursive: true });
     rotateIfLarge(logFile);
-    const launch = await this.waitingSandboxes().assign(server.dir, this.sandboxRequest(user, envPath, size.memoryMiB), logFile);
+    const launch = await this.pools.waitingSandboxes().assign(server.dir, this.sandboxRequest(user, envPath, size.memoryMiB), logFile);
     const hostRuntimeDir = this.runtimeDir(user, workspace);
     rmSync(hostRuntimeDir, { recursive: true, force: true });
     if (!launch.isolated) mkdirSync(hostRuntimeDir, { recursive: true, mode: 0o700 });
@@ -450,7 +452,6 @@ export class LocalProcessSpawner implements Spawner {
     } finally {
       await launch.opened().catch(() => undefined);
     }
-    const { limits } = server;
     const state: LocalSpawnerState = {
       backend: 'local',
       version: 1,
@@ -464,15 +465,7 @@ export class LocalProcessSpawner implements Spawner {
       home: this.homeDir(user),
       logFile,
       runtimeDir,
-      limits: {
-        memory: limits.memory,
-        cpu: limits.cpu,
-        ...(limits.cgroupVersion !== undefined ? { cgroupVersion: limits.cgroupVersion } : {}),
-        cgroups: limits.cgroups,
-        memoryMiB: limits.memoryMiB,
-        cpus: limits.cpus,
-        ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
-      },
+      limits: limitsState(server.limits),
       startedAt: new Date().toISOString(),
       sandbox: { kind: this.sandbox.kind, uid: launch.uid, home: launch.home },
       pool: { id: server.id, dir: server.dir },
@@ -493,106 +486,11 @@ export class LocalProcessSpawner implements Spawner {
   }
 
   startWarmPools(specs: WarmPoolSpec[], log: (message: string, fields?: Record<string, unknown>) => void = () => undefined): void {
-    const old = this.warmPool;
-    this.warmPool = undefined;
-    this.unavailablePools = [];
-    void old?.close();
-    const wanted = specs.filter((s) => s.servers > 0);
-    const waiting = this.sandbox.waiting();
-    if ('unavailable' in waiting) {
-      if (wanted.length > 0) log('warm pools are off', { reason: waiting.unavailable });
-      const at = new Date().toISOString();
-      this.unavailablePools = wanted.map((s) => ({ image: s.image.name, size: s.size.name, servers: s.servers, waiting: 0, starting: 0, residentBytes: 0, taken: 0, lastError: waiting.unavailable, lastErrorAt: at }));
-      return;
-    }
-    this.releaseLeftoverPoolDirs();
-    if (wanted.length === 0) return;
-    this.warmPool = new WarmPool(wanted, { launch: (spec) => this.launchWaiting(spec), discard: (server) => this.discardWaiting(server) }, { log });
-    this.warmPool.start();
+    this.pools.start(specs, log);
   }
 
   warmPoolStatus(): WarmPoolStatus[] {
-    return this.warmPool?.status() ?? this.unavailablePools;
-  }
-
-  /** Pools that were asked for where this sandbox cannot keep them, with the reason. */
-  private unavailablePools: WarmPoolStatus[] = [];
-
-  private waitingSandboxes(): WaitingSandboxes {
-    const waiting = this.sandbox.waiting();
-    if ('unavailable' in waiting) throw new Error(waiting.unavailable);
-    return waiting;
-  }
-
-  private poolDir(id?: string): string {
-    return id === undefined ? path.join(this.stateDir, 'pool') : path.join(this.stateDir, 'pool', id);
-  }
-
-  private async launchWaiting(spec: WarmPoolSpec): Promise<WaitingServer> {
-    const envPath = await this.environments.ensure(spec.image);
-    const id = randomBytes(8).toString('hex');
-    const dir = this.poolDir(id);
-    const sandboxes = this.waitingSandboxes();
-    let limits: AppliedLimits | undefined;
-    try {
-      const launch = await sandboxes.prepare({ dir, readOnly: [envPath, POOLED_LAB_SCRIPT], tmpMiB: spec.size.memoryMiB });
-      limits = await applyLimits({
-        mode: this.memoryEnforcement,
-        support: this.detectCgroups(),
-        parent: this.cgroupParent,
-        name: `pool-${id}`,
-        size: spec.size,
-        addressSpaceFactor: this.addressSpaceFactor,
-      });
-      const applied = limits;
-      const logFile = path.join(this.stateDir, 'logs', `pool-${spec.image.name}-${spec.size.name}.log`);
-      mkdirSync(path.dirname(logFile), { recursive: true });
-      rotateIfLarge(logFile);
-      const env = this.baseEnv(envPath, spec.size.cpu, { home: launch.tmp ?? tmpdir(), tmp: launch.tmp, systemPath: launch.systemPath, isolated: launch.isolated });
-      const server = await WaitingServer.launch(
-        this.processes,
-        { image: spec.image.name, size: spec.size.name, envPath, dir, sandbox: launch, limits: applied, wrap: (argv) => wrapCommand(applied, argv), env, logFile },
-        id,
-      );
-      writeFileSync(path.join(dir, 'process.json'), JSON.stringify({ ...server.recorded, cgroups: applied.cgroups }));
-      return server;
-    } catch (err) {
-      if (limits) await removeCgroups(limits.cgroups).catch(() => undefined);
-      await sandboxes.release(dir).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async discardWaiting(server: WaitingServer): Promise<void> {
-    await server.discard();
-    await removeCgroups(server.limits.cgroups).catch(() => undefined);
-    await this.waitingSandboxes().release(server.dir);
-  }
-
-  /** Waiting sandboxes whose server is gone (the hub stopped; a server ended while this hub was down). */
-  private releaseLeftoverPoolDirs(): void {
-    let ids: string[];
-    try {
-      ids = readdirSync(this.poolDir());
-    } catch {
-      return;
-    }
-    const sandboxes = this.waitingSandboxes();
-    for (const id of ids) {
-      if (!/^[0-9a-f]{16}$/.test(id)) continue;
-      let record: z.infer<typeof poolRecordSchema> | undefined;
-      try {
-        record = poolRecordSchema.parse(JSON.parse(readFileSync(path.join(this.poolDir(id), 'process.json'), 'utf8')));
-      } catch {
-        record = undefined;
-      }
-      if (record && this.processes.isRunning(record)) continue; // assigned: its workspace's stop releases it
-      const cgroups = (record?.cgroups ?? []).filter((dir) => path.basename(dir) === `pool-${id}`);
-      void (async () => {
-        removeEmptyCgroups(cgroups);
-        await sandboxes.release(this.poolDir(id)).catch(() => undefined);
-      })();
-    }
+    return this.pools.status();
   }
 
   async poll(rawState: SpawnerState): Promise<PollResult> {
@@ -626,9 +524,7 @@ export class LocalProcessSpawner implements Spawner {
       rmSync(this.runtimeDir(state.user, state.workspace), { recursive: true, force: true });
     }
     // The home was mounted into the waiting sandbox; its processes are gone, so the mounts go too.
-    if (state.pool && path.dirname(state.pool.dir) === this.poolDir() && !isSameProcess(state.pid, state.startTime)) {
-      await this.waitingSandboxes().release(state.pool.dir);
-    }
+    if (state.pool && !isSameProcess(state.pid, state.startTime)) await this.pools.release(state.pool.dir);
   }
 
   /** Is another run of the same workspace alive (so its runtime dir must stay)? */
@@ -644,9 +540,7 @@ export class LocalProcessSpawner implements Spawner {
 
   async close(): Promise<void> {
     // Workspaces deliberately outlive the hub; waiting servers do not.
-    const pool = this.warmPool;
-    this.warmPool = undefined;
-    await pool?.close();
+    await this.pools.close();
   }
 
   /** Only ever remove cgroups this backend would have created for this workspace. */
@@ -729,6 +623,19 @@ function validateRequest(request: StartRequest): void {
   }
   if (!request.token || /\s/.test(request.token)) throw bad('token');
   if (!(request.size.memoryMiB > 0) || !(request.size.cpu > 0)) throw bad(`size "${request.size.name}"`);
+}
+
+/** The limits as the state records them. */
+function limitsState(limits: AppliedLimits): LocalSpawnerState['limits'] {
+  return {
+    memory: limits.memory,
+    cpu: limits.cpu,
+    ...(limits.cgroupVersion !== undefined ? { cgroupVersion: limits.cgroupVersion } : {}),
+    cgroups: limits.cgroups,
+    memoryMiB: limits.memoryMiB,
+    cpus: limits.cpus,
+    ...(limits.addressSpaceKiB !== undefined ? { addressSpaceKiB: limits.addressSpaceKiB } : {}),
+  };
 }
 
 function parseState(raw: SpawnerState): LocalSpawnerState | undefined {
