@@ -283,7 +283,7 @@ export const configSchema = z
          * Servers started ahead of time per image and size, so that starting
          * a workspace only hands one to its user (docs/spawner-local.md#warm-pools).
          * Unset: one for the recommended image at its default size in the demo
-         * (`demo: true`), none otherwise. `[]` turns them off.
+         * (`demo: true`) with the local spawner, none otherwise. `[]` turns them off.
          */
         warmPools: z
           .array(

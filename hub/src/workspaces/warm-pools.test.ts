@@ -13,6 +13,7 @@ describe('workspaces.warmPools', () => {
   it('the demo keeps one server of the recommended image at its default size; other hubs none unless configured', () => {
     assert.deepEqual(pools({ demo: true }), ['datascience/medium×1']);
     assert.deepEqual(pools({}), []);
+    assert.deepEqual(pools({ demo: true, spawner: { kind: 'kubernetes' } }), [], 'pods have no pools: the demo on a cluster keeps none');
     assert.deepEqual(pools({ demo: true, workspaces: { warmPools: [] } }), [], '[] turns them off');
     assert.deepEqual(pools({ workspaces: { warmPools: [{ image: 'minimal', size: 'small', servers: 2 }] } }), ['minimal/small×2']);
   });

@@ -6,7 +6,7 @@
 import type { Catalog, WarmPoolSpec } from '@atrium/spawner';
 import { ConfigError, type HubConfig } from '../config.js';
 
-export function warmPoolSpecs(config: Pick<HubConfig, 'workspaces' | 'demo'>, catalog: Catalog): WarmPoolSpec[] {
+export function warmPoolSpecs(config: Pick<HubConfig, 'workspaces' | 'demo' | 'spawner'>, catalog: Catalog): WarmPoolSpec[] {
   const wanted = config.workspaces.warmPools ?? defaultPools(config, catalog);
   const seen = new Set<string>();
   return wanted.map((w, i) => {
@@ -21,9 +21,9 @@ export function warmPoolSpecs(config: Pick<HubConfig, 'workspaces' | 'demo'>, ca
   });
 }
 
-/** The demo keeps one server of what most people start: the recommended image at its default size. */
-function defaultPools(config: Pick<HubConfig, 'demo'>, catalog: Catalog): { image: string; size: string; servers: number }[] {
-  if (!config.demo) return [];
+/** The demo on this machine keeps one server of what most people start: the recommended image at its default size. */
+function defaultPools(config: Pick<HubConfig, 'demo' | 'spawner'>, catalog: Catalog): { image: string; size: string; servers: number }[] {
+  if (!config.demo || config.spawner.kind !== 'local') return [];
   const image = catalog.images.find((i) => i.recommended && !i.deprecated);
   return image ? [{ image: image.name, size: image.defaultSize, servers: 1 }] : [];
 }

@@ -164,6 +164,18 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     }, 300_000, 1000);
   }
 
+  test('the image puller keeps the catalog’s image on the real node: its init container ran from it, its pause container holds the pod', async () => {
+    const onNode = await waitFor('the image puller on the real node', async () => {
+      const fresh = await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/component=image-puller' });
+      const pod = fresh.items.find((p) => p.spec?.nodeName === realNode().name);
+      return pod?.status?.phase === 'Running' ? pod : undefined;
+    }, 120_000);
+    const init = onNode.status!.initContainerStatuses!;
+    assert.deepEqual(init.map((c) => c.image.replace(/^docker\.io\/(library\/)?/, '')), ['atrium/minimal:2026.11']);
+    assert.equal(init[0]!.state?.terminated?.exitCode, 0, 'it ran from the image on the node (no pull: pullPolicy IfNotPresent, nothing to pull from)');
+    assert.equal(onNode.status!.containerStatuses![0]!.ready, true);
+  });
+
   test('the installed hub starts a workspace pod; after kubectl delete pod of the hub, the new hub re-adopts it', async () => {
     ritaToken = await member('rita');
     await startAnalysis('rita', ritaToken);
