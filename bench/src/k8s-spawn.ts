@@ -40,6 +40,7 @@ import {
   stopProcessTree,
   tail,
   writeResult,
+  hubApi,
 } from './util.js';
 
 const STORAGE_CLASS = 'atrium-bench';
@@ -78,22 +79,6 @@ async function countHubRequests(file: string, from: number): Promise<{ lines: nu
     byVerb[key] = (byVerb[key] ?? 0) + 1;
   }
   return { lines, hub, byVerb };
-}
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}/hub/api${path}`, {
-    method,
-    headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
 }
 
 async function inBatches<T>(items: T[], size: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -164,9 +149,9 @@ async function main(): Promise<void> {
   const token = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
 
   const users = Array.from({ length: total }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
-  for (const team of TEAMS) await api(base, token, 'POST', '/teams', { name: team });
+  for (const team of TEAMS) await hubApi(base, token, 'POST', '/teams', { name: team });
   await inBatches(users, 25, async (u) => {
-    const r = await api(base, token, 'POST', '/users', { name: u, teams: [{ team: TEAMS[Number(u.slice(6)) % TEAMS.length], role: 'member' }] });
+    const r = await hubApi(base, token, 'POST', '/users', { name: u, teams: [{ team: TEAMS[Number(u.slice(6)) % TEAMS.length], role: 'member' }] });
     if (r.status !== 201) throw new Error(`create user ${u}: ${r.status} ${JSON.stringify(r.json)}`);
   });
 
@@ -182,7 +167,7 @@ async function main(): Promise<void> {
     const retried = new Set<string>();
     let lastCheck = Date.now();
     for (;;) {
-      const list = (await api(base, token, 'GET', '/servers')).json as { user: string; status: string }[];
+      const list = (await hubApi(base, token, 'GET', '/servers')).json as { user: string; status: string }[];
       const running = new Set(list.filter((s) => s.status === 'running').map((s) => s.user));
       const active = new Set(list.map((s) => s.user));
       onTick?.();
@@ -190,11 +175,11 @@ async function main(): Promise<void> {
       if (Date.now() - lastCheck > 5_000) {
         lastCheck = Date.now();
         for (const u of wanted.filter((w) => !active.has(w))) {
-          const r = await api(base, token, 'GET', `/users/${u}/workspaces/main`);
+          const r = await hubApi(base, token, 'GET', `/users/${u}/workspaces/main`);
           if (r.json?.status !== 'failed' || retried.has(u)) continue;
           failures.push(`${u}: ${r.json.message}`);
           retried.add(u);
-          await api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
+          await hubApi(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
         }
       }
       if (Date.now() - began > timeoutMs) throw new Error(`only ${running.size} of ${wanted.length} running after ${timeoutMs / 1000} s; failures: ${failures.join('; ')}`);
@@ -208,7 +193,7 @@ async function main(): Promise<void> {
   const auditBefore = await countHubRequests(auditLog, 0);
   const began = Date.now();
   const burst = users.slice(0, concurrent);
-  const starts = await Promise.all(burst.map((u) => api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' })));
+  const starts = await Promise.all(burst.map((u) => hubApi(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' })));
   const refused = starts.filter((s) => s.status !== 202);
   if (refused.length > 0) throw new Error(`${refused.length} starts refused: ${JSON.stringify(refused[0]!.json)}`);
   let peakDuring = before.peakRssMiB;
@@ -219,7 +204,7 @@ async function main(): Promise<void> {
   const after = sampleProcess(hub.pid);
   const auditAfter = await countHubRequests(auditLog, auditBefore.lines);
   // A failed spawn would show here, not silently shrink the sample.
-  const servers = (await api(base, token, 'GET', '/servers')).json as { status: string; startedAt: number; readyAt: number }[];
+  const servers = (await hubApi(base, token, 'GET', '/servers')).json as { status: string; startedAt: number; readyAt: number }[];
   const durations = servers.filter((s) => s.status === 'running').map((s) => (s.readyAt - s.startedAt) / 1000);
   const phase1 = {
     workspaces: concurrent,
@@ -248,7 +233,7 @@ async function main(): Promise<void> {
   const rest = users.slice(concurrent);
   const fillBegan = Date.now();
   await inBatches(rest, 100, async (u) => {
-    const r = await api(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
+    const r = await hubApi(base, token, 'POST', `/users/${u}/workspaces/main`, { image: 'minimal', size: 'small' });
     if (r.status !== 202) throw new Error(`start ${u}: ${r.status} ${JSON.stringify(r.json)}`);
   });
   await waitAllRunning(users, 1_800_000);

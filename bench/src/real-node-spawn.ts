@@ -38,6 +38,7 @@ import {
   stopProcessTree,
   tail,
   writeResult,
+  hubApi,
 } from './util.js';
 
 interface RealNode {
@@ -54,20 +55,6 @@ interface Sample {
   nodeMs: number;
   jupyterMs: number;
   proxyMs: number;
-}
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${base}/hub/api${path}`, {
-    method,
-    headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text) };
-  } catch {
-    return { status: res.status, json: text };
-  }
 }
 
 /** Progress events of one start, each with the moment it arrived. */
@@ -168,24 +155,24 @@ async function main(): Promise<void> {
     await sleep(100);
   }
   const adminToken = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
-  await api(base, adminToken, 'POST', '/teams', { name: 'bench' });
+  await hubApi(base, adminToken, 'POST', '/teams', { name: 'bench' });
 
   // --- cold starts, one after the other -------------------------------------------
   const samples: Sample[] = [];
   for (let i = 0; i <= spawns; i++) {
     const user = `user-${i}`;
-    const created = await api(base, adminToken, 'POST', '/users', { name: user, teams: [{ team: 'bench', role: 'member' }] });
+    const created = await hubApi(base, adminToken, 'POST', '/users', { name: user, teams: [{ team: 'bench', role: 'member' }] });
     if (created.status !== 201) throw new Error(`create ${user}: ${created.status} ${JSON.stringify(created.json)}`);
     const token = execFileSync(process.execPath, [hubMain, 'create-token', '--user', user, '--config', configFile], { encoding: 'utf8', env }).trim();
     const began = performance.now();
-    const started = await api(base, token, 'POST', `/users/${user}/workspaces/main`, { image, size });
+    const started = await hubApi(base, token, 'POST', `/users/${user}/workspaces/main`, { image, size });
     if (started.status !== 202) throw new Error(`start: ${started.status} ${JSON.stringify(started.json)}`);
     const progress = followProgress(base, token, user, 'main');
     for (;;) {
       const r = await fetch(`${base}/user/${user}/main/lab`, { headers: { Authorization: `token ${token}` }, redirect: 'manual' });
       await r.arrayBuffer();
       if (r.status === 200) break;
-      const state = await api(base, token, 'GET', `/users/${user}/workspaces/main`);
+      const state = await hubApi(base, token, 'GET', `/users/${user}/workspaces/main`);
       if (state.json?.status === 'failed') throw new Error(`workspace failed: ${state.json.message}`);
       if (performance.now() - began > 300_000) throw new Error('no lab page within 5 minutes');
       await sleep(20);
@@ -199,10 +186,10 @@ async function main(): Promise<void> {
     const sample = { totalMs, hubApiMs: podCreated - began, nodeMs: containerRuns - podCreated, jupyterMs: ready - containerRuns, proxyMs: Math.max(0, began + totalMs - ready) };
     if (i > 0) samples.push(sample); // the first start pays for the first namespace, quota and policies
     console.log(`  ${i === 0 ? 'warm-up' : `start ${i}/${spawns}`}: ${fmt(totalMs, 0)} ms (hub API ${fmt(sample.hubApiMs, 0)}, node ${fmt(sample.nodeMs, 0)}, JupyterLab ${fmt(sample.jupyterMs, 0)}, proxy ${fmt(sample.proxyMs, 0)})`);
-    const stopped = await api(base, token, 'DELETE', `/users/${user}/workspaces/main`);
+    const stopped = await hubApi(base, token, 'DELETE', `/users/${user}/workspaces/main`);
     if (stopped.status !== 204) throw new Error(`stop: ${stopped.status}`);
     for (let j = 0; j < 300; j++) {
-      if ((await api(base, token, 'GET', `/users/${user}/workspaces/main`)).json?.status === 'stopped') break;
+      if ((await hubApi(base, token, 'GET', `/users/${user}/workspaces/main`)).json?.status === 'stopped') break;
       await sleep(100);
     }
   }

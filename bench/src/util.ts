@@ -558,3 +558,18 @@ export async function stopServersBounded(users: Iterable<string>, stopServer: (u
     }
   }
 }
+
+/** One call of the hub's REST API with an API token; the body parsed as JSON when it is JSON. */
+export async function hubApi(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${base}/hub/api${path}`, {
+    method,
+    headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) };
+  } catch {
+    return { status: res.status, json: text };
+  }
+}

@@ -1,3 +1,4 @@
+import type { WarmPoolStatus } from '@atrium/spawner';
 import { z } from 'zod';
 
 import { teamName } from './names.js';
@@ -51,7 +52,7 @@ export const warmPoolSchema = z.object({
   taken: z.number().int().describe('Servers handed to users since the hub started'),
   lastError: z.string().optional().describe('Why the last start failed, while the pool waits to try again'),
   lastErrorAt: z.string().optional(),
-});
+}) satisfies z.ZodType<WarmPoolStatus>;
 
 export const imageSchema = z.object({
   name: z.string(),

@@ -4,6 +4,7 @@
  * what must keep working. Used in a workspace kernel, a model server and a
  * notebook re-run alike.
  */
+import path from 'node:path';
 
 export interface ProbeTargets {
   /** The hub's state directory and the files in it that matter most. */
@@ -21,6 +22,26 @@ export interface ProbeTargets {
   otherRuntimeDir: string;
   /** Another workspace's kernel id: its connection file must be nowhere in sight. */
   otherKernelId: string;
+}
+
+/**
+ * The targets in a test hub's state directory, with another user's
+ * workspace (`otherUser`/`otherWorkspace`, a kernel `otherKernelId` running
+ * in it) and a file in their home to aim at.
+ */
+export function probeTargets(stateDir: string, other: { user: string; workspace: string; kernelId: string; homeFile: string }): ProbeTargets {
+  return {
+    stateDir,
+    secretKey: path.join(stateDir, 'secret.key'),
+    database: path.join(stateDir, 'atrium.sqlite'),
+    auditAnchor: path.join(stateDir, 'audit-anchor.jsonl'),
+    objectStore: path.join(stateDir, 'object-store'),
+    hubPid: process.pid,
+    otherHomeFile: path.join(stateDir, 'homes', other.user, other.homeFile),
+    otherHomeInside: `/home/${other.user}/${other.homeFile}`,
+    otherRuntimeDir: path.join(stateDir, 'runtime', `${other.user}--${other.workspace}`),
+    otherKernelId: other.kernelId,
+  };
 }
 
 export const PROBE_NAMES = [

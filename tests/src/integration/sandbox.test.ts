@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
-import { PROBE_NAMES, probeDefinitions, type ProbeTargets } from './escape-probes.js';
+import { PROBE_NAMES, probeDefinitions, probeTargets, type ProbeTargets } from './escape-probes.js';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
 import { printedBy } from './kernels.js';
 import { card, notebook } from './model-notebooks.js';
@@ -49,18 +49,7 @@ describe('the sandbox: user code cannot reach the platform or other users', { ti
     const kernel = await call(t.url, 'POST', '/user/alice/notes/api/kernels', { token: alice, body: { name: 'python3' } });
     assert.equal(kernel.status, 201, kernel.text);
 
-    targets = {
-      stateDir: t.stateDir,
-      secretKey: path.join(t.stateDir, 'secret.key'),
-      database: path.join(t.stateDir, 'atrium.sqlite'),
-      auditAnchor: path.join(t.stateDir, 'audit-anchor.jsonl'),
-      objectStore: path.join(t.stateDir, 'object-store'),
-      hubPid: process.pid,
-      otherHomeFile: path.join(t.stateDir, 'homes', 'alice', 'salaries-draft.txt'),
-      otherHomeInside: '/home/alice/salaries-draft.txt',
-      otherRuntimeDir: path.join(t.stateDir, 'runtime', 'alice--notes'),
-      otherKernelId: kernel.json.id,
-    };
+    targets = probeTargets(t.stateDir, { user: 'alice', workspace: 'notes', kernelId: kernel.json.id, homeFile: 'salaries-draft.txt' });
     // The files the probes aim at exist, so a refusal is the sandbox's doing.
     for (const file of [targets.secretKey, targets.database, targets.auditAnchor, targets.otherHomeFile]) statSync(file);
   });

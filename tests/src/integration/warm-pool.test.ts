@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
-import { PROBE_NAMES, probeDefinitions, type ProbeTargets } from './escape-probes.js';
+import { PROBE_NAMES, probeDefinitions, probeTargets, type ProbeTargets } from './escape-probes.js';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
 import { printedBy } from './kernels.js';
 
@@ -75,18 +75,7 @@ describe('warm pools: a server started ahead of time becomes its user’s worksp
     writeFileSync(path.join(t.stateDir, 'homes', 'alice', 'salaries-draft.txt'), 'alice only');
     const aliceKernel = await call(t.url, 'POST', '/user/alice/notes/api/kernels', { token: alice, body: { name: 'python3' } });
     assert.equal(aliceKernel.status, 201, aliceKernel.text);
-    targets = {
-      stateDir: t.stateDir,
-      secretKey: path.join(t.stateDir, 'secret.key'),
-      database: path.join(t.stateDir, 'atrium.sqlite'),
-      auditAnchor: path.join(t.stateDir, 'audit-anchor.jsonl'),
-      objectStore: path.join(t.stateDir, 'object-store'),
-      hubPid: process.pid,
-      otherHomeFile: path.join(t.stateDir, 'homes', 'alice', 'salaries-draft.txt'),
-      otherHomeInside: '/home/alice/salaries-draft.txt',
-      otherRuntimeDir: path.join(t.stateDir, 'runtime', 'alice--notes'),
-      otherKernelId: aliceKernel.json.id,
-    };
+    targets = probeTargets(t.stateDir, { user: 'alice', workspace: 'notes', kernelId: aliceKernel.json.id, homeFile: 'salaries-draft.txt' });
 
     await startWorkspace(t.url, dan, 'dan', 'py', 'datascience', 'small');
     const state = await stateOf('dan', 'py');
