@@ -38,6 +38,7 @@ import { createModelServerBackend, createServing } from './serving/create.js';
 import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
+import { claimSqliteDatabase } from './core/db/single-hub.js';
 import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -175,7 +176,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const catalog = overrides.catalog ?? loadCatalog(config.imagesCatalog, { checkFiles: config.spawner.kind !== 'kubernetes' });
   privateStateDir(config.stateDir);
   const sandbox = await createLocalSandbox(config);
-  const store = await Store.open(config.database);
+  // Before anything else touches the database: a second hub on SQLite stops here.
+  const claim = claimSqliteDatabase(config.database);
+  const store = await Store.open(config.database).catch((err: unknown) => {
+    claim.release();
+    throw err;
+  });
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
   const secrets = SecretBox.fromStateDir(config.stateDir);
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
@@ -407,6 +413,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await spawner.close?.();
       await store.close();
+      claim.release();
     },
   };
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { call, sharedEnvironmentsDir, startWorkspace } from './helpers.js';
+import { call, repoRoot, sharedEnvironmentsDir, startWorkspace } from './helpers.js';
 import { type CliHub, cliHub } from './cli-hub.js';
 
 let hub: CliHub | undefined;
@@ -37,4 +38,27 @@ test('kill -9 of the hub loses nothing: the workspace keeps running and is re-ad
   assert.ok(kernels.json.some((k: { id: string }) => k.id === kernel.json.id), 'the running kernel survived');
   assert.equal((await call(base, 'DELETE', '/hub/api/users/admin/servers/default', { token })).status, 204);
   await hub.stop();
+});
+
+test('SQLite serves one hub: a second hub on the same database refuses to start and names PostgreSQL; the CLI still works beside the first', async () => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-second-hub-'));
+  const configFile = path.join(stateDir, 'atrium.yaml');
+  writeFileSync(configFile, `spawner:\n  environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}\n  prepareImages: false\n`);
+  const first = await cliHub({ configFile, stateDir });
+  hub = first;
+  await first.start();
+  const second = spawnSync(process.execPath, [path.join(repoRoot, 'hub', 'dist', 'main.js'), '--config', configFile, '--state-dir', stateDir, '--port', '0'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ATRIUM_ADMIN_PASSWORD: 'admin-password' },
+  });
+  assert.equal(second.status, 1, second.stdout + second.stderr);
+  assert.match(second.stdout + second.stderr, /Another hub \(pid \d+\) is already running on the SQLite database .*atrium\.sqlite.*PostgreSQL database \(database: postgres:\/\/…\)/s);
+  // One-off commands open the database without claiming it.
+  assert.match(first.token('admin'), /^atr_/);
+  assert.equal((await fetch(`${first.base}/hub/api/`)).ok, true, 'the first hub kept running');
+  await first.stop();
+  // Stopped, it gave the database up: another hub may start on it.
+  await first.start();
+  await first.stop();
 });
