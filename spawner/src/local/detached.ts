@@ -35,6 +35,8 @@ export interface DetachedLaunch {
   logFile: string;
   /** Give the process fd 3, a socket to the hub (a warm pool's waiting server reads its assignment there). */
   control?: boolean;
+  /** Open descriptors the process gets as fds 3, 4, … (after the control socket, if any). */
+  fds?: number[];
 }
 
 /**
@@ -76,7 +78,7 @@ export class DetachedProcesses {
     let child: ChildProcess;
     try {
       const [cmd, ...args] = launch.argv as [string, ...string[]];
-      child = spawn(cmd, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: launch.control ? ['ignore', fd, fd, 'pipe'] : ['ignore', fd, fd] });
+      child = spawn(cmd, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ['ignore', fd, fd, ...(launch.control ? ['pipe' as const] : []), ...(launch.fds ?? [])] });
     } finally {
       closeSync(fd);
     }

@@ -20,7 +20,7 @@
  * See docs/spawner-local.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -341,11 +341,21 @@ export class LocalProcessSpawner implements Spawner {
 
     onProgress({ progress: 70, message: 'Starting JupyterLab' });
     let started: StartedProcess;
+    let fds: number[];
     try {
-      started = this.processes.start({ argv, cwd: home, env, logFile });
+      // Opened right before the spawn and bound by descriptor: a link cannot take a folder's place meanwhile.
+      fds = launch.openFds();
+    } catch (err) {
+      await cleanupLimits();
+      throw new SpawnError(`Could not prepare the sandbox for ${user}/${workspace}: ${(err as Error).message}`, 'sandbox_failed');
+    }
+    try {
+      started = this.processes.start({ argv, cwd: home, env, logFile, fds });
     } catch (err) {
       await cleanupLimits();
       throw new SpawnError(`Could not start JupyterLab: ${(err as Error).message}`);
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
     const { child, recorded } = started;
 
@@ -562,7 +572,7 @@ export class LocalProcessSpawner implements Spawner {
   private workspaceEnv(
     request: StartRequest,
     envPath: string,
-    launch: Omit<SandboxLaunch, 'prefix'>,
+    launch: Omit<SandboxLaunch, 'prefix' | 'openFds'>,
     runtimeDir: string,
     runId: string,
   ): NodeJS.ProcessEnv {

@@ -22,7 +22,7 @@
  * the hub's uid to 1000 inside.
  */
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SandboxIdentities, type UidRange } from './identities.js';
 import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest, type WaitingSandboxes } from './sandbox.js';
@@ -77,6 +77,9 @@ const SYSTEM_ROOTS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 /** The host name inside every sandbox (its own UTS namespace: the machine's name is not shown). */
 const SANDBOX_HOSTNAME = 'atrium';
 
+/** Descriptors a launch hands over start at fd 3, after stdin, stdout and stderr. */
+const FIRST_PASSED_FD = 3;
+
 /** PATH of the system's programs inside a sandbox. */
 const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
 
@@ -92,6 +95,13 @@ export interface BubblewrapPlan {
   homeHost: string;
   readOnly: string[];
   readOnlyInHome: string[];
+  /**
+   * The readOnlyInHome folders arrive as open descriptors from this fd on
+   * (in the same order), bound with --ro-bind-fd: a link the user put in
+   * place of one since it was checked cannot redirect the bind. Without it
+   * they are bound by path.
+   */
+  readOnlyInHomeFd?: number;
   /** [host path, path inside] of the /etc files. */
   etc: [string, string][];
   /** Top-level links (`bin` → `usr/bin`) and directories to mirror. */
@@ -162,7 +172,12 @@ export function bubblewrapArgs(plan: BubblewrapPlan): string[] {
   }
   parents(home);
   a.push('--bind', plan.homeHost, home);
-  if (!plan.waiting) for (const name of plan.readOnlyInHome) a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
+  if (!plan.waiting) {
+    plan.readOnlyInHome.forEach((name, i) => {
+      if (plan.readOnlyInHomeFd !== undefined) a.push('--ro-bind-fd', String(plan.readOnlyInHomeFd + i), `${home}/${name}`);
+      else a.push('--ro-bind', path.join(plan.homeHost, name), `${home}/${name}`);
+    });
+  }
   a.push('--chdir', home, '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', SANDBOX_HOSTNAME);
   if (plan.mode === 'userns') {
     if (plan.waiting) throw new Error('a waiting sandbox needs the hub to run as root');
@@ -264,8 +279,18 @@ export class BubblewrapSandbox implements Sandbox {
   async prepare(request: SandboxRequest): Promise<SandboxLaunch> {
     validateRequest(request);
     const uid = this.prepareHome(request);
-    const plan = this.plan(request, uid);
-    return { prefix: bubblewrapArgs(plan), home: `/home/${request.loginName}`, tmp: '/tmp', systemPath: SANDBOX_PATH, user: request.loginName, uid, isolated: true };
+    const folders = (request.readOnlyInHome ?? []).map((name) => path.join(request.home, name));
+    const plan = { ...this.plan(request, uid), ...(folders.length > 0 ? { readOnlyInHomeFd: FIRST_PASSED_FD } : {}) };
+    return {
+      prefix: bubblewrapArgs(plan),
+      home: `/home/${request.loginName}`,
+      tmp: '/tmp',
+      systemPath: SANDBOX_PATH,
+      user: request.loginName,
+      uid,
+      isolated: true,
+      openFds: () => openNoFollow(folders),
+    };
   }
 
   waiting(): WaitingSandboxes | { unavailable: string } {
@@ -409,6 +434,18 @@ function claimHome(home: string, uid: number, keep: Set<string>): void {
   };
   walk(home, true);
   chownSync(home, uid, uid);
+}
+
+/** Opens folders without following a link in their last component; all or none. */
+function openNoFollow(paths: string[]): number[] {
+  const fds: number[] = [];
+  try {
+    for (const p of paths) fds.push(openSync(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW));
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw new Error(`~/${path.basename(paths[fds.length] ?? '')} is not a folder; rename or remove it so the hub can place it there (${(err as Error).message})`);
+  }
+  return fds;
 }
 
 function lstatSafe(p: string) {

@@ -18,7 +18,7 @@ export class NoSandbox implements Sandbox {
     mkdirSync(request.home, { recursive: true, mode: 0o700 });
     const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
     const systemPath = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin';
-    return { prefix: [], home: request.home, tmp: undefined, systemPath, user: request.loginName, uid, isolated: false };
+    return { prefix: [], home: request.home, tmp: undefined, systemPath, user: request.loginName, uid, isolated: false, openFds: () => [] };
   }
 
   waiting(): WaitingSandboxes {

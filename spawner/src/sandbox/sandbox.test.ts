@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, mkdirSync, renameSync, symlinkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -119,9 +119,16 @@ describe('login names', () => {
   });
 });
 
-function run(argv: string[], env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin' }): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs argv with `fds` as its fds 3, 4, … (what a launch's openFds gave), closing them once it started. */
+function run(argv: string[], env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin' }, fds: number[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { env, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+    for (const fd of fds) closeSync(fd);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
 
@@ -163,7 +170,7 @@ describe('BubblewrapSandbox on this machine', () => {
       'touch /usr/x 2>/dev/null || echo usr-read-only',
       'command -v node >/dev/null && node -e 0 2>/dev/null && echo node-runs || echo no-node',
     ].join('; ');
-    const r = await run([...launch.prefix, '/bin/sh', '-c', script], { PATH: '/usr/bin:/bin', HOME: launch.home });
+    const r = await run([...launch.prefix, '/bin/sh', '-c', script], { PATH: '/usr/bin:/bin', HOME: launch.home }, launch.openFds());
     assert.equal(r.code, 0, r.stderr);
     const [uid, name, cwd, etcOk, secret, processes, owners, homeOk, datasetsRo, usrRo, noNode] = r.stdout.trim().split('\n');
     assert.equal(owners?.trim(), 'dan', 'every process inside is the user’s: nothing runs as root');
@@ -178,6 +185,18 @@ describe('BubblewrapSandbox on this machine', () => {
     assert.equal(usrRo, 'usr-read-only');
     assert.equal(noNode, 'no-node', 'the machine’s Node.js is not part of a workspace (the images have none)');
     assert.equal(statSync(path.join(home, 'new.txt')).uid, launch.uid, 'files written inside belong to the user on the host');
+  });
+
+  it('binds ~/datasets by descriptor: a link put in its place after the checks is refused, not followed', { skip: !isRoot && 'needs root for per-user uids' }, async () => {
+    const home = path.join(root, 'swap', 'homes', 'mallory');
+    mkdirSync(path.join(home, 'datasets'), { recursive: true });
+    const sandbox = new BubblewrapSandbox({ dir: path.join(root, 'swap', 'sandbox'), uids: { first: 1_800_000_000, count: 10 } });
+    const launch = await sandbox.prepare({ identity: 'user:mallory', loginName: 'mallory', home, readOnly: [], readOnlyInHome: ['datasets'] });
+    assert.ok(launch.prefix.includes('--ro-bind-fd'), 'bound by descriptor, not by path');
+    // Between the hub's checks and the start, code in another of the user's workspaces swaps the folder for a link.
+    renameSync(path.join(home, 'datasets'), path.join(home, 'datasets-moved'));
+    symlinkSync('/etc', path.join(home, 'datasets'));
+    assert.throws(() => launch.openFds(), /~\/datasets is not a folder/);
   });
 
   it('lives on when the hub that started it exits', { skip: !isRoot && 'needs root for per-user uids' }, async () => {

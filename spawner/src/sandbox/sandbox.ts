@@ -47,6 +47,14 @@ export interface SandboxLaunch {
   uid: number;
   /** False for `none`: the process runs as the hub, seeing what the hub sees. */
   isolated: boolean;
+  /**
+   * Opens what the process must get as fds 3, 4, … (`readOnlyInHome`
+   * folders, opened without following links, which the prefix binds by
+   * descriptor), to call right before spawning; the caller closes its copies
+   * once the process is spawned, or when it is not. Throws with a sentence
+   * for the user when one is no longer a folder.
+   */
+  openFds(): number[];
 }
 
 export interface Sandbox {
@@ -86,7 +94,7 @@ export interface WaitingLaunch {
 }
 
 /** How an assigned sandbox's process sees its user (SandboxLaunch without a prefix: it already runs). */
-export interface AssignedLaunch extends Omit<SandboxLaunch, 'prefix'> {
+export interface AssignedLaunch extends Omit<SandboxLaunch, 'prefix' | 'openFds'> {
   gid: number;
   /** The uid to become; undefined when the process already is who it should be (no sandbox). */
   becomeUid: number | undefined;
