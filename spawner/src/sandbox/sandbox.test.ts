@@ -247,7 +247,8 @@ describe('BubblewrapSandbox on this machine', () => {
     const script = [
       'ls /home | tr "\\n" " "; echo',
       'grep -c "^dan:" /etc/passwd || true',
-      'while [ ! -e /home/dan/notes.txt ]; do sleep 0.05; done',
+      // passwd is the last thing the hub writes when it assigns the sandbox (the program inside is told only after).
+      'while ! grep -q "^dan:" /etc/passwd; do sleep 0.05; done',
       'ls /home | tr "\\n" " "; echo',
       'grep "^dan:" /etc/passwd | cut -d: -f3',
       'cat /home/dan/notes.txt; echo',
