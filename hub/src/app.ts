@@ -39,6 +39,7 @@ import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, Sandb
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
+import { Leases } from './core/db/leases.js';
 import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -183,6 +184,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     throw err;
   });
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
+  const leases = new Leases(store.database.db);
+  leases.start();
   const secrets = SecretBox.fromStateDir(config.stateDir);
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
   const spawner = overrides.spawner ?? createSpawner(config, sandbox);
@@ -226,6 +229,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     models,
     serving,
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunPlace.kind },
+    leases,
   };
 
   const api = hubApi(deps);
@@ -412,6 +416,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await spawner.close?.();
+      // Another replica takes the background work over at once, not after the leases expire.
+      await leases.stop();
       await store.close();
       claim.release();
     },

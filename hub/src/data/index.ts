@@ -9,6 +9,6 @@ export const dataFeature: HubFeature = {
   name: 'data',
   routes: registerDatasetRoutes,
   pages: registerDatasetPages,
-  start: ({ data }) => data.start(),
+  start: ({ data, leases }) => data.start(leases),
   close: ({ data }) => data.stop(),
 };

@@ -1,3 +1,4 @@
+import type { ExclusiveRunner } from '../core/db/leases.js';
 import { log } from '../core/log.js';
 import type { AccessDecider, UserLookup } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -25,8 +26,9 @@ export class MountReconciler {
     private readonly intervalSeconds: number,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => void this.reconcileSoon(), this.intervalSeconds * 1000);
+  /** The periodic pass (expiry, masking changes made elsewhere) runs on one replica; passes asked for by a change run where it happened. */
+  start(exclusive: ExclusiveRunner): void {
+    this.timer = setInterval(() => void exclusive.runExclusive('data:mount-reconciler', () => this.reconcileSoon()).catch(() => undefined), this.intervalSeconds * 1000);
     this.timer.unref();
   }
 

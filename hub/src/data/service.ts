@@ -1,3 +1,4 @@
+import type { ExclusiveRunner } from '../core/db/leases.js';
 import type { Readable } from 'node:stream';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AuditEntry, AuditLog } from './audit.js';
@@ -155,8 +156,9 @@ export class DataService implements DataGovernance {
     return this.parts.reconciler.reconcile();
   }
 
-  start(): void {
-    this.parts.reconciler.start();
+  /** Periodic mount reconciliation on the replica that holds its lease. */
+  start(exclusive: ExclusiveRunner): void {
+    this.parts.reconciler.start(exclusive);
   }
 
   stop(): void {

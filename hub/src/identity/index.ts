@@ -19,8 +19,8 @@ export const identityFeature: HubFeature = {
     registerTokenPages(router, deps);
     registerAdminPages(router);
   },
-  start({ store }) {
-    sessionsTimer = setInterval(() => store.sessions.deleteExpired().catch(() => undefined), 3_600_000);
+  start({ store, leases }) {
+    sessionsTimer = setInterval(() => void leases.runExclusive('identity:expired-sessions', () => store.sessions.deleteExpired().then(() => undefined)).catch(() => undefined), 3_600_000);
     sessionsTimer.unref();
   },
   close() {

@@ -2,6 +2,7 @@
  * Model serving, wired once: the deployment manager (what the registry calls
  * on promotion), request metrics, and the /models/… predict route.
  */
+import type { ExclusiveRunner } from '../core/db/leases.js';
 import path from 'node:path';
 import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
 import type { IdentityService } from '../identity/identity.js';
@@ -20,7 +21,7 @@ export interface Serving {
   metrics: ServingMetrics;
   predict: PredictRoute;
   /** Re-adopt running model servers, start polling and metric flushes. */
-  start(): Promise<void>;
+  start(exclusive: ExclusiveRunner): Promise<void>;
   close(options?: { stopServers?: boolean }): Promise<void>;
 }
 
@@ -83,9 +84,9 @@ export function createServing(
     deployments,
     metrics,
     predict,
-    async start() {
+    async start(exclusive) {
       await deployments.restore();
-      deployments.startBackgroundTasks();
+      deployments.startBackgroundTasks(exclusive);
       metrics.start();
     },
     async close(options = {}) {

@@ -14,6 +14,7 @@
  * ModelServerBackend only starts, stops and polls servers. Servers outlive
  * the hub and are re-adopted from their stored backend state at start-up.
  */
+import type { ExclusiveRunner } from '../core/db/leases.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -213,8 +214,9 @@ export class DeploymentManager {
     }
   }
 
-  startBackgroundTasks(): void {
-    this.timer ??= setInterval(() => void this.pollAll(), this.pollIntervalMs);
+  /** Health checks of the model servers on the replica that holds their lease. */
+  startBackgroundTasks(exclusive: ExclusiveRunner): void {
+    this.timer ??= setInterval(() => void exclusive.runExclusive('serving:health', () => this.pollAll()).catch(() => undefined), this.pollIntervalMs);
     this.timer.unref();
   }
 

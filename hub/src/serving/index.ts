@@ -9,6 +9,6 @@ export const servingFeature: HubFeature = {
   name: 'serving',
   routes: registerDeploymentRoutes,
   pages: registerServingPages,
-  start: ({ serving }) => serving.start(),
+  start: ({ serving, leases }) => serving.start(leases),
   close: ({ serving }, { stopServers }) => serving.close({ stopServers }),
 };

@@ -1,3 +1,4 @@
+import { alone } from '../core/db/leases.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,7 +138,7 @@ for (const target of testDatabases('atrium_serving')) {
       const polled = new DeploymentManager(store.serving, backend, catalog, secrets, { defaultSize: 'small', pollIntervalMs: 30 });
       await third.close();
       await polled.restore();
-      polled.startBackgroundTasks();
+      polled.startBackgroundTasks(alone);
       backend.failing.add(5);
       backend.running.clear();
       await eventually('the dead server to be noticed and its restart to fail', () => /did not start/.test(polled.unavailableReason('sales', 'iris', 'production') ?? ''));

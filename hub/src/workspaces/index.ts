@@ -15,9 +15,9 @@ export const workspacesFeature: HubFeature = {
     registerWorkspacePages(router, deps);
     if (deps.subdomains) registerWorkspaceLogin(router, deps.subdomains);
   },
-  async start({ manager }) {
+  async start({ manager, leases }) {
     await manager.restore();
-    manager.startBackgroundTasks();
+    manager.startBackgroundTasks(leases);
   },
   async close({ manager, store }, { stopServers }) {
     await manager.close();

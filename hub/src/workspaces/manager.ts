@@ -1,6 +1,7 @@
 import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
+import type { ExclusiveRunner } from '../core/db/leases.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../config.js';
 import type { WorkspaceRecord } from './store.js';
@@ -405,16 +406,17 @@ export class WorkspaceManager {
     return culled;
   }
 
-  startBackgroundTasks(): void {
-    const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
+  /** Liveness polling and idle culling, each on the one replica that holds its lease. */
+  startBackgroundTasks(exclusive: ExclusiveRunner): void {
+    const every = (seconds: number, name: string, task: () => Promise<unknown>, what: string) => {
       const timer = setInterval(() => {
-        task().catch((err: Error) => log.warn(`${what} failed`, { reason: err.message }));
+        exclusive.runExclusive(name, async () => void (await task())).catch((err: Error) => log.warn(`${what} failed`, { reason: err.message }));
       }, seconds * 1000);
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.config.workspaces.pollIntervalSeconds, () => this.pollAll(), 'liveness poll');
-    every(this.config.workspaces.cullIntervalSeconds, () => this.cullIdle(), 'idle culling');
+    every(this.config.workspaces.pollIntervalSeconds, 'workspaces:liveness', () => this.pollAll(), 'liveness poll');
+    every(this.config.workspaces.cullIntervalSeconds, 'workspaces:culling', () => this.cullIdle(), 'idle culling');
   }
 
   /** Stop background tasks and cancel starts; running servers keep running. */

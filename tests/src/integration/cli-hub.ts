@@ -30,6 +30,10 @@ export interface CliHub {
   stop(): Promise<void>;
   /** Kill whatever process is running (test clean-up). */
   close(): void;
+  /** The running hub's pid (undefined before the first start). */
+  pid(): number | undefined;
+  /** Is the process running? */
+  alive(): boolean;
 }
 
 /**
@@ -76,5 +80,7 @@ export async function cliHub(options: { configFile: string; stateDir: string; ar
     close() {
       child?.kill('SIGKILL');
     },
+    pid: () => child?.pid,
+    alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
   };
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { leasesMigration } from './leases.js';
 
 /**
  * Migrations live in code (not files) so the compiled hub carries them. Each
@@ -39,7 +40,7 @@ export function migrationProvider(chain: FeatureMigrations, dialect: Dialect): M
   return { getMigrations: async () => Object.fromEntries(Object.entries(chain).map(([name, build]) => [name, build(dialect)])) };
 }
 
-/** The platform's first tables: users, teams, memberships, sessions, API tokens and workspaces. */
+/** The platform's first tables (users, teams, memberships, sessions, API tokens, workspaces), and the replicas' leases. */
 export const coreMigrations: FeatureMigrations = {
   '0001_initial': (dialect) => ({
     async up(db: Kysely<any>) {
@@ -111,4 +112,6 @@ export const coreMigrations: FeatureMigrations = {
       await db.schema.createIndex('servers_status').on('servers').column('status').execute();
     },
   }),
+  /** Which hub replica runs each kind of background work (core/db/leases.ts). */
+  '0009_leases': leasesMigration,
 };
