@@ -17,6 +17,13 @@ export interface Route {
   token: string;
 }
 
+/**
+ * With several hub replicas (PostgreSQL), how long a route is used before it
+ * is checked against the database again: another replica may have started,
+ * stopped or moved the workspace meanwhile.
+ */
+const ROUTE_RECHECK_MS = 2_000;
+
 interface Starting {
   abort: AbortController;
   done: Promise<void>;
@@ -33,7 +40,7 @@ export const baseUrlFor = (user: string, name: string) => `/user/${user}/${name}
  */
 export class WorkspaceManager {
   /** The proxy's routing table: read on every proxied request. */
-  private readonly routes = new Map<string, Route>();
+  private readonly routes = new Map<string, Route & { checkedAt: number }>();
   private readonly progress = new Map<string, ProgressChannel>();
   private readonly starting = new Map<string, Starting>();
   /** One stop per workspace: a second request waits for the first. */
@@ -50,8 +57,35 @@ export class WorkspaceManager {
     private readonly config: HubConfig,
   ) {}
 
-  route(user: string, name: string): Route | undefined {
-    return this.routes.get(key(user, name));
+  /**
+   * Where a running workspace is. A hub alone (SQLite) knows every route
+   * itself; with replicas (PostgreSQL) a route comes from the database when
+   * another replica started the workspace, and is checked again after
+   * ROUTE_RECHECK_MS, so any replica proxies to any workspace.
+   */
+  async route(user: string, name: string): Promise<Route | undefined> {
+    const k = key(user, name);
+    const cached = this.routes.get(k);
+    if (this.store.dialect !== 'postgres' || (cached && Date.now() - cached.checkedAt < ROUTE_RECHECK_MS)) return cached;
+    const record = await this.store.servers.get(user, name);
+    if (record?.status !== 'running' || !record.target || !record.tokenCiphertext) {
+      this.routes.delete(k);
+      return undefined;
+    }
+    if (cached && cached.target.href === new URL(record.target).href) {
+      cached.checkedAt = Date.now();
+      return cached;
+    }
+    let token: string;
+    try {
+      token = this.secrets.decrypt(record.tokenCiphertext);
+    } catch {
+      log.error('cannot read a workspace token another replica wrote: do all replicas share the secret key (ATRIUM_SECRET_KEY)?', { user, workspace: name });
+      return undefined;
+    }
+    const route = { target: new URL(record.target), token, checkedAt: Date.now() };
+    this.routes.set(k, route);
+    return route;
   }
 
   progressOf(user: string, name: string): ProgressChannel | undefined {
@@ -204,7 +238,7 @@ export class WorkspaceManager {
         channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
         await this.waitUntilReady(user, name, result.target, baseUrl, token, state, channel, signal);
       }
-      this.routes.set(key(user, name), { target: new URL(result.target), token });
+      this.routes.set(key(user, name), { target: new URL(result.target), token, checkedAt: Date.now() });
       const now = Date.now();
       await this.store.servers.update(user, name, { status: 'running', readyAt: now, lastActivityAt: now, message: null });
       channel.emit({ progress: 100, message: 'Your workspace is ready', ready: true, url: `${baseUrl}lab` });
@@ -348,7 +382,7 @@ export class WorkspaceManager {
       }
       await sleep(250);
     }
-    this.routes.set(key(user, name), { target: new URL(record.target), token });
+    this.routes.set(key(user, name), { target: new URL(record.target), token, checkedAt: Date.now() });
     if (record.status !== 'running') await this.store.servers.update(user, name, { status: 'running', readyAt: Date.now() });
     return true;
   }
@@ -380,7 +414,8 @@ export class WorkspaceManager {
     const limitMs = this.config.workspaces.cullIdleSeconds * 1000;
     const culled: string[] = [];
     for (const record of await this.store.servers.listByStatus(['running'])) {
-      const route = this.routes.get(key(record.user, record.name));
+      // The replica culling may not be the one that started it.
+      const route = await this.route(record.user, record.name);
       if (!route) continue;
       let lastActivity: number;
       try {

@@ -140,7 +140,7 @@ export class WorkspaceProxy {
       const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
       return { ok: false, status: 302, code: 'redirect', title: 'Workspace', message: '', redirect: `/user/${parsed.owner}/${parsed.workspace}/${query}` };
     }
-    const route = this.manager.route(parsed.owner, parsed.workspace);
+    const route = await this.manager.route(parsed.owner, parsed.workspace);
     if (!route) {
       return {
         ok: false,

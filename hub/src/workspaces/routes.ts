@@ -155,6 +155,24 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
       });
       const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
       const channel = manager.progressOf(params.name, params.workspace);
+      if (!channel && record.status === 'pending' && store.dialect === 'postgres') {
+        // Another replica is starting it: follow its record until it runs or fails.
+        send({ progress: 50, message: 'Starting (on another replica of the hub)' });
+        const follow = setInterval(() => {
+          void store.servers.get(params.name, params.workspace).then((now) => {
+            if (!now || now.status === 'pending') return;
+            if (now.status === 'running') send({ progress: 100, message: 'Your workspace is ready', ready: true, url: serverView(now, false).url });
+            else send({ progress: 100, message: now.message ?? `Workspace is ${now.status}.`, failed: true });
+            stopFollowing();
+          }, () => undefined);
+        }, 500);
+        const stopFollowing = () => {
+          clearInterval(follow);
+          res.end();
+        };
+        req.on('close', () => clearInterval(follow));
+        return undefined;
+      }
       if (!channel) {
         // No start in this hub's lifetime: report where the workspace stands.
         const url = serverView(record, false).url;

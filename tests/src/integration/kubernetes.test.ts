@@ -107,7 +107,7 @@ describe('Kubernetes spawner on a real API server', { skip: skipKube }, () => {
       const claim = await adminCore.readNamespacedPersistentVolumeClaim({ name: 'home-alice', namespace: ns });
       const claimUid = claim.metadata!.uid;
       // The hub routes to the pod IP kwok assigned.
-      assert.equal(hub.hub.deps.manager.route('alice', 'analysis')?.target.hostname, pod.status?.podIP);
+      assert.equal((await hub.hub.deps.manager.route('alice', 'analysis'))?.target.hostname, pod.status?.podIP);
       // Progress followed the cluster: the scheduler's placement, as its Event
       // ("Scheduled: Successfully assigned …") or, when kwok makes the pod ready
       // before that Event reaches the watch, as the pod's own node assignment.
@@ -120,7 +120,7 @@ describe('Kubernetes spawner on a real API server', { skip: skipKube }, () => {
       hub = await startTestHub(hubSettings(), stateDir);
       const after = await call(hub.url, 'GET', '/hub/api/users/alice/servers/analysis', { token });
       assert.equal(after.json.status, 'running');
-      assert.equal(hub.hub.deps.manager.route('alice', 'analysis')?.target.hostname, pod.status?.podIP);
+      assert.equal((await hub.hub.deps.manager.route('alice', 'analysis'))?.target.hostname, pod.status?.podIP);
 
       // A pod deleted behind the hub's back is noticed by the next liveness poll.
       // Stop: the pod and Secret go, the home stays.

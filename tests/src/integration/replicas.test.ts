@@ -3,7 +3,8 @@
  * (liveness polling, idle culling, mount reconciliation, model servers'
  * health) is held by one replica at a time through its lease; a replica
  * killed with -9 hands its work over once the lease expires, one that stops
- * hands it over at once.
+ * hands it over at once. A workspace started through one replica is
+ * followed, opened and stopped through the other.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
 import { type CliHub, cliHub } from './cli-hub.js';
-import { sharedEnvironmentsDir, waitFor } from './helpers.js';
+import { call, sharedEnvironmentsDir, waitFor } from './helpers.js';
 
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
 // In CI a missing PostgreSQL fails the run (scripts/test.sh starts one); locally it skips.
@@ -101,5 +102,50 @@ describe('hub replicas on one PostgreSQL: background work runs on one of them', 
       const held = await holders();
       return WORK.every((w) => held.get(w) && pidOf(held.get(w)!) === other.pid()) ? true : undefined;
     }, 10_000, 200);
+  });
+});
+
+describe('hub replicas on one PostgreSQL: any replica serves any workspace', { skip, timeout: 600_000 }, () => {
+  const hubs: CliHub[] = [];
+  let a: CliHub;
+  let b: CliHub;
+  let token: string;
+
+  before(async () => {
+    if (!server) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL');
+    const database = await freshPostgresDatabase(server, 'atrium_replicas_proxy');
+    // One machine, one state folder (the secret key, homes and environments), two hub processes.
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-replicas-'));
+    const configFile = path.join(stateDir, 'atrium.yaml');
+    writeFileSync(configFile, [`database: ${JSON.stringify(database)}`, `spawner: { environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}, prepareImages: false }`].join('\n'));
+    a = await cliHub({ configFile, stateDir });
+    b = await cliHub({ configFile, stateDir });
+    hubs.push(a, b);
+    await a.start();
+    await b.start();
+    token = a.token('admin');
+  });
+  after(async () => {
+    await call(a.base, 'DELETE', '/hub/api/users/admin/workspaces/shared', { token }).catch(() => undefined);
+    for (const hub of hubs) hub.close();
+  });
+
+  test('started on one replica: its progress and its JupyterLab through the other; stopped on the other: refused on the first', async () => {
+    const started = await call(a.base, 'POST', '/hub/api/users/admin/workspaces/shared', { token, body: { image: 'minimal', size: 'small' } });
+    assert.equal(started.status, 202, started.text);
+    // The other replica's progress stream follows the start to its end.
+    const progress = await fetch(`${b.base}/hub/api/users/admin/workspaces/shared/progress`, { headers: { Authorization: `token ${token}` } });
+    const events = await progress.text();
+    assert.match(events, /"ready":true/, events);
+    const lab = await call(b.base, 'GET', '/user/admin/shared/api/status', { token });
+    assert.equal(lab.status, 200, 'JupyterLab answers through the replica that did not start it');
+    const saved = await call(b.base, 'PUT', '/user/admin/shared/api/contents/from-b.txt', { token, body: { type: 'file', format: 'text', content: 'written through b' } });
+    assert.equal(saved.status, 201);
+    const read = await call(a.base, 'GET', '/user/admin/shared/api/contents/from-b.txt', { token });
+    assert.equal(read.json.content, 'written through b', 'the same server behind both');
+
+    const stopped = await call(b.base, 'DELETE', '/hub/api/users/admin/workspaces/shared', { token });
+    assert.equal(stopped.status, 204);
+    await waitFor('the first replica to refuse the stopped workspace', async () => ((await call(a.base, 'GET', '/user/admin/shared/api/status', { token })).status === 503 ? true : undefined), 10_000, 200);
   });
 });

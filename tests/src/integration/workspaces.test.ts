@@ -44,7 +44,7 @@ describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
 
   test('the per-server token never reaches the browser', async () => {
     const record = (await t.hub.deps.store.servers.get('alice', 'default'))!;
-    const route = t.hub.deps.manager.route('alice', 'default')!;
+    const route = (await t.hub.deps.manager.route('alice', 'default'))!;
     assert.ok(route.token.length >= 32);
     assert.ok(!record.tokenCiphertext!.includes(route.token), 'stored encrypted');
     const { cookie } = await browserLogin(t.url, 'alice', 'alice-password');
