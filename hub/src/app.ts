@@ -189,7 +189,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const secrets = SecretBox.fromStateDir(config.stateDir);
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
   const spawner = overrides.spawner ?? createSpawner(config, sandbox);
-  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config);
+  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
   identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
   const throttle = new LoginThrottle({

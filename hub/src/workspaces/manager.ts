@@ -1,7 +1,7 @@
 import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
-import type { ExclusiveRunner } from '../core/db/leases.js';
+import type { ExclusiveRunner, Leases } from '../core/db/leases.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../config.js';
 import type { WorkspaceRecord } from './store.js';
@@ -55,6 +55,8 @@ export class WorkspaceManager {
     private readonly catalog: Catalog,
     private readonly secrets: SecretBox,
     private readonly config: HubConfig,
+    /** Which replica is starting which workspace (a lease per start), and who runs the background work. */
+    private readonly leases: Leases,
   ) {}
 
   /**
@@ -90,6 +92,12 @@ export class WorkspaceManager {
 
   progressOf(user: string, name: string): ProgressChannel | undefined {
     return this.progress.get(key(user, name));
+  }
+
+  /** The route failed (the server did not answer): with replicas, check it against the database at the next request. */
+  recheckRoute(user: string, name: string): void {
+    const cached = this.routes.get(key(user, name));
+    if (cached && this.store.dialect === 'postgres') cached.checkedAt = 0;
   }
 
   /** Check a start request against the catalog; returns the resolved image and size. */
@@ -211,6 +219,8 @@ export class WorkspaceManager {
     const onProgress = (e: { progress: number; message: string }) => channel.emit(e);
     let state: SpawnerState | undefined;
     const began = Date.now();
+    // Other replicas see this start in progress for as long as this replica renews the lease.
+    await this.leases.acquire(startLease(user, name));
     try {
       if (this.spawner.prepare) await this.spawner.prepare(image, onProgress);
       if (signal.aborted) throw new Error('Start cancelled.');
@@ -254,6 +264,8 @@ export class WorkspaceManager {
         message: signal.aborted ? null : message,
       });
       channel.emit({ progress: 100, message, failed: true });
+    } finally {
+      await this.leases.release(startLease(user, name));
     }
   }
 
@@ -339,6 +351,7 @@ export class WorkspaceManager {
     let stopped = 0;
     for (const record of await this.store.servers.listByStatus(['pending', 'running', 'stopping'])) {
       const { user, name } = record;
+      if (record.status === 'pending' && (await this.startingElsewhere(record))) continue;
       try {
         const ok = await this.adopt(record);
         if (ok) adopted++;
@@ -351,6 +364,18 @@ export class WorkspaceManager {
     }
     if (adopted + stopped > 0) log.info('re-adopted workspaces after restart', { adopted, stopped });
     return { adopted, stopped };
+  }
+
+  /**
+   * Is another live replica starting this workspace (it holds the start's
+   * lease, or took the request a moment ago and is about to)? A hub on SQLite
+   * is alone: a pending start it does not run is left from before a restart.
+   */
+  private async startingElsewhere(record: WorkspaceRecord): Promise<boolean> {
+    if (this.store.dialect !== 'postgres') return false;
+    if (Date.now() - (record.startedAt ?? 0) < 10_000) return true;
+    const holder = await this.leases.holderOf(startLease(record.user, record.name)).catch(() => undefined);
+    return holder !== undefined && holder !== this.leases.holder;
   }
 
   private async adopt(record: WorkspaceRecord): Promise<boolean> {
@@ -389,6 +414,19 @@ export class WorkspaceManager {
 
   /** Notice servers that died on their own; their owners see why. */
   async pollAll(): Promise<void> {
+    // A start whose replica went away (its lease expired): it will not finish.
+    for (const record of await this.store.servers.listByStatus(['pending'])) {
+      const k = key(record.user, record.name);
+      if (this.starting.has(k) || this.stopping.has(k) || (await this.startingElsewhere(record))) continue;
+      if (record.spawnerState) await this.spawner.stop(record.spawnerState).catch(() => undefined);
+      await this.store.servers.update(record.user, record.name, {
+        status: 'failed',
+        target: null,
+        stoppedAt: Date.now(),
+        message: 'The hub replica that was starting this workspace stopped before it was ready. Start it again.',
+      });
+      log.warn('workspace start abandoned by its replica', { user: record.user, workspace: record.name });
+    }
     for (const record of await this.store.servers.listByStatus(['running'])) {
       if (!record.spawnerState || this.stopping.has(key(record.user, record.name))) continue;
       const result = await this.spawner.poll(record.spawnerState).catch(() => ({ running: true }) as const);
@@ -469,6 +507,9 @@ export class WorkspaceManager {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lease a replica holds while it starts a workspace. */
+const startLease = (user: string, name: string) => `start:${user}/${name}`;
 
 /**
  * The environment every server gets from the hub (besides its own token,

@@ -54,6 +54,9 @@ export class WorkspaceProxy {
     keepSetCookie: (cookie) => !cookie.startsWith('username-'),
     unreachable: (err, req, res) => {
       log.warn('proxy error', { url: req.url?.split('?')[0], reason: err.message });
+      // Another replica may have stopped or moved it: the next request asks the database.
+      const parsed = parseUserPath(req.url ?? '/');
+      if (parsed?.workspace) this.manager.recheckRoute(parsed.owner, parsed.workspace);
       this.reply(req, res, 502, 'workspace_unreachable', 'Your workspace is not answering',
         'The hub could not reach this workspace. It may be restarting or may have stopped; check its status on the home page.');
     },

@@ -52,14 +52,17 @@ function run(command: string, args: string[], timeoutMs: number): Promise<{ stat
   });
 }
 
-/** schemathesis' report of what failed (request, answer, how to reproduce), else the end of its output. */
+/** schemathesis' report of what failed or broke (request, answer, how to reproduce), else the end of its output. */
 function failuresIn(output: string): string {
-  const start = output.search(/^=+ FAILURES =+$/m);
-  if (start < 0) return output.slice(-4000);
-  // Up to the next section (warnings or the summary).
-  const body = output.indexOf('\n', start) + 1;
-  const next = output.slice(body).search(/^=+ [A-Z][A-Za-z ]+ =+$/m);
-  return output.slice(start, next >= 0 ? body + next : undefined).slice(0, 12_000);
+  const sections = ['FAILURES', 'ERRORS'].flatMap((title) => {
+    const start = output.search(new RegExp(`^=+ ${title} =+$`, 'm'));
+    if (start < 0) return [];
+    // Up to the next section (warnings or the summary).
+    const body = output.indexOf('\n', start) + 1;
+    const next = output.slice(body).search(/^=+ [A-Z][A-Za-z ]+ =+$/m);
+    return [output.slice(start, next >= 0 ? body + next : undefined).slice(0, 8_000)];
+  });
+  return sections.length > 0 ? sections.join('\n') : output.slice(-4000);
 }
 
 const skip = !existsSync(schemathesis) && !process.env.CI && 'schemathesis not installed (npm test installs it)';

@@ -91,16 +91,39 @@ describe('hub replicas on one PostgreSQL: background work runs on one of them', 
     assert.ok(seconds < 15, `and within seconds (${seconds.toFixed(1)} s)`);
   });
 
+  test('a start whose replica is killed ends on the other with a reason, not stuck as starting', async () => {
+    const starter = hubs.find((h) => h.alive())!;
+    const other = hubs.find((h) => h !== starter)!;
+    if (!other.alive()) await other.start();
+    const token = starter.token('admin');
+    const started = await call(starter.base, 'POST', '/hub/api/users/admin/workspaces/orphan', { token, body: { image: 'minimal', size: 'small' } });
+    assert.equal(started.status, 202, started.text);
+    await starter.kill();
+    const ended = await waitFor('the start to end', async () => {
+      const r = await call(other.base, 'GET', '/hub/api/users/admin/workspaces/orphan', { token });
+      return r.json?.status === 'pending' ? undefined : r.json;
+    }, 60_000, 250);
+    // It may have become ready just before the kill; if not, it says why it failed.
+    if (ended.status !== 'running') {
+      assert.equal(ended.status, 'failed');
+      assert.match(ended.message, /replica that was starting this workspace stopped before it was ready/);
+    }
+    await call(other.base, 'DELETE', '/hub/api/users/admin/workspaces/orphan', { token });
+    await starter.start();
+  });
+
   test('a replica that stops hands its work over at once', async () => {
-    const survivor = hubs.find((h) => h.pid() !== undefined && h.alive())!;
-    const other = hubs.find((h) => h !== survivor)!;
-    await other.start();
-    await survivor.stop();
+    for (const hub of hubs) if (!hub.alive()) await hub.start();
+    const held = await waitFor('a holder of the liveness poll', async () => (await holders()).get('workspaces:liveness'), 20_000, 200);
+    const leaving = hubs.find((h) => h.pid() === pidOf(held))!;
+    const staying = hubs.find((h) => h !== leaving)!;
+    const leavingPid = leaving.pid();
+    await leaving.stop();
     const now = await holders();
-    for (const work of WORK) assert.notEqual(now.get(work) && pidOf(now.get(work)!), survivor.pid(), `${work} was given up`);
+    for (const work of WORK) assert.notEqual(now.get(work) && pidOf(now.get(work)!), leavingPid, `${work} was given up`);
     await waitFor('the remaining replica to take the work', async () => {
-      const held = await holders();
-      return WORK.every((w) => held.get(w) && pidOf(held.get(w)!) === other.pid()) ? true : undefined;
+      const after = await holders();
+      return WORK.every((w) => after.get(w) && pidOf(after.get(w)!) === staying.pid()) ? true : undefined;
     }, 10_000, 200);
   });
 });

@@ -110,6 +110,12 @@ export class Leases implements ExclusiveRunner {
     return true;
   }
 
+  /** Gives up one lease now (a start that ended). */
+  async release(name: string): Promise<void> {
+    this.held.delete(name);
+    await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', this.holder).execute().catch(() => undefined);
+  }
+
   /** Who holds `name` now (undefined: nobody, or it expired). */
   async holderOf(name: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
