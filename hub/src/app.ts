@@ -39,7 +39,7 @@ import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, Sandb
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
-import { Leases } from './core/db/leases.js';
+import { alone, Leases } from './core/db/leases.js';
 import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -184,7 +184,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     throw err;
   });
   log.info('database ready', { database: redactUrl(config.database), dialect: store.dialect });
-  const leases = new Leases(store.database.db);
+  // Leases only where replicas can exist: a hub on SQLite is alone (it claimed the file), and writes nothing every 2 s.
+  const leases = store.dialect === 'postgres' ? new Leases(store.database.db) : alone;
   leases.start();
   const secrets = SecretBox.fromStateDir(config.stateDir);
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);

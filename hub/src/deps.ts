@@ -1,4 +1,4 @@
-import type { Leases } from './core/db/leases.js';
+import type { ReplicaLeases } from './core/db/leases.js';
 import type { Catalog } from '@atrium/spawner';
 import type { Authenticator } from './identity/authenticator.js';
 import type { IdentityService } from './identity/identity.js';
@@ -39,5 +39,5 @@ export interface HubDeps {
   /** Where user code runs (core/isolation.ts). */
   isolation: Isolation;
   /** Which replica runs each kind of background work (core/db/leases.ts). */
-  leases: Leases;
+  leases: ReplicaLeases;
 }

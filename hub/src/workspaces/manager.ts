@@ -1,7 +1,7 @@
 import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
-import type { ExclusiveRunner, Leases } from '../core/db/leases.js';
+import type { ExclusiveRunner, ReplicaLeases } from '../core/db/leases.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../config.js';
 import type { WorkspaceRecord } from './store.js';
@@ -56,7 +56,7 @@ export class WorkspaceManager {
     private readonly secrets: SecretBox,
     private readonly config: HubConfig,
     /** Which replica is starting which workspace (a lease per start), and who runs the background work. */
-    private readonly leases: Leases,
+    private readonly leases: ReplicaLeases,
   ) {}
 
   /**

@@ -53,15 +53,34 @@ export interface ExclusiveRunner {
   runExclusive(name: string, task: () => Promise<void>): Promise<boolean>;
 }
 
-/** A hub that knows it is alone (tests, embedding): all work is its own. */
-export const alone: ExclusiveRunner = {
+/** Leases as the hub uses them: background work, and the starts it runs. */
+export interface ReplicaLeases extends ExclusiveRunner {
+  readonly holder: string;
+  acquire(name: string): Promise<boolean>;
+  release(name: string): Promise<void>;
+  holderOf(name: string): Promise<string | undefined>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A hub that is alone (SQLite, which serves one hub; tests; embedding): all
+ * work is its own, and nothing is written to hold it.
+ */
+export const alone: ReplicaLeases = {
+  holder: 'this hub',
   async runExclusive(_name, task) {
     await task();
     return true;
   },
+  acquire: async () => true,
+  release: async () => undefined,
+  holderOf: async () => undefined,
+  start: () => undefined,
+  stop: async () => undefined,
 };
 
-export class Leases implements ExclusiveRunner {
+export class Leases implements ReplicaLeases {
   /** This replica, as the `holder` column names it. */
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly held = new Set<string>();
