@@ -11,7 +11,7 @@
  * Taking a lease is one statement (insert, or update when it is ours or has
  * expired), so two replicas racing for it cannot both win. Expiry compares
  * the replicas' clocks: keep them in sync (NTP), and the time to live well
- * above their skew. One hub (SQLite) holds every lease it asks for.
+ * above their skew. A hub on SQLite is alone and uses `alone` instead.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
