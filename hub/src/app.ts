@@ -40,6 +40,7 @@ import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
 import { alone, Leases } from './core/db/leases.js';
+import { noReplicas, PgReplicaChannel } from './core/db/notifications.js';
 import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -188,7 +189,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const leases = store.dialect === 'postgres' ? new Leases(store.database.db) : alone;
   leases.start();
   const secrets = SecretBox.fromStateDir(config.stateDir);
-  const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000);
+  // Replicas tell each other what they changed, so a revoked token is refused everywhere at once.
+  const replicas = store.dialect === 'postgres' ? new PgReplicaChannel(config.database, (message, fields) => log.warn(message, fields)) : noReplicas;
+  if (replicas instanceof PgReplicaChannel) await replicas.start();
+  const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000, replicas);
   const spawner = overrides.spawner ?? createSpawner(config, sandbox);
   const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
@@ -419,6 +423,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       await spawner.close?.();
       // Another replica takes the background work over at once, not after the leases expire.
       await leases.stop();
+      await replicas.close();
       await store.close();
       claim.release();
     },

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { KeyedInFlight } from '@atrium/spawner';
 import type { Store } from '../store.js';
+import { noReplicas, type ReplicaChannel } from '../core/db/notifications.js';
 import { readCookie } from './cookies.js';
 import { randomToken, sha256 } from '../core/secrets.js';
 
@@ -39,7 +40,25 @@ export class IdentityService {
   constructor(
     private readonly store: Store,
     private readonly sessionMaxAgeMs: number,
-  ) {}
+    /** Other hub replicas: told of every change here, and telling this one of theirs. */
+    private readonly replicas: ReplicaChannel = noReplicas,
+  ) {
+    replicas.subscribe((message) => this.forget(message, false));
+  }
+
+  /**
+   * Drops cached identities: `key:<cache key>`, `user:<name>` or `all`; and
+   * tells the other replicas, unless the message came from one.
+   */
+  private forget(message: string, tell = true): void {
+    if (message === 'all') this.cache.clear();
+    else if (message.startsWith('key:')) this.cache.delete(message.slice(4));
+    else if (message.startsWith('user:')) {
+      const name = message.slice(5);
+      for (const [key, entry] of this.cache) if (entry.identity?.user.name === name) this.cache.delete(key);
+    }
+    if (tell) this.replicas.publish(message);
+  }
 
   async createSession(userName: string, authState?: unknown): Promise<{ cookieValue: string; xsrfToken: string; maxAgeSeconds: number }> {
     const cookieValue = randomToken();
@@ -58,28 +77,28 @@ export class IdentityService {
 
   async endSession(idHash: string): Promise<void> {
     await this.store.sessions.delete(idHash);
-    this.cache.delete(`s:${idHash}`);
+    this.forget(`key:s:${idHash}`);
   }
 
   /** End every session of `userName` but `keep` (e.g. after a password change, from the session that made it). */
   async endSessionsOf(userName: string, keep?: string): Promise<number> {
     const ended = await this.store.sessions.deleteForUser(userName, keep);
-    for (const idHash of ended) this.cache.delete(`s:${idHash}`);
+    for (const idHash of ended) this.forget(`key:s:${idHash}`);
     return ended.length;
   }
 
   async updateSessionAuthState(idHash: string, authState: unknown): Promise<void> {
     await this.store.sessions.updateAuthState(idHash, authState);
-    this.cache.delete(`s:${idHash}`);
+    this.forget(`key:s:${idHash}`);
   }
 
   /** Forget cached identities of a user after their roles, teams or credentials changed. */
   invalidateUser(name: string): void {
-    for (const [key, entry] of this.cache) if (entry.identity?.user.name === name) this.cache.delete(key);
+    this.forget(`user:${name}`);
   }
 
   invalidateAll(): void {
-    this.cache.clear();
+    this.forget('all');
   }
 
   async fromRequest(req: IncomingMessage): Promise<RequestIdentity | undefined> {
@@ -154,7 +173,7 @@ export class IdentityService {
 
   async revokeApiToken(user: string, id: number): Promise<boolean> {
     const hash = await this.store.tokens.delete(user, id);
-    if (hash) this.cache.delete(`t:${hash}`);
+    if (hash) this.forget(`key:t:${hash}`);
     return hash !== undefined;
   }
 

@@ -171,4 +171,20 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     assert.equal(stopped.status, 204);
     await waitFor('the first replica to refuse the stopped workspace', async () => ((await call(a.base, 'GET', '/user/admin/shared/api/status', { token })).status === 503 ? true : undefined), 10_000, 200);
   });
+
+  test('a token revoked through one replica is refused by the other within a second', async () => {
+    const made = await call(a.base, 'POST', '/hub/api/users/admin/tokens', { token, body: { note: 'revoked soon' } });
+    assert.equal(made.status, 201, made.text);
+    // The other replica has it cached now.
+    assert.equal((await call(b.base, 'GET', '/hub/api/users/admin', { token: made.json.token })).status, 200);
+    const revoked = await call(a.base, 'DELETE', `/hub/api/users/admin/tokens/${made.json.id}`, { token });
+    assert.equal(revoked.status, 204);
+    const began = Date.now();
+    let status = 200;
+    while (Date.now() - began < 1000 && status === 200) {
+      status = (await call(b.base, 'GET', '/hub/api/users/admin', { token: made.json.token })).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(status, 401, 'refused by the replica that did not revoke it, within a second (its cache alone would keep it 10 s)');
+  });
 });
