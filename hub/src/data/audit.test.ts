@@ -49,6 +49,26 @@ for (const target of testDatabases('atrium_audit')) {
   });
 }
 
+for (const target of testDatabases('atrium_audit_replicas')) {
+  test(`audit chain on ${target.name}: two replicas appending at the same moments make one chain, no gap, no fork`, async () => {
+    const url = await target.url();
+    const first = await Store.open(url);
+    const second = await Store.open(url);
+    after(async () => {
+      await first.close();
+      await second.close();
+    });
+    const key = Buffer.alloc(32, 9);
+    const a = new AuditLog(new DataStore(first.database.db).db, key);
+    const b = new AuditLog(new DataStore(second.database.db).db, key);
+    const appends = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).append({ actor: i % 2 ? 'alice' : 'dan', action: 'preview', dataset: 'sales', ownerTeam: 'sales-finance', detail: { i } }));
+    const entries = await Promise.all(appends);
+    assert.deepEqual(entries.map((e) => e.seq).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1), 'every append got its own number');
+    const result = await a.verify();
+    assert.deepEqual([result.ok, result.count], [true, 40], JSON.stringify(result));
+  });
+}
+
 test('CSV export neutralises spreadsheet formulas', () => {
   const csv = auditCsv([{ seq: 1, at: 0, actor: 'dan', action: 'request.create', dataset: 'sales', ownerTeam: 'x', detail: { purpose: '=HYPERLINK("http://evil")' }, prevHash: '', hash: 'h' }]);
   assert.match(csv, /"'=HYPERLINK\(""http:\/\/evil""\)"/);

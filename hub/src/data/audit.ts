@@ -97,36 +97,48 @@ export class AuditLog {
 
   /**
    * Append one entry. Appends are serialised in this process so the chain
-   * never forks; the primary key on `seq` makes a second writer fail loudly
-   * instead of forking it.
+   * never forks; across hub replicas the primary key on `seq` decides: a
+   * replica that lost the race for a number reads the new head and links to
+   * it, so entries appended at the same moment by two replicas form one
+   * chain, without a gap or a fork.
    */
   append(input: AuditInput): Promise<AuditEntry> {
     const run = this.tail.then(async () => {
-      const last = await this.db.selectFrom('data_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const seq = last ? Number(last.seq) + 1 : 1;
-      const prevHash = last?.hash ?? GENESIS;
-      const row = {
-        seq,
-        at: Date.now(),
-        actor: input.actor,
-        action: input.action,
-        dataset: input.dataset ?? null,
-        ownerTeam: input.ownerTeam ?? null,
-        detail: JSON.stringify(input.detail ?? {}),
-      };
-      const hash = this.entryHash(prevHash, row);
-      await this.db
-        .insertInto('data_audit')
-        .values({ seq, at: row.at, actor: row.actor, action: row.action, dataset: row.dataset, owner_team: row.ownerTeam, detail: row.detail, prev_hash: prevHash, hash })
-        .execute();
-      if (this.anchor) {
-        // The entry is stored; an anchor that cannot be written must not turn the access it records into an error.
-        await this.anchor.record({ seq, hash, at: row.at }).catch((err: Error) => log.error('could not record the audit head outside the database', { where: this.anchor?.where, error: err.message }));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.appendOnce(input);
+        } catch (err) {
+          if (attempt >= 20 || !isDuplicateKey(err)) throw err;
+        }
       }
-      return { ...row, detail: input.detail ?? {}, prevHash, hash };
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  private async appendOnce(input: AuditInput): Promise<AuditEntry> {
+    const last = await this.db.selectFrom('data_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const seq = last ? Number(last.seq) + 1 : 1;
+    const prevHash = last?.hash ?? GENESIS;
+    const row = {
+      seq,
+      at: Date.now(),
+      actor: input.actor,
+      action: input.action,
+      dataset: input.dataset ?? null,
+      ownerTeam: input.ownerTeam ?? null,
+      detail: JSON.stringify(input.detail ?? {}),
+    };
+    const hash = this.entryHash(prevHash, row);
+    await this.db
+      .insertInto('data_audit')
+      .values({ seq, at: row.at, actor: row.actor, action: row.action, dataset: row.dataset, owner_team: row.ownerTeam, detail: row.detail, prev_hash: prevHash, hash })
+      .execute();
+    if (this.anchor) {
+      // The entry is stored; an anchor that cannot be written must not turn the access it records into an error.
+      await this.anchor.record({ seq, hash, at: row.at }).catch((err: Error) => log.error('could not record the audit head outside the database', { where: this.anchor?.where, error: err.message }));
+    }
+    return { ...row, detail: input.detail ?? {}, prevHash, hash };
   }
 
   async list(filter: { dataset?: string; datasets?: string[]; actor?: string; limit?: number; beforeSeq?: number } = {}): Promise<AuditEntry[]> {
@@ -208,6 +220,12 @@ export class AuditLog {
     }
     return { ok: true, count, head: prevHash };
   }
+}
+
+/** Another writer took this `seq` first (PostgreSQL 23505, SQLite's primary-key constraint). */
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || /UNIQUE constraint failed|SQLITE_CONSTRAINT_PRIMARYKEY/.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
 }
 
 function toEntry(r: { seq: number; at: number; actor: string; action: string; dataset: string | null; owner_team: string | null; detail: string; prev_hash: string; hash: string }): AuditEntry {
