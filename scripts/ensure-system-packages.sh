@@ -6,6 +6,7 @@
 #   containerd, runc, containernetworking-plugins, iptables, ipset, conntrack, gcc
 #               the test cluster's real node (--tests; scripts/kube.sh, scripts/k8s/node.sh;
 #               ipset for kube-router's NetworkPolicy firewall)
+#   haproxy     the load balancer in front of two hub replicas (--tests; docs/replicas.md)
 set -euo pipefail
 want=()
 command -v bwrap >/dev/null 2>&1 || want+=(bubblewrap)
@@ -19,6 +20,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v conntrack >/dev/null 2>&1 || want+=(conntrack)
   command -v ipset >/dev/null 2>&1 || want+=(ipset)
   command -v gcc >/dev/null 2>&1 || want+=(gcc libc6-dev)
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || want+=(haproxy)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${want[*]}..."

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
-import { type CliHub, cliHub } from './cli-hub.js';
+import { type CliHub, cliHub, freePort } from './cli-hub.js';
+import { startHaproxy } from './haproxy.js';
+import { printedBy } from './kernels.js';
 import { call, sharedEnvironmentsDir, waitFor } from './helpers.js';
 
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
@@ -170,6 +172,48 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     const stopped = await call(b.base, 'DELETE', '/hub/api/users/admin/workspaces/shared', { token });
     assert.equal(stopped.status, 204);
     await waitFor('the first replica to refuse the stopped workspace', async () => ((await call(a.base, 'GET', '/user/admin/shared/api/status', { token })).status === 503 ? true : undefined), 10_000, 200);
+  });
+
+  test('behind HAProxy: a workspace and its kernel through the load balancer; kill -9 of one replica fails no request that was not on it', async () => {
+    const lb = await startHaproxy(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), await freePort(), [a.base, b.base]);
+    try {
+      const started = await call(lb.base, 'POST', '/hub/api/users/admin/workspaces/balanced', { token, body: { image: 'minimal', size: 'small' } });
+      assert.equal(started.status, 202, started.text);
+      await waitFor('the workspace to run', async () => ((await call(lb.base, 'GET', '/hub/api/users/admin/workspaces/balanced', { token })).json?.status === 'running' ? true : undefined), 120_000, 250);
+      const kernel = await call(lb.base, 'POST', '/user/admin/balanced/api/kernels', { token, body: { name: 'python3' } });
+      assert.equal(kernel.status, 201, kernel.text);
+      const channels = `${lb.base.replace('http', 'ws')}/user/admin/balanced/api/kernels/${kernel.json.id}/channels`;
+      assert.equal((await printedBy(channels, { Authorization: `token ${token}` }, 'print(6 * 7)')).trim(), '42', 'a kernel through the load balancer');
+
+      // Requests keep flowing while one replica is killed and started again.
+      let ok = 0;
+      const failed: string[] = [];
+      let flowing = true;
+      const traffic = (async () => {
+        while (flowing) {
+          for (const url of ['/hub/api/users/admin', '/user/admin/balanced/api/status']) {
+            const r = await call(lb.base, 'GET', url, { token }).catch((err: Error) => ({ status: 0, text: err.message }));
+            if (r.status === 200) ok++;
+            else failed.push(`${url}: ${r.status} ${r.text.slice(0, 120)}`);
+          }
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await b.kill();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await b.start();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      flowing = false;
+      await traffic;
+      console.log(`# behind HAProxy, one replica killed -9 and started again: ${ok} requests answered, ${failed.length} failed`);
+      assert.ok(ok > 50, `requests went through (${ok})`);
+      // A request in flight on the killed replica at that instant may fail; nothing else does.
+      assert.ok(failed.length <= 2, `failed: ${failed.join('; ')}`);
+      assert.equal((await printedBy(channels, { Authorization: `token ${token}` }, 'print(6 * 7)')).trim(), '42', 'the kernel is still there, through whichever replica');
+    } finally {
+      await call(lb.base, 'DELETE', '/hub/api/users/admin/workspaces/balanced', { token }).catch(() => undefined);
+      await lb.stop();
+    }
   });
 
   test('a token revoked through one replica is refused by the other within a second', async () => {
