@@ -154,9 +154,14 @@ export class EnvironmentManager {
     return this.uvBinary;
   }
 
+  /** Where uv lives once installed. */
+  private uvPath(): string {
+    return path.join(this.envsDir, '.tools', `uv-${UV_VERSION}`, 'bin', 'uv');
+  }
+
   private async installUv(lockDir: string, onLine: (line: string) => void): Promise<string> {
-    const dir = path.join(this.envsDir, '.tools', `uv-${UV_VERSION}`);
-    const bin = path.join(dir, 'bin', 'uv');
+    const bin = this.uvPath();
+    const dir = path.dirname(path.dirname(bin));
     if (existsSync(bin)) return bin;
     const py = await this.getPythonInfo();
     mkdirSync(path.dirname(dir), { recursive: true });
@@ -347,7 +352,8 @@ export class EnvironmentManager {
     try {
       rmSync(envPath, { recursive: true, force: true });
       onProgress({ progress: 5, message: `Building ${what} (first use; this takes under a minute)` });
-      if (!this.uvBinary) onProgress({ progress: 6, message: `Building ${what}: getting the package installer (once per hub)` });
+      // Only when it is really fetched: after a restart it is usually on disk already.
+      if (!this.uvBinary && !existsSync(this.uvPath())) onProgress({ progress: 6, message: `Building ${what}: getting the package installer (once per hub)` });
       const uv = await this.getUv(lockDir, remember);
       onProgress({ progress: 8, message: `Building ${what}: creating the environment` });
       remember(`[atrium] ${new Date().toISOString()} creating venv ${envPath} with ${py.executable} (${py.version}), uv ${UV_VERSION}`);
