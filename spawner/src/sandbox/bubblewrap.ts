@@ -21,12 +21,12 @@
  * the hub is not root, bwrap runs unprivileged in a user namespace that maps
  * the hub's uid to 1000 inside.
  */
-import { spawn } from 'node:child_process';
 import { chownSync, closeSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SandboxIdentities, type UidRange } from './identities.js';
 import { type Sandbox, type SandboxLaunch, type SandboxRequest, SandboxUnavailableError, validateRequest, type WaitingSandboxes } from './sandbox.js';
 import { WaitingBubblewrapSandboxes } from './waiting.js';
+import { runCommand } from './command.js';
 
 /** /etc entries a sandbox may read: name resolution, TLS roots, the dynamic linker, locale and shell defaults. */
 const ETC_ALLOWLIST = [
@@ -269,7 +269,7 @@ export class BubblewrapSandbox implements Sandbox {
     // Not root, the home writable, the hub's state directory out of sight.
     const probe = `test "$(id -u)" != 0 && touch /home/check/.sandbox-check && test ! -e '${this.options.dir.replace(/'/g, '')}'`;
     const argv = [...bubblewrapArgs(plan), '/bin/sh', '-c', probe];
-    const result = await run(argv);
+    const result = await runCommand(argv, { path: '/usr/bin:/bin' });
     if (result.code !== 0) {
       const why = result.error ?? (result.stderr.trim().split('\n').slice(-2).join(' ') || `the check inside the sandbox failed with exit code ${result.code}`);
       throw new SandboxUnavailableError(`The sandbox cannot start on this machine (${why}). ${fix}`);
@@ -468,15 +468,4 @@ function findOnPath(name: string, fallbackDirs: string[] = []): string | undefin
   }
   for (const dir of fallbackDirs) if (existsSync(path.join(dir, name))) return path.join(dir, name);
   return undefined;
-}
-
-function run(argv: string[]): Promise<{ code: number | null; stderr: string; error?: string }> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv as [string, ...string[]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-    child.on('error', (err) => resolve({ code: null, stderr, error: err.message }));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
 }

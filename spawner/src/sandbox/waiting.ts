@@ -14,11 +14,11 @@
  * and removes the folder only once nothing is mounted there, so the files of
  * a home are never reached by the removal.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readMountInfo } from '../mountinfo.js';
+import { runCommand } from './command.js';
 import type { AssignedLaunch, SandboxRequest, WaitingLaunch, WaitingRequest, WaitingSandboxes } from './sandbox.js';
 
 export interface WaitingBubblewrapParts {
@@ -122,16 +122,10 @@ function mountPointsUnder(dir: string, including: boolean): string[] {
     .filter((p) => (including && p === dir) || p.startsWith(`${dir}/`));
 }
 
-function run(argv: string[], fds: number[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv as [string, ...string[]];
-    const child = spawn(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'ignore', 'pipe', ...fds], timeout: 10_000 });
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-    child.on('error', (err) => reject(new Error(`${path.basename(cmd)} failed: ${err.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${path.basename(cmd)} failed: ${stderr.trim() || `exit code ${code}`}`));
-    });
-  });
+/** Mount and umount are in sbin; a failure is an error naming the command and what it said. */
+async function run(argv: string[], fds: number[] = []): Promise<void> {
+  const result = await runCommand(argv, { path: '/usr/sbin:/usr/bin:/sbin:/bin', fds, timeoutMs: 10_000 });
+  const name = path.basename(argv[0]!);
+  if (result.error) throw new Error(`${name} failed: ${result.error}`);
+  if (result.code !== 0) throw new Error(`${name} failed: ${result.stderr.trim() || `exit code ${result.code}`}`);
 }

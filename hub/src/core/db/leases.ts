@@ -169,8 +169,3 @@ export class Leases implements ReplicaLeases {
       .catch(() => undefined);
   }
 }
-
-/** For tests: every lease's row. */
-export async function listLeases(db: Db): Promise<LeasesTable[]> {
-  return db.selectFrom('leases').selectAll().orderBy('name').execute();
-}

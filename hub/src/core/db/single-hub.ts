@@ -10,6 +10,7 @@
  * `verify-audit`) open the database without claiming it.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { bootId, isSameProcess, readProcStat } from '@atrium/spawner';
 
 /** Another hub holds the SQLite database. */
 export class DatabaseInUseError extends Error {
@@ -103,33 +104,11 @@ function readHolder(file: string): Holder | undefined {
 }
 
 function holderOf(pid: number): Holder | undefined {
-  const startTime = startTimeOf(pid);
-  if (startTime === undefined) return undefined;
-  return { pid, startTime, bootId: bootId() };
+  const stat = readProcStat(pid);
+  return stat ? { pid, startTime: stat.startTime, bootId: bootId() } : undefined;
 }
 
+/** The same process as the one recorded: same boot, same pid and start time, not a zombie. */
 function isAlive(h: Holder): boolean {
-  if (h.bootId !== bootId()) return false;
-  return startTimeOf(h.pid) === h.startTime;
-}
-
-/** Field 22 of /proc/<pid>/stat (clock ticks after boot); undefined for no such process or a zombie. */
-function startTimeOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') return undefined;
-    const value = Number(fields[19]);
-    return Number.isFinite(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return '';
-  }
+  return h.bootId === bootId() && isSameProcess(h.pid, h.startTime);
 }
