@@ -36,11 +36,9 @@ import {
   printTable,
   runCleanups,
   sleep,
-  startProcess,
-  stopProcessTree,
-  tail,
   writeResult,
   hubApi,
+  startHubProcess,
 } from './util.js';
 
 const STORAGE_CLASS = 'atrium-bench';
@@ -135,18 +133,9 @@ async function main(): Promise<void> {
       teamQuotas: { default: { cpu: '100000', memory: '1000Ti', gpu: 0, pods: 5000, storage: '100Ti' } },
     }),
   );
-  const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
   const env = { ...process.env, ATRIUM_ADMIN_PASSWORD: 'bench-admin-password', ATRIUM_LOG_LEVEL: 'warn' };
-  const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: REPO_ROOT, env, logFile: join(tmp, 'hub.log') });
-  onCleanup(() => stopProcessTree(hub));
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (hub.exit !== null) throw new Error(`hub exited: ${tail(hub.logFile)}`);
-    if (await fetch(`${base}/hub/api/`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error('hub did not start');
-    await sleep(100);
-  }
-  const token = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
+  const { hub, adminToken: token } = await startHubProcess(configFile, base, join(tmp, 'hub.log'), env);
 
   const users = Array.from({ length: total }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
   for (const team of TEAMS) await hubApi(base, token, 'POST', '/teams', { name: team });

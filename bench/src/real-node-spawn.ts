@@ -34,11 +34,9 @@ import {
   printTable,
   runCleanups,
   sleep,
-  startProcess,
-  stopProcessTree,
-  tail,
   writeResult,
   hubApi,
+  startHubProcess,
 } from './util.js';
 
 interface RealNode {
@@ -143,18 +141,10 @@ async function main(): Promise<void> {
       teamQuotas: { default: { cpu: '16', memory: '64Gi', gpu: 0, pods: 20, storage: '50Gi' } },
     }),
   );
-  const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
   const env = { ...process.env, ATRIUM_ADMIN_PASSWORD: 'bench-admin-password', ATRIUM_LOG_LEVEL: 'warn' };
-  const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: REPO_ROOT, env, logFile: join(tmp, 'hub.log') });
-  onCleanup(() => stopProcessTree(hub));
   const base = `http://${node.hostIp}:${port}`;
-  for (let i = 0; ; i++) {
-    if (hub.exit !== null) throw new Error(`hub exited: ${tail(hub.logFile)}`);
-    if (await fetch(`${base}/hub/api/`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error('hub did not start');
-    await sleep(100);
-  }
-  const adminToken = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
+  const { adminToken } = await startHubProcess(configFile, base, join(tmp, 'hub.log'), env);
+  const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
   await hubApi(base, adminToken, 'POST', '/teams', { name: 'bench' });
 
   // --- cold starts, one after the other -------------------------------------------

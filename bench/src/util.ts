@@ -2,7 +2,7 @@
  * Small helpers shared by the benchmarks: paths, free ports, statistics,
  * HTTP with timeouts, child-process management and result files.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -572,4 +572,22 @@ export async function hubApi(base: string, token: string, method: string, path: 
   } catch {
     return { status: res.status, json: text };
   }
+}
+
+/**
+ * The hub as its own process with `configFile`, once `/hub/api/` answers at
+ * `base`, and an admin API token minted by its CLI. Stopped at clean-up.
+ */
+export async function startHubProcess(configFile: string, base: string, logFile: string, env: NodeJS.ProcessEnv): Promise<{ hub: ManagedProcess; adminToken: string }> {
+  const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
+  const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: REPO_ROOT, env, logFile });
+  onCleanup(() => stopProcessTree(hub));
+  for (let i = 0; ; i++) {
+    if (hub.exit !== null) throw new Error(`hub exited: ${tail(hub.logFile)}`);
+    if (await fetch(`${base}/hub/api/`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error('hub did not start');
+    await sleep(100);
+  }
+  const adminToken = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
+  return { hub, adminToken };
 }
