@@ -29,13 +29,25 @@ export interface AuditAnchor {
 export interface AnchorSummary {
   /** The head with the highest sequence number (the first one recorded, if it was recorded twice). */
   furthest?: AuditHead;
-  /** A head recorded after one at the same or a later position: the entries between were deleted and written again. */
+  /**
+   * A position recorded again with a different hash (or one far behind the
+   * furthest head): the entries from there on were deleted and written again.
+   */
   regression?: { from: AuditHead; to: AuditHead };
   heads: number;
 }
 
 /** The anchor file in the hub's state directory. */
 export const AUDIT_ANCHOR_FILE = 'audit-anchor.jsonl';
+
+/**
+ * How far behind the furthest head a line may land and still be an honest
+ * one. Replicas of the hub append to one file at once, so two heads can land
+ * in the opposite order of their positions; that is not a rewrite. Only a
+ * position recorded twice with different hashes is, or one so far behind
+ * that no concurrent append explains it.
+ */
+const REORDER_WINDOW = 1000;
 
 const LINE = /^\{"seq":(\d+),"hash":"([0-9a-f]{64})","at":(\d+)\}$/;
 
@@ -68,16 +80,22 @@ export class FileAuditAnchor implements AuditAnchor {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
       throw err;
     }
-    let previous: AuditHead | undefined;
+    // The hashes of the positions near the furthest head, to tell a late line from a rewritten one.
+    const recent = new Map<number, string>();
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       // A line cut short by a crash, or anything else, is not a head.
       const m = LINE.exec(line.trim());
       if (!m) continue;
       const head = { seq: Number(m[1]), hash: m[2]!, at: Number(m[3]) };
       out.heads++;
-      if (previous && head.seq <= previous.seq && !out.regression) out.regression = { from: previous, to: head };
+      const seen = recent.get(head.seq);
+      const rewritten = seen !== undefined ? seen !== head.hash : out.furthest !== undefined && head.seq <= out.furthest.seq - REORDER_WINDOW;
+      if (rewritten && !out.regression) out.regression = { from: out.furthest!, to: head };
+      if (seen === undefined) recent.set(head.seq, head.hash);
       if (!out.furthest || head.seq > out.furthest.seq) out.furthest = head;
-      previous = head;
+      if (recent.size > 2 * REORDER_WINDOW) {
+        for (const seq of recent.keys()) if (seq < out.furthest.seq - REORDER_WINDOW) recent.delete(seq);
+      }
     }
     return out;
   }
