@@ -25,7 +25,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 database=$(bash "$root/scripts/postgres.sh" start "$dir/pg" "$(free_port)")
-printf 'database: %s\n' "$database" >"$dir/atrium.yaml"
+# drainSeconds: a replica told to stop (Ctrl-C, SIGTERM) leaves HAProxy's rotation before it stops listening.
+printf 'database: %s\nhttp: { drainSeconds: 1.5 }\n' "$database" >"$dir/atrium.yaml"
 servers=""
 for name in a b; do
   hub_port=$(free_port)
@@ -34,7 +35,7 @@ for name in a b; do
   echo "hub $name: pid $!, http://127.0.0.1:$hub_port/ (log $dir/hub-$name.log)"
   servers+="  server hub-$name 127.0.0.1:$hub_port check"$'\n'
   # The first hub creates the database's tables and the demo data before the second starts.
-  for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$hub_port/hub/api/" >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$hub_port/hub/health" >/dev/null 2>&1 && break; sleep 0.2; done
 done
 template=$(cat "$root/deploy/haproxy/replicas.cfg.template")
 template=${template//@LISTEN@/127.0.0.1:$port}

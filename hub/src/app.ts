@@ -24,6 +24,7 @@ import { staticFiles } from './core/pages/static-files.js';
 import { noticesFor, platformNotices } from './core/pages/notices.js';
 import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
+import { Drain } from './core/drain.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
 import { hubApi, openApiDocument } from './hub-api.js';
@@ -47,6 +48,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export { VERSION } from './hub-api.js';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** How long a stopping hub lets the requests already inside finish. */
+const IN_FLIGHT_WAIT_MS = 10_000;
+
 export interface Hub {
   deps: HubDeps;
   data: DataService;
@@ -54,7 +58,11 @@ export interface Hub {
   models: ModelRegistry;
   server: Server;
   url: string;
-  close(options?: { stopServers?: boolean }): Promise<void>;
+  /**
+   * Stop. `drainSeconds`: first keep serving that long while /hub/health says
+   * 503, so a load balancer moves clients to other replicas (hub/src/core/drain.ts).
+   */
+  close(options?: { stopServers?: boolean; drainSeconds?: number }): Promise<void>;
 }
 
 export interface HubOverrides {
@@ -242,6 +250,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   // Signing out of single sign-on redirects the sign-out form to the provider, which form-action must allow.
   const formAction = config.auth.kind === 'oidc' && config.auth.oidc.issuer ? `'self' ${new URL(config.auth.oidc.issuer).origin}` : "'self'";
+  const drain = new Drain();
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -256,6 +265,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     next();
   });
   app.get('/', (_req, res) => res.redirect('/hub/home'));
+  // For load balancers and Kubernetes' readiness probe: 503 once this replica is stopping.
+  app.get('/hub/health', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (drain.draining) res.status(503).json({ status: 'draining' });
+    else res.json({ status: 'ok' });
+  });
   app.get('/hub', (_req, res) => res.redirect('/hub/home'));
   app.get('/hub/', (_req, res) => res.redirect('/hub/home'));
   app.use('/hub/static', staticFiles(path.join(here, '..')));
@@ -337,6 +352,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   };
   // Header and request timeouts are checked this often (Node's default, 30 s, would let a slow client linger that long).
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    drain.track(req, res);
     const hostUser = subdomains?.userOfHost(req.headers.host);
     if (hostUser !== undefined && hostDeps) {
       serveWorkspaceHost(hostUser, req, res, hostDeps).catch(failed(res));
@@ -416,6 +432,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     server,
     url,
     async close(options = {}) {
+      await drain.begin(options.drainSeconds ?? 0);
+      await drain.finish(server, IN_FLIGHT_WAIT_MS);
       for (const feature of [...FEATURES].reverse()) await feature.close?.(deps, { stopServers: options.stopServers ?? false });
       proxy.close();
       server.closeAllConnections();

@@ -241,6 +241,11 @@ export const configSchema = z
         anonymousBodyTimeoutSeconds: z.number().int().min(1).max(600).default(15),
         /** Open connections per client address; more are closed at once. */
         maxConnectionsPerAddress: z.number().int().min(8).max(100_000).default(256),
+        /**
+         * On SIGTERM, keep answering this long with /hub/health saying 503, so a
+         * load balancer moves clients to the other replicas first (0: stop at once).
+         */
+        drainSeconds: z.number().min(0).max(120).default(0),
       })
       .strict()
       .prefault({}),

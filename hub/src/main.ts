@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log.info('shutting down; running workspaces keep running and are re-adopted at the next start', { signal });
-    await hub.close();
+    await hub.close({ drainSeconds: config.http.drainSeconds });
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -142,7 +142,15 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     // One machine, one state folder (the secret key, homes and environments), two hub processes.
     const stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-replicas-'));
     const configFile = path.join(stateDir, 'atrium.yaml');
-    writeFileSync(configFile, [`database: ${JSON.stringify(database)}`, `spawner: { environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}, prepareImages: false }`].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        `database: ${JSON.stringify(database)}`,
+        `spawner: { environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}, prepareImages: false }`,
+        // What deploy/haproxy's health check needs to take a stopping replica out first.
+        'http: { drainSeconds: 1.5 }',
+      ].join('\n'),
+    );
     a = await cliHub({ configFile, stateDir });
     b = await cliHub({ configFile, stateDir });
     hubs.push(a, b);
@@ -185,30 +193,39 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
       const channels = `${lb.base.replace('http', 'ws')}/user/admin/balanced/api/kernels/${kernel.json.id}/channels`;
       assert.equal((await printedBy(channels, { Authorization: `token ${token}` }, 'print(6 * 7)')).trim(), '42', 'a kernel through the load balancer');
 
-      // Requests keep flowing while one replica is killed and started again.
+      // Requests keep flowing while one replica is killed and started again, then the other is stopped and started again.
       let ok = 0;
-      const failed: string[] = [];
+      const failed = { killed: [] as string[], stopped: [] as string[] };
+      let phase: keyof typeof failed = 'killed';
       let flowing = true;
       const traffic = (async () => {
         while (flowing) {
           for (const url of ['/hub/api/users/admin', '/user/admin/balanced/api/status']) {
             const r = await call(lb.base, 'GET', url, { token }).catch((err: Error) => ({ status: 0, text: err.message }));
             if (r.status === 200) ok++;
-            else failed.push(`${url}: ${r.status} ${r.text.slice(0, 120)}`);
+            else failed[phase].push(`${url}: ${r.status} ${r.text.slice(0, 120)}`);
           }
         }
       })();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      await pause(1000);
       await b.kill();
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await pause(3000);
       await b.start();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await pause(1500);
+      phase = 'stopped';
+      // A rolling restart: SIGTERM, the replica drains (its health check says 503) and stops; started again.
+      await a.stop();
+      await pause(1000);
+      await a.start();
+      await pause(1500);
       flowing = false;
       await traffic;
-      console.log(`# behind HAProxy, one replica killed -9 and started again: ${ok} requests answered, ${failed.length} failed`);
+      console.log(`# behind HAProxy, one replica killed -9 and started again, the other stopped and started again: ${ok} requests answered, ${failed.killed.length} failed around the kill, ${failed.stopped.length} around the stop`);
       assert.ok(ok > 50, `requests went through (${ok})`);
       // A request in flight on the killed replica at that instant may fail; nothing else does.
-      assert.ok(failed.length <= 2, `failed: ${failed.join('; ')}`);
+      assert.ok(failed.killed.length <= 2, `failed: ${failed.killed.join('; ')}`);
+      assert.deepEqual(failed.stopped, [], 'a replica that stops drains first: no request fails');
       assert.equal((await printedBy(channels, { Authorization: `token ${token}` }, 'print(6 * 7)')).trim(), '42', 'the kernel is still there, through whichever replica');
     } finally {
       await call(lb.base, 'DELETE', '/hub/api/users/admin/workspaces/balanced', { token }).catch(() => undefined);
