@@ -29,7 +29,8 @@
 # accounts and their default account, namespaces, quota status, garbage
 # collection, PersistentVolume binding, endpoints, and Deployments (model
 # servers); with the real node also the kube-root-ca.crt publisher (pods'
-# service-account volumes need it) and DaemonSets (the chart's image puller).
+# service-account volumes need it), DaemonSets (the chart's image puller) and
+# PodDisruptionBudgets' status (the chart's hub budget).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?state dir}; port=${3:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -195,7 +196,7 @@ done
 
 # --- controllers, scheduler, simulated nodes -----------------------------------
 controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller,deployment-controller,replicaset-controller
-[ "$real_node" = 1 ] && controllers+=,root-ca-certificate-publisher-controller,daemonset-controller
+[ "$real_node" = 1 ] && controllers+=,root-ca-certificate-publisher-controller,daemonset-controller,disruption-controller
 start_bg controller-manager "$bin/kube" kube-controller-manager \
   --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false --secure-port 0 \
   --controllers "$controllers" \

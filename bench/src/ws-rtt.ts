@@ -48,8 +48,11 @@ interface JupyterMessage {
 export class KernelChannel {
   private readonly waiting = new Map<string, (msg: JupyterMessage) => void>();
   readonly session = randomUUID();
+  /** Settles when the socket closes, for whatever reason (a dropped connection included). */
+  readonly closed: Promise<void>;
 
   private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once("close", () => resolve()));
     ws.on("message", (data, isBinary) => {
       if (isBinary) return; // kernel_info_reply has no buffers; binary frames are not ours
       let msg: JupyterMessage;

@@ -17,7 +17,13 @@ export async function ensureAdmin(store: Store, config: HubConfig): Promise<{ na
     return { name };
   }
   const password = config.auth.adminPassword || (config.demo ? 'atrium-admin' : randomBytes(12).toString('base64url'));
-  await store.users.create({ name, displayName: 'Platform Admin', platformAdmin: true, passwordHash: await hashPassword(password) });
+  try {
+    await store.users.create({ name, displayName: 'Platform Admin', platformAdmin: true, passwordHash: await hashPassword(password) });
+  } catch (err) {
+    // Replicas starting together on an empty database: another one created the admin first.
+    if (await store.users.get(name)) return { name };
+    throw err;
+  }
   log.info('created the first platform admin', { user: name });
   return { name, password: config.auth.adminPassword ? undefined : password };
 }

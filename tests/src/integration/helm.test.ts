@@ -79,6 +79,33 @@ describe('Helm chart', { skip: skipHelm }, () => {
     assert.equal(catalog.findImage('datascience')?.containerImage, 'atrium/datascience:2026.11');
   });
 
+  test('two hub replicas by default: rolling updates that never lower the ready count, a disruption budget, a shared state volume, a drain before stopping', () => {
+    const hub = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'atrium-hub') as k8s.V1Deployment;
+    assert.equal(hub.spec!.replicas, 2);
+    assert.deepEqual(hub.spec!.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const pod = hub.spec!.template.spec!;
+    assert.equal(pod.containers[0]!.readinessProbe!.httpGet!.path, '/hub/health', 'the probe a draining hub fails');
+    const cm = objects.find((o) => o.kind === 'ConfigMap') as k8s.V1ConfigMap;
+    const config = parseConfig(parseAllDocuments(cm.data!['config.yaml']!)[0]!.toJS());
+    assert.equal(config.http.drainSeconds, 5);
+    assert.ok(pod.terminationGracePeriodSeconds! > config.http.drainSeconds + 10, 'the kubelet waits for the drain and the requests inside');
+    assert.equal(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget') as k8s.V1PodDisruptionBudget;
+    assert.equal(pdb.spec!.minAvailable, 1);
+    assert.deepEqual(pdb.spec!.selector!.matchLabels, hub.spec!.selector.matchLabels);
+    const pvc = objects.find((o) => o.kind === 'PersistentVolumeClaim') as k8s.V1PersistentVolumeClaim;
+    assert.deepEqual(pvc.spec!.accessModes, ['ReadWriteMany']);
+
+    assert.throws(
+      () => runHelm(['template', 'atrium', chart, ...setValues, '--set', 'persistence.accessModes={ReadWriteOnce}']),
+      /replicas > 1 needs a state volume every hub pod can mount/,
+    );
+    const single = parseAllDocuments(runHelm(['template', 'atrium', chart, '--namespace', namespace, ...setValues, '--set', 'replicas=1', '--set', 'persistence.accessModes={ReadWriteOnce}']))
+      .map((d) => d.toJS() as k8s.KubernetesObject)
+      .filter((o) => o && o.kind);
+    assert.equal(single.some((o) => o.kind === 'PodDisruptionBudget'), false, 'no budget that would block every drain of one pod');
+  });
+
   test('the generated secret key is one the hub accepts (32 bytes)', () => {
     const secret = objects.find((o) => o.kind === 'Secret' && o.metadata?.name === 'atrium-secret-key') as k8s.V1Secret;
     const value = Buffer.from(secret.data!.key!, 'base64').toString();
@@ -192,7 +219,7 @@ describe('Helm chart', { skip: skipHelm }, () => {
       }
       kinds.push(object.kind!);
     }
-    for (const kind of ['Deployment', 'DaemonSet', 'PersistentVolumeClaim', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
+    for (const kind of ['Deployment', 'DaemonSet', 'PodDisruptionBudget', 'PersistentVolumeClaim', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ConfigMap', 'Secret', 'Service', 'ServiceAccount']) {
       assert.ok(kinds.includes(kind), `${kind} was dry-run`);
     }
   });

@@ -5,7 +5,7 @@
  * network, the state on a PersistentVolumeClaim), answers /hub/login through
  * its Service, starts a workspace pod, and after `kubectl delete pod` of
  * itself the replacement hub re-adopts that workspace instead of starting
- * another.
+ * another. Two replicas by default: a rolling update fails no request.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -185,17 +185,55 @@ describe('the Helm chart installed on the real node', { skip: skipRealNode, time
     const lab = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
     assert.equal(lab.status, 200, `JupyterLab answers through the in-cluster hub: ${lab.text}`);
 
-    const [first] = await hubPod();
+    const existing = await hubPod();
+    const [first] = existing;
     await core.deleteNamespacedPod({ name: first!.metadata!.name!, namespace });
+    const known = new Set(existing.map((p) => p.metadata!.uid));
     await waitFor('a new hub pod to be ready', async () => {
       const pods = await hubPod();
-      return pods.some((p) => p.metadata!.uid !== first!.metadata!.uid && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return pods.some((p) => !known.has(p.metadata!.uid) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     }, 300_000, 1000);
     assert.equal((await status())?.status, 'running', 'the new hub knows the workspace');
     const adopted = await core.readNamespacedPod({ name: 'ws-rita--analysis', namespace: `${prefix}analytics` });
     assert.equal(adopted.metadata?.uid, workspace.metadata?.uid, 're-adopted, not recreated');
     const again = await call(base, 'GET', '/user/rita/analysis/api/status', { token: ritaToken });
     assert.equal(again.status, 200, 'and routes to it');
+  });
+
+  test('two hub replicas: a rolling update (helm upgrade) while users work fails no request', async () => {
+    const isReady = (p: k8s.V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const ready = await waitFor('two ready hub pods', async () => {
+      const pods = (await hubPod()).filter(isReady);
+      return pods.length === 2 ? pods : undefined;
+    }, 120_000, 500);
+    const budget = await adminConfig().makeApiClient(k8s.PolicyV1Api).readNamespacedPodDisruptionBudget({ name: `${release}-hub`, namespace });
+    assert.equal(budget.status?.disruptionsAllowed, 1, 'a drain may take one hub pod, not both');
+    const before = new Set(ready.map((p) => p.metadata!.uid));
+
+    let ok = 0;
+    const failed: string[] = [];
+    let flowing = true;
+    // What users do meanwhile: the API, the sign-in page, and their JupyterLab through the hub's proxy.
+    const traffic = (async () => {
+      while (flowing) {
+        for (const [url, token] of [['/hub/api/users/rita', ritaToken], ['/hub/login', undefined], ['/user/rita/analysis/api/status', ritaToken]] as const) {
+          const r = await call(base, 'GET', url, token ? { token } : {}).catch((err: Error) => ({ status: 0, text: err.message }));
+          if (r.status === 200) ok++;
+          else failed.push(`${url}: ${r.status} ${r.text.slice(0, 160)}`);
+        }
+      }
+    })();
+    try {
+      await runHelm(['upgrade', release, chart, '--namespace', namespace, '--reuse-values', '--set', `podAnnotations.rolled=r${randomSuffix()}`, '--wait', '--timeout', '5m']);
+    } finally {
+      flowing = false;
+      await traffic;
+    }
+    const after = await hubPod();
+    assert.equal(after.filter((p) => before.has(p.metadata!.uid)).length, 0, 'both replicas were replaced');
+    console.log(`# rolling update of two hub replicas on the real node: ${ok} requests answered, ${failed.length} failed`);
+    assert.ok(ok > 30, `requests went through during the update (${ok})`);
+    assert.deepEqual(failed, [], 'no request failed while the pods were replaced one by one');
   });
 
   test('NetworkPolicies are enforced: a workspace reaches the hub, but not another user\'s workspace or the cloud metadata address', async (t) => {
