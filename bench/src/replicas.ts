@@ -21,7 +21,8 @@
  *   node bench/dist/replicas.js --mode chaos --users 100 --sockets 100 --kills 3
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelChannel } from './ws-rtt.js';
 import { runWrk } from './wrk.js';
@@ -106,7 +107,10 @@ interface Platform {
 }
 
 async function startPlatform(tmp: string, count: number): Promise<Platform> {
-  const pgDir = join(tmp, 'pg');
+  // PostgreSQL runs as its own user, which cannot enter the bench's folder under a private home.
+  const pgParent = mkdtempSync(join(tmpdir(), 'atrium-replicas-pg-'));
+  chmodSync(pgParent, 0o755);
+  const pgDir = join(pgParent, 'pg');
   const database = execFileSync('bash', [join(REPO_ROOT, 'scripts/postgres.sh'), 'start', pgDir, String(await freePort())], { encoding: 'utf8' }).trim();
   onCleanup(async () => {
     execFileSync('bash', [join(REPO_ROOT, 'scripts/postgres.sh'), 'stop', pgDir], { stdio: 'ignore' });
@@ -304,7 +308,7 @@ interface RequestLog {
   detail?: string;
 }
 
-/** What one simulated user does until `running()` is false: sign in, then API calls, pages, previews and JupyterLab requests, with a pause between. */
+/** What one simulated user does until `running()` is false: sign in, then API calls, pages, previews and JupyterLab requests, 0.5–1.5 s apart. */
 async function simulateUser(lb: string, user: SimUser, ownsWorkspace: boolean, running: () => boolean, log: RequestLog[], previews: { ok: number }): Promise<void> {
   const record = async (what: string, fn: () => Promise<Response | string>) => {
     const at = Date.now();
@@ -327,7 +331,7 @@ async function simulateUser(lb: string, user: SimUser, ownsWorkspace: boolean, r
     await record('GET /hub/home', () => fetch(`${lb}/hub/home`, { headers }));
     if (round % 5 === 0 && (await record('GET /hub/api/datasets/sales/preview', () => fetch(`${lb}/hub/api/datasets/sales/preview?rows=5`, { headers })))) previews.ok++;
     if (ownsWorkspace) await record('GET /user/:me/load/api/contents', () => fetch(`${lb}/user/${user.name}/${WORKSPACE}/api/contents`, { headers }));
-    await sleep(200 + Math.random() * 300);
+    await sleep(500 + Math.random() * 1000);
   }
 }
 
