@@ -226,7 +226,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
-  const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData });
+  const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const deps: HubDeps = {
     config,

@@ -7,6 +7,8 @@ import { ModelRegistry } from './registry.js';
 import { JupyterNotebookRunner, type RerunData, type RerunPlace } from './runner.js';
 import type { ModelDeployer } from './serving.js';
 import type { ModelStore } from './store.js';
+import type { ReplicaLeases } from '../core/db/leases.js';
+import { log } from '../core/log.js';
 
 export { ModelRegistry } from './registry.js';
 export { servingDeployer, type ModelDeployer } from './serving.js';
@@ -18,8 +20,17 @@ export type DataSide = Governance & { audit?: ProductionApprovalAudit; data?: { 
 /** The model registry and what it runs on (the notebook runner), stopped together. */
 export interface Models {
   registry: ModelRegistry;
+  /**
+   * With replicas: every few seconds, on the replica holding the lease
+   * `models:interrupted`, close promotions and take over re-runs whose replica
+   * died, instead of waiting for a restart.
+   */
+  watchInterrupted(): void;
   close(): Promise<void>;
 }
+
+/** How often a replica looks for promotions and re-runs whose replica died. */
+const INTERRUPTED_SWEEP_MS = 5_000;
 
 /**
  * What the registry is built on that other features build too: its store
@@ -31,6 +42,8 @@ export interface ModelsWiring {
   deployer: ModelDeployer;
   governance?: DataSide;
   rerunData?: RerunData;
+  /** Which replica runs each promotion and re-run; default: a hub alone. */
+  leases?: ReplicaLeases;
 }
 
 export { SandboxRerunPlace } from './rerun-sandbox.js';
@@ -55,10 +68,21 @@ export function createModelRegistry(config: HubConfig, store: Store, catalog: Ca
     teamExists: async (team) => (await store.teams.get(team)) !== undefined,
     ...(governance?.audit ? { audit: governance.audit } : {}),
     ...(governance?.data ? { ownerOf: async (dataset: string) => (await governance.data!.getDataset(dataset))?.ownerTeam ?? null } : {}),
+    ...(wiring.leases ? { leases: wiring.leases } : {}),
   });
+  let sweep: NodeJS.Timeout | undefined;
   return {
     registry,
+    watchInterrupted() {
+      const leases = wiring.leases;
+      if (!leases || sweep) return;
+      sweep = setInterval(() => {
+        void leases.runExclusive('models:interrupted', () => registry.resumePending()).catch((err: Error) => log.warn('could not look for interrupted promotions and re-runs', { reason: err.message }));
+      }, INTERRUPTED_SWEEP_MS);
+      sweep.unref();
+    },
     async close() {
+      if (sweep) clearInterval(sweep);
       registry.shutdown();
       await runner.close();
       await registry.idle();

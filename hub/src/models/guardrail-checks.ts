@@ -11,6 +11,7 @@ import type { BackgroundWork } from './background-work.js';
 import { GUARDRAILS, judgeWhatWasRead, runGuardrails, summarize } from './guardrails/index.js';
 import type { GuardrailContext, GuardrailInput, GuardrailResult } from './guardrails/types.js';
 import type { ModelStore, VersionRecord } from './store.js';
+import type { ReplicaLeases } from '../core/db/leases.js';
 
 /** The checks answered at once on publish; the clean re-run follows in the background. */
 const QUICK_CHECKS: GuardrailId[] = GUARDRAIL_IDS.filter((id) => id !== 'reproducibility');
@@ -57,12 +58,19 @@ function reRunAtPublish(quick: { status: 'passed' | 'failed'; results: Guardrail
   };
 }
 
+/** The lease a version's clean re-run holds while it runs, on whichever replica runs it. */
+const rerunLease = (team: string, model: string, version: number) => `rerun:${team}/${model}/${version}`;
+
 export class GuardrailChecks {
+  /** Leases of the re-runs this replica runs. */
+  private readonly runningHere = new Set<string>();
+
   constructor(
     private readonly store: ModelStore,
     private readonly bundles: BundleStore,
     private readonly context: GuardrailContext,
     private readonly work: BackgroundWork,
+    private readonly leases: ReplicaLeases,
   ) {}
 
   /** What the guardrails look at for a stored version; undefined when its bundle is missing on this hub. */
@@ -83,9 +91,27 @@ export class GuardrailChecks {
     return { status: quick.status === 'failed' ? 'failed' : 'pending', results: [...quick.results, reRunAtPublish(quick)] };
   }
 
-  /** Run the clean re-run of a stored, pending version and store the final verdict; returns at once. */
+  /**
+   * Run the clean re-run of a stored, pending version and store the final
+   * verdict; returns at once. Runs once across replicas: whoever takes the
+   * version's lease runs it, and only while the version is still pending.
+   */
   finishInBackground(input: GuardrailInput, results: GuardrailResult[]): void {
-    this.work.track(this.finish(input, results.filter((r) => r.id !== 'reproducibility')));
+    const lease = rerunLease(input.team, input.model, input.version);
+    if (this.runningHere.has(lease)) return;
+    this.runningHere.add(lease);
+    const once = async () => {
+      try {
+        if (!(await this.leases.acquire(lease))) return;
+        // Finished meanwhile by the replica that held the lease a moment ago.
+        if ((await this.store.getVersion(input.team, input.model, input.version))?.guardrailStatus !== 'pending') return;
+        await this.finish(input, results.filter((r) => r.id !== 'reproducibility'));
+      } finally {
+        this.runningHere.delete(lease);
+        await this.leases.release(lease);
+      }
+    };
+    this.work.track(once());
   }
 
   private async finish(input: GuardrailInput, quick: GuardrailResult[]): Promise<void> {
@@ -105,7 +131,7 @@ export class GuardrailChecks {
     }
   }
 
-  /** Re-check versions whose checks a hub restart interrupted; a version without its bundle fails. */
+  /** Re-check versions whose re-run was interrupted (no replica runs it); a version without its bundle fails. */
   async resumePending(): Promise<void> {
     for (const v of await this.store.pendingVersions()) {
       const input = this.inputFor(v);

@@ -9,6 +9,10 @@ export const modelsFeature: HubFeature = {
   name: 'models',
   routes: registerModelRoutes,
   pages: registerModelPages,
-  start: ({ models }) => models.registry.resumePending(),
+  start: async ({ models, store }) => {
+    await models.registry.resumePending();
+    // A hub on SQLite is alone: what it did not finish, its restart closes.
+    if (store.dialect === 'postgres') models.watchInterrupted();
+  },
   close: ({ models }) => models.close(),
 };

@@ -5,7 +5,7 @@ import type { ModelDataApprovalsTable, ModelPromotionsTable } from './promotion-
 import type { Alias } from './store.js';
 
 export type PromotionStatus = ModelPromotionsTable['status'];
-const ACTIVE_PROMOTION: PromotionStatus[] = ['checking', 'deploying'];
+export const ACTIVE_PROMOTION: PromotionStatus[] = ['checking', 'deploying'];
 
 /** One promotion attempt: guardrails re-run, then deploy, then the alias moves. */
 export interface PromotionJob {

@@ -15,7 +15,8 @@ import type { GuardrailInput, GuardrailResult } from './guardrails/types.js';
 import type { KeyedLock } from '@atrium/spawner';
 import { requireAliasRight, type VisibleModels } from './model-access.js';
 import type { Actor } from '../core/authorization.js';
-import type { PromotionJob, PromotionStore } from './promotion-store.js';
+import { ACTIVE_PROMOTION, type PromotionJob, type PromotionStore } from './promotion-store.js';
+import type { ReplicaLeases } from '../core/db/leases.js';
 import type { ModelDeployer } from './serving.js';
 import type { Alias, ModelStore } from './store.js';
 
@@ -29,45 +30,76 @@ export interface PromotionParts {
   /** Shared with publishing and rollback: `<team>/<model>/<alias>` serialises every change of what serves an alias. */
   lock: KeyedLock;
   work: BackgroundWork;
+  /** A promotion holds its alias's lease while it runs: one per alias across replicas, and a dead replica's job is told apart. */
+  leases: ReplicaLeases;
 }
 
+/** The lease a running promotion to `alias` holds. */
+const promotionLease = (team: string, model: string, alias: Alias) => `promote:${team}/${model}/${alias}`;
+
 export class Promotions {
+  /** Leases of the promotions this replica runs. */
+  private readonly runningHere = new Set<string>();
+
   constructor(private readonly parts: PromotionParts) {}
 
   /** Start promoting `version` of team/name to `alias`; the job runs in the background. */
   async start(actor: Actor, team: string, name: string, alias: Alias, version: number): Promise<PromotionJob> {
-    const { store, jobs, checks, lock, work } = this.parts;
+    const { lock, work } = this.parts;
     await this.parts.visible.model(actor, team, name);
     requireAliasRight(actor, team, alias);
     if (work.closing) throw new ApiError(503, 'shutting_down', 'The hub is shutting down; promote again in a minute.');
     return lock.run(`promote-start:${team}/${name}/${alias}`, async () => {
-      const v = await store.getVersion(team, name, version);
-      if (!v) throw notFound(`Model ${team}/${name} has no version ${version}.`);
-      const current = (await store.aliases(team, name)).find((a) => a.alias === alias);
-      if (current?.version === version) throw conflict(`Version ${version} already serves ${alias}.`, 'already_promoted');
-      const active = await jobs.activeJobs({ team, model: name, alias });
-      if (active.length > 0) throw conflict(`Promotion #${active[0]!.id} of v${active[0]!.version} to ${alias} is still ${active[0]!.status}; wait for its result.`, 'promotion_in_progress');
-      const allowed = promotable(v, this.parts.config);
-      if (!allowed.ok) {
-        await store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: actor.name, message: `Refused: ${allowed.reason}`, guardrails: v.guardrails });
-        throw conflict(allowed.reason, allowed.code);
+      const lease = promotionLease(team, name, alias);
+      const mine = this.runningHere.has(lease);
+      if (!mine && !(await this.parts.leases.acquire(lease))) {
+        throw conflict(`A promotion of ${team}/${name} to ${alias} is running on another replica of the hub; wait for its result.`, 'promotion_in_progress');
       }
-      const input = checks.inputFor(v);
-      if (!input) throw conflict(`The bundle of version ${version} is missing on this hub; publish again.`, 'bundle_missing');
-      const job = await jobs.createJob({
-        team,
-        model: name,
-        alias,
-        version,
-        actor: actor.name,
-        status: 'checking',
-        message: `Checking v${version} for ${alias}: every guardrail runs again with today's policies, including a re-run in a clean kernel.`,
-        guardrails: GUARDRAIL_IDS.map((id) => pendingResult(id)),
-        startedAt: Date.now(),
-      });
-      work.track(this.run(job, input));
-      return job;
+      try {
+        const { job, input } = await this.createJob(actor, team, name, alias, version);
+        // Still inside the in-process lock, which failInterrupted takes too: it sees this job as running here.
+        this.runningHere.add(lease);
+        work.track(
+          this.run(job, input).finally(async () => {
+            this.runningHere.delete(lease);
+            await this.parts.leases.release(lease);
+          }),
+        );
+        return job;
+      } catch (err) {
+        if (!mine) await this.parts.leases.release(lease);
+        throw err;
+      }
     });
+  }
+
+  private async createJob(actor: Actor, team: string, name: string, alias: Alias, version: number): Promise<{ job: PromotionJob; input: GuardrailInput }> {
+    const { store, jobs, checks } = this.parts;
+    const v = await store.getVersion(team, name, version);
+    if (!v) throw notFound(`Model ${team}/${name} has no version ${version}.`);
+    const current = (await store.aliases(team, name)).find((a) => a.alias === alias);
+    if (current?.version === version) throw conflict(`Version ${version} already serves ${alias}.`, 'already_promoted');
+    const active = await jobs.activeJobs({ team, model: name, alias });
+    if (active.length > 0) throw conflict(`Promotion #${active[0]!.id} of v${active[0]!.version} to ${alias} is still ${active[0]!.status}; wait for its result.`, 'promotion_in_progress');
+    const allowed = promotable(v, this.parts.config);
+    if (!allowed.ok) {
+      await store.appendEvent(team, name, alias, { kind: 'refused', fromVersion: current?.version ?? null, toVersion: version, actor: actor.name, message: `Refused: ${allowed.reason}`, guardrails: v.guardrails });
+      throw conflict(allowed.reason, allowed.code);
+    }
+    const input = checks.inputFor(v);
+    if (!input) throw conflict(`The bundle of version ${version} is missing on this hub; publish again.`, 'bundle_missing');
+    const job = await jobs.createJob({
+      team,
+      model: name,
+      alias,
+      version,
+      actor: actor.name,
+      status: 'checking',
+      message: `Checking v${version} for ${alias}: every guardrail runs again with today's policies, including a re-run in a clean kernel.`,
+      guardrails: GUARDRAIL_IDS.map((id) => pendingResult(id)),
+      startedAt: Date.now(),
+    });
+    return { job, input };
   }
 
   /** One promotion of a model the caller may see. */
@@ -78,10 +110,28 @@ export class Promotions {
     return job;
   }
 
-  /** Close the jobs a hub restart interrupted: their checks and deploys are gone with the old process. */
+  /**
+   * Close the jobs whose hub stopped (a restart, or a replica that died): their
+   * checks and deploys are gone with that process. A job's lease tells: taking
+   * it means no live replica runs the job (the runner releases it only after
+   * writing the outcome, so the job is read again once it is ours).
+   */
   async failInterrupted(): Promise<void> {
-    for (const job of await this.parts.jobs.activeJobs()) {
-      await this.parts.jobs.updateJob(job.id, { status: 'failed', message: `The hub restarted while this promotion was ${job.status}; nothing changed. Promote again.`, finishedAt: Date.now() });
+    const { jobs, leases, lock } = this.parts;
+    for (const job of await jobs.activeJobs()) {
+      const lease = promotionLease(job.team, job.model, job.alias);
+      // The same in-process key as start(): a promotion starting here meanwhile is not mistaken for a dead one.
+      await lock.run(`promote-start:${job.team}/${job.model}/${job.alias}`, async () => {
+        if (this.runningHere.has(lease) || !(await leases.acquire(lease))) return;
+        try {
+          const now = await jobs.getJob(job.id);
+          if (now && ACTIVE_PROMOTION.includes(now.status)) {
+            await jobs.updateJob(job.id, { status: 'failed', message: `The hub stopped while this promotion was ${now.status}; nothing changed. Promote again.`, finishedAt: Date.now() });
+          }
+        } finally {
+          await leases.release(lease);
+        }
+      });
     }
   }
 

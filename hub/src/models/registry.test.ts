@@ -7,6 +7,7 @@ import type { Catalog } from '@atrium/spawner';
 import { ApiError } from '../core/errors.js';
 import type { RequestIdentity } from '../identity/identity.js';
 import type { Membership } from '../identity/user-store.js';
+import { Leases } from '../core/db/leases.js';
 import { Store } from '../store.js';
 import { modelsConfigSchema } from './config.js';
 import { ConfigDatasetFacts } from './dataset-facts.js';
@@ -235,7 +236,7 @@ describe('model registry', () => {
     await restarted.idle();
     const failedJob = await restarted.promotion(carol, TEAM, 'iris', job.id);
     assert.equal(failedJob.status, 'failed');
-    assert.match(failedJob.message, /The hub restarted while this promotion was checking; nothing changed/);
+    assert.match(failedJob.message, /The hub stopped while this promotion was checking; nothing changed/);
     const rechecked = await restarted.version(alice, TEAM, 'iris', pending.version);
     assert.equal(rechecked.guardrailStatus, 'passed');
     assert.deepEqual(rechecked.metrics, { accuracy: 0.99 });
@@ -244,5 +245,68 @@ describe('model registry', () => {
     assert.match(missing.guardrails.find((g) => g.id === 'reproducibility')!.reason, /The bundle is missing; publish again/);
     await rejectsWith(registry.promote(carol, TEAM, 'iris', 'production', 2), 503, /shutting down/);
     [registry, runner] = [restarted, freshRunner];
+  });
+});
+
+describe('model registry on two hub replicas sharing one database', () => {
+  let dir: string;
+  let store: Store;
+  // One clock for both replicas' leases, so the test decides when a dead replica's leases expire.
+  let clock = 1_000_000;
+  const replica = (runner: NotebookRunner) =>
+    new ModelRegistry(new ModelStore(store.database.db), {
+      stateDir: dir,
+      config,
+      catalog,
+      data: new ConfigDatasetFacts(config),
+      deployer: new RecordingDeployer(),
+      runner,
+      teamExists: async (team) => team === TEAM,
+      leases: new Leases(store.database.db, 6_000, () => clock),
+    });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'atrium-registry-replicas-'));
+    store = await Store.open(`sqlite:${path.join(dir, 'hub.sqlite')}`);
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a promotion and a re-run run on one replica; the other leaves them alone, then closes or takes them over once that replica is gone', async () => {
+    const runnerA = new ScriptedRunner();
+    const runnerB = new ScriptedRunner();
+    const a = replica(runnerA);
+    const b = replica(runnerB);
+    await a.publish(alice, TEAM, 'iris', publishInput());
+    await a.idle();
+
+    runnerA.hold();
+    const job = await a.promote(carol, TEAM, 'iris', 'production', 1);
+    const pending = await a.publish(alice, TEAM, 'iris', publishInput());
+    await b.resumePending();
+    await b.idle();
+    assert.equal((await b.promotion(carol, TEAM, 'iris', job.id)).status, 'checking', 'running on a live replica: not closed');
+    assert.equal((await b.version(alice, TEAM, 'iris', pending.version)).guardrailStatus, 'pending');
+    assert.equal(runnerB.runs, 0, 'the other replica does not run the re-run a second time');
+    await rejectsWith(b.promote(carol, TEAM, 'iris', 'production', 1), 409, /running on another replica of the hub/);
+
+    // Replica a dies: it stops renewing, and its leases expire.
+    a.shutdown();
+    clock += 7_000;
+    await b.resumePending();
+    await b.idle();
+    const closed = await b.promotion(carol, TEAM, 'iris', job.id);
+    assert.equal(closed.status, 'failed');
+    assert.match(closed.message, /The hub stopped while this promotion was checking; nothing changed\. Promote again\./);
+    assert.equal((await b.version(alice, TEAM, 'iris', pending.version)).guardrailStatus, 'passed', 'the re-run was taken over');
+    assert.equal(runnerB.runs, 1);
+    const again = await b.promote(carol, TEAM, 'iris', 'production', 1);
+    assert.equal(again.status, 'checking', 'the alias is free for a new promotion');
+    await b.idle();
+    assert.equal((await b.promotion(carol, TEAM, 'iris', again.id)).status, 'promoted');
+    runnerA.resume();
+    await a.idle();
   });
 });

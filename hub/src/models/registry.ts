@@ -9,6 +9,7 @@ import type { DatasetFactsSource } from './dataset-facts.js';
 import { GuardrailChecks, promotable } from './guardrail-checks.js';
 import type { NotebookRunner } from './guardrails/types.js';
 import { KeyedLock } from '@atrium/spawner';
+import { alone, type ReplicaLeases } from '../core/db/leases.js';
 import { requireAliasRight, requireModelsOf, VisibleModels } from './model-access.js';
 import type { Notebook } from './notebook.js';
 import { type PromotionJob, PromotionStore } from './promotion-store.js';
@@ -35,6 +36,12 @@ export interface ModelRegistryOptions {
   ownerOf?: (dataset: string) => Promise<string | null>;
   /** Promotion jobs and approvals; default: the model store's database. */
   promotions?: PromotionStore;
+  /**
+   * Which replica of the hub runs each promotion and each version's re-run
+   * (core/db/leases.ts), so each runs once and the others can tell one whose
+   * replica died from one still running; default: a hub alone.
+   */
+  leases?: ReplicaLeases;
 }
 
 /**
@@ -64,11 +71,12 @@ export class ModelRegistry {
     this.visible = new VisibleModels(store);
     // The guardrails see approvals from this registry's workflow before the data policy underneath.
     const context = { config: options.config, catalog: options.catalog, data: this.approvals.policy(), ...(options.runner ? { runner: options.runner } : {}) };
-    this.checks = new GuardrailChecks(store, this.bundles, context, this.work);
+    const leases = options.leases ?? alone;
+    this.checks = new GuardrailChecks(store, this.bundles, context, this.work, leases);
     // One lock for publishing, promotion and rollback: they take keys of the same model and alias.
     const lock = new KeyedLock();
     this.publishing = { store, bundles: this.bundles, checks: this.checks, catalog: options.catalog, lock, teamExists: options.teamExists };
-    this.promotionJobs = new Promotions({ store, jobs: this.promotions, visible: this.visible, checks: this.checks, deployer: options.deployer, config: options.config, lock, work: this.work });
+    this.promotionJobs = new Promotions({ store, jobs: this.promotions, visible: this.visible, checks: this.checks, deployer: options.deployer, config: options.config, lock, work: this.work, leases });
     this.rollbacks = { store, jobs: this.promotions, bundles: this.bundles, visible: this.visible, deployer: options.deployer, lock };
   }
 
@@ -82,7 +90,11 @@ export class ModelRegistry {
     return this.work.idle();
   }
 
-  /** After a restart: close interrupted promotions, re-check versions whose checks were interrupted. */
+  /**
+   * After a restart, and with replicas every few seconds: close promotions
+   * whose hub stopped, re-check versions whose re-run was interrupted. Work
+   * that this or another live replica is running is left alone.
+   */
   async resumePending(): Promise<void> {
     await this.promotionJobs.failInterrupted();
     await this.checks.resumePending();

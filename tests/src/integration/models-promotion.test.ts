@@ -224,7 +224,7 @@ describe('promotion re-checks every guardrail; platform approvals for restricted
     const after = await call(t.url, 'GET', `${base}/promotions/${started.json.id}`, { token: alice });
     assert.equal(after.status, 200, after.text);
     assert.equal(after.json.status, 'failed');
-    assert.match(after.json.message, /The hub (stopped during the checks|restarted while this promotion was checking); nothing changed\. Promote again\./);
+    assert.match(after.json.message, /The hub (stopped during the checks|stopped while this promotion was checking); nothing changed\. Promote again\./);
     const model = (await call(t.url, 'GET', base, { token: alice })).json;
     assert.equal(model.aliases.find((a: any) => a.alias === 'production'), undefined, 'production still serves nothing');
     // Promoting again works on the restarted hub.
