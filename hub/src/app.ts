@@ -218,7 +218,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox), {
     access: rerunAccess,
     authorOf: async (team, model, version) => (await modelStore.getVersion(team, model, version))?.author,
-  });
+  }, store.dialect === 'postgres' ? { channel: replicas, leases } : undefined);
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });

@@ -2,6 +2,8 @@
  * Model serving, wired once: the deployment manager (what the registry calls
  * on promotion), request metrics, and the /models/… predict route.
  */
+import type { ReplicaLeases } from '../core/db/leases.js';
+import type { ReplicaChannel } from '../core/db/notifications.js';
 import type { ExclusiveRunner } from '../core/db/leases.js';
 import path from 'node:path';
 import { EnvironmentManager, KubernetesModelServer, KubernetesSpawner, LocalModelServer, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
@@ -64,11 +66,14 @@ export function createServing(
   backend: ModelServerBackend,
   /** Model servers run the notebook at start too: the same data access as its clean re-runs, for as long as they take to start. */
   notebookData?: NotebookDataAccess,
+  /** With hub replicas: how they tell each other of route changes, and who deploys an alias. */
+  replicas?: { channel: ReplicaChannel; leases: ReplicaLeases },
 ): Serving {
   const deployments = new DeploymentManager(store.serving, backend, catalog, secrets, {
     defaultSize: config.serving.size,
     pollIntervalMs: config.serving.pollIntervalSeconds * 1000,
     notebookData,
+    ...(replicas ? { replicas: replicas.channel, leases: replicas.leases } : {}),
   });
   const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000, config.serving.metricsRetentionDays * 86_400_000);
   const predict = new PredictRoute(identity, deployments, metrics, {

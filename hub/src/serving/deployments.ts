@@ -14,7 +14,8 @@
  * ModelServerBackend only starts, stops and polls servers. Servers outlive
  * the hub and are re-adopted from their stored backend state at start-up.
  */
-import type { ExclusiveRunner } from '../core/db/leases.js';
+import type { ExclusiveRunner, ReplicaLeases } from '../core/db/leases.js';
+import type { ReplicaChannel } from '../core/db/notifications.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -93,7 +94,21 @@ export interface DeploymentManagerOptions {
   pollIntervalMs?: number;
   /** Longest wait for in-flight requests before the old server is stopped (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * Other hub replicas: each is told which alias's route changed here and
+   * reads it again from the database (so predictions through any replica go
+   * to the serving version), and hears of theirs.
+   */
+  replicas?: ReplicaChannel;
+  /** Which replica deploys an alias (`deploy:<team>/<model>/<alias>`), so a starting replica does not stop another's deployment. */
+  leases?: ReplicaLeases;
 }
+
+/** How often a replica reads every route again, for a change whose message was lost. */
+const ROUTE_REFRESH_MS = 10_000;
+/** With replicas, how long an old server keeps answering after the switch, for the requests other replicas sent before they heard of it. */
+const REPLICA_SWITCH_MS = 1_000;
+const MESSAGE_PREFIX = 'serving:';
 
 const key = (team: string, model: string, alias: string) => `${team}/${model}/${alias}`;
 
@@ -106,6 +121,7 @@ export class DeploymentManager {
   private readonly unavailable = new Map<string, { reason: string; dead: ModelServerRecord }>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly pollIntervalMs: number;
   private readonly drainTimeoutMs: number;
@@ -123,6 +139,9 @@ export class DeploymentManager {
     this.pollIntervalMs = options.pollIntervalMs ?? 30_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.notebookData = options.notebookData;
+    options.replicas?.subscribe((message) => {
+      if (message.startsWith(MESSAGE_PREFIX)) void this.reload(message.slice(MESSAGE_PREFIX.length));
+    });
   }
 
   /** Hot path: the server answering team/model/alias, if any. */
@@ -166,6 +185,7 @@ export class DeploymentManager {
       this.routes.delete(key(team, model, alias));
       this.unavailable.delete(key(team, model, alias));
       await this.store.deleteDeployment(team, model, alias);
+      this.changed(key(team, model, alias));
       const server = deployment.activeServerId !== null ? await this.store.getServer(deployment.activeServerId) : undefined;
       if (server) await this.retire(server, route);
     });
@@ -205,6 +225,7 @@ export class DeploymentManager {
     // Candidates of deployments interrupted by a restart, and old servers not yet stopped.
     for (const server of await this.store.serversByStatus(['starting', 'running', 'stopping'])) {
       if (active.has(server.id)) continue;
+      if (await this.deployingElsewhere(key(server.team, server.model, server.alias))) continue;
       if (server.backendState) await this.backend.stop(server.backendState).catch(() => undefined);
       await this.store.updateServer(server.id, {
         status: server.status === 'starting' ? 'failed' : 'stopped',
@@ -214,16 +235,60 @@ export class DeploymentManager {
     }
   }
 
-  /** Health checks of the model servers on the replica that holds their lease. */
+  /** Health checks of the model servers on the replica that holds their lease; with replicas, the routes read again now and then. */
   startBackgroundTasks(exclusive: ExclusiveRunner): void {
     this.timer ??= setInterval(() => void exclusive.runExclusive('serving:health', () => this.pollAll()).catch(() => undefined), this.pollIntervalMs);
     this.timer.unref();
+    if (this.options.replicas) {
+      this.refreshTimer ??= setInterval(() => void this.reloadAll().catch((err: Error) => log.warn('could not read the model routes again', { reason: err.message })), ROUTE_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** Read one alias's route again from the database (another replica changed it). */
+  private async reload(k: string): Promise<void> {
+    const [team, model, alias] = k.split('/');
+    if (!team || !model || !alias || this.deploying.has(k)) return;
+    const deployment = await this.store.getDeployment(team, model, alias).catch(() => undefined);
+    const server = deployment?.activeServerId != null ? await this.store.getServer(deployment.activeServerId).catch(() => undefined) : undefined;
+    if (this.deploying.has(k)) return;
+    if (!deployment) {
+      this.routes.delete(k);
+      this.unavailable.delete(k);
+    } else if (server?.status === 'running' && server.target && server.tokenCiphertext) {
+      // The same server keeps its route object (and the count of requests on their way to it).
+      if (this.routes.get(k)?.serverId !== server.id) this.routes.set(k, this.toRoute(server, this.secrets.decrypt(server.tokenCiphertext)));
+      this.unavailable.delete(k);
+    } else {
+      this.routes.delete(k);
+    }
+  }
+
+  private async reloadAll(): Promise<void> {
+    const keys = new Set(this.routes.keys());
+    for (const d of await this.store.listDeployments()) keys.add(key(d.team, d.model, d.alias));
+    for (const k of keys) await this.reload(k);
+  }
+
+  /** Tell the other replicas that this alias's route changed. */
+  private changed(k: string): void {
+    this.options.replicas?.publish(`${MESSAGE_PREFIX}${k}`);
+  }
+
+  /** Does a live replica other than this one hold the deployment lease of `k`? */
+  private async deployingElsewhere(k: string): Promise<boolean> {
+    const leases = this.options.leases;
+    if (!leases) return false;
+    const holder = await leases.holderOf(`deploy:${k}`).catch(() => undefined);
+    return holder !== undefined && holder !== leases.holder;
   }
 
   /** Stop background work; model servers keep running (re-adopted at the next start). */
   async close(options: { stopServers?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
     this.abort.abort();
     await this.aliasLock.settled();
     if (options.stopServers) {
@@ -270,8 +335,19 @@ export class DeploymentManager {
     if (size.gpu > 0 && this.backend.kind === 'local') throw badRequest(`The ${size.name} size needs a GPU, which local model servers cannot have`, 'size');
   }
 
+  /** One change of an alias at a time: in this process by its lock, across replicas by its lease. */
   private serialised<T>(team: string, model: string, alias: string, work: () => Promise<T>): Promise<T> {
-    return this.aliasLock.run(key(team, model, alias), work);
+    const k = key(team, model, alias);
+    return this.aliasLock.run(k, async () => {
+      const leases = this.options.leases;
+      if (!leases) return work();
+      if (!(await leases.acquire(`deploy:${k}`))) throw conflict(`${team}/${model} ${alias} is being changed through another replica of the hub; try again in a moment.`, 'deployment_in_progress');
+      try {
+        return await work();
+      } finally {
+        await leases.release(`deploy:${k}`);
+      }
+    });
   }
 
   private async switchTo(team: string, model: string, alias: string, spec: ModelVersionSpec): Promise<DeploymentView> {
@@ -300,6 +376,7 @@ export class DeploymentManager {
       const oldRoute = this.routes.get(k);
       this.routes.set(k, started.route);
       this.unavailable.delete(k);
+      this.changed(k);
       log.info('model deployed', { model: k, version: spec.version, previous: old?.version });
       if (old) await this.retire(old, oldRoute);
       return this.view(team, model, alias, started.server.id, previous?.version ?? null, null);
@@ -343,6 +420,7 @@ export class DeploymentManager {
   private async retire(server: ModelServerRecord, route: ModelRoute | undefined): Promise<void> {
     await this.store.updateServer(server.id, { status: 'stopping' });
     const deadline = Date.now() + this.drainTimeoutMs;
+    if (this.options.replicas) await new Promise((r) => setTimeout(r, REPLICA_SWITCH_MS));
     while (route && route.serverId === server.id && route.inflight > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -366,6 +444,7 @@ export class DeploymentManager {
         await this.store.putDeployment({ ...deployment, activeServerId: started.server.id, message: null, updatedAt: Date.now() });
         this.routes.set(k, started.route);
         this.unavailable.delete(k);
+        this.changed(k);
       } else {
         // Tried again at the next poll.
         await this.store.putDeployment({ ...deployment, message: started.reason, updatedAt: Date.now() });

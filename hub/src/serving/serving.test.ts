@@ -1,4 +1,5 @@
-import { alone } from '../core/db/leases.js';
+import { alone, Leases } from '../core/db/leases.js';
+import type { ReplicaChannel } from '../core/db/notifications.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,6 +153,51 @@ for (const target of testDatabases('atrium_serving')) {
       assert.equal(backend.running.size, 0);
       assert.equal(await polled.current('sales', 'iris', 'production'), undefined);
       await polled.close();
+    });
+
+    test('two replicas: a deployment through one is routed by the other at once; a starting replica leaves a deployment in progress alone', async () => {
+      // The channel the replicas share, as PostgreSQL's LISTEN/NOTIFY delivers it: to every other replica.
+      const listeners: ((from: number, message: string) => void)[] = [];
+      const channel = (me: number): ReplicaChannel => ({
+        publish: (message) => listeners.forEach((l) => l(me, message)),
+        subscribe: (listener) => void listeners.push((from, message) => from !== me && listener(message)),
+        close: async () => undefined,
+      });
+      const secrets = SecretBox.fromStateDir(dir);
+      const backend = new FakeBackend();
+      const replica = (me: number) =>
+        new DeploymentManager(store.serving, backend, catalog, secrets, { defaultSize: 'small', replicas: channel(me), leases: new Leases(store.database.db) });
+      const a = replica(1);
+      const b = replica(2);
+      const forecast = (version: number) => ({ ...request(version), model: 'forecast' });
+      await a.deploy(forecast(1));
+      await eventually('b to route to v1', () => b.route('sales', 'forecast', 'production')?.version === 1);
+      await a.deploy(forecast(2));
+      await eventually('b to route to v2', () => b.route('sales', 'forecast', 'production')?.version === 2);
+      assert.deepEqual([...backend.running.values()].filter((v) => v <= 2), [2], 'the old server was stopped once both replicas switched');
+
+      // b deploys while a third replica starts: the starting one does not stop b's new server.
+      const slow = new FakeBackend();
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const start = slow.start.bind(slow);
+      slow.start = async (req) => {
+        await held;
+        return start(req);
+      };
+      const bSlow = new DeploymentManager(store.serving, slow, catalog, secrets, { defaultSize: 'small', replicas: channel(4), leases: new Leases(store.database.db) });
+      const deploying = bSlow.deploy(forecast(3));
+      await eventually('the new server to be starting', async () => (await store.serving.serversByStatus(['starting'])).length === 1);
+      const c = new DeploymentManager(store.serving, backend, catalog, secrets, { defaultSize: 'small', replicas: channel(3), leases: new Leases(store.database.db) });
+      await c.restore();
+      assert.equal((await store.serving.serversByStatus(['starting'])).length, 1, 'still starting, not stopped as left over from a crash');
+      await assert.rejects(a.deploy(forecast(1)), { code: 'deployment_in_progress' });
+      release();
+      await deploying;
+      await eventually('every replica to route to v3', () => [a, b, c].every((r) => r.route('sales', 'forecast', 'production')?.version === 3));
+      await bSlow.undeploy('sales', 'forecast', 'production');
+      await eventually('every replica to drop the route', () => [a, b, c].every((r) => r.route('sales', 'forecast', 'production') === undefined));
+      for (const r of [a, b, c, bSlow]) await r.close();
     });
 
     test('metrics are counted in memory and flushed into minute buckets', async () => {
