@@ -86,6 +86,13 @@ export type PollResult =
   | { running: true }
   | { running: false; exitCode?: number | null; reason?: string };
 
+/** A server process found on the machine, as its environment names it. */
+export interface StrayRun {
+  user: string;
+  workspace: string;
+  runId: string;
+}
+
 export interface Spawner {
   /** Short identifier used in config and logs, e.g. `local`, `kubernetes`. */
   readonly kind: string;
@@ -115,6 +122,14 @@ export interface Spawner {
 
   /** Stop the server described by `state`. Idempotent. */
   stop(state: SpawnerState): Promise<void>;
+
+  /**
+   * Stop the servers this backend started whose run the hub never recorded
+   * (a hub killed between launching a server and saving its state). `known`
+   * says whether a run belongs to a workspace record or a start in progress.
+   * Resolves to the number of runs stopped.
+   */
+  stopStrays?(known: (run: StrayRun) => Promise<boolean>): Promise<number>;
 
   /** Is the server described by `state` still alive? Cheap: called often. */
   poll(state: SpawnerState): Promise<PollResult>;

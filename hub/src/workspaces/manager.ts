@@ -363,7 +363,30 @@ export class WorkspaceManager {
       }
     }
     if (adopted + stopped > 0) log.info('re-adopted workspaces after restart', { adopted, stopped });
+    await this.stopStrays();
     return { adopted, stopped };
+  }
+
+  /**
+   * Stop servers no record knows: a hub killed between launching a server
+   * and saving its state left it running, holding memory and a port. A start
+   * in progress (pending, here or on another replica) is not a stray yet;
+   * once its replica is gone and the start is marked failed, it is.
+   */
+  private async stopStrays(): Promise<void> {
+    if (!this.spawner.stopStrays) return;
+    const stopped = await this.spawner
+      .stopStrays(async ({ user, workspace, runId }) => {
+        if (this.starting.has(key(user, workspace))) return true;
+        const record = await this.store.servers.get(user, workspace);
+        if (!record) return false;
+        return record.status === 'pending' || (record.spawnerState as { runId?: unknown } | null)?.runId === runId;
+      })
+      .catch((err: Error) => {
+        log.warn('could not look for servers the hub has no record of', { reason: err.message });
+        return 0;
+      });
+    if (stopped > 0) log.warn('stopped workspace servers the hub had no record of (a hub stopped while starting them)', { servers: stopped });
   }
 
   /**
@@ -442,6 +465,7 @@ export class WorkspaceManager {
         log.warn('workspace died', { user: record.user, workspace: record.name });
       }
     }
+    await this.stopStrays();
   }
 
   /**

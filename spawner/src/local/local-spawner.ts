@@ -19,7 +19,7 @@
  * `kill -9`); the SpawnerState holds everything needed to find them again.
  * See docs/spawner-local.md.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,7 @@ import {
   type Spawner,
   type SpawnerState,
   type StartRequest,
+  type StrayRun,
   type StartResult,
   type WarmPoolSpec,
   type WarmPoolStatus,
@@ -54,7 +55,7 @@ import {
 import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
 import { allocatePort, releasePort } from './ports.js';
 import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
-import { isSameProcess, processesWithEnv } from './process.js';
+import { isSameProcess, processesWithEnv, signalProcess, waitUntil } from './process.js';
 import type { WaitingServer } from './waiting-server.js';
 import { LocalWarmPools } from './local-pools.js';
 
@@ -122,7 +123,7 @@ const DEFAULT_INHERITED_ENV = [
 ];
 
 /** Variables request.env may not override. */
-const PROTECTED_ENV = new Set(['JUPYTER_TOKEN', 'JUPYTER_RUNTIME_DIR', 'ATRIUM_USER', 'ATRIUM_WORKSPACE', 'ATRIUM_RUN_ID']);
+const PROTECTED_ENV = new Set(['JUPYTER_TOKEN', 'JUPYTER_RUNTIME_DIR', 'ATRIUM_USER', 'ATRIUM_WORKSPACE', 'ATRIUM_RUN_ID', 'ATRIUM_SPAWNER']);
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -172,6 +173,12 @@ export class LocalProcessSpawner implements Spawner {
   /** GPU sizes are refused: processes cannot be given GPUs. */
   readonly supportsGpus = false;
   readonly stateDir: string;
+  /**
+   * In every server's environment as ATRIUM_SPAWNER: which hub's servers a
+   * process belongs to (hubs sharing a state folder, replicas, are one), so a
+   * hub only ever stops its own strays.
+   */
+  private readonly spawnerId: string;
   readonly environments: EnvironmentManager;
   private readonly memoryEnforcement: MemoryEnforcement;
   private readonly startTimeoutMs: number;
@@ -190,6 +197,7 @@ export class LocalProcessSpawner implements Spawner {
   constructor(options: LocalProcessSpawnerOptions) {
     if (!options.stateDir) throw new Error('LocalProcessSpawner: stateDir is required');
     this.stateDir = path.resolve(options.stateDir);
+    this.spawnerId = createHash('sha256').update(this.stateDir).digest('hex').slice(0, 16);
     this.memoryEnforcement = options.memoryEnforcement ?? 'auto';
     if (!['auto', 'cgroup', 'ulimit', 'none'].includes(this.memoryEnforcement)) {
       throw new Error(`LocalProcessSpawner: unknown memoryEnforcement "${String(this.memoryEnforcement)}"`);
@@ -537,6 +545,25 @@ export class LocalProcessSpawner implements Spawner {
     if (state.pool && !isSameProcess(state.pid, state.startTime)) await this.pools.release(state.pool.dir);
   }
 
+  async stopStrays(known: (run: StrayRun) => Promise<boolean>): Promise<number> {
+    const runs = new Map<string, StrayRun>();
+    for (const p of processesWithEnv('ATRIUM_SPAWNER', this.spawnerId)) {
+      const env = readEnviron(p.pid);
+      const [user, workspace, runId] = [env.get('ATRIUM_USER'), env.get('ATRIUM_WORKSPACE'), env.get('ATRIUM_RUN_ID')];
+      if (user && workspace && runId && !runs.has(runId)) runs.set(runId, { user, workspace, runId });
+    }
+    let stopped = 0;
+    for (const run of runs.values()) {
+      if (await known(run)) continue;
+      // Nothing recorded its pid or cgroups: every process carrying its run id goes.
+      const processes = processesWithEnv('ATRIUM_RUN_ID', run.runId);
+      for (const p of processes) signalProcess(p.pid, 'SIGKILL');
+      await waitUntil(() => processes.every((p) => !isSameProcess(p.pid, p.startTime)), 5000, 50);
+      stopped++;
+    }
+    return stopped;
+  }
+
   /** Is another run of the same workspace alive (so its runtime dir must stay)? */
   private otherRunActive(state: LocalSpawnerState): boolean {
     return processesWithEnv('ATRIUM_WORKSPACE', state.workspace).some((p) => {
@@ -593,6 +620,7 @@ export class LocalProcessSpawner implements Spawner {
     env['ATRIUM_USER'] = request.user;
     env['ATRIUM_WORKSPACE'] = request.workspace;
     env['ATRIUM_RUN_ID'] = runId;
+    env['ATRIUM_SPAWNER'] = this.spawnerId;
     env['JUPYTER_TOKEN'] = request.token;
     // JupyterLab copies this into the page config; the hub never sets it.
     delete env['JUPYTERHUB_API_TOKEN'];
@@ -675,4 +703,18 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, error: () => Err
       },
     );
   });
+}
+
+/** A process's environment as it was exec'd (empty when it is gone or not readable). */
+function readEnviron(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const entry of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
+      const eq = entry.indexOf('=');
+      if (eq > 0) out.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+  } catch {
+    // gone, or not ours to read
+  }
+  return out;
 }

@@ -16,6 +16,8 @@ import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
 import { type CliHub, cliHub, freePort } from './cli-hub.js';
 import { startHaproxy } from './haproxy.js';
 import { printedBy } from './kernels.js';
+import { irisNotebook, publishBody } from './model-notebooks.js';
+import { promoteAndWait } from './model-promotions.js';
 import { call, sharedEnvironmentsDir, waitFor } from './helpers.js';
 
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
@@ -160,6 +162,8 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
   });
   after(async () => {
     await call(a.base, 'DELETE', '/hub/api/users/admin/workspaces/shared', { token }).catch(() => undefined);
+    // Model servers outlive their hub by design: stopped through it.
+    await call(a.base, 'DELETE', '/hub/api/deployments/ml/iris/production', { token }).catch(() => undefined);
     for (const hub of hubs) hub.close();
   });
 
@@ -230,6 +234,41 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     } finally {
       await call(lb.base, 'DELETE', '/hub/api/users/admin/workspaces/balanced', { token }).catch(() => undefined);
       await lb.stop();
+    }
+  });
+
+  test('a model promoted through one replica answers predictions through the other; promoted again through the other, through the first', { timeout: 20 * 60_000 }, async () => {
+    assert.equal((await call(a.base, 'POST', '/hub/api/teams', { token, body: { name: 'ml' } })).status, 201);
+    const made = await call(a.base, 'POST', '/hub/api/users', { token, body: { name: 'mia', teams: [{ team: 'ml', role: 'team-admin' }] } });
+    assert.equal(made.status, 201, made.text);
+    const mia = (await call(a.base, 'POST', '/hub/api/users/mia/tokens', { token, body: { note: 'replicas test' } })).json.token as string;
+    const base = '/hub/api/models/ml/iris';
+    const settled = (hub: CliHub, version: number) =>
+      waitFor(`v${version}'s guardrails`, async () => {
+        const r = await call(hub.base, 'GET', `${base}/versions/${version}`, { token: mia });
+        return r.json?.guardrailStatus !== 'pending' ? r.json : undefined;
+      }, 600_000, 500);
+
+    assert.equal((await call(a.base, 'POST', `${base}/versions`, { token: mia, body: publishBody(irisNotebook()) })).status, 201);
+    assert.equal((await settled(b, 1)).guardrailStatus, 'passed');
+    const first = await promoteAndWait(a.base, base, 'production', 1, mia);
+    assert.equal(first.status, 'promoted', first.message);
+    const modelToken = (await call(a.base, 'POST', '/hub/api/users/mia/tokens', { token: mia, body: { note: 'iris app', model: 'ml/iris' } })).json.token as string;
+    const predict = (hub: CliHub) => call(hub.base, 'POST', '/models/ml/iris/production/predict', { token: modelToken, body: { inputs: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] } });
+    const throughB = await waitFor('the other replica to route the new deployment', async () => {
+      const r = await predict(b);
+      return r.status === 200 ? r : undefined;
+    }, 5_000, 100);
+    assert.deepEqual(throughB.json.predictions, [0, 2], 'predictions through the replica that did not deploy');
+
+    // Promoted again through b: a's route to v1's server (now stopped) must follow.
+    assert.equal((await call(b.base, 'POST', `${base}/versions`, { token: mia, body: publishBody(irisNotebook(0.5)) })).status, 201);
+    assert.equal((await settled(a, 2)).guardrailStatus, 'passed');
+    const second = await promoteAndWait(b.base, base, 'production', 2, mia);
+    assert.equal(second.status, 'promoted', second.message);
+    for (let i = 0; i < 5; i++) {
+      const r = await predict(a);
+      assert.equal(r.status, 200, `through the first replica after the switch: ${r.text}`);
     }
   });
 
