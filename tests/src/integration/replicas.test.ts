@@ -7,6 +7,7 @@
  * followed, opened and stopped through the other.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { startHaproxy } from './haproxy.js';
 import { printedBy } from './kernels.js';
 import { irisNotebook, publishBody } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
-import { call, sharedEnvironmentsDir, waitFor } from './helpers.js';
+import { call, repoRoot, sharedEnvironmentsDir, waitFor } from './helpers.js';
 
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
 // In CI a missing PostgreSQL fails the run (scripts/test.sh starts one); locally it skips.
@@ -135,6 +136,8 @@ describe('hub replicas on one PostgreSQL: background work runs on one of them', 
 describe('hub replicas on one PostgreSQL: any replica serves any workspace', { skip, timeout: 600_000 }, () => {
   const hubs: CliHub[] = [];
   let a: CliHub;
+  let stateDir: string;
+  let configFile: string;
   let b: CliHub;
   let token: string;
 
@@ -142,8 +145,8 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     if (!server) throw new Error('ATRIUM_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL');
     const database = await freshPostgresDatabase(server, 'atrium_replicas_proxy');
     // One machine, one state folder (the secret key, homes and environments), two hub processes.
-    const stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-replicas-'));
-    const configFile = path.join(stateDir, 'atrium.yaml');
+    stateDir = mkdtempSync(path.join(tmpdir(), 'atrium-replicas-'));
+    configFile = path.join(stateDir, 'atrium.yaml');
     writeFileSync(
       configFile,
       [
@@ -151,6 +154,9 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
         `spawner: { environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}, prepareImages: false }`,
         // What deploy/haproxy's health check needs to take a stopping replica out first.
         'http: { drainSeconds: 1.5 }',
+        // The demo's teams, users and data sets; no warm pool.
+        'demo: true',
+        'workspaces: { warmPools: [] }',
       ].join('\n'),
     );
     a = await cliHub({ configFile, stateDir });
@@ -270,6 +276,18 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
       const r = await predict(a);
       assert.equal(r.status, 200, `through the first replica after the switch: ${r.text}`);
     }
+  });
+
+  test('two replicas recording data reads at once: one audit chain, every read in it once, verify-audit says ok', async () => {
+    const alice = a.token('alice');
+    const before = (await call(a.base, 'GET', '/hub/api/data/audit/verify', { token })).json.count as number;
+    const previews = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => call((i % 2 ? a : b).base, 'GET', '/hub/api/datasets/sales/preview?rows=3', { token: alice })),
+    );
+    assert.deepEqual([...new Set(previews.map((p) => p.status))], [200]);
+    const cli = spawnSync(process.execPath, [path.join(repoRoot, 'hub/dist/main.js'), 'verify-audit', '--config', configFile, '--state-dir', stateDir], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, new RegExp(`audit chain ok: ${before + 40} entries`), 'no gap and no fork: each read once');
   });
 
   test('a token revoked through one replica is refused by the other within a second', async () => {
