@@ -202,7 +202,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   if (replicas instanceof PgReplicaChannel) await replicas.start();
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000, replicas);
   const spawner = overrides.spawner ?? createSpawner(config, sandbox);
-  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases);
+  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases, replicas);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
   identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
   const throttle = new LoginThrottle({

@@ -2,6 +2,7 @@ import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type Catalog
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import type { ExclusiveRunner, ReplicaLeases } from '../core/db/leases.js';
+import { noReplicas, type ReplicaChannel } from '../core/db/notifications.js';
 import { randomToken } from '../core/secrets.js';
 import type { HubConfig } from '../config.js';
 import type { WorkspaceRecord } from './store.js';
@@ -23,6 +24,8 @@ export interface Route {
  * stopped or moved the workspace meanwhile.
  */
 const ROUTE_RECHECK_MS = 2_000;
+/** What a replica publishes when a workspace stops (followed by its route key). */
+const STOPPED_MESSAGE = 'workspace-stopped:';
 
 interface Starting {
   abort: AbortController;
@@ -57,7 +60,13 @@ export class WorkspaceManager {
     private readonly config: HubConfig,
     /** Which replica is starting which workspace (a lease per start), and who runs the background work. */
     private readonly leases: ReplicaLeases,
-  ) {}
+    /** Other replicas: told when a workspace stops here, so they drop its route at once, not at its next check. */
+    private readonly replicas: ReplicaChannel = noReplicas,
+  ) {
+    replicas.subscribe((message) => {
+      if (message.startsWith(STOPPED_MESSAGE)) this.routes.delete(message.slice(STOPPED_MESSAGE.length));
+    });
+  }
 
   /**
    * Where a running workspace is. A hub alone (SQLite) knows every route
@@ -317,6 +326,7 @@ export class WorkspaceManager {
       }
       await this.store.servers.update(user, name, { status: 'stopping' });
       this.routes.delete(k);
+      this.replicas.publish(`${STOPPED_MESSAGE}${k}`);
       if (current.spawnerState) await this.spawner.stop(current.spawnerState);
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
       log.info('workspace stopped', { user, workspace: name, reason: message ?? 'requested' });
