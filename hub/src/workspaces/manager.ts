@@ -10,7 +10,7 @@ import type { Store } from '../store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { fetchActivity, isServerReady } from './jupyter-client.js';
-import { ProgressChannel } from './progress.js';
+import { ProgressChannel, type ProgressMessage } from './progress.js';
 
 export interface Route {
   /** Parsed once: the proxy reads it on every request. */
@@ -26,6 +26,8 @@ export interface Route {
 const ROUTE_RECHECK_MS = 2_000;
 /** What a replica publishes when a workspace stops (followed by its route key). */
 const STOPPED_MESSAGE = 'workspace-stopped:';
+/** What a replica publishes for each progress event of a start it runs (route key, newline, the event). */
+const PROGRESS_MESSAGE = 'workspace-progress:';
 
 interface Starting {
   abort: AbortController;
@@ -45,6 +47,8 @@ export class WorkspaceManager {
   /** The proxy's routing table: read on every proxied request. */
   private readonly routes = new Map<string, Route & { checkedAt: number }>();
   private readonly progress = new Map<string, ProgressChannel>();
+  /** Progress of starts other replicas run, relayed by them (with replicas only). */
+  private readonly remoteProgress = new Map<string, ProgressChannel>();
   private readonly starting = new Map<string, Starting>();
   /** One stop per workspace: a second request waits for the first. */
   private readonly stopping = new KeyedInFlight<void>();
@@ -65,7 +69,44 @@ export class WorkspaceManager {
   ) {
     replicas.subscribe((message) => {
       if (message.startsWith(STOPPED_MESSAGE)) this.routes.delete(message.slice(STOPPED_MESSAGE.length));
+      else if (message.startsWith(PROGRESS_MESSAGE)) this.relayProgress(message.slice(PROGRESS_MESSAGE.length));
     });
+  }
+
+  /**
+   * The progress of a start another replica runs, as far as it has told this
+   * one (created empty for a follower that arrives first). Dropped a minute
+   * after the start ended, or when the next start of the workspace begins.
+   */
+  remoteProgressOf(user: string, name: string): ProgressChannel {
+    const k = key(user, name);
+    let channel = this.remoteProgress.get(k);
+    if (!channel) {
+      channel = new ProgressChannel();
+      this.remoteProgress.set(k, channel);
+    }
+    return channel;
+  }
+
+  private relayProgress(body: string): void {
+    const newline = body.indexOf('\n');
+    const k = body.slice(0, newline);
+    let event: ProgressMessage;
+    try {
+      event = JSON.parse(body.slice(newline + 1)) as ProgressMessage;
+    } catch {
+      return;
+    }
+    let channel = this.remoteProgress.get(k);
+    if (!channel || (event.progress === 0 && channel.finished)) {
+      channel = new ProgressChannel();
+      this.remoteProgress.set(k, channel);
+    }
+    channel.emit(event);
+    if (channel.finished) {
+      const finished = channel;
+      setTimeout(() => this.remoteProgress.get(k) === finished && this.remoteProgress.delete(k), 60_000).unref();
+    }
   }
 
   /**
@@ -207,6 +248,8 @@ export class WorkspaceManager {
     });
     const channel = new ProgressChannel();
     this.progress.set(k, channel);
+    // Other replicas show the same progress to whoever follows the start through them.
+    channel.subscribe((event) => this.replicas.publish(`${PROGRESS_MESSAGE}${k}\n${JSON.stringify(event)}`));
     channel.emit({ progress: 0, message: `Starting workspace "${name}" with ${image.displayName} (${size.displayName})` });
     const abort = new AbortController();
     const done = this.spawn(user, name, image, size, token, channel, abort.signal, team).finally(() => this.starting.delete(k));

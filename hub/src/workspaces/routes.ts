@@ -156,21 +156,39 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
       const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
       const channel = manager.progressOf(params.name, params.workspace);
       if (!channel && record.status === 'pending' && store.dialect === 'postgres') {
-        // Another replica is starting it: follow its record until it runs or fails.
-        send({ progress: 50, message: 'Starting (on another replica of the hub)' });
-        const follow = setInterval(() => {
-          void store.servers.get(params.name, params.workspace).then((now) => {
-            if (!now || now.status === 'pending') return;
-            if (now.status === 'running') send({ progress: 100, message: 'Your workspace is ready', ready: true, url: serverView(now, false).url });
-            else send({ progress: 100, message: now.message ?? `Workspace is ${now.status}.`, failed: true });
-            stopFollowing();
-          }, () => undefined);
-        }, 500);
-        const stopFollowing = () => {
+        // Another replica is starting it: its progress as it relays it, and its record for the end
+        // (a replica that dies mid-start relays nothing more; the record then says failed).
+        let ended = false;
+        let follow: NodeJS.Timeout | undefined;
+        let unsubscribe = () => {};
+        const end = (event: object) => {
+          if (ended) return;
+          ended = true;
+          send(event);
           clearInterval(follow);
+          unsubscribe();
           res.end();
         };
-        req.on('close', () => clearInterval(follow));
+        const remote = manager.remoteProgressOf(params.name, params.workspace);
+        const past = remote.finished ? remote.events.slice(0, -1) : remote.events;
+        if (remote.events.length === 0) send({ progress: 50, message: 'Starting (on another replica of the hub)' });
+        for (const event of past) send(event);
+        if (remote.finished) {
+          end(remote.events.at(-1)!);
+          return undefined;
+        }
+        unsubscribe = remote.subscribe((event) => (event.ready || event.failed ? end(event) : send(event)));
+        follow = setInterval(() => {
+          void store.servers.get(params.name, params.workspace).then((now) => {
+            if (!now || now.status === 'pending') return;
+            if (now.status === 'running') end({ progress: 100, message: 'Your workspace is ready', ready: true, url: serverView(now, false).url });
+            else end({ progress: 100, message: now.message ?? `Workspace is ${now.status}.`, failed: true });
+          }, () => undefined);
+        }, 500);
+        req.on('close', () => {
+          clearInterval(follow);
+          unsubscribe();
+        });
         return undefined;
       }
       if (!channel) {

@@ -180,6 +180,9 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     const progress = await fetch(`${b.base}/hub/api/users/admin/workspaces/shared/progress`, { headers: { Authorization: `token ${token}` } });
     const events = await progress.text();
     assert.match(events, /"ready":true/, events);
+    // The same steps the starting replica shows, not only "starting elsewhere".
+    assert.match(events, /Starting workspace \\"shared\\"/, events);
+    assert.match(events, /launching JupyterLab/, events);
     const lab = await call(b.base, 'GET', '/user/admin/shared/api/status', { token });
     assert.equal(lab.status, 200, 'JupyterLab answers through the replica that did not start it');
     const saved = await call(b.base, 'PUT', '/user/admin/shared/api/contents/from-b.txt', { token, body: { type: 'file', format: 'text', content: 'written through b' } });
