@@ -31,6 +31,19 @@ before(async () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      if (req.url === '/big') {
+        // 8 MiB in 64 KiB writes: more than any socket buffer, so the proxy must respect backpressure.
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        let left = 128;
+        const more = () => {
+          while (left > 0) {
+            left--;
+            if (!res.write(Buffer.alloc(65_536, left % 251))) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        return more();
+      }
       if (req.url === '/hang') {
         res.on('close', () => hangingClosed());
         res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -120,6 +133,42 @@ test('a server that does not answer gives the proxy’s own error, not a hang or
   } finally {
     target = previous;
   }
+});
+
+test('a large answer read slowly arrives whole, and a large upload with Expect: 100-continue reaches the server', async () => {
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    request(`${proxyUrl}/big`, (res) => {
+      const chunks: Buffer[] = [];
+      res.pause();
+      // A slow reader: the proxy must hold the server back, not buffer 8 MiB or drop any.
+      const read = setInterval(() => res.resume(), 20);
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        res.pause();
+      });
+      res.on('end', () => {
+        clearInterval(read);
+        resolve(Buffer.concat(chunks));
+      });
+      res.on('error', reject);
+    }).end();
+  });
+  assert.equal(received.length, 128 * 65_536);
+  for (let i = 0; i < 128; i++) assert.equal(received[i * 65_536], (127 - i) % 251, `block ${i} in order`);
+
+  const upload = Buffer.alloc(3 * 1024 * 1024, 7);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${proxyUrl}/upload`, { method: 'POST', headers: { Expect: '100-continue', 'Content-Length': upload.length } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('continue', () => req.end(upload));
+    req.on('error', reject);
+  });
+  assert.equal(status, 201);
+  assert.equal(seen.at(-1)!.url, '/upload');
+  assert.equal(seen.at(-1)!.body.length, upload.length);
+  assert.equal(seen.at(-1)!.headers.expect, undefined, 'the hub answered the Expect itself');
 });
 
 test('a client that goes away mid-response frees the server’s side too', async () => {

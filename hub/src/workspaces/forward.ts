@@ -1,17 +1,23 @@
 /**
  * Forwards one request, or one WebSocket upgrade, to a workspace server once
- * the proxy has decided who may go where. Written on node:http alone: every
- * request to a workspace passes here, and a general-purpose proxy library's
- * chain of passes cost about a third more CPU per request
- * (docs/benchmarks.md, proxy overhead).
+ * the proxy has decided who may go where. Every request to a workspace passes
+ * here: a general-purpose proxy library's chain of passes cost about a third
+ * more CPU per request, and node:http's client (a ClientRequest and an
+ * IncomingMessage per request) about a third more than undici's dispatcher,
+ * which hands over the status, raw headers and body chunks alone
+ * (docs/benchmarks.md, proxy overhead). Upgrades stay on node:http, whose
+ * `upgrade` event gives the server's socket to pipe.
  */
 import { Agent, request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Agent as Dispatcher } from 'undici';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), and are never passed on. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+/** Errors of a kept-alive connection the server closed meanwhile: worth one more try when nothing was sent that cannot be sent again. */
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 export interface ForwardTarget {
   target: URL;
@@ -31,33 +37,67 @@ export interface ForwardHooks {
 export class Forwarder {
   // Reusing connections to the servers is most of the proxy's throughput.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 30_000 });
+  /** One pool of kept-alive connections per server; a stopped server's pool empties itself. */
+  private readonly dispatcher = new Dispatcher({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
 
   constructor(private readonly hooks: ForwardHooks) {}
 
   web(req: IncomingMessage, res: ServerResponse, to: ForwardTarget, mayRetry = true): void {
-    const upstream = this.request(req, to, false);
-    upstream.on('response', (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, this.responseHeaders(up.rawHeaders));
-      up.pipe(res);
-      // The server died mid-answer: the client must see a broken response, not a short one.
-      up.on('aborted', () => res.destroy());
-      up.on('error', () => res.destroy());
-    });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (res.headersSent || res.destroyed) return void res.destroy();
-      // A kept-alive connection the server closed meanwhile: try once on a fresh
-      // one, when no body has been consumed that could not be sent again.
-      if (mayRetry && upstream.reusedSocket && err.code === 'ECONNRESET' && NO_BODY.has(req.method ?? 'GET') && !hasBody(req)) {
-        return this.web(req, res, to, false);
-      }
-      this.hooks.unreachable(err, req, res);
-    });
+    const body = hasBody(req);
+    let abort: ((reason?: Error) => void) | undefined;
+    let resume: (() => void) | undefined;
+    let answered = false;
+    const onDrain = () => resume?.();
     // A client that goes away (a closed tab, a cancelled long poll) frees the server's side too.
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    if (hasBody(req)) req.pipe(upstream);
-    else upstream.end();
+    const onClose = () => {
+      if (!res.writableFinished) abort?.(new Error('the client went away'));
+    };
+    res.on('close', onClose);
+    res.on('drain', onDrain);
+    const done = () => {
+      res.off('close', onClose);
+      res.off('drain', onDrain);
+    };
+    try {
+      this.dispatcher.dispatch(
+        {
+          origin: to.target.origin,
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as 'GET',
+          headers: upstreamHeaders(req, to, false),
+          body: body ? req : null,
+        },
+        {
+          onConnect: (abortRequest) => {
+            abort = abortRequest;
+            if (res.destroyed) abortRequest(new Error('the client went away'));
+          },
+          onHeaders: (status, rawHeaders, resumeReading, statusText) => {
+            answered = true;
+            resume = resumeReading;
+            res.writeHead(status, statusText, this.responseHeaders(rawHeaders.map((h) => h.toString('latin1'))));
+            return true;
+          },
+          // Pauses the server's side while the client reads slowly (resumed on 'drain').
+          onData: (chunk) => res.write(chunk),
+          onComplete: () => {
+            done();
+            res.end();
+          },
+          onError: (err: Error & { code?: string }) => {
+            done();
+            // The server died mid-answer: the client must see a broken response, not a short one.
+            if (answered || res.headersSent || res.destroyed) return void res.destroy();
+            if (mayRetry && !body && NO_BODY.has(req.method ?? 'GET') && STALE_CONNECTION.has(err.code ?? '')) return this.web(req, res, to, false);
+            this.hooks.unreachable(err, req, res);
+          },
+        },
+      );
+    } catch (err) {
+      // Refused before anything was sent (a header the client may send but a request may not carry).
+      done();
+      this.hooks.unreachable(err as Error, req, res);
+    }
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, to: ForwardTarget): void {
@@ -95,6 +135,7 @@ export class Forwarder {
 
   close(): void {
     this.agent.destroy();
+    void this.dispatcher.destroy().catch(() => undefined);
   }
 
   /** The same request to the server, on a kept-alive connection. */
@@ -129,6 +170,8 @@ function hasBody(req: IncomingMessage): boolean {
 
 /** Request headers the forwarder writes itself. */
 const FORWARDED = new Set(['authorization', 'cookie', 'x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Answered by the hub itself (node:http sends `100 Continue`), never passed on. */
+const ANSWERED_HERE = new Set(['expect']);
 
 /**
  * What the server is sent, as raw name/value pairs (Node sends an array as
@@ -146,7 +189,7 @@ export function upstreamHeaders(req: IncomingMessage, to: ForwardTarget, upgrade
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || ANSWERED_HERE.has(lower)) continue;
     if (FORWARDED.has(lower)) {
       if (lower.startsWith('x-forwarded-')) earlier[lower] = earlier[lower] ? `${earlier[lower]}, ${raw[i + 1]}` : raw[i + 1]!;
       continue;
