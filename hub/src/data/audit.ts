@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { PostgresAdapter, sql } from 'kysely';
 import { log } from '../core/log.js';
 import type { AnchorSummary, AuditAnchor, AuditHead } from './audit-anchor.js';
 import type { DataDb } from './store.js';
@@ -76,6 +77,9 @@ export interface AuditVerification {
 
 const GENESIS = '0'.repeat(64);
 
+/** The advisory lock id replicas take to append to the audit chain one at a time (ASCII "audt"). */
+const AUDIT_APPEND_LOCK = 0x61756474;
+
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
   private anchor: AuditAnchor | undefined;
@@ -97,16 +101,28 @@ export class AuditLog {
 
   /**
    * Append one entry. Appends are serialised in this process so the chain
-   * never forks; across hub replicas the primary key on `seq` decides: a
-   * replica that lost the race for a number reads the new head and links to
-   * it, so entries appended at the same moment by two replicas form one
-   * chain, without a gap or a fork.
+   * never forks; across hub replicas (PostgreSQL) each append takes a
+   * transaction-scoped advisory lock first, so the next number and the head
+   * it links to are read by one replica at a time: entries appended at the
+   * same moment by two replicas form one chain, without a gap or a fork. The
+   * primary key on `seq` stays the last guard: an append that still lost a
+   * race reads the new head and links to it.
    */
   append(input: AuditInput): Promise<AuditEntry> {
     const run = this.tail.then(async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.appendOnce(input);
+          const entry = this.db.getExecutor().adapter instanceof PostgresAdapter
+            ? await this.db.transaction().execute(async (trx) => {
+                await sql`select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK})`.execute(trx);
+                return this.insertNext(trx, input);
+              })
+            : await this.insertNext(this.db, input);
+          if (this.anchor) {
+            // The entry is stored; an anchor that cannot be written must not turn the access it records into an error.
+            await this.anchor.record({ seq: entry.seq, hash: entry.hash, at: entry.at }).catch((err: Error) => log.error('could not record the audit head outside the database', { where: this.anchor?.where, error: err.message }));
+          }
+          return entry;
         } catch (err) {
           if (attempt >= 20 || !isDuplicateKey(err)) throw err;
         }
@@ -116,8 +132,8 @@ export class AuditLog {
     return run;
   }
 
-  private async appendOnce(input: AuditInput): Promise<AuditEntry> {
-    const last = await this.db.selectFrom('data_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  private async insertNext(db: DataDb, input: AuditInput): Promise<AuditEntry> {
+    const last = await db.selectFrom('data_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     const seq = last ? Number(last.seq) + 1 : 1;
     const prevHash = last?.hash ?? GENESIS;
     const row = {
@@ -130,14 +146,10 @@ export class AuditLog {
       detail: JSON.stringify(input.detail ?? {}),
     };
     const hash = this.entryHash(prevHash, row);
-    await this.db
+    await db
       .insertInto('data_audit')
       .values({ seq, at: row.at, actor: row.actor, action: row.action, dataset: row.dataset, owner_team: row.ownerTeam, detail: row.detail, prev_hash: prevHash, hash })
       .execute();
-    if (this.anchor) {
-      // The entry is stored; an anchor that cannot be written must not turn the access it records into an error.
-      await this.anchor.record({ seq, hash, at: row.at }).catch((err: Error) => log.error('could not record the audit head outside the database', { where: this.anchor?.where, error: err.message }));
-    }
     return { ...row, detail: input.detail ?? {}, prevHash, hash };
   }
 
