@@ -299,6 +299,20 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     assert.match(cli.stdout, new RegExp(`audit chain ok: ${before + 40} entries`), 'no gap and no fork: each read once');
   });
 
+  test('a member removed from a team through one replica loses its data on the other within a second', async () => {
+    const bob = a.token('bob');
+    // The other replica has bob's identity (with his team) cached now.
+    assert.equal((await call(b.base, 'GET', '/hub/api/datasets/sales/preview?rows=1', { token: bob })).status, 200);
+    assert.equal((await call(a.base, 'DELETE', '/hub/api/teams/sales-finance/members/bob', { token })).status, 204);
+    const began = Date.now();
+    let status = 200;
+    while (Date.now() - began < 1000 && status === 200) {
+      status = (await call(b.base, 'GET', '/hub/api/datasets/sales/preview?rows=1', { token: bob })).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(status, 403, 'refused by the replica that did not remove him, within a second');
+  });
+
   test('a token revoked through one replica is refused by the other within a second', async () => {
     const made = await call(a.base, 'POST', '/hub/api/users/admin/tokens', { token, body: { note: 'revoked soon' } });
     assert.equal(made.status, 201, made.text);
