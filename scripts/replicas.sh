@@ -26,7 +26,8 @@ trap cleanup EXIT INT TERM
 
 database=$(bash "$root/scripts/postgres.sh" start "$dir/pg" "$(free_port)")
 # drainSeconds: a replica told to stop (Ctrl-C, SIGTERM) leaves HAProxy's rotation before it stops listening.
-printf 'database: %s\nhttp: { drainSeconds: 1.5 }\n' "$database" >"$dir/atrium.yaml"
+# trustedProxies: HAProxy (on loopback) says whom it forwards for, so failed sign-ins count per user's address.
+printf 'database: %s\nhttp: { drainSeconds: 1.5, trustedProxies: [127.0.0.1/32] }\n' "$database" >"$dir/atrium.yaml"
 servers=""
 for name in a b; do
   hub_port=$(free_port)

@@ -122,8 +122,8 @@ async function startPlatform(tmp: string, count: number): Promise<Platform> {
       `database: ${JSON.stringify(database)}`,
       `stateDir: ${JSON.stringify(join(tmp, 'state'))}`,
       'demo: true',
-      // Every connection comes from HAProxy's address: the per-address limit is the balancer's, not a client's.
-      'http: { drainSeconds: 1.5, maxConnectionsPerAddress: 8192 }',
+      // HAProxy is trusted: it says whom it forwards for, and its connections are not held to the per-address limit.
+      'http: { drainSeconds: 1.5, trustedProxies: [127.0.0.1/32] }',
       'workspaces: { warmPools: [], maxRunningPerUser: 3 }',
       `spawner: { environmentsDir: ${JSON.stringify(join(ATRIUM_CACHE, 'envs'))}, prepareImages: false }`,
     ].join('\n'),

@@ -25,6 +25,7 @@ import { noticesFor, platformNotices } from './core/pages/notices.js';
 import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
 import { Drain } from './core/drain.js';
+import { TrustedProxies } from './core/client-address.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
 import { KnowledgeBase } from './kb/knowledge-base.js';
 import { hubApi, openApiDocument } from './hub-api.js';
@@ -228,6 +229,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
   const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
+  const trustedProxies = new TrustedProxies(config.http.trustedProxies);
   const deps: HubDeps = {
     config,
     store,
@@ -243,6 +245,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     serving,
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunPlace.kind },
     leases,
+    trustedProxies,
   };
 
   const api = hubApi(deps);
@@ -395,6 +398,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       requestTimeoutMs: config.http.requestTimeoutSeconds * 1000,
       anonymousBodyTimeoutMs: config.http.anonymousBodyTimeoutSeconds * 1000,
       maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
+      // A load balancer holds every client's connections: it limits them itself.
+      exempt: (address) => trustedProxies.trusts(address),
     },
     async (req) => (await identity.fromRequest(req)) !== undefined,
   );

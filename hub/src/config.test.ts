@@ -13,6 +13,9 @@ test('bad settings are named in the error', () => {
   assert.throws(() => parseConfig({ port: 'eighty' }), (err: Error) => err instanceof ConfigError && /port/.test(err.message));
   assert.throws(() => parseConfig({ workspaces: { cullIdleSeconds: -1 } }), /workspaces\.cullIdleSeconds/);
   assert.throws(() => parseConfig({ prot: 8000 }), /prot|Unrecognized/i);
+  assert.throws(() => parseConfig({ http: { trustedProxies: ['10.0.0.0/33'] } }), /http\.trustedProxies\.0: must be an address or address block/);
+  assert.throws(() => parseConfig({ http: { trustedProxies: ['haproxy'] } }), /http\.trustedProxies\.0/);
+  assert.deepEqual(parseConfig({ http: { trustedProxies: ['10.0.0.0/8', '127.0.0.1', 'fd00::/8'] } }).http.trustedProxies, ['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
 });
 
 test('later sources override earlier ones, deeply', () => {

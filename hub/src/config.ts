@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -139,6 +140,15 @@ const tolerationSchema = z
 /** Kubernetes backend; see docs/spawner-kubernetes.md. */
 const ipv4Block = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 block such as "10.20.0.0/16"');
 const addressBlock = z.object({ cidr: ipv4Block });
+/** An IPv4 or IPv6 address block; a bare address is one host. */
+const cidrBlock = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  const version = isIP(address ?? '');
+  if (!version || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n >= 0 && n <= (version === 6 ? 128 : 32);
+}, 'must be an address or address block such as "10.0.0.0/8" or "fd00::/8"');
 
 const kubernetesSchema = z
   .object({
@@ -246,6 +256,12 @@ export const configSchema = z
          * load balancer moves clients to the other replicas first (0: stop at once).
          */
         drainSeconds: z.number().min(0).max(120).default(0),
+        /**
+         * Load balancers in front of the hub ("10.0.0.0/8", "127.0.0.1/32"): believed
+         * about the client they forward for (X-Forwarded-For) when counting failed
+         * sign-ins per address, and not held to maxConnectionsPerAddress.
+         */
+        trustedProxies: z.array(cidrBlock).max(50).default([]),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,5 @@
 import type { ReplicaLeases } from './core/db/leases.js';
+import type { TrustedProxies } from './core/client-address.js';
 import type { Catalog } from '@atrium/spawner';
 import type { Authenticator } from './identity/authenticator.js';
 import type { IdentityService } from './identity/identity.js';
@@ -40,4 +41,6 @@ export interface HubDeps {
   isolation: Isolation;
   /** Which replica runs each kind of background work (core/db/leases.ts). */
   leases: ReplicaLeases;
+  /** Load balancers believed about the client they forward for (`http.trustedProxies`). */
+  trustedProxies: TrustedProxies;
 }

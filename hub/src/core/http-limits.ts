@@ -10,7 +10,8 @@
  * - at most `maxConnectionsPerAddress` open connections per client address.
  *
  * Loopback is not exempt: the limits are far above what a browser, the
- * `atrium` helper or a benchmark needs.
+ * `atrium` helper or a benchmark needs. Trusted load balancers
+ * (`http.trustedProxies`) are exempt from the connection count.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -20,6 +21,8 @@ export interface RequestLimits {
   requestTimeoutMs: number;
   anonymousBodyTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  /** Addresses not limited in connections (trusted load balancers, which carry many clients'). */
+  exempt?: (address: string) => boolean;
 }
 
 /** Apply the limits; `isAuthenticated` tells a known caller from an anonymous one (cached by the identity service). */
@@ -30,6 +33,7 @@ export function limitRequests(server: Server, limits: RequestLimits, isAuthentic
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
+    if (limits.exempt?.(address)) return;
     const count = (open.get(address) ?? 0) + 1;
     if (count > limits.maxConnectionsPerAddress) {
       socket.destroy();

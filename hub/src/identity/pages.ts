@@ -19,7 +19,7 @@ export function safeNext(next: unknown): string {
 
 /** Signing in and out: the sign-in form, single sign-on's round trip, and the sign-out confirmation. */
 export function registerSignInPages(router: Router, deps: HubDeps): void {
-  const { config, identity, authenticator, throttle } = deps;
+  const { config, identity, authenticator, throttle, trustedProxies } = deps;
   const cookieSecure = (req: Request) => cookiesMustBeSecure(config, req);
   const origin = () => publicOrigin(config);
   const form = express.urlencoded({ extended: false, limit: '10kb' });
@@ -69,7 +69,8 @@ export function registerSignInPages(router: Router, deps: HubDeps): void {
     }
     if (!authenticator.authenticate) return loginPage(res, { next, status: 400, error: 'Use the sign-in button below.' });
     if (!username || !password) return loginPage(res, { next, username, status: 400, error: 'Enter your user name and password.' });
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    // Behind a trusted load balancer, the client it forwarded for: otherwise every user would share its failures.
+    const ip = trustedProxies.clientAddress(req);
     const waitMs = throttle.retryAfterMs(username, ip);
     if (waitMs > 0) {
       const minutes = Math.ceil(waitMs / 60_000);

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,25 @@ import { printedBy } from './kernels.js';
 import { irisNotebook, publishBody } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
 import { call, repoRoot, sharedEnvironmentsDir, waitFor } from './helpers.js';
+
+/** The sign-in form, posted from `localAddress`: the status of the answer (303 signed in, 401 wrong, 429 slowed down). */
+async function formSignIn(base: string, localAddress: string, user: string, password: string): Promise<number> {
+  const send = (method: string, headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; text: string; cookies: string[] }>((resolve, reject) => {
+      const req = httpRequest(`${base}/hub/login`, { method, localAddress, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text, cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const page = await send('GET', {});
+  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(page.text)![1]!;
+  const body = new URLSearchParams({ username: user, password, _xsrf: xsrf, next: '/hub/home' }).toString();
+  return (await send('POST', { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: page.cookies.join('; ') }, body)).status;
+}
 
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
 // In CI a missing PostgreSQL fails the run (scripts/test.sh starts one); locally it skips.
@@ -152,8 +172,8 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
       [
         `database: ${JSON.stringify(database)}`,
         `spawner: { environmentsDir: ${JSON.stringify(sharedEnvironmentsDir)}, prepareImages: false }`,
-        // What deploy/haproxy's health check needs to take a stopping replica out first.
-        'http: { drainSeconds: 1.5 }',
+        // What deploy/haproxy's health check needs to take a stopping replica out first; HAProxy is trusted.
+        'http: { drainSeconds: 1.5, trustedProxies: [127.0.0.1/32] }',
         // The demo's teams, users and data sets; no warm pool.
         'demo: true',
         'workspaces: { warmPools: [] }',
@@ -311,6 +331,21 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
       if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(status, 403, 'refused by the replica that did not remove him, within a second');
+  });
+
+  test('behind HAProxy, failed sign-ins are counted per client, not per balancer: one client guessing does not lock out another', async () => {
+    const lb = await startHaproxy(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), await freePort(), [a.base, b.base]);
+    try {
+      // Two clients on their own loopback addresses; HAProxy connects to the hubs from 127.0.0.1 for both.
+      const signIn = (from: string, user: string, password: string) => formSignIn(lb.base, from, user, password);
+      const statuses: number[] = [];
+      for (let i = 0; i < 55; i++) statuses.push(await signIn('127.0.0.2', `nobody${i}`, 'wrong-password'));
+      assert.ok(statuses.slice(0, 50).every((s) => s === 401), `the first 50 guesses are answered as wrong: ${statuses.join(',')}`);
+      assert.equal(statuses.at(-1), 429, 'then that client is slowed down');
+      assert.equal(await signIn('127.0.0.3', 'alice', 'atrium-demo'), 303, 'another client behind the same balancer signs in');
+    } finally {
+      await lb.stop();
+    }
   });
 
   test('a token revoked through one replica is refused by the other within a second', async () => {
