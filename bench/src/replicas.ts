@@ -47,6 +47,7 @@ import {
   stopProcessTree,
   stopServersBounded,
   tail,
+  waitUntilAnswering,
   writeResult,
 } from './util.js';
 
@@ -76,12 +77,7 @@ class Replica {
     });
     this.proc = proc;
     onCleanup(() => stopProcessTree(proc));
-    for (let i = 0; ; i++) {
-      if (proc.exit !== null) throw new Error(`hub ${this.name} exited: ${tail(proc.logFile)}`);
-      if (await fetch(`${this.base}/hub/health`).then((r) => r.ok, () => false)) return;
-      if (i > 1200) throw new Error(`hub ${this.name} did not start`);
-      await sleep(50);
-    }
+    await waitUntilAnswering(proc, `${this.base}/hub/health`);
   }
 
   async kill(): Promise<void> {

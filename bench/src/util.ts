@@ -582,12 +582,17 @@ export async function startHubProcess(configFile: string, base: string, logFile:
   const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
   const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: REPO_ROOT, env, logFile });
   onCleanup(() => stopProcessTree(hub));
-  for (let i = 0; ; i++) {
-    if (hub.exit !== null) throw new Error(`hub exited: ${tail(hub.logFile)}`);
-    if (await fetch(`${base}/hub/api/`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error('hub did not start');
-    await sleep(100);
-  }
+  await waitUntilAnswering(hub, `${base}/hub/api/`);
   const adminToken = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
   return { hub, adminToken };
+}
+
+/** Wait (up to a minute) until `url` answers 2xx; fails at once with the log's end if `proc` exits first. */
+export async function waitUntilAnswering(proc: ManagedProcess, url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (proc.exit !== null) throw new Error(`${proc.name} exited: ${tail(proc.logFile)}`);
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (i > 600) throw new Error(`${proc.name} did not answer at ${url}`);
+    await sleep(100);
+  }
 }

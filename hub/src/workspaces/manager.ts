@@ -79,9 +79,13 @@ export class WorkspaceManager {
    * after the start ended, or when the next start of the workspace begins.
    */
   remoteProgressOf(user: string, name: string): ProgressChannel {
-    const k = key(user, name);
+    return this.remoteChannel(key(user, name), false);
+  }
+
+  /** The relayed progress of route key `k`; a new one when `fresh` and the last start there has ended. */
+  private remoteChannel(k: string, fresh: boolean): ProgressChannel {
     let channel = this.remoteProgress.get(k);
-    if (!channel) {
+    if (!channel || (fresh && channel.finished)) {
       channel = new ProgressChannel();
       this.remoteProgress.set(k, channel);
     }
@@ -97,16 +101,10 @@ export class WorkspaceManager {
     } catch {
       return;
     }
-    let channel = this.remoteProgress.get(k);
-    if (!channel || (event.progress === 0 && channel.finished)) {
-      channel = new ProgressChannel();
-      this.remoteProgress.set(k, channel);
-    }
+    // A start's first event (progress 0) after the last one ended begins a new channel.
+    const channel = this.remoteChannel(k, event.progress === 0);
     channel.emit(event);
-    if (channel.finished) {
-      const finished = channel;
-      setTimeout(() => this.remoteProgress.get(k) === finished && this.remoteProgress.delete(k), 60_000).unref();
-    }
+    if (channel.finished) setTimeout(() => this.remoteProgress.get(k) === channel && this.remoteProgress.delete(k), 60_000).unref();
   }
 
   /**

@@ -154,44 +154,11 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
         'X-Accel-Buffering': 'no',
       });
       const send = (event: object) => res.write(`data: ${JSON.stringify(event)}\n\n`);
-      const channel = manager.progressOf(params.name, params.workspace);
-      if (!channel && record.status === 'pending' && store.dialect === 'postgres') {
-        // Another replica is starting it: its progress as it relays it, and its record for the end
-        // (a replica that dies mid-start relays nothing more; the record then says failed).
-        let ended = false;
-        let follow: NodeJS.Timeout | undefined;
-        let unsubscribe = () => {};
-        const end = (event: object) => {
-          if (ended) return;
-          ended = true;
-          send(event);
-          clearInterval(follow);
-          unsubscribe();
-          res.end();
-        };
-        const remote = manager.remoteProgressOf(params.name, params.workspace);
-        const past = remote.finished ? remote.events.slice(0, -1) : remote.events;
-        if (remote.events.length === 0) send({ progress: 50, message: 'Starting (on another replica of the hub)' });
-        for (const event of past) send(event);
-        if (remote.finished) {
-          end(remote.events.at(-1)!);
-          return undefined;
-        }
-        unsubscribe = remote.subscribe((event) => (event.ready || event.failed ? end(event) : send(event)));
-        follow = setInterval(() => {
-          void store.servers.get(params.name, params.workspace).then((now) => {
-            if (!now || now.status === 'pending') return;
-            if (now.status === 'running') end({ progress: 100, message: 'Your workspace is ready', ready: true, url: serverView(now, false).url });
-            else end({ progress: 100, message: now.message ?? `Workspace is ${now.status}.`, failed: true });
-          }, () => undefined);
-        }, 500);
-        req.on('close', () => {
-          clearInterval(follow);
-          unsubscribe();
-        });
-        return undefined;
-      }
-      if (!channel) {
+      const local = manager.progressOf(params.name, params.workspace);
+      // Another replica is starting it: its progress as it relays it, and its record for the end
+      // (a replica that dies mid-start relays nothing more; the record then says failed).
+      const elsewhere = !local && record.status === 'pending' && store.dialect === 'postgres';
+      if (!local && !elsewhere) {
         // No start in this hub's lifetime: report where the workspace stands.
         const url = serverView(record, false).url;
         if (record.status === 'running') send({ progress: 100, message: 'Your workspace is ready', ready: true, url });
@@ -200,22 +167,35 @@ export function registerServerRoutes(api: ApiRegistry, deps: HubDeps): void {
         res.end();
         return undefined;
       }
+      const channel = local ?? manager.remoteProgressOf(params.name, params.workspace);
+      if (elsewhere && channel.events.length === 0) send({ progress: 50, message: 'Starting (on another replica of the hub)' });
       for (const event of channel.events) send(event);
       if (channel.finished) {
         res.end();
         return undefined;
       }
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      const unsubscribe = channel.subscribe((event) => {
-        send(event);
-        if (event.ready || event.failed) finish();
-      });
-      const finish = () => {
+      let ended = false;
+      const finish = (last?: object) => {
+        if (ended) return;
+        ended = true;
+        if (last) send(last);
         clearInterval(keepAlive);
+        clearInterval(follow);
         unsubscribe();
         res.end();
       };
-      req.on('close', finish);
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const unsubscribe = channel.subscribe((event) => (event.ready || event.failed ? finish(event) : send(event)));
+      const follow = elsewhere
+        ? setInterval(() => {
+            void store.servers.get(params.name, params.workspace).then((now) => {
+              if (!now || now.status === 'pending') return;
+              if (now.status === 'running') finish({ progress: 100, message: 'Your workspace is ready', ready: true, url: serverView(now, false).url });
+              else finish({ progress: 100, message: now.message ?? `Workspace is ${now.status}.`, failed: true });
+            }, () => undefined);
+          }, 500)
+        : undefined;
+      req.on('close', () => finish());
       return undefined;
     },
   });

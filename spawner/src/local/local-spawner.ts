@@ -20,7 +20,7 @@
  * See docs/spawner-local.md.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -55,7 +55,7 @@ import {
 import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
 import { allocatePort, releasePort } from './ports.js';
 import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
-import { isSameProcess, processesWithEnv, signalProcess, waitUntil } from './process.js';
+import { isSameProcess, processesWithEnv, readEnviron, signalProcess, waitUntil, type ProcStat } from './process.js';
 import type { WaitingServer } from './waiting-server.js';
 import { LocalWarmPools } from './local-pools.js';
 
@@ -546,17 +546,20 @@ export class LocalProcessSpawner implements Spawner {
   }
 
   async stopStrays(known: (run: StrayRun) => Promise<boolean>): Promise<number> {
-    const runs = new Map<string, StrayRun>();
+    // Every process of a run carries ATRIUM_SPAWNER beside its run id: one look at them all.
+    const runs = new Map<string, { run: StrayRun; processes: ProcStat[] }>();
     for (const p of processesWithEnv('ATRIUM_SPAWNER', this.spawnerId)) {
       const env = readEnviron(p.pid);
       const [user, workspace, runId] = [env.get('ATRIUM_USER'), env.get('ATRIUM_WORKSPACE'), env.get('ATRIUM_RUN_ID')];
-      if (user && workspace && runId && !runs.has(runId)) runs.set(runId, { user, workspace, runId });
+      if (!user || !workspace || !runId) continue;
+      const found = runs.get(runId) ?? { run: { user, workspace, runId }, processes: [] };
+      found.processes.push(p);
+      runs.set(runId, found);
     }
     let stopped = 0;
-    for (const run of runs.values()) {
+    for (const { run, processes } of runs.values()) {
       if (await known(run)) continue;
       // Nothing recorded its pid or cgroups: every process carrying its run id goes.
-      const processes = processesWithEnv('ATRIUM_RUN_ID', run.runId);
       for (const p of processes) signalProcess(p.pid, 'SIGKILL');
       await waitUntil(() => processes.every((p) => !isSameProcess(p.pid, p.startTime)), 5000, 50);
       stopped++;
@@ -566,13 +569,7 @@ export class LocalProcessSpawner implements Spawner {
 
   /** Is another run of the same workspace alive (so its runtime dir must stay)? */
   private otherRunActive(state: LocalSpawnerState): boolean {
-    return processesWithEnv('ATRIUM_WORKSPACE', state.workspace).some((p) => {
-      try {
-        return /\0ATRIUM_USER=([^\0]*)\0/.exec(`\0${readFileSync(`/proc/${p.pid}/environ`, 'latin1')}`)?.[1] === state.user;
-      } catch {
-        return false;
-      }
-    });
+    return processesWithEnv('ATRIUM_WORKSPACE', state.workspace).some((p) => readEnviron(p.pid).get('ATRIUM_USER') === state.user);
   }
 
   async close(): Promise<void> {
@@ -705,16 +702,3 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, error: () => Err
   });
 }
 
-/** A process's environment as it was exec'd (empty when it is gone or not readable). */
-function readEnviron(pid: number): Map<string, string> {
-  const out = new Map<string, string>();
-  try {
-    for (const entry of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
-      const eq = entry.indexOf('=');
-      if (eq > 0) out.set(entry.slice(0, eq), entry.slice(eq + 1));
-    }
-  } catch {
-    // gone, or not ours to read
-  }
-  return out;
-}

@@ -144,6 +144,20 @@ export function groupAlive(pgid: number, processes: ProcStat[] = listProcesses()
   return processes.some((p) => p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X');
 }
 
+/** A process's environment as it was exec'd (empty when it is gone or not ours to read). */
+export function readEnviron(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const entry of readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')) {
+      const eq = entry.indexOf('=');
+      if (eq > 0) out.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+  } catch {
+    // gone, or not ours to read
+  }
+  return out;
+}
+
 /**
  * Live processes whose environment contains `name=value` (only processes we
  * may read, i.e. our own user's). Used to find every process of one server
