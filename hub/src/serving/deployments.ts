@@ -140,7 +140,9 @@ export class DeploymentManager {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.notebookData = options.notebookData;
     options.replicas?.subscribe((message) => {
-      if (message.startsWith(MESSAGE_PREFIX)) void this.reload(message.slice(MESSAGE_PREFIX.length));
+      if (message.startsWith(MESSAGE_PREFIX)) {
+        this.reload(message.slice(MESSAGE_PREFIX.length)).catch((err: Error) => log.warn('could not read a model route again', { route: message, reason: err.message }));
+      }
     });
   }
 
@@ -249,8 +251,9 @@ export class DeploymentManager {
   private async reload(k: string): Promise<void> {
     const [team, model, alias] = k.split('/');
     if (!team || !model || !alias || this.deploying.has(k)) return;
-    const deployment = await this.store.getDeployment(team, model, alias).catch(() => undefined);
-    const server = deployment?.activeServerId != null ? await this.store.getServer(deployment.activeServerId).catch(() => undefined) : undefined;
+    // A database that does not answer says nothing about the route: it stays as it is (the caller logs why).
+    const deployment = await this.store.getDeployment(team, model, alias);
+    const server = deployment?.activeServerId != null ? await this.store.getServer(deployment.activeServerId) : undefined;
     if (this.deploying.has(k)) return;
     if (!deployment) {
       this.routes.delete(k);
