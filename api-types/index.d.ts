@@ -142,3 +142,24 @@ export type DatasetChangeResult = ApiResponse<'patch', '/hub/api/datasets/{name}
 export type DatasetVersion = ApiResponse<'put', '/hub/api/datasets/{name}/data'>;
 /** An owner's or platform admin's decision on an access request or a catalog change (the same body). */
 export type DataDecision = ApiBody<'post', '/hub/api/data/requests/{id}/approve'>;
+
+// ---- notebook jobs ----
+/** A job as the list answers it, with its latest run. */
+export type JobSummary = ApiResponse<'get', '/hub/api/jobs'>[number];
+/** A job with its latest runs, next due times and the notebook's declared parameters. */
+export type JobDetail = ApiResponse<'get', '/hub/api/jobs/{team}/{job}'>;
+export type JobRun = ApiResponse<'get', '/hub/api/jobs/{team}/{job}/runs/{run}'>;
+export type RunStatus = JobRun['status'];
+export type RunTrigger = JobRun['trigger'];
+/** A name and default value the notebook's cell tagged `parameters` assigns. */
+export type DeclaredParameter = JobDetail['declaredParameters'][number];
+export type NewJob = ApiBody<'post', '/hub/api/jobs/{team}'>;
+export type JobChange = ApiBody<'patch', '/hub/api/jobs/{team}/{job}'>;
+/** What "Run now" takes: parameters for this run only (the owner's). */
+export type RunNowRequest = ApiBody<'post', '/hub/api/jobs/{team}/{job}/runs'>;
+/** A cron expression in words and its next due times in a time zone. */
+export type SchedulePreview = ApiResponse<'get', '/hub/api/jobs/schedule-preview'>;
+/** A run's executed notebook (nbformat 4 JSON), for its owner. */
+export type ExecutedNotebook = ApiResponse<'get', '/hub/api/jobs/{team}/{job}/runs/{run}/notebook'>;
+export type Notifications = ApiResponse<'get', '/hub/api/notifications'>;
+export type HubNotification = Notifications['notifications'][number];

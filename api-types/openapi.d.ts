@@ -979,6 +979,254 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hub/api/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Notebook jobs of your teams (platform admins: all), optionally of one team, with each one’s latest run
+         * @description Who may call: members of the team in ?team (when given) or platform admins.
+         */
+        get: operations["getHubApiJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/schedule-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A cron expression in words and its next five due times in a time zone, for forms
+         * @description Who may call: every signed-in user.
+         */
+        get: operations["getHubApiJobsSchedulePreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a job from a notebook (a snapshot is kept; the live file is never run); it runs as you, now (runNow) or on its schedule
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Runs read data as the person who creates the job (its owner).
+         */
+        post: operations["postHubApiJobsTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job with its latest runs, next due times and the notebook’s declared parameters
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
+        get: operations["getHubApiJobsTeamJob"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a job and its runs’ records and files (refused while a run is going)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner, the team’s admins and platform admins.
+         */
+        delete: operations["deleteHubApiJobsTeamJob"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a job: a new notebook snapshot, parameters, image, size, schedule, timeout, retries, webhook (its owner), or pause/resume it
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. Changing what it runs: The job’s owner only: runs read data as the owner. Pausing and resuming: The job’s owner, the team’s admins and platform admins.
+         */
+        patch: operations["patchHubApiJobsTeamJob"];
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the job now (answers 202 with the queued run); its owner may override parameters for this run
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner, the team’s admins and platform admins. Other parameters: The job’s owner only: runs read data as the owner.
+         */
+        post: operations["postHubApiJobsTeamJobRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs/{run}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One run: status, message, failing cell, times, image version, output files
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist.
+         */
+        get: operations["getHubApiJobsTeamJobRunsRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs/{run}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running run (a running cell is interrupted and the kernel stopped)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner, the team’s admins and platform admins.
+         */
+        post: operations["postHubApiJobsTeamJobRunsRunCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs/{run}/notebook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The executed notebook of a run, with its outputs (nbformat 4 JSON)
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner only: runs read data as the owner.
+         */
+        get: operations["getHubApiJobsTeamJobRunsRunNotebook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs/{run}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The run’s log: each step and cell with its time, and the kernel server’s last lines
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner only: runs read data as the owner.
+         */
+        get: operations["getHubApiJobsTeamJobRunsRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/jobs/{team}/{job}/runs/{run}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download one file the run wrote under outputs/
+         * @description Who may call: members of the team in the path ({team}) or platform admins. Others get 404, as if it did not exist. The job’s owner only: runs read data as the owner.
+         */
+        get: operations["getHubApiJobsTeamJobRunsRunOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your notifications (failed job runs), newest first, and how many are unread
+         * @description Who may call: every signed-in user.
+         */
+        get: operations["getHubApiNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark all your notifications read
+         * @description Who may call: every signed-in user.
+         */
+        post: operations["postHubApiNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hub/api/data/workspace/manifest": {
         parameters: {
             query?: never;
@@ -4245,6 +4493,954 @@ export interface operations {
                         revokeNote: string | null;
                     };
                 };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobs: {
+        parameters: {
+            query?: {
+                team?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        name: string;
+                        owner: string;
+                        description: string;
+                        notebookPath: string;
+                        notebookSha256: string;
+                        snapshotAt: number;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        size: string;
+                        schedule: string | null;
+                        /** @description The schedule in words */
+                        scheduleDescription: string | null;
+                        timezone: string;
+                        paused: boolean;
+                        nextRunAt: number | null;
+                        timeoutMinutes: number;
+                        retries: number;
+                        retryBackoffSeconds: number;
+                        webhookUrl: string | null;
+                        createdAt: number;
+                        updatedAt: number;
+                        lastRun: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        } | null;
+                        /** @description The caller may change what it runs (its owner) */
+                        canChange: boolean;
+                        /** @description The caller may run, pause, cancel or delete it */
+                        canOperate: boolean;
+                        /** @description The caller may open runs’ notebooks, files and logs (its owner) */
+                        canSeeResults: boolean;
+                    }[];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsSchedulePreview: {
+        parameters: {
+            query: {
+                schedule: string;
+                timezone?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        description: string;
+                        upcoming: {
+                            at: number;
+                            local: string;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    postHubApiJobsTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description The notebook as nbformat 4 JSON (what JupyterLab saves) */
+                    notebook: {
+                        /** @constant */
+                        nbformat: 4;
+                        nbformat_minor: number;
+                        /** @default {} */
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
+                        cells: ({
+                            /** @enum {string} */
+                            cell_type: "code" | "markdown" | "raw";
+                            source: string | string[];
+                            /** @default {} */
+                            metadata?: {
+                                [key: string]: unknown;
+                            };
+                            outputs?: ({
+                                /** @enum {string} */
+                                output_type: "stream" | "display_data" | "execute_result" | "error";
+                                name?: string;
+                                text?: string | string[];
+                                data?: {
+                                    [key: string]: unknown;
+                                };
+                                ename?: string;
+                                evalue?: string;
+                                traceback?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description Where the notebook lives in your workspace, for people */
+                    notebookPath?: string;
+                    description?: string;
+                    /** @description Values assigned after the notebook’s cell tagged "parameters" (papermill’s convention): { "region": "north", "limit": 10 } */
+                    parameters?: {
+                        [key: string]: components["schemas"]["JsonValue"];
+                    };
+                    /** @description A curated image of the catalog */
+                    image: string;
+                    /** @description A size the image allows (default: its default size) */
+                    size?: string;
+                    /** @description Cron expression, five fields (minute hour day-of-month month day-of-week); null or empty: run only by hand */
+                    schedule?: string | null;
+                    /** @description IANA time zone the schedule is read in (default UTC), e.g. Europe/Berlin */
+                    timezone?: string;
+                    /** @description A run is stopped after this long (default: jobs.defaultTimeoutMinutes) */
+                    timeoutMinutes?: number;
+                    /** @description Further attempts after a failed run (default 0) */
+                    retries?: number;
+                    /** @description Wait before the first retry; doubled before each further one (default 60) */
+                    retryBackoffSeconds?: number;
+                    /** @description Called with a JSON body (job, run, message, url) when a run fails for good */
+                    webhookUrl?: string | null;
+                    /** @description Also start a run at once */
+                    runNow?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        name: string;
+                        owner: string;
+                        description: string;
+                        notebookPath: string;
+                        notebookSha256: string;
+                        snapshotAt: number;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        size: string;
+                        schedule: string | null;
+                        /** @description The schedule in words */
+                        scheduleDescription: string | null;
+                        timezone: string;
+                        paused: boolean;
+                        nextRunAt: number | null;
+                        timeoutMinutes: number;
+                        retries: number;
+                        retryBackoffSeconds: number;
+                        webhookUrl: string | null;
+                        createdAt: number;
+                        updatedAt: number;
+                        lastRun: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        } | null;
+                        /** @description The caller may change what it runs (its owner) */
+                        canChange: boolean;
+                        /** @description The caller may run, pause, cancel or delete it */
+                        canOperate: boolean;
+                        /** @description The caller may open runs’ notebooks, files and logs (its owner) */
+                        canSeeResults: boolean;
+                        /** @description The latest runs, newest first */
+                        runs: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        }[];
+                        /** @description The next due times */
+                        upcoming: {
+                            at: number;
+                            local: string;
+                        }[];
+                        /** @description What the notebook’s parameters cell assigns */
+                        declaredParameters: {
+                            name: string;
+                            default: string;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsTeamJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        name: string;
+                        owner: string;
+                        description: string;
+                        notebookPath: string;
+                        notebookSha256: string;
+                        snapshotAt: number;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        size: string;
+                        schedule: string | null;
+                        /** @description The schedule in words */
+                        scheduleDescription: string | null;
+                        timezone: string;
+                        paused: boolean;
+                        nextRunAt: number | null;
+                        timeoutMinutes: number;
+                        retries: number;
+                        retryBackoffSeconds: number;
+                        webhookUrl: string | null;
+                        createdAt: number;
+                        updatedAt: number;
+                        lastRun: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        } | null;
+                        /** @description The caller may change what it runs (its owner) */
+                        canChange: boolean;
+                        /** @description The caller may run, pause, cancel or delete it */
+                        canOperate: boolean;
+                        /** @description The caller may open runs’ notebooks, files and logs (its owner) */
+                        canSeeResults: boolean;
+                        /** @description The latest runs, newest first */
+                        runs: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        }[];
+                        /** @description The next due times */
+                        upcoming: {
+                            at: number;
+                            local: string;
+                        }[];
+                        /** @description What the notebook’s parameters cell assigns */
+                        declaredParameters: {
+                            name: string;
+                            default: string;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    deleteHubApiJobsTeamJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    patchHubApiJobsTeamJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description A new snapshot to run from now on */
+                    notebook?: {
+                        /** @constant */
+                        nbformat: 4;
+                        nbformat_minor: number;
+                        /** @default {} */
+                        metadata?: {
+                            [key: string]: unknown;
+                        };
+                        cells: ({
+                            /** @enum {string} */
+                            cell_type: "code" | "markdown" | "raw";
+                            source: string | string[];
+                            /** @default {} */
+                            metadata?: {
+                                [key: string]: unknown;
+                            };
+                            outputs?: ({
+                                /** @enum {string} */
+                                output_type: "stream" | "display_data" | "execute_result" | "error";
+                                name?: string;
+                                text?: string | string[];
+                                data?: {
+                                    [key: string]: unknown;
+                                };
+                                ename?: string;
+                                evalue?: string;
+                                traceback?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    notebookPath?: string;
+                    description?: string;
+                    /** @description Values assigned after the notebook’s cell tagged "parameters" (papermill’s convention): { "region": "north", "limit": 10 } */
+                    parameters?: {
+                        [key: string]: components["schemas"]["JsonValue"];
+                    };
+                    /** @description A curated image of the catalog */
+                    image?: string;
+                    /** @description A size the image allows (default: its default size) */
+                    size?: string;
+                    /** @description Cron expression, five fields (minute hour day-of-month month day-of-week); null or empty: run only by hand */
+                    schedule?: string | null;
+                    /** @description IANA time zone the schedule is read in (default UTC), e.g. Europe/Berlin */
+                    timezone?: string;
+                    /** @description A run is stopped after this long (default: jobs.defaultTimeoutMinutes) */
+                    timeoutMinutes?: number;
+                    /** @description Further attempts after a failed run (default 0) */
+                    retries?: number;
+                    /** @description Wait before the first retry; doubled before each further one (default 60) */
+                    retryBackoffSeconds?: number;
+                    /** @description Called with a JSON body (job, run, message, url) when a run fails for good */
+                    webhookUrl?: string | null;
+                    /** @description A paused job is not started by its schedule */
+                    paused?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        name: string;
+                        owner: string;
+                        description: string;
+                        notebookPath: string;
+                        notebookSha256: string;
+                        snapshotAt: number;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        size: string;
+                        schedule: string | null;
+                        /** @description The schedule in words */
+                        scheduleDescription: string | null;
+                        timezone: string;
+                        paused: boolean;
+                        nextRunAt: number | null;
+                        timeoutMinutes: number;
+                        retries: number;
+                        retryBackoffSeconds: number;
+                        webhookUrl: string | null;
+                        createdAt: number;
+                        updatedAt: number;
+                        lastRun: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        } | null;
+                        /** @description The caller may change what it runs (its owner) */
+                        canChange: boolean;
+                        /** @description The caller may run, pause, cancel or delete it */
+                        canOperate: boolean;
+                        /** @description The caller may open runs’ notebooks, files and logs (its owner) */
+                        canSeeResults: boolean;
+                        /** @description The latest runs, newest first */
+                        runs: {
+                            id: number;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule" | "retry";
+                            attempt: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            message: string;
+                            /** @description 1-based index of the failing cell among all cells */
+                            failedCell: number | null;
+                            /** @description Started more than a minute after it was due */
+                            late: boolean;
+                            dueAt: number;
+                            queuedAt: number;
+                            startedAt: number | null;
+                            endedAt: number | null;
+                            durationSeconds: number | null;
+                            parameters: {
+                                [key: string]: unknown;
+                            };
+                            image: string;
+                            imageVersion: string;
+                            size: string;
+                            notebookSha256: string;
+                            outputs: {
+                                name: string;
+                                bytes: number;
+                            }[];
+                            cancelRequested: boolean;
+                        }[];
+                        /** @description The next due times */
+                        upcoming: {
+                            at: number;
+                            local: string;
+                        }[];
+                        /** @description What the notebook’s parameters cell assigns */
+                        declaredParameters: {
+                            name: string;
+                            default: string;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    postHubApiJobsTeamJobRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Values assigned after the notebook’s cell tagged "parameters" (papermill’s convention): { "region": "north", "limit": 10 } */
+                    parameters?: {
+                        [key: string]: components["schemas"]["JsonValue"];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @enum {string} */
+                        trigger: "manual" | "schedule" | "retry";
+                        attempt: number;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        message: string;
+                        /** @description 1-based index of the failing cell among all cells */
+                        failedCell: number | null;
+                        /** @description Started more than a minute after it was due */
+                        late: boolean;
+                        dueAt: number;
+                        queuedAt: number;
+                        startedAt: number | null;
+                        endedAt: number | null;
+                        durationSeconds: number | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        notebookSha256: string;
+                        outputs: {
+                            name: string;
+                            bytes: number;
+                        }[];
+                        cancelRequested: boolean;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsTeamJobRunsRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @enum {string} */
+                        trigger: "manual" | "schedule" | "retry";
+                        attempt: number;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        message: string;
+                        /** @description 1-based index of the failing cell among all cells */
+                        failedCell: number | null;
+                        /** @description Started more than a minute after it was due */
+                        late: boolean;
+                        dueAt: number;
+                        queuedAt: number;
+                        startedAt: number | null;
+                        endedAt: number | null;
+                        durationSeconds: number | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        notebookSha256: string;
+                        outputs: {
+                            name: string;
+                            bytes: number;
+                        }[];
+                        cancelRequested: boolean;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    postHubApiJobsTeamJobRunsRunCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** @enum {string} */
+                        trigger: "manual" | "schedule" | "retry";
+                        attempt: number;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                        message: string;
+                        /** @description 1-based index of the failing cell among all cells */
+                        failedCell: number | null;
+                        /** @description Started more than a minute after it was due */
+                        late: boolean;
+                        dueAt: number;
+                        queuedAt: number;
+                        startedAt: number | null;
+                        endedAt: number | null;
+                        durationSeconds: number | null;
+                        parameters: {
+                            [key: string]: unknown;
+                        };
+                        image: string;
+                        imageVersion: string;
+                        size: string;
+                        notebookSha256: string;
+                        outputs: {
+                            name: string;
+                            bytes: number;
+                        }[];
+                        cancelRequested: boolean;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsTeamJobRunsRunNotebook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsTeamJobRunsRunLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiJobsTeamJobRunsRunOutput: {
+        parameters: {
+            query: {
+                /** @description The file’s path below outputs/, as the run lists it */
+                name: string;
+            };
+            header?: never;
+            path: {
+                team: string;
+                job: string;
+                run: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        unread: number;
+                        notifications: {
+                            id: number;
+                            team: string;
+                            kind: string;
+                            message: string;
+                            link: string;
+                            createdAt: number;
+                            read: boolean;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    postHubApiNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             "4XX": components["responses"]["Error"];
         };

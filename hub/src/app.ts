@@ -38,6 +38,7 @@ import { createObjectStore } from './storage/factory.js';
 import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/create.js';
 import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
+import { createJobs } from './jobs/create.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
@@ -228,6 +229,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
   const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
   const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
+  // Jobs run where re-runs run (a sandbox as the owner's uid, or a pod), reading data as the job's owner.
+  const jobs = createJobs(config, store, catalog, { place: rerunPlace, access: rerunAccess, leases, publicUrl: () => config.publicUrl || hubUrlForUserCode(config) });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const trustedProxies = new TrustedProxies(config.http.trustedProxies);
   const deps: HubDeps = {
@@ -242,6 +245,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     kb,
     data,
     models,
+    jobs,
     serving,
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunPlace.kind },
     leases,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { TEAM_NAME } from './core/names.js';
 import { dataAccessConfigSchema } from './data/config.js';
 import { modelsConfigSchema } from './models/config.js';
+import { jobsConfigSchema } from './jobs/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -381,6 +382,8 @@ export const configSchema = z
     dataAccess: dataAccessConfigSchema.prefault({}),
     /** Model registry: guardrail enforcement and data policies (docs/models.md). */
     models: modelsConfigSchema.prefault({}),
+    /** Notebook jobs: run a notebook now or on a schedule (docs/jobs.md). */
+    jobs: jobsConfigSchema.prefault({}),
     /** Each team's share of the cluster (Kubernetes backend); `default` for teams without an entry. */
     teamQuotas: z
       .object({

@@ -13,6 +13,7 @@ import type { Serving } from './serving/create.js';
 import type { DataService } from './data/service.js';
 import type { KnowledgeBase } from './kb/knowledge-base.js';
 import type { Models } from './models/create.js';
+import type { Jobs } from './jobs/jobs.js';
 
 /**
  * The hub's services, created once at start-up (`app.ts`) and handed to
@@ -35,6 +36,8 @@ export interface HubDeps {
   /** Governed data access; other features ask it through `DataGovernance` (hub/src/data/access-policy.ts). */
   data: DataService;
   models: Models;
+  /** Notebook jobs: their scheduler, runs and notifications. */
+  jobs: Jobs;
   /** Model deployments (`deploy`, `rollback`, `current`: the registry calls these on promotion), metrics and the predict route. */
   serving: Serving;
   /** Where user code runs (core/isolation.ts). */

@@ -1,6 +1,7 @@
 import { dataFeature } from './data/index.js';
 import type { HubFeature } from './feature.js';
 import { identityFeature } from './identity/index.js';
+import { jobsFeature } from './jobs/index.js';
 import { kbFeature } from './kb/index.js';
 import { modelsFeature } from './models/index.js';
 import { servingFeature } from './serving/index.js';
@@ -9,7 +10,8 @@ import { workspacesFeature } from './workspaces/index.js';
 
 /**
  * Every feature of the hub, in the order they start. Models come after
- * serving because promotions deploy through it (and stop before it); data
+ * serving because promotions deploy through it (and stop before it); jobs
+ * run on the models' notebook place; data
  * comes last so that its reconciler sees every workspace restored.
  */
-export const FEATURES: readonly HubFeature[] = [identityFeature, teamsFeature, workspacesFeature, kbFeature, servingFeature, modelsFeature, dataFeature];
+export const FEATURES: readonly HubFeature[] = [identityFeature, teamsFeature, workspacesFeature, kbFeature, servingFeature, modelsFeature, jobsFeature, dataFeature];

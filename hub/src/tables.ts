@@ -13,3 +13,4 @@ export type * from './data/tables.js';
 export type * from './models/tables.js';
 export type * from './models/promotion-tables.js';
 export type * from './serving/tables.js';
+export type * from './jobs/tables.js';

@@ -120,6 +120,37 @@ export function mayDecideApproval(actor: Actor, approval: { requestedBy: string 
   return mayDecideApprovals(actor) && approval.requestedBy !== actor.name;
 }
 
+// ---- notebook jobs ----------------------------------------------------------
+
+/** See a team's jobs and how their runs went: the team's members (and platform admins). */
+export function maySeeJobsOf(actor: Actor, team: string): boolean {
+  return canSeeTeam(actor, team);
+}
+
+/**
+ * Change what a job runs (its notebook, parameters, image, size, schedule,
+ * timeout, retries, webhook): its owner only, because its runs read data as
+ * the owner. Anyone else changing the code would read with the owner's grants.
+ */
+export function mayChangeJob(actor: Actor, job: { owner: string }): boolean {
+  return isSelf(actor, job.owner);
+}
+
+/** Run it now, pause or resume it, cancel a run, delete it: the owner, the team's admins and platform admins. */
+export function mayOperateJob(actor: Actor, job: { owner: string; team: string }): boolean {
+  return isSelf(actor, job.owner) || canAdministerTeam(actor, job.team);
+}
+
+/**
+ * Read a run's executed notebook, output files and log: the owner only. They
+ * hold what the owner's grants let the notebook read, unmasked where the
+ * owner is cleared; results meant for others go into the catalog, where the
+ * data policy applies to every reader.
+ */
+export function maySeeRunResults(actor: Actor, job: { owner: string }): boolean {
+  return isSelf(actor, job.owner);
+}
+
 // ---- credentials ------------------------------------------------------------
 
 /**

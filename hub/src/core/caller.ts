@@ -39,4 +39,6 @@ export interface RequestIdentity {
   workspace?: string;
   /** Set for a clean re-run of a published notebook reading data as its author (hub/src/data/rerun-access.ts). */
   rerun?: string;
+  /** Set when that run is a notebook job's: the job (`team/name`) and the run's number, for the audit log. */
+  job?: { name: string; run: number };
 }

@@ -24,6 +24,7 @@ export const TEAM_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SA
 export const WORKSPACE_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
 export const MODEL_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
 /** A deployment's alias (staging, production, or another a platform admin deploys under). */
+export const JOB_NAME: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
 export const SERVING_ALIAS: NameRule = { pattern: SLUG, maxLength: 63, says: SLUG_SAYS };
 /** Datasets existed before this module with a trailing dash allowed; names already stored keep working. */
 export const DATASET_NAME: NameRule = { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, maxLength: 63, says: 'must be 1–63 lower-case letters, digits or dashes, starting with a letter or digit' };
@@ -54,6 +55,7 @@ export const teamName = nameSchema(TEAM_NAME, 'team name');
 export const workspaceName = nameSchema(WORKSPACE_NAME, 'workspace name');
 export const modelName = nameSchema(MODEL_NAME, 'model name');
 export const servingAlias = nameSchema(SERVING_ALIAS, 'alias');
+export const jobName = nameSchema(JOB_NAME, 'job name');
 
 /** `<team>/<model>`, as model-scoped API tokens name their model. */
 export const teamSlashModel = z

@@ -13,9 +13,11 @@ export interface ReadContext {
   /** The route the read came through (`preview`, `download`, `direct`, `mount`, …), set by the hub. */
   route?: string;
   /** How the reader authenticated, set by the hub. */
-  credential?: 'session' | 'api token' | 'workspace token' | 're-run';
+  credential?: 'session' | 'api token' | 'workspace token' | 're-run' | 'job run';
   /** The clean re-run of a published notebook that read (derived from its credential). */
   rerun?: string;
+  /** The notebook job and run that read (derived from its credential). */
+  job?: { name: string; run: number };
   /** The workspace whose own token authenticated the read (derived by the hub, never from a header). */
   workspace?: string;
   /**
@@ -109,6 +111,10 @@ export function readDetail(ctx: ReadContext): Record<string, unknown> {
   if (ctx.credential) out.credential = ctx.credential;
   if (ctx.workspace) out.workspace = ctx.workspace;
   if (ctx.rerun) out.rerun = ctx.rerun;
+  if (ctx.job) {
+    out.job = ctx.job.name;
+    out.run = ctx.job.run;
+  }
   if (ctx.claimed) out.claimed = { ...ctx.claimed };
   return out;
 }

@@ -7,14 +7,19 @@ export const RERUN_HEADER = 'x-atrium-rerun';
 
 interface Credential {
   author: string;
+  job?: { name: string; run: number };
   token: string;
   expiresAt: number;
 }
 
 /** Credentials for notebook runs, as the re-runner and model servers use them. */
 export interface NotebookCredentials {
-  /** A credential for one run of `author`'s notebook, and the environment that hands it to the `atrium` helper. */
-  issue(author: string, ttlMs: number): { id: string; env: Record<string, string> };
+  /**
+   * A credential for one run of `author`'s notebook, and the environment that
+   * hands it to the `atrium` helper; `job` names a notebook job's run, which
+   * the audit log then records with every read.
+   */
+  issue(author: string, ttlMs: number, job?: { name: string; run: number }): { id: string; env: Record<string, string> };
   revoke(id: string): void;
 }
 
@@ -37,10 +42,10 @@ export class RerunAccess implements NotebookCredentials {
   ) {}
 
   /** A credential for one run; revoke it when the run ends. */
-  issue(author: string, ttlMs: number): { id: string; env: Record<string, string> } {
-    const id = `rerun-${randomToken(9).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase()}`;
+  issue(author: string, ttlMs: number, job?: { name: string; run: number }): { id: string; env: Record<string, string> } {
+    const id = `${job ? 'job' : 'rerun'}-${randomToken(9).replace(/[^A-Za-z0-9]/g, 'x').toLowerCase()}`;
     const token = randomToken();
-    this.credentials.set(id, { author, token, expiresAt: Date.now() + ttlMs });
+    this.credentials.set(id, { author, token, expiresAt: Date.now() + ttlMs, ...(job ? { job } : {}) });
     return { id, env: { ATRIUM_HUB_URL: this.hubUrl(), ATRIUM_USER: author, ATRIUM_RERUN: id, ATRIUM_RERUN_TOKEN: token } };
   }
 
@@ -56,6 +61,6 @@ export class RerunAccess implements NotebookCredentials {
     const c = this.credentials.get(id);
     if (!c || c.expiresAt <= Date.now() || !safeEqual(token, c.token)) return undefined;
     const user = await this.store.users.get(c.author);
-    return user ? { user, via: 'token', rerun: id } : undefined;
+    return user ? { user, via: 'token', rerun: id, ...(c.job ? { job: c.job } : {}) } : undefined;
   }
 }

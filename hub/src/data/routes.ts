@@ -119,9 +119,10 @@ function readContext(req: { get(name: string): string | undefined }, route: stri
     const v = req.get(name);
     return v && v.length <= 300 && !/[\u0000-\u001f]/.test(v) ? v : undefined;
   };
-  const ctx: ReadContext = { route, credential: identity.rerun ? 're-run' : identity.workspace ? 'workspace token' : identity.via === 'session' ? 'session' : 'api token' };
+  const ctx: ReadContext = { route, credential: identity.job ? 'job run' : identity.rerun ? 're-run' : identity.workspace ? 'workspace token' : identity.via === 'session' ? 'session' : 'api token' };
   if (identity.workspace) ctx.workspace = identity.workspace;
   if (identity.rerun) ctx.rerun = identity.rerun;
+  if (identity.job) ctx.job = identity.job;
   const claimed: NonNullable<ReadContext['claimed']> = {};
   const client = header('X-Atrium-Client');
   const notebook = header('X-Atrium-Notebook');

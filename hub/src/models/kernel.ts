@@ -24,7 +24,32 @@ export interface ExecuteResult {
   error?: string;
   /** The kernel's connection closed mid-call: the kernel (or what it ran in) died. */
   kernelDied?: boolean;
+  /** Everything the cell showed, as nbformat 4 outputs (streams, results, displays, errors). */
+  outputs: KernelOutput[];
+  executionCount: number | null;
 }
+
+/** One output of a cell, as nbformat 4 stores it. */
+export type KernelOutput =
+  | { output_type: 'stream'; name: string; text: string }
+  | { output_type: 'display_data'; data: Record<string, unknown>; metadata: Record<string, unknown> }
+  | { output_type: 'execute_result'; data: Record<string, unknown>; metadata: Record<string, unknown>; execution_count: number | null }
+  | { output_type: 'error'; ename: string; evalue: string; traceback: string[] };
+
+interface PendingCall {
+  stdout: string[];
+  outputs: KernelOutput[];
+  /** Output bytes kept so far; past the cap the rest is dropped with a note (a loop printing forever must not fill the hub's memory). */
+  bytes: number;
+  count: number | null;
+  error?: string;
+  reply?: Record<string, unknown>;
+  idle: boolean;
+  done: (r: ExecuteResult) => void;
+}
+
+/** Outputs kept per cell, at most. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -202,9 +227,13 @@ export class HeadlessJupyter extends JupyterServer {
   }
 }
 
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
 export class Kernel {
   private readonly session = randomUUID();
-  private readonly pending = new Map<string, { stdout: string[]; error?: string; reply?: Record<string, unknown>; idle: boolean; done: (r: ExecuteResult) => void }>();
+  private readonly pending = new Map<string, PendingCall>();
 
   constructor(
     private readonly server: JupyterServer,
@@ -227,14 +256,17 @@ export class Kernel {
     const content = msg.content ?? {};
     if (type === 'status' && (content.execution_state === 'restarting' || content.execution_state === 'dead')) {
       // The kernel process died (often the out-of-memory killer) while its server lives on: no reply will come.
-      for (const c of [...this.pending.values()]) c.done({ status: 'error', stdout: c.stdout.join(''), error: 'The kernel died (it may have run out of memory).', kernelDied: true });
+      for (const c of [...this.pending.values()])
+        c.done({ status: 'error', stdout: c.stdout.join(''), error: 'The kernel died (it may have run out of memory).', kernelDied: true, outputs: c.outputs, executionCount: c.count });
       return;
     }
     const call = this.pending.get(msg.parent_header?.msg_id ?? '');
     if (!call) return;
     if (type === 'stream' && content.name === 'stdout') call.stdout.push(String(content.text ?? ''));
     if (type === 'error') call.error = `${String(content.ename)}: ${String(content.evalue)}`;
+    if (type === 'execute_input' && typeof content.execution_count === 'number') call.count = content.execution_count;
     if (type === 'execute_reply' && msg.channel === 'shell') call.reply = content;
+    this.keepOutput(call, type, content);
     // The reply (shell) can overtake the last outputs (iopub); the call is done when the kernel is idle again too.
     if (type === 'status' && content.execution_state === 'idle') call.idle = true;
     if (call.reply && call.idle) {
@@ -243,20 +275,51 @@ export class Kernel {
         status: reply.status === 'ok' ? 'ok' : 'error',
         stdout: call.stdout.join(''),
         ...(reply.status === 'ok' ? {} : { error: call.error ?? `${String(reply.ename ?? 'Error')}: ${String(reply.evalue ?? '')}` }),
+        outputs: call.outputs,
+        executionCount: typeof reply.execution_count === 'number' ? reply.execution_count : call.count,
       });
     }
+  }
+
+  /** Keep an iopub output as the notebook would store it. */
+  private keepOutput(call: PendingCall, type: string | undefined, content: Record<string, unknown>): void {
+    if (type === 'clear_output') {
+      call.outputs = [];
+      call.bytes = 0;
+      return;
+    }
+    let output: KernelOutput;
+    if (type === 'stream') output = { output_type: 'stream', name: content.name === 'stderr' ? 'stderr' : 'stdout', text: String(content.text ?? '') };
+    else if (type === 'display_data') output = { output_type: 'display_data', data: record(content.data), metadata: record(content.metadata) };
+    else if (type === 'execute_result')
+      output = { output_type: 'execute_result', data: record(content.data), metadata: record(content.metadata), execution_count: typeof content.execution_count === 'number' ? content.execution_count : null };
+    else if (type === 'error')
+      output = { output_type: 'error', ename: String(content.ename ?? 'Error'), evalue: String(content.evalue ?? ''), traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [] };
+    else return;
+    const size = JSON.stringify(output).length;
+    if (call.bytes + size > MAX_OUTPUT_BYTES) {
+      if (call.bytes <= MAX_OUTPUT_BYTES) call.outputs.push({ output_type: 'stream', name: 'stderr', text: `\n[Atrium: more output than ${MAX_OUTPUT_BYTES / 1024 / 1024} MiB; the rest of this cell's output was not kept]\n` });
+      call.bytes = MAX_OUTPUT_BYTES + 1;
+      return;
+    }
+    call.bytes += size;
+    const last = call.outputs.at(-1);
+    // Consecutive prints are one stream output, as JupyterLab saves them.
+    if (output.output_type === 'stream' && last?.output_type === 'stream' && last.name === output.name) last.text += output.text;
+    else call.outputs.push(output);
   }
 
   /** Run code; resolves with its stdout, its error, or `timeout` (the kernel is then interrupted). */
   execute(code: string, timeoutMs: number): Promise<ExecuteResult> {
     const msgId = randomUUID();
     return new Promise<ExecuteResult>((resolve) => {
+      const call: PendingCall = { stdout: [], outputs: [], bytes: 0, count: null, idle: false, done: (r) => finish(r) };
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
         void this.interrupt();
-        resolve({ status: 'timeout', stdout: '' });
+        resolve({ status: 'timeout', stdout: '', outputs: call.outputs, executionCount: call.count });
       }, timeoutMs);
-      const onClose = () => finish({ status: 'error', stdout: '', error: 'The kernel died (it may have run out of memory).', kernelDied: true });
+      const onClose = () => finish({ status: 'error', stdout: '', error: 'The kernel died (it may have run out of memory).', kernelDied: true, outputs: call.outputs, executionCount: call.count });
       const finish = (r: ExecuteResult) => {
         clearTimeout(timer);
         this.ws.off('close', onClose);
@@ -264,7 +327,7 @@ export class Kernel {
         resolve(r);
       };
       this.ws.once('close', onClose);
-      this.pending.set(msgId, { stdout: [], idle: false, done: finish });
+      this.pending.set(msgId, call);
       this.ws.send(
         JSON.stringify({
           channel: 'shell',

@@ -32,20 +32,22 @@ export class SandboxRerunPlace implements RerunPlace {
     }
     const runsDir = path.join(this.options.stateDir, 'model-runs');
     mkdirSync(runsDir, { recursive: true });
-    const workDir = mkdtempSync(path.join(runsDir, `${launch.team}-${launch.model}-${launch.version}-`));
+    const workDir = mkdtempSync(path.join(runsDir, `${launch.label ?? `${launch.team}-${launch.model}-${launch.version}`}-`));
     const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
     try {
       // The run sees the bundle (notebook + artifacts), never the author's home.
       cpSync(launch.bundleDir, workDir, { recursive: true });
       let sandboxed: SandboxLaunch;
       try {
-        sandboxed = await this.options.sandbox.prepare({ identity: `team:${launch.team}`, loginName: 'model', home: workDir, readOnly: [envPath], tmpMiB: 2048 });
+        const who = launch.runAs ?? { identity: `team:${launch.team}`, loginName: 'model' };
+        sandboxed = await this.options.sandbox.prepare({ ...who, home: workDir, readOnly: [envPath], tmpMiB: 2048 });
       } catch (err) {
         throw new RerunUnavailable(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
       }
       const server = await HeadlessJupyter.start(envPath, sandboxed, workDir, launch.env);
       return {
         server,
+        log: () => server.log(),
         stoppedReason: async () => undefined,
         stop: async () => {
           server.stop();

@@ -86,6 +86,13 @@ export interface RerunLaunch {
   env: Record<string, string>;
   /** When the whole run must be over (epoch ms). */
   deadline: number;
+  /**
+   * Whose code it is, when not the team's (a notebook job runs as its owner:
+   * `user:<name>`, the workspace's uid); default `team:<team>` as `model`.
+   */
+  runAs?: { identity: string; loginName: string };
+  /** Names the scratch folder or pod (default `<team>-<model>-<version>`). */
+  label?: string;
 }
 
 export interface RerunServer {
@@ -94,6 +101,8 @@ export interface RerunServer {
   stoppedReason(): Promise<string | undefined>;
   /** Stop the server and remove what it ran in (scratch copy, pod and Secret). */
   stop(): Promise<void>;
+  /** The server's own log so far (its last lines), where the place keeps it. */
+  log?(): string;
 }
 
 /** A re-run that could not start, with the reason the guardrail shows as is. */

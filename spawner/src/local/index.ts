@@ -4,4 +4,4 @@ export { EnvironmentManager, InstallProgress, envHash } from './environments.js'
 export type { EnvironmentManagerOptions, PythonInfo } from './environments.js';
 export { detectCgroups } from './limits.js';
 export type { MemoryEnforcement, AppliedLimits, CgroupSupport } from './limits.js';
-export { bootId, isSameProcess, readProcStat } from './process.js';
+export { bootId, isSameProcess, processesWithEnv, readEnviron, readProcStat, signalProcess } from './process.js';

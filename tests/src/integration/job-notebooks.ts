@@ -1,0 +1,32 @@
+/** Notebooks for the notebook-jobs tests: what a data scientist would schedule. */
+
+export function code(source: string, tags: string[] = []) {
+  return { cell_type: 'code', execution_count: null, metadata: tags.length ? { tags } : {}, outputs: [], source };
+}
+
+export function markdown(source: string) {
+  return { cell_type: 'markdown', metadata: {}, source };
+}
+
+export function jobNotebook(cells: unknown[]) {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } },
+    cells,
+  };
+}
+
+/** A parameterised report: defaults in the `parameters` cell, a file under outputs/. */
+export const REPORT = jobNotebook([
+  markdown('# Weekly report\nCounts leads per region.'),
+  code('region = "north"\nlimit = 3', ['parameters']),
+  code('import os\nos.makedirs("outputs", exist_ok=True)\nrows = [f"{region}-{i}" for i in range(limit)]\nprint(f"region={region} rows={len(rows)}")'),
+  code('with open("outputs/report.csv", "w") as f:\n    f.write("lead\\n" + "\\n".join(rows) + "\\n")\nlen(rows)'),
+]);
+
+/** Fails in its third cell with a traceback. */
+export const BROKEN = jobNotebook([code('x = 1'), code('print("before the error")'), code('def score(v):\n    return v / 0\nscore(x)'), code('print("never")')]);
+
+/** A cell that sleeps, to cancel or to kill the hub under. */
+export const SLEEPER = (seconds: number) => jobNotebook([code('import time, os\nprint("started", flush=True)'), code(`time.sleep(${seconds})`), code('print("woke up")')]);
