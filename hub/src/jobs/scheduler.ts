@@ -42,6 +42,7 @@ export class JobScheduler {
   private readonly executing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
   private lastRetention = 0;
   private closed = false;
   private readonly now: () => number;
@@ -57,15 +58,24 @@ export class JobScheduler {
     void this.tick();
   }
 
-  /** One round; overlapping calls share it (tests call it directly). */
+  /**
+   * One round. A call during a round gets the next one, which starts when
+   * this one ends (what it was called for, a run just queued, may have come
+   * too late for the round in progress); calls meanwhile share that one.
+   */
   tick(): Promise<void> {
-    if (!this.ticking) {
-      this.ticking = this.round()
-        .catch((err: Error) => log.warn('job scheduling round failed', { reason: err.message }))
-        .finally(() => {
-          this.ticking = undefined;
-        });
+    if (this.ticking) {
+      this.next ??= this.ticking.then(() => {
+        this.next = undefined;
+        return this.tick();
+      });
+      return this.next;
     }
+    this.ticking = this.round()
+      .catch((err: Error) => log.warn('job scheduling round failed', { reason: err.message }))
+      .finally(() => {
+        this.ticking = undefined;
+      });
     return this.ticking;
   }
 

@@ -307,7 +307,8 @@ export class JobStore {
     const set: Partial<Record<keyof JobRunsTable, unknown>> = {};
     if (change.message !== undefined) set.message = change.message;
     if (change.imageVersion !== undefined) set.image_version = change.imageVersion;
-    await this.db.updateTable('job_runs').set(set as never).where('id', '=', id).where('status', '=', 'running').execute();
+    // Never over an ended run's message: a late progress note must not hide why it ended.
+    await this.db.updateTable('job_runs').set(set as never).where('id', '=', id).where('status', 'in', ['queued', 'running']).execute();
   }
 
   /** Ends a run that is still queued or running; false when it had ended already. */

@@ -30,3 +30,9 @@ export const BROKEN = jobNotebook([code('x = 1'), code('print("before the error"
 
 /** A cell that sleeps, to cancel or to kill the hub under. */
 export const SLEEPER = (seconds: number) => jobNotebook([code('import time, os\nprint("started", flush=True)'), code(`time.sleep(${seconds})`), code('print("woke up")')]);
+
+/** Reads the demo `sales` data set through the hub, as the job's owner (no pandas: the minimal image). */
+export const READS_SALES = jobNotebook([
+  code('from atrium import datasets\nimport csv'),
+  code('path = datasets.download("sales", "sales.csv")\nrows = list(csv.DictReader(open(path)))\nprint(f"rows={len(rows)} email={rows[0][\'email\']}")'),
+]);

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
-import { BROKEN, REPORT, SLEEPER } from './job-notebooks.js';
+import { seedDemoData } from '@atrium/hub/data/seed';
+import { seedDemo } from '@atrium/hub/seed';
+import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
+import { BROKEN, READS_SALES, REPORT, SLEEPER } from './job-notebooks.js';
 
 const RUNS = { timeout: 10 * 60_000 };
 
@@ -173,5 +175,62 @@ describe('notebook jobs: run now, parameters, outputs, failures, cancel, who see
     assert.equal((await call(t.url, 'DELETE', '/hub/api/jobs/sales-finance/sleeper', { token: dan })).status, 403);
     assert.equal((await call(t.url, 'DELETE', '/hub/api/jobs/sales-finance/sleeper', { token: bob })).status, 204);
     assert.equal((await call(t.url, 'GET', '/hub/api/jobs/sales-finance/sleeper', { token: bob })).status, 404);
+  });
+});
+
+describe('notebook jobs under data governance: the owner’s grants at run time, audited with the job and run; workspaces do not matter', () => {
+  let t: TestHub;
+  let alice: string; // team admin of sales-finance, which owns the sales data set
+  let dan: string; // marketing, reads sales under a grant
+
+  before(async () => {
+    t = await startTestHub();
+    await createUser(t.hub, 'admin', { platformAdmin: true });
+    alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
+    dan = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
+    await seedDemo(t.hub.deps.store, { users: false });
+    await seedDemoData(t.hub.data);
+    const req = await call(t.url, 'POST', '/hub/api/datasets/sales/requests', { token: dan, body: { purpose: 'Weekly uplift report by region' } });
+    assert.equal((await call(t.url, 'POST', `/hub/api/data/requests/${req.json.id}/approve`, { token: alice, body: {} })).status, 200);
+  });
+  after(async () => t?.close({ stopServers: true }));
+
+  it('reads as its owner, masked, with every read audited under the job and run; a grant revoked since makes the next run fail with that reason', RUNS, async () => {
+    const created = await call(t.url, 'POST', '/hub/api/jobs/marketing', { token: dan, body: { name: 'uplift', notebook: READS_SALES, image: 'minimal', runNow: true } });
+    assert.equal(created.status, 201, created.text);
+    const first = await runEnded(t.url, dan, 'marketing/uplift', created.json.runs[0].id);
+    assert.equal(first.status, 'succeeded', first.message);
+    const executed = await call(t.url, 'GET', `/hub/api/jobs/marketing/uplift/runs/${first.id}/notebook`, { token: dan });
+    const printed = executed.json.cells[1].outputs[0].text as string;
+    assert.match(printed, /rows=240/);
+    assert.match(printed, /email=h_[0-9a-f]{16}/, 'personal data is masked for dan, as in his workspace');
+    const audit = (await t.hub.data.audit.list({ actor: 'dan', limit: 20 })).filter((e) => e.action === 'download');
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0]!.detail.job, 'marketing/uplift');
+    assert.equal(audit[0]!.detail.run, first.id);
+    assert.equal(audit[0]!.detail.credential, 'job run');
+
+    const grants = await call(t.url, 'GET', '/hub/api/datasets/sales/grants', { token: alice });
+    const grant = grants.json.find((g: any) => g.grantee === 'dan' && g.revokedAt === null);
+    assert.equal((await call(t.url, 'DELETE', `/hub/api/datasets/sales/grants/${grant.id}`, { token: alice })).status, 204);
+    const again = await call(t.url, 'POST', '/hub/api/jobs/marketing/uplift/runs', { token: dan, body: {} });
+    assert.equal(again.status, 202, again.text);
+    const second = await runEnded(t.url, dan, 'marketing/uplift', again.json.id);
+    assert.equal(second.status, 'failed');
+    assert.equal(second.failedCell, 2);
+    assert.match(second.message, /Cell 2 failed: DatasetError: .*(access|grant)/i);
+  });
+
+  it('runs on when the owner’s workspace is stopped (culled): a run depends on no workspace', RUNS, async () => {
+    await startWorkspace(t.url, dan, 'dan', 'default');
+    const created = await call(t.url, 'POST', '/hub/api/jobs/marketing', { token: dan, body: { name: 'slow', notebook: SLEEPER(8), image: 'minimal', runNow: true } });
+    const id = created.json.runs[0].id;
+    await waitFor('the sleeping cell', async () => /Running cell 2/.test((await call(t.url, 'GET', `/hub/api/jobs/marketing/slow/runs/${id}`, { token: dan })).json.message), 180_000, 250);
+    // What the culler does to an idle workspace.
+    assert.equal((await call(t.url, 'DELETE', '/hub/api/users/dan/servers/default', { token: dan })).status, 204);
+    const run = await runEnded(t.url, dan, 'marketing/slow', id);
+    assert.equal(run.status, 'succeeded', run.message);
+    const executed = await call(t.url, 'GET', `/hub/api/jobs/marketing/slow/runs/${id}/notebook`, { token: dan });
+    assert.match(executed.json.cells[2].outputs[0].text, /woke up/);
   });
 });
