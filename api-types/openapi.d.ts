@@ -4537,6 +4537,15 @@ export interface operations {
                         retries: number;
                         retryBackoffSeconds: number;
                         webhookUrl: string | null;
+                        /** @description For a batch-scoring job: the model, input and output data sets */
+                        scoring: {
+                            model: string;
+                            input: string;
+                            idColumns: string[];
+                            featureColumns?: string[];
+                            output: string;
+                            batchSize: number;
+                        } | null;
                         createdAt: number;
                         updatedAt: number;
                         lastRun: {
@@ -4566,6 +4575,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         } | null;
@@ -4624,8 +4638,8 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    /** @description The notebook as nbformat 4 JSON (what JupyterLab saves) */
-                    notebook: {
+                    /** @description The notebook to run (nbformat 4 JSON); not for batch-scoring jobs */
+                    notebook?: {
                         /** @constant */
                         nbformat: 4;
                         nbformat_minor: number;
@@ -4660,6 +4674,27 @@ export interface operations {
                         })[];
                     } & {
                         [key: string]: unknown;
+                    };
+                    /** @description Batch scoring: run a promoted model over a data set and publish the predictions as a new version of a data set (team admins) */
+                    scoring?: {
+                        /** @description The promoted model: team/model@staging or @production */
+                        model: string;
+                        /** @description The data set to score (CSV), read as the job’s owner */
+                        input: string;
+                        /**
+                         * @description Input columns copied to the output beside each prediction (personal-data rules kept)
+                         * @default []
+                         */
+                        idColumns?: string[];
+                        /** @description Input columns handed to predict(), in order (default: all but idColumns) */
+                        featureColumns?: string[];
+                        /** @description The data set the predictions become a new version of (created on the first run) */
+                        output: string;
+                        /**
+                         * @description Rows per predict() call
+                         * @default 1000
+                         */
+                        batchSize?: number;
                     };
                     /** @description Where the notebook lives in your workspace, for people */
                     notebookPath?: string;
@@ -4719,6 +4754,15 @@ export interface operations {
                         retries: number;
                         retryBackoffSeconds: number;
                         webhookUrl: string | null;
+                        /** @description For a batch-scoring job: the model, input and output data sets */
+                        scoring: {
+                            model: string;
+                            input: string;
+                            idColumns: string[];
+                            featureColumns?: string[];
+                            output: string;
+                            batchSize: number;
+                        } | null;
                         createdAt: number;
                         updatedAt: number;
                         lastRun: {
@@ -4748,6 +4792,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         } | null;
@@ -4785,6 +4834,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         }[];
@@ -4845,6 +4899,15 @@ export interface operations {
                         retries: number;
                         retryBackoffSeconds: number;
                         webhookUrl: string | null;
+                        /** @description For a batch-scoring job: the model, input and output data sets */
+                        scoring: {
+                            model: string;
+                            input: string;
+                            idColumns: string[];
+                            featureColumns?: string[];
+                            output: string;
+                            batchSize: number;
+                        } | null;
                         createdAt: number;
                         updatedAt: number;
                         lastRun: {
@@ -4874,6 +4937,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         } | null;
@@ -4911,6 +4979,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         }[];
@@ -5002,6 +5075,27 @@ export interface operations {
                     } & {
                         [key: string]: unknown;
                     };
+                    /** @description New batch-scoring settings (the notebook is written again from them) */
+                    scoring?: {
+                        /** @description The promoted model: team/model@staging or @production */
+                        model: string;
+                        /** @description The data set to score (CSV), read as the job’s owner */
+                        input: string;
+                        /**
+                         * @description Input columns copied to the output beside each prediction (personal-data rules kept)
+                         * @default []
+                         */
+                        idColumns?: string[];
+                        /** @description Input columns handed to predict(), in order (default: all but idColumns) */
+                        featureColumns?: string[];
+                        /** @description The data set the predictions become a new version of (created on the first run) */
+                        output: string;
+                        /**
+                         * @description Rows per predict() call
+                         * @default 1000
+                         */
+                        batchSize?: number;
+                    } | null;
                     notebookPath?: string;
                     description?: string;
                     /** @description Values assigned after the notebook’s cell tagged "parameters" (papermill’s convention): { "region": "north", "limit": 10 } */
@@ -5059,6 +5153,15 @@ export interface operations {
                         retries: number;
                         retryBackoffSeconds: number;
                         webhookUrl: string | null;
+                        /** @description For a batch-scoring job: the model, input and output data sets */
+                        scoring: {
+                            model: string;
+                            input: string;
+                            idColumns: string[];
+                            featureColumns?: string[];
+                            output: string;
+                            batchSize: number;
+                        } | null;
                         createdAt: number;
                         updatedAt: number;
                         lastRun: {
@@ -5088,6 +5191,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         } | null;
@@ -5125,6 +5233,11 @@ export interface operations {
                             outputs: {
                                 name: string;
                                 bytes: number;
+                            }[];
+                            /** @description Data sets the run read through the hub, with their versions */
+                            reads: {
+                                name: string;
+                                version: string;
                             }[];
                             cancelRequested: boolean;
                         }[];
@@ -5199,6 +5312,11 @@ export interface operations {
                             name: string;
                             bytes: number;
                         }[];
+                        /** @description Data sets the run read through the hub, with their versions */
+                        reads: {
+                            name: string;
+                            version: string;
+                        }[];
                         cancelRequested: boolean;
                     };
                 };
@@ -5253,6 +5371,11 @@ export interface operations {
                             name: string;
                             bytes: number;
                         }[];
+                        /** @description Data sets the run read through the hub, with their versions */
+                        reads: {
+                            name: string;
+                            version: string;
+                        }[];
                         cancelRequested: boolean;
                     };
                 };
@@ -5306,6 +5429,11 @@ export interface operations {
                         outputs: {
                             name: string;
                             bytes: number;
+                        }[];
+                        /** @description Data sets the run read through the hub, with their versions */
+                        reads: {
+                            name: string;
+                            version: string;
                         }[];
                         cancelRequested: boolean;
                     };
@@ -6468,6 +6596,22 @@ export interface operations {
                         note: string;
                         createdBy: string;
                         createdAt: number;
+                        /** @description For a version a batch-scoring job wrote: the job run, the model version and the input versions; null for uploads */
+                        lineage: {
+                            job: {
+                                name: string;
+                                run: number;
+                            };
+                            model: {
+                                name: string;
+                                version: number;
+                                alias: string;
+                            };
+                            inputs: {
+                                name: string;
+                                version: number;
+                            }[];
+                        } | null;
                     };
                 };
             };
@@ -6499,6 +6643,22 @@ export interface operations {
                         note: string;
                         createdBy: string;
                         createdAt: number;
+                        /** @description For a version a batch-scoring job wrote: the job run, the model version and the input versions; null for uploads */
+                        lineage: {
+                            job: {
+                                name: string;
+                                run: number;
+                            };
+                            model: {
+                                name: string;
+                                version: number;
+                                alias: string;
+                            };
+                            inputs: {
+                                name: string;
+                                version: number;
+                            }[];
+                        } | null;
                     }[];
                 };
             };

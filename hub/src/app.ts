@@ -230,7 +230,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
   const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
   // Jobs run where re-runs run (a sandbox as the owner's uid, or a pod), reading data as the job's owner.
-  const jobs = createJobs(config, store, catalog, { place: rerunPlace, access: rerunAccess, leases, publicUrl: () => config.publicUrl || hubUrlForUserCode(config) });
+  const jobs = createJobs(config, store, catalog, {
+    place: rerunPlace,
+    access: rerunAccess,
+    leases,
+    publicUrl: () => config.publicUrl || hubUrlForUserCode(config),
+    readsOf: (id) => data.readsOfRerun(id),
+    scoring: { registry: models.registry, data },
+  });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const trustedProxies = new TrustedProxies(config.http.trustedProxies);
   const deps: HubDeps = {

@@ -152,8 +152,22 @@ export function governanceRulesMigration(): Migration {
   };
 }
 
+/**
+ * Migration `0011_dataset_lineage`: where a version came from, when the
+ * platform made it (a batch-scoring job run: the model version and the input
+ * versions it scored), as JSON; null for versions people uploaded.
+ */
+export function datasetLineageMigration(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('dataset_versions').addColumn('lineage', 'text').execute();
+    },
+  };
+}
+
 /** The data feature's migrations, in the hub's one chain (hub/src/migrations.ts). */
 export const dataMigrations: FeatureMigrations = {
   '0003_data_access': dataAccessMigration,
   '0008_governance_rules': governanceRulesMigration,
+  '0011_dataset_lineage': datasetLineageMigration,
 };

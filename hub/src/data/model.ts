@@ -65,6 +65,15 @@ export interface DatasetVersion {
   note: string;
   createdBy: string;
   createdAt: number;
+  /** Where the platform made this version from; null for an upload. */
+  lineage: VersionLineage | null;
+}
+
+/** A version a batch-scoring job wrote: the run, the model version and the input versions it scored. */
+export interface VersionLineage {
+  job: { name: string; run: number };
+  model: { name: string; version: number; alias: string };
+  inputs: { name: string; version: number }[];
 }
 
 export type GranteeKind = 'user' | 'team';

@@ -92,7 +92,23 @@ const changeOut = z.object({
   decisionNote: z.string().nullable(),
   createdAt: z.number(),
 });
-const versionOut = z.object({ version: z.number(), size: z.number(), sha256: z.string(), rows: z.number().nullable(), note: z.string(), createdBy: z.string(), createdAt: z.number() });
+const versionOut = z.object({
+  version: z.number(),
+  size: z.number(),
+  sha256: z.string(),
+  rows: z.number().nullable(),
+  note: z.string(),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  lineage: z
+    .object({
+      job: z.object({ name: z.string(), run: z.number() }),
+      model: z.object({ name: z.string(), version: z.number(), alias: z.string() }),
+      inputs: z.array(z.object({ name: z.string(), version: z.number() })),
+    })
+    .nullable()
+    .describe('For a version a batch-scoring job wrote: the job run, the model version and the input versions; null for uploads'),
+});
 const auditOut = z.object({
   seq: z.number(),
   at: z.number(),

@@ -10,6 +10,7 @@ import type { GovernanceQueries } from './governance-queries.js';
 import type { DatasetGrants } from './grants.js';
 import type { Inspection } from './inspect.js';
 import type { Cell, MaskedReader } from './masked-reader.js';
+import type { VersionLineage } from './model.js';
 import type { AccessRequest, ChangeStatus, Classification, DataFormat, Dataset, DatasetChange, DatasetVersion, Grant, GranteeKind, Mount } from './model.js';
 import type { MountReconciler } from './mount-reconciler.js';
 import type { DatasetMounter } from './mounter.js';
@@ -114,7 +115,7 @@ export class DataService implements DataGovernance {
     return this.parts.uploads.inspect(subject, body, options);
   }
 
-  upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string; declaredBytes?: number }): Promise<DatasetVersion> {
+  upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string; declaredBytes?: number; lineage?: VersionLineage }): Promise<DatasetVersion> {
     return this.parts.uploads.upload(subject, name, body, options);
   }
 

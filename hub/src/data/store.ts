@@ -69,16 +69,16 @@ export class DataStore {
       .execute();
   }
 
-  async addVersion(v: Omit<DatasetVersion, 'createdAt'>): Promise<DatasetVersion> {
+  async addVersion(v: Omit<DatasetVersion, 'createdAt' | 'lineage'> & { lineage?: DatasetVersion['lineage'] }): Promise<DatasetVersion> {
     const now = Date.now();
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('dataset_versions')
-        .values({ dataset: v.dataset, version: v.version, object_key: v.objectKey, size: v.size, sha256: v.sha256, rows: v.rows, note: v.note, created_by: v.createdBy, created_at: now })
+        .values({ dataset: v.dataset, version: v.version, object_key: v.objectKey, size: v.size, sha256: v.sha256, rows: v.rows, note: v.note, created_by: v.createdBy, created_at: now, lineage: v.lineage ? JSON.stringify(v.lineage) : null })
         .execute();
       await trx.updateTable('datasets').set({ current_version: v.version, updated_at: now }).where('name', '=', v.dataset).execute();
     });
-    return { ...v, createdAt: now };
+    return { ...v, lineage: v.lineage ?? null, createdAt: now };
   }
 
   async listVersions(dataset: string): Promise<DatasetVersion[]> {
@@ -261,7 +261,18 @@ function toDataset(r: DataTables['datasets']): Dataset {
 }
 
 function toVersion(r: DataTables['dataset_versions']): DatasetVersion {
-  return { dataset: r.dataset, version: r.version, objectKey: r.object_key, size: r.size, sha256: r.sha256, rows: r.rows, note: r.note, createdBy: r.created_by, createdAt: r.created_at };
+  return {
+    dataset: r.dataset,
+    version: r.version,
+    objectKey: r.object_key,
+    size: r.size,
+    sha256: r.sha256,
+    rows: r.rows,
+    note: r.note,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    lineage: r.lineage ? (JSON.parse(r.lineage) as DatasetVersion['lineage']) : null,
+  };
 }
 
 function toRequest(r: DataTables['data_requests']): AccessRequest {

@@ -27,6 +27,8 @@ export interface DataTables {
     note: string;
     created_by: string;
     created_at: number;
+    /** JSON VersionLineage, or null for an upload. */
+    lineage: string | null;
   };
   data_requests: {
     id: string;

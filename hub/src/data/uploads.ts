@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, badRequest, forbidden } from '../core/errors.js';
+import type { VersionLineage } from './model.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AccessDecider } from './access-decider.js';
 import type { AuditTrail } from './audit-trail.js';
@@ -41,7 +42,7 @@ export class DatasetUploads {
    * or footer that does not match, or a file that does not parse, is refused
    * with 400 and an audit entry), and only then land in the object store.
    */
-  async upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string; declaredBytes?: number }): Promise<DatasetVersion> {
+  async upload(subject: Subject, name: string, body: Readable, options: { contentType: string; note: string; declaredBytes?: number; lineage?: VersionLineage }): Promise<DatasetVersion> {
     const d = await this.access.requireDataset(name);
     if (!canManageDataset(subject, d)) {
       await this.audit.record(subject.name, 'access.denied', d, { operation: 'upload' });
@@ -84,8 +85,8 @@ export class DatasetUploads {
       const version = d.currentVersion + 1;
       const objectKey = `datasets/${d.name}/v${version}/data.${d.format}`;
       await this.objects.put(objectKey, createReadStream(tmp), { contentType: type });
-      const v = await this.data.addVersion({ dataset: d.name, version, objectKey, size: meter.bytes, sha256: meter.hash.digest('hex'), rows, note: options.note, createdBy: subject.name });
-      await this.audit.record(subject.name, 'dataset.upload', d, { version, bytes: meter.bytes, rows, sha256: v.sha256 });
+      const v = await this.data.addVersion({ dataset: d.name, version, objectKey, size: meter.bytes, sha256: meter.hash.digest('hex'), rows, note: options.note, createdBy: subject.name, ...(options.lineage ? { lineage: options.lineage } : {}) });
+      await this.audit.record(subject.name, 'dataset.upload', d, { version, bytes: meter.bytes, rows, sha256: v.sha256, ...(options.lineage ? { lineage: options.lineage } : {}) });
       await this.reconciler.reconcileSoon();
       return v;
     } finally {

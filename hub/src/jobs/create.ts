@@ -7,6 +7,9 @@ import type { RerunPlace } from '../models/runner.js';
 import type { Store } from '../store.js';
 import { RunExecutor } from './executor.js';
 import { Jobs } from './jobs.js';
+import { BatchScoring } from './scoring.js';
+import type { DataService } from '../data/service.js';
+import type { ModelRegistry } from '../models/registry.js';
 import { RunNotifier } from './notify.js';
 import { JobScheduler } from './scheduler.js';
 import { JobStore } from './store.js';
@@ -21,6 +24,10 @@ export interface JobsWiring {
   leases: ReplicaLeases;
   /** The hub's address for links in webhooks. */
   publicUrl: () => string;
+  /** What a run's credential read (the data audit log). */
+  readsOf(credentialId: string): Promise<{ name: string; version: string }[]>;
+  /** Batch scoring: the model registry and the catalog it publishes to. */
+  scoring?: { registry: ModelRegistry; data: DataService };
 }
 
 /** Notebook jobs and what runs them. */
@@ -28,8 +35,11 @@ export function createJobs(config: HubConfig, store: Store, catalog: Catalog, wi
   const jobStore = new JobStore(store.database.db);
   // Hubs sharing a state folder (replicas) are one owner of the processes their runs leave.
   const marker = { name: 'ATRIUM_JOBS_HUB', value: createHash('sha256').update(config.stateDir).digest('hex').slice(0, 16) };
-  const executor = new RunExecutor({ place: wiring.place, catalog, access: wiring.access, stateDir: config.stateDir, config: config.jobs, marker: { [marker.name]: marker.value } });
+  const scoring = wiring.scoring
+    ? new BatchScoring(wiring.scoring.registry, wiring.scoring.data, async (name) => store.users.get(name))
+    : undefined;
+  const executor = new RunExecutor({ place: wiring.place, catalog, access: wiring.access, stateDir: config.stateDir, config: config.jobs, marker: { [marker.name]: marker.value }, readsOf: wiring.readsOf, ...(scoring ? { scoring } : {}) });
   const notifier = new RunNotifier(jobStore, { publicUrl: wiring.publicUrl, timeoutSeconds: config.jobs.webhookTimeoutSeconds, blockedAddresses: config.jobs.webhookBlockedAddresses });
   const scheduler = new JobScheduler({ store: jobStore, executor, leases: wiring.leases, config: config.jobs, notifier, stateDir: config.stateDir, marker });
-  return new Jobs(jobStore, scheduler, notifier, catalog, config.jobs, async (team) => (await store.teams.get(team)) !== undefined);
+  return new Jobs(jobStore, scheduler, notifier, catalog, config.jobs, async (team) => (await store.teams.get(team)) !== undefined, scoring);
 }

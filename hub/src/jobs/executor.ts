@@ -16,6 +16,7 @@ import { notebookSchema, text, type Notebook } from '../models/notebook.js';
 import { RerunUnavailable, type RerunPlace, type RerunServer } from '../models/runner.js';
 import type { JobsConfig } from './config.js';
 import { withParameters } from './parameters.js';
+import { PREDICTIONS, type BatchScoring, type ScoringContext } from './scoring.js';
 import type { JobRecord, RunRecord } from './store.js';
 
 export interface RunOutcome {
@@ -24,6 +25,8 @@ export interface RunOutcome {
   failedCell?: number | null;
   outputs: { name: string; bytes: number }[];
   imageVersion: string;
+  /** Data sets the run read through the hub, from the audit log. */
+  reads?: { name: string; version: string }[];
 }
 
 /** Where a run's files live: `<stateDir>/jobs/runs/<id>/` (shared by replicas, as the state folder is). */
@@ -49,6 +52,10 @@ export class RunExecutor {
       config: JobsConfig;
       /** Environment every run's processes carry, so a restarted hub finds those a dead one left (ATRIUM_JOB_RUN beside it). */
       marker: Record<string, string>;
+      /** What a run's credential read (the audit log's entries under its id). */
+      readsOf(credentialId: string): Promise<{ name: string; version: string }[]>;
+      /** Batch-scoring jobs: the model's cells before the run, publishing the predictions after it. */
+      scoring?: BatchScoring;
     },
   ) {}
 
@@ -74,6 +81,18 @@ export class RunExecutor {
       notebook = withParameters(notebookSchema.parse(JSON.parse(snapshot)), run.parameters);
     } catch (err) {
       return fail(`The job's notebook snapshot cannot be read: ${(err as Error).message}`);
+    }
+    let scoring: ScoringContext | undefined;
+    if (job.scoring) {
+      if (!this.options.scoring) return fail('This hub cannot run batch-scoring jobs (no model registry).');
+      try {
+        const prepared = await this.options.scoring.prepare(job, run, job.scoring, bundle, notebook);
+        notebook = prepared.notebook;
+        scoring = prepared.context;
+        log(`scoring ${job.scoring.input} with ${scoring.model.team}/${scoring.model.model} v${scoring.model.version} (${scoring.model.alias})`);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
     }
     writeFileSync(path.join(bundle, 'notebook.ipynb'), JSON.stringify(notebook));
     const deadline = Date.now() + job.timeoutSeconds * 1000;
@@ -107,9 +126,18 @@ export class RunExecutor {
         return { files: [], problem: `Its files under outputs/ could not be kept: ${err.message}` };
       });
       for (const f of outputs.files) log(`kept outputs/${f.name} (${f.bytes} bytes)`);
-      if (outcome.status === 'succeeded' && outputs.problem) return fail(outputs.problem, { outputs: outputs.files });
+      const reads = await this.options.readsOf(credential.id).catch(() => []);
+      if (reads.length > 0) log(`read through the hub: ${reads.map((r) => `${r.name} v${r.version}`).join(', ')}`);
+      if (outcome.status === 'succeeded' && outputs.problem) return fail(outputs.problem, { outputs: outputs.files, reads });
+      if (outcome.status === 'succeeded' && scoring && this.options.scoring) {
+        try {
+          outcome.message = await this.options.scoring.publish(job, run, scoring, path.join(dir, OUTPUTS), reads);
+        } catch (err) {
+          return fail(`The run succeeded, but its ${PREDICTIONS} was not published: ${(err as Error).message}`, { outputs: outputs.files, reads });
+        }
+      }
       log(outcome.message);
-      return { ...outcome, outputs: outputs.files, imageVersion: image.version };
+      return { ...outcome, outputs: outputs.files, imageVersion: image.version, reads };
     } catch (err) {
       return fail(`The run stopped: ${(await server?.stoppedReason().catch(() => undefined)) ?? (err as Error).message}`);
     } finally {

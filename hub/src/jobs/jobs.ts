@@ -8,12 +8,15 @@ import { cleanSnapshot, parameterNameProblem, type Parameters } from './paramete
 import { Schedule } from './schedule.js';
 import type { JobScheduler } from './scheduler.js';
 import type { RunNotifier } from './notify.js';
+import type { BatchScoring, Scoring } from './scoring.js';
 import { isDuplicate, type JobRecord, type JobStore, type RunRecord } from './store.js';
 
 export interface JobInput {
   name: string;
   description?: string;
-  notebook: Notebook;
+  /** The notebook to run; a batch-scoring job's is generated from `scoring` instead. */
+  notebook?: Notebook;
+  scoring?: Scoring | null;
   notebookPath?: string;
   parameters?: Parameters;
   image: string;
@@ -37,8 +40,20 @@ export class Jobs {
     private readonly catalog: Catalog,
     private readonly config: JobsConfig,
     private readonly teamExists: (team: string) => Promise<boolean>,
+    private readonly scoring?: BatchScoring,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The notebook a job runs: the person's, or the generated one of a batch-scoring job. */
+  private async notebookFor(actor: Actor, team: string, input: { notebook?: Notebook; scoring?: Scoring | null }): Promise<Notebook> {
+    if (input.scoring) {
+      if (input.notebook) throw badRequest('A batch-scoring job runs a notebook Atrium writes from `scoring`: send either a notebook or scoring, not both.', 'notebook');
+      if (!this.scoring) throw badRequest('This hub has no model registry to score with.', 'scoring');
+      return this.scoring.notebook(actor, team, input.scoring);
+    }
+    if (!input.notebook) throw badRequest('Send the notebook to run (nbformat 4 JSON), or `scoring` for a batch-scoring job.', 'notebook');
+    return input.notebook;
+  }
 
   /** Stop scheduling and running (running runs end as failed: the hub stopped). */
   async close(): Promise<void> {
@@ -71,7 +86,7 @@ export class Jobs {
     if (!(await this.teamExists(team))) throw notFound(`There is no team ${team}.`);
     const settled = this.settle(input);
     const now = this.now();
-    const snapshot = JSON.stringify(cleanSnapshot(input.notebook));
+    const snapshot = JSON.stringify(cleanSnapshot(await this.notebookFor(actor, team, input)));
     try {
       return await this.store.createJob(
         {
@@ -84,6 +99,7 @@ export class Jobs {
           notebookPath: input.notebookPath ?? 'notebook.ipynb',
           snapshotAt: now,
           ...settled,
+          scoring: input.scoring ?? null,
           nextRunAt: settled.schedule ? this.nextRun(settled.schedule, settled.timezone, now) : null,
         },
         now,
@@ -117,13 +133,19 @@ export class Jobs {
     });
     const paused = change.paused ?? job.paused;
     const scheduleChanged = merged.schedule !== job.schedule || merged.timezone !== job.timezone || paused !== job.paused;
-    const snapshot = change.notebook ? JSON.stringify(cleanSnapshot(change.notebook)) : undefined;
+    if (change.notebook && change.scoring) throw badRequest('Send either a notebook or scoring settings, not both.', 'notebook');
+    // A scoring job's notebook follows its scoring settings; a notebook job's is replaced only when a new one is sent.
+    const scoring = change.scoring === undefined ? job.scoring : change.scoring;
+    const regenerate = change.notebook !== undefined || (scoring !== null && change.scoring !== undefined) || (job.scoring !== null && change.scoring === null);
+    if (job.scoring && change.scoring === null && !change.notebook) throw badRequest('To turn a batch-scoring job into a notebook job, send the notebook to run.', 'notebook');
+    const snapshot = regenerate ? JSON.stringify(cleanSnapshot(await this.notebookFor(actor, job.team, { ...(change.notebook ? { notebook: change.notebook } : {}), scoring: change.notebook ? null : scoring }))) : undefined;
     const updated = await this.store.updateJob(
       job.id,
       {
         ...(change.description !== undefined ? { description: change.description } : {}),
         ...(snapshot ? { notebook: snapshot, notebookSha256: sha256(snapshot), snapshotAt: now, ...(change.notebookPath ? { notebookPath: change.notebookPath } : {}) } : {}),
         ...merged,
+        ...(change.scoring !== undefined || (change.notebook && job.scoring) ? { scoring: change.notebook ? null : scoring } : {}),
         paused,
         // A paused job is not due; resuming it schedules from now, never catching up what it skipped.
         ...(scheduleChanged ? { nextRunAt: merged.schedule && !paused ? this.nextRun(merged.schedule, merged.timezone, now) : null } : {}),

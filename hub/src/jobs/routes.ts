@@ -9,6 +9,7 @@ import type { HubDeps } from '../deps.js';
 import { notebookSchema } from '../models/notebook.js';
 import { EXECUTED, LOG, OUTPUTS, removeRunFiles, runDir } from './executor.js';
 import { declaredParameters } from './parameters.js';
+import { scoringSchema } from './scoring.js';
 import { localTime, Schedule } from './schedule.js';
 import type { JobRecord, RunRecord } from './store.js';
 
@@ -42,7 +43,8 @@ const settings = {
 const createBody = z
   .object({
     name: jobName,
-    notebook: notebookSchema,
+    notebook: notebookSchema.optional().describe('The notebook to run (nbformat 4 JSON); not for batch-scoring jobs'),
+    scoring: scoringSchema.optional().describe('Batch scoring: run a promoted model over a data set and publish the predictions as a new version of a data set (team admins)'),
     notebookPath: z.string().max(500).optional().describe('Where the notebook lives in your workspace, for people'),
     ...settings,
     runNow: z.boolean().optional().describe('Also start a run at once'),
@@ -52,6 +54,7 @@ const createBody = z
 const updateBody = z
   .object({
     notebook: notebookSchema.optional().describe('A new snapshot to run from now on'),
+    scoring: scoringSchema.nullable().optional().describe('New batch-scoring settings (the notebook is written again from them)'),
     notebookPath: z.string().max(500).optional(),
     ...settings,
     image: settings.image.optional(),
@@ -78,6 +81,7 @@ const runSchema = z.object({
   size: z.string(),
   notebookSha256: z.string(),
   outputs: z.array(z.object({ name: z.string(), bytes: z.number() })),
+  reads: z.array(z.object({ name: z.string(), version: z.string() })).describe('Data sets the run read through the hub, with their versions'),
   cancelRequested: z.boolean(),
 });
 
@@ -101,6 +105,10 @@ const jobSchema = z.object({
   retries: z.number(),
   retryBackoffSeconds: z.number(),
   webhookUrl: z.string().nullable(),
+  scoring: z
+    .object({ model: z.string(), input: z.string(), idColumns: z.array(z.string()), featureColumns: z.array(z.string()).optional(), output: z.string(), batchSize: z.number() })
+    .nullable()
+    .describe('For a batch-scoring job: the model, input and output data sets'),
   createdAt: z.number(),
   updatedAt: z.number(),
   lastRun: runSchema.nullable(),
@@ -147,6 +155,7 @@ export function runView(r: RunRecord) {
     size: r.size,
     notebookSha256: r.notebookSha256,
     outputs: r.outputs,
+    reads: r.reads,
     cancelRequested: r.cancelRequested,
   };
 }
@@ -176,6 +185,7 @@ export function registerJobRoutes(api: ApiRegistry, deps: HubDeps): void {
       retryBackoffSeconds: j.retryBackoffSeconds,
       // The webhook may carry a secret in its path: only the owner sees it.
       webhookUrl: mayChangeJob(who, j) ? j.webhookUrl : j.webhookUrl ? '(set)' : null,
+      scoring: j.scoring,
       createdAt: j.createdAt,
       updatedAt: j.updatedAt,
       lastRun: lastRun ? runView(lastRun) : null,

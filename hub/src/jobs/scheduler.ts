@@ -192,13 +192,13 @@ export class JobScheduler {
   }
 
   /** Record a run's end; a failure is retried if the job asks for it, and told to its owner once no retry is left. */
-  private async finish(job: JobRecord, run: RunRecord, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; message: string; failedCell?: number | null; outputs: RunRecord['outputs']; imageVersion: string }): Promise<void> {
+  private async finish(job: JobRecord, run: RunRecord, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; message: string; failedCell?: number | null; outputs: RunRecord['outputs']; imageVersion: string; reads?: RunRecord['reads'] }): Promise<void> {
     const { store } = this.options;
     let message = outcome.message;
     const retry = outcome.status === 'failed' && run.attempt <= job.retries;
     const delay = job.retryBackoffSeconds * 1000 * 2 ** (run.attempt - 1);
     if (retry) message += ` Retrying in ${Math.round(delay / 1000)} s (attempt ${run.attempt + 1} of ${job.retries + 1}).`;
-    const recorded = await store.finish(run.id, { status: outcome.status, message, failedCell: outcome.failedCell ?? null, outputs: outcome.outputs, imageVersion: outcome.imageVersion }, this.now());
+    const recorded = await store.finish(run.id, { status: outcome.status, message, failedCell: outcome.failedCell ?? null, outputs: outcome.outputs, imageVersion: outcome.imageVersion, ...(outcome.reads ? { reads: outcome.reads } : {}) }, this.now());
     if (!recorded) return;
     log.info('job run ended', { job: `${job.team}/${job.name}`, run: run.id, status: outcome.status });
     if (retry) {

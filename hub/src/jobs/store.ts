@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../core/db/database.js';
 import type { JobRunsTable, JobsTable, NotificationsTable, RunStatus, RunTrigger } from './tables.js';
 import type { Parameters } from './parameters.js';
+import type { Scoring } from './scoring.js';
 
 export interface JobRecord {
   id: number;
@@ -23,6 +24,8 @@ export interface JobRecord {
   retries: number;
   retryBackoffSeconds: number;
   webhookUrl: string | null;
+  /** A batch-scoring job's model, input and output; null for a notebook of the owner's. */
+  scoring: Scoring | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -49,6 +52,8 @@ export interface RunRecord {
   endedAt: number | null;
   cancelRequested: boolean;
   outputs: { name: string; bytes: number }[];
+  /** Data sets (and versions) the run read through the hub. */
+  reads: { name: string; version: string }[];
 }
 
 export interface NotificationRecord {
@@ -62,7 +67,7 @@ export interface NotificationRecord {
   readAt: number | null;
 }
 
-export type NewJob = Omit<JobRecord, 'id' | 'createdAt' | 'updatedAt' | 'paused' | 'nextRunAt'> & { notebook: string; nextRunAt: number | null };
+export type NewJob = Omit<JobRecord, 'id' | 'createdAt' | 'updatedAt' | 'paused' | 'nextRunAt' | 'scoring'> & { notebook: string; nextRunAt: number | null; scoring?: Scoring | null };
 export type NewRun = Pick<RunRecord, 'jobId' | 'team' | 'owner' | 'trigger' | 'attempt' | 'dueAt' | 'parameters' | 'image' | 'size' | 'notebookSha256'> & { scheduleKey?: string; late?: boolean };
 
 const FINISHED: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -88,6 +93,7 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
     retries: r.retries,
     retryBackoffSeconds: r.retry_backoff_seconds,
     webhookUrl: r.webhook_url,
+    scoring: r.scoring ? (JSON.parse(r.scoring) as Scoring) : null,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
@@ -116,6 +122,7 @@ function toRun(r: Selectable<JobRunsTable>): RunRecord {
     endedAt: r.ended_at === null ? null : Number(r.ended_at),
     cancelRequested: Boolean(r.cancel_requested),
     outputs: JSON.parse(r.outputs) as RunRecord['outputs'],
+    reads: JSON.parse(r.reads) as RunRecord['reads'],
   };
 }
 
@@ -156,6 +163,7 @@ export class JobStore {
         retries: job.retries,
         retry_backoff_seconds: job.retryBackoffSeconds,
         webhook_url: job.webhookUrl,
+        scoring: job.scoring ? JSON.stringify(job.scoring) : null,
         created_at: now,
         updated_at: now,
       })
@@ -164,7 +172,7 @@ export class JobStore {
     return toJob(row);
   }
 
-  async updateJob(id: number, change: Partial<Omit<NewJob, 'team' | 'owner' | 'name'>> & { paused?: boolean }, now = Date.now()): Promise<JobRecord | undefined> {
+  async updateJob(id: number, change: Partial<Omit<NewJob, 'team' | 'owner' | 'name'>> & { paused?: boolean; scoring?: Scoring | null }, now = Date.now()): Promise<JobRecord | undefined> {
     const set: Partial<Record<keyof JobsTable, unknown>> = { updated_at: now };
     if (change.description !== undefined) set.description = change.description;
     if (change.notebook !== undefined) set.notebook = change.notebook;
@@ -182,6 +190,7 @@ export class JobStore {
     if (change.retries !== undefined) set.retries = change.retries;
     if (change.retryBackoffSeconds !== undefined) set.retry_backoff_seconds = change.retryBackoffSeconds;
     if (change.webhookUrl !== undefined) set.webhook_url = change.webhookUrl;
+    if (change.scoring !== undefined) set.scoring = change.scoring ? JSON.stringify(change.scoring) : null;
     const row = await this.db.updateTable('jobs').set(set as never).where('id', '=', id).returningAll().executeTakeFirst();
     return row ? toJob(row) : undefined;
   }
@@ -253,6 +262,7 @@ export class JobStore {
           ended_at: null,
           cancel_requested: 0,
           outputs: '[]',
+          reads: '[]',
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -312,8 +322,9 @@ export class JobStore {
   }
 
   /** Ends a run that is still queued or running; false when it had ended already. */
-  async finish(id: number, end: { status: RunStatus; message: string; failedCell?: number | null; outputs?: RunRecord['outputs']; imageVersion?: string }, now = Date.now()): Promise<boolean> {
+  async finish(id: number, end: { status: RunStatus; message: string; failedCell?: number | null; outputs?: RunRecord['outputs']; imageVersion?: string; reads?: RunRecord['reads'] }, now = Date.now()): Promise<boolean> {
     const set: Partial<Record<keyof JobRunsTable, unknown>> = { status: end.status, message: end.message, ended_at: now };
+    if (end.reads !== undefined) set.reads = JSON.stringify(end.reads);
     if (end.failedCell !== undefined) set.failed_cell = end.failedCell;
     if (end.outputs !== undefined) set.outputs = JSON.stringify(end.outputs);
     if (end.imageVersion !== undefined) set.image_version = end.imageVersion;

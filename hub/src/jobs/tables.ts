@@ -34,6 +34,8 @@ export interface JobsTable {
   retry_backoff_seconds: number;
   /** Called with a JSON body when a run fails (its last attempt). */
   webhook_url: string | null;
+  /** JSON: a batch-scoring job's model, input and output (jobs/scoring.ts), or null. */
+  scoring: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -70,6 +72,8 @@ export interface JobRunsTable {
   cancel_requested: number;
   /** JSON: [{ name, bytes }] under outputs/. */
   outputs: string;
+  /** JSON: [{ name, version }] of the data sets the run read through the hub (from the audit log). */
+  reads: string;
 }
 
 export interface NotificationsTable {
@@ -118,6 +122,7 @@ export function jobsMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('retries', 'integer', (c) => c.notNull())
         .addColumn('retry_backoff_seconds', 'integer', (c) => c.notNull())
         .addColumn('webhook_url', 'varchar(2000)')
+        .addColumn('scoring', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('jobs_team_name', ['team', 'name'])
@@ -147,6 +152,7 @@ export function jobsMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('ended_at', 'bigint')
         .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('outputs', 'text', (c) => c.notNull())
+        .addColumn('reads', 'text', (c) => c.notNull().defaultTo('[]'))
         .execute();
       await db.schema.createIndex('job_runs_job').on('job_runs').columns(['job_id', 'id']).execute();
       await db.schema.createIndex('job_runs_status').on('job_runs').columns(['status', 'team']).execute();

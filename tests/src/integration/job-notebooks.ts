@@ -1,4 +1,13 @@
 /** Notebooks for the notebook-jobs tests: what a data scientist would schedule. */
+import { call, waitFor } from './helpers.js';
+
+/** Wait until run `id` of a job (`team/name`) has ended; returns it. */
+export async function runEnded(url: string, token: string, job: string, id: number, timeoutMs = 300_000): Promise<any> {
+  return waitFor(`run ${id} of ${job} to end`, async () => {
+    const r = await call(url, 'GET', `/hub/api/jobs/${job}/runs/${id}`, { token });
+    return ['succeeded', 'failed', 'cancelled'].includes(r.json?.status) ? r.json : undefined;
+  }, timeoutMs, 250);
+}
 
 export function code(source: string, tags: string[] = []) {
   return { cell_type: 'code', execution_count: null, metadata: tags.length ? { tags } : {}, outputs: [], source };

@@ -5,17 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
-import { BROKEN, READS_SALES, REPORT, SLEEPER } from './job-notebooks.js';
+import { BROKEN, READS_SALES, REPORT, runEnded, SLEEPER } from './job-notebooks.js';
 
 const RUNS = { timeout: 10 * 60_000 };
-
-/** Wait until run `id` of a job has ended; returns it. */
-export async function runEnded(url: string, token: string, job: string, id: number, timeoutMs = 300_000): Promise<any> {
-  return waitFor(`run ${id} of ${job} to end`, async () => {
-    const r = await call(url, 'GET', `/hub/api/jobs/${job}/runs/${id}`, { token });
-    return ['succeeded', 'failed', 'cancelled'].includes(r.json?.status) ? r.json : undefined;
-  }, timeoutMs, 250);
-}
 
 describe('notebook jobs: run now, parameters, outputs, failures, cancel, who sees what', () => {
   let t: TestHub;
