@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { createSandbox, KubernetesNotebookRuns, KubernetesSpawner, loadCatalog, LocalProcessSpawner, type Catalog, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
+import { createSandbox, KubernetesNotebookRuns, KubernetesSpawner, loadCatalog, LocalProcessSpawner, type Catalog, type CatalogSize, type ModelServerBackend, type Sandbox, type Spawner } from '@atrium/spawner';
 import { mounterKind } from './data/workspace-env.js';
 import { createKubernetesSpawner } from './workspaces/kubernetes.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -158,6 +158,8 @@ function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox,
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
     python: config.spawner.python,
+    // Jobs run with their size's limits, enforced as workspaces' are.
+    ...(spawner instanceof LocalProcessSpawner ? { limits: (name: string, size: CatalogSize) => spawner.limitsFor(name, size) } : {}),
   });
 }
 

@@ -2,7 +2,7 @@ import { administersSomeTeam } from '../core/authorization.js';
 import type { HubDeps } from '../deps.js';
 import type { Router } from 'express';
 import type { RequestIdentity } from '../identity/identity.js';
-import { CLASSIFICATIONS, DATASET_NAME, type Classification, maskRuleOf } from './model.js';
+import { CLASSIFICATIONS, DATASET_NAME, type Classification, maskRuleOf, type VersionLineage } from './model.js';
 import { formatBytes } from '../core/format.js';
 import { type DatasetView, subjectOf } from './service.js';
 import { ApiError } from '../core/errors.js';
@@ -281,7 +281,7 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
                 <h2 class="spaced-top">Versions</h2>
                 ${versions.length === 0
                   ? html`<div class="empty">No versions yet: upload the file below, or with <code>curl -X PUT -H "Authorization: token …" -H "Content-Type: ${d.format === 'csv' ? 'text/csv' : 'application/vnd.apache.parquet'}" --data-binary @file /hub/api/datasets/${d.name}/data</code></div>`
-                  : html`<table><thead><tr><th>Version</th><th>Size</th><th>Rows</th><th>By</th><th>When</th></tr></thead><tbody>${versions.map((x) => html`<tr><td>v${x.version}</td><td>${formatBytes(x.size)}</td><td>${x.rows ?? '—'}</td><td>${x.createdBy}</td><td>${stamp(x.createdAt)}</td></tr>`)}</tbody></table>`}
+                  : html`<table><thead><tr><th>Version</th><th>Size</th><th>Rows</th><th>By</th><th>When</th><th>Made from</th></tr></thead><tbody>${versions.map((x) => html`<tr data-version="${x.version}"><td>v${x.version}</td><td>${formatBytes(x.size)}</td><td>${x.rows ?? '—'}</td><td>${x.createdBy}</td><td>${stamp(x.createdAt)}</td><td class="lineage">${lineageCell(x.lineage)}</td></tr>`)}</tbody></table>`}
               </section>`
             : ''}
           ${v.canManage ? manageSection(d, data) : ''}`,
@@ -294,4 +294,17 @@ export function registerDatasetPages(router: Router, { data }: HubDeps): void {
 /** A changed value for people: words as they are, anything else as compact JSON. */
 function shown(value: unknown): string {
   return typeof value === 'string' ? value : value === null || value === undefined ? 'none' : JSON.stringify(value);
+}
+
+/**
+ * Where a version came from, for versions the platform made: the batch-scoring
+ * run, the model version and the input versions, each a link to its page
+ * (which shows it only to those who may see it). Uploads say so.
+ */
+function lineageCell(lineage: VersionLineage | null) {
+  if (!lineage) return html`<span class="hint">uploaded</span>`;
+  const [team, job] = lineage.job.name.split('/');
+  return html`<a href="/hub/models/${lineage.model.name}">${lineage.model.name} v${lineage.model.version}</a> (${lineage.model.alias}) on
+    ${lineage.inputs.map((i, n) => html`${n > 0 ? ', ' : ''}<a href="/hub/datasets/${i.name}">${i.name} v${i.version}</a>`)}
+    <br><span class="hint">batch scoring, <a href="/hub/jobs/${team}/${job}/runs/${lineage.job.run}">run ${lineage.job.run} of ${lineage.job.name}</a></span>`;
 }

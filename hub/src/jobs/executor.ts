@@ -109,10 +109,12 @@ export class RunExecutor {
           version: run.id,
           image,
           bundleDir: bundle,
-          env: { ...credential.env, ...this.options.marker, ATRIUM_JOB: `${job.team}/${job.name}`, ATRIUM_JOB_RUN: String(run.id) },
+          // Pods reach the hub through its Service, not the address code on this machine uses.
+          env: { ...credential.env, ...(this.options.place.hubUrl ? { ATRIUM_HUB_URL: this.options.place.hubUrl } : {}), ...this.options.marker, ATRIUM_JOB: `${job.team}/${job.name}`, ATRIUM_JOB_RUN: String(run.id) },
           deadline,
           runAs: { identity: `user:${run.owner}`, loginName: run.owner },
           label: `job-${run.id}`,
+          ...(this.options.catalog.findSize(run.size) ? { size: this.options.catalog.findSize(run.size)! } : {}),
         });
       } catch (err) {
         return fail(err instanceof RerunUnavailable ? err.message : `The run could not start: ${(err as Error).message}`);

@@ -155,12 +155,20 @@ export class HeadlessJupyter extends JupyterServer {
    * Start `jupyter server` from `envPath` in `launch` (its home, seen from
    * inside, is the server's root); `hostDir` is that home on the host.
    */
-  static async start(envPath: string, launch: SandboxLaunch, hostDir: string, extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<HeadlessJupyter> {
+  static async start(
+    envPath: string,
+    launch: SandboxLaunch,
+    hostDir: string,
+    extraEnv: Record<string, string> = {},
+    timeoutMs = 60_000,
+    /** Puts the command under limits (a size's cgroups or ulimit) before it runs. */
+    wrap: (argv: string[]) => string[] = (argv) => argv,
+  ): Promise<HeadlessJupyter> {
     const port = await freePort();
     const token = randomBytes(24).toString('hex');
     const rootDir = launch.home;
     const jupyterDir = `${rootDir}/.jupyter-runtime`;
-    const argv = [
+    const argv = wrap([
       ...launch.prefix,
       ...jupyterServerCommand(`${envPath}/bin/python`),
       '--ServerApp.ip=127.0.0.1',
@@ -170,7 +178,7 @@ export class HeadlessJupyter extends JupyterServer {
       // Only without a sandbox can the server be the hub's own (root) user.
       ...(launch.isolated ? [] : ['--ServerApp.allow_root=True']),
       `--ServerApp.root_dir=${rootDir}`,
-    ];
+    ]);
     const child = spawn(
       argv[0]!,
       argv.slice(1),

@@ -53,7 +53,7 @@ export class PodRerunPlace implements RerunPlace {
 
   async start(launch: RerunLaunch): Promise<RerunServer> {
     await this.cleaned;
-    const sizeName = this.options.size ?? launch.image.defaultSize;
+    const sizeName = launch.size?.name ?? this.options.size ?? launch.image.defaultSize;
     const size = this.catalog.findSize(sizeName);
     if (!size) {
       throw new RerunUnavailable(`Re-runs use the size "${sizeName}", which is not in the image catalog; a platform admin sets models.reproducibility.size to one of: ${this.catalog.sizes.map((s) => s.name).join(', ')}.`);

@@ -7,7 +7,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentManager, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
+import { EnvironmentManager, removeCgroups, wrapCommand, type AppliedLimits, type CatalogSize, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import { HeadlessJupyter } from './kernel.js';
 import { RerunUnavailable, type RerunLaunch, type RerunPlace, type RerunServer } from './runner.js';
 
@@ -17,7 +17,16 @@ export class SandboxRerunPlace implements RerunPlace {
   readonly concurrency = 1;
   private readonly envs: EnvironmentManager;
 
-  constructor(private readonly options: { stateDir: string; envsDir: string; python: string; sandbox: Sandbox }) {
+  constructor(
+    private readonly options: {
+      stateDir: string;
+      envsDir: string;
+      python: string;
+      sandbox: Sandbox;
+      /** The limits of a size (the local spawner's cgroups or ulimit), for runs that name one (jobs); re-runs name none. */
+      limits?: (name: string, size: CatalogSize) => Promise<AppliedLimits>;
+    },
+  ) {
     this.kind = options.sandbox.kind;
     this.envs = new EnvironmentManager({ envsDir: options.envsDir, logsDir: path.join(options.stateDir, 'logs'), python: options.python });
   }
@@ -44,13 +53,32 @@ export class SandboxRerunPlace implements RerunPlace {
       } catch (err) {
         throw new RerunUnavailable(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
       }
-      const server = await HeadlessJupyter.start(envPath, sandboxed, workDir, launch.env);
+      let limits: AppliedLimits | undefined;
+      if (launch.size && this.options.limits) {
+        try {
+          limits = await this.options.limits(path.basename(workDir), launch.size);
+        } catch (err) {
+          throw new RerunUnavailable(`The ${launch.size.displayName} size cannot be enforced: ${(err as Error).message}`);
+        }
+      }
+      const release = async () => {
+        if (limits) await removeCgroups(limits.cgroups).catch(() => undefined);
+      };
+      let server: HeadlessJupyter;
+      try {
+        server = await HeadlessJupyter.start(envPath, sandboxed, workDir, launch.env, 60_000, limits ? (argv) => wrapCommand(limits!, argv) : undefined);
+      } catch (err) {
+        await release();
+        throw err;
+      }
       return {
         server,
         log: () => server.log(),
-        stoppedReason: async () => undefined,
+        // A kernel that died with the memory limit in place most likely reached it.
+        stoppedReason: async () => (limits?.memory === 'cgroup' && launch.size ? `it probably used more than the ${launch.size.displayName} size's ${launch.size.memoryMiB} MiB of memory; pick a larger size` : undefined),
         stop: async () => {
           server.stop();
+          await release();
           removeWorkDir();
         },
       };

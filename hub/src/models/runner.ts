@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Catalog, CatalogImage } from '@atrium/spawner';
+import type { Catalog, CatalogImage, CatalogSize } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
 import type { DatasetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
@@ -93,6 +93,8 @@ export interface RerunLaunch {
   runAs?: { identity: string; loginName: string };
   /** Names the scratch folder or pod (default `<team>-<model>-<version>`). */
   label?: string;
+  /** The size to run with (a job's); default: the place's own choice for re-runs. */
+  size?: CatalogSize;
 }
 
 export interface RerunServer {

@@ -36,6 +36,7 @@ import {
   type WarmPoolSpec,
   type WarmPoolStatus,
   type WorkspaceImage,
+  type WorkspaceSize,
 } from '../spawner.js';
 import { jupyterLabArgs, jupyterLabCommand } from '../jupyterlab.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
@@ -228,6 +229,16 @@ export class LocalProcessSpawner implements Spawner {
 
   homeDir(user: string): string {
     return path.join(this.stateDir, 'homes', user);
+  }
+
+  /**
+   * The limits of a size for other processes this hub starts with user code
+   * (a notebook job's run), enforced the way workspaces' are; `name` names
+   * its cgroup. Wrap the command with `wrapCommand`, and remove the
+   * cgroups with `removeCgroups` when the process is gone.
+   */
+  limitsFor(name: string, size: Pick<WorkspaceSize, 'memoryMiB' | 'cpu'>): Promise<AppliedLimits> {
+    return applyLimits({ mode: this.memoryEnforcement, support: this.detectCgroups(), parent: this.cgroupParent, name, size, addressSpaceFactor: this.addressSpaceFactor });
   }
 
   logFile(user: string, workspace: string): string {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import { call, createUser, startTestHub, startWorkspace, type TestHub, waitFor } from './helpers.js';
-import { BROKEN, READS_SALES, REPORT, runEnded, SLEEPER } from './job-notebooks.js';
+import { BROKEN, code, jobNotebook, READS_SALES, REPORT, runEnded, SLEEPER } from './job-notebooks.js';
 
 const RUNS = { timeout: 10 * 60_000 };
 
@@ -145,6 +145,17 @@ describe('notebook jobs: run now, parameters, outputs, failures, cancel, who see
     assert.match(hooks[0]!.body.url, new RegExp(`/hub/jobs/sales-finance/broken/runs/${retry.id}$`));
     await call(t.url, 'POST', '/hub/api/notifications/read', { token: bob });
     assert.equal((await call(t.url, 'GET', '/hub/api/notifications', { token: bob })).json.unread, 0);
+  });
+
+  it('runs with its size’s memory limit, as a workspace does, and says so when a cell needs more', RUNS, async () => {
+    const hungry = jobNotebook([code('print("starting")'), code('blob = bytearray(5 * 1024 ** 3)  # 5 GiB, more than Small’s 2 GiB')]);
+    const created = await call(t.url, 'POST', '/hub/api/jobs/sales-finance', { token: bob, body: { name: 'hungry', notebook: hungry, image: 'minimal', size: 'small', runNow: true } });
+    assert.equal(created.status, 201, created.text);
+    const run = await runEnded(t.url, bob, 'sales-finance/hungry', created.json.runs[0].id);
+    assert.equal(run.status, 'failed');
+    assert.equal(run.failedCell, 2);
+    // cgroups kill the kernel at 2 GiB; the ulimit fallback makes the allocation fail.
+    assert.match(run.message, /Cell 2 failed: (.*more than the Small size's 2048 MiB of memory|MemoryError)/);
   });
 
   it('cancels a running run: the cell is interrupted and the run ends as cancelled', RUNS, async () => {
