@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,8 @@ import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
 import { type CliHub, cliHub, freePort } from './cli-hub.js';
 import { startHaproxy } from './haproxy.js';
 import { printedBy } from './kernels.js';
+import { REPORT, runEnded, SLEEPER } from './job-notebooks.js';
+import { processesWithEnv } from '@atrium/spawner';
 import { irisNotebook, publishBody } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
 import { call, repoRoot, sharedEnvironmentsDir, waitFor } from './helpers.js';
@@ -362,5 +364,33 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
       if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(status, 401, 'refused by the replica that did not revoke it, within a second (its cache alone would keep it 10 s)');
+  });
+  test('notebook jobs: a run on a replica killed with -9 ends failed on the other, once, and its processes are stopped; the run’s files are read through either replica', async () => {
+    const created = await call(a.base, 'POST', '/hub/api/jobs/sales-finance', { token, body: { name: 'replica-run', notebook: SLEEPER(600), image: 'minimal', runNow: true } });
+    assert.equal(created.status, 201, created.text);
+    const id: number = created.json.runs[0].id;
+    await waitFor('the sleeping cell', async () => /Running cell 2/.test((await call(b.base, 'GET', `/hub/api/jobs/sales-finance/replica-run/runs/${id}`, { token })).json.message), 180_000, 250);
+    // Whichever replica runs it holds its lease.
+    const database = readFileSync(configFile, 'utf8').match(/database: (".*")/)![1]!;
+    const client = new pg.Client({ connectionString: JSON.parse(database) });
+    await client.connect();
+    const holder = (await client.query<{ holder: string }>('select holder from leases where name = $1', [`jobrun:${id}`])).rows[0]!.holder;
+    await client.end();
+    const [running, other] = Number(holder.split(':')[1]) === a.pid() ? [a, b] : [b, a];
+    await running.kill();
+    const ended = await waitFor('the run to end on the other replica', async () => {
+      const r = await call(other.base, 'GET', `/hub/api/jobs/sales-finance/replica-run/runs/${id}`, { token });
+      return r.json.status !== 'running' ? r.json : undefined;
+    }, 30_000, 250);
+    assert.equal(ended.status, 'failed');
+    assert.match(ended.message, /The hub stopped while this run was running/);
+    await waitFor('the run’s kernel to be stopped', async () => processesWithEnv('ATRIUM_JOB_RUN', String(id)).length === 0, 30_000, 200);
+    await running.start();
+    assert.equal((await call(running.base, 'GET', '/hub/api/jobs/sales-finance/replica-run', { token })).json.runs.length, 1, 'not started again');
+    // A run that finishes on one replica is read whole through the other (the state folder is shared).
+    const quick = await call(a.base, 'POST', '/hub/api/jobs/sales-finance', { token, body: { name: 'replica-report', notebook: REPORT, image: 'minimal', runNow: true } });
+    const done = await runEnded(b.base, token, 'sales-finance/replica-report', quick.json.runs[0].id);
+    assert.equal(done.status, 'succeeded', done.message);
+    for (const hub of [a, b]) assert.equal((await call(hub.base, 'GET', `/hub/api/jobs/sales-finance/replica-report/runs/${done.id}/output?name=report.csv`, { token })).status, 200);
   });
 });
