@@ -325,6 +325,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     next();
   });
   apiRouter.post('/models/:team/:model/versions', express.json({ limit: `${config.models.maxPublishMiB}mb` }));
+  // A job carries its notebook, which may be larger than other requests (outputs are dropped from the snapshot).
+  const jobJson = express.json({ limit: `${config.jobs.maxNotebookMiB}mb` });
+  apiRouter.post('/jobs/:team', (req, res, next) => (res.locals.identity ? jobJson(req, res, next) : next()));
+  apiRouter.patch('/jobs/:team/:job', (req, res, next) => (res.locals.identity ? jobJson(req, res, next) : next()));
   // Anonymous callers reach only a few public endpoints, none of which needs a large body.
   const smallJson = express.json({ limit: '16kb' });
   const json = express.json({ limit: '1mb' });

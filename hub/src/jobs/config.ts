@@ -18,6 +18,8 @@ export const jobsConfigSchema = z
     /** Finished runs (their executed notebook, outputs and log) are deleted after this many days, keeping each job's latest `keepRuns`. */
     retentionDays: z.number().int().min(1).max(3650).default(30),
     keepRuns: z.number().int().min(1).max(10_000).default(20),
+    /** Largest request that creates or changes a job (its notebook, outputs included as sent; they are dropped from the snapshot). */
+    maxNotebookMiB: z.number().positive().max(512).default(16),
     /** A run's files under outputs/ together, at most; a run writing more fails with that reason. */
     maxOutputMiB: z.number().int().min(1).max(100_000).default(512),
     /** Failure webhooks: how long the hub waits for an answer. */

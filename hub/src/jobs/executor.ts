@@ -16,11 +16,13 @@ import { notebookSchema, text, type Notebook } from '../models/notebook.js';
 import { RerunUnavailable, type RerunPlace, type RerunServer } from '../models/runner.js';
 import type { JobsConfig } from './config.js';
 import { withParameters } from './parameters.js';
-import { PREDICTIONS, type BatchScoring, type ScoringContext } from './scoring.js';
+import type { BatchScoring, ScoringContext } from './scoring.js';
+import { PREDICTIONS } from './scoring-settings.js';
 import type { JobRecord, RunRecord } from './store.js';
 
 export interface RunOutcome {
   status: 'succeeded' | 'failed' | 'cancelled';
+  /** For a cancelled run, when it happened ("while cell 2 was running"); the scheduler says who. */
   message: string;
   failedCell?: number | null;
   outputs: { name: string; bytes: number }[];
@@ -119,7 +121,7 @@ export class RunExecutor {
       } catch (err) {
         return fail(err instanceof RerunUnavailable ? err.message : `The run could not start: ${(err as Error).message}`);
       }
-      if (cancelled.aborted) return { ...fail('Cancelled before it started.'), status: 'cancelled' };
+      if (cancelled.aborted) return { ...fail('while its kernel was starting, before its first cell ran'), status: 'cancelled' };
       kernel = await server.server.startKernel();
       const outcome = await this.cells(notebook, kernel, deadline, job.timeoutSeconds, cancelled, progress, log, server);
       writeFileSync(path.join(dir, EXECUTED), JSON.stringify(notebook, null, 1));
@@ -169,11 +171,11 @@ export class RunExecutor {
       const n = i + 1;
       const left = deadline - Date.now();
       if (left <= 0) return { status: 'failed', message: `The run took longer than its timeout of ${minutes(timeoutSeconds)} (stopped before cell ${n}).`, failedCell: n };
-      if (cancelled.aborted) return { status: 'cancelled', message: `Cancelled before cell ${n}.` };
+      if (cancelled.aborted) return { status: 'cancelled', message: `after ${done} of ${total} code cells, before cell ${n}` };
       progress(`Running cell ${n} (${done + 1} of ${total} code cells).`);
       const started = Date.now();
       const result = await raceCancel(kernel.execute(text(cell.source), left), cancelled, () => void kernel.interrupt());
-      if (result === 'cancelled') return { status: 'cancelled', message: `Cancelled while cell ${n} was running.`, failedCell: null };
+      if (result === 'cancelled') return { status: 'cancelled', message: `while cell ${n} was running`, failedCell: null };
       cell.outputs = result.outputs as KernelOutput[] as never;
       (cell as { execution_count?: number | null }).execution_count = result.executionCount;
       log(`cell ${n}: ${result.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,4 +1,5 @@
 import type { HubFeature } from '../feature.js';
+import { registerJobPages } from './pages.js';
 import { registerJobRoutes } from './routes.js';
 
 export * from './create.js';
@@ -7,6 +8,7 @@ export * from './create.js';
 export const jobsFeature: HubFeature = {
   name: 'jobs',
   routes: registerJobRoutes,
+  pages: registerJobPages,
   start: ({ jobs }) => jobs.scheduler.start(),
   close: ({ jobs }) => jobs.close(),
 };

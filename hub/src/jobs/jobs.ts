@@ -8,7 +8,8 @@ import { cleanSnapshot, parameterNameProblem, type Parameters } from './paramete
 import { Schedule } from './schedule.js';
 import type { JobScheduler } from './scheduler.js';
 import type { RunNotifier } from './notify.js';
-import type { BatchScoring, Scoring } from './scoring.js';
+import type { BatchScoring } from './scoring.js';
+import type { Scoring } from './scoring-settings.js';
 import { isDuplicate, type JobRecord, type JobStore, type RunRecord } from './store.js';
 
 export interface JobInput {

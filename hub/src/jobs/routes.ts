@@ -9,7 +9,7 @@ import type { HubDeps } from '../deps.js';
 import { notebookSchema } from '../models/notebook.js';
 import { EXECUTED, LOG, OUTPUTS, removeRunFiles, runDir } from './executor.js';
 import { declaredParameters } from './parameters.js';
-import { scoringSchema } from './scoring.js';
+import { scoringSchema } from './scoring-settings.js';
 import { localTime, Schedule } from './schedule.js';
 import type { JobRecord, RunRecord } from './store.js';
 

@@ -12,7 +12,7 @@ test('a nightly 02:30 job in Berlin runs once every night across both DST change
   const s = parse('30 2 * * *', 'Europe/Berlin');
   // Spring forward: 2026-03-29 02:00 → 03:00; 02:30 does not exist that night.
   const spring = s.upcoming(3, new Date('2026-03-28T00:00:00Z')).map((d) => localTime(d, 'Europe/Berlin'));
-  assert.deepEqual(spring, ['2026-03-28 02:30 GMT+1', '2026-03-29 03:00 GMT+2', '2026-03-30 02:30 GMT+2']);
+  assert.deepEqual(spring, ['2026-03-28 02:30 CET', '2026-03-29 03:00 CEST', '2026-03-30 02:30 CEST']);
   // Fall back: 2026-10-25 03:00 → 02:00; 02:30 happens twice, the job runs once.
   const fall = s.upcoming(3, new Date('2026-10-24T00:00:00Z'));
   assert.deepEqual(
@@ -26,6 +26,13 @@ test('a weekly 09:00 New York job keeps 09:00 local when the offset changes', ()
   const runs = s.upcoming(2, new Date('2026-03-01T00:00:00Z')).map((d) => d.toISOString());
   // EST (UTC-5) before 2026-03-08, EDT (UTC-4) after.
   assert.deepEqual(runs, ['2026-03-02T14:00:00.000Z', '2026-03-09T13:00:00.000Z']);
+});
+
+test('due times are shown in the zone with the abbreviation people there use', () => {
+  assert.equal(localTime(Date.parse('2026-07-01T04:00:00Z'), 'Europe/Berlin'), '2026-07-01 06:00 CEST');
+  assert.equal(localTime(Date.parse('2026-07-01T10:00:00Z'), 'America/New_York'), '2026-07-01 06:00 EDT');
+  assert.equal(localTime(Date.parse('2026-07-01T00:30:00Z'), 'Asia/Kolkata'), '2026-07-01 06:00 IST');
+  assert.equal(localTime(Date.parse('2026-07-01T06:00:00Z'), 'UTC'), '2026-07-01 06:00 UTC');
 });
 
 test('schedules are described in words and bad ones are refused with a sentence naming the field', () => {

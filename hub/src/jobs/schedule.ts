@@ -65,7 +65,22 @@ export function isTimeZone(name: string): boolean {
 
 /** A due time as people in the job's zone read it ("2026-03-29 03:00 CEST"). */
 export function localTime(at: Date | number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }).formatToParts(new Date(at));
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(at));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${zoneAbbreviation(at, timezone)}`;
+}
+
+/**
+ * The zone's short name people use: each locale knows the abbreviations of
+ * its own region (British English says CEST, American English EDT) and
+ * writes "GMT+2" for the rest, so the first one that is not an offset wins.
+ */
+function zoneAbbreviation(at: Date | number, timezone: string): string {
+  let fallback = '';
+  for (const locale of ['en-GB', 'en-US', 'en-AU', 'en-IN']) {
+    const name = new Intl.DateTimeFormat(locale, { timeZone: timezone, timeZoneName: 'short' }).formatToParts(new Date(at)).find((p) => p.type === 'timeZoneName')?.value ?? '';
+    if (!/^(GMT|UTC)[+-]/.test(name)) return name;
+    fallback ||= name;
+  }
+  return fallback;
 }

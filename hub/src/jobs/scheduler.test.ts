@@ -58,8 +58,8 @@ for (const target of testDatabases('atrium_jobs')) {
         for (const l of replicas) await l.stop();
         const runs = (await jobs.runs(job.id, 100)).reverse();
         const local = runs.map((r) => localTime(r.dueAt, 'Europe/Berlin'));
-        if (name === 'spring') assert.deepEqual(local, ['2026-03-28 02:30 GMT+1', '2026-03-29 03:00 GMT+2', '2026-03-30 02:30 GMT+2', '2026-03-31 02:30 GMT+2']);
-        else assert.deepEqual(local, ['2026-10-24 02:30 GMT+2', '2026-10-25 02:30 GMT+2', '2026-10-26 02:30 GMT+1', '2026-10-27 02:30 GMT+1']);
+        if (name === 'spring') assert.deepEqual(local, ['2026-03-28 02:30 CET', '2026-03-29 03:00 CEST', '2026-03-30 02:30 CEST', '2026-03-31 02:30 CEST']);
+        else assert.deepEqual(local, ['2026-10-24 02:30 CEST', '2026-10-25 02:30 CEST', '2026-10-26 02:30 CET', '2026-10-27 02:30 CET']);
         assert.ok(runs.every((r) => r.status === 'succeeded' && r.trigger === 'schedule' && !r.late), JSON.stringify(runs.map((r) => [r.status, r.trigger, r.late])));
         await jobs.deleteJob(job.id);
       }

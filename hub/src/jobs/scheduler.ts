@@ -105,7 +105,7 @@ export class JobScheduler {
   async cancel(run: RunRecord, by: string): Promise<RunRecord> {
     const { store } = this.options;
     if (run.status === 'queued' && (await store.finish(run.id, { status: 'cancelled', message: `Cancelled by ${by} before it started.` }, this.now()))) return (await store.run(run.id))!;
-    await store.requestCancel(run.id);
+    await store.requestCancel(run.id, by);
     this.active.get(run.id)?.abort();
     return (await store.run(run.id))!;
   }
@@ -174,11 +174,13 @@ export class JobScheduler {
         (err: Error) => ({ status: 'failed' as const, message: `The run stopped: ${err.message}`, outputs: [], imageVersion: '' }),
       );
       progress.cancel();
-      const cancelRequested = (await store.run(run.id).catch(() => undefined))?.cancelRequested ?? false;
+      const now = await store.run(run.id).catch(() => undefined);
+      const cancelRequested = now?.cancelRequested ?? false;
       if (this.closed && !cancelRequested && outcome.status !== 'succeeded') {
         await this.finish(job, run, { ...outcome, status: 'failed', message: 'The hub stopped while this run was running; it did not finish.' });
-      } else if (cancelRequested || outcome.status === 'cancelled') {
-        await this.finish(job, run, { ...outcome, status: 'cancelled', message: outcome.status === 'cancelled' ? outcome.message : `Cancelled. ${outcome.message}` });
+      } else if (cancelRequested && outcome.status !== 'succeeded') {
+        const when = outcome.status === 'cancelled' ? ` ${outcome.message}` : '';
+        await this.finish(job, run, { ...outcome, status: 'cancelled', message: `Cancelled by ${now?.cancelledBy ?? 'someone'}${when}.` });
       } else {
         await this.finish(job, run, outcome);
       }

@@ -15,38 +15,15 @@
  */
 import { cpSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { canAdministerTeam, mayWorkWithModelsOf, type Actor } from '../core/authorization.js';
 import { badRequest, forbidden } from '../core/errors.js';
-import { datasetName } from '../data/model.js';
 import { CLASSIFICATIONS, strictness, type Classification, type Column, type Dataset, type VersionLineage } from '../data/model.js';
 import type { DataService } from '../data/service.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { text, type Cell, type Notebook } from '../models/notebook.js';
 import { pythonLiteral } from './parameters.js';
+import { parseModelRef, PREDICTIONS, SUMMARY, type Scoring } from './scoring-settings.js';
 import type { JobRecord, RunRecord } from './store.js';
-
-const MODEL_REF = /^([a-z0-9][a-z0-9-]{0,62})\/([a-z0-9][a-z0-9-]{0,62})@(staging|production)$/;
-
-export const scoringSchema = z
-  .object({
-    model: z.string().regex(MODEL_REF, 'model must be team/model@alias, e.g. sales-finance/churn@production').describe('The promoted model: team/model@staging or @production'),
-    input: datasetName.describe('The data set to score (CSV), read as the job’s owner'),
-    idColumns: z.array(z.string().min(1).max(128)).max(10).default([]).describe('Input columns copied to the output beside each prediction (personal-data rules kept)'),
-    featureColumns: z.array(z.string().min(1).max(128)).max(500).optional().describe('Input columns handed to predict(), in order (default: all but idColumns)'),
-    output: datasetName.describe('The data set the predictions become a new version of (created on the first run)'),
-    batchSize: z.number().int().min(1).max(100_000).default(1000).describe('Rows per predict() call'),
-  })
-  .strict();
-export type Scoring = z.infer<typeof scoringSchema>;
-
-export const PREDICTIONS = 'predictions.csv';
-const SUMMARY = 'scoring-summary.json';
-
-export function parseModelRef(ref: string): { team: string; model: string; alias: 'staging' | 'production' } {
-  const m = MODEL_REF.exec(ref)!;
-  return { team: m[1]!, model: m[2]!, alias: m[3] as 'staging' | 'production' };
-}
 
 /** What a scoring run resolved when it started, for publishing at its end. */
 export interface ScoringContext {

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../core/db/database.js';
 import type { JobRunsTable, JobsTable, NotificationsTable, RunStatus, RunTrigger } from './tables.js';
 import type { Parameters } from './parameters.js';
-import type { Scoring } from './scoring.js';
+import type { Scoring } from './scoring-settings.js';
 
 export interface JobRecord {
   id: number;
@@ -51,6 +51,7 @@ export interface RunRecord {
   startedAt: number | null;
   endedAt: number | null;
   cancelRequested: boolean;
+  cancelledBy: string | null;
   outputs: { name: string; bytes: number }[];
   /** Data sets (and versions) the run read through the hub. */
   reads: { name: string; version: string }[];
@@ -121,6 +122,7 @@ function toRun(r: Selectable<JobRunsTable>): RunRecord {
     startedAt: r.started_at === null ? null : Number(r.started_at),
     endedAt: r.ended_at === null ? null : Number(r.ended_at),
     cancelRequested: Boolean(r.cancel_requested),
+    cancelledBy: r.cancelled_by,
     outputs: JSON.parse(r.outputs) as RunRecord['outputs'],
     reads: JSON.parse(r.reads) as RunRecord['reads'],
   };
@@ -261,6 +263,7 @@ export class JobStore {
           started_at: null,
           ended_at: null,
           cancel_requested: 0,
+          cancelled_by: null,
           outputs: '[]',
           reads: '[]',
         })
@@ -332,8 +335,8 @@ export class JobStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async requestCancel(id: number): Promise<void> {
-    await this.db.updateTable('job_runs').set({ cancel_requested: 1 }).where('id', '=', id).execute();
+  async requestCancel(id: number, by: string): Promise<void> {
+    await this.db.updateTable('job_runs').set({ cancel_requested: 1, cancelled_by: by }).where('id', '=', id).where('cancel_requested', '=', 0).execute();
   }
 
   /** Runs going on per team (running), for the per-team limit. */
@@ -374,7 +377,10 @@ export class JobStore {
     return Number(r?.n ?? 0);
   }
 
-  async markRead(user: string, now = Date.now()): Promise<void> {
-    await this.db.updateTable('notifications').set({ read_at: now }).where('user_name', '=', user).where('read_at', 'is', null).execute();
+  /** Mark a person's notifications read: all of them, or those pointing to `link`. */
+  async markRead(user: string, now = Date.now(), link?: string): Promise<void> {
+    let q = this.db.updateTable('notifications').set({ read_at: now }).where('user_name', '=', user).where('read_at', 'is', null);
+    if (link) q = q.where('link', '=', link);
+    await q.execute();
   }
 }

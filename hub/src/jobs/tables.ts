@@ -70,6 +70,8 @@ export interface JobRunsTable {
   started_at: number | null;
   ended_at: number | null;
   cancel_requested: number;
+  /** Who asked to cancel it, for its message. */
+  cancelled_by: string | null;
   /** JSON: [{ name, bytes }] under outputs/. */
   outputs: string;
   /** JSON: [{ name, version }] of the data sets the run read through the hub (from the audit log). */
@@ -151,6 +153,7 @@ export function jobsMigration(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('started_at', 'bigint')
         .addColumn('ended_at', 'bigint')
         .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cancelled_by', 'varchar(64)')
         .addColumn('outputs', 'text', (c) => c.notNull())
         .addColumn('reads', 'text', (c) => c.notNull().defaultTo('[]'))
         .execute();

@@ -133,6 +133,8 @@ describe('every page in the browser', () => {
       ['/hub/models', 'models'],
       ['/hub/models/sales-finance/iris', 'model'],
       ['/hub/models/approvals', 'model-approvals'],
+      ['/hub/jobs', 'jobs'],
+      ['/hub/notifications', 'notifications'],
       ['/hub/serving', 'serving'],
       ['/hub/logout', 'logout-confirm'],
     ];
