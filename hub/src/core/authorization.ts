@@ -159,8 +159,9 @@ export function maySeeRunResults(actor: Actor, job: { owner: string }): boolean 
  * - `workspace-token`: code in a workspace, with its server's own token (the
  *   data API's reads and mounts only: a notebook must not approve anything
  *   in its user's name);
- * - `rerun-token`: a clean re-run of a published notebook, or a model server
- *   starting, reading data as the version's author;
+ * - `rerun-token`: a clean re-run of a published notebook, a model server
+ *   starting, or a notebook job's run, reading data as the version's author
+ *   (the job's owner);
  * - `model-token`: an API token scoped to one model, for its predict URLs
  *   (hub/src/serving/predict-route.ts); the rest of the hub treats it as no
  *   credential at all, so a leaked serving token opens nothing else.
@@ -180,7 +181,7 @@ export function credentialOf(identity: RequestIdentity): Credential {
 
 export const WORKSPACE_TOKEN_REFUSAL =
   'Code in a workspace may only read data you have access to and manage your mounts. Ask for access, approve, grant, revoke or change a dataset from the hub’s Data page or the Datasets panel, or with a personal API token.';
-const RERUN_REFUSAL = 'A re-run of a published notebook may only read data its author may read.';
+const RERUN_REFUSAL = 'A notebook run (the re-run of a published notebook, or a job’s run) may only read data its author or owner may read.';
 
 function refuseCredential(credential: Credential, accepted: readonly Credential[]): ApiError {
   switch (credential) {
@@ -200,7 +201,7 @@ function credentialWords(credential: Credential): string {
     session: 'a browser session',
     'personal-token': 'a personal API token',
     'workspace-token': "code in a workspace with its server's own token (X-Atrium-Workspace)",
-    'rerun-token': 'a notebook re-run reading as its author',
+    'rerun-token': 'a notebook run (a re-run or a job’s run) reading as its author or owner',
     'model-token': 'a token scoped to the model',
   }[credential];
 }
