@@ -135,18 +135,18 @@ export class Jobs {
     const paused = change.paused ?? job.paused;
     const scheduleChanged = merged.schedule !== job.schedule || merged.timezone !== job.timezone || paused !== job.paused;
     if (change.notebook && change.scoring) throw badRequest('Send either a notebook or scoring settings, not both.', 'notebook');
-    // A scoring job's notebook follows its scoring settings; a notebook job's is replaced only when a new one is sent.
-    const scoring = change.scoring === undefined ? job.scoring : change.scoring;
-    const regenerate = change.notebook !== undefined || (scoring !== null && change.scoring !== undefined) || (job.scoring !== null && change.scoring === null);
     if (job.scoring && change.scoring === null && !change.notebook) throw badRequest('To turn a batch-scoring job into a notebook job, send the notebook to run.', 'notebook');
-    const snapshot = regenerate ? JSON.stringify(cleanSnapshot(await this.notebookFor(actor, job.team, { ...(change.notebook ? { notebook: change.notebook } : {}), scoring: change.notebook ? null : scoring }))) : undefined;
+    // A new notebook, or new scoring settings (whose notebook Atrium writes), replace the snapshot; anything else keeps it.
+    const regenerate = change.notebook !== undefined || (change.scoring !== undefined && change.scoring !== null);
+    const scoring = change.notebook ? null : (change.scoring ?? job.scoring);
+    const snapshot = regenerate ? JSON.stringify(cleanSnapshot(await this.notebookFor(actor, job.team, change.notebook ? { notebook: change.notebook } : { scoring }))) : undefined;
     const updated = await this.store.updateJob(
       job.id,
       {
         ...(change.description !== undefined ? { description: change.description } : {}),
         ...(snapshot ? { notebook: snapshot, notebookSha256: sha256(snapshot), snapshotAt: now, ...(change.notebookPath ? { notebookPath: change.notebookPath } : {}) } : {}),
         ...merged,
-        ...(change.scoring !== undefined || (change.notebook && job.scoring) ? { scoring: change.notebook ? null : scoring } : {}),
+        ...(regenerate ? { scoring } : {}),
         paused,
         // A paused job is not due; resuming it schedules from now, never catching up what it skipped.
         ...(scheduleChanged ? { nextRunAt: merged.schedule && !paused ? this.nextRun(merged.schedule, merged.timezone, now) : null } : {}),

@@ -126,11 +126,12 @@ export class JobScheduler {
       const schedule = job.schedule ? Schedule.parse(job.schedule, job.timezone) : undefined;
       // Missed due times (no hub was up) collapse into this one run, marked late; the next is computed from now.
       const next = schedule instanceof Schedule ? (schedule.next(new Date(Math.max(now, due)))?.getTime() ?? null) : null;
-      if (!(await store.advance(job.id, due, next))) continue;
+      // The run first (its key makes a second insert a no-op), then the due time: a hub that dies in between queues nothing twice and loses nothing.
       await store.queueRun(
         { jobId: job.id, team: job.team, owner: job.owner, trigger: 'schedule', attempt: 1, dueAt: due, parameters: job.parameters, image: job.image, size: job.size, notebookSha256: job.notebookSha256, scheduleKey: `${job.id}@${due}`, late: now - due > LATE_MS },
         now,
       );
+      await store.advance(job.id, due, next);
     }
   }
 
@@ -184,12 +185,14 @@ export class JobScheduler {
       } else {
         await this.finish(job, run, outcome);
       }
-    })().finally(async () => {
-      this.active.delete(run.id);
-      this.executing.delete(work);
-      await this.options.leases.release(`jobrun:${run.id}`);
-      void this.tick();
-    });
+    })()
+      .catch((err: Error) => log.warn('could not record the end of a job run', { job: `${job.team}/${job.name}`, run: run.id, reason: err.message }))
+      .finally(async () => {
+        this.active.delete(run.id);
+        this.executing.delete(work);
+        await this.options.leases.release(`jobrun:${run.id}`);
+        void this.tick();
+      });
     this.executing.add(work);
   }
 

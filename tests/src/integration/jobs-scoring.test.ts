@@ -93,7 +93,12 @@ describe('batch scoring: a promoted model over a data set, published as a govern
     assert.equal(lines[0], 'email,prediction');
     for (const line of lines.slice(1)) assert.match(line, /^h_[0-9a-f]{16},[012]$/);
 
-    // A second run writes v2, with its own lineage.
+    // Its owner changes the settings (the notebook is written again); a second run writes v2, with its own lineage.
+    assert.equal((await call(t.url, 'PATCH', '/hub/api/jobs/sales-finance/species', { token: bob, body: { scoring: { ...scoring, batchSize: 2 } } })).status, 403);
+    const changed = await call(t.url, 'PATCH', '/hub/api/jobs/sales-finance/species', { token: alice, body: { scoring: { ...scoring, batchSize: 2 } } });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal(changed.json.scoring.batchSize, 2);
+    assert.notEqual(changed.json.notebookSha256, created.json.notebookSha256, 'the generated notebook follows the settings');
     const again = await call(t.url, 'POST', '/hub/api/jobs/sales-finance/species/runs', { token: alice, body: {} });
     const second = await runEnded(t.url, alice, 'sales-finance/species', again.json.id, 900_000);
     assert.equal(second.status, 'succeeded', second.message);
