@@ -42,7 +42,7 @@ import { createJobs } from './jobs/create.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
-import { alone, Leases } from './core/db/leases.js';
+import { alone, Leases, type ReplicaLeases } from './core/db/leases.js';
 import { noReplicas, PgReplicaChannel } from './core/db/notifications.js';
 import { warmPoolSpecs } from './workspaces/warm-pools.js';
 
@@ -132,7 +132,7 @@ async function createLocalSandbox(config: HubConfig): Promise<Sandbox> {
  * namespace on Kubernetes (never the hub's container), the sandbox on this
  * machine otherwise.
  */
-function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox, catalog: Catalog): RerunPlace {
+function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox, catalog: Catalog, leases: ReplicaLeases): RerunPlace {
   if (spawner instanceof KubernetesSpawner) {
     const kubernetesLog = (message: string, fields?: Record<string, unknown>) => log.info(`kubernetes: ${message}`, fields);
     return new PodRerunPlace(KubernetesNotebookRuns.forSpawner(spawner, { log: kubernetesLog }), catalog, {
@@ -140,6 +140,8 @@ function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox,
       ...(config.models.reproducibility.size ? { size: config.models.reproducibility.size } : {}),
       concurrency: config.models.reproducibility.concurrentPods,
       slackSeconds: config.models.reproducibility.predictTimeoutSeconds + 120,
+      // With replicas, another replica's runs are not leftovers.
+      leaseHeld: async (lease) => (await leases.holderOf(lease)) !== undefined,
       log: kubernetesLog,
     });
   }
@@ -229,7 +231,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
-  const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog);
+  const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog, leases);
   const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
   // Jobs run where re-runs run (a sandbox as the owner's uid, or a pod), reading data as the job's owner.
   const jobs = createJobs(config, store, catalog, {

@@ -61,6 +61,11 @@ export class RunExecutor {
     },
   ) {}
 
+  /** Remove what a run whose hub died left where it ran (its pod). */
+  async removeLeftover(runId: number): Promise<void> {
+    await this.options.place.removeLeftover?.(`jobrun:${runId}`);
+  }
+
   /**
    * Execute `run` of `job` from `snapshot`; `cancelled` is aborted when
    * someone cancels it; `progress` tells the run's page what is happening.
@@ -116,6 +121,7 @@ export class RunExecutor {
           deadline,
           runAs: { identity: `user:${run.owner}`, loginName: run.owner },
           label: `job-${run.id}`,
+          lease: `jobrun:${run.id}`,
           ...(this.options.catalog.findSize(run.size) ? { size: this.options.catalog.findSize(run.size)! } : {}),
         });
       } catch (err) {

@@ -229,6 +229,7 @@ export class JobScheduler {
       try {
         const job = await store.jobById(run.jobId);
         this.stopLeftovers(run.id);
+        await this.options.executor.removeLeftover(run.id).catch((err: Error) => log.warn('could not remove what an interrupted job run left', { run: run.id, reason: err.message }));
         const message = `The hub stopped while this run was running (it started ${new Date(run.startedAt ?? run.queuedAt).toISOString()}); it did not finish.`;
         if (job) await this.finish(job, run, { status: 'failed', message, outputs: [], imageVersion: run.imageVersion });
         else await store.finish(run.id, { status: 'failed', message }, this.now());

@@ -20,6 +20,8 @@ export interface PodRerunOptions {
   concurrency: number;
   /** Added to the run's deadline for the pod's own (activeDeadlineSeconds): the metrics and predict() calls come after it, and the pod must outlive a slow hub. */
   slackSeconds: number;
+  /** Is a run's lease held by a live replica? Its pod is then not a leftover (default: a hub alone, none is). */
+  leaseHeld?: (lease: string) => Promise<boolean>;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -38,7 +40,7 @@ export class PodRerunPlace implements RerunPlace {
     this.concurrency = options.concurrency;
     this.hubUrl = options.hubUrl;
     // Pods a crashed hub left behind go first; their versions are still pending and run again.
-    this.cleaned = runs.removeLeftovers().then(
+    this.cleaned = runs.removeLeftovers(options.leaseHeld).then(
       (n) => {
         if (n > 0) options.log?.('removed re-run pods a previous hub left behind', { pods: n });
       },
@@ -49,6 +51,11 @@ export class PodRerunPlace implements RerunPlace {
   /** Cancel starts in progress (hub shutdown); running pods are stopped by the runner. */
   close(): void {
     this.closing.abort();
+  }
+
+  async removeLeftover(lease: string): Promise<void> {
+    const n = await this.runs.removeRun(lease);
+    if (n > 0) this.options.log?.('removed the pod of a run whose hub stopped', { lease, pods: n });
   }
 
   async start(launch: RerunLaunch): Promise<RerunServer> {
@@ -63,7 +70,7 @@ export class PodRerunPlace implements RerunPlace {
     let started;
     try {
       started = await this.runs.start(
-        { team: launch.team, model: launch.model, version: launch.version, image: launch.image, size, token, secretEnv: launch.env, deadlineSeconds: secondsLeft + this.options.slackSeconds },
+        { team: launch.team, model: launch.model, version: launch.version, image: launch.image, size, token, secretEnv: launch.env, deadlineSeconds: secondsLeft + this.options.slackSeconds, ...(launch.lease ? { lease: launch.lease } : {}) },
         this.closing.signal,
       );
     } catch (err) {

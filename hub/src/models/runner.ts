@@ -73,6 +73,8 @@ export interface RerunPlace {
   start(launch: RerunLaunch): Promise<RerunServer>;
   /** Cancel starts in progress (hub shutdown). */
   close?(): void;
+  /** Remove what a run whose hub died left in this place, by the run's lease (pods; local processes are found by their environment). */
+  removeLeftover?(lease: string): Promise<void>;
 }
 
 export interface RerunLaunch {
@@ -95,6 +97,8 @@ export interface RerunLaunch {
   label?: string;
   /** The size to run with (a job's); default: the place's own choice for re-runs. */
   size?: CatalogSize;
+  /** The hub's lease for this run, which keeps a replica starting up from taking the run's pod for a leftover. */
+  lease?: string;
 }
 
 export interface RerunServer {
@@ -169,7 +173,7 @@ export class JupyterNotebookRunner implements NotebookRunner {
       issued = credential?.id;
       const env = { ...(credential?.env ?? {}), ...(credential && this.place.hubUrl ? { ATRIUM_HUB_URL: this.place.hubUrl } : {}) };
       try {
-        running = await this.place.start({ team: input.team, model: input.model, version: input.version, image, bundleDir: input.bundleDir, env, deadline });
+        running = await this.place.start({ team: input.team, model: input.model, version: input.version, image, bundleDir: input.bundleDir, env, deadline, lease: `rerun:${input.team}/${input.model}/${input.version}` });
       } catch (err) {
         return fail(err instanceof RerunUnavailable ? err.message : `The notebook could not be re-run: ${(err as Error).message}`);
       }

@@ -268,4 +268,18 @@ describe('re-run pods: start, failure, cleanup', () => {
     assert.equal(cluster.secrets.size, 0);
     assert.deepEqual(logged, ['could not look for leftover re-run pods'], 'a namespace it may not list is skipped, not fatal');
   });
+
+  test('with replicas, a starting hub leaves the pods of runs another replica holds; a dead run’s pods go by its lease', async () => {
+    const cluster = new FakeCluster();
+    const pod = (name: string, lease?: string) => ({ metadata: { name, ...(lease ? { annotations: { 'atrium.dev/lease': lease } } : {}) } });
+    cluster.pods.set('atrium-team-supply-chain/run-live', pod('run-live', 'jobrun:1'));
+    cluster.pods.set('atrium-team-supply-chain/run-dead', pod('run-dead', 'jobrun:2'));
+    cluster.pods.set('atrium-team-supply-chain/run-old', pod('run-old'));
+    const r = runs(cluster);
+    assert.equal(await r.removeLeftovers(async (lease) => lease === 'jobrun:1'), 2);
+    assert.deepEqual([...cluster.pods.keys()], ['atrium-team-supply-chain/run-live']);
+    cluster.pods.set('atrium-team-supply-chain/run-other', pod('run-other', 'jobrun:3'));
+    assert.equal(await r.removeRun('jobrun:1'), 1);
+    assert.deepEqual([...cluster.pods.keys()], ['atrium-team-supply-chain/run-other']);
+  });
 });

@@ -54,7 +54,16 @@ export interface NotebookRunRequest {
   secretEnv: Record<string, string>;
   /** The pod is stopped by the kubelet after this long, whether or not the hub is still there. */
   deadlineSeconds: number;
+  /**
+   * The hub's lease for this run (`jobrun:17`, `rerun:team/model/3`), kept on
+   * the pod, so that a hub starting up removes only the pods of runs no live
+   * replica holds.
+   */
+  lease?: string;
 }
+
+/** Annotation holding a run's lease name. */
+export const RUN_LEASE_ANNOTATION = 'atrium.dev/lease';
 
 export type NotebookRunPlacement = Pick<KubernetesSpawnerOptions, 'port' | 'uid' | 'gid' | 'imagePullPolicy' | 'placement' | 'gpuResource'>;
 
@@ -93,7 +102,7 @@ export function notebookRunManifests(namespace: string, request: NotebookRunRequ
   const pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace, labels, annotations: { 'atrium.dev/image-version': image.version } },
+    metadata: { name, namespace, labels, annotations: { 'atrium.dev/image-version': image.version, ...(request.lease ? { [RUN_LEASE_ANNOTATION]: request.lease } : {}) } },
     spec: {
       // One attempt: a re-run that fails must fail, not quietly run again.
       restartPolicy: 'Never',
@@ -328,7 +337,25 @@ export class KubernetesNotebookRuns {
    * in its team namespaces is a leftover. Their versions are still pending
    * and get checked again. Returns how many were removed.
    */
-  async removeLeftovers(): Promise<number> {
+  /** Remove the pods of one run, by its lease (a run whose hub died). */
+  removeRun(lease: string): Promise<number> {
+    return this.removePods(async (pod) => pod.metadata?.annotations?.[RUN_LEASE_ANNOTATION] === lease);
+  }
+
+  /**
+   * Remove run pods a crashed hub left behind. `live` says whether a run's
+   * lease is held by a live replica (with replicas, another one may be
+   * running it); pods without a lease, or whose lease nobody holds, go.
+   */
+  removeLeftovers(live: (lease: string) => Promise<boolean> = async () => false): Promise<number> {
+    return this.removePods(async (pod) => {
+      const lease = pod.metadata?.annotations?.[RUN_LEASE_ANNOTATION];
+      // When in doubt (the database did not answer), a pod stays: its deadline ends it anyway.
+      return !(lease && (await live(lease).catch(() => true)));
+    });
+  }
+
+  private async removePods(remove: (pod: V1Pod) => Promise<boolean>): Promise<number> {
     const selector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.component}=${NOTEBOOK_RUN_COMPONENT}`;
     let removed = 0;
     for (const namespace of await this.api.teamNamespaces()) {
@@ -342,7 +369,7 @@ export class KubernetesNotebookRuns {
       }
       for (const pod of pods) {
         const name = pod.metadata?.name;
-        if (!name) continue;
+        if (!name || !(await remove(pod))) continue;
         await this.stop({ namespace, name });
         removed++;
       }
