@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Request, Response, Router } from 'express';
-import { maySeeRunResults, mayOperateJob } from '../core/authorization.js';
+import { canAdministerTeam, maySeeRunResults, mayOperateJob } from '../core/authorization.js';
 import type { RequestIdentity } from '../core/caller.js';
 import { ApiError } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
@@ -99,6 +99,8 @@ export function registerJobPages(router: Router, deps: HubDeps): void {
     if (!who) return;
     // Platform admins may create jobs in any team; everyone else in their own teams.
     const teams = who.user.platformAdmin ? (await deps.store.teams.list()).map((t) => t.name) : who.user.teams.map((m) => m.team);
+    // Batch-scoring jobs publish to a team's catalog: only that team's admins (and platform admins) create them.
+    const adminTeams = teams.filter((t) => canAdministerTeam(who.user, t));
     res.type('html').send(
       page(
         who,
@@ -115,6 +117,7 @@ export function registerJobPages(router: Router, deps: HubDeps): void {
             view: 'list',
             user: who.user.name,
             teams,
+            adminTeams,
             limits: { defaultTimeoutMinutes: config.jobs.defaultTimeoutMinutes, maxTimeoutMinutes: config.jobs.maxTimeoutMinutes, maxRetries: config.jobs.maxRetries, maxNotebookMiB: config.jobs.maxNotebookMiB },
           },
         },
@@ -174,7 +177,7 @@ export function registerJobPages(router: Router, deps: HubDeps): void {
           ${owner ? results(job, run) : othersNote(job)}`,
         {
           styles: RUN_STYLES,
-          data: { view: 'run', user: who.user.name, team: job.team, job: job.name, run: run.id, canOperate: mayOperateJob(who.user, job), canSeeResults: owner },
+          data: { view: 'run', user: who.user.name, team: job.team, job: job.name, run: run.id, canOperate: mayOperateJob(who.user, job), canSeeResults: owner, scoring: job.scoring },
         },
       ),
     );

@@ -69,7 +69,7 @@ const runSchema = z.object({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
   message: z.string(),
   failedCell: z.number().nullable().describe('1-based index of the failing cell among all cells'),
-  late: z.boolean().describe('Started more than a minute after it was due'),
+  late: z.boolean().describe('Queued more than a minute after it was due: no hub was up to start it then'),
   dueAt: z.number(),
   queuedAt: z.number(),
   startedAt: z.number().nullable(),

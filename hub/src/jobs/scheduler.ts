@@ -41,6 +41,7 @@ export class JobScheduler {
   private readonly active = new Map<number, AbortController>();
   private readonly executing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private dueTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private lastRetention = 0;
@@ -91,7 +92,19 @@ export class JobScheduler {
         this.lastRetention = now;
         await this.applyRetention(now);
       }
+      await this.wakeForNextDue();
     });
+  }
+
+  /** The 1 s tick would add up to a second to every due time: a schedule due before the next tick gets its own timer. */
+  private async wakeForNextDue(): Promise<void> {
+    const at = await this.options.store.nextDue();
+    if (at === undefined || this.closed) return;
+    const wait = at - this.now();
+    if (wait >= TICK_MS) return;
+    clearTimeout(this.dueTimer);
+    this.dueTimer = setTimeout(() => void this.tick(), Math.max(0, wait));
+    this.dueTimer.unref();
   }
 
   /** A run someone asked for now ("Run now"), queued at once and started within a second when there is room. */
@@ -128,8 +141,9 @@ export class JobScheduler {
       const next = schedule instanceof Schedule ? (schedule.next(new Date(Math.max(now, due)))?.getTime() ?? null) : null;
       // The run first (its key makes a second insert a no-op), then the due time: a hub that dies in between queues nothing twice and loses nothing.
       await store.queueRun(
-        { jobId: job.id, team: job.team, owner: job.owner, trigger: 'schedule', attempt: 1, dueAt: due, parameters: job.parameters, image: job.image, size: job.size, notebookSha256: job.notebookSha256, scheduleKey: `${job.id}@${due}`, late: now - due > LATE_MS },
-        now,
+        // Late: due while no hub was scheduling (down, or every replica gone), not merely waiting for a free slot.
+        { jobId: job.id, team: job.team, owner: job.owner, trigger: 'schedule', attempt: 1, dueAt: due, parameters: job.parameters, image: job.image, size: job.size, notebookSha256: job.notebookSha256, scheduleKey: `${job.id}@${due}`, late: this.now() - due > LATE_MS },
+        this.now(),
       );
       await store.advance(job.id, due, next);
     }
@@ -155,13 +169,15 @@ export class JobScheduler {
       if (!job || snapshot === undefined) continue;
       // The lease first, then the claim: a running run always has a live holder unless its replica died.
       if (!(await this.options.leases.acquire(`jobrun:${run.id}`))) continue;
-      if (!(await store.claim(run.id, now, now - run.dueAt > LATE_MS))) {
+      // The time it really starts, not the round's: a round with many due jobs takes a while.
+      const startedAt = this.now();
+      if (!(await store.claim(run.id, startedAt))) {
         await this.options.leases.release(`jobrun:${run.id}`);
         continue;
       }
       running++;
       perTeam.set(run.team, team + 1);
-      this.execute(job, { ...run, status: 'running', startedAt: now }, snapshot);
+      this.execute(job, { ...run, status: 'running', startedAt }, snapshot);
     }
   }
 
@@ -261,6 +277,7 @@ export class JobScheduler {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.dueTimer);
     await this.ticking;
     for (const c of this.active.values()) c.abort();
     await Promise.allSettled([...this.executing]);

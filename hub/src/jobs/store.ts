@@ -225,6 +225,12 @@ export class JobStore {
     await this.db.deleteFrom('jobs').where('id', '=', id).execute();
   }
 
+  /** When the next schedule is due (epoch ms), or undefined when none is. */
+  async nextDue(): Promise<number | undefined> {
+    const r = await this.db.selectFrom('jobs').select((eb) => eb.fn.min('next_run_at').as('at')).where('next_run_at', 'is not', null).where('paused', '=', 0).executeTakeFirst();
+    return r?.at === null || r?.at === undefined ? undefined : Number(r.at);
+  }
+
   /** Scheduled jobs due by `now`, not paused. */
   async dueJobs(now: number): Promise<JobRecord[]> {
     const rows = await this.db.selectFrom('jobs').selectAll().where('next_run_at', 'is not', null).where('next_run_at', '<=', now).where('paused', '=', 0).orderBy('next_run_at').limit(500).execute();
@@ -306,10 +312,10 @@ export class JobStore {
   }
 
   /** Takes a queued run for this replica; false when another took it (or it was cancelled) first. */
-  async claim(id: number, now: number, late: boolean): Promise<boolean> {
+  async claim(id: number, now: number): Promise<boolean> {
     const r = await this.db
       .updateTable('job_runs')
-      .set({ status: 'running', started_at: now, message: 'Starting a clean kernel.', ...(late ? { late: 1 } : {}) })
+      .set({ status: 'running', started_at: now, message: 'Starting a clean kernel.' })
       .where('id', '=', id)
       .where('status', '=', 'queued')
       .executeTakeFirst();

@@ -54,7 +54,7 @@ export interface JobRunsTable {
   schedule_key: string | null;
   /** When it was due (scheduled runs and retries) or asked for (manual ones). */
   due_at: number;
-  /** Started more than a minute after it was due (no hub was up, or the team was at its limit). */
+  /** Queued more than a minute after it was due: no hub was up to start it then. */
   late: number;
   status: RunStatus;
   message: string;

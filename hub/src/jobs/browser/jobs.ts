@@ -21,8 +21,25 @@ type JobChange = ApiBody<'patch', '/hub/api/jobs/{team}/{job}'>;
 type SchedulePreview = ApiResponse<'get', '/hub/api/jobs/schedule-preview'>;
 type Notifications = ApiResponse<'get', '/hub/api/notifications'>;
 type Limits = { defaultTimeoutMinutes: number; maxTimeoutMinutes: number; maxRetries: number; maxNotebookMiB: number };
+type ScoringSettings = NonNullable<Job['scoring']>;
+type ModelSummary = ApiResponse<'get', '/hub/api/models'>[number];
+type CatalogEntry = ApiResponse<'get', '/hub/api/datasets'>[number];
 
-const data = pageData<{ view: 'list' | 'job' | 'run' | 'notifications'; user: string; teams?: string[]; team?: string; job?: string; run?: number; canOperate?: boolean; canSeeResults?: boolean; limits?: Limits }>();
+const data = pageData<{
+  view: 'list' | 'job' | 'run' | 'notifications';
+  user: string;
+  teams?: string[];
+  /** The teams the caller administers: where they may create batch-scoring jobs. */
+  adminTeams?: string[];
+  team?: string;
+  job?: string;
+  run?: number;
+  canOperate?: boolean;
+  canSeeResults?: boolean;
+  /** On a run's page: the job's batch-scoring settings, or null. */
+  scoring?: ScoringSettings | null;
+  limits?: Limits;
+}>();
 
 // ---- words and formats ---------------------------------------------------------
 
@@ -364,6 +381,13 @@ const FIELD_LABELS: Record<string, string> = {
   retries: 'Retries',
   retryBackoffSeconds: 'Wait before a retry (seconds)',
   webhookUrl: 'Failure webhook',
+  'scoring.model': 'Model',
+  'scoring.input': 'Data set to score',
+  'scoring.idColumns': 'Identifying columns',
+  'scoring.featureColumns': 'Identifying columns',
+  'scoring.output': 'Output data set name',
+  // The hub names `scoring` itself when a column is not in the data set.
+  scoring: 'Identifying columns',
 };
 
 /** The hub's sentence with the field's name in people's words ("timeoutMinutes: timeoutMinutes must be at least 1" → "Time limit (minutes) must be at least 1"). */
@@ -372,7 +396,7 @@ function inWords(message: string, field: string, key: string): string {
   const prefix = [`${field}: `, `${key}: `].find((p) => message.startsWith(p));
   const plain = prefix ? message.slice(prefix.length) : message;
   // Only the API's own names (timeoutMinutes, webhookUrl): "schedule" or "name" are words already.
-  return label && /[A-Z]/.test(key) ? plain.replace(new RegExp(`\\b${key}\\b`, 'g'), label) : plain;
+  return label && /^[a-z]+[A-Z][A-Za-z]*$/.test(key) ? plain.replace(new RegExp(`\\b${key}\\b`, 'g'), label) : plain;
 }
 
 function clearFieldErrors(form: HTMLElement): void {
@@ -380,12 +404,28 @@ function clearFieldErrors(form: HTMLElement): void {
   for (const el of form.querySelectorAll('.invalid')) el.classList.remove('invalid');
 }
 
+/**
+ * The form's box for a field the hub named: the longest leading part of its
+ * path that a box answers to ("scoring.idColumns.0" → "scoring.idColumns").
+ * A box lists the names it answers to in `data-field`, separated by spaces.
+ */
+function fieldBox(form: HTMLElement, field: string): { key: string; box: HTMLElement } | undefined {
+  const parts = field.split('.');
+  for (let n = parts.length; n > 0; n--) {
+    const key = parts.slice(0, n).join('.');
+    const box = form.querySelector<HTMLElement>(`[data-field~="${CSS.escape(key)}"]`);
+    if (box) return { key, box };
+  }
+  return undefined;
+}
+
 /** An error from the hub (or the page), shown beside the field it names and in the form's error area. */
 function showFormError(form: HTMLElement, errorArea: string, err: unknown, fieldOverride?: string): void {
   clearFieldErrors(form);
   const field = fieldOverride ?? (err instanceof ApiCallError ? err.field : undefined);
-  const key = field?.split('.')[0];
-  const box = key ? form.querySelector<HTMLElement>(`[data-field="${CSS.escape(key)}"]`) : null;
+  const found = field ? fieldBox(form, field) : undefined;
+  const key = found?.key ?? field?.split('.')[0];
+  const box = found?.box ?? null;
   const message = key ? inWords(messageOf(err), field!, key) : messageOf(err);
   if (box && key) {
     box.classList.add('invalid');
@@ -423,7 +463,8 @@ function readSettings(prefix: string) {
   return {
     image: value('image'),
     size: value('size') || undefined,
-    parameters: readParameters(document.getElementById(`${prefix}-parameters`)!),
+    // A batch-scoring form has no parameter rows: its notebook's parameters are its settings.
+    ...(document.getElementById(`${prefix}-parameters`) ? { parameters: readParameters(document.getElementById(`${prefix}-parameters`)!) } : {}),
     schedule: value('schedule') || null,
     timezone: value('timezone') || 'UTC',
     timeoutMinutes: numberField(`${prefix}-timeout`, 'timeoutMinutes', 'The time limit'),
@@ -464,6 +505,240 @@ const slug = (fileName: string) =>
     .slice(0, 63)
     .replace(/-+$/, '');
 
+// ---- batch scoring: a promoted model over a data set ---------------------------
+
+const DATASET_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const modelPage = (ref: string): string => {
+  const [team = '', rest = ''] = ref.split('/');
+  return `/hub/models/${encodeURIComponent(team)}/${encodeURIComponent(rest.split('@')[0] ?? '')}`;
+};
+const datasetPage = (name: string): string => `/hub/datasets/${encodeURIComponent(name)}`;
+
+/** "sales-finance/iris@production" as people say it: the model's name and which of its versions. */
+function modelWords(ref: string): { name: string; alias: string } {
+  const [name = ref, alias = ''] = ref.split('@');
+  return { name, alias };
+}
+
+/** "Scores flowers with the production version of sales-finance/iris into flower-species", each name a link to its page. */
+function scoringSentence(s: ScoringSettings): Raw {
+  const m = modelWords(s.model);
+  return html`Scores <a href="${datasetPage(s.input)}" data-link="input">${s.input}</a> with the ${m.alias} version of <a href="${modelPage(s.model)}" data-link="model">${m.name}</a> into <a href="${datasetPage(s.output)}" data-link="output">${s.output}</a>`;
+}
+
+/** The same in plain text, for the Jobs table. */
+const scoringText = (s: ScoringSettings): string => `Scores ${s.input} with ${s.model} into ${s.output}`;
+
+/** After a scoring run succeeded: the way to the data set it wrote a version of. */
+const outputLink = (s: ScoringSettings): Raw => html`<a class="output-link" href="${datasetPage(s.output)}" data-output="${s.output}">Open the data set ${s.output}</a>`;
+
+const COLUMN_TYPE_WORDS: Record<string, string> = { string: 'text', integer: 'whole number', number: 'number', boolean: 'yes/no', date: 'date', timestamp: 'date and time' };
+
+/** The model, data set, identifying columns and output fields; `prefix` names their elements. */
+function scoringFields(prefix: string): Raw {
+  return html`<div class="field" data-field="scoring.model"><label for="${prefix}-model">Model</label>
+      <select id="${prefix}-model" name="model"><option value="">Loading…</option></select>
+      <p class="hint" id="${prefix}-model-hint">Models of your teams with a version promoted to staging or production. Each run uses the version that is promoted at the time it runs.</p></div>
+    <div class="field" data-field="scoring.input"><label for="${prefix}-input">Data set to score</label>
+      <select id="${prefix}-input" name="input"><option value="">Loading…</option></select>
+      <p class="hint" id="${prefix}-input-hint">CSV data sets you can read. Each run reads the latest version, with your access to it.</p></div>
+    <fieldset class="field id-columns" data-field="scoring.idColumns scoring.featureColumns scoring"><legend>Identifying columns</legend>
+      <p class="hint">Copied next to each prediction; personal data stays masked for readers without clearance.</p>
+      <div id="${prefix}-columns" class="column-choices"><p class="muted">Choose the data set to score first; its columns appear here.</p></div>
+      <p class="hint" id="${prefix}-features" aria-live="polite"></p>
+    </fieldset>
+    <div class="field" data-field="scoring.output"><label for="${prefix}-output">Output data set name</label>
+      <input id="${prefix}-output" name="output" type="text" class="mono" maxlength="63" autocomplete="off" spellcheck="false" placeholder="e.g. lead-scores">
+      <p class="hint">Lower-case letters, digits and dashes. On the first run a new data set with this name is created in the team’s catalog, classified at least as strictly as the data set it scores; every later run adds a new version of it.</p>
+      <p class="output-status" id="${prefix}-output-status" aria-live="polite"></p></div>`;
+}
+
+/**
+ * The scoring fields at work: the promoted models and readable CSV data
+ * sets from the API, the chosen data set's columns as checkboxes, and what
+ * the output name will do, said as it is typed.
+ */
+class ScoringPicker {
+  private datasets: CatalogEntry[] = [];
+  private readonly el = (id: string) => document.getElementById(`${this.prefix}-${id}`)!;
+  private readonly model = () => this.el('model') as HTMLSelectElement;
+  private readonly input = () => this.el('input') as HTMLSelectElement;
+  private readonly output = () => this.el('output') as HTMLInputElement;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly team: () => string,
+    private readonly initial?: ScoringSettings,
+  ) {
+    this.input().addEventListener('change', () => this.showColumns());
+    this.el('columns').addEventListener('change', () => this.showFeatures());
+    this.output().addEventListener('input', () => this.showOutput());
+  }
+
+  async load(): Promise<void> {
+    const [models, datasets] = await Promise.all([api<ModelSummary[]>('GET', '/models'), api<CatalogEntry[]>('GET', '/datasets')]);
+    const want = this.initial;
+    const refs = models
+      .flatMap((m) => m.aliases.map((a) => ({ ref: `${m.team}/${m.name}@${a.alias}`, version: a.version, alias: a.alias })))
+      .sort((a, b) => a.ref.localeCompare(b.ref));
+    const model = this.model();
+    const missing = want && !refs.some((r) => r.ref === want.model);
+    if (refs.length === 0 && !want) {
+      render(model, html`<option value="">No promoted models yet</option>`);
+      model.disabled = true;
+      render(this.el('model-hint'), html`A model appears here once one of its versions is promoted to staging or production, on its page under <a href="/hub/models">Models</a>.`);
+    } else {
+      render(
+        model,
+        html`${want ? '' : html`<option value="">Choose a model…</option>`}${refs.map((r) => html`<option value="${r.ref}" ${r.ref === want?.model ? 'selected' : ''}>${r.ref} (v${r.version})</option>`)}${missing ? html`<option value="${want.model}" selected>${want.model} (nothing promoted now)</option>` : ''}`,
+      );
+    }
+    this.datasets = datasets.filter((d) => d.format === 'csv');
+    const readable = this.datasets.filter((d) => d.access.allowed && d.currentVersion > 0).sort((a, b) => a.name.localeCompare(b.name));
+    const input = this.input();
+    if (readable.length === 0 && !want) {
+      render(input, html`<option value="">No CSV data sets you can read</option>`);
+      input.disabled = true;
+      render(this.el('input-hint'), html`A data set appears here once it has data and you may read it: find one in the <a href="/hub/datasets">catalog</a> and ask for access.`);
+    } else {
+      const listed = want && !readable.some((d) => d.name === want.input) ? [...readable, ...this.datasets.filter((d) => d.name === want.input)] : readable;
+      render(input, html`${want ? '' : html`<option value="">Choose a data set…</option>`}${listed.map((d) => html`<option value="${d.name}" ${d.name === want?.input ? 'selected' : ''}>${d.name}: ${d.title}</option>`)}`);
+    }
+    if (want) this.output().value = want.output;
+    this.showColumns(want?.idColumns);
+  }
+
+  private chosenInput(): CatalogEntry | undefined {
+    return this.datasets.find((d) => d.name === this.input().value);
+  }
+
+  /** The chosen data set's columns, personal data marked, as checkboxes. */
+  private showColumns(checked: string[] = []): void {
+    const d = this.chosenInput();
+    const hint = this.el('input-hint');
+    if (!d) {
+      render(this.el('columns'), html`<p class="muted">Choose the data set to score first; its columns appear here.</p>`);
+      this.el('features').textContent = '';
+      this.showOutput();
+      return;
+    }
+    hint.textContent = `Owned by ${d.ownerTeam}, classified ${d.classification}, version ${d.currentVersion}, ${d.columns.length} columns. Each run reads its latest version, with your access to it.`;
+    render(
+      this.el('columns'),
+      html`${d.columns.map(
+        (c, i) => html`<label class="column-choice" for="${this.prefix}-column-${i}"><input type="checkbox" id="${this.prefix}-column-${i}" value="${c.name}" ${checked.includes(c.name) ? 'checked' : ''}>
+          <code>${c.name}</code> <span class="hint-inline">${COLUMN_TYPE_WORDS[c.type] ?? c.type}</span>${c.pii ? html` <span class="pii-mark" title="Readers without clearance see it ${c.mask === 'redact' ? 'redacted' : 'hashed'}">personal data (${c.pii.replace(/_/g, ' ')})</span>` : ''}</label>`,
+      )}`,
+    );
+    const output = this.output();
+    output.placeholder = `e.g. ${`${d.name}-predictions`.slice(0, 63)}`;
+    this.showFeatures();
+    this.showOutput();
+  }
+
+  private idColumns(): string[] {
+    return [...this.el('columns').querySelectorAll<HTMLInputElement>('input[type=checkbox]:checked')].map((i) => i.value);
+  }
+
+  /** What the model is given: the columns not ticked, in the data set's order (or those the job was set up with). */
+  private features(): string[] {
+    const d = this.chosenInput();
+    const ids = this.idColumns();
+    const kept = this.initial?.featureColumns && this.initial.input === d?.name ? this.initial.featureColumns.filter((c) => !ids.includes(c)) : undefined;
+    return kept ?? (d?.columns.map((c) => c.name).filter((c) => !ids.includes(c)) ?? []);
+  }
+
+  private showFeatures(): void {
+    const features = this.features();
+    const out = this.el('features');
+    out.classList.toggle('field-problem', features.length === 0);
+    out.textContent = features.length
+      ? `The model makes its predictions from the other ${features.length === 1 ? 'column' : `${features.length} columns`}, in this order: ${features.join(', ')}.`
+      : 'Leave at least one column unticked: the model makes its predictions from the columns that are not identifying.';
+  }
+
+  /** What the output name will do: a new data set, a new version of an existing one, or a name that cannot be used. */
+  showOutput(): void {
+    const name = this.output().value.trim();
+    const out = this.el('output-status');
+    const say = (words: string, kind: 'ok' | 'problem' | '' = '') => {
+      out.textContent = words;
+      out.className = `output-status${kind ? ` ${kind}` : ''}`;
+    };
+    if (!name) return say('');
+    if (!DATASET_SLUG.test(name)) return say('Use lower-case letters, digits and dashes only, starting with a letter or digit (at most 63).', 'problem');
+    if (name === this.input().value) return say('Pick another name than the data set it scores.', 'problem');
+    const team = this.team();
+    const existing = this.datasets.find((d) => d.name === name);
+    if (!existing) return say(`New: ${name} is created in team ${team}’s catalog on the first run.`, 'ok');
+    if (existing.ownerTeam !== team) return say(`${name} is a data set of team ${existing.ownerTeam}; a job of ${team} writes only its own team’s data sets. Pick another name.`, 'problem');
+    if (existing.format !== 'csv') return say(`${name} is a ${existing.format} data set; the predictions are CSV. Pick another name.`, 'problem');
+    return say(`${name} already exists in ${team}’s catalog: each run adds a new version of it.`, 'ok');
+  }
+
+  /** The settings as the API takes them, or a problem naming the field. */
+  read(): ScoringSettings | Omit<ScoringSettings, 'batchSize'> {
+    const model = this.model().value;
+    if (!model) throw new FormProblem('Choose the model that makes the predictions.', 'scoring.model');
+    const input = this.input().value;
+    if (!input) throw new FormProblem('Choose the data set to score.', 'scoring.input');
+    const idColumns = this.idColumns();
+    const features = this.features();
+    if (features.length === 0) throw new FormProblem('Leave at least one column unticked: the model makes its predictions from the columns that are not identifying.', 'scoring.idColumns');
+    const output = this.output().value.trim();
+    if (!output) throw new FormProblem('Name the data set the predictions go into, for example “lead-scores”.', 'scoring.output');
+    if (!DATASET_SLUG.test(output)) throw new FormProblem('The output data set name may use only lower-case letters, digits and dashes, starting with a letter or digit (at most 63).', 'scoring.output');
+    const keep = this.initial;
+    return {
+      model,
+      input,
+      idColumns,
+      output,
+      // Settings only the API sets (the features' order, the batch size) stay as they were.
+      ...(keep?.featureColumns && keep.input === input ? { featureColumns: features } : {}),
+      ...(keep ? { batchSize: keep.batchSize } : {}),
+    };
+  }
+}
+
+function kindChooser(): Raw {
+  return html`<fieldset class="job-kind" id="job-kind"><legend>What should the job do?</legend>
+    <div class="kind-options">
+      <label class="kind-option" for="kind-notebook"><input type="radio" id="kind-notebook" name="job-kind" value="notebook" checked>
+        <span><span class="kind-title">Run a notebook</span><span class="kind-hint">Upload a notebook (.ipynb). It runs from top to bottom with your access to data; you keep what it writes.</span></span></label>
+      <label class="kind-option" for="kind-scoring"><input type="radio" id="kind-scoring" name="job-kind" value="scoring">
+        <span><span class="kind-title">Score a data set with a model</span><span class="kind-hint">A promoted model makes a prediction for every row of a data set. The predictions become a data set in your team’s catalog, for others to use.</span></span></label>
+    </div></fieldset>`;
+}
+
+function scoringForm(teams: string[], limits: Limits): Raw {
+  return html`<form id="scoring-form" novalidate>
+      <p class="hint">Each run makes a prediction for every row of the data set with the model’s promoted version, and saves the predictions as a new version of a data set in the team’s catalog. Everyone who reads it there gets the usual access rules.</p>
+      <div class="row">
+        <div class="grow field" data-field="team"><label for="score-team">Team</label>
+          <select id="score-team" name="team">${teams.map((t) => html`<option value="${t}">${t}</option>`)}</select>
+          <p class="hint">The predictions go into this team’s catalog. You can choose the teams you are an admin of.</p></div>
+        <div class="grow field" data-field="name"><label for="score-name">Job name</label>
+          <input id="score-name" name="name" type="text" maxlength="63" autocomplete="off" spellcheck="false" placeholder="e.g. weekly-lead-scores">
+          <p class="hint">Lower-case letters, digits and dashes.</p></div>
+      </div>
+      ${scoringFields('score')}
+      ${imageFields('score')}
+      ${scheduleFields('score', '', browserZone)}
+      <details class="more-settings" id="score-more"><summary>Time limit, retries and failure alerts</summary>
+        ${moreSettings('score', { timeoutMinutes: limits.defaultTimeoutMinutes, retries: 0, retryBackoffSeconds: 60, webhookUrl: '' }, limits)}</details>
+      <label class="check" for="score-run-now"><input type="checkbox" id="score-run-now" name="runNow"> Run it once now, as soon as it is created</label>
+      <div id="scoring-error"></div>
+      <p class="actions"><button type="submit" class="primary" id="create-scoring-job">Create scoring job</button> <button type="button" id="cancel-scoring-job">Cancel</button></p>
+    </form>`;
+}
+
+/** The images' list with the data-science image chosen when the catalog has it: models are trained there. */
+function preferredImage(c: WorkspaceCatalog): string | undefined {
+  return c.images.some((i) => i.name === 'datascience' && !i.deprecated) ? 'datascience' : undefined;
+}
+
 // ---- the Jobs page ---------------------------------------------------------------
 
 function latestRunCell(j: Job): Raw {
@@ -493,7 +768,7 @@ async function renderList(): Promise<void> {
         el,
         html`<table class="jobs-table"><thead><tr><th>Job</th><th>Team</th><th>Owner</th><th>Schedule</th><th>Next run</th><th>Latest run</th></tr></thead><tbody>${jobs.map(
           (j) => html`<tr data-job="${`${j.team}/${j.name}`}">
-            <td><a class="job-name" href="${jobPage(j.team, j.name)}">${j.name}</a>${j.description ? html`<div class="hint description">${j.description}</div>` : ''}</td>
+            <td><a class="job-name" href="${jobPage(j.team, j.name)}">${j.name}</a>${j.description || j.scoring ? html`<div class="hint description">${j.description || scoringText(j.scoring!)}</div>` : ''}</td>
             <td class="nowrap">${j.team}</td>
             <td class="nowrap">${j.owner}${j.owner === data.user ? html` <span class="hint-inline">(you)</span>` : ''}</td>
             <td>${scheduleWords(j)}</td>
@@ -508,8 +783,11 @@ async function renderList(): Promise<void> {
   window.setTimeout(() => void renderList(), poll);
 }
 
-function newJobForm(teams: string[], limits: Limits): Raw {
+function newJobForm(teams: string[], adminTeams: string[], limits: Limits): Raw {
+  const both = adminTeams.length > 0;
   return html`<h2>New job</h2>
+    ${both ? kindChooser() : ''}
+    <div id="notebook-kind">
     <p class="hint">Save your notebook in JupyterLab and download it (File → Download), then upload it here. The job keeps its own copy: later changes to your file change nothing until you replace the copy on the job’s page.</p>
     <form id="new-job-form" novalidate>
       <div class="field" data-field="notebook">
@@ -535,7 +813,8 @@ function newJobForm(teams: string[], limits: Limits): Raw {
       <label class="check" for="job-run-now"><input type="checkbox" id="job-run-now" name="runNow"> Run it once now, as soon as it is created</label>
       <div id="new-job-error"></div>
       <p class="actions"><button type="submit" class="primary" id="create-job">Create job</button> <button type="button" id="cancel-new-job">Cancel</button></p>
-    </form>`;
+    </form></div>
+    ${both ? html`<div id="scoring-kind" hidden>${scoringForm(adminTeams, limits)}</div>` : ''}`;
 }
 
 function initList(): void {
@@ -549,7 +828,8 @@ function initList(): void {
   const open = document.getElementById('new-job-button') as HTMLButtonElement | null;
   if (!section || !open || !data.teams?.length) return;
   ensureZoneList();
-  render(section, newJobForm(data.teams, data.limits!));
+  const adminTeams = data.adminTeams ?? [];
+  render(section, newJobForm(data.teams, adminTeams, data.limits!));
   const form = document.getElementById('new-job-form') as HTMLFormElement;
   const schedulePreview = wirePreview('job');
   wireFormButtons(form, schedulePreview);
@@ -562,11 +842,12 @@ function initList(): void {
     open.setAttribute('aria-expanded', String(visible));
     if (visible) {
       section.scrollIntoView({ block: 'start', behavior: 'smooth' });
-      document.getElementById('job-notebook')?.focus();
+      (document.querySelector<HTMLInputElement>('#job-kind input:checked') ?? document.getElementById('job-notebook'))?.focus();
     }
   };
   open.addEventListener('click', () => show(true));
   document.getElementById('cancel-new-job')!.addEventListener('click', () => show(false));
+  if (adminTeams.length) initScoringForm(() => show(false), params.get('new') === 'scoring');
   if (params.has('new')) show(true);
 
   let chosen: Awaited<ReturnType<typeof readNotebook>> | undefined;
@@ -628,6 +909,62 @@ function initList(): void {
   });
 }
 
+/** The choice between the two kinds of job, and the batch-scoring form (for people who administer a team). */
+function initScoringForm(hide: () => void, preselect: boolean): void {
+  const notebookPart = document.getElementById('notebook-kind')!;
+  const scoringPart = document.getElementById('scoring-kind')!;
+  const form = document.getElementById('scoring-form') as HTMLFormElement;
+  const teamSelect = document.getElementById('score-team') as HTMLSelectElement;
+  const picker = new ScoringPicker('score', () => teamSelect.value);
+  teamSelect.addEventListener('change', () => picker.showOutput());
+  wireFormButtons(form, wirePreview('score'));
+  let loaded = false;
+  const choose = (kind: string) => {
+    notebookPart.hidden = kind !== 'notebook';
+    scoringPart.hidden = kind !== 'scoring';
+    if (kind !== 'scoring' || loaded) return;
+    loaded = true;
+    void picker.load().catch((err) => showFormError(form, 'scoring-error', err));
+    void loadCatalog()
+      .then((c) => fillImages('score', c, preferredImage(c)))
+      .catch((err) => showFormError(form, 'scoring-error', err, 'image'));
+  };
+  document.getElementById('job-kind')!.addEventListener('change', (event) => {
+    const radio = event.target as HTMLInputElement;
+    if (radio.name === 'job-kind' && radio.checked) choose(radio.value);
+  });
+  if (preselect) (document.getElementById('kind-scoring') as HTMLInputElement).checked = true;
+  choose((document.querySelector<HTMLInputElement>('#job-kind input:checked')?.value ?? 'notebook'));
+  document.getElementById('cancel-scoring-job')!.addEventListener('click', hide);
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = document.getElementById('create-scoring-job') as HTMLButtonElement;
+    clearFieldErrors(form);
+    clear('scoring-error');
+    try {
+      const team = teamSelect.value;
+      const name = (document.getElementById('score-name') as HTMLInputElement).value.trim();
+      if (!name) throw new FormProblem('Give the job a name, for example “weekly-lead-scores”.', 'name');
+      const scoring = picker.read();
+      const body = {
+        name,
+        ...readSettings('score'),
+        scoring,
+        runNow: (document.getElementById('score-run-now') as HTMLInputElement).checked,
+      } as unknown as NewJob;
+      button.disabled = true;
+      button.textContent = 'Creating…';
+      const created = await api<JobDetail>('POST', `/jobs/${encodeURIComponent(team)}`, body);
+      location.href = `${jobPage(created.team, created.name)}?created=${created.runs.length ? 'run' : '1'}`;
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = 'Create scoring job';
+      showFormError(form, 'scoring-error', err, err instanceof FormProblem ? err.field : undefined);
+    }
+  });
+}
+
 // ---- one job ---------------------------------------------------------------------
 
 let current: JobDetail | undefined;
@@ -648,15 +985,27 @@ function stateWords(j: JobDetail): Raw {
 
 function summary(j: JobDetail): Raw {
   const webhook = j.webhookUrl === '(set)' ? html`set <span class="hint-inline">(only ${j.owner} sees the address)</span>` : j.webhookUrl ? html`<code class="wrap">${j.webhookUrl}</code>` : html`<span class="muted">none</span>`;
+  const s = j.scoring;
+  const whose = j.owner === data.user ? 'your' : `${j.owner}’s`;
   return html`<section class="card" id="job-summary"><h2>About this job</h2>
+    ${s ? html`<p class="scoring-line" id="scoring-line">${scoringSentence(s)}.</p>` : ''}
     <p class="job-state">${stateWords(j)}</p>
     <dl class="facts">
-      <dt>Owner</dt><dd>${j.owner}${j.owner === data.user ? ' (you)' : ''} <span class="hint-inline">(its runs read data with ${j.owner === data.user ? 'your' : `${j.owner}’s`} access)</span></dd>
-      <dt>Notebook</dt><dd><code>${j.notebookPath}</code> <span class="hint-inline">copy saved ${timeTag(j.snapshotAt)}, version <code title="${j.notebookSha256}">${j.notebookSha256.slice(0, 12)}</code></span></dd>
+      <dt>Owner</dt><dd>${j.owner}${j.owner === data.user ? ' (you)' : ''} <span class="hint-inline">(its runs read data with ${whose} access${s ? html` and publish as ${j.owner === data.user ? 'you' : j.owner}, who must stay an admin of ${j.team}` : ''})</span></dd>
+      ${s
+        ? html`<dt>Model</dt><dd><a href="${modelPage(s.model)}">${modelWords(s.model).name}</a>, its ${modelWords(s.model).alias} version <span class="hint-inline">(whichever version is ${modelWords(s.model).alias} when a run starts; each run records which)</span></dd>
+          <dt>Data set to score</dt><dd><a href="${datasetPage(s.input)}">${s.input}</a> <span class="hint-inline">(its latest version at each run)</span></dd>
+          <dt>Identifying columns</dt><dd>${s.idColumns.length ? html`${s.idColumns.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`)} <span class="hint-inline">(copied next to each prediction)</span>` : html`<span class="muted">none: only the predictions</span>`}</dd>
+          <dt>The model is given</dt><dd>${s.featureColumns ? s.featureColumns.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`) : html`every other column of ${s.input}`}, ${s.batchSize.toLocaleString()} rows at a time</dd>
+          <dt>Output data set</dt><dd><a href="${datasetPage(s.output)}">${s.output}</a> <span class="hint-inline">in ${j.team}’s catalog: each successful run adds a version, which says what it was made from</span></dd>
+          <dt>Notebook</dt><dd>written by Atrium from these settings <span class="hint-inline">(each run first runs the model version’s own notebook, then scores; version <code title="${j.notebookSha256}">${j.notebookSha256.slice(0, 12)}</code>)</span></dd>`
+        : html`<dt>Notebook</dt><dd><code>${j.notebookPath}</code> <span class="hint-inline">copy saved ${timeTag(j.snapshotAt)}, version <code title="${j.notebookSha256}">${j.notebookSha256.slice(0, 12)}</code></span></dd>`}
       <dt>Image and size</dt><dd>${j.image}, ${j.size}</dd>
-      <dt>Parameters</dt><dd>${parameterList(j.parameters)}${j.declaredParameters.length
-        ? html`<p class="hint">The notebook’s own values: ${j.declaredParameters.map((d, i) => html`${i ? ', ' : ''}<code>${d.name} = ${d.default}</code>`)}</p>`
-        : ''}</dd>
+      ${s
+        ? ''
+        : html`<dt>Parameters</dt><dd>${parameterList(j.parameters)}${j.declaredParameters.length
+            ? html`<p class="hint">The notebook’s own values: ${j.declaredParameters.map((d, i) => html`${i ? ', ' : ''}<code>${d.name} = ${d.default}</code>`)}</p>`
+            : ''}</dd>`}
       <dt>Schedule</dt><dd>${scheduleWords(j)}${j.upcoming.length
         ? html`<details class="upcoming-details" open><summary>Next ${j.upcoming.length} runs</summary><ol class="upcoming">${j.upcoming.map(
             (u) => html`<li>${u.local}${j.timezone !== browserZone ? html` <span class="hint-inline">(your time: ${when(u.at)})</span>` : ''}</li>`,
@@ -682,7 +1031,7 @@ function runsTable(j: JobDetail): Raw {
         <td>${statusBadge(r)}${lateBadge(r)}</td>
         <td>${r.startedAt ? timeTag(r.startedAt) : html`<span class="muted">waiting since ${timeTag(r.queuedAt, timeAgo(r.queuedAt))}</span>`}</td>
         <td class="nowrap">${r.status === 'running' && r.startedAt ? html`<span class="muted">${runningFor(r.startedAt)}</span>` : duration(r.durationSeconds)}</td>
-        <td class="run-message">${r.message}</td>
+        <td class="run-message">${r.message}${j.scoring && r.status === 'succeeded' ? html` ${outputLink(j.scoring)}` : ''}</td>
         ${j.canOperate ? html`<td>${isActive(r) && !r.cancelRequested ? html`<button type="button" class="danger small" data-cancel="${r.id}">Cancel</button>` : ''}</td>` : ''}
       </tr>`,
     )}</tbody></table></section>`;
@@ -734,22 +1083,27 @@ function editForm(j: JobDetail, limits: Limits): Raw {
     <form id="edit-form" novalidate>
       <div class="field" data-field="description"><label for="edit-description">Description <span class="optional">(optional)</span></label>
         <textarea id="edit-description" name="description" rows="2" maxlength="2000">${j.description}</textarea></div>
+      ${j.scoring ? scoringFields('edit') : ''}
       ${imageFields('edit')}
-      ${parameterFields('edit')}
+      ${j.scoring ? '' : parameterFields('edit')}
       ${scheduleFields('edit', j.schedule ?? '', j.timezone)}
       <details class="more-settings" open><summary>Time limit, retries and failure alerts</summary>
         ${moreSettings('edit', { timeoutMinutes: j.timeoutMinutes, retries: j.retries, retryBackoffSeconds: j.retryBackoffSeconds, webhookUrl: j.webhookUrl ?? '' }, limits)}</details>
       <div id="edit-error"></div>
       <p class="actions"><button type="submit" class="primary" id="save-settings">Save settings</button> <button type="button" id="cancel-edit">Cancel</button></p>
     </form>
-    <form id="replace-form" class="replace" novalidate>
+    ${j.scoring ? '' : replaceForm(j)}</section>`;
+}
+
+function replaceForm(j: JobDetail): Raw {
+  return html`<form id="replace-form" class="replace" novalidate>
       <h3>Replace the notebook copy</h3>
       <p class="hint">The job runs the copy it saved on ${when(j.snapshotAt)} (<code>${j.notebookPath}</code>). Upload the notebook again to run your latest version.</p>
       <div class="field" data-field="notebook"><label for="replace-notebook">New notebook (.ipynb)</label>
         <input id="replace-notebook" type="file" accept=".ipynb"></div>
       <div id="replace-error"></div>
       <p class="actions"><button type="submit" id="replace-button">Replace notebook copy</button></p>
-    </form></section>`;
+    </form>`;
 }
 
 function openEditor(): void {
@@ -762,11 +1116,15 @@ function openEditor(): void {
   }
   ensureZoneList();
   render(area, editForm(j, data.limits!));
-  const rows = document.getElementById('edit-parameters')!;
+  const rows = document.getElementById('edit-parameters');
   const declared = new Map(j.declaredParameters.map((d) => [d.name, d.default]));
-  for (const [k, v] of Object.entries(j.parameters)) addParameterRow(rows, k, typedText(v), declared.has(k) ? `notebook: ${declared.get(k)}` : 'value');
-  for (const [k, v] of declared) if (!(k in j.parameters)) addParameterRow(rows, k, '', `notebook: ${v}`);
+  if (rows) {
+    for (const [k, v] of Object.entries(j.parameters)) addParameterRow(rows, k, typedText(v), declared.has(k) ? `notebook: ${declared.get(k)}` : 'value');
+    for (const [k, v] of declared) if (!(k in j.parameters)) addParameterRow(rows, k, '', `notebook: ${v}`);
+  }
   const form = document.getElementById('edit-form') as HTMLFormElement;
+  const picker = j.scoring ? new ScoringPicker('edit', () => j.team, j.scoring) : undefined;
+  void picker?.load().catch((err) => showFormError(form, 'edit-error', err));
   wireFormButtons(form, wirePreview('edit'));
   void loadCatalog()
     .then((c) => fillImages('edit', c, j.image, j.size))
@@ -780,6 +1138,7 @@ function openEditor(): void {
     try {
       const change = {
         description: (document.getElementById('edit-description') as HTMLTextAreaElement).value.trim(),
+        ...(picker ? { scoring: picker.read() } : {}),
         ...readSettings('edit'),
       } as unknown as JobChange;
       button.disabled = true;
@@ -794,8 +1153,8 @@ function openEditor(): void {
       button.disabled = false;
     }
   });
-  const replace = document.getElementById('replace-form') as HTMLFormElement;
-  replace.addEventListener('submit', async (event) => {
+  const replace = document.getElementById('replace-form') as HTMLFormElement | null;
+  replace?.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearFieldErrors(replace);
     clear('replace-error');
@@ -883,7 +1242,7 @@ function runStatusSentence(r: Run): Raw {
     case 'running':
       return html`<p class="run-state">Running since ${r.startedAt ? timeTag(r.startedAt) : 'a moment ago'}. This page updates by itself and shows the results when it ends.</p>`;
     case 'succeeded':
-      return html`<p class="run-state">Finished ${r.endedAt ? timeTag(r.endedAt) : ''}, after ${duration(r.durationSeconds)}. ${r.message}</p>`;
+      return html`<p class="run-state">Finished ${r.endedAt ? timeTag(r.endedAt) : ''}, after ${duration(r.durationSeconds)}. ${r.message}${data.scoring ? html` ${outputLink(data.scoring)}` : ''}</p>`;
     case 'failed':
       return html`<div class="error-box run-error" role="alert"><strong>This run failed.</strong> ${r.message}${data.canSeeResults && r.failedCell ? html` <a href="#cell-${r.failedCell}">Jump to the failing cell</a>` : ''}</div>`;
     case 'cancelled':
@@ -893,6 +1252,7 @@ function runStatusSentence(r: Run): Raw {
 
 function runSummary(r: Run): Raw {
   return html`<section class="card" id="run-summary" data-status="${r.status}">
+    ${data.scoring ? html`<p class="scoring-line" id="scoring-line">${scoringSentence(data.scoring)}.</p>` : ''}
     <p class="run-status-line">${statusBadge(r)}${lateBadge(r)}</p>
     ${runStatusSentence(r)}
     <dl class="facts">
@@ -901,7 +1261,7 @@ function runSummary(r: Run): Raw {
       <dt>Started</dt><dd>${r.startedAt ? timeTag(r.startedAt) : html`<span class="muted">not yet</span>`}</dd>
       <dt>Ended</dt><dd>${r.endedAt ? timeTag(r.endedAt) : html`<span class="muted">not yet</span>`}</dd>
       <dt>Took</dt><dd>${duration(r.durationSeconds)}</dd>
-      <dt>Parameters</dt><dd>${parameterList(r.parameters)}</dd>
+      ${data.scoring ? '' : html`<dt>Parameters</dt><dd>${parameterList(r.parameters)}</dd>`}
       <dt>Image</dt><dd>${r.image}${r.imageVersion ? html` <span class="hint-inline">version ${r.imageVersion}</span>` : ''}</dd>
       <dt>Size</dt><dd>${r.size}</dd>
       <dt>Notebook version</dt><dd><code title="${r.notebookSha256}">${r.notebookSha256.slice(0, 12)}</code></dd>
