@@ -39,7 +39,7 @@ source_hash() {
     # Everything that goes into the wheel (tests excluded), and the hub's API
     # types the sources compile against.
     find package.json package-lock.json tsconfig.json pyproject.toml install.json README.md \
-         atrium_jupyterlab/__init__.py scripts/build.sh src style ../api-types -type f \
+         atrium_jupyterlab/__init__.py scripts/build.sh src style schema ../api-types -type f \
          -not -path 'src/__tests__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     printf '%s\n' "${pins[@]}"
   ) | sha256sum | cut -c1-64

@@ -32,16 +32,26 @@ import type {
   DatasetPreview,
   DatasetSummary,
   DatasetUse,
+  ExecutedNotebook,
   HubUser,
+  JobChange,
+  JobDetail,
+  JobRun,
+  JobSummary,
   ModelDetail,
   ModelSummary,
   ModelVersion,
   MountResult,
+  NewJob,
+  Notifications,
   Promotion,
   PublishRequest,
   Rollback,
+  RunNowRequest,
+  SchedulePreview,
   TutorialNotebook,
   Workspace,
+  WorkspaceCatalog,
 } from './apiTypes';
 
 /**
@@ -221,6 +231,59 @@ export class HubClient {
 
   async unmount(name: string): Promise<void> {
     await this.send('delete', '/hub/api/datasets/{name}/mount', { params: { name } });
+  }
+
+  /** The curated images and the sizes each allows (what a job or workspace can run with). */
+  images(signal?: AbortSignal): Promise<WorkspaceCatalog> {
+    return this.get('/hub/api/images', { signal });
+  }
+
+  /** Notebook jobs of the caller's teams, each with its latest run. */
+  jobs(signal?: AbortSignal): Promise<JobSummary[]> {
+    return this.get('/hub/api/jobs', { signal });
+  }
+
+  /** A job with its latest runs and next due times. */
+  job(team: string, name: string, signal?: AbortSignal): Promise<JobDetail> {
+    return this.get('/hub/api/jobs/{team}/{job}', { params: { team, job: name }, signal });
+  }
+
+  /** Create a job from a notebook snapshot (runs as the caller; `runNow` also starts a run). */
+  createJob(team: string, body: NewJob): Promise<JobDetail> {
+    return this.send('post', '/hub/api/jobs/{team}', { params: { team }, body });
+  }
+
+  /** Change a job: a new notebook snapshot, settings (its owner), or pause/resume. */
+  updateJob(team: string, name: string, body: JobChange): Promise<JobDetail> {
+    return this.send('patch', '/hub/api/jobs/{team}/{job}', { params: { team, job: name }, body });
+  }
+
+  /** Start a run now (queued at once; follow it with `jobRun`). */
+  runJob(team: string, name: string, body: RunNowRequest = {}): Promise<JobRun> {
+    return this.send('post', '/hub/api/jobs/{team}/{job}/runs', { params: { team, job: name }, body });
+  }
+
+  jobRun(team: string, name: string, run: number, signal?: AbortSignal): Promise<JobRun> {
+    return this.get('/hub/api/jobs/{team}/{job}/runs/{run}', { params: { team, job: name, run }, signal });
+  }
+
+  cancelRun(team: string, name: string, run: number): Promise<JobRun> {
+    return this.send('post', '/hub/api/jobs/{team}/{job}/runs/{run}/cancel', { params: { team, job: name, run } });
+  }
+
+  /** The run's executed notebook with its outputs (the job's owner only). */
+  runNotebook(team: string, name: string, run: number, signal?: AbortSignal): Promise<ExecutedNotebook> {
+    return this.get('/hub/api/jobs/{team}/{job}/runs/{run}/notebook', { params: { team, job: name, run }, signal });
+  }
+
+  /** A cron expression in words and its next due times in `timezone`; a bad expression is a 400 naming the field. */
+  schedulePreview(schedule: string, timezone: string, signal?: AbortSignal): Promise<SchedulePreview> {
+    return this.get('/hub/api/jobs/schedule-preview', { query: { schedule, timezone }, signal });
+  }
+
+  /** The caller's notifications (failed job runs) and how many are unread. */
+  notifications(signal?: AbortSignal): Promise<Notifications> {
+    return this.get('/hub/api/notifications', { signal });
   }
 
   private xsrf: Promise<string | null> | undefined;

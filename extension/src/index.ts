@@ -2,8 +2,9 @@
  * Atrium's JupyterLab extension: the left-sidebar "Atrium" area with the
  * Knowledge Base (search the hub's knowledge base, read articles, open
  * tutorials as notebooks), Datasets (browse governed datasets, masked
- * previews, access requests, mounts into ~/datasets/) and Models (publish the
- * open notebook as a model, guardrails, promotion).
+ * previews, access requests, mounts into ~/datasets/), Models (publish the
+ * open notebook as a model, guardrails, promotion) and Jobs (run the open
+ * notebook now or on a schedule: File → Run as Job…; follow its runs).
  *
  * It talks only to the hub's REST API (same origin, the hub session cookie)
  * and to the Jupyter server it runs in (Contents API via ServerConnection).
@@ -25,6 +26,7 @@ import { DatasetsModel, type MountWorkspace } from './datasetsModel';
 import { ServerConnection, type ServiceManager } from '@jupyterlab/services';
 import { DatasetsPanel } from './widgets/DatasetsPanel';
 import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
+import { addJobs } from './jobsSetup';
 
 export { HubApiError, HubClient } from './hubClient';
 export { KnowledgeBaseModel } from './model';
@@ -33,9 +35,14 @@ export * from './tokens';
 
 /** The hub API's URL: the hub settings JupyterLab was started with put `hubPrefix` in the page config. */
 export function hubApiUrl(): string {
+  return hubPageUrl('api');
+}
+
+/** A hub page's URL from its path below the hub's prefix (`jobs/<team>/<job>` → `/hub/jobs/<team>/<job>`). */
+export function hubPageUrl(path: string): string {
   const prefix = PageConfig.getOption('hubPrefix') || '/hub/';
   const host = PageConfig.getOption('hubHost') || '';
-  return host + URLExt.join(prefix, 'api');
+  return host + URLExt.join(prefix, path);
 }
 
 const hubClientPlugin: JupyterFrontEndPlugin<HubClient> = {
@@ -75,7 +82,7 @@ function mountWorkspace(serviceManager: ServiceManager.IManager): MountWorkspace
 
 const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
   id: `${PLUGIN_ID}:sidebar`,
-  description: 'The Atrium sidebar: Knowledge Base, Datasets and Models.',
+  description: 'The Atrium sidebar: Knowledge Base, Datasets, Models and Jobs; the Run as Job command.',
   autoStart: true,
   requires: [IAtriumHubClient, IRenderMimeRegistry],
   optional: [ILayoutRestorer, ICommandPalette, ILabShell],
@@ -159,7 +166,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
     const follow = () => void modelsModel.setNotebook(notebookSource(shell.currentWidget));
     labShell?.currentChanged.connect(follow);
     follow();
-    sidebar.setRelativeSizes([2, 3, 3]);
+    addJobs({ app, client, sidebar, palette, labShell, notebookOf: notebookSource, user: PageConfig.getOption('hubUser'), server: workspaceName(), hubPage: hubPageUrl });
+    sidebar.setRelativeSizes([2, 3, 3, 3]);
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, 'atrium-sidebar');
     void model.loadFacets();

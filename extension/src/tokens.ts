@@ -1,6 +1,6 @@
 /**
  * Tokens other JupyterLab plugins can require: the hub API client and the
- * Atrium sidebar (which holds the Knowledge Base, Datasets and Models panels)
+ * Atrium sidebar (which holds the Knowledge Base, Datasets, Models and Jobs panels)
  * to add panels of their own to.
  */
 import { Token } from '@lumino/coreutils';
@@ -23,4 +23,6 @@ export namespace CommandIDs {
   export const openArticle = 'atrium:open-article';
   export const openTutorial = 'atrium:open-tutorial-notebook';
   export const focusSearch = 'atrium:focus-knowledge-base';
+  /** Open the "Run as job" dialog for the notebook in the main area. */
+  export const runAsJob = 'atrium:run-as-job';
 }

@@ -47,14 +47,14 @@ describe('the Atrium sidebar in JupyterLab', () => {
     await input().fill(text);
   }
 
-  test('the Atrium sidebar has Knowledge Base, Datasets and Models panels', async () => {
+  test('the Atrium sidebar has Knowledge Base, Datasets, Models and Jobs panels', async () => {
     const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="atrium-sidebar"]');
     await tab.waitFor({ timeout: 60_000 });
     assert.equal(await tab.getAttribute('title'), 'Atrium');
     await tab.click();
     await sidebar().waitFor();
     const titles = await sidebar().locator('.jp-AccordionPanel-title .lm-AccordionPanel-titleLabel').allTextContents();
-    assert.deepEqual(titles, ['Knowledge Base', 'Datasets', 'Models']);
+    assert.deepEqual(titles, ['Knowledge Base', 'Datasets', 'Models', 'Jobs']);
     await sidebar().locator('.jp-AtriumKB-status').waitFor();
     assert.match(await sidebar().locator('.jp-AtriumKB-status').innerText(), /Type a few words/);
     // Filters come from /hub/api/kb/facets.

@@ -91,7 +91,7 @@ describe('publishing a notebook as a model from JupyterLab', () => {
     if (!(await page.locator('#atrium-sidebar').isVisible())) await tab.click();
     await panel().locator('.jp-AtriumModels-publishButton').waitFor({ timeout: 30_000 });
     // Give the Models panel the sidebar's height (as a user would, by collapsing the other sections).
-    for (const label of ['Knowledge Base', 'Datasets']) {
+    for (const label of ['Knowledge Base', 'Datasets', 'Jobs']) {
       const title = page.locator('#atrium-sidebar .lm-AccordionPanel-title', { hasText: label });
       if ((await title.getAttribute('aria-expanded')) === 'true') await title.click();
     }
