@@ -9,6 +9,7 @@ import { IdentityService } from './identity/identity.js';
 import { Store } from './store.js';
 import { log } from './core/log.js';
 import { DEMO_PASSWORD, DEMO_USERS, ensureAdmin, seedDemo } from './seed.js';
+import { seedDemoJobs } from './jobs/seed.js';
 import { seedDemoData } from './data/seed.js';
 import { createDataService } from './data/create.js';
 import { createObjectStore } from './storage/factory.js';
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
       if (config.demo) await seedDemo(deps.store);
     }
     if (config.demo) await seedDemoData(data);
+    if (config.demo) await seedDemoJobs(deps.store, deps.jobs);
   };
   try {
     hub = await startHub(config, { beforeListening });
