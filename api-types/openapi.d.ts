@@ -1516,7 +1516,7 @@ export interface paths {
         };
         /**
          * The data catalog with your access to each dataset; search by words, filter by tag, classification, team
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. Lists every dataset with what the data-access policy allows the caller.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner. Lists every dataset with what the data-access policy allows the caller.
          */
         get: operations["getHubApiDatasets"];
         put?: never;
@@ -1540,7 +1540,7 @@ export interface paths {
         };
         /**
          * One dataset: description, schema with PII tags, your access
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner.
          */
         get: operations["getHubApiDatasetsName"];
         put?: never;
@@ -1584,7 +1584,7 @@ export interface paths {
         };
         /**
          * Versions of a dataset, newest first
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameVersions"];
         put?: never;
@@ -1604,7 +1604,7 @@ export interface paths {
         };
         /**
          * The first rows, masked as your access requires (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNamePreview"];
         put?: never;
@@ -1624,7 +1624,7 @@ export interface paths {
         };
         /**
          * The current version as a file, masked as your access requires (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameDownload"];
         put?: never;
@@ -1644,7 +1644,7 @@ export interface paths {
         };
         /**
          * A short-lived presigned URL to the current file, only when nothing is masked for you and the object store can presign (S3); 409 otherwise (audited)
-         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook re-run reading as its author. The data-access policy decides per dataset (classification, grants), and audits refusals.
+         * @description Who may call: every signed-in user; also code in a workspace with its server's own token (X-Atrium-Workspace) or a notebook run (a re-run or a job’s run) reading as its author or owner. The data-access policy decides per dataset (classification, grants), and audits refusals.
          */
         get: operations["getHubApiDatasetsNameDirectUrl"];
         put?: never;
@@ -4558,7 +4558,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -4775,7 +4775,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -4817,7 +4817,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -4920,7 +4920,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -4962,7 +4962,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -5174,7 +5174,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -5216,7 +5216,7 @@ export interface operations {
                             message: string;
                             /** @description 1-based index of the failing cell among all cells */
                             failedCell: number | null;
-                            /** @description Started more than a minute after it was due */
+                            /** @description Queued more than a minute after it was due: no hub was up to start it then */
                             late: boolean;
                             dueAt: number;
                             queuedAt: number;
@@ -5294,7 +5294,7 @@ export interface operations {
                         message: string;
                         /** @description 1-based index of the failing cell among all cells */
                         failedCell: number | null;
-                        /** @description Started more than a minute after it was due */
+                        /** @description Queued more than a minute after it was due: no hub was up to start it then */
                         late: boolean;
                         dueAt: number;
                         queuedAt: number;
@@ -5353,7 +5353,7 @@ export interface operations {
                         message: string;
                         /** @description 1-based index of the failing cell among all cells */
                         failedCell: number | null;
-                        /** @description Started more than a minute after it was due */
+                        /** @description Queued more than a minute after it was due: no hub was up to start it then */
                         late: boolean;
                         dueAt: number;
                         queuedAt: number;
@@ -5412,7 +5412,7 @@ export interface operations {
                         message: string;
                         /** @description 1-based index of the failing cell among all cells */
                         failedCell: number | null;
-                        /** @description Started more than a minute after it was due */
+                        /** @description Queued more than a minute after it was due: no hub was up to start it then */
                         late: boolean;
                         dueAt: number;
                         queuedAt: number;

@@ -97,7 +97,7 @@ export class Jobs {
           description: input.description ?? '',
           notebook: snapshot,
           notebookSha256: sha256(snapshot),
-          notebookPath: input.notebookPath ?? 'notebook.ipynb',
+          notebookPath: input.notebookPath ?? (input.scoring ? 'batch-scoring.ipynb' : 'notebook.ipynb'),
           snapshotAt: now,
           ...settled,
           scoring: input.scoring ?? null,

@@ -177,7 +177,7 @@ export function registerJobPages(router: Router, deps: HubDeps): void {
           ${owner ? results(job, run) : othersNote(job)}`,
         {
           styles: RUN_STYLES,
-          data: { view: 'run', user: who.user.name, team: job.team, job: job.name, run: run.id, canOperate: mayOperateJob(who.user, job), canSeeResults: owner, scoring: job.scoring },
+          data: { view: 'run', user: who.user.name, team: job.team, job: job.name, run: run.id, canOperate: mayOperateJob(who.user, job), canSeeResults: owner, scoring: job.scoring, owner: job.owner },
         },
       ),
     );

@@ -49,8 +49,13 @@ export class BatchScoring {
     const input = await this.data.data.getDataset(scoring.input);
     if (!input) throw badRequest(`There is no data set ${scoring.input}.`, 'scoring.input');
     if (input.format !== 'csv') throw badRequest(`Batch scoring reads CSV data sets; ${input.name} is ${input.format}.`, 'scoring.input');
+    const view = await this.data.view(owner, input.name);
+    if (!view.access.allowed) throw badRequest(`You cannot read ${input.name}: ${view.access.reason}`, 'scoring.input');
+    if (input.currentVersion === 0) throw badRequest(`${input.name} has no data yet: its owners upload a version first.`, 'scoring.input');
     const names = new Set(input.columns.map((c) => c.name));
-    for (const c of [...scoring.idColumns, ...(scoring.featureColumns ?? [])]) if (!names.has(c)) throw badRequest(`${input.name} has no column "${c}"; its columns are ${[...names].join(', ')}.`, 'scoring');
+    for (const [field, list] of [['idColumns', scoring.idColumns], ['featureColumns', scoring.featureColumns ?? []]] as const) {
+      for (const c of list) if (!names.has(c)) throw badRequest(`${input.name} has no column "${c}"; its columns are ${[...names].join(', ')}.`, `scoring.${field}`);
+    }
     if (scoring.idColumns.includes('prediction')) throw badRequest('"prediction" is the output’s own column; rename the id column.', 'scoring.idColumns');
     const features = scoring.featureColumns ?? input.columns.map((c) => c.name).filter((c) => !scoring.idColumns.includes(c));
     if (features.length === 0) throw badRequest('predict() needs at least one feature column.', 'scoring.featureColumns');

@@ -38,6 +38,8 @@ const data = pageData<{
   canSeeResults?: boolean;
   /** On a run's page: the job's batch-scoring settings, or null. */
   scoring?: ScoringSettings | null;
+  /** On a run's page: whose access the run read with. */
+  owner?: string;
   limits?: Limits;
 }>();
 
@@ -396,7 +398,9 @@ function inWords(message: string, field: string, key: string): string {
   const prefix = [`${field}: `, `${key}: `].find((p) => message.startsWith(p));
   const plain = prefix ? message.slice(prefix.length) : message;
   // Only the API's own names (timeoutMinutes, webhookUrl): "schedule" or "name" are words already.
-  return label && /^[a-z]+[A-Z][A-Za-z]*$/.test(key) ? plain.replace(new RegExp(`\\b${key}\\b`, 'g'), label) : plain;
+  const words = label && /^[a-z]+[A-Z][A-Za-z]*$/.test(key) ? plain.replace(new RegExp(`\\b${key}\\b`, 'g'), label) : plain;
+  // A sentence, even when the hub's starts with its field's name ("job name may contain only…").
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function clearFieldErrors(form: HTMLElement): void {
@@ -419,6 +423,15 @@ function fieldBox(form: HTMLElement, field: string): { key: string; box: HTMLEle
   return undefined;
 }
 
+/** What the form calls a field: its label's (or legend's) words, without "(optional)". */
+function labelOf(box: HTMLElement): string | undefined {
+  const label = box.querySelector('legend, label');
+  if (!label) return undefined;
+  const words = label.cloneNode(true) as HTMLElement;
+  for (const extra of words.querySelectorAll('.optional')) extra.remove();
+  return words.textContent?.replace(/\s+/g, ' ').trim() || undefined;
+}
+
 /** An error from the hub (or the page), shown beside the field it names and in the form's error area. */
 function showFormError(form: HTMLElement, errorArea: string, err: unknown, fieldOverride?: string): void {
   clearFieldErrors(form);
@@ -433,8 +446,19 @@ function showFormError(form: HTMLElement, errorArea: string, err: unknown, field
     const details = box.closest('details');
     if (details) details.open = true;
     box.append(fragmentOf(html`<p class="field-error" role="alert" data-error-for="${key}">${message}</p>`));
-    renderInto(errorArea, errorBox(`Please check “${FIELD_LABELS[key] ?? key}” above: ${message}`));
+    renderInto(errorArea, errorBox(`Please check “${labelOf(box) ?? FIELD_LABELS[key] ?? key}” above: ${message}`));
     box.querySelector<HTMLElement>('input, select, textarea')?.focus();
+    // Once the field is changed, the sentence about its old value no longer holds.
+    const fixed = () => {
+      box.removeEventListener('input', fixed);
+      box.removeEventListener('change', fixed);
+      if (!box.querySelector(`.field-error[data-error-for="${CSS.escape(key)}"]`)) return;
+      box.classList.remove('invalid');
+      for (const el of box.querySelectorAll(`.field-error[data-error-for="${CSS.escape(key)}"]`)) el.remove();
+      clear(errorArea);
+    };
+    box.addEventListener('input', fixed);
+    box.addEventListener('change', fixed);
   } else {
     renderInto(errorArea, errorBox(message));
   }
@@ -658,23 +682,26 @@ class ScoringPicker {
       : 'Leave at least one column unticked: the model makes its predictions from the columns that are not identifying.';
   }
 
-  /** What the output name will do: a new data set, a new version of an existing one, or a name that cannot be used. */
-  showOutput(): void {
+  /** What the output name will do: a new data set, a new version of an existing one, or why it cannot be used. */
+  private outputWords(): { words: string; problem: boolean } | undefined {
     const name = this.output().value.trim();
-    const out = this.el('output-status');
-    const say = (words: string, kind: 'ok' | 'problem' | '' = '') => {
-      out.textContent = words;
-      out.className = `output-status${kind ? ` ${kind}` : ''}`;
-    };
-    if (!name) return say('');
-    if (!DATASET_SLUG.test(name)) return say('Use lower-case letters, digits and dashes only, starting with a letter or digit (at most 63).', 'problem');
-    if (name === this.input().value) return say('Pick another name than the data set it scores.', 'problem');
+    if (!name) return undefined;
+    const problem = (words: string) => ({ words, problem: true });
+    if (!DATASET_SLUG.test(name)) return problem('The output data set name may use only lower-case letters, digits and dashes, starting with a letter or digit (at most 63).');
+    if (name === this.input().value) return problem(`The predictions cannot go into ${name}, the data set they are made from: pick another name.`);
     const team = this.team();
     const existing = this.datasets.find((d) => d.name === name);
-    if (!existing) return say(`New: ${name} is created in team ${team}’s catalog on the first run.`, 'ok');
-    if (existing.ownerTeam !== team) return say(`${name} is a data set of team ${existing.ownerTeam}; a job of ${team} writes only its own team’s data sets. Pick another name.`, 'problem');
-    if (existing.format !== 'csv') return say(`${name} is a ${existing.format} data set; the predictions are CSV. Pick another name.`, 'problem');
-    return say(`${name} already exists in ${team}’s catalog: each run adds a new version of it.`, 'ok');
+    if (!existing) return { words: `New: ${name} is created in team ${team}’s catalog on the first run.`, problem: false };
+    if (existing.ownerTeam !== team) return problem(`${name} is a data set of team ${existing.ownerTeam}; a job of ${team} writes only its own team’s data sets. Pick another name.`);
+    if (existing.format !== 'csv') return problem(`${name} is a ${existing.format} data set; the predictions are CSV. Pick another name.`);
+    return { words: `${name} already exists in ${team}’s catalog: each run adds a new version of it.`, problem: false };
+  }
+
+  showOutput(): void {
+    const said = this.outputWords();
+    const out = this.el('output-status');
+    out.textContent = said?.words ?? '';
+    out.className = `output-status${said ? (said.problem ? ' problem' : ' ok') : ''}`;
   }
 
   /** The settings as the API takes them, or a problem naming the field. */
@@ -688,7 +715,8 @@ class ScoringPicker {
     if (features.length === 0) throw new FormProblem('Leave at least one column unticked: the model makes its predictions from the columns that are not identifying.', 'scoring.idColumns');
     const output = this.output().value.trim();
     if (!output) throw new FormProblem('Name the data set the predictions go into, for example “lead-scores”.', 'scoring.output');
-    if (!DATASET_SLUG.test(output)) throw new FormProblem('The output data set name may use only lower-case letters, digits and dashes, starting with a letter or digit (at most 63).', 'scoring.output');
+    const said = this.outputWords();
+    if (said?.problem) throw new FormProblem(said.words, 'scoring.output');
     const keep = this.initial;
     return {
       model,
@@ -768,7 +796,7 @@ async function renderList(): Promise<void> {
         el,
         html`<table class="jobs-table"><thead><tr><th>Job</th><th>Team</th><th>Owner</th><th>Schedule</th><th>Next run</th><th>Latest run</th></tr></thead><tbody>${jobs.map(
           (j) => html`<tr data-job="${`${j.team}/${j.name}`}">
-            <td><a class="job-name" href="${jobPage(j.team, j.name)}">${j.name}</a>${j.description || j.scoring ? html`<div class="hint description">${j.description || scoringText(j.scoring!)}</div>` : ''}</td>
+            <td><a class="job-name" href="${jobPage(j.team, j.name)}">${j.name}</a>${j.scoring ? html`<div class="hint scoring-summary">${scoringText(j.scoring)}</div>` : ''}${j.description ? html`<div class="hint description">${j.description}</div>` : ''}</td>
             <td class="nowrap">${j.team}</td>
             <td class="nowrap">${j.owner}${j.owner === data.user ? html` <span class="hint-inline">(you)</span>` : ''}</td>
             <td>${scheduleWords(j)}</td>
@@ -1264,6 +1292,9 @@ function runSummary(r: Run): Raw {
       ${data.scoring ? '' : html`<dt>Parameters</dt><dd>${parameterList(r.parameters)}</dd>`}
       <dt>Image</dt><dd>${r.image}${r.imageVersion ? html` <span class="hint-inline">version ${r.imageVersion}</span>` : ''}</dd>
       <dt>Size</dt><dd>${r.size}</dd>
+      <dt>Data sets read</dt><dd>${r.reads.length === 0
+        ? html`<span class="hint">${r.endedAt === null ? 'none so far' : 'none'}</span>`
+        : r.reads.map((d, i) => html`${i > 0 ? ', ' : ''}<a href="/hub/datasets/${encodeURIComponent(d.name)}">${d.name}</a> v${d.version}`)} <span class="hint">(as ${data.owner ?? 'its owner'}, in the audit log with this run)</span></dd>
       <dt>Notebook version</dt><dd><code title="${r.notebookSha256}">${r.notebookSha256.slice(0, 12)}</code></dd>
     </dl></section>`;
 }
