@@ -9,7 +9,7 @@
  * `datasets.load()` work in the same run.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -151,6 +151,29 @@ describe('the sandbox: user code cannot reach the platform or other users', { ti
     assert.ok(v1.metrics.uid > 0, 'the re-run does not run as root');
     // No host path leaks back through the guardrail's messages.
     assert.ok(!JSON.stringify(repro).includes(t.stateDir), JSON.stringify(repro));
+  });
+
+  test('in a notebook job’s run: every escape fails, it runs as its owner’s uid, in a home of its own, not the owner’s', async () => {
+    const nb = notebook([code(probeDefinitions(targets)), code("import json as _j2\nprint(_j2.dumps({'escape': atrium_escape(), 'own': atrium_own(False)}))")]);
+    // The probe writes own-file.txt in its home: if that were dan's real home, the file would come back.
+    const dansFile = path.join(t.stateDir, 'homes', 'dan', 'own-file.txt');
+    rmSync(dansFile, { force: true });
+    const created = await call(t.url, 'POST', '/hub/api/jobs/marketing', { token: dan, body: { name: 'probe', notebook: nb, image: 'datascience', runNow: true } });
+    assert.equal(created.status, 201, created.text);
+    const run = await waitFor('the job run', async () => {
+      const r = await call(t.url, 'GET', `/hub/api/jobs/marketing/probe/runs/${created.json.runs[0].id}`, { token: dan });
+      return ['succeeded', 'failed'].includes(r.json?.status) ? r.json : undefined;
+    }, 600_000, 500);
+    assert.equal(run.status, 'succeeded', run.message);
+    const executed = await call(t.url, 'GET', `/hub/api/jobs/marketing/probe/runs/${run.id}/notebook`, { token: dan });
+    const printed = executed.json.cells.at(-1).outputs.find((o: { name?: string }) => o.name === 'stdout').text as string;
+    const { escape, own } = JSON.parse(printed.trim().split('\n').pop()!);
+    assertAllBlocked(escape, 'job run');
+    const dansWorkspace = (await t.hub.deps.store.servers.get('dan', 'py'))!.spawnerState as unknown as { sandbox: { uid: number } };
+    assert.equal(own.uid, dansWorkspace.sandbox.uid, 'a job runs as its owner, with the uid of their workspaces');
+    assert.equal(own.home, '/home/dan');
+    assert.equal(own.homeFile, 'mine');
+    assert.ok(!existsSync(dansFile), 'the run has a home of its own, not the owner’s');
   });
 
   test('the state directory and the secret key are private to the hub', () => {
