@@ -220,11 +220,17 @@ describe('notebook jobs from JupyterLab', () => {
     assert.equal(manual(after), manual(before), 'no run was started (the schedule may have started some)');
   });
 
-  test('the job’s hub page answers and names the job', async () => {
+  test('the job’s run, opened in the hub, shows the executed notebook with the parameters set in JupyterLab', async () => {
     const response = await page.goto(`${t.url}/hub/jobs/sales-finance/weekly-report`);
     assert.equal(response?.status(), 200);
     assert.match(await page.locator('main').innerText(), /weekly-report/);
     await screenshot(page, 'jobs-lab-hub-page');
+    await page.locator('#runs tr[data-status="succeeded"] a.run-link').last().click();
+    await page.waitForURL(/\/runs\/\d+$/);
+    const executed = page.locator('#executed .notebook');
+    await executed.waitFor();
+    assert.match(await executed.innerText(), /region = "south"[\s\S]*region=south rows=5/);
+    await screenshot(page, 'jobs-lab-hub-run');
     assert.deepEqual(pageErrors, []);
   });
 });
