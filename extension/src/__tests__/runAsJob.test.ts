@@ -35,6 +35,7 @@ const job = (over: Partial<JobDetail> = {}): JobDetail => ({
   retries: 0,
   retryBackoffSeconds: 60,
   webhookUrl: null,
+  scoring: null,
   createdAt: 0,
   updatedAt: 0,
   lastRun: null,
