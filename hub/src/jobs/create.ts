@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Catalog } from '@atrium/spawner';
 import type { HubConfig } from '../config.js';
 import type { ReplicaLeases } from '../core/db/leases.js';
+import { isMemberOf } from '../core/authorization.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
 import type { RerunPlace } from '../models/runner.js';
 import type { Store } from '../store.js';
@@ -38,7 +39,22 @@ export function createJobs(config: HubConfig, store: Store, catalog: Catalog, wi
   const scoring = wiring.scoring
     ? new BatchScoring(wiring.scoring.registry, wiring.scoring.data, async (name) => store.users.get(name))
     : undefined;
-  const executor = new RunExecutor({ place: wiring.place, catalog, access: wiring.access, stateDir: config.stateDir, config: config.jobs, marker: { [marker.name]: marker.value }, readsOf: wiring.readsOf, ...(scoring ? { scoring } : {}) });
+  const executor = new RunExecutor({
+    place: wiring.place,
+    catalog,
+    access: wiring.access,
+    stateDir: config.stateDir,
+    config: config.jobs,
+    marker: { [marker.name]: marker.value },
+    readsOf: wiring.readsOf,
+    ...(scoring ? { scoring } : {}),
+    ownerRefusal: async (owner, team) => {
+      const user = await store.users.get(owner);
+      if (!user) return `${owner}, who owns this job, no longer has an account here; the run did not start. An admin of team ${team} can delete the job.`;
+      if (!user.platformAdmin && !isMemberOf(user, team)) return `${owner}, who owns this job, is no longer a member of team ${team}; the run did not start. An admin of ${team} can pause or delete the job.`;
+      return undefined;
+    },
+  });
   const notifier = new RunNotifier(jobStore, { publicUrl: wiring.publicUrl, timeoutSeconds: config.jobs.webhookTimeoutSeconds, blockedAddresses: config.jobs.webhookBlockedAddresses });
   const scheduler = new JobScheduler({ store: jobStore, executor, leases: wiring.leases, config: config.jobs, notifier, stateDir: config.stateDir, marker });
   return new Jobs(jobStore, scheduler, notifier, catalog, config.jobs, async (team) => (await store.teams.get(team)) !== undefined, scoring);

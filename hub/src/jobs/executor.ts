@@ -58,6 +58,8 @@ export class RunExecutor {
       readsOf(credentialId: string): Promise<{ name: string; version: string }[]>;
       /** Batch-scoring jobs: the model's cells before the run, publishing the predictions after it. */
       scoring?: BatchScoring;
+      /** Why the owner may no longer run the team's job (left the team, account removed), or undefined. */
+      ownerRefusal?: (owner: string, team: string) => Promise<string | undefined>;
     },
   ) {}
 
@@ -83,6 +85,9 @@ export class RunExecutor {
     };
     log(`run ${run.id} of ${job.team}/${job.name} (${run.trigger}${run.attempt > 1 ? `, attempt ${run.attempt}` : ''}) as ${run.owner}`);
     if (!image) return fail(`The image "${run.image}" is no longer in the catalog; edit the job and pick one of: ${this.options.catalog.images.map((i) => i.name).join(', ')}.`);
+    // Runs read data as the owner, counted against the team: someone who left the team no longer runs its jobs.
+    const refusal = await this.options.ownerRefusal?.(run.owner, job.team);
+    if (refusal) return fail(refusal);
     let notebook: Notebook;
     try {
       notebook = withParameters(notebookSchema.parse(JSON.parse(snapshot)), run.parameters);

@@ -158,6 +158,19 @@ describe('notebook jobs: run now, parameters, outputs, failures, cancel, who see
     assert.match(run.message, /Cell 2 failed: (.*more than the Small size's 2048 MiB of memory|MemoryError)/);
   });
 
+  it('does not run the job of someone who has left the team, and says so', RUNS, async () => {
+    const created = await call(t.url, 'POST', '/hub/api/jobs/sales-finance', { token: dan, body: { name: 'dans-report', notebook: REPORT, image: 'minimal' } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await call(t.url, 'DELETE', '/hub/api/teams/sales-finance/members/dan', { token: alice })).status, 204);
+    const started = await call(t.url, 'POST', '/hub/api/jobs/sales-finance/dans-report/runs', { token: alice, body: {} });
+    assert.equal(started.status, 202, started.text);
+    const run = await runEnded(t.url, alice, 'sales-finance/dans-report', started.json.id);
+    assert.equal(run.status, 'failed');
+    assert.match(run.message, /dan, who owns this job, is no longer a member of team sales-finance; the run did not start/);
+    assert.equal((await call(t.url, 'DELETE', '/hub/api/jobs/sales-finance/dans-report', { token: alice })).status, 204);
+    assert.equal((await call(t.url, 'PUT', '/hub/api/teams/sales-finance/members/dan', { token: alice, body: { role: 'member' } })).status < 300, true);
+  });
+
   it('cancels a running run: the cell is interrupted and the run ends as cancelled', RUNS, async () => {
     const created = await call(t.url, 'POST', '/hub/api/jobs/sales-finance', { token: bob, body: { name: 'sleeper', notebook: SLEEPER(600), image: 'minimal', runNow: true } });
     const id = created.json.runs[0].id;
