@@ -158,7 +158,7 @@ export type JobChange = ApiBody<'patch', '/hub/api/jobs/{team}/{job}'>;
 /** What "Run now" takes: parameters for this run only (the owner's). */
 export type RunNowRequest = ApiBody<'post', '/hub/api/jobs/{team}/{job}/runs'>;
 /** A cron expression in words and its next due times in a time zone. */
-export type SchedulePreview = ApiResponse<'get', '/hub/api/jobs/schedule-preview'>;
+export type SchedulePreview = ApiResponse<'get', '/hub/api/schedule-preview'>;
 /** A run's executed notebook (nbformat 4 JSON), for its owner. */
 export type ExecutedNotebook = ApiResponse<'get', '/hub/api/jobs/{team}/{job}/runs/{run}/notebook'>;
 export type Notifications = ApiResponse<'get', '/hub/api/notifications'>;

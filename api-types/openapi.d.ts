@@ -999,7 +999,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/hub/api/jobs/schedule-preview": {
+    "/hub/api/schedule-preview": {
         parameters: {
             query?: never;
             header?: never;
@@ -1010,7 +1010,7 @@ export interface paths {
          * A cron expression in words and its next five due times in a time zone, for forms
          * @description Who may call: every signed-in user.
          */
-        get: operations["getHubApiJobsSchedulePreview"];
+        get: operations["getHubApiSchedulePreview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4595,7 +4595,7 @@ export interface operations {
             "4XX": components["responses"]["Error"];
         };
     };
-    getHubApiJobsSchedulePreview: {
+    getHubApiSchedulePreview: {
         parameters: {
             query: {
                 schedule: string;

@@ -278,7 +278,7 @@ export class HubClient {
 
   /** A cron expression in words and its next due times in `timezone`; a bad expression is a 400 naming the field. */
   schedulePreview(schedule: string, timezone: string, signal?: AbortSignal): Promise<SchedulePreview> {
-    return this.get('/hub/api/jobs/schedule-preview', { query: { schedule, timezone }, signal });
+    return this.get('/hub/api/schedule-preview', { query: { schedule, timezone }, signal });
   }
 
   /** The caller's notifications (failed job runs) and how many are unread. */

@@ -126,7 +126,7 @@ describe('RunAsJobModel', () => {
 
   it('previews the schedule in words once typing pauses, in the chosen zone', async () => {
     const { model, sent } = setup((url) =>
-      url.pathname === '/hub/api/jobs/schedule-preview'
+      url.pathname === '/hub/api/schedule-preview'
         ? url.searchParams.get('schedule') === '*/5 * * * *'
           ? { body: { description: 'Every 5 minutes', upcoming: [{ at: 1, local: '2026-12-01 10:05 CET' }] } }
           : { status: 400, body: { error: { code: 'bad_request', message: 'A schedule has five fields', field: 'schedule' } } }
@@ -140,7 +140,7 @@ describe('RunAsJobModel', () => {
     await settle();
     expect(model.state.preview).toEqual({ status: 'ready', description: 'Every 5 minutes', upcoming: ['2026-12-01 10:05 CET'], error: null });
     // Only the last expression was asked about.
-    expect(sent.filter((r) => r.path.startsWith('/hub/api/jobs/schedule-preview')).map((r) => r.path)).toEqual(['/hub/api/jobs/schedule-preview?schedule=*%2F5+*+*+*+*&timezone=Europe%2FBerlin']);
+    expect(sent.filter((r) => r.path.startsWith('/hub/api/schedule-preview')).map((r) => r.path)).toEqual(['/hub/api/schedule-preview?schedule=*%2F5+*+*+*+*&timezone=Europe%2FBerlin']);
     model.setField({ schedule: '61 * *' });
     await settle();
     expect(model.state.preview).toMatchObject({ status: 'error', error: 'A schedule has five fields' });

@@ -225,7 +225,7 @@ export function registerJobRoutes(api: ApiRegistry, deps: HubDeps): void {
 
   api.add({
     method: 'get',
-    path: '/jobs/schedule-preview',
+    path: '/schedule-preview',
     tag: 'jobs',
     summary: 'A cron expression in words and its next five due times in a time zone, for forms',
     query: z.object({ schedule: z.string().min(1, 'schedule must not be empty').max(200), timezone: z.string().max(64).default('UTC') }),

@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { SecretBox } from '@atrium/hub/core/secrets';
 import { call, createUser, startTestHub, type TestHub } from './helpers.js';
 import { irisNotebook, publishBody } from './model-notebooks.js';
+import { code, jobNotebook } from './job-notebooks.js';
 
 type TeamRef = { param: string } | { query: string } | { body: string; optional?: true } | { ownerOf: { resource: string; param: string } };
 type Rule =
@@ -82,6 +83,8 @@ function pathFor(op: Operation): string {
     server: destroys ? 'gone' : 'ws',
     user: 'temp',
     file: 'data.csv',
+    job: destroys ? 'gone-job' : 'a-job',
+    run: fixtures.run ?? 'undefined',
   };
   let name = people.member.name;
   if (op.path.startsWith('/hub/api/datasets/')) name = 'a-data';
@@ -95,6 +98,8 @@ function pathFor(op: Operation): string {
   const query: Record<string, string> = {
     'GET /hub/api/models/{team}/{model}/compare': '?from=1&to=2',
     'GET /hub/api/kb/search': '?q=notes',
+    'GET /hub/api/schedule-preview': '?schedule=0%206%20*%20*%201-5',
+    'GET /hub/api/jobs/{team}/{job}/runs/{run}/output': '?name=report.csv',
   };
   return filled + (query[`${op.method.toUpperCase()} ${op.path}`] ?? '');
 }
@@ -123,6 +128,9 @@ function bodyFor(op: Operation): unknown {
     'POST /model-approvals/{id}/reject': { reason: 'matrix test' },
     'POST /model-approvals/{id}/revoke': { reason: 'matrix test' },
     'PUT /deployments/{team}/{model}/{alias}': { version: 1, bundleDir: '/nonexistent/bundle', image: 'datascience' },
+    'POST /jobs/{team}': { name: 'matrix-job', notebook: jobNotebook([code('print(1)')]), image: 'minimal' },
+    'PATCH /jobs/{team}/{job}': { paused: true },
+    'POST /jobs/{team}/{job}/runs': {},
   };
   return bodies[`${op.method.toUpperCase()} ${p}`];
 }
@@ -198,6 +206,9 @@ before(async () => {
   fixtures.change = (await ok('pending change', as('teamAdmin', 'PATCH', '/datasets/a-restricted', { classification: 'confidential' }))).pendingChange.id;
   await ok('article', as('teamAdmin', 'POST', '/kb/articles', article('a-article')));
   await ok('article to retire', as('teamAdmin', 'POST', '/kb/articles', article('a-old')));
+  // A job of the member's, with one run.
+  await ok('job', as('member', 'POST', `/jobs/${A}`, { name: 'a-job', notebook: jobNotebook([code('print(1)')]), image: 'minimal' }));
+  fixtures.run = String((await ok('job run', as('member', 'POST', `/jobs/${A}/a-job/runs`, {}))).id);
   await ok('model version', as('member', 'POST', `/models/${A}/churn/versions`, bodyFor({ method: 'post', path: '/hub/api/models/{team}/{model}/versions', deprecated: false, authorize: { who: { signedIn: true }, credentials: [], refusal: 403 } })));
 
   // A running workspace of the member's, with the server token only the hub and the workspace know.

@@ -104,7 +104,7 @@ describe('notebook jobs: run now, parameters, outputs, failures, cancel, who see
     assert.equal((await bad({ name: 'Bad Name', notebook: REPORT, image: 'minimal' })).field, 'name');
     assert.equal((await bad({ name: 'x', notebook: { cells: [] }, image: 'minimal' })).field, 'notebook.nbformat');
     assert.equal((await bad({ name: 'weekly-report', notebook: REPORT, image: 'minimal' })).field, 'name');
-    const preview = await call(t.url, 'GET', '/hub/api/jobs/schedule-preview?schedule=0%206%20*%20*%201-5&timezone=Europe/Berlin', { token: bob });
+    const preview = await call(t.url, 'GET', '/hub/api/schedule-preview?schedule=0%206%20*%20*%201-5&timezone=Europe/Berlin', { token: bob });
     assert.equal(preview.json.description, 'At 06:00, Monday through Friday');
     assert.equal(preview.json.upcoming.length, 5);
   });

@@ -18,7 +18,7 @@ type JobDetail = ApiResponse<'get', '/hub/api/jobs/{team}/{job}'>;
 type Run = ApiResponse<'get', '/hub/api/jobs/{team}/{job}/runs/{run}'>;
 type NewJob = ApiBody<'post', '/hub/api/jobs/{team}'>;
 type JobChange = ApiBody<'patch', '/hub/api/jobs/{team}/{job}'>;
-type SchedulePreview = ApiResponse<'get', '/hub/api/jobs/schedule-preview'>;
+type SchedulePreview = ApiResponse<'get', '/hub/api/schedule-preview'>;
 type Notifications = ApiResponse<'get', '/hub/api/notifications'>;
 type Limits = { defaultTimeoutMinutes: number; maxTimeoutMinutes: number; maxRetries: number; maxNotebookMiB: number };
 type ScoringSettings = NonNullable<Job['scoring']>;
@@ -324,7 +324,7 @@ function wirePreview(prefix: string): () => void {
       return;
     }
     try {
-      const p = await api<SchedulePreview>('GET', `/jobs/schedule-preview?schedule=${encodeURIComponent(expression)}&timezone=${encodeURIComponent(tz)}`);
+      const p = await api<SchedulePreview>('GET', `/schedule-preview?schedule=${encodeURIComponent(expression)}&timezone=${encodeURIComponent(tz)}`);
       if (mine !== asked) return;
       render(
         out,
