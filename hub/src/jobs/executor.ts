@@ -161,6 +161,8 @@ export class RunExecutor {
       if (serverLog) log(`jupyter server log (last lines):\n${serverLog.trim()}`);
       await server?.stop().catch(() => undefined);
       this.options.access.revoke(credential.id);
+      // What the run started from (and, for scoring, the model's bundle) is not kept: the executed notebook and outputs/ are.
+      rmSync(bundle, { recursive: true, force: true });
     }
   }
 
