@@ -94,5 +94,18 @@ for (const target of testDatabases('atrium_jobs')) {
       held.splice(0).forEach((release) => release());
       await s.close();
     });
+
+    test('read notifications are forgotten after the retention; unread ones stay', async () => {
+      store ??= await Store.open(await target.url());
+      const jobs = new JobStore(store.database.db);
+      const day = 86_400_000;
+      await jobs.notify({ user: 'nora', team: 'ops', kind: 'job-failed', message: 'old, read', link: '/hub/jobs/ops/a/runs/1' }, 1000);
+      await jobs.notify({ user: 'nora', team: 'ops', kind: 'job-failed', message: 'old, unread', link: '/hub/jobs/ops/a/runs/2' }, 1000);
+      await jobs.markRead('nora', 2000, '/hub/jobs/ops/a/runs/1');
+      await jobs.notify({ user: 'nora', team: 'ops', kind: 'job-failed', message: 'new', link: '/hub/jobs/ops/a/runs/3' }, 40 * day);
+      await jobs.markRead('nora', 40 * day, '/hub/jobs/ops/a/runs/3');
+      assert.equal(await jobs.forgetNotifications(30 * day), 1);
+      assert.deepEqual((await jobs.notifications('nora')).map((n) => n.message), ['new', 'old, unread']);
+    });
   });
 }

@@ -271,6 +271,7 @@ export class JobScheduler {
     for (const id of expired) removeRunFiles(stateDir, id);
     await store.deleteRuns(expired);
     if (expired.length > 0) log.info('deleted job runs past their retention', { runs: expired.length });
+    await store.forgetNotifications(now - config.retentionDays * 86_400_000);
   }
 
   /** Stop scheduling; running runs are stopped and end as failed with that reason. */

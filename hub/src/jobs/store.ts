@@ -383,6 +383,12 @@ export class JobStore {
     return Number(r?.n ?? 0);
   }
 
+  /** Forget read notifications older than `before` (unread ones stay until they are seen). */
+  async forgetNotifications(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('notifications').where('read_at', 'is not', null).where('created_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Mark a person's notifications read: all of them, or those pointing to `link`. */
   async markRead(user: string, now = Date.now(), link?: string): Promise<void> {
     let q = this.db.updateTable('notifications').set({ read_at: now }).where('user_name', '=', user).where('read_at', 'is', null);
