@@ -141,36 +141,48 @@ export function initList(): void {
     }
   });
 
+  submitNewJob(form, { button: 'create-job', errors: 'new-job-error' }, async () => {
+    const file = fileInput.files?.[0];
+    if (!file) throw new FormProblem('Choose the notebook (.ipynb file) this job runs.', 'notebook');
+    chosen ??= await readNotebook(file);
+    const team = (document.getElementById('job-team') as HTMLSelectElement).value;
+    const name = (document.getElementById('job-name') as HTMLInputElement).value.trim();
+    if (!name) throw new FormProblem('Give the job a name, for example “weekly-report”.', 'name');
+    const description = (document.getElementById('job-description') as HTMLTextAreaElement).value.trim();
+    const body = {
+      name,
+      notebook: chosen.notebook,
+      notebookPath: file.name,
+      ...(description ? { description } : {}),
+      ...readSettings('job'),
+      runNow: (document.getElementById('job-run-now') as HTMLInputElement).checked,
+    } as unknown as NewJob;
+    return { team, body };
+  });
+}
+
+/**
+ * Both "New job" forms end alike: check and read the form (`read` throws a
+ * FormProblem naming the field), create the job, go to its page; on an error
+ * the button comes back and the error shows by its field.
+ */
+function submitNewJob(form: HTMLFormElement, ids: { button: string; errors: string }, read: () => Promise<{ team: string; body: NewJob }>): void {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const button = document.getElementById('create-job') as HTMLButtonElement;
+    const button = document.getElementById(ids.button) as HTMLButtonElement;
+    const label = button.textContent;
     clearFieldErrors(form);
-    clear('new-job-error');
+    clear(ids.errors);
     try {
-      const file = fileInput.files?.[0];
-      if (!file) throw new FormProblem('Choose the notebook (.ipynb file) this job runs.', 'notebook');
-      chosen ??= await readNotebook(file);
-      const team = (document.getElementById('job-team') as HTMLSelectElement).value;
-      const name = (document.getElementById('job-name') as HTMLInputElement).value.trim();
-      if (!name) throw new FormProblem('Give the job a name, for example “weekly-report”.', 'name');
-      const description = (document.getElementById('job-description') as HTMLTextAreaElement).value.trim();
-      const settings = readSettings('job');
-      const body = {
-        name,
-        notebook: chosen.notebook,
-        notebookPath: file.name,
-        ...(description ? { description } : {}),
-        ...settings,
-        runNow: (document.getElementById('job-run-now') as HTMLInputElement).checked,
-      } as unknown as NewJob;
+      const { team, body } = await read();
       button.disabled = true;
       button.textContent = 'Creating…';
       const created = await api<JobDetail>('POST', `/jobs/${encodeURIComponent(team)}`, body);
       location.href = `${jobPage(created.team, created.name)}?created=${created.runs.length ? 'run' : '1'}`;
     } catch (err) {
       button.disabled = false;
-      button.textContent = 'Create job';
-      showFormError(form, 'new-job-error', err, err instanceof FormProblem ? err.field : undefined);
+      button.textContent = label;
+      showFormError(form, ids.errors, err, err instanceof FormProblem ? err.field : undefined);
     }
   });
 }
@@ -203,30 +215,15 @@ export function initScoringForm(hide: () => void, preselect: boolean): void {
   choose((document.querySelector<HTMLInputElement>('#job-kind input:checked')?.value ?? 'notebook'));
   document.getElementById('cancel-scoring-job')!.addEventListener('click', hide);
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const button = document.getElementById('create-scoring-job') as HTMLButtonElement;
-    clearFieldErrors(form);
-    clear('scoring-error');
-    try {
-      const team = teamSelect.value;
-      const name = (document.getElementById('score-name') as HTMLInputElement).value.trim();
-      if (!name) throw new FormProblem('Give the job a name, for example “weekly-lead-scores”.', 'name');
-      const scoring = picker.read();
-      const body = {
-        name,
-        ...readSettings('score'),
-        scoring,
-        runNow: (document.getElementById('score-run-now') as HTMLInputElement).checked,
-      } as unknown as NewJob;
-      button.disabled = true;
-      button.textContent = 'Creating…';
-      const created = await api<JobDetail>('POST', `/jobs/${encodeURIComponent(team)}`, body);
-      location.href = `${jobPage(created.team, created.name)}?created=${created.runs.length ? 'run' : '1'}`;
-    } catch (err) {
-      button.disabled = false;
-      button.textContent = 'Create scoring job';
-      showFormError(form, 'scoring-error', err, err instanceof FormProblem ? err.field : undefined);
-    }
+  submitNewJob(form, { button: 'create-scoring-job', errors: 'scoring-error' }, async () => {
+    const name = (document.getElementById('score-name') as HTMLInputElement).value.trim();
+    if (!name) throw new FormProblem('Give the job a name, for example “weekly-lead-scores”.', 'name');
+    const body = {
+      name,
+      ...readSettings('score'),
+      scoring: picker.read(),
+      runNow: (document.getElementById('score-run-now') as HTMLInputElement).checked,
+    } as unknown as NewJob;
+    return { team: teamSelect.value, body };
   });
 }
