@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { call, createUser, startTestHub, type TestHub, waitFor } from '../integration/helpers.js';
 import { irisNotebook, publishBody } from '../integration/model-notebooks.js';
 import { promoteAndWait } from '../integration/model-promotions.js';
+import { registerFlowers } from '../integration/job-notebooks.js';
 import { launchBrowser, signIn } from './browser.js';
 
 // Batch scoring as its users meet it in the browser: a team admin, with a
@@ -21,9 +22,6 @@ import { launchBrowser, signIn } from './browser.js';
 const SLOW = { timeout: 30 * 60_000 };
 /** Screenshots for looking at, outside the repository. */
 const shots = process.env.ATRIUM_SCREENSHOT_DIR ?? path.join(tmpdir(), 'atrium-jobs-scoring');
-
-/** Flowers to score: an identifying customer column with personal data, and the four measurements. */
-const FLOWERS = ['email,sepal_length,sepal_width,petal_length,petal_width', 'ann@example.com,5.1,3.5,1.4,0.2', 'bo@example.com,6.7,3.0,5.2,2.3', 'cy@example.com,5.9,3.0,4.2,1.5', ''].join('\n');
 
 /** Page errors, refused scripts or styles (the CSP allows no inline ones), and missing static files. */
 function watch(page: Page): string[] {
@@ -59,27 +57,7 @@ describe('batch scoring in the hub’s pages', () => {
     danToken = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
 
     // The data set to score, with the sender's email as personal data.
-    const registered = await call(t.url, 'POST', '/hub/api/datasets', {
-      token: aliceToken,
-      body: {
-        name: 'flowers',
-        title: 'Flowers customers sent in',
-        description: 'Measurements with the sender',
-        ownerTeam: 'sales-finance',
-        classification: 'confidential',
-        format: 'csv',
-        columns: [
-          { name: 'email', type: 'string', pii: 'email' },
-          { name: 'sepal_length', type: 'number' },
-          { name: 'sepal_width', type: 'number' },
-          { name: 'petal_length', type: 'number' },
-          { name: 'petal_width', type: 'number' },
-        ],
-      },
-    });
-    assert.equal(registered.status, 201, registered.text);
-    const upload = await fetch(`${t.url}/hub/api/datasets/flowers/data`, { method: 'PUT', headers: { Authorization: `token ${aliceToken}`, 'Content-Type': 'text/csv' }, body: FLOWERS });
-    assert.equal(upload.status, 201, await upload.text());
+    await registerFlowers(t.url, aliceToken);
 
     // The model, published, through its guardrails and promoted to production.
     const published = await call(t.url, 'POST', '/hub/api/models/sales-finance/iris/versions', { token: aliceToken, body: publishBody(irisNotebook(1)) });

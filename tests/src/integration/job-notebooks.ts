@@ -45,3 +45,31 @@ export const READS_SALES = jobNotebook([
   code('from atrium import datasets\nimport csv'),
   code('path = datasets.download("sales", "sales.csv")\nrows = list(csv.DictReader(open(path)))\nprint(f"rows={len(rows)} email={rows[0][\'email\']}")'),
 ]);
+
+/** Flowers to score: an identifying customer column with personal data, and the four measurements. */
+const FLOWERS = ['email,sepal_length,sepal_width,petal_length,petal_width', 'ann@example.com,5.1,3.5,1.4,0.2', 'bo@example.com,6.7,3.0,5.2,2.3', 'cy@example.com,5.9,3.0,4.2,1.5', ''].join('\n');
+
+/** Register and fill the confidential `flowers` data set of sales-finance (the sender's email is personal data), as its team admin `token`. */
+export async function registerFlowers(url: string, token: string): Promise<void> {
+  const registered = await call(url, 'POST', '/hub/api/datasets', {
+    token,
+    body: {
+      name: 'flowers',
+      title: 'Flowers customers sent in',
+      description: 'Measurements with the sender',
+      ownerTeam: 'sales-finance',
+      classification: 'confidential',
+      format: 'csv',
+      columns: [
+        { name: 'email', type: 'string', pii: 'email' },
+        { name: 'sepal_length', type: 'number' },
+        { name: 'sepal_width', type: 'number' },
+        { name: 'petal_length', type: 'number' },
+        { name: 'petal_width', type: 'number' },
+      ],
+    },
+  });
+  if (registered.status !== 201) throw new Error(`registering flowers: ${registered.status} ${registered.text}`);
+  const upload = await fetch(`${url}/hub/api/datasets/flowers/data`, { method: 'PUT', headers: { Authorization: `token ${token}`, 'Content-Type': 'text/csv' }, body: FLOWERS });
+  if (upload.status !== 201) throw new Error(`uploading flowers: ${upload.status} ${await upload.text()}`);
+}

@@ -3,12 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { call, createUser, startTestHub, type TestHub, waitFor } from './helpers.js';
 import { irisNotebook, publishBody } from './model-notebooks.js';
 import { promoteAndWait } from './model-promotions.js';
-import { runEnded } from './job-notebooks.js';
+import { registerFlowers, runEnded } from './job-notebooks.js';
 
 const SLOW = { timeout: 30 * 60_000 };
-
-/** Flowers to score: an identifying customer column with personal data, and the four measurements. */
-const FLOWERS = ['email,sepal_length,sepal_width,petal_length,petal_width', 'ann@example.com,5.1,3.5,1.4,0.2', 'bo@example.com,6.7,3.0,5.2,2.3', 'cy@example.com,5.9,3.0,4.2,1.5', ''].join('\n');
 
 describe('batch scoring: a promoted model over a data set, published as a governed data-set version with lineage', () => {
   let t: TestHub;
@@ -21,27 +18,7 @@ describe('batch scoring: a promoted model over a data set, published as a govern
     alice = await createUser(t.hub, 'alice', { teams: [{ team: 'sales-finance', role: 'team-admin' }] });
     bob = await createUser(t.hub, 'bob', { teams: [{ team: 'sales-finance', role: 'member' }] });
     dan = await createUser(t.hub, 'dan', { teams: [{ team: 'marketing', role: 'member' }] });
-    const registered = await call(t.url, 'POST', '/hub/api/datasets', {
-      token: alice,
-      body: {
-        name: 'flowers',
-        title: 'Flowers customers sent in',
-        description: 'Measurements with the sender',
-        ownerTeam: 'sales-finance',
-        classification: 'confidential',
-        format: 'csv',
-        columns: [
-          { name: 'email', type: 'string', pii: 'email' },
-          { name: 'sepal_length', type: 'number' },
-          { name: 'sepal_width', type: 'number' },
-          { name: 'petal_length', type: 'number' },
-          { name: 'petal_width', type: 'number' },
-        ],
-      },
-    });
-    assert.equal(registered.status, 201, registered.text);
-    const upload = await fetch(`${t.url}/hub/api/datasets/flowers/data`, { method: 'PUT', headers: { Authorization: `token ${alice}`, 'Content-Type': 'text/csv' }, body: FLOWERS });
-    assert.equal(upload.status, 201, await upload.text());
+    await registerFlowers(t.url, alice);
   });
   after(async () => t?.close({ stopServers: true }));
 
