@@ -119,16 +119,10 @@ interface RunView {
   endedAt: number | null;
 }
 
-interface Sample {
+/** A run as the API gave it, named by its job and number. */
+interface Sample extends Omit<RunView, 'id'> {
   job: string;
   run: number;
-  status: string;
-  message: string;
-  late: boolean;
-  dueAt: number;
-  queuedAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
   /** The run log's first line: when the executor began (after the claim). */
   executorAt: number | null;
   /** The wall clock the first cell printed (ms). */
