@@ -7,28 +7,20 @@
  * not itself a trusted proxy (entries further left were written by the client
  * and prove nothing). Anyone else is its own socket address.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { AddressBlocks } from './address-blocks.js';
 import type { IncomingMessage } from 'node:http';
 
 export class TrustedProxies {
-  private readonly blocks = new BlockList();
-  private readonly any: boolean;
+  private readonly blocks: AddressBlocks;
 
   /** `cidrs`: "10.0.0.0/8", "127.0.0.1/32", "fd00::/8" (validated by the config schema). */
   constructor(cidrs: readonly string[]) {
-    for (const cidr of cidrs) {
-      const [address, bits] = cidr.split('/') as [string, string | undefined];
-      const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-      this.blocks.addSubnet(address, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
-    }
-    this.any = cidrs.length > 0;
+    this.blocks = new AddressBlocks(cidrs);
   }
 
   /** Is `address` (as a socket reports it, IPv4-mapped IPv6 included) one of the trusted proxies? */
   trusts(address: string | undefined): boolean {
-    if (!this.any || !address) return false;
-    const plain = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return this.blocks.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
+    return this.blocks.has(address);
   }
 
   /** The client's address: the socket's, or what trusted proxies say they forwarded for. */

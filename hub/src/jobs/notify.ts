@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIPv6 } from 'node:net';
 import { Agent, fetch } from 'undici';
+import { AddressBlocks } from '../core/address-blocks.js';
 import { log } from '../core/log.js';
 import type { JobStore, JobRecord, RunRecord } from './store.js';
 
@@ -11,18 +11,14 @@ import type { JobStore, JobRecord, RunRecord } from './store.js';
  * to the run's page; it never carries outputs, which may hold data.
  */
 export class RunNotifier {
-  private readonly blocked = new BlockList();
+  private readonly blocked: AddressBlocks;
   private readonly agent: Agent;
 
   constructor(
     private readonly store: JobStore,
     private readonly options: { publicUrl: () => string; timeoutSeconds: number; blockedAddresses: readonly string[] },
   ) {
-    for (const cidr of options.blockedAddresses) {
-      const [address, bits] = cidr.split('/') as [string, string | undefined];
-      const type = isIPv6(address) ? 'ipv6' : 'ipv4';
-      this.blocked.addSubnet(address, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
-    }
+    this.blocked = new AddressBlocks(options.blockedAddresses);
     // The address is checked where the connection is made, so a name that resolves differently the second time cannot slip through.
     this.agent = new Agent({
       connect: {
@@ -41,8 +37,7 @@ export class RunNotifier {
   }
 
   isBlocked(address: string): boolean {
-    const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-    return this.blocked.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
+    return this.blocked.has(address);
   }
 
   async runFailed(job: JobRecord, run: RunRecord, message: string): Promise<void> {
