@@ -2,7 +2,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ApiRegistry } from '../core/api.js';
-import { canAdministerTeam, mayChangeJob, maySeeRunResults, mayOperateJob, memberOrPlatformAdmin, signedIn, team, teamsVisibleTo, type Actor, type Authorize } from '../core/authorization.js';
+import { mayChangeJob, maySeeRunResults, mayOperateJob, memberOrPlatformAdmin, signedIn, team, teamsVisibleTo, type Actor, type Authorize } from '../core/authorization.js';
 import { badRequest, notFound } from '../core/errors.js';
 import { jobName, teamName } from '../core/names.js';
 import type { HubDeps } from '../deps.js';

@@ -17,7 +17,7 @@ import { cpSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { canAdministerTeam, mayWorkWithModelsOf, type Actor } from '../core/authorization.js';
 import { badRequest, forbidden } from '../core/errors.js';
-import { CLASSIFICATIONS, strictness, type Classification, type Column, type Dataset, type VersionLineage } from '../data/model.js';
+import { strictness, type Classification, type Column, type Dataset, type VersionLineage } from '../data/model.js';
 import type { DataService } from '../data/service.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { text, type Cell, type Notebook } from '../models/notebook.js';
@@ -197,10 +197,6 @@ function readSummary(file: string): { rows: number; predictionType: Column['type
   }
 }
 
-/** Is `c` one of the catalog's classifications (for a narrowing in callers)? */
-export function isClassification(c: string): c is Classification {
-  return (CLASSIFICATIONS as readonly string[]).includes(c);
-}
 
 /** Python of the scoring cell (no pandas needed: the minimal image scores too). */
 const SCORING_CELL = String.raw`import csv, json, os
