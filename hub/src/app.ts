@@ -39,6 +39,9 @@ import { WorkspaceManager } from './workspaces/manager.js';
 import { createModelServerBackend, createServing } from './serving/create.js';
 import { createModelRegistry, ModelStore, PodRerunPlace, RerunUnavailable, SandboxRerunPlace, servingDeployer, type ModelRegistry, type RerunPlace } from './models/create.js';
 import { createJobs } from './jobs/create.js';
+import { createUsage } from './usage/create.js';
+import { watchWork } from './usage/sources.js';
+import { MeteredRerunPlace } from './models/metered-place.js';
 import { serverEnv } from './workspaces/manager.js';
 import { FEATURES } from './features.js';
 import { claimSqliteDatabase } from './core/db/single-hub.js';
@@ -160,8 +163,9 @@ function createRerunPlace(config: HubConfig, spawner: Spawner, sandbox: Sandbox,
     stateDir: config.stateDir,
     envsDir: config.spawner.environmentsDir || path.join(config.stateDir, 'envs'),
     python: config.spawner.python,
-    // Jobs run with their size's limits, enforced as workspaces' are.
+    // Jobs and re-runs run with their size's limits, enforced (and measured) as workspaces' are.
     ...(spawner instanceof LocalProcessSpawner ? { limits: (name: string, size: CatalogSize) => spawner.limitsFor(name, size) } : {}),
+    defaultSize: (image) => catalog.findSize(config.models.reproducibility.size ?? image.defaultSize),
   });
 }
 
@@ -208,7 +212,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   if (replicas instanceof PgReplicaChannel) await replicas.start();
   const identity = new IdentityService(store, config.sessions.maxAgeHours * 3_600_000, replicas);
   const spawner = overrides.spawner ?? createSpawner(config, sandbox);
-  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases, replicas);
+  // Usage tells people through the bell, which the jobs feature keeps (created below; called only once the hub runs).
+  const usage = createUsage(config, store, (n) => jobs.store.notify(n));
+  const manager = new WorkspaceManager(store, spawner, catalog, secrets, config, leases, replicas, usage);
   const authenticator = overrides.authenticator ?? createAuthenticator(config, store, secrets);
   identity.setSessionRefresher(sessionRefresher(store, identity, authenticator));
   const throttle = new LoginThrottle({
@@ -224,14 +230,15 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const serving = createServing(config, store, catalog, secrets, identity, overrides.modelServer ?? createModelServerBackend(config, spawner, sandbox), {
     access: rerunAccess,
     authorOf: async (team, model, version) => (await modelStore.getVersion(team, model, version))?.author,
-  }, store.dialect === 'postgres' ? { channel: replicas, leases } : undefined);
+  }, store.dialect === 'postgres' ? { channel: replicas, leases } : undefined, usage);
   const data = createDataService(config, store, secrets, overrides.objectStore ?? (await createObjectStore(config)));
   const workspaceAuth = workspaceAuthenticator(store, secrets);
   const kb = await KnowledgeBase.open({ dir: overrides.kbDir ?? process.env.ATRIUM_KB_DIR, store: store.kb });
   // Re-runs read data through this hub as the version's author; the guardrails judge what they read.
   const rerunData = { access: rerunAccess, readsOf: (id: string) => data.readsOfRerun(id) };
   // Promotion deploys through model serving; the alias moves only when the new server is healthy.
-  const rerunPlace = createRerunPlace(config, spawner, sandbox, catalog, leases);
+  const rerunPlace = new MeteredRerunPlace(createRerunPlace(config, spawner, sandbox, catalog, leases), usage);
+  watchWork(usage.meter, { workspaces: manager, modelServers: serving.deployments, notebookRuns: rerunPlace });
   const models = createModelRegistry(config, store, catalog, rerunPlace, { models: modelStore, deployer: servingDeployer(serving.deployments), governance: data, rerunData, leases });
   // Jobs run where re-runs run (a sandbox as the owner's uid, or a pod), reading data as the job's owner.
   const jobs = createJobs(config, store, catalog, {
@@ -241,6 +248,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     publicUrl: () => config.publicUrl || hubUrlForUserCode(config),
     readsOf: (id) => data.readsOfRerun(id),
     scoring: { registry: models.registry, data },
+    usage,
   });
   const subdomains = config.workspaces.subdomainHost ? new Subdomains(config.workspaces.subdomainHost) : undefined;
   const trustedProxies = new TrustedProxies(config.http.trustedProxies);
@@ -257,6 +265,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     data,
     models,
     jobs,
+    usage,
     serving,
     isolation: { userCode: config.spawner.kind === 'kubernetes' ? 'pods' : sandbox.kind, reruns: rerunPlace.kind },
     leases,

@@ -8,6 +8,7 @@ import { TEAM_NAME } from './core/names.js';
 import { dataAccessConfigSchema } from './data/config.js';
 import { modelsConfigSchema } from './models/config.js';
 import { jobsConfigSchema } from './jobs/config.js';
+import { usageConfigSchema } from './usage/config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -384,6 +385,8 @@ export const configSchema = z
     models: modelsConfigSchema.prefault({}),
     /** Notebook jobs: run a notebook now or on a schedule (docs/jobs.md). */
     jobs: jobsConfigSchema.prefault({}),
+    /** Metering, showback, prices and budgets (docs/usage.md). */
+    usage: usageConfigSchema.prefault({}),
     /** Each team's share of the cluster (Kubernetes backend); `default` for teams without an entry. */
     teamQuotas: z
       .object({

@@ -14,6 +14,7 @@ import type { DataService } from './data/service.js';
 import type { KnowledgeBase } from './kb/knowledge-base.js';
 import type { Models } from './models/create.js';
 import type { Jobs } from './jobs/jobs.js';
+import type { UsageService } from './usage/usage.js';
 
 /**
  * The hub's services, created once at start-up (`app.ts`) and handed to
@@ -38,6 +39,8 @@ export interface HubDeps {
   models: Models;
   /** Notebook jobs: their scheduler, runs and notifications. */
   jobs: Jobs;
+  /** Metering, showback, prices and budgets. */
+  usage: UsageService;
   /** Model deployments (`deploy`, `rollback`, `current`: the registry calls these on promotion), metrics and the predict route. */
   serving: Serving;
   /** Where user code runs (core/isolation.ts). */

@@ -18,7 +18,7 @@
  * Like `Spawner`, a backend never writes to the database: it returns state
  * the hub stores and hands back after a restart.
  */
-import type { SpawnerState, WorkspaceImage, WorkspaceSize, PollResult } from './spawner.js';
+import type { SpawnerState, WorkspaceImage, WorkspaceSize, PollResult, UsageReading } from './spawner.js';
 
 export interface ModelServerRequest {
   team: string;
@@ -50,5 +50,7 @@ export interface ModelServerBackend {
   start(request: ModelServerRequest, signal: AbortSignal): Promise<ModelServerStarted>;
   stop(state: SpawnerState): Promise<void>;
   poll(state: SpawnerState): Promise<PollResult>;
+  /** What the server has used so far (metering); `undefined` when the backend cannot tell. */
+  usage?(state: SpawnerState): Promise<UsageReading | undefined>;
   close?(): Promise<void>;
 }

@@ -86,6 +86,23 @@ export type PollResult =
   | { running: true }
   | { running: false; exitCode?: number | null; reason?: string };
 
+/**
+ * What running work has used, read by its backend. CPU comes either as a
+ * counter since the work started (cgroups, the kubelet) or as a rate over
+ * the last moments (the Kubernetes metrics API); the meter turns either
+ * into CPU seconds between its samples.
+ */
+export interface UsageReading {
+  /** CPU seconds used since the work started (a counter that only grows). */
+  cpuSeconds?: number;
+  /** CPU cores in use now, when the source gives a rate instead of a counter. */
+  cpuCores?: number;
+  /** Memory in use now (working set), in bytes. */
+  memoryBytes: number;
+  /** Where the figures come from, for people: `cgroup v1`, `cgroup v2`, `metrics.k8s.io`. */
+  source: string;
+}
+
 /** A server process found on the machine, as its environment names it. */
 export interface StrayRun {
   user: string;
@@ -133,6 +150,12 @@ export interface Spawner {
 
   /** Is the server described by `state` still alive? Cheap: called often. */
   poll(state: SpawnerState): Promise<PollResult>;
+
+  /**
+   * What the server has used so far (metering), or `undefined` when this
+   * backend cannot tell (then only what was requested is recorded).
+   */
+  usage?(state: SpawnerState): Promise<UsageReading | undefined>;
 
   /**
    * Prepare an image ahead of time (e.g. build its Python environment) so a

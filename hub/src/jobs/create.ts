@@ -14,6 +14,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import { RunNotifier } from './notify.js';
 import { JobScheduler } from './scheduler.js';
 import { JobStore } from './store.js';
+import type { WorkMeter } from '../usage/work.js';
 
 export { Jobs } from './jobs.js';
 
@@ -29,6 +30,8 @@ export interface JobsWiring {
   readsOf(credentialId: string): Promise<{ name: string; version: string }[]>;
   /** Batch scoring: the model registry and the catalog it publishes to. */
   scoring?: { registry: ModelRegistry; data: DataService };
+  /** Usage: a team whose budget, with a hard limit, is used up starts no new run. */
+  usage?: WorkMeter;
 }
 
 /** Notebook jobs and what runs them. */
@@ -54,8 +57,9 @@ export function createJobs(config: HubConfig, store: Store, catalog: Catalog, wi
       if (!user.platformAdmin && !isMemberOf(user, team)) return `${owner}, who owns this job, is no longer a member of team ${team}; the run did not start. An admin of ${team} can pause or delete the job.`;
       return undefined;
     },
+    ...(wiring.usage ? { usage: wiring.usage } : {}),
   });
   const notifier = new RunNotifier(jobStore, { publicUrl: wiring.publicUrl, timeoutSeconds: config.jobs.webhookTimeoutSeconds, blockedAddresses: config.jobs.webhookBlockedAddresses });
   const scheduler = new JobScheduler({ store: jobStore, executor, leases: wiring.leases, config: config.jobs, notifier, stateDir: config.stateDir, marker });
-  return new Jobs(jobStore, scheduler, notifier, catalog, config.jobs, async (team) => (await store.teams.get(team)) !== undefined, scoring);
+  return new Jobs(jobStore, scheduler, notifier, catalog, config.jobs, async (team) => (await store.teams.get(team)) !== undefined, scoring, wiring.usage);
 }

@@ -14,6 +14,7 @@ import type { NotebookCredentials } from '../data/rerun-access.js';
 import type { JupyterServer, Kernel, KernelOutput } from '../models/kernel.js';
 import { notebookSchema, text, type Notebook } from '../models/notebook.js';
 import { RerunUnavailable, type RerunPlace, type RerunServer } from '../models/runner.js';
+import type { WorkMeter } from '../usage/work.js';
 import type { JobsConfig } from './config.js';
 import { withParameters } from './parameters.js';
 import type { BatchScoring, ScoringContext } from './scoring.js';
@@ -60,6 +61,8 @@ export class RunExecutor {
       scoring?: BatchScoring;
       /** Why the owner may no longer run the team's job (left the team, account removed), or undefined. */
       ownerRefusal?: (owner: string, team: string) => Promise<string | undefined>;
+      /** Usage: refuses a run of a team whose budget, with a hard limit, is used up. */
+      usage?: WorkMeter;
     },
   ) {}
 
@@ -88,6 +91,11 @@ export class RunExecutor {
     // Runs read data as the owner, counted against the team: someone who left the team no longer runs its jobs.
     const refusal = await this.options.ownerRefusal?.(run.owner, job.team);
     if (refusal) return fail(refusal);
+    try {
+      await this.options.usage?.checkStart(job.team, `Run ${run.id}`);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
     let notebook: Notebook;
     try {
       notebook = withParameters(notebookSchema.parse(JSON.parse(snapshot)), run.parameters);
@@ -127,6 +135,7 @@ export class RunExecutor {
           runAs: { identity: `user:${run.owner}`, loginName: run.owner },
           label: `job-${run.id}`,
           lease: `jobrun:${run.id}`,
+          usage: { kind: 'job-run', runKey: `job-run:${run.id}`, user: run.owner, label: `${job.team}/${job.name} run ${run.id}` },
           ...(this.options.catalog.findSize(run.size) ? { size: this.options.catalog.findSize(run.size)! } : {}),
         });
       } catch (err) {

@@ -8,6 +8,7 @@ import { cleanSnapshot, parameterNameProblem, type Parameters } from './paramete
 import { Schedule } from './schedule.js';
 import type { JobScheduler } from './scheduler.js';
 import type { RunNotifier } from './notify.js';
+import type { WorkMeter } from '../usage/work.js';
 import type { BatchScoring } from './scoring.js';
 import type { Scoring } from './scoring-settings.js';
 import { isDuplicate, type JobRecord, type JobStore, type RunRecord } from './store.js';
@@ -42,6 +43,7 @@ export class Jobs {
     private readonly config: JobsConfig,
     private readonly teamExists: (team: string) => Promise<boolean>,
     private readonly scoring?: BatchScoring,
+    private readonly usage?: WorkMeter,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -168,6 +170,8 @@ export class Jobs {
     if (!mayOperateJob(actor, job)) throw forbidden(`Only ${job.owner}, the admins of team ${job.team} and platform admins can start this job.`);
     if (parameters && !mayChangeJob(actor, job)) throw forbidden(`Only ${job.owner} can run this job with other parameters.`);
     if (parameters) this.checkParameters(parameters);
+    // Said at once to whoever pressed Run now; a scheduled run is refused when it starts (executor.ts).
+    await this.usage?.checkStart(job.team, `A run of ${job.team}/${job.name}`);
     return this.scheduler.runNow(job, parameters ? { ...job.parameters, ...parameters } : job.parameters);
   }
 

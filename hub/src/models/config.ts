@@ -52,9 +52,9 @@ export const modelsConfigSchema = z
         /** The smoke call of predict() at most this long. */
         predictTimeoutSeconds: z.number().int().positive().default(30),
         /**
-         * Kubernetes backend: the catalog size (CPU, memory, placement) of the
-         * re-run's pod; unset: the image's default size. Local re-runs run one
-         * at a time on the hub's machine and ignore it.
+         * The catalog size (CPU, memory, placement) a re-run holds: its pod's
+         * on Kubernetes, its cgroup limits on the hub's machine (where re-runs
+         * run one at a time); unset: the image's default size.
          */
         size: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a size name from the image catalog').optional(),
         /** Kubernetes backend: re-run pods at once (each counts against its team's quota). */

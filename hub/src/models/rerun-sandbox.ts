@@ -7,7 +7,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentManager, removeCgroups, wrapCommand, type AppliedLimits, type CatalogSize, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
+import { EnvironmentManager, readCgroupUsage, removeCgroups, wrapCommand, type AppliedLimits, type CatalogSize, type Sandbox, type SandboxLaunch } from '@atrium/spawner';
 import { HeadlessJupyter } from './kernel.js';
 import { RerunUnavailable, type RerunLaunch, type RerunPlace, type RerunServer } from './runner.js';
 
@@ -23,8 +23,10 @@ export class SandboxRerunPlace implements RerunPlace {
       envsDir: string;
       python: string;
       sandbox: Sandbox;
-      /** The limits of a size (the local spawner's cgroups or ulimit), for runs that name one (jobs); re-runs name none. */
+      /** The limits of a size (the local spawner's cgroups or ulimit), enforced as workspaces' are. */
       limits?: (name: string, size: CatalogSize) => Promise<AppliedLimits>;
+      /** The size of runs that name none (guardrail re-runs): `models.reproducibility.size`, else the image's default. */
+      defaultSize?: (image: RerunLaunch['image']) => CatalogSize | undefined;
     },
   ) {
     this.kind = options.sandbox.kind;
@@ -54,11 +56,12 @@ export class SandboxRerunPlace implements RerunPlace {
         throw new RerunUnavailable(`The re-run's sandbox could not be prepared: ${(err as Error).message}`);
       }
       let limits: AppliedLimits | undefined;
-      if (launch.size && this.options.limits) {
+      const size = launch.size ?? this.options.defaultSize?.(image);
+      if (size && this.options.limits) {
         try {
-          limits = await this.options.limits(path.basename(workDir), launch.size);
+          limits = await this.options.limits(path.basename(workDir), size);
         } catch (err) {
-          throw new RerunUnavailable(`The ${launch.size.displayName} size cannot be enforced: ${(err as Error).message}`);
+          throw new RerunUnavailable(`The ${size.displayName} size cannot be enforced: ${(err as Error).message}`);
         }
       }
       const release = async () => {
@@ -75,7 +78,9 @@ export class SandboxRerunPlace implements RerunPlace {
         server,
         log: () => server.log(),
         // A kernel that died with the memory limit in place most likely reached it.
-        stoppedReason: async () => (limits?.memory === 'cgroup' && launch.size ? `it probably used more than the ${launch.size.displayName} size's ${launch.size.memoryMiB} MiB of memory; pick a larger size` : undefined),
+        stoppedReason: async () => (limits?.memory === 'cgroup' && size ? `it probably used more than the ${size.displayName} size's ${size.memoryMiB} MiB of memory; pick a larger size` : undefined),
+        ...(size ? { size } : {}),
+        usage: async () => (limits ? readCgroupUsage(limits.cgroups) : undefined),
         stop: async () => {
           server.stop();
           await release();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Catalog, CatalogImage, CatalogSize } from '@atrium/spawner';
+import type { Catalog, CatalogImage, CatalogSize, UsageReading } from '@atrium/spawner';
 import type { ModelsConfig } from './config.js';
 import type { DatasetRef, GuardrailInput, NotebookRunner, NotebookRunOutcome } from './guardrails/types.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
@@ -99,6 +99,8 @@ export interface RerunLaunch {
   size?: CatalogSize;
   /** The hub's lease for this run, which keeps a replica starting up from taking the run's pod for a leftover. */
   lease?: string;
+  /** Usage: how the run is recorded (`MeteredRerunPlace`); absent, it is not. */
+  usage?: { kind: 'rerun' | 'job-run'; runKey: string; user: string | null; label: string };
 }
 
 export interface RerunServer {
@@ -109,6 +111,10 @@ export interface RerunServer {
   stop(): Promise<void>;
   /** The server's own log so far (its last lines), where the place keeps it. */
   log?(): string;
+  /** The size the run holds, where the place gives it one. */
+  size?: CatalogSize;
+  /** What the run has used so far (metering); undefined when the place cannot tell. */
+  usage?(): Promise<UsageReading | undefined>;
 }
 
 /** A re-run that could not start, with the reason the guardrail shows as is. */
@@ -173,7 +179,17 @@ export class JupyterNotebookRunner implements NotebookRunner {
       issued = credential?.id;
       const env = { ...(credential?.env ?? {}), ...(credential && this.place.hubUrl ? { ATRIUM_HUB_URL: this.place.hubUrl } : {}) };
       try {
-        running = await this.place.start({ team: input.team, model: input.model, version: input.version, image, bundleDir: input.bundleDir, env, deadline, lease: `rerun:${input.team}/${input.model}/${input.version}` });
+        running = await this.place.start({
+          team: input.team,
+          model: input.model,
+          version: input.version,
+          image,
+          bundleDir: input.bundleDir,
+          env,
+          deadline,
+          lease: `rerun:${input.team}/${input.model}/${input.version}`,
+          usage: { kind: 'rerun', runKey: `rerun:${input.team}/${input.model}/${input.version}@${Date.now()}`, user: input.author ?? null, label: `${input.team}/${input.model} v${input.version} (guardrail re-run)` },
+        });
       } catch (err) {
         return fail(err instanceof RerunUnavailable ? err.message : `The notebook could not be re-run: ${(err as Error).message}`);
       }

@@ -13,6 +13,7 @@ import type { HubConfig } from '../config.js';
 import type { Store } from '../store.js';
 import { DeploymentManager, type NotebookDataAccess } from './deployments.js';
 import { ServingMetrics } from './metrics.js';
+import type { WorkMeter } from '../usage/work.js';
 import { PredictRoute } from './predict-route.js';
 
 export { DeploymentManager, type DeployRequest, type DeploymentView, type NotebookDataAccess } from './deployments.js';
@@ -68,12 +69,15 @@ export function createServing(
   notebookData?: NotebookDataAccess,
   /** With hub replicas: how they tell each other of route changes, and who deploys an alias. */
   replicas?: { channel: ReplicaChannel; leases: ReplicaLeases },
+  /** Usage: each model server's run. */
+  usage?: WorkMeter,
 ): Serving {
   const deployments = new DeploymentManager(store.serving, backend, catalog, secrets, {
     defaultSize: config.serving.size,
     pollIntervalMs: config.serving.pollIntervalSeconds * 1000,
     notebookData,
     ...(replicas ? { replicas: replicas.channel, leases: replicas.leases } : {}),
+    ...(usage ? { usage } : {}),
   });
   const metrics = new ServingMetrics(store.serving, config.serving.metricsFlushSeconds * 1000, config.serving.metricsRetentionDays * 86_400_000);
   const predict = new PredictRoute(identity, deployments, metrics, {

@@ -19,12 +19,13 @@ import type { ReplicaChannel } from '../core/db/notifications.js';
 import type { NotebookCredentials } from '../data/rerun-access.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Catalog, ModelServerBackend } from '@atrium/spawner';
+import type { Catalog, ModelServerBackend, UsageReading } from '@atrium/spawner';
 import { KeyedLock, SpawnError } from '@atrium/spawner';
 import { randomToken, type SecretBox } from '../core/secrets.js';
 import type { ModelServerRecord, ModelVersionSpec, ServingStore } from './store.js';
 import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
+import type { WorkMeter } from '../usage/work.js';
 
 export const SERVING_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -102,7 +103,12 @@ export interface DeploymentManagerOptions {
   replicas?: ReplicaChannel;
   /** Which replica deploys an alias (`deploy:<team>/<model>/<alias>`), so a starting replica does not stop another's deployment. */
   leases?: ReplicaLeases;
+  /** Usage: each model server's run, from healthy to stopped. */
+  usage?: WorkMeter;
 }
+
+/** The run key of a model server's run (one per server record). */
+export const modelServerRunKey = (id: number) => `model-server:${id}`;
 
 /** How often a replica reads every route again, for a change whose message was lost. */
 const ROUTE_REFRESH_MS = 10_000;
@@ -295,10 +301,7 @@ export class DeploymentManager {
     this.abort.abort();
     await this.aliasLock.settled();
     if (options.stopServers) {
-      for (const server of await this.store.serversByStatus(['starting', 'running', 'stopping'])) {
-        if (server.backendState) await this.backend.stop(server.backendState).catch(() => undefined);
-        await this.store.updateServer(server.id, { status: 'stopped', stoppedAt: Date.now() });
-      }
+      for (const server of await this.store.serversByStatus(['starting', 'running', 'stopping'])) await this.stopServer(server);
       this.routes.clear();
     }
   }
@@ -408,6 +411,7 @@ export class DeploymentManager {
         .finally(() => credential && notebookData?.access.revoke(credential.id));
       const readyAt = Date.now();
       await this.store.updateServer(server.id, { status: 'running', target: started.target, backendState: started.state, readyAt });
+      await this.options.usage?.begin('model-server', { runKey: modelServerRunKey(server.id), user: null, team, label: `${team}/${model}@${alias} v${spec.version}`, image: image.name, size, startedAt: readyAt });
       const record = { ...server, status: 'running' as const, target: started.target, backendState: started.state, readyAt };
       return { ok: true, server: record, route: this.toRoute(record, token) };
     } catch (err) {
@@ -427,8 +431,23 @@ export class DeploymentManager {
     while (route && route.serverId === server.id && route.inflight > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
+    await this.stopServer(server);
+  }
+
+  /** Stop a server's process or pod and close its usage, with what it used up to the end. */
+  private async stopServer(server: ModelServerRecord, status: 'stopped' | 'failed' = 'stopped', message?: string): Promise<void> {
+    const lastReading = server.backendState ? await this.backend.usage?.(server.backendState).catch(() => undefined) : undefined;
     if (server.backendState) await this.backend.stop(server.backendState).catch((err: Error) => log.warn('could not stop model server', { id: server.id, reason: err.message }));
-    await this.store.updateServer(server.id, { status: 'stopped', stoppedAt: Date.now() });
+    await this.store.updateServer(server.id, { status, stoppedAt: Date.now(), ...(message ? { message } : {}) });
+    await this.options.usage?.end(modelServerRunKey(server.id), Date.now(), lastReading);
+  }
+
+  /** Usage: whether a model server still runs, and what it has used so far. */
+  async serverUsage(id: number): Promise<{ running: boolean; reading?: UsageReading }> {
+    const server = await this.store.getServer(id);
+    if (!server || !['running', 'stopping'].includes(server.status)) return { running: false };
+    const reading = server.backendState ? await this.backend.usage?.(server.backendState) : undefined;
+    return reading ? { running: true, reading } : { running: true };
   }
 
   /** The active server died (or did not survive a restart): start the same version again. */
@@ -440,8 +459,7 @@ export class DeploymentManager {
       const k = key(team, model, alias);
       this.routes.delete(k);
       this.unavailable.set(k, { reason: `The server of version ${dead.version} stopped; the hub is starting it again.`, dead });
-      await this.store.updateServer(dead.id, { status: 'failed', stoppedAt: Date.now(), message: 'The model server stopped unexpectedly.' });
-      if (dead.backendState) await this.backend.stop(dead.backendState).catch(() => undefined);
+      await this.stopServer(dead, 'failed', 'The model server stopped unexpectedly.');
       const started = await this.startServer(team, model, alias, specOf(dead));
       if (started.ok) {
         await this.store.putDeployment({ ...deployment, activeServerId: started.server.id, message: null, updatedAt: Date.now() });

@@ -1,4 +1,4 @@
-import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
+import { KeyedInFlight, KeyedLock, type Catalog, type CatalogImage, type CatalogSize, type Spawner, type SpawnerState, type UsageReading, type WarmPoolSpec, type WarmPoolStatus } from '@atrium/spawner';
 import { workspaceDataEnv } from '../data/workspace-env.js';
 import type { SecretBox } from '../core/secrets.js';
 import type { ExclusiveRunner, ReplicaLeases } from '../core/db/leases.js';
@@ -11,6 +11,7 @@ import { ApiError, badRequest, conflict, notFound } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { fetchActivity, isServerReady } from './jupyter-client.js';
 import { ProgressChannel, type ProgressMessage } from './progress.js';
+import { noUsage, workspaceRunKey, type WorkMeter } from '../usage/work.js';
 
 export interface Route {
   /** Parsed once: the proxy reads it on every request. */
@@ -66,6 +67,8 @@ export class WorkspaceManager {
     private readonly leases: ReplicaLeases,
     /** Other replicas: told when a workspace stops here, so they drop its route at once, not at its next check. */
     private readonly replicas: ReplicaChannel = noReplicas,
+    /** Usage: each run's start and end, and the team budget's say on new starts. */
+    private readonly usage: WorkMeter = noUsage,
   ) {
     replicas.subscribe((message) => {
       if (message.startsWith(STOPPED_MESSAGE)) this.routes.delete(message.slice(STOPPED_MESSAGE.length));
@@ -235,6 +238,7 @@ export class WorkspaceManager {
         `You already have ${active} workspace${active === 1 ? '' : 's'} running, the most allowed. Stop one to start "${name}".`,
       );
     }
+    await this.usage.checkStart(team, `Workspace "${name}"`);
     const token = randomToken();
     await this.store.servers.upsertForStart({
       user,
@@ -293,6 +297,9 @@ export class WorkspaceManager {
       );
       state = result.state;
       await this.store.servers.update(user, name, { target: result.target, spawnerState: state });
+      const record = await this.store.servers.get(user, name);
+      // From here the size is held in the pool: the run counts until it stops.
+      if (record?.startedAt) await this.usage.begin('workspace', { runKey: workspaceRunKey(user, name, record.startedAt), user, team: team ?? null, label: `${user}/${name}`, image: image.name, size, startedAt: Date.now() });
       // Some backends vouch for readiness themselves (a readiness probe the hub cannot replay, e.g. kwok).
       if (!this.spawner.readyWhenStarted) {
         channel.emit({ progress: 70, message: 'Waiting for JupyterLab to answer' });
@@ -307,6 +314,7 @@ export class WorkspaceManager {
       const message = signal.aborted ? 'The start was cancelled.' : (err as Error).message;
       log.warn('workspace failed to start', { user, workspace: name, reason: message });
       if (state) await this.spawner.stop(state).catch((e: Error) => log.warn('cleanup after failed start', { reason: e.message }));
+      await this.meterEnd(user, name);
       await this.store.servers.update(user, name, {
         status: signal.aborted ? 'stopped' : 'failed',
         target: null,
@@ -368,7 +376,9 @@ export class WorkspaceManager {
       await this.store.servers.update(user, name, { status: 'stopping' });
       this.routes.delete(k);
       this.replicas.publish(`${STOPPED_MESSAGE}${k}`);
+      const lastReading = current.spawnerState ? await this.spawner.usage?.(current.spawnerState).catch(() => undefined) : undefined;
       if (current.spawnerState) await this.spawner.stop(current.spawnerState);
+      await this.meterEnd(user, name, lastReading);
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
       log.info('workspace stopped', { user, workspace: name, reason: message ?? 'requested' });
     });
@@ -455,6 +465,7 @@ export class WorkspaceManager {
   private async adopt(record: WorkspaceRecord): Promise<boolean> {
     const { user, name } = record;
     const markStopped = async (message: string) => {
+      await this.meterEnd(user, name);
       await this.store.servers.update(user, name, { status: 'stopped', target: null, stoppedAt: Date.now(), message });
       return false;
     };
@@ -483,7 +494,45 @@ export class WorkspaceManager {
     }
     this.routes.set(key(user, name), { target: new URL(record.target), token, checkedAt: Date.now() });
     if (record.status !== 'running') await this.store.servers.update(user, name, { status: 'running', readyAt: Date.now() });
+    await this.meterAdopted(record);
     return true;
+  }
+
+  /** Usage: the workspace's current run ended now. */
+  private async meterEnd(user: string, name: string, lastReading?: UsageReading): Promise<void> {
+    const record = await this.store.servers.get(user, name);
+    if (record?.startedAt) await this.usage.end(workspaceRunKey(user, name, record.startedAt), Date.now(), lastReading);
+  }
+
+  /**
+   * Usage: a run adopted after a restart goes on being counted in the
+   * interval it began (recorded again only when the hub died before it could
+   * record the start, then from now).
+   */
+  private async meterAdopted(record: WorkspaceRecord): Promise<void> {
+    const size = this.catalog.findSize(record.size);
+    if (!record.startedAt || !size) return;
+    const team = (await this.store.users.get(record.user))?.teams[0]?.team ?? null;
+    await this.usage.begin('workspace', {
+      runKey: workspaceRunKey(record.user, record.name, record.startedAt),
+      user: record.user,
+      team,
+      label: `${record.user}/${record.name}`,
+      image: record.image,
+      size,
+      startedAt: record.readyAt ?? record.startedAt,
+    });
+  }
+
+  /**
+   * Usage: whether the run of a workspace that started at `startedAt` still
+   * runs, and what it has used so far (when the backend can tell).
+   */
+  async runUsage(user: string, name: string, startedAt: number): Promise<{ running: boolean; reading?: UsageReading }> {
+    const record = await this.store.servers.get(user, name);
+    if (!record || record.startedAt !== startedAt || !['pending', 'running', 'stopping'].includes(record.status)) return { running: false };
+    const reading = record.spawnerState ? await this.spawner.usage?.(record.spawnerState) : undefined;
+    return reading ? { running: true, reading } : { running: true };
   }
 
   /** Notice servers that died on their own; their owners see why. */
@@ -493,6 +542,7 @@ export class WorkspaceManager {
       const k = key(record.user, record.name);
       if (this.starting.has(k) || this.stopping.has(k) || (await this.startingElsewhere(record))) continue;
       if (record.spawnerState) await this.spawner.stop(record.spawnerState).catch(() => undefined);
+      await this.meterEnd(record.user, record.name);
       await this.store.servers.update(record.user, record.name, {
         status: 'failed',
         target: null,
@@ -507,6 +557,7 @@ export class WorkspaceManager {
       if (!result.running) {
         this.routes.delete(key(record.user, record.name));
         await this.spawner.stop(record.spawnerState).catch(() => undefined);
+        await this.meterEnd(record.user, record.name);
         await this.store.servers.update(record.user, record.name, {
           status: 'stopped',
           target: null,

@@ -37,8 +37,13 @@ describe('cgroup detection', () => {
   it('finds cgroup v1 memory and cpu hierarchies (ignoring an empty unified mount)', () => {
     assert.deepEqual(
       detectCgroups(V1, () => ''),
-      { version: 1, memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct' },
+      { version: 1, memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct' },
     );
+  });
+
+  it('finds a cpuacct hierarchy mounted on its own, for the CPU time used', () => {
+    const separate = V1.replace('/sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct', '/sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct');
+    assert.deepEqual(detectCgroups(separate, () => ''), { version: 1, memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu', cpuacct: '/sys/fs/cgroup/cpuacct' });
   });
 
   it('prefers cgroup v2 when it offers the memory controller', () => {

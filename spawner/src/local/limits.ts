@@ -24,7 +24,7 @@ import { parseMountInfo } from '../mountinfo.js';
 export type MemoryEnforcement = 'auto' | 'cgroup' | 'ulimit' | 'none';
 
 export type CgroupSupport =
-  | { version: 1; memory: string; cpu?: string }
+  | { version: 1; memory: string; cpu?: string; cpuacct?: string }
   | { version: 2; root: string; controllers: string[] };
 
 /**
@@ -45,7 +45,14 @@ export function detectCgroups(
   const memory = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
   if (!memory) return undefined;
   const cpu = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('cpu'));
-  return cpu ? { version: 1, memory: memory.mountPoint, cpu: cpu.mountPoint } : { version: 1, memory: memory.mountPoint };
+  // CPU time used is counted by cpuacct: mounted with cpu on most systems, on its own on some.
+  const cpuacct = mounts.find((m) => m.fsType === 'cgroup' && m.superOptions.includes('cpuacct'));
+  return {
+    version: 1,
+    memory: memory.mountPoint,
+    ...(cpu ? { cpu: cpu.mountPoint } : {}),
+    ...(cpuacct ? { cpuacct: cpuacct.mountPoint } : {}),
+  };
 }
 
 function safeRead(file: string): string | undefined {
@@ -168,6 +175,16 @@ async function createCgroups(
         }
       } else {
         base.notes.push('CPU quota not enforced: no cgroup v1 cpu hierarchy');
+      }
+      if (support.cpuacct && support.cpuacct !== support.cpu) {
+        // Only for metering (the CPU time the work used); a failure costs the figure, not the start.
+        try {
+          const acctDir = path.join(support.cpuacct, parent, opts.name);
+          await freshCgroup(acctDir);
+          created.push(acctDir);
+        } catch (err) {
+          base.notes.push(`CPU time used not measured: ${(err as Error).message}`);
+        }
       }
       return { ...base, memory: 'cgroup', cpu, cgroupVersion: 1, cgroups: created };
     }

@@ -37,6 +37,7 @@ import {
   type WarmPoolStatus,
   type WorkspaceImage,
   type WorkspaceSize,
+  type UsageReading,
 } from '../spawner.js';
 import { jupyterLabArgs, jupyterLabCommand } from '../jupyterlab.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
@@ -54,6 +55,7 @@ import {
   type MemoryEnforcement,
 } from './limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from './logs.js';
+import { readCgroupUsage } from './usage.js';
 import { allocatePort, releasePort } from './ports.js';
 import { DetachedProcesses, describeExit, type StartedProcess } from './detached.js';
 import { isSameProcess, processesWithEnv, readEnviron, signalProcess, waitUntil, type ProcStat } from './process.js';
@@ -534,6 +536,11 @@ export class LocalProcessSpawner implements Spawner {
     };
     if (exit) result.exitCode = exit.code;
     return result;
+  }
+
+  async usage(rawState: SpawnerState): Promise<UsageReading | undefined> {
+    const state = parseState(rawState);
+    return state && this.processes.isRunning(state) ? readCgroupUsage(state.limits.cgroups) : undefined;
   }
 
   async stop(rawState: SpawnerState): Promise<void> {

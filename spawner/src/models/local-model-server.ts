@@ -20,10 +20,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
-import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
+import { SpawnError, type PollResult, type SpawnerState, type UsageReading } from '../spawner.js';
 import type { EnvironmentManager } from '../local/environments.js';
 import { BubblewrapSandbox } from '../sandbox/bubblewrap.js';
 import type { Sandbox, SandboxLaunch } from '../sandbox/sandbox.js';
+import { readCgroupUsage } from '../local/usage.js';
 import { applyLimits, detectCgroups, LimitsError, removeCgroups, wrapCommand, type CgroupSupport, type MemoryEnforcement } from '../local/limits.js';
 import { readLogTail, rotateIfLarge, writeRunHeader } from '../local/logs.js';
 import { allocatePort, releasePort } from '../local/ports.js';
@@ -260,6 +261,11 @@ export class LocalModelServer implements ModelServerBackend {
     const tail = readLogTail(state.logFile, 15);
     const how = describeExit(exit, 'is not running');
     return { running: false, reason: `The model server ${how}.${tail ? ` Last lines of its log:\n${tail}` : ''}`, ...(exit ? { exitCode: exit.code } : {}) };
+  }
+
+  async usage(raw: SpawnerState): Promise<UsageReading | undefined> {
+    const state = parseState(raw);
+    return state && this.processes.isRunning(state) ? readCgroupUsage(state.cgroups) : undefined;
   }
 
   async stop(raw: SpawnerState): Promise<void> {

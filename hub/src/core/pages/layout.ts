@@ -13,7 +13,7 @@ export interface PageOptions {
   styles?: string[];
   /** Data handed to the page's script as JSON. */
   data?: unknown;
-  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'datasets' | 'login' | 'serving' | 'models' | 'jobs' | 'notifications';
+  active?: 'home' | 'admin' | 'tokens' | 'teams' | 'kb' | 'datasets' | 'login' | 'serving' | 'models' | 'jobs' | 'notifications' | 'usage';
 }
 
 /** Every page's stylesheet; features add theirs with `styles`. */
@@ -31,6 +31,7 @@ export function renderPage(options: PageOptions): string {
         <a href="/hub/models" class="${options.active === 'models' ? 'active' : ''}">Models</a>
         <a href="/hub/jobs" class="${options.active === 'jobs' ? 'active' : ''}">Jobs</a>
         <a href="/hub/serving" class="${options.active === 'serving' ? 'active' : ''}">Serving</a>
+        <a href="/hub/usage" class="${options.active === 'usage' ? 'active' : ''}">Usage</a>
         <a href="/hub/kb" class="${options.active === 'kb' ? 'active' : ''}">Knowledge base</a>
         <a href="/hub/tokens" class="${options.active === 'tokens' ? 'active' : ''}">API tokens</a>
         ${user.platformAdmin ? html`<a href="/hub/admin" class="${options.active === 'admin' ? 'active' : ''}">Admin</a>` : ''}

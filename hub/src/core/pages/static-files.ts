@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Router } from 'express';
 
@@ -16,6 +17,11 @@ const STYLESHEET = /^\/(?:[a-z0-9-]+\/)+browser\/[a-z0-9-]+\.css$/;
 export function staticFiles(hubDir: string): Router {
   const router = express.Router();
   router.use(express.static(path.join(hubDir, 'dist-client'), { maxAge: MAX_AGE, index: false }));
+  // Libraries the pages load as they are published (uPlot, for the Usage charts): only the files named here.
+  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'));
+  for (const file of ['uPlot.esm.js', 'uPlot.min.css']) {
+    router.get(`/vendor/uplot/${file}`, (_req, res, next) => res.sendFile(file, { root: uplot, maxAge: MAX_AGE }, (err) => err && next()));
+  }
   const sources = path.join(hubDir, 'src');
   router.get(STYLESHEET, (req, res, next) => {
     res.sendFile(req.path.slice(1), { root: sources, maxAge: MAX_AGE, dotfiles: 'deny' }, (err) => {

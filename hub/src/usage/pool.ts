@@ -1,0 +1,126 @@
+import type { UsageHour, UsageInterval } from './store.js';
+
+/** What one team would have needed on machines of its own: its peak. */
+export interface TeamPeak {
+  team: string;
+  peakCpu: number;
+  peakMemoryGiB: number;
+  /** When the CPU peak was (epoch ms). */
+  peakAt: number | null;
+}
+
+/** The shared pool against every team on machines of its own, from recorded usage. */
+export interface PoolFigure {
+  from: number;
+  to: number;
+  teams: TeamPeak[];
+  /** Capacity the teams would need apart: the sum of each team's peak requested. */
+  separateCpu: number;
+  separateMemoryGiB: number;
+  /** Capacity the shared pool needed: the peak of everything requested at once. */
+  pooledCpu: number;
+  pooledMemoryGiB: number;
+  pooledPeakAt: number | null;
+  /** 1 − pooled / separate: the share of capacity the shared pool saves. */
+  savedCpuShare: number | null;
+  savedMemoryShare: number | null;
+  /** Average CPU requested over the range, against the pool's peak: how busy a pool sized for its peak is. */
+  averageRequestedCpu: number;
+  averageLoadShare: number | null;
+  /** CPU used against CPU requested, where use was measured. */
+  usedShareOfRequested: number | null;
+}
+
+interface Change {
+  at: number;
+  team: string;
+  cpu: number;
+  memoryGiB: number;
+}
+
+/**
+ * Peaks by a sweep over every start and end inside [from, to): runs that
+ * began before `from` count from `from`; open runs up to `now`.
+ */
+export function poolFigure(intervals: UsageInterval[], hours: UsageHour[], from: number, to: number, now: number): PoolFigure {
+  const changes: Change[] = [];
+  let requestedCpuMs = 0;
+  let measuredRequestedCpuMs = 0;
+  const measured = new Set<number>();
+  for (const i of intervals) {
+    const start = Math.max(i.startedAt, from);
+    const end = Math.min(i.endedAt ?? now, to);
+    if (end <= start) continue;
+    const team = i.team ?? '(no team)';
+    changes.push({ at: start, team, cpu: i.cpu, memoryGiB: i.memoryMiB / 1024 });
+    changes.push({ at: end, team, cpu: -i.cpu, memoryGiB: -i.memoryMiB / 1024 });
+    requestedCpuMs += i.cpu * (end - start);
+    if (i.source) {
+      measuredRequestedCpuMs += i.cpu * (end - start);
+      measured.add(i.id);
+    }
+  }
+  // Ends before starts at the same instant: a run replaced by the next is not two at once.
+  changes.sort((a, b) => a.at - b.at || a.cpu - b.cpu);
+
+  const current = new Map<string, { cpu: number; memoryGiB: number }>();
+  const peaks = new Map<string, TeamPeak>();
+  let cpu = 0;
+  let memoryGiB = 0;
+  let pooledCpu = 0;
+  let pooledMemoryGiB = 0;
+  let pooledPeakAt: number | null = null;
+  for (let k = 0; k < changes.length; k++) {
+    const c = changes[k]!;
+    const now = current.get(c.team) ?? { cpu: 0, memoryGiB: 0 };
+    now.cpu += c.cpu;
+    now.memoryGiB += c.memoryGiB;
+    current.set(c.team, now);
+    cpu += c.cpu;
+    memoryGiB += c.memoryGiB;
+    // Peaks are read once every change at this instant is applied.
+    if (k + 1 < changes.length && changes[k + 1]!.at === c.at) continue;
+    for (const [team, level] of current) {
+      const p = peaks.get(team) ?? { team, peakCpu: 0, peakMemoryGiB: 0, peakAt: null };
+      if (level.cpu > p.peakCpu + 1e-9) {
+        p.peakCpu = level.cpu;
+        p.peakAt = c.at;
+      }
+      p.peakMemoryGiB = Math.max(p.peakMemoryGiB, level.memoryGiB);
+      peaks.set(team, p);
+    }
+    if (cpu > pooledCpu + 1e-9) {
+      pooledCpu = cpu;
+      pooledPeakAt = c.at;
+    }
+    pooledMemoryGiB = Math.max(pooledMemoryGiB, memoryGiB);
+  }
+
+  let usedCpuSeconds = 0;
+  for (const h of hours) {
+    if (!measured.has(h.intervalId)) continue;
+    const share = Math.max(0, Math.min(h.hour + 3_600_000, to) - Math.max(h.hour, from)) / 3_600_000;
+    usedCpuSeconds += h.cpuSeconds * share;
+  }
+
+  const teams = [...peaks.values()].sort((a, b) => b.peakCpu - a.peakCpu || a.team.localeCompare(b.team));
+  const separateCpu = teams.reduce((s, t) => s + t.peakCpu, 0);
+  const separateMemoryGiB = teams.reduce((s, t) => s + t.peakMemoryGiB, 0);
+  const span = Math.min(to, now) - from;
+  const averageRequestedCpu = span > 0 ? requestedCpuMs / span : 0;
+  return {
+    from,
+    to,
+    teams,
+    separateCpu,
+    separateMemoryGiB,
+    pooledCpu,
+    pooledMemoryGiB,
+    pooledPeakAt,
+    savedCpuShare: separateCpu > 0 ? 1 - pooledCpu / separateCpu : null,
+    savedMemoryShare: separateMemoryGiB > 0 ? 1 - pooledMemoryGiB / separateMemoryGiB : null,
+    averageRequestedCpu,
+    averageLoadShare: pooledCpu > 0 ? averageRequestedCpu / pooledCpu : null,
+    usedShareOfRequested: measuredRequestedCpuMs > 0 ? usedCpuSeconds / (measuredRequestedCpuMs / 1000) : null,
+  };
+}
