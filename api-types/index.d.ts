@@ -163,3 +163,13 @@ export type SchedulePreview = ApiResponse<'get', '/hub/api/schedule-preview'>;
 export type ExecutedNotebook = ApiResponse<'get', '/hub/api/jobs/{team}/{job}/runs/{run}/notebook'>;
 export type Notifications = ApiResponse<'get', '/hub/api/notifications'>;
 export type HubNotification = Notifications['notifications'][number];
+
+// ---- usage ---------------------------------------------------------------
+export type UsageReport = ApiResponse<'get', '/hub/api/usage'>;
+export type UsageSeries = UsageReport['series'][number];
+export type UsageGroup = UsageReport['groups'][number];
+export type UsageWork = UsageReport['topWork'][number];
+export type UsageStorage = UsageReport['storage'][number];
+export type BudgetStatus = ApiResponse<'get', '/hub/api/usage/budgets'>[number];
+export type BudgetChange = ApiBody<'put', '/hub/api/usage/budgets/{team}'>;
+export type PoolFigure = ApiResponse<'get', '/hub/api/usage/pool'>;

@@ -1743,6 +1743,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hub/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a team’s work requested, used and cost over a range: series by user, kind, image or size; top consumers; storage; budgets (no team: all your teams)
+         * @description Who may call: members of the team in ?team (when given) or platform admins. Without a team: the caller’s teams (platform admins: every team).
+         */
+        get: operations["getHubApiUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/usage/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every run in a range as CSV (one row per run: who, what, requested, used, idle, cost), for spreadsheets and billing
+         * @description Who may call: members of the team in ?team (when given) or platform admins. Without a team: the caller’s teams (platform admins: every team).
+         */
+        get: operations["getHubApiUsageExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/usage/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shared pool in numbers: capacity the teams would need on machines of their own (the sum of their peaks) against the pool’s peak, and its average load
+         * @description Who may call: platform admins.
+         */
+        get: operations["getHubApiUsagePool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/usage/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This month’s budget of each of your teams (platform admins: every team), with what is used and any warning
+         * @description Who may call: every signed-in user.
+         */
+        get: operations["getHubApiUsageBudgets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/usage/budgets/{team}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a team’s monthly budget, in CPU-hours or cost, with or without a hard limit on new starts
+         * @description Who may call: platform admins.
+         */
+        put: operations["putHubApiUsageBudgetsTeam"];
+        post?: never;
+        /**
+         * Remove a team’s budget
+         * @description Who may call: platform admins.
+         */
+        delete: operations["deleteHubApiUsageBudgetsTeam"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/api/usage/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage as Prometheus metrics: requested and used CPU, memory and cost per team and kind this month, running work, storage and budgets
+         * @description Who may call: platform admins. Scrape with a platform admin’s API token (Authorization: Bearer …).
+         */
+        get: operations["getHubApiUsageMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hub/api/": {
         parameters: {
             query?: never;
@@ -6981,6 +7105,372 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsage: {
+        parameters: {
+            query?: {
+                team?: string;
+                groupBy?: "user" | "kind" | "image" | "size" | "team";
+                /** @description The last day, week (7 days), month (30 days) or quarter (91 days), up to now */
+                range?: "day" | "week" | "month" | "quarter";
+                /** @description Start of the range (epoch ms); with `to`, instead of `range` */
+                from?: number;
+                /** @description End of the range (epoch ms), at most 400 days after `from` */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        from: number;
+                        to: number;
+                        /** @enum {string} */
+                        step: "hour" | "day";
+                        /** @enum {string} */
+                        groupBy: "user" | "kind" | "image" | "size" | "team";
+                        currency: string;
+                        /** @description Whether prices are configured (without them, cost is 0) */
+                        priced: boolean;
+                        /** @description The teams the report covers */
+                        teams: string[];
+                        /** @description Start of each bucket of the series (epoch ms) */
+                        buckets: number[];
+                        series: {
+                            group: string;
+                            requestedCpuHours: number[];
+                            usedCpuHours: number[];
+                            idleHours: number[];
+                            cost: number[];
+                        }[];
+                        totals: {
+                            runningHours: number;
+                            requestedCpuHours: number;
+                            requestedMemoryGiBHours: number;
+                            gpuHours: number;
+                            /** @description CPU time used, where it was measured */
+                            usedCpuHours: number;
+                            usedMemoryGiBHours: number;
+                            /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
+                            measuredRequestedCpuHours: number;
+                            /** @description Running hours in which the work used almost no CPU */
+                            idleHours: number;
+                            /** @description Running hours covered by readings: the peer of idleHours */
+                            measuredHours: number;
+                            peakMemoryGiB: number;
+                            cost: number;
+                            computeCost: number;
+                            storageCost: number;
+                        };
+                        /** @description Each group’s totals, largest cost first: the top consumers */
+                        groups: {
+                            group: string;
+                            runningHours: number;
+                            requestedCpuHours: number;
+                            requestedMemoryGiBHours: number;
+                            gpuHours: number;
+                            /** @description CPU time used, where it was measured */
+                            usedCpuHours: number;
+                            usedMemoryGiBHours: number;
+                            /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
+                            measuredRequestedCpuHours: number;
+                            /** @description Running hours in which the work used almost no CPU */
+                            idleHours: number;
+                            /** @description Running hours covered by readings: the peer of idleHours */
+                            measuredHours: number;
+                            peakMemoryGiB: number;
+                            cost: number;
+                        }[];
+                        /** @description The runs that cost most in the range */
+                        topWork: {
+                            label: string;
+                            /** @enum {string} */
+                            kind: "workspace" | "model-server" | "rerun" | "job-run";
+                            user: string | null;
+                            team: string | null;
+                            image: string;
+                            size: string;
+                            startedAt: number;
+                            endedAt: number | null;
+                            source: string | null;
+                            runningHours: number;
+                            requestedCpuHours: number;
+                            requestedMemoryGiBHours: number;
+                            gpuHours: number;
+                            /** @description CPU time used, where it was measured */
+                            usedCpuHours: number;
+                            usedMemoryGiBHours: number;
+                            /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
+                            measuredRequestedCpuHours: number;
+                            /** @description Running hours in which the work used almost no CPU */
+                            idleHours: number;
+                            /** @description Running hours covered by readings: the peer of idleHours */
+                            measuredHours: number;
+                            peakMemoryGiB: number;
+                            cost: number;
+                        }[];
+                        storage: {
+                            team: string;
+                            /** @enum {string} */
+                            kind: "homes" | "datasets" | "models";
+                            bytes: number;
+                            gibMonths: number;
+                            cost: number;
+                        }[];
+                        /** @description Where the used figures come from */
+                        sources: {
+                            source: string;
+                            requestedCpuHours: number;
+                        }[];
+                        budgets: {
+                            team: string;
+                            amount: number;
+                            /** @enum {string} */
+                            unit: "cpu-hours" | "cost";
+                            hardLimit: boolean;
+                            /** @description YYYY-MM (UTC) */
+                            month: string;
+                            monthName: string;
+                            /** @description Used this month, in the budget’s unit */
+                            used: number;
+                            /** @description used / amount */
+                            share: number;
+                            warning: boolean;
+                            exhausted: boolean;
+                            /** @description New workspaces and job runs are refused */
+                            refusing: boolean;
+                            message: string | null;
+                            currency: string;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsageExport: {
+        parameters: {
+            query?: {
+                team?: string;
+                /** @description The last day, week (7 days), month (30 days) or quarter (91 days), up to now */
+                range?: "day" | "week" | "month" | "quarter";
+                /** @description Start of the range (epoch ms); with `to`, instead of `range` */
+                from?: number;
+                /** @description End of the range (epoch ms), at most 400 days after `from` */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsagePool: {
+        parameters: {
+            query?: {
+                /** @description The last day, week (7 days), month (30 days) or quarter (91 days), up to now */
+                range?: "day" | "week" | "month" | "quarter";
+                /** @description Start of the range (epoch ms); with `to`, instead of `range` */
+                from?: number;
+                /** @description End of the range (epoch ms), at most 400 days after `from` */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        from: number;
+                        to: number;
+                        teams: {
+                            team: string;
+                            peakCpu: number;
+                            peakMemoryGiB: number;
+                            peakAt: number | null;
+                        }[];
+                        separateCpu: number;
+                        separateMemoryGiB: number;
+                        pooledCpu: number;
+                        pooledMemoryGiB: number;
+                        pooledPeakAt: number | null;
+                        savedCpuShare: number | null;
+                        savedMemoryShare: number | null;
+                        averageRequestedCpu: number;
+                        averageLoadShare: number | null;
+                        usedShareOfRequested: number | null;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsageBudgets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        amount: number;
+                        /** @enum {string} */
+                        unit: "cpu-hours" | "cost";
+                        hardLimit: boolean;
+                        /** @description YYYY-MM (UTC) */
+                        month: string;
+                        monthName: string;
+                        /** @description Used this month, in the budget’s unit */
+                        used: number;
+                        /** @description used / amount */
+                        share: number;
+                        warning: boolean;
+                        exhausted: boolean;
+                        /** @description New workspaces and job runs are refused */
+                        refusing: boolean;
+                        message: string | null;
+                        currency: string;
+                    }[];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    putHubApiUsageBudgetsTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: number;
+                    /**
+                     * @description CPU-hours requested, or cost in the configured currency
+                     * @enum {string}
+                     */
+                    unit: "cpu-hours" | "cost";
+                    /**
+                     * @description Refuse new workspaces and job runs once the month’s budget is used (running work is never stopped)
+                     * @default false
+                     */
+                    hardLimit?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: string;
+                        amount: number;
+                        /** @enum {string} */
+                        unit: "cpu-hours" | "cost";
+                        hardLimit: boolean;
+                        /** @description YYYY-MM (UTC) */
+                        month: string;
+                        monthName: string;
+                        /** @description Used this month, in the budget’s unit */
+                        used: number;
+                        /** @description used / amount */
+                        share: number;
+                        warning: boolean;
+                        exhausted: boolean;
+                        /** @description New workspaces and job runs are refused */
+                        refusing: boolean;
+                        message: string | null;
+                        currency: string;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    deleteHubApiUsageBudgetsTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getHubApiUsageMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
             };
             "4XX": components["responses"]["Error"];
         };
