@@ -20,6 +20,8 @@ export type Prices = z.infer<typeof pricesSchema>;
 /** Metering, showback, cost and budgets (docs/usage.md). */
 export const usageConfigSchema = z
   .object({
+    /** Record usage at all. Off: nothing is metered, the Usage page stays empty and budgets never refuse (for comparison, and hubs that bill elsewhere). */
+    enabled: z.boolean().default(true),
     /** How often what running work uses is read (cgroups locally, the metrics API on Kubernetes). */
     sampleSeconds: z.number().int().min(1).max(3600).default(30),
     /** How often the storage each team holds is measured. */

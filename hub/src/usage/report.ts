@@ -102,7 +102,7 @@ function emptyTotals(): Totals {
 }
 
 function add(into: Totals, from: Totals): void {
-  for (const k of Object.keys(into) as (keyof Totals)[]) {
+  for (const k of Object.keys(from) as (keyof Totals)[]) {
     into[k] = k === 'peakMemoryGiB' ? Math.max(into[k], from[k]) : into[k] + from[k];
   }
 }

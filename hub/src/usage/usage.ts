@@ -76,6 +76,7 @@ export class UsageService implements WorkMeter {
   }
 
   async begin(kind: WorkKind, work: Parameters<WorkMeter['begin']>[1]): Promise<void> {
+    if (!this.options.config.enabled) return;
     const { size, ...rest } = work;
     await this.meter.begin(kind, { ...rest, size: size.name, cpu: size.cpu, memoryMiB: size.memoryMiB, gpu: size.gpu });
   }
@@ -102,7 +103,7 @@ export class UsageService implements WorkMeter {
    * used up (`what`: "Workspace \"default\""). Work already running goes on.
    */
   async checkStart(team: string | undefined | null, what: string): Promise<void> {
-    if (!team) return;
+    if (!team || !this.options.config.enabled) return;
     const status = await this.budgetStatus(team);
     if (status?.refusing) throw budgetRefusal(status, what);
   }
@@ -138,6 +139,7 @@ export class UsageService implements WorkMeter {
    */
   start(exclusive: ExclusiveRunner): void {
     const c = this.options.config;
+    if (!c.enabled) return;
     const every = (seconds: number, task: () => Promise<unknown>, what: string, first = false) => {
       const run = () => {
         if (this.closed) return;

@@ -131,6 +131,7 @@ function bodyFor(op: Operation): unknown {
     'POST /jobs/{team}': { name: 'matrix-job', notebook: jobNotebook([code('print(1)')]), image: 'minimal' },
     'PATCH /jobs/{team}/{job}': { paused: true },
     'POST /jobs/{team}/{job}/runs': {},
+    'PUT /usage/budgets/{team}': { amount: 400, unit: 'cpu-hours' },
   };
   return bodies[`${op.method.toUpperCase()} ${p}`];
 }
