@@ -91,6 +91,7 @@ export class PodRerunPlace implements RerunPlace {
     return {
       server,
       size,
+      usage: () => this.runs.usage(run),
       // The kubelet reports a container's end a moment after the kernel's connection drops.
       stoppedReason: async () => {
         for (let i = 0; i < 10; i++) {

@@ -22,7 +22,9 @@ import {
   type SpawnerState,
   type StartRequest,
   type StartResult,
+  type UsageReading,
 } from '../spawner.js';
+import { PodMetrics } from './pod-metrics.js';
 import {
   homeClaimManifest,
   limitRangeManifest,
@@ -120,6 +122,15 @@ export class KubernetesSpawner implements Spawner {
     this.networking = this.kubeConfig.makeApiClient(k8s.NetworkingV1Api);
     this.rbac = this.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
     this.watcher = new k8s.Watch(this.kubeConfig);
+    this.podMetrics = new PodMetrics(this.kubeConfig);
+  }
+
+  /** What pods use, from the metrics API (shared by workspaces, model servers and notebook runs). */
+  readonly podMetrics: PodMetrics;
+
+  async usage(raw: SpawnerState): Promise<UsageReading | undefined> {
+    const state = parseState(raw);
+    return state ? this.podMetrics.reading(state.namespace, (pod) => pod === state.pod) : undefined;
   }
 
   /** Counters of the shared watches (benchmarks, diagnostics). */

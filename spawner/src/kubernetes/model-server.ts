@@ -27,7 +27,7 @@ import { z } from 'zod';
 import type { ModelServerBackend, ModelServerRequest, ModelServerStarted } from '../model-server.js';
 import { MODEL_SERVER_SCRIPT } from '../models/local-model-server.js';
 import { KeyedOnce } from '../keyed.js';
-import { SpawnError, type PollResult, type SpawnerState } from '../spawner.js';
+import { SpawnError, type PollResult, type SpawnerState, type UsageReading } from '../spawner.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, hubPeers, TOKEN_KEY, userCodePodSpec } from './manifests.js';
 import type { KubernetesSpawnerOptions, SizePlacement } from './options.js';
@@ -416,6 +416,15 @@ export class KubernetesModelServer implements ModelServerBackend {
       // A cluster hiccup is not a dead server.
       return { running: true };
     }
+  }
+
+  /** What the Deployment's pods use now (metering); undefined without the metrics API. */
+  async usage(raw: SpawnerState): Promise<UsageReading | undefined> {
+    const state = parseState(raw);
+    if (!state) return undefined;
+    // A Deployment's pods are <name>-<ReplicaSet hash>-<suffix>.
+    const prefix = `${state.name}-`;
+    return this.spawner.podMetrics.reading(state.namespace, (pod) => pod.startsWith(prefix) && /^[a-z0-9]+-[a-z0-9]+$/.test(pod.slice(prefix.length)));
   }
 
   async stop(raw: SpawnerState): Promise<void> {

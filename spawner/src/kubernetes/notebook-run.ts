@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { V1OwnerReference, V1Pod, V1Secret } from '@kubernetes/client-node';
-import { SpawnError, type WorkspaceImage, type WorkspaceSize } from '../spawner.js';
+import { SpawnError, type UsageReading, type WorkspaceImage, type WorkspaceSize } from '../spawner.js';
 import { jupyterServerCommand } from '../jupyterlab.js';
 import { apiMessage, isApiError, type KubernetesSpawner } from './kubernetes-spawner.js';
 import { cpuQuantity, TOKEN_KEY, userCodePodSpec } from './manifests.js';
@@ -209,6 +209,8 @@ export interface NotebookRunApi {
   /** This hub's team namespaces. */
   teamNamespaces(): Promise<string[]>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /** What a pod uses (the metrics API), for metering; undefined when unknown. */
+  podUsage?(namespace: string, name: string): Promise<UsageReading | undefined>;
 }
 
 /** The API of a KubernetesSpawner's cluster, as the hub's own service account. */
@@ -218,6 +220,7 @@ export function clusterRunApi(spawner: KubernetesSpawner): NotebookRunApi {
     if (!isApiError(err, 404)) throw err;
   };
   return {
+    podUsage: (namespace, name) => spawner.podMetrics.reading(namespace, (pod) => pod === name),
     ensureTeam: (team) => spawner.ensureTeam(team),
     createSecret: async (namespace, body) => {
       await core.createNamespacedSecret({ namespace, body });
@@ -327,6 +330,11 @@ export class KubernetesNotebookRuns {
   }
 
   /** Remove a run's pod and its Secret (already gone: fine). */
+  /** What a run's pod uses now (metering); undefined without the metrics API. */
+  async usage(run: Pick<StartedNotebookRun, 'namespace' | 'name'>): Promise<UsageReading | undefined> {
+    return this.api.podUsage?.(run.namespace, run.name);
+  }
+
   async stop(run: Pick<StartedNotebookRun, 'namespace' | 'name'>): Promise<void> {
     await Promise.all([this.api.deletePod(run.namespace, run.name), this.api.deleteSecret(run.namespace, run.name)]);
   }

@@ -30,4 +30,6 @@ export const HUB_TEAM_RULES: V1PolicyRule[] = [
   // Model servers: Deployment, its bundle (ConfigMap), token Secret and Service.
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'create', 'delete'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] },
+  // Usage metering: what the team's pods use, where metrics-server runs (read only).
+  { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['get', 'list'] },
 ];
