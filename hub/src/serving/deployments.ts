@@ -442,12 +442,19 @@ export class DeploymentManager {
     await this.options.usage?.end(modelServerRunKey(server.id), Date.now(), lastReading);
   }
 
-  /** Usage: whether a model server still runs, and what it has used so far. */
-  async serverUsage(id: number): Promise<{ running: boolean; reading?: UsageReading }> {
-    const server = await this.store.getServer(id);
-    if (!server || !['running', 'stopping'].includes(server.status)) return { running: false };
-    const reading = server.backendState ? await this.backend.usage?.(server.backendState) : undefined;
-    return reading ? { running: true, reading } : { running: true };
+  /** Usage, once per sampling round: whether each model server still runs, what it has used so far, and when a stopped one ended. */
+  async serversUsage(ids: number[]): Promise<{ running: boolean; reading?: UsageReading; endedAt?: number }[]> {
+    const out: { running: boolean; reading?: UsageReading; endedAt?: number }[] = [];
+    for (const id of ids) {
+      const server = await this.store.getServer(id);
+      if (!server || !['running', 'stopping'].includes(server.status)) {
+        out.push({ running: false, ...(server?.stoppedAt ? { endedAt: server.stoppedAt } : {}) });
+        continue;
+      }
+      const reading = server.backendState ? await this.backend.usage?.(server.backendState).catch(() => undefined) : undefined;
+      out.push(reading ? { running: true, reading } : { running: true });
+    }
+    return out;
   }
 
   /** The active server died (or did not survive a restart): start the same version again. */

@@ -1,36 +1,52 @@
 import type { UsageReading } from '@atrium/spawner';
-import type { UsageMeter } from './meter.js';
+import type { RunUsage, UsageMeter } from './meter.js';
+import type { UsageInterval } from './store.js';
 import { parseWorkspaceRunKey } from './work.js';
 
-/** What usage asks the features that run work. */
+/** What usage asks the features that run work, once per sampling round. */
 export interface UsageSources {
-  workspaces: { runUsage(user: string, name: string, startedAt: number): Promise<{ running: boolean; reading?: UsageReading }> };
-  modelServers: { serverUsage(id: number): Promise<{ running: boolean; reading?: UsageReading }> };
+  /** Workspaces' runs by (user, name, start time). */
+  workspaces: { runsUsage(runs: { user: string; name: string; startedAt: number }[]): Promise<RunUsage[]> };
+  /** Model servers' runs by server id. */
+  modelServers: { serversUsage(ids: number[]): Promise<RunUsage[]> };
   /** Re-runs and job runs, which only the replica running them knows. */
   notebookRuns: { holds(runKey: string): boolean; reading(runKey: string): Promise<UsageReading | undefined> };
 }
 
-type RunUsage = { running: boolean; reading?: UsageReading };
-
 /** Tell the meter where each kind of work is read. */
 export function watchWork(meter: UsageMeter, sources: UsageSources): void {
-  const workspace = async (runKey: string): Promise<RunUsage> => {
-    const k = parseWorkspaceRunKey(runKey);
-    return k ? sources.workspaces.runUsage(k.user, k.name, k.startedAt) : { running: false };
-  };
   meter.watch('workspace', {
-    read: async (i) => (await workspace(i.runKey)).reading,
-    running: async (i) => (await workspace(i.runKey)).running,
+    read: async (intervals) => {
+      const known = intervals.flatMap((i) => {
+        const run = parseWorkspaceRunKey(i.runKey);
+        return run ? [{ key: i.runKey, run }] : [];
+      });
+      const states = await sources.workspaces.runsUsage(known.map((k) => k.run));
+      return new Map(known.map((k, n) => [k.key, states[n]!]));
+    },
   });
-  const server = async (runKey: string): Promise<RunUsage> => {
-    const id = Number(/^model-server:(\d+)$/.exec(runKey)?.[1]);
-    return Number.isInteger(id) ? sources.modelServers.serverUsage(id) : { running: false };
-  };
   meter.watch('model-server', {
-    read: async (i) => (await server(i.runKey)).reading,
-    running: async (i) => (await server(i.runKey)).running,
+    read: async (intervals) => {
+      const known = intervals.flatMap((i) => {
+        const id = Number(/^model-server:(\d+)$/.exec(i.runKey)?.[1]);
+        return Number.isInteger(id) ? [{ key: i.runKey, id }] : [];
+      });
+      const states = await sources.modelServers.serversUsage(known.map((k) => k.id));
+      return new Map(known.map((k, n) => [k.key, states[n]!]));
+    },
   });
-  const runs = { holds: (i: { runKey: string }) => sources.notebookRuns.holds(i.runKey), read: (i: { runKey: string }) => sources.notebookRuns.reading(i.runKey) };
+  const runs = {
+    holds: (i: UsageInterval) => sources.notebookRuns.holds(i.runKey),
+    read: async (intervals: UsageInterval[]) => {
+      const out = new Map<string, RunUsage>();
+      for (const i of intervals) {
+        if (!sources.notebookRuns.holds(i.runKey)) continue;
+        const reading = await sources.notebookRuns.reading(i.runKey).catch(() => undefined);
+        out.set(i.runKey, reading ? { running: true, reading } : { running: true });
+      }
+      return out;
+    },
+  };
   meter.watch('rerun', runs);
   meter.watch('job-run', runs);
 }

@@ -163,7 +163,9 @@ for (const target of testDatabases('atrium_usage')) {
       const meter = new UsageMeter(usage, { sampleSeconds: 30, idleCpuCores: 0.02 });
       let counter = 0;
       let running = true;
-      meter.watch('workspace', { read: async () => ({ cpuSeconds: counter, memoryBytes: 1024 ** 2, source: 'cgroup v2' }), running: async () => running });
+      meter.watch('workspace', {
+        read: async (list) => new Map(list.map((i) => [i.runKey, running ? { running: true, reading: { cpuSeconds: counter, memoryBytes: 1024 ** 2, source: 'cgroup v2' } } : { running: false }])),
+      });
       const start = { runKey: 'workspace:alice/default@1', user: 'alice', team: 'sales', label: 'alice/default', image: 'minimal', size: 'small', cpu: 1, memoryMiB: 1024, gpu: 0, startedAt: T0 };
       await meter.begin('workspace', start);
       // A re-adoption after a restart reports the same run again.
@@ -198,8 +200,16 @@ for (const target of testDatabases('atrium_usage')) {
       running = false;
       await meter.sample({ shared: true }, T0 + H + 60_000);
       const closed = (await usage.get('workspace:alice/default@2'))!;
-      assert.equal(closed.endedAt, T0 + H + 60_000);
+      assert.equal(closed.endedAt, T0 + H + 30_000, 'at its last sample');
       assert.equal((await usage.overlapping(T0, T0 + 2 * H, ['sales'])).length, 2);
+
+      // A re-run held by a replica that died is closed once nobody has read it for five rounds.
+      meter.watch('rerun', { holds: () => false, read: async () => new Map() });
+      await meter.begin('rerun', { ...start, runKey: 'rerun:sales/iris/1@5', startedAt: T0 + 2 * H });
+      await meter.sample({ shared: true }, T0 + 2 * H + 60_000);
+      assert.equal((await usage.get('rerun:sales/iris/1@5'))!.endedAt, null, 'not yet stale');
+      await meter.sample({ shared: true }, T0 + 2 * H + 200_000);
+      assert.equal((await usage.get('rerun:sales/iris/1@5'))!.endedAt, T0 + 2 * H);
       assert.equal((await usage.overlapping(T0, T0 + 2 * H, ['other'])).length, 0);
 
       await usage.setBudget({ team: 'sales', amount: 10, unit: 'cpu-hours', hardLimit: true, updatedBy: 'root' });
@@ -209,7 +219,7 @@ for (const target of testDatabases('atrium_usage')) {
       assert.equal((await usage.budget('sales'))!.warnedMonth, null, 'a changed budget may warn again');
       await usage.addStorageSamples([{ team: 'sales', kind: 'homes', bytes: 5, sampledAt: T0 - 86_400_000 }, { team: 'sales', kind: 'homes', bytes: 7, sampledAt: T0 + 1 }]);
       assert.deepEqual((await usage.storage(T0, T0 + H)).map((s) => s.bytes), [5, 7], 'what was held when the range began, and what was measured in it');
-      assert.equal(await usage.forget(T0 + 10 * H), 2);
+      assert.equal(await usage.forget(T0 + 10 * H), 3);
       assert.deepEqual(await usage.hours([i.id], 0, T0 + 10 * H), []);
     });
   });

@@ -525,14 +525,28 @@ export class WorkspaceManager {
   }
 
   /**
-   * Usage: whether the run of a workspace that started at `startedAt` still
-   * runs, and what it has used so far (when the backend can tell).
+   * Usage, once per sampling round: whether each workspace run (a workspace
+   * and the time it started) still runs, what it has used so far when the
+   * backend can tell, and when a stopped one ended.
    */
-  async runUsage(user: string, name: string, startedAt: number): Promise<{ running: boolean; reading?: UsageReading }> {
-    const record = await this.store.servers.get(user, name);
-    if (!record || record.startedAt !== startedAt || !['pending', 'running', 'stopping'].includes(record.status)) return { running: false };
-    const reading = record.spawnerState ? await this.spawner.usage?.(record.spawnerState) : undefined;
-    return reading ? { running: true, reading } : { running: true };
+  async runsUsage(runs: { user: string; name: string; startedAt: number }[]): Promise<{ running: boolean; reading?: UsageReading; endedAt?: number }[]> {
+    const records = new Map((await this.store.servers.listByStatus(['pending', 'running', 'stopping', 'stopped', 'failed'])).map((r) => [key(r.user, r.name), r]));
+    const out: { running: boolean; reading?: UsageReading; endedAt?: number }[] = [];
+    for (const run of runs) {
+      const r = records.get(key(run.user, run.name));
+      if (!r) {
+        out.push({ running: false });
+      } else if (r.startedAt !== run.startedAt) {
+        // Started again since: the run ended at the latest when the next began.
+        out.push({ running: false, ...(r.startedAt ? { endedAt: r.startedAt } : {}) });
+      } else if (!['pending', 'running', 'stopping'].includes(r.status)) {
+        out.push({ running: false, ...(r.stoppedAt ? { endedAt: r.stoppedAt } : {}) });
+      } else {
+        const reading = r.spawnerState ? await this.spawner.usage?.(r.spawnerState).catch(() => undefined) : undefined;
+        out.push(reading ? { running: true, reading } : { running: true });
+      }
+    }
+    return out;
   }
 
   /** Notice servers that died on their own; their owners see why. */
