@@ -139,7 +139,7 @@ export function Jobs(props: JobsProps): JSX.Element {
         </button>
         {s.unread !== null && s.unread > 0 && (
           <a className="jp-AtriumJobs-unread" href={props.notificationsUrl} target="_blank" rel="noreferrer" data-unread={s.unread}>
-            {s.unread} unread {s.unread === 1 ? 'notification' : 'notifications'} (failed runs) ↗
+            {s.unread} unread {s.unread === 1 ? 'notification' : 'notifications'} ↗
           </a>
         )}
       </div>

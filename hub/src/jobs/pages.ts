@@ -215,7 +215,7 @@ export function registerJobPages(router: Router, deps: HubDeps): void {
         who,
         'Notifications',
         html`<div class="page-head"><div><h1>Notifications</h1>
-            <p class="lead">The hub tells you here when one of your jobs fails. The bell at the top of every page counts the ones you have not read.</p></div>
+            <p class="lead">The hub tells you here when one of your jobs fails, and, if you administer a team, when it nears or reaches its monthly budget. The bell at the top of every page counts the ones you have not read.</p></div>
             <div class="actions"><button type="button" id="mark-read" hidden>Mark all read</button></div></div>
           <div id="flash" aria-live="polite"></div>
           <section class="card"><div id="notifications"><div class="empty">Loading…</div></div></section>`,

@@ -2,7 +2,7 @@ import type { ApiResponse } from './api-types.js';
 
 /**
  * The bell in the top bar of every signed-in page: how many notifications
- * (failed job runs) the caller has not read. It asks the API, so the
+ * (failed job runs, budget warnings for team admins) the caller has not read. It asks the API, so the
  * server's layout stays synchronous and free of features; a page that
  * changes the count (the notifications page's "Mark all read") dispatches
  * `atrium:notifications` and the bell asks again.

@@ -12,7 +12,7 @@ export async function renderNotifications(): Promise<void> {
     const n = await api<Notifications>('GET', '/notifications');
     button.hidden = n.unread === 0;
     if (n.notifications.length === 0) {
-      render(el, html`<div class="empty">Nothing here. When one of your jobs fails, you will find it here and the bell will show a number.</div>`);
+      render(el, html`<div class="empty">Nothing here. When one of your jobs fails (or a team you administer nears its budget), you will find it here and the bell will show a number.</div>`);
       return;
     }
     const sorted = [...n.notifications].sort((a, b) => b.createdAt - a.createdAt);
