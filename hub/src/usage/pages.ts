@@ -44,7 +44,7 @@ export function registerUsagePages(router: Router, deps: HubDeps): void {
         body: html`<div class="page-head"><div><h1>Usage</h1>
             <p class="lead">What your team’s workspaces, model servers and notebook runs asked the shared pool for, what they really used, and what it cost.</p></div>
             ${who.user.platformAdmin ? html`<a class="button" href="/hub/usage/pool">Shared pool</a>` : ''}</div>
-          ${teams.length ? html`<div id="usage" aria-live="polite"><div class="empty">Loading…</div></div>` : html`<p class="notice-box">You are not in a team yet. Usage is shown per team: ask a team admin to add you.</p>`}`,
+          ${teams.length ? html`<div id="usage"><div class="empty">Loading…</div></div>` : html`<p class="notice-box">You are not in a team yet. Usage is shown per team: ask a team admin to add you.</p>`}`,
         data: { view: 'team', team, teams, platformAdmin: who.user.platformAdmin, settings },
       }),
     );
@@ -79,7 +79,7 @@ export function registerUsagePages(router: Router, deps: HubDeps): void {
         body: html`<div class="page-head"><div><h1>The shared pool, in numbers</h1>
             <p class="lead">From what every team’s work requested: the capacity the teams would need on machines of their own, against what the shared pool needed at its busiest.</p></div>
             <a class="button" href="/hub/usage">Usage by team</a></div>
-          <div id="pool" aria-live="polite"><div class="empty">Loading…</div></div>`,
+          <div id="pool"><div class="empty">Loading…</div></div>`,
         data: { view: 'pool', settings },
       }),
     );

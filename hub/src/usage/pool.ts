@@ -1,3 +1,4 @@
+import { hourShare } from './report.js';
 import type { UsageHour, UsageInterval } from './store.js';
 
 /** What one team would have needed on machines of its own: its peak. */
@@ -97,10 +98,11 @@ export function poolFigure(intervals: UsageInterval[], hours: UsageHour[], from:
   }
 
   let usedCpuSeconds = 0;
+  const runs = new Map(intervals.map((i) => [i.id, i]));
   for (const h of hours) {
-    if (!measured.has(h.intervalId)) continue;
-    const share = Math.max(0, Math.min(h.hour + 3_600_000, to) - Math.max(h.hour, from)) / 3_600_000;
-    usedCpuSeconds += h.cpuSeconds * share;
+    const run = runs.get(h.intervalId);
+    if (!run || !measured.has(h.intervalId)) continue;
+    usedCpuSeconds += h.cpuSeconds * hourShare(h.hour, run, from, to, now);
   }
 
   const teams = [...peaks.values()].sort((a, b) => b.peakCpu - a.peakCpu || a.team.localeCompare(b.team));

@@ -127,6 +127,18 @@ export function groupOf(interval: UsageInterval, groupBy: Grouping): string {
 const overlap = (a: number, b: number, from: number, to: number) => Math.max(0, Math.min(b, to) - Math.max(a, from));
 
 /**
+ * The share of an hour's samples inside [from, to): the samples cover the
+ * part of the hour the run was running (up to now for a running one), and
+ * are taken as spread evenly over it.
+ */
+export function hourShare(hour: number, run: Pick<UsageInterval, 'startedAt' | 'endedAt'>, from: number, to: number, now: number): number {
+  const start = Math.max(hour, run.startedAt);
+  const end = Math.min(hour + HOUR, run.endedAt ?? now);
+  if (end <= start) return overlap(hour, hour + HOUR, from, to) > 0 ? 1 : 0;
+  return overlap(start, end, from, to) / (end - start);
+}
+
+/**
  * Usage in a range, from intervals and their hourly samples: requested is
  * the size held over the time the run overlaps the range; used comes from
  * the samples of the hours inside it.
@@ -175,8 +187,7 @@ export function buildReport(req: ReportRequest, intervals: UsageInterval[], hour
     const i = byId.get(h.intervalId);
     const t = totalsOf.get(h.intervalId);
     if (!i || !t) continue;
-    // An hour's sample counts by the share of the hour inside the range.
-    const share = overlap(h.hour, h.hour + HOUR, req.from, req.to) / HOUR;
+    const share = hourShare(h.hour, i, req.from, req.to, req.now);
     if (share <= 0) continue;
     t.usedCpuHours += (h.cpuSeconds * share) / 3600;
     t.usedMemoryGiBHours += (h.memoryByteSeconds * share) / GIB / 3600;

@@ -99,6 +99,16 @@ describe('a report', () => {
     assert.deepEqual(r.sources.map((s) => s.source), ['not measured', 'cgroup v1']);
   });
 
+  test('the samples of the hour now running count whole when the run began inside the range', () => {
+    const i = interval({ id: 7, startedAt: T0 + 50 * 60_000, endedAt: null, source: 'cgroup v2' });
+    const hours = [{ intervalId: 7, hour: T0, cpuSeconds: 120, memoryByteSeconds: 0, sampledSeconds: 300, idleSeconds: 0 }];
+    const r = buildReport({ from: T0 + 30 * 60_000, to: T0 + 55 * 60_000, step: 'hour', groupBy: 'user', now: T0 + 55 * 60_000 }, [i], hours, [], prices);
+    assert.equal(r.totals.usedCpuHours * 3600, 120);
+    // A range that takes half of the run's time in that hour takes half its samples.
+    const half = buildReport({ from: T0 + 52.5 * 60_000, to: T0 + 55 * 60_000, step: 'hour', groupBy: 'user', now: T0 + 55 * 60_000 }, [i], hours, [], prices);
+    assert.ok(Math.abs(half.totals.usedCpuHours * 3600 - 60) < 1e-9);
+  });
+
   test('prices per size override the defaults; storage costs by GiB-month held', () => {
     const gpu = interval({ size: 'gpu', gpu: 1, cpu: 0, memoryMiB: 0, startedAt: T0, endedAt: T0 + H });
     const storage = [{ team: 'sales', kind: 'datasets' as const, bytes: 10 * 1024 ** 3, sampledAt: T0 - 86_400_000 }];
