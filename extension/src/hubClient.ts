@@ -29,6 +29,7 @@ import type {
   ArticleFacets,
   ArticleSearch,
   ArticleSearchQuery,
+  BudgetStatus,
   DatasetPreview,
   DatasetSummary,
   DatasetUse,
@@ -281,9 +282,14 @@ export class HubClient {
     return this.get('/hub/api/schedule-preview', { query: { schedule, timezone }, signal });
   }
 
-  /** The caller's notifications (failed job runs) and how many are unread. */
+  /** The caller’s notifications (failed job runs, budget notices) and how many are unread. */
   notifications(signal?: AbortSignal): Promise<Notifications> {
     return this.get('/hub/api/notifications', { signal });
+  }
+
+  /** This month's budget of each of the caller's teams (platform admins: every team's), with any warning. */
+  budgets(signal?: AbortSignal): Promise<BudgetStatus[]> {
+    return this.get('/hub/api/usage/budgets', { signal });
   }
 
   private xsrf: Promise<string | null> | undefined;

@@ -4,7 +4,9 @@
  * tutorials as notebooks), Datasets (browse governed datasets, masked
  * previews, access requests, mounts into ~/datasets/), Models (publish the
  * open notebook as a model, guardrails, promotion) and Jobs (run the open
- * notebook now or on a schedule: File → Run as Job…; follow its runs).
+ * notebook now or on a schedule: File → Run as Job…; follow its runs), with
+ * a notice above them while a team's monthly budget is at its warning share
+ * or used up.
  *
  * It talks only to the hub's REST API (same origin, the hub session cookie)
  * and to the Jupyter server it runs in (Contents API via ServerConnection).
@@ -27,6 +29,7 @@ import { ServerConnection, type ServiceManager } from '@jupyterlab/services';
 import { DatasetsPanel } from './widgets/DatasetsPanel';
 import { KnowledgeBasePanel } from './widgets/KnowledgeBasePanel';
 import { addJobs } from './jobsSetup';
+import { addBudgetNotice } from './budgetNotice';
 
 export { HubApiError, HubClient } from './hubClient';
 export { KnowledgeBaseModel } from './model';
@@ -145,6 +148,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<IAtriumSidebar> = {
       openNotebook: (r: ArticleSearchResult) => void openTutorial(r.id),
     });
     const sidebar = new AtriumSidebar();
+    // Above the panels: teams of the user's at their budget's warning share or hard limit.
+    addBudgetNotice({ client, sidebar, hubPage: hubPageUrl });
     sidebar.addPanel(kbPanel);
     const datasets = new DatasetsModel({ client, workspace: mountWorkspace(serviceManager) });
     // After a mount, refresh the file browser so ~/datasets/<name>/ shows at
