@@ -36,7 +36,7 @@ export interface BudgetStatus {
 
 /** An amount in a budget's unit, as people read it: `400 CPU-hours`, `1,200.00 EUR`. */
 export function formatAmount(amount: number, unit: Budget['unit'], currency: string): string {
-  if (unit === 'cpu-hours') return `${amount.toLocaleString('en-US', { maximumFractionDigits: amount < 10 ? 2 : 1 })} CPU-hours`;
+  if (unit === 'cpu-hours') return `${amount.toLocaleString('en-US', amount < 1 ? { maximumSignificantDigits: 2 } : { maximumFractionDigits: amount < 10 ? 2 : 1 })} CPU-hours`;
   return `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 }
 

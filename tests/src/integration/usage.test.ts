@@ -128,7 +128,7 @@ describe('usage metering on the local backend', { timeout: 1_200_000 }, () => {
 
   test('a budget warns the team’s admins, and its hard limit refuses new starts with a sentence while running work goes on', async () => {
     await startWorkspace(t.url, aliceToken, 'alice', 'running');
-    const set = await call(t.url, 'PUT', '/hub/api/usage/budgets/sales', { token: rootToken, body: { amount: 0.01, unit: 'cpu-hours', hardLimit: true } });
+    const set = await call(t.url, 'PUT', '/hub/api/usage/budgets/sales', { token: rootToken, body: { amount: 0.001, unit: 'cpu-hours', hardLimit: true } });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.json.refusing, true);
     assert.equal((await call(t.url, 'PUT', '/hub/api/usage/budgets/sales', { token: aliceToken, body: { amount: 1, unit: 'cpu-hours' } })).status, 403, 'team admins do not set their own budget');
@@ -137,11 +137,11 @@ describe('usage metering on the local backend', { timeout: 1_200_000 }, () => {
 
     const refused = await call(t.url, 'POST', '/hub/api/users/bob/servers/second', { token: bobToken, body: { image: 'minimal' } });
     assert.equal(refused.status, 409, refused.text);
-    assert.equal(refused.json.code, 'budget_exhausted');
-    assert.match(refused.json.message, /^Workspace "second" cannot start: Team sales has used its budget of 0\.01 CPU-hours for \w+ \d{4}; ask a platform admin to raise it\.$/);
+    assert.equal(refused.json.error.code, 'budget_exhausted');
+    assert.match(refused.json.error.message, /^Workspace "second" cannot start: Team sales has used its budget of 0\.001 CPU-hours for \w+ \d{4}; ask a platform admin to raise it\.$/);
     const runNow = await call(t.url, 'POST', '/hub/api/jobs/sales/burner/runs', { token: aliceToken, body: {} });
     assert.equal(runNow.status, 409);
-    assert.match(runNow.json.message, /ask a platform admin to raise it/);
+    assert.match(runNow.json.error.message, /ask a platform admin to raise it/);
 
     const notified = await waitFor('the budget notice', async () => {
       const n = await call(t.url, 'GET', '/hub/api/notifications', { token: aliceToken });
@@ -175,7 +175,7 @@ describe('usage metering on the local backend', { timeout: 1_200_000 }, () => {
     assert.match(metrics.text, /^atrium_usage_month_requested_cpu_hours\{team="sales",kind="workspace"\} [0-9.e-]+$/m);
     const badRange = await call(t.url, 'GET', '/hub/api/usage?from=10&to=5', { token: rootToken });
     assert.equal(badRange.status, 400);
-    assert.match(badRange.json.message, /to must be after from/);
+    assert.match(badRange.json.error.message, /to must be after from/);
   });
 });
 
