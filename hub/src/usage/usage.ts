@@ -118,7 +118,7 @@ export class UsageService implements WorkMeter {
       // The exhaustion notice stands for the warning too: one notice per threshold per month.
       if (!(await this.store.markNotice(budget.team, notice, status.month))) continue;
       if (notice === 'exhausted') await this.store.markNotice(budget.team, 'warned', status.month);
-      const message = status.refusing ? `${status.message} New workspaces and job runs are refused until then; running work goes on.` : status.message;
+      const message = status.refusing ? `${status.message} New workspaces and job runs are refused until it is raised or the month ends; running work goes on.` : status.message;
       for (const user of await this.options.teamAdmins(budget.team)) {
         await this.options.notify({ user, team: budget.team, kind: notice === 'exhausted' ? 'budget-exhausted' : 'budget-warning', message, link: `/hub/usage?team=${encodeURIComponent(budget.team)}` });
       }
@@ -140,7 +140,7 @@ export class UsageService implements WorkMeter {
   start(exclusive: ExclusiveRunner): void {
     const c = this.options.config;
     if (!c.enabled) return;
-    const every = (seconds: number, task: () => Promise<unknown>, what: string, first = false) => {
+    const every = (seconds: number, task: () => Promise<unknown>, what: string, firstAfterSeconds?: number) => {
       const run = () => {
         if (this.closed) return;
         task().catch((err: Error) => log.warn(`usage: ${what} failed`, { reason: err.message }));
@@ -148,20 +148,25 @@ export class UsageService implements WorkMeter {
       const timer = setInterval(run, seconds * 1000);
       timer.unref();
       this.timers.push(timer);
-      if (first) setImmediate(run);
+      if (firstAfterSeconds !== undefined && firstAfterSeconds < seconds) {
+        const first = setTimeout(run, firstAfterSeconds * 1000);
+        first.unref();
+        this.timers.push(first);
+      }
     };
     every(c.sampleSeconds, async () => {
       await this.meter.sample({ shared: false });
       await exclusive.runExclusive('usage:meter', () => this.meter.sample({ shared: true }));
     }, 'sampling');
     every(Math.max(60, c.sampleSeconds), () => exclusive.runExclusive('usage:budgets', () => this.noticeBudgets()), 'budget notices');
-    every(c.storageSampleMinutes * 60, () => exclusive.runExclusive('usage:storage', () => this.measureStorage()), 'measuring storage', true);
+    // A minute after start, not at once: a hub starting up (or seeding its demo) is busy, and an hour is long to wait for the first figure.
+    every(c.storageSampleMinutes * 60, () => exclusive.runExclusive('usage:storage', () => this.measureStorage()), 'measuring storage', 60);
     every(6 * 3600, () => exclusive.runExclusive('usage:retention', async () => void (await this.store.forget(Date.now() - c.retentionDays * 86_400_000))), 'forgetting old usage');
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
 }

@@ -147,7 +147,7 @@ describe('usage metering on the local backend', { timeout: 1_200_000 }, () => {
       const n = await call(t.url, 'GET', '/hub/api/notifications', { token: aliceToken });
       return n.json.notifications.find((x: { kind: string }) => x.kind === 'budget-exhausted');
     }, 120_000, 500);
-    assert.match(notified.message, /New workspaces and job runs are refused until then; running work goes on\./);
+    assert.match(notified.message, /New workspaces and job runs are refused until it is raised or the month ends; running work goes on\./);
     assert.equal(notified.link, '/hub/usage?team=sales');
     const bobs = await call(t.url, 'GET', '/hub/api/notifications', { token: bobToken });
     assert.equal(bobs.json.notifications.filter((x: { kind: string }) => x.kind.startsWith('budget')).length, 0, 'members are not told; admins are');

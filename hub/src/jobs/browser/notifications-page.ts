@@ -23,7 +23,7 @@ export async function renderNotifications(): Promise<void> {
           <span class="dot" aria-hidden="true"></span>
           <div class="notification-body">
             <p class="notification-message">${x.read ? '' : html`<span class="sr-only">Unread: </span>`}${x.message}</p>
-            <p class="hint">${timeTag(x.createdAt, timeAgo(x.createdAt))} · team ${x.team}${x.link ? html` · <a href="${x.link}">Open the run</a>` : ''}</p>
+            <p class="hint">${timeTag(x.createdAt, timeAgo(x.createdAt))} · team ${x.team}${x.link ? html` · <a href="${x.link}">${x.kind.startsWith('budget-') ? 'See usage' : 'Open the run'}</a>` : ''}</p>
           </div></li>`,
       )}</ul>`,
     );
