@@ -6,7 +6,7 @@
  * was last known, since a notice that flickers away on a network hiccup
  * would hide a hard limit that still holds.
  */
-import { ISignal, Signal } from '@lumino/signaling';
+import { StateModel } from './stateModel';
 import { budgetLines, type BudgetLine } from './budget';
 import { errorMessage, type HubClient } from './hubClient';
 
@@ -28,29 +28,14 @@ export interface BudgetModelOptions {
   pageVisible?: () => boolean;
 }
 
-export class BudgetModel {
-  private _state: BudgetState = { lines: [], error: null };
-  private readonly _changed = new Signal<this, BudgetState>(this);
+export class BudgetModel extends StateModel<BudgetState> {
   private poller: ReturnType<typeof setInterval> | undefined;
   /** The user's own teams when the user is a platform admin (the hub sends them every team's budget); null: keep every team. */
   private ownTeams: Promise<string[] | null> | undefined;
   private sequence = 0;
-  private disposed = false;
 
-  constructor(private readonly options: BudgetModelOptions) {}
-
-  get state(): BudgetState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<this, BudgetState> {
-    return this._changed;
-  }
-
-  private set(patch: Partial<BudgetState>): void {
-    if (this.disposed) return;
-    this._state = { ...this._state, ...patch };
-    this._changed.emit(this._state);
+  constructor(private readonly options: BudgetModelOptions) {
+    super({ lines: [], error: null });
   }
 
   /** Asked once: who the user is does not change while the page is open. */
@@ -70,17 +55,17 @@ export class BudgetModel {
     const seq = ++this.sequence;
     try {
       const [statuses, teams] = await Promise.all([this.options.client.budgets(), this.teams()]);
-      if (this.disposed || seq !== this.sequence) return;
+      if (this.isDisposed || seq !== this.sequence) return;
       this.set({ lines: budgetLines(statuses, teams ?? undefined), error: null });
     } catch (err) {
-      if (this.disposed || seq !== this.sequence) return;
+      if (this.isDisposed || seq !== this.sequence) return;
       this.set({ error: errorMessage(err) });
     }
   }
 
   /** Refresh now and every `pollMs` while the sidebar is shown; `false` stops. */
   setVisible(visible: boolean): void {
-    if (this.disposed) return;
+    if (this.isDisposed) return;
     if (!visible) {
       clearInterval(this.poller);
       this.poller = undefined;
@@ -93,10 +78,9 @@ export class BudgetModel {
     }, this.options.pollMs ?? BUDGET_POLL_MS);
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  override dispose(): void {
+    if (this.isDisposed) return;
     clearInterval(this.poller);
-    Signal.clearData(this);
+    super.dispose();
   }
 }

@@ -5,7 +5,7 @@
  * Open in JupyterLab. Refreshed every 10 s while the panel is visible, and at
  * once after an action. No action rejects: failures become `state.error`.
  */
-import { ISignal, Signal } from '@lumino/signaling';
+import { StateModel } from './stateModel';
 import type { ExecutedNotebook, JobDetail, JobRun, JobSummary } from './apiTypes';
 import { errorMessage, type HubClient } from './hubClient';
 import { runNotebookPath } from './jobs';
@@ -42,27 +42,12 @@ export interface JobsModelOptions {
   pageVisible?: () => boolean;
 }
 
-export class JobsModel {
-  private _state: JobsState = { status: 'loading', jobs: [], open: [], details: {}, unread: null, busy: null, notice: null, error: null };
-  private readonly _changed = new Signal<this, JobsState>(this);
+export class JobsModel extends StateModel<JobsState> {
   private poller: ReturnType<typeof setInterval> | undefined;
   private sequence = 0;
-  private disposed = false;
 
-  constructor(private readonly options: JobsModelOptions) {}
-
-  get state(): JobsState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<this, JobsState> {
-    return this._changed;
-  }
-
-  private set(patch: Partial<JobsState>): void {
-    if (this.disposed) return;
-    this._state = { ...this._state, ...patch };
-    this._changed.emit(this._state);
+  constructor(private readonly options: JobsModelOptions) {
+    super({ status: 'loading', jobs: [], open: [], details: {}, unread: null, busy: null, notice: null, error: null });
   }
 
   /** Load the jobs, the unread count and the runs of the open jobs; answers older than a newer refresh are dropped. */
@@ -72,45 +57,45 @@ export class JobsModel {
     try {
       const [jobs, notifications] = await Promise.all([client.jobs(), client.notifications().catch(() => null)]);
       const keys = new Set(jobs.map(jobKey));
-      const open = this._state.open.filter((k) => keys.has(k));
+      const open = this.state.open.filter((k) => keys.has(k));
       const details: Record<string, JobDetail> = {};
       await Promise.all(
         open.map(async (key) => {
           const j = jobs.find((x) => jobKey(x) === key)!;
-          const d = await client.job(j.team, j.name).catch(() => this._state.details[key]);
+          const d = await client.job(j.team, j.name).catch(() => this.state.details[key]);
           if (d) details[key] = d;
         }),
       );
-      if (this.disposed || seq !== this.sequence) return;
+      if (this.isDisposed || seq !== this.sequence) return;
       this.set({
         status: 'ready',
         jobs,
         open,
         details,
-        unread: notifications ? notifications.unread : this._state.unread,
-        ...(this._state.error?.key === null ? { error: null } : {}),
+        unread: notifications ? notifications.unread : this.state.unread,
+        ...(this.state.error?.key === null ? { error: null } : {}),
       });
     } catch (err) {
-      if (this.disposed || seq !== this.sequence) return;
-      this.set({ status: this._state.jobs.length ? 'ready' : 'error', error: { key: null, text: errorMessage(err) } });
+      if (this.isDisposed || seq !== this.sequence) return;
+      this.set({ status: this.state.jobs.length ? 'ready' : 'error', error: { key: null, text: errorMessage(err) } });
     }
   }
 
   /** Show or hide a job's runs. */
   async toggle(team: string, name: string): Promise<void> {
     const key = jobKey({ team, name });
-    if (this._state.open.includes(key)) {
-      this.set({ open: this._state.open.filter((k) => k !== key) });
+    if (this.state.open.includes(key)) {
+      this.set({ open: this.state.open.filter((k) => k !== key) });
       return;
     }
-    this.set({ open: [...this._state.open, key] });
+    this.set({ open: [...this.state.open, key] });
     await this.loadDetail(team, name);
   }
 
   /** Open a job (e.g. the one just created) and show it at once. */
   async reveal(job: JobDetail): Promise<void> {
     const key = jobKey(job);
-    this.set({ open: this._state.open.includes(key) ? this._state.open : [...this._state.open, key], details: { ...this._state.details, [key]: job } });
+    this.set({ open: this.state.open.includes(key) ? this.state.open : [...this.state.open, key], details: { ...this.state.details, [key]: job } });
     await this.refresh();
   }
 
@@ -118,7 +103,7 @@ export class JobsModel {
     const key = jobKey({ team, name });
     try {
       const detail = await this.options.client.job(team, name);
-      this.set({ details: { ...this._state.details, [key]: detail } });
+      this.set({ details: { ...this.state.details, [key]: detail } });
     } catch (err) {
       this.set({ error: { key, text: errorMessage(err) } });
     }
@@ -129,7 +114,7 @@ export class JobsModel {
     const key = jobKey(job);
     await this.act(key, async () => {
       const run = await this.options.client.runJob(job.team, job.name);
-      if (!this._state.open.includes(key)) this.set({ open: [...this._state.open, key] });
+      if (!this.state.open.includes(key)) this.set({ open: [...this.state.open, key] });
       return `Run ${run.id} started.`;
     });
   }
@@ -153,7 +138,7 @@ export class JobsModel {
   }
 
   private async act(key: string, action: () => Promise<string>, refresh = true): Promise<void> {
-    if (this._state.busy) return;
+    if (this.state.busy) return;
     this.set({ busy: key, notice: null, error: null });
     try {
       const text = await action();
@@ -166,7 +151,7 @@ export class JobsModel {
 
   /** Refresh now and every `pollMs` while the panel is shown; `false` stops. */
   setVisible(visible: boolean): void {
-    if (this.disposed) return;
+    if (this.isDisposed) return;
     if (!visible) {
       clearInterval(this.poller);
       this.poller = undefined;
@@ -175,14 +160,13 @@ export class JobsModel {
     if (this.poller) return;
     void this.refresh();
     this.poller = setInterval(() => {
-      if (this._state.busy === null && (this.options.pageVisible?.() ?? true)) void this.refresh();
+      if (this.state.busy === null && (this.options.pageVisible?.() ?? true)) void this.refresh();
     }, this.options.pollMs ?? JOBS_POLL_MS);
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  override dispose(): void {
+    if (this.isDisposed) return;
     clearInterval(this.poller);
-    Signal.clearData(this);
+    super.dispose();
   }
 }

@@ -3,7 +3,7 @@
  * selected model with its versions and guardrail results. Actions never
  * reject: failures become `state.error` with the hub's message.
  */
-import { ISignal, Signal } from '@lumino/signaling';
+import { StateModel } from './stateModel';
 import type { AliasName, ModelCard, ModelDetail, ModelSummary, Promotion, PublishedNotebook, Workspace } from './apiTypes';
 import { errorMessage, HubApiError, type HubClient } from './hubClient';
 import { defaultsFrom, folderOf, modelNameFrom, namedArtifacts, parseDatasets } from './publish';
@@ -49,15 +49,12 @@ export interface ModelsModelOptions {
 
 const emptyCard: ModelCard = { description: '', intendedUse: '', limitations: '', owner: '' };
 
-export class ModelsModel {
-  private _state: ModelsState;
-  private readonly _changed = new Signal<this, ModelsState>(this);
+export class ModelsModel extends StateModel<ModelsState> {
   private notebook: NotebookSource | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private disposed = false;
 
   constructor(private readonly options: ModelsModelOptions) {
-    this._state = {
+    super({
       notebookPath: null,
       teams: [],
       team: '',
@@ -71,21 +68,7 @@ export class ModelsModel {
       models: [],
       detail: null,
       promotion: null,
-    };
-  }
-
-  get state(): ModelsState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<this, ModelsState> {
-    return this._changed;
-  }
-
-  private set(patch: Partial<ModelsState>): void {
-    if (this.disposed) return;
-    this._state = { ...this._state, ...patch };
-    this._changed.emit(this._state);
+    });
   }
 
   /** Load the user's teams, this workspace's image and the team's models. */
@@ -97,7 +80,7 @@ export class ModelsModel {
         this.options.client.models(),
       ]);
       const teams = user.teams.map((t) => t.team);
-      this.set({ teams, team: this._state.team || teams[0] || '', workspace, models, error: teams.length ? null : 'You are in no team: models belong to teams. Ask your platform team to add you to one.' });
+      this.set({ teams, team: this.state.team || teams[0] || '', workspace, models, error: teams.length ? null : 'You are in no team: models belong to teams. Ask your platform team to add you to one.' });
     } catch (err) {
       this.set({ error: errorMessage(err) });
     }
@@ -110,33 +93,33 @@ export class ModelsModel {
       this.set({ notebookPath: null });
       return;
     }
-    if (source.path === this._state.notebookPath) return;
+    if (source.path === this.state.notebookPath) return;
     await source.ready?.catch(() => undefined);
     if (this.notebook !== source) return; // another notebook became current meanwhile
     const d = defaultsFrom(source.toJSON());
     this.set({
       notebookPath: source.path,
       name: d.model ?? modelNameFrom(source.path),
-      ...(d.team && this._state.teams.includes(d.team) ? { team: d.team } : {}),
+      ...(d.team && this.state.teams.includes(d.team) ? { team: d.team } : {}),
       datasets: d.datasets ?? '',
       card: { ...emptyCard, owner: this.options.user, ...d.card },
       notice: null,
       error: null,
     });
-    void this.select(this._state.team, this._state.name, true);
+    void this.select(this.state.team, this.state.name, true);
     if (!d.datasets) void this.prefillDatasets(source);
   }
 
   /** The datasets the notebook read, as the hub's data audit log knows them. */
   private async prefillDatasets(source: NotebookSource): Promise<void> {
     const used = await this.options.client.datasetsUsed?.(this.options.server, source.path).catch(() => []);
-    if (!used?.length || this.notebook !== source || this._state.datasets) return;
+    if (!used?.length || this.notebook !== source || this.state.datasets) return;
     this.set({ datasets: used.map((u) => `${u.name}@${u.version}`).join(', ') });
   }
 
   setField(patch: Partial<Pick<ModelsState, 'team' | 'name' | 'datasets'>> & { card?: Partial<ModelCard> }): void {
     const { card, ...rest } = patch;
-    this.set({ ...rest, ...(card ? { card: { ...this._state.card, ...card } } : {}) });
+    this.set({ ...rest, ...(card ? { card: { ...this.state.card, ...card } } : {}) });
   }
 
   /** Show a model's versions; `quiet`: a missing model is not an error (not published yet). */
@@ -159,7 +142,7 @@ export class ModelsModel {
   /** Publish the open notebook as a new version of the model named in the form. */
   async publish(): Promise<void> {
     const nb = this.notebook;
-    const s = this._state;
+    const s = this.state;
     if (!nb) return this.set({ error: 'Open a notebook first: the panel publishes the notebook in the main area.' });
     if (!s.team) return this.set({ error: 'Pick the team that owns the model.' });
     const parsed = parseDatasets(s.datasets);
@@ -199,7 +182,7 @@ export class ModelsModel {
             : `Published v${version.version}. Guardrails are re-running the notebook in a clean kernel…`,
       });
       await this.select(s.team, s.name);
-      this.set({ models: await this.options.client.models().catch(() => this._state.models) });
+      this.set({ models: await this.options.client.models().catch(() => this.state.models) });
     } catch (err) {
       this.set({ busy: false, notice: null, error: errorMessage(err) });
     }
@@ -210,7 +193,7 @@ export class ModelsModel {
    * included) before the version serves: follow it until it has an outcome.
    */
   async promote(alias: AliasName, version: number): Promise<void> {
-    const d = this._state.detail;
+    const d = this.state.detail;
     if (!d) return;
     this.set({ busy: true, error: null, notice: `Checking v${version} for ${alias}: every guardrail runs again, including a clean re-run of the notebook…` });
     try {
@@ -218,7 +201,7 @@ export class ModelsModel {
       this.set({ promotion: p });
       while (p.status === 'checking' || p.status === 'deploying') {
         await new Promise((r) => setTimeout(r, this.options.pollMs ?? 1000));
-        if (this.disposed) return;
+        if (this.isDisposed) return;
         p = await this.options.client.promotion(d.team, d.name, p.id);
         this.set({ promotion: p, ...(p.status === 'deploying' ? { notice: `Guardrails passed again; starting v${version}'s model server…` } : {}) });
       }
@@ -231,7 +214,7 @@ export class ModelsModel {
   }
 
   async rollback(alias: AliasName): Promise<void> {
-    const d = this._state.detail;
+    const d = this.state.detail;
     if (!d) return;
     this.set({ busy: true, error: null, notice: null });
     try {
@@ -243,9 +226,9 @@ export class ModelsModel {
     await this.select(d.team, d.name);
   }
 
-  dispose(): void {
-    this.disposed = true;
+  override dispose(): void {
+    if (this.isDisposed) return;
     clearTimeout(this.timer);
-    Signal.clearData(this);
+    super.dispose();
   }
 }

@@ -4,7 +4,7 @@
  * preview, and what happened when it was sent. Like the panels' models, no
  * action rejects: failures become `state.error` (with the field it is about).
  */
-import { ISignal, Signal } from '@lumino/signaling';
+import { StateModel } from './stateModel';
 import type { JobChange, JobDetail, WorkspaceImage, WorkspaceSize } from './apiTypes';
 import { errorMessage, HubApiError, type HubClient } from './hubClient';
 import { browserTimeZone, createJobRequest, jobNameFrom, jobSettings, parameterCell, type JobForm } from './jobs';
@@ -61,16 +61,13 @@ export interface RunAsJobOptions {
 
 const idlePreview: SchedulePreviewState = { status: 'idle', description: '', upcoming: [], error: null };
 
-export class RunAsJobModel {
-  private _state: RunAsJobState;
-  private readonly _changed = new Signal<this, RunAsJobState>(this);
+export class RunAsJobModel extends StateModel<RunAsJobState> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private previewSequence = 0;
   private previewAbort: AbortController | undefined;
-  private disposed = false;
 
   constructor(private readonly options: RunAsJobOptions) {
-    this._state = {
+    super({
       status: 'loading',
       notebookPath: options.notebook.path,
       teams: [],
@@ -93,21 +90,7 @@ export class RunAsJobModel {
       errorField: null,
       conflict: null,
       result: null,
-    };
-  }
-
-  get state(): RunAsJobState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<this, RunAsJobState> {
-    return this._changed;
-  }
-
-  private set(patch: Partial<RunAsJobState>): void {
-    if (this.disposed) return;
-    this._state = { ...this._state, ...patch };
-    this._changed.emit(this._state);
+    });
   }
 
   /** The user's teams, the image catalog, this workspace's image and the notebook's parameters. */
@@ -140,19 +123,19 @@ export class RunAsJobModel {
 
   /** The sizes the chosen image allows. */
   sizesOf(imageName: string): WorkspaceSize[] {
-    const image = this._state.images.find((i) => i.name === imageName);
-    return image ? this._state.sizes.filter((s) => image.sizes.includes(s.name)) : [];
+    const image = this.state.images.find((i) => i.name === imageName);
+    return image ? this.state.sizes.filter((s) => image.sizes.includes(s.name)) : [];
   }
 
   setField(patch: Partial<Pick<RunAsJobState, 'team' | 'name' | 'mode' | 'schedule' | 'timezone' | 'alsoRunNow' | 'image' | 'size' | 'timeoutMinutes' | 'retries'>>): void {
     const next: Partial<RunAsJobState> = { ...patch };
-    if (patch.image !== undefined && patch.image !== this._state.image) {
-      const image = this._state.images.find((i) => i.name === patch.image);
-      next.size = image?.sizes.includes(this._state.size) ? this._state.size : (image?.defaultSize ?? '');
+    if (patch.image !== undefined && patch.image !== this.state.image) {
+      const image = this.state.images.find((i) => i.name === patch.image);
+      next.size = image?.sizes.includes(this.state.size) ? this.state.size : (image?.defaultSize ?? '');
     }
     // A changed name or team is another job: what was said about the old one no longer holds.
     if (patch.name !== undefined || patch.team !== undefined) next.conflict = null;
-    if (this._state.errorField && Object.keys(patch).some((k) => this._state.errorField === k)) Object.assign(next, { error: null, errorField: null });
+    if (this.state.errorField && Object.keys(patch).some((k) => this.state.errorField === k)) Object.assign(next, { error: null, errorField: null });
     this.set(next);
     if (patch.mode !== undefined || patch.schedule !== undefined || patch.timezone !== undefined) this.schedulePreview();
   }
@@ -160,8 +143,8 @@ export class RunAsJobModel {
   setParameter(name: string, value: string): void {
     const field = `parameters.${name}`;
     this.set({
-      parameters: this._state.parameters.map((p) => (p.name === name ? { ...p, value } : p)),
-      ...(this._state.errorField === field ? { error: null, errorField: null } : {}),
+      parameters: this.state.parameters.map((p) => (p.name === name ? { ...p, value } : p)),
+      ...(this.state.errorField === field ? { error: null, errorField: null } : {}),
     });
   }
 
@@ -170,12 +153,12 @@ export class RunAsJobModel {
     clearTimeout(this.timer);
     this.previewAbort?.abort();
     const seq = ++this.previewSequence;
-    const { mode, schedule, timezone } = this._state;
+    const { mode, schedule, timezone } = this.state;
     if (mode !== 'schedule' || !schedule.trim()) {
       this.set({ preview: idlePreview });
       return;
     }
-    this.set({ preview: { ...this._state.preview, status: 'loading' } });
+    this.set({ preview: { ...this.state.preview, status: 'loading' } });
     this.timer = setTimeout(() => {
       const abort = new AbortController();
       this.previewAbort = abort;
@@ -184,7 +167,7 @@ export class RunAsJobModel {
           if (seq !== this.previewSequence) return;
           this.set({
             preview: { status: 'ready', description: p.description, upcoming: p.upcoming.map((u) => u.local), error: null },
-            ...(this._state.errorField === 'schedule' || this._state.errorField === 'timezone' ? { error: null, errorField: null } : {}),
+            ...(this.state.errorField === 'schedule' || this.state.errorField === 'timezone' ? { error: null, errorField: null } : {}),
           });
         },
         (err: unknown) => {
@@ -197,7 +180,7 @@ export class RunAsJobModel {
 
   /** Save the notebook, then create the job from the saved content (and start its first run when asked). */
   async submit(): Promise<void> {
-    const s = this._state;
+    const s = this.state;
     if (s.status === 'sending') return;
     if (!s.team) return this.set({ error: 'Pick the team the job belongs to.', errorField: 'team' });
     const checked = jobSettings(s, s.notebookPath);
@@ -235,7 +218,7 @@ export class RunAsJobModel {
    * "Run once now" also starts a run.
    */
   async updateSnapshot(): Promise<void> {
-    const s = this._state;
+    const s = this.state;
     if (!s.conflict?.canUpdate || s.status === 'sending') return;
     const name = s.name.trim();
     this.set({ status: 'sending', error: null, errorField: null });
@@ -274,11 +257,10 @@ export class RunAsJobModel {
     return nb.toJSON();
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  override dispose(): void {
+    if (this.isDisposed) return;
     clearTimeout(this.timer);
     this.previewAbort?.abort();
-    Signal.clearData(this);
+    super.dispose();
   }
 }
