@@ -13,6 +13,23 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * What a hub page must never do, collected for a test to assert none
+ * happened: throw, be refused a script or style by the CSP (it allows no
+ * inline ones), or miss one of its static files.
+ */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.url().includes('/hub/static/') && r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
+  });
+  return problems;
+}
+
 /** Collect errors the page throws so a test can assert there were none. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createUser, startTestHub, type TestHub } from '../integration/helpers.js';
 import { BROKEN, REPORT, SLEEPER } from '../integration/job-notebooks.js';
-import { launchBrowser, signIn } from './browser.js';
+import { launchBrowser, pageProblems, signIn } from './browser.js';
 
 // The notebook-job pages as their users meet them: a member creates a job by
 // uploading a notebook on the Jobs page (schedule preview in words, run once
@@ -19,18 +19,6 @@ const RUNS = { timeout: 15 * 60_000 };
 /** Screenshots for looking at, outside the repository. */
 const shots = process.env.ATRIUM_SCREENSHOT_DIR ?? path.join(tmpdir(), 'atrium-jobs-pages');
 
-/** Page errors, refused scripts or styles (the CSP allows no inline ones), and missing static files. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.url().includes('/hub/static/') && r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
-  });
-  return problems;
-}
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(shots, { recursive: true });
@@ -57,7 +45,7 @@ describe('notebook job pages in the browser', () => {
     await createUser(t.hub, 'dan', { password: 'dan-password', teams: [{ team: 'sales-finance', role: 'member' }] });
     browser = await launchBrowser();
     bob = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    bobProblems = watch(bob);
+    bobProblems = pageProblems(bob);
     await signIn(bob, t.url, 'bob', 'bob-password', '/hub/jobs');
   });
   after(async () => {
@@ -232,7 +220,7 @@ describe('notebook job pages in the browser', () => {
   test('another member of the team sees how the run went, but only the owner sees its notebook, files and log', async () => {
     assert.ok(failedRunUrl, 'the failing run exists');
     const dan = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    const problems = watch(dan);
+    const problems = pageProblems(dan);
     await signIn(dan, t.url, 'dan', 'dan-password', new URL(failedRunUrl).pathname);
     await dan.locator('#run-summary[data-status="failed"]').waitFor();
     assert.match(await dan.locator('#owner-only').innerText(), /Only bob, who owns this job, can open this run’s notebook, files and log, because they hold what bob’s access let the notebook read/);

@@ -8,7 +8,7 @@ import { call, createUser, startTestHub, type TestHub, waitFor } from '../integr
 import { irisNotebook, publishBody } from '../integration/model-notebooks.js';
 import { promoteAndWait } from '../integration/model-promotions.js';
 import { registerFlowers } from '../integration/job-notebooks.js';
-import { launchBrowser, signIn } from './browser.js';
+import { launchBrowser, pageProblems, signIn } from './browser.js';
 
 // Batch scoring as its users meet it in the browser: a team admin, with a
 // data set and a promoted model in place, creates a scoring job with the
@@ -23,18 +23,6 @@ const SLOW = { timeout: 30 * 60_000 };
 /** Screenshots for looking at, outside the repository. */
 const shots = process.env.ATRIUM_SCREENSHOT_DIR ?? path.join(tmpdir(), 'atrium-jobs-scoring');
 
-/** Page errors, refused scripts or styles (the CSP allows no inline ones), and missing static files. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.url().includes('/hub/static/') && r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
-  });
-  return problems;
-}
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(shots, { recursive: true });
@@ -77,7 +65,7 @@ describe('batch scoring in the hub’s pages', () => {
 
     browser = await launchBrowser();
     alice = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    aliceProblems = watch(alice);
+    aliceProblems = pageProblems(alice);
     await signIn(alice, t.url, 'alice', 'alice-password', '/hub/jobs');
   }, SLOW);
   after(async () => {
@@ -221,7 +209,7 @@ describe('batch scoring in the hub’s pages', () => {
     assert.equal(approved.status, 200, approved.text);
 
     const dan = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(dan);
+    const problems = pageProblems(dan);
     await signIn(dan, t.url, 'dan', 'dan-password', '/hub/datasets/flower-species');
     const table = dan.locator('#preview-table');
     await table.waitFor();
@@ -238,7 +226,7 @@ describe('batch scoring in the hub’s pages', () => {
 
   test('a member who administers no team gets only the notebook form', async () => {
     const bob = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(bob);
+    const problems = pageProblems(bob);
     await signIn(bob, t.url, 'bob', 'bob-password', '/hub/jobs');
     // He sees the team's scoring job and what it does…
     await bob.locator('tr[data-job="sales-finance/species"]').waitFor();

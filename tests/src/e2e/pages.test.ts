@@ -6,7 +6,7 @@ import { seedDemoData } from '@atrium/hub/data/seed';
 import { seedDemo } from '@atrium/hub/seed';
 import type { GuardrailResult } from '@atrium/hub/models/guardrails/types';
 import { createUser, startTestHub, type TestHub } from '../integration/helpers.js';
-import { launchBrowser, screenshot, signIn } from './browser.js';
+import { launchBrowser, pageProblems, screenshot, signIn } from './browser.js';
 
 // Every page of the hub, as the people who see it: nothing the browser
 // refuses (the CSP allows no inline script or style), nothing thrown, every
@@ -14,21 +14,6 @@ import { launchBrowser, screenshot, signIn } from './browser.js';
 // screenshots (tests/artifacts/page-*.png) are for looking at.
 
 /** What went wrong on a page while it loaded and settled. */
-interface Problems {
-  list: string[];
-}
-
-function watch(page: Page): Problems {
-  const problems: Problems = { list: [] };
-  page.on('pageerror', (e) => problems.list.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.list.push(`CSP: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.url().includes('/hub/static/') && r.status() >= 400) problems.list.push(`${r.status()} for ${r.url()}`);
-  });
-  return problems;
-}
 
 const guardrail = (id: string, title: string, status: GuardrailResult['status'], reason: string): GuardrailResult =>
   ({ id, title, status, enforcement: 'block', reason, details: [], checkedAt: Date.now() }) as GuardrailResult;
@@ -87,7 +72,7 @@ describe('every page in the browser', () => {
     await t?.close();
   });
 
-  async function visit(page: Page, problems: Problems, path: string, name: string, expectStatus = 200): Promise<void> {
+  async function visit(page: Page, problems: string[], path: string, name: string, expectStatus = 200): Promise<void> {
     const response = await page.goto(`${t.url}${path}`, { waitUntil: 'networkidle' });
     assert.equal(response?.status(), expectStatus, `${path} answers ${expectStatus}`);
     // Scripts render after load; give polling pages a moment to fill in.
@@ -102,12 +87,12 @@ describe('every page in the browser', () => {
     assert.equal(look.styleElements, 0, `${path}: no <style> elements`);
     assert.equal(look.background, 'rgb(245, 247, 250)', `${path}: the hub's stylesheet applies`);
     await screenshot(page, `page-${name}`);
-    assert.deepEqual(problems.list, [], `${path}: no CSP violation, page error or missing file`);
+    assert.deepEqual(problems, [], `${path}: no CSP violation, page error or missing file`);
   }
 
   test('signed out: sign-in, the signed-out page and not found', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await visit(page, problems, '/hub/login', 'login');
     await visit(page, problems, '/hub/logout', 'signed-out');
     await visit(page, problems, '/hub/no-such-page', 'not-found', 404);
@@ -115,7 +100,7 @@ describe('every page in the browser', () => {
 
   test('a platform admin visits every page', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'root', 'root-password');
     const pages: [string, string][] = [
       ['/hub/home', 'home'],
@@ -149,19 +134,19 @@ describe('every page in the browser', () => {
 
   test('a team admin sees the owners’ forms; search results and the KB editor render', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1100 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'alice', 'alice-password');
     await visit(page, problems, '/hub/datasets/sales', 'dataset-owner');
     await page.locator('#preview-table').waitFor();
     await visit(page, problems, '/hub/kb?q=pandas', 'kb-search');
     await page.locator('#kb-results li').first().waitFor();
     assert.ok((await page.locator('#kb-results mark').count()) > 0, 'matched words are highlighted');
-    assert.deepEqual(problems.list, []);
+    assert.deepEqual(problems, []);
   });
 
   test('a member from another team: a dataset without access, and the models list', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'dan', 'dan-password');
     await visit(page, problems, '/hub/datasets/sales', 'dataset-no-access');
     await page.locator('#request-form').waitFor();
@@ -237,7 +222,7 @@ describe('the home page follows a start', () => {
 
   test('a progress bar with the backend’s messages, then the failure in words', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'alice', 'alice-password');
     await page.locator('#images .choice').first().waitFor();
     await page.click('#start-button');
@@ -251,6 +236,6 @@ describe('the home page follows a start', () => {
     await screenshot(page, 'page-home-failed');
     // Chromium leaves an empty style="" on inputs the automation touched; only a set style is ours.
     assert.deepEqual(await page.locator('[style]:not([style=""])').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 160))), [], 'no inline style attributes');
-    assert.deepEqual(problems.list, []);
+    assert.deepEqual(problems, []);
   });
 });

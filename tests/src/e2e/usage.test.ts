@@ -8,7 +8,7 @@ import type { Hub } from '@atrium/hub/app';
 import { sampleFrom } from '@atrium/hub/usage/sample';
 import type { WorkKind } from '@atrium/hub/usage/tables';
 import { call, createUser, startTestHub, type TestHub } from '../integration/helpers.js';
-import { launchBrowser, signIn } from './browser.js';
+import { launchBrowser, pageProblems, signIn } from './browser.js';
 
 // The Usage pages as their readers meet them. Usage is put into the hub the
 // way its meter records it (UsageStore: begin, readings, end), so the figures
@@ -25,18 +25,6 @@ const GIB = 1024 ** 3;
 /** Screenshots for looking at, outside the repository. */
 const shots = process.env.ATRIUM_SCREENSHOT_DIR ?? tmpdir();
 
-/** Page errors, refused scripts or styles (the CSP allows no inline ones), and missing static files. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.url().includes('/hub/static/') && r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
-  });
-  return problems;
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(shots, { recursive: true });
@@ -139,7 +127,7 @@ describe('the Usage pages in the browser', () => {
 
   test('a team admin sees the team’s figures and chart, switches period and grouping, and downloads the CSV', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'alice', 'alice-password', '/hub/usage');
     await page.locator('#usage-report .tiles').waitFor();
     // The default period is the last week; the URL says what is shown.
@@ -224,7 +212,7 @@ describe('the Usage pages in the browser', () => {
 
   test('a platform admin sets a budget with a hard limit; the team admin sees it refusing', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'root', 'root-password', '/hub/usage?team=forecasting&range=day');
     await page.locator('#budget-form').waitFor();
     // What the team used this calendar month (the seeded runs fall in it unless the month began in the last few hours).
@@ -265,7 +253,7 @@ describe('the Usage pages in the browser', () => {
 
   test('a platform admin sees the shared pool’s figure: 4 cores apart, 2 pooled, 50% less', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'root', 'root-password', '/hub/usage/pool?range=day');
     await page.locator('#pool-headline').waitFor();
     assert.equal(await page.locator('[data-figure="separate-cpu"]').innerText(), '4 CPU cores');
@@ -310,7 +298,7 @@ describe('the Usage pages in the browser', () => {
   test('an empty team: a sentence instead of charts', async () => {
     await createUser(t.hub, 'carol', { password: 'carol-password', teams: [{ team: 'new-team', role: 'member' }] });
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    const problems = watch(page);
+    const problems = pageProblems(page);
     await signIn(page, t.url, 'carol', 'carol-password', '/hub/usage');
     await page.locator('#usage-empty').waitFor();
     assert.match(await page.locator('#usage-empty').innerText(), /Nothing has run for team new-team in the last week\./);
