@@ -7143,8 +7143,6 @@ export interface operations {
                         currency: string;
                         /** @description Whether prices are configured (without them, cost is 0) */
                         priced: boolean;
-                        /** @description The teams the report covers */
-                        teams: string[];
                         /** @description Start of each bucket of the series (epoch ms) */
                         buckets: number[];
                         series: {
@@ -7155,16 +7153,18 @@ export interface operations {
                             cost: number[];
                         }[];
                         totals: {
+                            /** @description Time something ran, summed over the runs */
                             runningHours: number;
                             requestedCpuHours: number;
                             requestedMemoryGiBHours: number;
                             gpuHours: number;
                             /** @description CPU time used, where it was measured */
                             usedCpuHours: number;
+                            /** @description Memory in use times time, where it was measured */
                             usedMemoryGiBHours: number;
                             /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
                             measuredRequestedCpuHours: number;
-                            /** @description Running hours in which the work used almost no CPU */
+                            /** @description Running hours in which the work used almost no CPU (below usage.idleCpuCores) */
                             idleHours: number;
                             /** @description Running hours covered by readings: the peer of idleHours */
                             measuredHours: number;
@@ -7175,25 +7175,44 @@ export interface operations {
                         };
                         /** @description Each group’s totals, largest cost first: the top consumers */
                         groups: {
-                            group: string;
+                            /** @description Time something ran, summed over the runs */
                             runningHours: number;
                             requestedCpuHours: number;
                             requestedMemoryGiBHours: number;
                             gpuHours: number;
                             /** @description CPU time used, where it was measured */
                             usedCpuHours: number;
+                            /** @description Memory in use times time, where it was measured */
                             usedMemoryGiBHours: number;
                             /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
                             measuredRequestedCpuHours: number;
-                            /** @description Running hours in which the work used almost no CPU */
+                            /** @description Running hours in which the work used almost no CPU (below usage.idleCpuCores) */
                             idleHours: number;
                             /** @description Running hours covered by readings: the peer of idleHours */
                             measuredHours: number;
                             peakMemoryGiB: number;
                             cost: number;
+                            group: string;
                         }[];
                         /** @description The runs that cost most in the range */
                         topWork: {
+                            /** @description Time something ran, summed over the runs */
+                            runningHours: number;
+                            requestedCpuHours: number;
+                            requestedMemoryGiBHours: number;
+                            gpuHours: number;
+                            /** @description CPU time used, where it was measured */
+                            usedCpuHours: number;
+                            /** @description Memory in use times time, where it was measured */
+                            usedMemoryGiBHours: number;
+                            /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
+                            measuredRequestedCpuHours: number;
+                            /** @description Running hours in which the work used almost no CPU (below usage.idleCpuCores) */
+                            idleHours: number;
+                            /** @description Running hours covered by readings: the peer of idleHours */
+                            measuredHours: number;
+                            peakMemoryGiB: number;
+                            cost: number;
                             label: string;
                             /** @enum {string} */
                             kind: "workspace" | "model-server" | "rerun" | "job-run";
@@ -7203,36 +7222,26 @@ export interface operations {
                             size: string;
                             startedAt: number;
                             endedAt: number | null;
+                            /** @description Where the used figures come from (cgroup v1, cgroup v2, metrics.k8s.io); null: not measured */
                             source: string | null;
-                            runningHours: number;
-                            requestedCpuHours: number;
-                            requestedMemoryGiBHours: number;
-                            gpuHours: number;
-                            /** @description CPU time used, where it was measured */
-                            usedCpuHours: number;
-                            usedMemoryGiBHours: number;
-                            /** @description CPU hours requested by runs whose use was measured: the peer of usedCpuHours */
-                            measuredRequestedCpuHours: number;
-                            /** @description Running hours in which the work used almost no CPU */
-                            idleHours: number;
-                            /** @description Running hours covered by readings: the peer of idleHours */
-                            measuredHours: number;
-                            peakMemoryGiB: number;
-                            cost: number;
                         }[];
                         storage: {
                             team: string;
                             /** @enum {string} */
                             kind: "homes" | "datasets" | "models";
+                            /** @description Held at the end of the range (or the last measurement before it) */
                             bytes: number;
                             gibMonths: number;
                             cost: number;
                         }[];
-                        /** @description Where the used figures come from */
+                        /** @description Where the used figures come from, and the CPU hours requested they cover */
                         sources: {
                             source: string;
                             requestedCpuHours: number;
                         }[];
+                        /** @description The teams the report covers */
+                        teams: string[];
+                        /** @description This month’s budget of each of those teams that has one */
                         budgets: {
                             team: string;
                             amount: number;
@@ -7244,12 +7253,14 @@ export interface operations {
                             monthName: string;
                             /** @description Used this month, in the budget’s unit */
                             used: number;
-                            /** @description used / amount */
+                            /** @description used / amount (1 = the whole budget) */
                             share: number;
+                            /** @description At or past the warning share (usage.budgetWarningPercent) */
                             warning: boolean;
                             exhausted: boolean;
-                            /** @description New workspaces and job runs are refused */
+                            /** @description New workspaces and job runs are refused (used up, with a hard limit) */
                             refusing: boolean;
+                            /** @description A sentence for people; null while under the warning share */
                             message: string | null;
                             currency: string;
                         }[];
@@ -7313,21 +7324,28 @@ export interface operations {
                     "application/json": {
                         from: number;
                         to: number;
+                        /** @description What each team would have needed on machines of its own: its peak */
                         teams: {
                             team: string;
                             peakCpu: number;
                             peakMemoryGiB: number;
+                            /** @description When the CPU peak was */
                             peakAt: number | null;
                         }[];
+                        /** @description The sum of each team’s peak requested */
                         separateCpu: number;
                         separateMemoryGiB: number;
+                        /** @description The peak of everything requested at once */
                         pooledCpu: number;
                         pooledMemoryGiB: number;
                         pooledPeakAt: number | null;
+                        /** @description 1 − pooled / separate */
                         savedCpuShare: number | null;
                         savedMemoryShare: number | null;
                         averageRequestedCpu: number;
+                        /** @description Average CPU requested against the pool’s peak */
                         averageLoadShare: number | null;
+                        /** @description CPU used against CPU requested, where use was measured */
                         usedShareOfRequested: number | null;
                     };
                 };
@@ -7361,12 +7379,14 @@ export interface operations {
                         monthName: string;
                         /** @description Used this month, in the budget’s unit */
                         used: number;
-                        /** @description used / amount */
+                        /** @description used / amount (1 = the whole budget) */
                         share: number;
+                        /** @description At or past the warning share (usage.budgetWarningPercent) */
                         warning: boolean;
                         exhausted: boolean;
-                        /** @description New workspaces and job runs are refused */
+                        /** @description New workspaces and job runs are refused (used up, with a hard limit) */
                         refusing: boolean;
+                        /** @description A sentence for people; null while under the warning share */
                         message: string | null;
                         currency: string;
                     }[];
@@ -7419,12 +7439,14 @@ export interface operations {
                         monthName: string;
                         /** @description Used this month, in the budget’s unit */
                         used: number;
-                        /** @description used / amount */
+                        /** @description used / amount (1 = the whole budget) */
                         share: number;
+                        /** @description At or past the warning share (usage.budgetWarningPercent) */
                         warning: boolean;
                         exhausted: boolean;
-                        /** @description New workspaces and job runs are refused */
+                        /** @description New workspaces and job runs are refused (used up, with a hard limit) */
                         refusing: boolean;
+                        /** @description A sentence for people; null while under the warning share */
                         message: string | null;
                         currency: string;
                     };

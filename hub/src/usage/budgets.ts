@@ -1,5 +1,8 @@
 import { ApiError } from '../core/errors.js';
+import type { BudgetStatus } from './schemas.js';
 import type { Budget } from './store.js';
+
+export type { BudgetStatus } from './schemas.js';
 
 /** The calendar month (UTC) of a moment, as `2026-12`, and when it began. */
 export function monthOf(at: number): { key: string; start: number; name: string } {
@@ -10,28 +13,6 @@ export function monthOf(at: number): { key: string; start: number; name: string 
     start,
     name: d.toLocaleString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' }),
   };
-}
-
-/** A team's budget this month, with what the team has used of it. */
-export interface BudgetStatus {
-  team: string;
-  amount: number;
-  unit: 'cpu-hours' | 'cost';
-  hardLimit: boolean;
-  month: string;
-  monthName: string;
-  /** Used this month, in the budget's unit. */
-  used: number;
-  /** used / amount (1 = the whole budget). */
-  share: number;
-  /** At or past the warning share (usage.budgetWarningPercent). */
-  warning: boolean;
-  /** The whole budget is used. */
-  exhausted: boolean;
-  /** New starts are refused (exhausted, with a hard limit). */
-  refusing: boolean;
-  /** A sentence for people, or null while under the warning share. */
-  message: string | null;
 }
 
 /** An amount in a budget's unit, as people read it: `400 CPU-hours`, `1,200.00 EUR`. */
@@ -64,6 +45,7 @@ export function budgetStatus(budget: Budget, used: number, now: number, warningP
     exhausted,
     refusing,
     message,
+    currency,
   };
 }
 

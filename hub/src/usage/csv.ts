@@ -1,5 +1,5 @@
 import { csvField } from '../data/csv.js';
-import type { WorkRow } from './report.js';
+import type { WorkRow } from './schemas.js';
 
 const round = (n: number, digits: number) => String(Math.round(n * 10 ** digits) / 10 ** digits);
 const iso = (t: number | null) => (t === null ? '' : new Date(t).toISOString());

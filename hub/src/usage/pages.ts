@@ -4,7 +4,7 @@ import { renderPage } from '../core/pages/layout.js';
 import { requireSession } from '../core/pages/session.js';
 import type { HubDeps } from '../deps.js';
 import { RANGES } from './routes.js';
-import { GROUPINGS } from './report.js';
+import { GROUPINGS } from './schemas.js';
 
 /**
  * The Usage page (a team's showback: charts, top consumers, idle time,

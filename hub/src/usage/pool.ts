@@ -1,36 +1,6 @@
 import { hourShare } from './report.js';
+import type { PoolFigure, TeamPeak } from './schemas.js';
 import type { UsageHour, UsageInterval } from './store.js';
-
-/** What one team would have needed on machines of its own: its peak. */
-export interface TeamPeak {
-  team: string;
-  peakCpu: number;
-  peakMemoryGiB: number;
-  /** When the CPU peak was (epoch ms). */
-  peakAt: number | null;
-}
-
-/** The shared pool against every team on machines of its own, from recorded usage. */
-export interface PoolFigure {
-  from: number;
-  to: number;
-  teams: TeamPeak[];
-  /** Capacity the teams would need apart: the sum of each team's peak requested. */
-  separateCpu: number;
-  separateMemoryGiB: number;
-  /** Capacity the shared pool needed: the peak of everything requested at once. */
-  pooledCpu: number;
-  pooledMemoryGiB: number;
-  pooledPeakAt: number | null;
-  /** 1 − pooled / separate: the share of capacity the shared pool saves. */
-  savedCpuShare: number | null;
-  savedMemoryShare: number | null;
-  /** Average CPU requested over the range, against the pool's peak: how busy a pool sized for its peak is. */
-  averageRequestedCpu: number;
-  averageLoadShare: number | null;
-  /** CPU used against CPU requested, where use was measured. */
-  usedShareOfRequested: number | null;
-}
 
 interface Change {
   at: number;

@@ -1,9 +1,7 @@
 import type { PriceBook } from './prices.js';
 import type { StorageSample, UsageHour, UsageInterval } from './store.js';
-import type { StorageKind, WorkKind } from './tables.js';
+import type { GroupRow, Grouping, StorageRow, Totals, UsageReport, WorkRow } from './schemas.js';
 
-export const GROUPINGS = ['user', 'kind', 'image', 'size', 'team'] as const;
-export type Grouping = (typeof GROUPINGS)[number];
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -17,72 +15,6 @@ export interface ReportRequest {
   groupBy: Grouping;
   /** The moment open intervals are counted up to (normally now). */
   now: number;
-}
-
-/** Totals of some work: what it requested, what it used, what it cost. */
-export interface Totals {
-  /** Time something ran, summed over the runs. */
-  runningHours: number;
-  requestedCpuHours: number;
-  requestedMemoryGiBHours: number;
-  gpuHours: number;
-  /** CPU time used, where it was measured. */
-  usedCpuHours: number;
-  /** Memory in use times time, where it was measured. */
-  usedMemoryGiBHours: number;
-  /** CPU hours requested by runs whose use was measured: the peer of usedCpuHours. */
-  measuredRequestedCpuHours: number;
-  /** Running hours in which the work used almost no CPU (below usage.idleCpuCores). */
-  idleHours: number;
-  /** Running hours covered by readings: the peer of idleHours. */
-  measuredHours: number;
-  peakMemoryGiB: number;
-  cost: number;
-}
-
-export interface GroupRow extends Totals {
-  group: string;
-}
-
-export interface WorkRow extends Totals {
-  label: string;
-  kind: WorkKind;
-  user: string | null;
-  team: string | null;
-  image: string;
-  size: string;
-  startedAt: number;
-  endedAt: number | null;
-  source: string | null;
-}
-
-export interface StorageRow {
-  team: string;
-  kind: StorageKind;
-  /** Held at the end of the range (or the last measurement before it). */
-  bytes: number;
-  gibMonths: number;
-  cost: number;
-}
-
-export interface UsageReport {
-  from: number;
-  to: number;
-  step: 'hour' | 'day';
-  groupBy: Grouping;
-  currency: string;
-  priced: boolean;
-  /** Bucket start times of the series. */
-  buckets: number[];
-  series: { group: string; requestedCpuHours: number[]; usedCpuHours: number[]; idleHours: number[]; cost: number[] }[];
-  totals: Totals & { computeCost: number; storageCost: number };
-  /** Each group's totals, largest cost (then requested CPU) first: the top consumers. */
-  groups: GroupRow[];
-  /** The runs that cost most in the range. */
-  topWork: WorkRow[];
-  storage: StorageRow[];
-  /** Where used figures came from, and the share of requested CPU hours they cover. */
-  sources: { source: string; requestedCpuHours: number }[];
 }
 
 function emptyTotals(): Totals {

@@ -6,8 +6,7 @@ import { teamName } from '../core/names.js';
 import type { HubDeps } from '../deps.js';
 import { usageCsv } from './csv.js';
 import { prometheusText } from './prometheus.js';
-import { GROUPINGS } from './report.js';
-import { WORK_KINDS, STORAGE_KINDS } from './tables.js';
+import { budgetStatusSchema, GROUPINGS, poolFigureSchema, usageReportSchema } from './schemas.js';
 
 const DAY = 86_400_000;
 export const RANGES = { day: DAY, week: 7 * DAY, month: 30 * DAY, quarter: 91 * DAY } as const;
@@ -28,69 +27,6 @@ function rangeOf(q: { range: keyof typeof RANGES; from?: number | undefined; to?
   return { from: q.from, to: q.to };
 }
 
-const totals = {
-  runningHours: z.number(),
-  requestedCpuHours: z.number(),
-  requestedMemoryGiBHours: z.number(),
-  gpuHours: z.number(),
-  usedCpuHours: z.number().describe('CPU time used, where it was measured'),
-  usedMemoryGiBHours: z.number(),
-  measuredRequestedCpuHours: z.number().describe('CPU hours requested by runs whose use was measured: the peer of usedCpuHours'),
-  idleHours: z.number().describe('Running hours in which the work used almost no CPU'),
-  measuredHours: z.number().describe('Running hours covered by readings: the peer of idleHours'),
-  peakMemoryGiB: z.number(),
-  cost: z.number(),
-};
-
-const reportSchema = z.object({
-  from: z.number(),
-  to: z.number(),
-  step: z.enum(['hour', 'day']),
-  groupBy: z.enum(GROUPINGS),
-  currency: z.string(),
-  priced: z.boolean().describe('Whether prices are configured (without them, cost is 0)'),
-  teams: z.array(z.string()).describe('The teams the report covers'),
-  buckets: z.array(z.number()).describe('Start of each bucket of the series (epoch ms)'),
-  series: z.array(z.object({ group: z.string(), requestedCpuHours: z.array(z.number()), usedCpuHours: z.array(z.number()), idleHours: z.array(z.number()), cost: z.array(z.number()) })),
-  totals: z.object({ ...totals, computeCost: z.number(), storageCost: z.number() }),
-  groups: z.array(z.object({ group: z.string(), ...totals })).describe('Each group’s totals, largest cost first: the top consumers'),
-  topWork: z
-    .array(
-      z.object({
-        label: z.string(),
-        kind: z.enum(WORK_KINDS),
-        user: z.string().nullable(),
-        team: z.string().nullable(),
-        image: z.string(),
-        size: z.string(),
-        startedAt: z.number(),
-        endedAt: z.number().nullable(),
-        source: z.string().nullable(),
-        ...totals,
-      }),
-    )
-    .describe('The runs that cost most in the range'),
-  storage: z.array(z.object({ team: z.string(), kind: z.enum(STORAGE_KINDS), bytes: z.number(), gibMonths: z.number(), cost: z.number() })),
-  sources: z.array(z.object({ source: z.string(), requestedCpuHours: z.number() })).describe('Where the used figures come from'),
-  budgets: z.array(z.lazy(() => budgetStatusSchema)),
-});
-
-const budgetStatusSchema = z.object({
-  team: z.string(),
-  amount: z.number(),
-  unit: z.enum(['cpu-hours', 'cost']),
-  hardLimit: z.boolean(),
-  month: z.string().describe('YYYY-MM (UTC)'),
-  monthName: z.string(),
-  used: z.number().describe('Used this month, in the budget’s unit'),
-  share: z.number().describe('used / amount'),
-  warning: z.boolean(),
-  exhausted: z.boolean(),
-  refusing: z.boolean().describe('New workspaces and job runs are refused'),
-  message: z.string().nullable(),
-  currency: z.string(),
-});
-
 const budgetBody = z
   .object({
     amount: z.number({ error: 'amount must be a number' }).positive('amount must be more than 0').max(1e12),
@@ -109,7 +45,7 @@ export function registerUsageRoutes(api: ApiRegistry, deps: HubDeps): void {
     const out = [];
     for (const t of teams) {
       const s = await usage.budgetStatus(t);
-      if (s) out.push({ ...s, currency: usage.prices.currency });
+      if (s) out.push(s);
     }
     return out;
   };
@@ -120,7 +56,10 @@ export function registerUsageRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'usage',
     summary: 'What a team’s work requested, used and cost over a range: series by user, kind, image or size; top consumers; storage; budgets (no team: all your teams)',
     query: z.object({ team: teamName.optional(), groupBy: z.enum(GROUPINGS).default('user'), ...rangeQuery }),
-    response: reportSchema,
+    response: usageReportSchema.extend({
+      teams: z.array(z.string()).describe('The teams the report covers'),
+      budgets: z.array(budgetStatusSchema).describe('This month’s budget of each of those teams that has one'),
+    }),
     authorize: { who: memberOrPlatformAdmin(team.query('team')), also: 'Without a team: the caller’s teams (platform admins: every team).' },
     handler: async ({ identity: who, query }) => {
       const { from, to } = rangeOf(query);
@@ -154,21 +93,7 @@ export function registerUsageRoutes(api: ApiRegistry, deps: HubDeps): void {
     tag: 'usage',
     summary: 'The shared pool in numbers: capacity the teams would need on machines of their own (the sum of their peaks) against the pool’s peak, and its average load',
     query: z.object(rangeQuery),
-    response: z.object({
-      from: z.number(),
-      to: z.number(),
-      teams: z.array(z.object({ team: z.string(), peakCpu: z.number(), peakMemoryGiB: z.number(), peakAt: z.number().nullable() })),
-      separateCpu: z.number(),
-      separateMemoryGiB: z.number(),
-      pooledCpu: z.number(),
-      pooledMemoryGiB: z.number(),
-      pooledPeakAt: z.number().nullable(),
-      savedCpuShare: z.number().nullable(),
-      savedMemoryShare: z.number().nullable(),
-      averageRequestedCpu: z.number(),
-      averageLoadShare: z.number().nullable(),
-      usedShareOfRequested: z.number().nullable(),
-    }),
+    response: poolFigureSchema,
     authorize: { who: platformAdmin },
     handler: async ({ query }) => {
       const { from, to } = rangeOf(query);
@@ -198,7 +123,7 @@ export function registerUsageRoutes(api: ApiRegistry, deps: HubDeps): void {
     handler: async ({ identity: who, params, body }) => {
       if (!(await deps.store.teams.get(params.team))) throw notFound(`There is no team "${params.team}".`);
       await usage.store.setBudget({ team: params.team, amount: body.amount, unit: body.unit, hardLimit: body.hardLimit, updatedBy: who.user.name });
-      return { ...(await usage.budgetStatus(params.team))!, currency: usage.prices.currency };
+      return (await usage.budgetStatus(params.team))!;
     },
   });
 
