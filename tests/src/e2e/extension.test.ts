@@ -181,6 +181,25 @@ describe('the Atrium sidebar in JupyterLab', () => {
     assert.deepEqual(unexpected, [], 'no console errors');
   });
 
+  test('a team past its budget is said at the top of the Atrium sidebar, with a link to its usage', async () => {
+    const root = await createUser(t.hub, 'root', { platformAdmin: true });
+    // The workspace has held a Small size for more than these 0.36 CPU-seconds.
+    const set = await call(t.url, 'PUT', '/hub/api/usage/budgets/platform', { token: root, body: { amount: 0.0001, unit: 'cpu-hours', hardLimit: true } });
+    assert.equal(set.status, 200, set.text);
+    await page.reload();
+    const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="atrium-sidebar"]');
+    await tab.waitFor({ timeout: 60_000 });
+    // JupyterLab reopens the sidebar it had open; a click would close it.
+    await page.waitForTimeout(1000);
+    if (!(await sidebar().isVisible())) await tab.click();
+    const line = page.locator('#atrium-budget [data-level="refusing"][data-team="platform"]');
+    await line.waitFor({ timeout: 60_000 });
+    assert.match(await line.innerText(), /Team platform has used its budget of 0\.0001 CPU-hours for .+; ask a platform admin to raise it\./);
+    assert.match((await line.locator('a').getAttribute('href')) ?? '', /\/hub\/usage\?team=platform$/);
+    await screenshot(page, 'extension-budget');
+    assert.equal((await call(t.url, 'DELETE', '/hub/api/usage/budgets/platform', { token: root })).status, 204);
+  });
+
   test('the hub menu still works and the page had no uncaught errors', async () => {
     await page.click('.lm-MenuBar-itemLabel:text("File")');
     await page.locator('.lm-Menu-itemLabel:text("Hub Control Panel")').waitFor();
