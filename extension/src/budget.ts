@@ -36,7 +36,9 @@ export function formatBudgetAmount(amount: number, unit: BudgetStatus['unit'], c
 }
 
 function budgetNumber(amount: number, unit: BudgetStatus['unit']): string {
-  return unit === 'cpu-hours' ? amount.toLocaleString('en-US', { maximumFractionDigits: 1 }) : amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  // As the hub writes it (hub/src/usage/budgets.ts): small CPU-hour budgets keep their digits.
+  if (unit !== 'cpu-hours') return amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return amount.toLocaleString('en-US', amount < 1 ? { maximumSignificantDigits: 2 } : { maximumFractionDigits: amount < 10 ? 2 : 1 });
 }
 
 /** The share used as a whole percentage, rounded down as the hub's sentence does (99.6% is not yet 100%). */

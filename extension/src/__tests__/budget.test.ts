@@ -82,6 +82,8 @@ describe('budgetLines', () => {
     expect(line?.percent).toBe(100);
     expect(formatBudgetAmount(1200, 'cost', 'EUR')).toBe('1,200.00 EUR');
     expect(formatBudgetAmount(1234.56, 'cpu-hours', 'EUR')).toBe('1,234.6 CPU-hours');
+    expect(formatBudgetAmount(0.0001, 'cpu-hours', 'EUR')).toBe('0.0001 CPU-hours');
+    expect(formatBudgetAmount(2.25, 'cpu-hours', 'EUR')).toBe('2.25 CPU-hours');
   });
 });
 
