@@ -31,8 +31,18 @@ export function registerUsagePages(router: Router, deps: HubDeps): void {
     const who = requireSession(req, res);
     if (!who) return;
     const teams = who.user.platformAdmin ? (await deps.store.teams.list()).map((t) => t.name) : who.user.teams.map((m) => m.team);
+    // "See all": platform admins may show every team at once, people in several teams all of theirs.
+    const all = who.user.platformAdmin ? 'All teams' : teams.length > 1 ? 'All my teams' : null;
+    // The URL names one team with `?team=NAME`, and all of them with `?scope=all` and no `team`
+    // (not `team=all`: a team may be called "all"). A team the caller may see wins over scope=all.
+    // Without either: the caller's first team; a platform admin in no team sees all teams.
     const asked = typeof req.query.team === 'string' ? req.query.team : '';
-    const team = teams.includes(asked) ? asked : (who.user.teams[0]?.team ?? teams[0] ?? '');
+    const wantsAll = req.query.scope === 'all' && !asked;
+    const team: string | null = teams.includes(asked)
+      ? asked
+      : all && wantsAll
+        ? null
+        : (who.user.teams[0]?.team ?? (who.user.platformAdmin ? null : (teams[0] ?? '')));
     res.type('html').send(
       renderPage({
         title: 'Usage',
@@ -42,10 +52,10 @@ export function registerUsagePages(router: Router, deps: HubDeps): void {
         scripts: [SCRIPT],
         styles: STYLES,
         body: html`<div class="page-head"><div><h1>Usage</h1>
-            <p class="lead">What your team’s workspaces, model servers and notebook runs asked the shared pool for, what they really used, and what it cost.</p></div>
+            <p class="lead">What ${who.user.platformAdmin ? 'each team’s' : all ? 'your teams’' : 'your team’s'} workspaces, model servers and notebook runs asked the shared pool for, what they really used, and what it cost.</p></div>
             ${who.user.platformAdmin ? html`<a class="button" href="/hub/usage/pool">Shared pool</a>` : ''}</div>
           ${teams.length ? html`<div id="usage"><div class="empty">Loading…</div></div>` : html`<p class="notice-box">You are not in a team yet. Usage is shown per team: ask a team admin to add you.</p>`}`,
-        data: { view: 'team', team, teams, platformAdmin: who.user.platformAdmin, settings },
+        data: { view: 'team', team, teams, all, platformAdmin: who.user.platformAdmin, settings },
       }),
     );
   });

@@ -18,7 +18,10 @@ import { launchBrowser, pageProblems, signIn } from './browser.js';
 // later. A team admin of forecasting sees its figures and chart, switches
 // the period and the grouping, downloads the CSV, and never sees
 // fraud-detection; a platform admin sets a budget with a hard limit and sees
-// the shared pool's figure: 4 cores apart, 2 pooled, 50% less.
+// the shared pool's figure: 4 cores apart, 2 pooled, 50% less. A platform
+// admin also sees all teams at once, split by team, with their budgets and
+// one CSV; so does someone in both teams ("All my teams"), while a team
+// admin of one team is offered no such choice.
 
 const HOUR = 3_600_000;
 const GIB = 1024 ** 3;
@@ -293,6 +296,140 @@ describe('the Usage pages in the browser', () => {
     assert.match(await alice.locator('main').innerText(), /Platform admins only/);
     assert.equal((await call(t.url, 'GET', '/hub/api/usage/pool?range=day', { token: aliceToken })).status, 403);
     assert.deepEqual(problems, []);
+  });
+
+  test('a platform admin sees all teams at once, split by team, with their budgets and one CSV', async () => {
+    // Two budgets, so the page has a table of them: forecasting's as the test above set it, fraud-detection's in cost.
+    assert.equal((await call(t.url, 'PUT', '/hub/api/usage/budgets/forecasting', { token: rootToken, body: { amount: 2, unit: 'cpu-hours', hardLimit: true } })).status, 200);
+    assert.equal((await call(t.url, 'PUT', '/hub/api/usage/budgets/fraud-detection', { token: rootToken, body: { amount: 10, unit: 'cost' } })).status, 200);
+    const levels = new Map<string, string>(
+      (await call(t.url, 'GET', '/hub/api/usage/budgets', { token: rootToken })).json.map((b: { team: string; refusing: boolean; warning: boolean; exhausted: boolean }) => [
+        b.team,
+        b.refusing ? 'refusing' : b.warning || b.exhausted ? 'warning' : 'ok',
+      ]),
+    );
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true })).newPage();
+    const problems = pageProblems(page);
+    // The platform admin looks at one team first, then chooses All teams at the top of the Team picker.
+    await signIn(page, t.url, 'root', 'root-password', '/hub/usage?team=forecasting&range=week');
+    await page.locator('.report-title', { hasText: 'Team forecasting' }).waitFor();
+    assert.deepEqual(await page.locator('#usage-team option').allInnerTexts(), ['All teams', 'forecasting', 'fraud-detection']);
+    assert.deepEqual(await page.locator('#usage-group option').allInnerTexts(), ['Person', 'Kind of work', 'Image', 'Size']);
+    await page.selectOption('#usage-team', { label: 'All teams' });
+    await page.locator('.report-title', { hasText: 'All teams, in the last week' }).waitFor();
+    await page.locator('#usage-groups tbody tr[data-group="fraud-detection"]').waitFor();
+    // Split by team, which the Split by picker now offers (first); the URL names no team.
+    assert.deepEqual(await page.locator('#usage-group option').allInnerTexts(), ['Team', 'Person', 'Kind of work', 'Image', 'Size']);
+    assert.equal(await page.locator('#usage-group').inputValue(), 'team');
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('scope'), 'all');
+    assert.equal(url.searchParams.has('team'), false);
+    assert.equal(url.searchParams.get('groupBy'), 'team');
+    // 2.5 + 2 CPU-hours requested; 0.92 + 1 used.
+    assert.equal(await page.locator('#tile-requested .tile-value').innerText(), '4.5 CPU-hours');
+    assert.equal(await page.locator('#tile-cost .tile-value').innerText(), '0.54 EUR');
+    // Top consumers: both teams with their figures (requested, used, idle, memory, cost), costliest first.
+    assert.deepEqual(await page.locator('#usage-groups tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.children, (c) => (c as HTMLElement).innerText))), [
+      ['forecasting', '2.5', '0.92 (37%)', '0.5', '5', '0.30'],
+      ['fraud-detection', '2', '1 (50%)', '0', '4', '0.24'],
+    ]);
+    await page.locator('#usage-chart canvas').waitFor();
+    assert.match(await page.locator('#usage-legend').innerText(), /forecasting \(requested\)[\s\S]*fraud-detection \(requested\)/);
+    // The runs of both teams, each with its team (the two workspaces cost the same, so their order is not asserted).
+    const allRuns = await page.locator('#usage-work tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')));
+    assert.deepEqual(allRuns.sort(), ['alice/default', 'bob/secret-project', 'forecasting/nightly run 1']);
+    assert.match(await page.locator('#usage-work tbody tr[data-run="bob/secret-project"]').innerText(), /bob\s+fraud-detection/);
+    // Instead of one team's budget card, a table of the budgets.
+    assert.equal(await page.locator('#usage-budget').count(), 0);
+    assert.equal(await page.locator('#budget-form').count(), 0);
+    const budgets = page.locator('#usage-budgets-table tbody tr');
+    assert.deepEqual(await budgets.evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-team'), r.getAttribute('data-level')])), [
+      ['forecasting', levels.get('forecasting')],
+      ['fraud-detection', levels.get('fraud-detection')],
+    ]);
+    assert.match(await budgets.first().innerText(), /of 2 CPU-hours\s+hard limit\s+\d+%/);
+    assert.match(await budgets.nth(1).innerText(), /of 10\.00 EUR\s+\d+%\s+within budget/);
+    assert.equal(await budgets.first().locator('a').getAttribute('href'), '/hub/usage?team=forecasting&range=week');
+    await shot(page, 'all-teams');
+
+    // The CSV: no team named, the runs of both teams.
+    assert.equal(await page.getAttribute('#usage-csv', 'href'), '/hub/api/usage/export?range=week');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#usage-csv')]);
+    assert.match(download.suggestedFilename(), /^atrium-usage-teams-.*\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/);
+    assert.match(csv[0]!, /^team,user,kind,work,/);
+    assert.deepEqual(csv.slice(1).map((line) => line.split(',').slice(0, 2).join(',')).sort(), ['forecasting,alice', 'forecasting,alice', 'fraud-detection,bob']);
+
+    // Another split of all teams; a narrow window.
+    await page.setViewportSize({ width: 900, height: 1000 });
+    await page.selectOption('#usage-group', 'kind');
+    await page.locator('#usage-groups tbody tr[data-group="job-run"]').waitFor();
+    assert.equal(await page.locator('.report-title').innerText(), 'All teams, in the last week');
+    await page.locator('#usage-chart canvas').waitFor();
+    await shot(page, 'all-teams-by-kind-narrow');
+    await page.setViewportSize({ width: 1280, height: 1000 });
+
+    // Back to one team: no split by team, the budget card again.
+    await page.selectOption('#usage-team', 'fraud-detection');
+    await page.locator('.report-title', { hasText: 'Team fraud-detection' }).waitFor();
+    await page.locator('#usage-budget').waitFor();
+    assert.deepEqual(await page.locator('#usage-group option').allInnerTexts(), ['Person', 'Kind of work', 'Image', 'Size']);
+    assert.equal(await page.locator('#usage-group').inputValue(), 'kind');
+    assert.match(page.url(), /[?&]team=fraud-detection/);
+    assert.doesNotMatch(page.url(), /scope=/);
+    await page.selectOption('#usage-team', { label: 'All teams' });
+    await page.locator('.report-title', { hasText: 'All teams' }).waitFor();
+    assert.equal(await page.locator('#usage-group').inputValue(), 'team');
+
+    // A platform admin in no team sees all teams by default; a link keeps all teams and its split.
+    await page.goto(`${t.url}/hub/usage`);
+    await page.locator('.report-title', { hasText: 'All teams, in the last week' }).waitFor();
+    assert.equal(await page.locator('#usage-team').inputValue(), '');
+    // A link to a team that does not exist: all teams, and a sentence saying why.
+    await page.goto(`${t.url}/hub/usage?team=no-such-team`);
+    await page.locator('.report-title', { hasText: 'All teams' }).waitFor();
+    assert.equal(await page.locator('#usage-not-yours').innerText(), 'There is no team “no-such-team”. Showing all teams.');
+    await page.goto(`${t.url}/hub/usage?scope=all&range=day&groupBy=user`);
+    await page.locator('.report-title', { hasText: 'All teams, in the last day' }).waitFor();
+    await page.locator('#usage-groups tbody tr[data-group="bob"]').waitFor();
+    assert.equal(await page.locator('#usage-group').inputValue(), 'user');
+    assert.deepEqual(problems, []);
+
+    // Someone in both teams: "All my teams", titled "Your teams"; the budgets are read, not set.
+    await createUser(t.hub, 'dave', {
+      password: 'dave-password',
+      teams: [
+        { team: 'forecasting', role: 'member' },
+        { team: 'fraud-detection', role: 'member' },
+      ],
+    });
+    const dave = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+    const daveProblems = pageProblems(dave);
+    await signIn(dave, t.url, 'dave', 'dave-password', '/hub/usage');
+    await dave.locator('.report-title', { hasText: 'Team forecasting' }).waitFor();
+    assert.deepEqual(await dave.locator('#usage-team option').allInnerTexts(), ['All my teams', 'forecasting', 'fraud-detection']);
+    await dave.selectOption('#usage-team', { label: 'All my teams' });
+    await dave.locator('.report-title', { hasText: 'Your teams, in the last week' }).waitFor();
+    await dave.locator('#usage-groups tbody tr[data-group="fraud-detection"]').waitFor();
+    assert.deepEqual(await dave.locator('#usage-groups tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-group'))), ['forecasting', 'fraud-detection']);
+    assert.equal(await dave.locator('#usage-budgets-table tbody tr').count(), 2);
+    assert.match(await dave.locator('#usage-budgets').innerText(), /Platform admins set budgets\./);
+    await shot(dave, 'all-my-teams');
+    assert.deepEqual(daveProblems, []);
+
+    // A team admin of one team: no such choice, and a link asking for all of them shows the team.
+    const alice = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+    const aliceProblems = pageProblems(alice);
+    await signIn(alice, t.url, 'alice', 'alice-password', '/hub/usage?scope=all&groupBy=team');
+    await alice.locator('.report-title', { hasText: 'Team forecasting, in the last week' }).waitFor();
+    assert.deepEqual(await alice.locator('#usage-team option').allInnerTexts(), ['forecasting']);
+    assert.deepEqual(await alice.locator('#usage-group option').allInnerTexts(), ['Person', 'Kind of work', 'Image', 'Size']);
+    assert.match(alice.url(), /[?&]team=forecasting/);
+    assert.doesNotMatch(await alice.locator('main').innerText(), /fraud-detection|bob|All teams|All my teams/);
+    assert.deepEqual(aliceProblems, []);
+
+    for (const team of ['forecasting', 'fraud-detection']) assert.equal((await call(t.url, 'DELETE', `/hub/api/usage/budgets/${team}`, { token: rootToken })).status, 204);
   });
 
   test('an empty team: a sentence instead of charts', async () => {

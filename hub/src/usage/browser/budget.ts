@@ -40,6 +40,38 @@ export function budgetCard(team: string, budget: BudgetStatus | undefined, setti
     <div id="budget-notice"></div>${form}</section>`;
 }
 
+/** A budget's state in a word or two, as the card's badge says it. */
+function stateBadge(b: BudgetStatus): Raw {
+  const level = budgetLevel(b);
+  if (level === 'refusing') return html`<span class="badge bad">new work refused</span>`;
+  if (level === 'warning') return html`<span class="badge warn">${b.exhausted ? 'used up' : 'nearly used'}</span>`;
+  return html`<span class="badge ok">within budget</span>`;
+}
+
+/**
+ * The budgets of several teams at once (the page showing all of them): one
+ * row each, with what is used of it, its share and its state; nothing when
+ * no team has one. A team's name leads to its own view, where a platform
+ * admin changes its budget.
+ */
+export function budgetsTable(budgets: BudgetStatus[], settings: Settings, teamHref: (team: string) => string, platformAdmin: boolean): Raw {
+  if (!budgets.length) return html``;
+  const warnAt = settings.budgetWarningPercent / 100;
+  const months = [...new Set(budgets.map((b) => b.monthName))];
+  return html`<section class="card budget budgets" id="usage-budgets">
+    <h2>Monthly budgets${months.length === 1 ? html` <span class="muted">· ${months[0]}</span>` : ''}</h2>
+    <div class="table-wrap"><table id="usage-budgets-table" class="figures"><thead><tr><th>Team</th><th class="num">Used this month</th><th class="share">Share</th><th>State</th></tr></thead>
+    <tbody>${budgets.map((b) => {
+      const level = budgetLevel(b);
+      const summary = `${inUnit(b.used, b)} of ${inUnit(b.amount, b)}`;
+      return html`<tr data-team="${b.team}" data-level="${level}" class="budget-${level}"><td><a href="${teamHref(b.team)}">${b.team}</a></td>
+        <td class="num">${summary}${b.hardLimit ? html`<div class="hint">hard limit</div>` : ''}</td>
+        <td class="share"><span class="share-figure">${percent(b.share)}</span>${bar([{ share: Math.min(1, b.share), cls: 'used', title: `${summary} used (${percent(b.share)})` }], `${percent(b.share)} of the budget used`, [{ at: warnAt, cls: 'warn-mark' }])}</td>
+        <td>${stateBadge(b)}</td></tr>`;
+    })}</tbody></table></div>
+    <p class="hint">Counted since the 1st of the month (UTC), in CPU-hours requested or in cost. ${platformAdmin ? 'To set or change a team’s budget, open the team’s usage.' : 'Platform admins set budgets.'}</p></section>`;
+}
+
 function budgetForm(team: string, budget: BudgetStatus | undefined, settings: Settings): Raw {
   const unit = budget?.unit ?? 'cpu-hours';
   return html`<details class="budget-edit" id="budget-edit"${budget ? '' : ' open'}><summary>${budget ? 'Change or remove the budget' : 'Set a monthly budget'}</summary>

@@ -17,8 +17,15 @@ export interface Settings {
   groupings: string[];
 }
 
-/** What usage/pages.ts hands the page (the team is one the caller may see, checked by the server). */
-export type UsagePageData = { view: 'team'; team: string; teams: string[]; platformAdmin: boolean; settings: Settings } | { view: 'pool'; settings: Settings };
+/**
+ * What usage/pages.ts hands the page (the team is one the caller may see,
+ * checked by the server). `team` null: all the teams the caller may see,
+ * offered (as `all`, its label: "All teams" or "All my teams") to platform
+ * admins and to people in more than one team; `all` null: no such choice.
+ */
+export type UsagePageData =
+  | { view: 'team'; team: string | null; teams: string[]; all: string | null; platformAdmin: boolean; settings: Settings }
+  | { view: 'pool'; settings: Settings };
 
 export const data = pageData<UsagePageData>();
 
@@ -45,6 +52,15 @@ export const GROUPINGS: { value: Grouping; label: string; column: string }[] = [
   { value: 'image', label: 'Image', column: 'Image' },
   { value: 'size', label: 'Size', column: 'Size' },
 ];
+
+/** The grouping offered (first, and by default) when the page shows several teams at once. */
+export const TEAM_GROUPING: { value: Grouping; label: string; column: string } = { value: 'team', label: 'Team', column: 'Team' };
+
+/** The groupings offered for one team (`all` false) or for all of the caller's teams (`all` true). */
+export const groupingsFor = (all: boolean): { value: Grouping; label: string; column: string }[] => (all ? [TEAM_GROUPING, ...GROUPINGS] : GROUPINGS);
+
+/** A grouping's words, whichever view offered it. */
+export const groupingOf = (value: Grouping): { value: Grouping; label: string; column: string } => groupingsFor(true).find((g) => g.value === value) ?? GROUPINGS[0]!;
 
 export const KIND_WORDS: Record<UsageWork['kind'], { one: string; many: string }> = {
   workspace: { one: 'Workspace', many: 'Workspaces' },
