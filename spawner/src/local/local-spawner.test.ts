@@ -40,7 +40,10 @@ function cgroupDirsOf(user: string, workspace: string): string[] {
   const support = detectCgroups();
   if (!support) return [];
   const name = `${user}--${workspace}`;
-  const hierarchies = support.version === 1 ? [support.memory, ...(support.cpu ? [support.cpu] : [])] : [support.root];
+  const hierarchies =
+    support.version === 1
+      ? [support.memory, ...(support.cpu ? [support.cpu] : []), ...(support.cpuacct && support.cpuacct !== support.cpu ? [support.cpuacct] : [])]
+      : [support.root];
   return hierarchies.map((h) => path.join(h, 'atrium', name));
 }
 
@@ -233,6 +236,11 @@ describe('LocalProcessSpawner (integration)', { skip, timeout: 15 * 60_000 }, ()
       const expected = cgroupDirsOf(req.user, req.workspace);
       assert.equal(mem, expected[0]);
       for (const dir of state.limits.cgroups) assert.ok(expected.includes(dir), `${dir} is one of ${expected.join(', ')}`);
+      // Metering reads what the server and its kernel used from the same cgroups.
+      const used = await spawner.usage(result.state);
+      assert.ok(used && used.cpuSeconds !== undefined && used.cpuSeconds > 0, `CPU time used is read: ${JSON.stringify(used)}`);
+      assert.ok(used.memoryBytes > 10 * 1024 * 1024, `memory in use is read: ${used.memoryBytes}`);
+      assert.match(used.source, /^cgroup v[12]$/);
       const limitFile = state.limits.cgroupVersion === 2 ? 'memory.max' : 'memory.limit_in_bytes';
       assert.equal(readFileSync(path.join(mem, limitFile), 'utf8').trim(), String(small.memoryMiB * 1024 * 1024));
       const procs = readFileSync(path.join(mem, 'cgroup.procs'), 'utf8').split('\n').map(Number);
