@@ -9,6 +9,9 @@
 #     bridge, kube-proxy, CoreDNS and a local-volume provisioner, for tests
 #     that run real containers. Tainted and labelled so only pods that ask
 #     for it land there. KUBE_REAL_NODE=0 leaves it out.
+# With the real node, also metrics-server (scripts/k8s/metrics-server.sh):
+# the resource metrics API (metrics.k8s.io) through API aggregation, read
+# from the real node's kubelet; `start` returns once that API answers.
 #
 # Usage: scripts/kube.sh start DIR PORT   → prints the admin kubeconfig path
 #        scripts/kube.sh stop DIR
@@ -38,6 +41,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$ATRIUM_CACHE/k8s/bin"
 real_node=${KUBE_REAL_NODE:-1}
 . "$root/scripts/k8s/node.sh"
+. "$root/scripts/k8s/metrics-server.sh"
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
@@ -45,7 +49,7 @@ stop_all() {
   node_stop
   # The control plane together (each takes a second or more to shut down),
   # then its storage: the API server removes its endpoint lease on the way out.
-  stop_pids kwok scheduler controller-manager apiserver
+  stop_pids kwok scheduler controller-manager metrics-server apiserver
   stop_pids kine
 }
 stop_pids() { # name...: TERM them all, wait up to 5 s, then KILL
@@ -77,7 +81,9 @@ fi
 
 # build.sh checks each binary's stamp (versions and wrapper inputs) and
 # rebuilds only what changed.
-bash "$root/scripts/k8s/build.sh" kine kwok kube helm coredns kube-router >&2
+builds=(kine kwok kube helm coredns kube-router)
+[ "$real_node" = 1 ] && builds+=(metrics-server)
+bash "$root/scripts/k8s/build.sh" "${builds[@]}" >&2
 mkdir -p "$dir/pki"
 dir=$(cd "$dir" && pwd)
 [ "$port" = 0 ] && port=$(free_port)
@@ -107,6 +113,9 @@ if [ ! -f "$pki/ca.crt" ]; then
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   )
 fi
+# API aggregation (front-proxy CA and client) and metrics-server's certificates.
+metrics_certs
+metrics_apiserver_flags
 
 b64() { base64 -w0 < "$1"; }
 cat > "$dir/admin.kubeconfig" <<EOF
@@ -180,7 +189,7 @@ start_bg apiserver "$bin/kube" kube-apiserver \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
   --service-account-issuer https://kubernetes.default.svc \
   --service-cluster-ip-range 10.96.0.0/16 \
-  --authorization-mode Node,RBAC \
+  --authorization-mode Node,RBAC "${aggregation[@]}" \
   --profiling=false --enable-priority-and-fairness=false \
   --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 "${audit[@]}"
 
@@ -193,6 +202,8 @@ for i in $(seq 600); do
   [ "$i" = 600 ] && fail "kube-apiserver not ready after 60 s"
   sleep 0.1
 done
+# metrics-server starts with the rest; its API is waited for at the end.
+if [ "$real_node" = 1 ]; then metrics_start; else metrics_unregister; fi
 
 # --- controllers, scheduler, simulated nodes -----------------------------------
 controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,resourcequota-controller,garbage-collector-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller,endpointslice-controller,endpoints-controller,deployment-controller,replicaset-controller
@@ -274,6 +285,7 @@ patch_node() {
 for i in 0 1 2 3; do patch_node "kwok-cpu-$i" '{"spec":{"taints":null}}'; done
 patch_node kwok-gpu-0 '{"spec":{"taints":[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"}]}}'
 [ "$real_node" = 1 ] && node_wait_ready
+[ "$real_node" = 1 ] && metrics_wait
 
 echo "kube.sh: cluster ready on https://127.0.0.1:$port in $(( ($(date +%s%N) - began) / 1000000 )) ms" >&2
 echo "$dir/admin.kubeconfig"

@@ -6,9 +6,11 @@
 #   kine (etcd API over SQLite) and kwok (simulated nodes and pod lifecycles),
 #   helm (chart lint/template in tests), and coredns (the real node's cluster
 #   DNS: upstream CoreDNS with the plugins it needs, wrapper in scripts/k8s/coredns),
-#   and kube-router (only its firewall: enforces NetworkPolicies on the real node).
+#   kube-router (only its firewall: enforces NetworkPolicies on the real node),
+#   and metrics-server (the resource metrics API, metrics.k8s.io, from the
+#   real node's kubelet; the hub's usage meter reads it).
 # Nothing prebuilt is downloaded; module sources come from the Go module proxy.
-# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns|kube-router ...]   (default: all)
+# Usage: scripts/k8s/build.sh [kine|kwok|kube|helm|coredns|kube-router|metrics-server ...]   (default: all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/cache-dir.sh"
@@ -24,6 +26,7 @@ KINE_VERSION=v0.17.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 KUBE_ROUTER_VERSION=v2.1.0   # the one version the module proxy serves here
+METRICS_SERVER_VERSION=v0.8.0   # (v0.9.0 is served too, but is not an approved release)
 # A binary is reused only if its stamp matches every input: for the wrapper
 # module that is the Kubernetes version and its main.go/go.mod/go.sum, so
 # adding a command to main.go rebuilds a cached binary that lacks it.
@@ -43,7 +46,7 @@ kube_version_ldflags() {
 KUBE_LDFLAGS="-s -w$(kube_version_ldflags)"
 KUBE_STAMP="$KUBERNETES_VERSION $( { wrapper_stamp kube; echo "$KUBE_LDFLAGS"; } | sha256sum | cut -c1-16)"
 COREDNS_STAMP="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$root/scripts/k8s/coredns/go.mod") $(wrapper_stamp coredns)"
-declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP [kube-router]=$KUBE_ROUTER_VERSION)
+declare -A versions=([kube]=$KUBE_STAMP [kine]=$KINE_VERSION [kwok]=$KWOK_VERSION [helm]=$HELM_VERSION [coredns]=$COREDNS_STAMP [kube-router]=$KUBE_ROUTER_VERSION [metrics-server]=$METRICS_SERVER_VERSION)
 
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
 done_msg() { echo "built $1 $2 in $(( $(date +%s) - $3 )) s" >&2; echo "$2" > "$bin/$1.version"; }
@@ -91,8 +94,18 @@ build_kube-router() {
   CGO_ENABLED=0 nice -n 10 go install -trimpath -ldflags='-s -w' "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
   done_msg kube-router "$KUBE_ROUTER_VERSION" "$t"
 }
+build_metrics-server() {
+  stamp_ok metrics-server "$METRICS_SERVER_VERSION" && return 0
+  local t=$(date +%s)
+  echo "building metrics-server $METRICS_SERVER_VERSION (cold: a few minutes on 2 cores)..." >&2
+  # The version stamp its Makefile sets (it reports it as its /version).
+  CGO_ENABLED=0 nice -n 10 go install -trimpath \
+    -ldflags="-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+    "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+  done_msg metrics-server "$METRICS_SERVER_VERSION" "$t"
+}
 
-targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns kube-router)
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(kine kwok kube helm coredns kube-router metrics-server)
 up_to_date() { local t; for t in "${targets[@]}"; do stamp_ok "$t" "${versions[$t]}" || return 1; done; }
 # Nothing to do: return at once (kube.sh calls this on every start), without
 # waiting for another clone's build of something else.

@@ -130,7 +130,7 @@ export class KubernetesSpawner implements Spawner {
 
   async usage(raw: SpawnerState): Promise<UsageReading | undefined> {
     const state = parseState(raw);
-    return state ? this.podMetrics.reading(state.namespace, (pod) => pod === state.pod) : undefined;
+    return state ? this.podMetrics.reading(state.namespace, (pod) => pod === state.pod, `workspace:${state.namespace}/${state.pod}/${state.uid}`) : undefined;
   }
 
   /** Counters of the shared watches (benchmarks, diagnostics). */

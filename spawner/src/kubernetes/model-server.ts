@@ -424,7 +424,7 @@ export class KubernetesModelServer implements ModelServerBackend {
     if (!state) return undefined;
     // A Deployment's pods are <name>-<ReplicaSet hash>-<suffix>.
     const prefix = `${state.name}-`;
-    return this.spawner.podMetrics.reading(state.namespace, (pod) => pod.startsWith(prefix) && /^[a-z0-9]+-[a-z0-9]+$/.test(pod.slice(prefix.length)));
+    return this.spawner.podMetrics.reading(state.namespace, (pod) => pod.startsWith(prefix) && /^[a-z0-9]+-[a-z0-9]+$/.test(pod.slice(prefix.length)), `model:${state.namespace}/${state.name}/${state.uid}`);
   }
 
   async stop(raw: SpawnerState): Promise<void> {

@@ -220,7 +220,7 @@ export function clusterRunApi(spawner: KubernetesSpawner): NotebookRunApi {
     if (!isApiError(err, 404)) throw err;
   };
   return {
-    podUsage: (namespace, name) => spawner.podMetrics.reading(namespace, (pod) => pod === name),
+    podUsage: (namespace, name) => spawner.podMetrics.reading(namespace, (pod) => pod === name, `run:${namespace}/${name}`),
     ensureTeam: (team) => spawner.ensureTeam(team),
     createSecret: async (namespace, body) => {
       await core.createNamespacedSecret({ namespace, body });

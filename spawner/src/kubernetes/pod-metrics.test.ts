@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { parseQuantity, PodMetrics, readingOf } from './pod-metrics.js';
+import { parseDuration, parseQuantity, PodMetrics } from './pod-metrics.js';
 
 describe('pod metrics', () => {
   test('quantities as Kubernetes writes them', () => {
@@ -17,13 +17,11 @@ describe('pod metrics', () => {
     assert.equal(parseQuantity(undefined), 0);
   });
 
-  test('a reading sums the containers of the pods asked for, and is absent for a pod the API does not know', () => {
-    const items = [
-      { metadata: { name: 'a' }, containers: [{ usage: { cpu: '500m', memory: '100Mi' } }, { usage: { cpu: '250m', memory: '28Mi' } }] },
-      { metadata: { name: 'b' }, containers: [{ usage: { cpu: '1', memory: '1Gi' } }] },
-    ];
-    assert.deepEqual(readingOf(items, (p) => p === 'a'), { cpuCores: 0.75, memoryBytes: 128 * 1024 ** 2, source: 'metrics.k8s.io' });
-    assert.equal(readingOf(items, (p) => p === 'c'), undefined);
+  test('durations as metrics-server writes them', () => {
+    assert.equal(parseDuration('15.5s'), 15.5);
+    assert.equal(parseDuration('1m0.5s'), 60.5);
+    assert.equal(parseDuration('500ms'), 0.5);
+    assert.equal(parseDuration('soon'), 0);
   });
 
   describe('against an API server', () => {
@@ -32,12 +30,23 @@ describe('pod metrics', () => {
     let status = 200;
     after(() => server?.close());
 
-    test('one list per namespace serves a round; a cluster without metrics-server is left alone', async () => {
+    test('each new window of a pod adds rate × window to its work’s CPU counter, once; one list serves a round; a cluster without metrics-server is left alone', async () => {
+      let timestamp = '2026-12-06T10:00:15Z';
       server = createServer((req, res) => {
         calls++;
         assert.equal(req.url?.split('?')[0], '/apis/metrics.k8s.io/v1beta1/namespaces/atrium-sales/pods');
         res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(status === 200 ? JSON.stringify({ kind: 'PodMetricsList', items: [{ metadata: { name: 'ws-alice' }, containers: [{ name: 'lab', usage: { cpu: '1200m', memory: '300Mi' } }] }] }) : JSON.stringify({ kind: 'Status', code: status }));
+        res.end(
+          status === 200
+            ? JSON.stringify({
+                kind: 'PodMetricsList',
+                items: [
+                  { metadata: { name: 'ws-alice' }, timestamp, window: '15s', containers: [{ name: 'lab', usage: { cpu: '1200m', memory: '300Mi' } }, { name: 'agent', usage: { cpu: '300m', memory: '20Mi' } }] },
+                  { metadata: { name: 'ws-bob' }, timestamp, window: '15s', containers: [{ name: 'lab', usage: { cpu: '100m', memory: '1Gi' } }] },
+                ],
+              })
+            : JSON.stringify({ kind: 'Status', code: status }),
+        );
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const kc = new k8s.KubeConfig();
@@ -47,16 +56,25 @@ describe('pod metrics', () => {
         contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
         currentContext: 'x',
       });
-      const metrics = new PodMetrics(kc, 60_000, 60_000);
-      assert.deepEqual(await metrics.reading('atrium-sales', (p) => p === 'ws-alice'), { cpuCores: 1.2, memoryBytes: 300 * 1024 ** 2, source: 'metrics.k8s.io' });
-      assert.equal(await metrics.reading('atrium-sales', (p) => p === 'ws-bob'), undefined);
-      assert.equal(calls, 1, 'the second pod was read from the same list');
+      const metrics = new PodMetrics(kc, 0, 60_000);
+      const alice = () => metrics.reading('atrium-sales', (p) => p === 'ws-alice', 'alice');
+      assert.deepEqual(await alice(), { cpuSeconds: 1.5 * 15, memoryBytes: 320 * 1024 ** 2, source: 'metrics.k8s.io' });
+      assert.equal((await alice())!.cpuSeconds, 22.5, 'the same window is counted once');
+      timestamp = '2026-12-06T10:00:30Z';
+      assert.equal((await alice())!.cpuSeconds, 45, 'the next window adds its own');
+      assert.equal(await metrics.reading('atrium-sales', (p) => p === 'ws-carol', 'carol'), undefined, 'a pod the API does not know');
+      const cached = new PodMetrics(kc, 60_000, 60_000);
+      const before = calls;
+      await cached.reading('atrium-sales', (p) => p === 'ws-alice', 'alice');
+      await cached.reading('atrium-sales', (p) => p === 'ws-bob', 'bob');
+      assert.equal(calls - before, 1, 'one list serves every pod of a round');
 
       status = 404;
       const missing = new PodMetrics(kc, 0, 60_000);
+      const asked = calls;
       assert.equal(await missing.reading('atrium-sales', () => true), undefined);
       assert.equal(await missing.reading('atrium-sales', () => true), undefined);
-      assert.equal(calls, 2, 'no metrics API: not asked again for a while');
+      assert.equal(calls - asked, 1, 'no metrics API: not asked again for a while');
     });
   });
 });
