@@ -577,10 +577,11 @@ export async function hubApi(base: string, token: string, method: string, path: 
 /**
  * The hub as its own process with `configFile`, once `/hub/api/` answers at
  * `base`, and an admin API token minted by its CLI. Stopped at clean-up.
+ * `root`: the checkout whose built hub runs (another build, to compare two versions of the hub).
  */
-export async function startHubProcess(configFile: string, base: string, logFile: string, env: NodeJS.ProcessEnv): Promise<{ hub: ManagedProcess; adminToken: string }> {
-  const hubMain = join(REPO_ROOT, 'hub/dist/main.js');
-  const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: REPO_ROOT, env, logFile });
+export async function startHubProcess(configFile: string, base: string, logFile: string, env: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<{ hub: ManagedProcess; adminToken: string }> {
+  const hubMain = join(root, 'hub/dist/main.js');
+  const hub = startProcess('atrium-hub', process.execPath, [hubMain, '--config', configFile], { cwd: root, env, logFile });
   onCleanup(() => stopProcessTree(hub));
   await waitUntilAnswering(hub, `${base}/hub/api/`);
   const adminToken = execFileSync(process.execPath, [hubMain, 'create-token', '--user', 'admin', '--config', configFile], { encoding: 'utf8', env }).trim();
