@@ -173,3 +173,26 @@ test('reflector: lists, follows the watch, resumes after a drop from the last ve
   assert.equal(r.get('a'), undefined, 'the re-list dropped what the watch missed');
   r.stop();
 });
+
+test('a pod create that lost a quota update to another create at the same moment is tried again; other conflicts are not', async () => {
+  const { KubernetesSpawner } = await import('./kubernetes-spawner.js');
+  const k8s = await import('@kubernetes/client-node');
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  const spawner = new KubernetesSpawner({ kubeConfig });
+  const conflict = (message: string) => new k8s.ApiException(409, 'Conflict', JSON.stringify({ kind: 'Status', message }), {});
+  let tries = 0;
+  const created = await spawner.whileNamespaceSettles(async () => {
+    if (++tries < 3) throw conflict('Operation cannot be fulfilled on resourcequotas "atrium-team-quota": the object has been modified; please apply your changes to the latest version and try again');
+    return 'pod';
+  });
+  assert.equal(created, 'pod');
+  assert.equal(tries, 3);
+  await assert.rejects(
+    spawner.whileNamespaceSettles(async () => {
+      throw conflict('pods "ws-alice" already exists');
+    }),
+    (err: Error) => err instanceof k8s.ApiException && err.code === 409,
+  );
+  await spawner.close?.();
+});
