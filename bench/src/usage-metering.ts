@@ -29,11 +29,13 @@
  * Usage: node bench/dist/usage-metering.js [--total 1000] [--idle-seconds 300]
  *          [--settle-seconds 30] [--phases off,30,10,off] [--hub-root <another checkout, built>]
  *          [--other-root <another checkout, built> --other-label <name>]   (phases `other:30`… run that build)
+ *        node bench/dist/usage-metering.js --rounds-only [--total 1000] [--rounds 30]   (the meter alone, no cluster)
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { installHubIdentity, provisionHostPathVolumes, HUB_SA } from '@atrium/spawner';
@@ -150,9 +152,69 @@ interface Round {
   doneAt: number;
 }
 
+/**
+ * `--rounds-only`: the meter alone, in this process, on a fresh SQLite
+ * database with `total` open workspace intervals: CPU per sampling round
+ * (both passes, as the hub's timer runs them) when the backend has no
+ * reading (kwok: a touch every 5 minutes) and when every run has one (a
+ * cluster with metrics-server, or cgroups locally: a sample written per run
+ * per round). What the workspace records' query adds is not in it; the
+ * end-to-end phases above have it.
+ */
+async function roundsOnly(root: string, total: number, rounds: number): Promise<void> {
+  const load = async (file: string): Promise<any> => import(pathToFileURL(join(root, 'hub/dist', file)).href);
+  const { openDatabase } = await load('core/db/database.js');
+  const { usageMigration } = await load('usage/tables.js');
+  const { UsageStore } = await load('usage/store.js');
+  const { UsageMeter } = await load('usage/meter.js');
+  const dir = makeTempDir('usage-metering-rounds');
+  onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  const { db, close } = await openDatabase(`sqlite:${join(dir, 'usage.sqlite')}`, { '0012_usage': usageMigration });
+  onCleanup(async () => close());
+  const meter = new UsageMeter(new UsageStore(db), { sampleSeconds: 30, idleCpuCores: 0.02 });
+  const startedAt = Date.now() - 3_600_000;
+  for (let i = 0; i < total; i++) {
+    await meter.begin('workspace', { runKey: `workspace:u${i}/main@${startedAt}`, user: `u${i}`, team: 't', label: `u${i}/main`, image: 'minimal', size: 'small', cpu: 1, memoryMiB: 2048, gpu: 0, startedAt });
+  }
+  let withReading = false;
+  let counter = 0;
+  meter.watch('workspace', {
+    read: async (intervals: { runKey: string }[]) =>
+      new Map(intervals.map((i) => [i.runKey, withReading ? { running: true, reading: { cpuSeconds: (counter += 0.5), memoryBytes: 300 * 2 ** 20, source: 'bench' } } : { running: true }])),
+  });
+  // The rounds' clock moves 30 s a round, so runs without readings are touched every 10th round, as in the hub.
+  let clock = Date.now();
+  const measure = async (n: number) => {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      clock += 30_000;
+      await meter.sample({ shared: false }, clock);
+      await meter.sample({ shared: true }, clock);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return { cpuMsPerRound: (cpu.user + cpu.system) / 1000 / n, wallMsPerRound: (performance.now() - wall0) / n };
+  };
+  await measure(5); // warm-up
+  const noReading = await measure(rounds);
+  withReading = true;
+  await measure(2); // the first reading of each run only sets its counter
+  const reading = await measure(rounds);
+  printTable(`the meter alone, ${total} open workspace intervals, SQLite, ${rounds} rounds each`, ['runs', 'CPU ms / round', 'wall ms / round', 'CPU s / min at 30 s', 'at 10 s'], [
+    ['no reading (kwok)', fmt(noReading.cpuMsPerRound, 1), fmt(noReading.wallMsPerRound, 1), fmt((noReading.cpuMsPerRound * 2) / 1000, 2), fmt((noReading.cpuMsPerRound * 6) / 1000, 2)],
+    ['a reading for each run', fmt(reading.cpuMsPerRound, 1), fmt(reading.wallMsPerRound, 1), fmt((reading.cpuMsPerRound * 2) / 1000, 2), fmt((reading.cpuMsPerRound * 6) / 1000, 2)],
+  ]);
+  const file = writeResult('usage-metering-rounds', { settings: { total, rounds, hubRoot: root }, noReading, reading });
+  console.log(`results: ${file}`);
+}
+
 async function main(): Promise<void> {
   installSignalHandlers();
   const args = parseArgs(process.argv.slice(2));
+  if (args.has('rounds-only')) {
+    await roundsOnly(resolve(args.get('hub-root') ?? REPO_ROOT), intArg(args, 'total', 1000), intArg(args, 'rounds', 30));
+    return;
+  }
   const total = intArg(args, 'total', 1000);
   const idleSeconds = intArg(args, 'idle-seconds', 300);
   const settleSeconds = intArg(args, 'settle-seconds', 30, 0);
