@@ -6,7 +6,7 @@
  * was last known, since a notice that flickers away on a network hiccup
  * would hide a hard limit that still holds.
  */
-import { StateModel } from './stateModel';
+import { PolledStateModel } from './stateModel';
 import { budgetLines, type BudgetLine } from './budget';
 import { errorMessage, type HubClient } from './hubClient';
 
@@ -28,14 +28,13 @@ export interface BudgetModelOptions {
   pageVisible?: () => boolean;
 }
 
-export class BudgetModel extends StateModel<BudgetState> {
-  private poller: ReturnType<typeof setInterval> | undefined;
+export class BudgetModel extends PolledStateModel<BudgetState> {
   /** The user's own teams when the user is a platform admin (the hub sends them every team's budget); null: keep every team. */
   private ownTeams: Promise<string[] | null> | undefined;
   private sequence = 0;
 
   constructor(private readonly options: BudgetModelOptions) {
-    super({ lines: [], error: null });
+    super({ lines: [], error: null }, { pollMs: options.pollMs ?? BUDGET_POLL_MS, pageVisible: options.pageVisible });
   }
 
   /** Asked once: who the user is does not change while the page is open. */
@@ -61,26 +60,5 @@ export class BudgetModel extends StateModel<BudgetState> {
       if (this.isDisposed || seq !== this.sequence) return;
       this.set({ error: errorMessage(err) });
     }
-  }
-
-  /** Refresh now and every `pollMs` while the sidebar is shown; `false` stops. */
-  setVisible(visible: boolean): void {
-    if (this.isDisposed) return;
-    if (!visible) {
-      clearInterval(this.poller);
-      this.poller = undefined;
-      return;
-    }
-    if (this.poller) return;
-    void this.refresh();
-    this.poller = setInterval(() => {
-      if (this.options.pageVisible?.() ?? true) void this.refresh();
-    }, this.options.pollMs ?? BUDGET_POLL_MS);
-  }
-
-  override dispose(): void {
-    if (this.isDisposed) return;
-    clearInterval(this.poller);
-    super.dispose();
   }
 }

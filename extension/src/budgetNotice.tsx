@@ -5,9 +5,8 @@
  * job runs are refused (red); each with the share used and a link to the
  * team's Usage page in the hub. Nothing shows while every budget is fine.
  */
-import { ReactWidget } from '@jupyterlab/apputils';
+import { PolledPanel } from './widgets/PolledPanel';
 import type { SidePanel } from '@jupyterlab/ui-components';
-import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { type BudgetLine, usageUrl } from './budget';
 import { BudgetModel } from './budgetModel';
@@ -53,13 +52,13 @@ export function BudgetLines(props: { model: BudgetModel; usagePage: string }): J
  * while empty, so a warning that appears later is announced. It refreshes
  * only while it is shown (the sidebar showing).
  */
-export class BudgetNotice extends ReactWidget {
+export class BudgetNotice extends PolledPanel<BudgetModel> {
   constructor(
-    readonly model: BudgetModel,
+    model: BudgetModel,
     /** The hub's Usage page (`/hub/usage`). */
     private readonly usagePage: string,
   ) {
-    super();
+    super(model);
     this.id = 'atrium-budget';
     this.addClass('jp-AtriumBudget');
     this.node.setAttribute('role', 'status');
@@ -69,31 +68,6 @@ export class BudgetNotice extends ReactWidget {
 
   render(): JSX.Element {
     return <BudgetLines model={this.model} usagePage={this.usagePage} />;
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this.isVisible) this.model.setVisible(true);
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.setVisible(true);
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.setVisible(false);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.setVisible(false);
-    super.onBeforeDetach(msg);
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    super.dispose();
   }
 }
 

@@ -5,7 +5,7 @@
  * Open in JupyterLab. Refreshed every 10 s while the panel is visible, and at
  * once after an action. No action rejects: failures become `state.error`.
  */
-import { StateModel } from './stateModel';
+import { PolledStateModel } from './stateModel';
 import type { ExecutedNotebook, JobDetail, JobRun, JobSummary } from './apiTypes';
 import { errorMessage, type HubClient } from './hubClient';
 import { runNotebookPath } from './jobs';
@@ -42,15 +42,19 @@ export interface JobsModelOptions {
   pageVisible?: () => boolean;
 }
 
-export class JobsModel extends StateModel<JobsState> {
-  private poller: ReturnType<typeof setInterval> | undefined;
+export class JobsModel extends PolledStateModel<JobsState> {
   private sequence = 0;
 
   constructor(private readonly options: JobsModelOptions) {
-    super({ status: 'loading', jobs: [], open: [], details: {}, unread: null, busy: null, notice: null, error: null });
+    super({ status: 'loading', jobs: [], open: [], details: {}, unread: null, busy: null, notice: null, error: null }, { pollMs: options.pollMs ?? JOBS_POLL_MS, pageVisible: options.pageVisible });
   }
 
   /** Load the jobs, the unread count and the runs of the open jobs; answers older than a newer refresh are dropped. */
+  protected override mayPoll(): boolean {
+    // A round during an action would show the state half-way; the action refreshes when it ends.
+    return this.state.busy === null;
+  }
+
   async refresh(): Promise<void> {
     const seq = ++this.sequence;
     const { client } = this.options;
@@ -147,26 +151,5 @@ export class JobsModel extends StateModel<JobsState> {
       this.set({ busy: null, error: { key, text: errorMessage(err) } });
     }
     if (refresh) await this.refresh();
-  }
-
-  /** Refresh now and every `pollMs` while the panel is shown; `false` stops. */
-  setVisible(visible: boolean): void {
-    if (this.isDisposed) return;
-    if (!visible) {
-      clearInterval(this.poller);
-      this.poller = undefined;
-      return;
-    }
-    if (this.poller) return;
-    void this.refresh();
-    this.poller = setInterval(() => {
-      if (this.state.busy === null && (this.options.pageVisible?.() ?? true)) void this.refresh();
-    }, this.options.pollMs ?? JOBS_POLL_MS);
-  }
-
-  override dispose(): void {
-    if (this.isDisposed) return;
-    clearInterval(this.poller);
-    super.dispose();
   }
 }

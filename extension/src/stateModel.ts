@@ -40,3 +40,47 @@ export abstract class StateModel<S extends object> {
     Signal.clearData(this);
   }
 }
+
+/**
+ * A model whose panel refreshes it only while shown: at once when it is
+ * shown, then every `pollMs` (skipping rounds while the browser tab is
+ * hidden, or while `mayPoll` says no), and not at all while hidden.
+ */
+export abstract class PolledStateModel<S extends object> extends StateModel<S> {
+  private poller: ReturnType<typeof setInterval> | undefined;
+
+  protected constructor(
+    initial: S,
+    private readonly polling: { pollMs: number; pageVisible?: (() => boolean) | undefined },
+  ) {
+    super(initial);
+  }
+
+  abstract refresh(): Promise<void>;
+
+  /** Whether a polling round may refresh now (a model busy with an action says no). */
+  protected mayPoll(): boolean {
+    return true;
+  }
+
+  /** Refresh now and every `pollMs` while the panel is shown; `false` stops. */
+  setVisible(visible: boolean): void {
+    if (this.isDisposed) return;
+    if (!visible) {
+      clearInterval(this.poller);
+      this.poller = undefined;
+      return;
+    }
+    if (this.poller) return;
+    void this.refresh();
+    this.poller = setInterval(() => {
+      if (this.mayPoll() && (this.polling.pageVisible?.() ?? true)) void this.refresh();
+    }, this.polling.pollMs);
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    clearInterval(this.poller);
+    super.dispose();
+  }
+}

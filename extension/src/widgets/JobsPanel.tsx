@@ -1,5 +1,4 @@
-import { ReactWidget } from '@jupyterlab/apputils';
-import type { Message } from '@lumino/messaging';
+import { PolledPanel } from './PolledPanel';
 import * as React from 'react';
 import { Jobs, type JobsProps } from '../components/Jobs';
 import type { JobsModel } from '../jobsModel';
@@ -9,14 +8,14 @@ import type { JobsModel } from '../jobsModel';
  * Run now, Pause/Resume, and a run's executed notebook opened in JupyterLab.
  * It refreshes only while it is shown (its section open, the sidebar showing).
  */
-export class JobsPanel extends ReactWidget {
+export class JobsPanel extends PolledPanel<JobsModel> {
   private runAsJob: (() => void) | null = null;
 
   constructor(
-    readonly model: JobsModel,
+    model: JobsModel,
     private readonly links: Pick<JobsProps, 'jobUrl' | 'notificationsUrl'>,
   ) {
-    super();
+    super(model);
     this.id = 'atrium-jobs';
     this.addClass('jp-AtriumPanel');
     this.title.label = 'Jobs';
@@ -31,30 +30,5 @@ export class JobsPanel extends ReactWidget {
 
   render(): JSX.Element {
     return <Jobs model={this.model} runAsJob={this.runAsJob} jobUrl={this.links.jobUrl} notificationsUrl={this.links.notificationsUrl} />;
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this.isVisible) this.model.setVisible(true);
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.setVisible(true);
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.setVisible(false);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.setVisible(false);
-    super.onBeforeDetach(msg);
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    super.dispose();
   }
 }
