@@ -39,6 +39,7 @@ import {
   writeResult,
   hubApi,
   startHubProcess,
+  startTestCluster,
 } from './util.js';
 
 const STORAGE_CLASS = 'atrium-bench';
@@ -92,17 +93,8 @@ async function main(): Promise<void> {
   const tmp = makeTempDir('k8s-spawn');
 
   // --- the cluster, with an audit log ------------------------------------
-  const t0 = Date.now();
   const clusterDir = join(tmp, 'cluster');
-  const kubeconfigPath = execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'start', clusterDir, String(await freePort())], {
-    encoding: 'utf8',
-    env: { ...process.env, KUBE_AUDIT: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  onCleanup(async () => {
-    execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'stop', clusterDir]);
-  });
-  const clusterStartSeconds = (Date.now() - t0) / 1000;
+  const { kubeconfigPath, seconds: clusterStartSeconds } = await startTestCluster(clusterDir, { KUBE_AUDIT: '1' });
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(kubeconfigPath);
   const hubKubeconfig = join(tmp, 'hub.kubeconfig');

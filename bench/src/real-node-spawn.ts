@@ -37,6 +37,7 @@ import {
   writeResult,
   hubApi,
   startHubProcess,
+  startTestCluster,
 } from './util.js';
 
 interface RealNode {
@@ -91,10 +92,7 @@ async function main(): Promise<void> {
   // --- the cluster with its real node, the curated images loaded ---------------
   const clusterDir = join(tmp, 'cluster');
   const t0 = Date.now();
-  const kubeconfigPath = execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'start', clusterDir, '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  onCleanup(async () => {
-    execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'stop', clusterDir], { stdio: 'inherit' });
-  });
+  const { kubeconfigPath } = await startTestCluster(clusterDir);
   const archives = execFileSync('bash', [join(REPO_ROOT, 'scripts/images.sh'), '--list'], { encoding: 'utf8' })
     .trim()
     .split('\n')

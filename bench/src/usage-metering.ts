@@ -58,6 +58,7 @@ import {
   writeResult,
   hubApi,
   startHubProcess,
+  startTestCluster,
 } from './util.js';
 
 const STORAGE_CLASS = 'atrium-bench';
@@ -230,18 +231,8 @@ async function main(): Promise<void> {
   const tmp = makeTempDir('usage-metering');
 
   // --- the cluster ---------------------------------------------------------
-  const t0 = Date.now();
-  const clusterDir = join(tmp, 'cluster');
   // No real node: kwok nodes are all this needs, and the real node is a shared machine resource.
-  const kubeconfigPath = execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'start', clusterDir, String(await freePort())], {
-    encoding: 'utf8',
-    env: { ...process.env, KUBE_REAL_NODE: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  onCleanup(async () => {
-    execFileSync('bash', [join(REPO_ROOT, 'scripts/kube.sh'), 'stop', clusterDir]);
-  });
-  const clusterStartSeconds = (Date.now() - t0) / 1000;
+  const { kubeconfigPath, seconds: clusterStartSeconds } = await startTestCluster(join(tmp, 'cluster'), { KUBE_REAL_NODE: '0' });
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(kubeconfigPath);
   const hubKubeconfig = join(tmp, 'hub.kubeconfig');
@@ -501,6 +492,10 @@ async function main(): Promise<void> {
   for (const r of results.filter((x) => (x['usage'] as { enabled: boolean }).enabled)) {
     const extra = (r['hubCpuSecondsPerMinute'] as number) - baseline.cpu;
     const roundsPerMinute = (r['samplingRoundsExpected'] as number) / (r['idleMinutes'] as number);
+    if (!(roundsPerMinute > 0)) {
+      console.log(`${r['phase']}: no sampling round fell within ${fmt(r['idleMinutes'] as number, 1)} min idle; give it --idle-seconds of at least the sampling period`);
+      continue;
+    }
     const perRound = (extra / roundsPerMinute) * 1000;
     console.log(`${r['phase']}: ${extra >= 0 ? '+' : ''}${fmt(extra, 2)} CPU s/min over the baseline = ${fmt(perRound, 0)} ms of hub CPU per round of ${total} intervals (${fmt(perRound / total * 1000, 0)} µs per interval)`);
   }

@@ -597,3 +597,21 @@ export async function waitUntilAnswering(proc: ManagedProcess, url: string): Pro
     await sleep(100);
   }
 }
+
+/**
+ * The tests' Kubernetes cluster (scripts/kube.sh) in `dir`, for a bench:
+ * started on a free port with `env` (KUBE_AUDIT, KUBE_REAL_NODE…), stopped at
+ * clean-up. Resolves to its admin kubeconfig file and how long it took.
+ */
+export async function startTestCluster(dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ kubeconfigPath: string; seconds: number }> {
+  const t0 = Date.now();
+  const kubeconfigPath = execFileSync("bash", [join(REPO_ROOT, "scripts/kube.sh"), "start", dir, String(await freePort())], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
+  onCleanup(async () => {
+    execFileSync("bash", [join(REPO_ROOT, "scripts/kube.sh"), "stop", dir], { stdio: "inherit" });
+  });
+  return { kubeconfigPath, seconds: (Date.now() - t0) / 1000 };
+}
