@@ -24,6 +24,7 @@ import { staticFiles } from './core/pages/static-files.js';
 import { noticesFor, platformNotices } from './core/pages/notices.js';
 import { WorkspaceProxy } from './workspaces/proxy.js';
 import { Subdomains } from './workspaces/subdomains.js';
+import { DATA_PLANE_PATH, DATA_PLANE_SECRET_ENV, type DataPlaneControl, dataPlaneFor } from './workspaces/data-plane.js';
 import { Drain } from './core/drain.js';
 import { TrustedProxies } from './core/client-address.js';
 import { serveWorkspaceHost, upgradeOnWorkspaceHost, workspaceHostRedirect, type WorkspaceHostDeps } from './workspaces/workspace-hosts.js';
@@ -63,6 +64,8 @@ export interface Hub {
   models: ModelRegistry;
   server: Server;
   url: string;
+  /** The data plane's control, when HAProxy's data plane is in front (docs/data-plane.md). */
+  dataPlane: DataPlaneControl | undefined;
   /**
    * Stop. `drainSeconds`: first keep serving that long while /hub/health says
    * 503, so a load balancer moves clients to other replicas (hub/src/core/drain.ts).
@@ -86,6 +89,8 @@ export interface HubOverrides {
    * the page answers finds them.
    */
   beforeListening?: (hub: Pick<Hub, 'deps' | 'data'>) => Promise<void>;
+  /** The secret shared with HAProxy's data plane (docs/data-plane.md); default: ATRIUM_DATA_PLANE_SECRET, none: no data plane. */
+  dataPlaneSecret?: string;
 }
 
 function createAuthenticator(config: HubConfig, store: Store, secrets: SecretBox): Authenticator {
@@ -375,6 +380,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
 
   const proxy = new WorkspaceProxy(identity, manager);
+  // With HAProxy's data plane in front (docs/data-plane.md): it forwards what this hub allowed, and forgets on every change.
+  const dataPlane = dataPlaneFor(proxy, subdomains === undefined, config.workspaces.dataPlaneAnswerSeconds * 1000, overrides.dataPlaneSecret ?? process.env[DATA_PLANE_SECRET_ENV]);
+  if (dataPlane) {
+    identity.onForget(() => dataPlane.changed());
+    manager.onRouteChange(() => dataPlane.changed());
+  }
   const hostDeps: WorkspaceHostDeps | undefined = subdomains ? { subdomains, proxy, identity, hubOrigin: () => publicOrigin(config), app } : undefined;
   const failed = (res: ServerResponse) => (err: Error) => {
     log.error('proxy failure', { reason: err.message });
@@ -384,6 +395,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // Header and request timeouts are checked this often (Node's default, 30 s, would let a slow client linger that long).
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     drain.track(req, res);
+    if (dataPlane && req.url?.startsWith(DATA_PLANE_PATH)) return dataPlane.handle(req, res);
     const hostUser = subdomains?.userOfHost(req.headers.host);
     if (hostUser !== undefined && hostDeps) {
       serveWorkspaceHost(hostUser, req, res, hostDeps).catch(failed(res));
@@ -464,7 +476,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     models: models.registry,
     server,
     url,
+    dataPlane,
     async close(options = {}) {
+      dataPlane?.close();
       await drain.begin(options.drainSeconds ?? 0);
       await drain.finish(server, IN_FLIGHT_WAIT_MS);
       for (const feature of [...FEATURES].reverse()) await feature.close?.(deps, { stopServers: options.stopServers ?? false });

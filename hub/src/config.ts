@@ -293,6 +293,14 @@ export const configSchema = z
         /** How often the hub checks that running servers are still alive. */
         pollIntervalSeconds: z.number().int().positive().default(30),
         /**
+         * With HAProxy's data plane in front (docs/data-plane.md): how long it
+         * may use the hub's "let through" before asking again. Every change
+         * the hub makes or hears of (a revoked token, a stopped workspace)
+         * ends all answers at once; this bounds what the hub cannot hear of,
+         * such as a row edited in the database by hand.
+         */
+        dataPlaneAnswerSeconds: z.number().positive().max(60).default(2),
+        /**
          * Serve each user's workspaces on their own host, `<user>.<this host>`
          * (an origin like `https://atrium.example.com`; needs wildcard DNS and
          * a wildcard certificate), so JavaScript in a workspace never runs on

@@ -33,6 +33,8 @@ export interface RequestIdentity {
   sessionIdHash?: string;
   tokenId?: number;
   authState?: unknown;
+  /** When the session or token stops being valid (ms since the epoch); absent: never. */
+  credentialExpiresAt?: number;
   /** For API tokens: null (personal) or e.g. `model:<team>/<model>`. */
   tokenScope?: string | null;
   /** Set when a workspace authenticated with its own server token (the data API only). */

@@ -19,7 +19,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return cookies;
 }
 
-export function readCookie(req: IncomingMessage, name: string): string | undefined {
+export function readCookie(req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined {
   return parseCookies(req.headers.cookie).get(name);
 }
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from '../core/request-head.js';
 import { KeyedInFlight } from '@atrium/spawner';
 import type { Store } from '../store.js';
 import { noReplicas, type ReplicaChannel } from '../core/db/notifications.js';
@@ -36,6 +36,7 @@ export class IdentityService {
   private readonly tokenTouchedAt = new Map<number, number>();
   private refresher?: SessionRefresher;
   private readonly refreshing = new KeyedInFlight<RequestIdentity | undefined>();
+  private readonly forgetListeners: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -58,6 +59,12 @@ export class IdentityService {
       for (const [key, entry] of this.cache) if (entry.identity?.user.name === name) this.cache.delete(key);
     }
     if (tell) this.replicas.publish(message);
+    for (const listener of this.forgetListeners) listener();
+  }
+
+  /** Called whenever cached identities are dropped, here or on another replica (the data plane forgets its decisions too). */
+  onForget(listener: () => void): void {
+    this.forgetListeners.push(listener);
   }
 
   async createSession(userName: string, authState?: unknown): Promise<{ cookieValue: string; xsrfToken: string; maxAgeSeconds: number }> {
@@ -101,7 +108,7 @@ export class IdentityService {
     this.forget('all');
   }
 
-  async fromRequest(req: IncomingMessage): Promise<RequestIdentity | undefined> {
+  async fromRequest(req: RequestHead): Promise<RequestIdentity | undefined> {
     const header = req.headers.authorization;
     if (header) {
       const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header);
@@ -139,7 +146,7 @@ export class IdentityService {
       const user = await this.store.users.get(session.userName);
       if (!user) return null;
       return {
-        identity: { user, via: 'session', xsrfToken: session.xsrfToken, sessionIdHash: idHash, authState: session.authState },
+        identity: { user, via: 'session', xsrfToken: session.xsrfToken, sessionIdHash: idHash, authState: session.authState, credentialExpiresAt: session.expiresAt },
         credentialExpiresAt: session.expiresAt,
       };
     });
@@ -152,7 +159,10 @@ export class IdentityService {
       if (!record) return null;
       const user = await this.store.users.get(record.user);
       if (!user) return null;
-      return { identity: { user, via: 'token', tokenId: record.id, tokenScope: record.scope }, credentialExpiresAt: record.expiresAt ?? Infinity };
+      return {
+        identity: { user, via: 'token', tokenId: record.id, tokenScope: record.scope, ...(record.expiresAt ? { credentialExpiresAt: record.expiresAt } : {}) },
+        credentialExpiresAt: record.expiresAt ?? Infinity,
+      };
     });
     if (identity?.tokenId !== undefined) this.touchToken(identity.tokenId);
     return identity;

@@ -46,7 +46,7 @@ export const baseUrlFor = (user: string, name: string) => `/user/${user}/${name}
  */
 export class WorkspaceManager {
   /** The proxy's routing table: read on every proxied request. */
-  private readonly routes = new Map<string, Route & { checkedAt: number }>();
+  private readonly routes = new RoutingTable();
   private readonly progress = new Map<string, ProgressChannel>();
   /** Progress of starts other replicas run, relayed by them (with replicas only). */
   private readonly remoteProgress = new Map<string, ProgressChannel>();
@@ -139,6 +139,11 @@ export class WorkspaceManager {
     const route = { target: new URL(record.target), token, checkedAt: Date.now() };
     this.routes.set(k, route);
     return route;
+  }
+
+  /** Called whenever a route appears, moves or goes (a start, a stop, another replica's news). */
+  onRouteChange(listener: () => void): void {
+    this.routes.listeners.push(listener);
   }
 
   progressOf(user: string, name: string): ProgressChannel | undefined {
@@ -659,4 +664,26 @@ const startLease = (user: string, name: string) => `start:${user}/${name}`;
 export function serverEnv(config: HubConfig): Record<string, string> {
   const inCluster = config.spawner.kind === 'kubernetes' ? config.spawner.kubernetes.hubUrl.replace(/\/$/, '') : '';
   return { ATRIUM_HUB_URL: inCluster || config.publicUrl || `http://${config.host}:${config.port}`, ...workspaceDataEnv(config) };
+}
+
+/**
+ * The routes by `user/name`, telling listeners of every route added, moved or
+ * removed: whoever forwards on the hub's behalf (the data plane) must stop
+ * using a route the moment the hub does.
+ */
+class RoutingTable extends Map<string, Route & { checkedAt: number }> {
+  readonly listeners: (() => void)[] = [];
+
+  override set(k: string, route: Route & { checkedAt: number }): this {
+    const before = super.get(k);
+    super.set(k, route);
+    if (before !== route && this.listeners) for (const listener of this.listeners) listener();
+    return this;
+  }
+
+  override delete(k: string): boolean {
+    const had = super.delete(k);
+    if (had) for (const listener of this.listeners) listener();
+    return had;
+  }
 }

@@ -3,12 +3,19 @@ import type { Duplex } from 'node:stream';
 import { stripCookie } from '../identity/cookies.js';
 import { SESSION_COOKIE, type IdentityService, type RequestIdentity } from '../identity/identity.js';
 import { log } from '../core/log.js';
+import type { RequestHead } from '../core/request-head.js';
 import { renderMessagePage } from '../core/pages/layout.js';
 import { Forwarder, type ForwardTarget } from './forward.js';
 import type { WorkspaceManager } from './manager.js';
 
 const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * JupyterLab sets its own login cookie (`username-<host>-<port>`) after token
+ * authentication; the hub is the only authority here, so it never reaches
+ * the browser.
+ */
+export const SERVER_LOGIN_COOKIE_PREFIX = 'username-';
 
 export function parseUserPath(url: string): { owner: string; workspace: string | undefined; hasSlash: boolean } | undefined {
   const match = USER_PATH.exec(url);
@@ -27,7 +34,7 @@ export function parseUserPath(url: string): { owner: string; workspace: string |
 }
 
 /** Browsers sending cookies must come from our own origin to change anything. */
-export function isSameOrigin(req: IncomingMessage): boolean {
+export function isSameOrigin(req: RequestHead): boolean {
   const host = req.headers.host;
   const source = req.headers.origin ?? req.headers.referer;
   if (!host || !source) return false;
@@ -38,7 +45,7 @@ export function isSameOrigin(req: IncomingMessage): boolean {
   }
 }
 
-function wantsHtml(req: IncomingMessage): boolean {
+function wantsHtml(req: RequestHead): boolean {
   return (req.headers.accept ?? '').includes('text/html');
 }
 
@@ -49,9 +56,7 @@ function wantsHtml(req: IncomingMessage): boolean {
  */
 export class WorkspaceProxy {
   private readonly forwarder = new Forwarder({
-    // JupyterLab sets its own login cookie after token authentication; the
-    // hub is the only authority here, so it does not reach the browser.
-    keepSetCookie: (cookie) => !cookie.startsWith('username-'),
+    keepSetCookie: WorkspaceProxy.keepSetCookie,
     unreachable: (err, req, res) => {
       log.warn('proxy error', { url: req.url?.split('?')[0], reason: err.message });
       // Another replica may have stopped or moved it: the next request asks the database.
@@ -94,17 +99,33 @@ export class WorkspaceProxy {
     this.forwarder.upgrade(req, socket, head, this.upstream(req, checked));
   }
 
+  /**
+   * Where a request would go and as whom, if the hub lets it through; the
+   * same decision that `web` and `upgrade` take. For the data plane, which
+   * forwards what the hub allowed without passing it through the hub.
+   */
+  async decide(head: RequestHead, websocket: boolean): Promise<(ForwardTarget & { credentialExpiresAt?: number }) | undefined> {
+    const checked = await this.check(head, websocket);
+    if (!checked.ok) return undefined;
+    return { ...this.upstream(head, checked), ...(checked.credentialExpiresAt !== undefined ? { credentialExpiresAt: checked.credentialExpiresAt } : {}) };
+  }
+
+  /** A response cookie the browser must not get: JupyterLab's own login cookie (the hub is the only authority). */
+  static keepSetCookie(cookie: string): boolean {
+    return !cookie.startsWith(SERVER_LOGIN_COOKIE_PREFIX);
+  }
+
   /** Where the request goes and as whom: the server's token; the hub's session cookie is for the hub only. */
-  private upstream(req: IncomingMessage, checked: { target: URL; token: string }): ForwardTarget {
+  private upstream(req: RequestHead, checked: { target: URL; token: string }): ForwardTarget {
     return { target: checked.target, authorization: `token ${checked.token}`, cookie: stripCookie(req.headers.cookie, SESSION_COOKIE) };
   }
 
   private async check(
-    req: IncomingMessage,
+    req: RequestHead,
     websocket = false,
     signIn: (url: string) => string = (url) => `/hub/login?next=${encodeURIComponent(url)}`,
   ): Promise<
-    | { ok: true; target: URL; token: string }
+    | { ok: true; target: URL; token: string; credentialExpiresAt?: number }
     | { ok: false; status: number; code: string; title: string; message: string; redirect?: string; action?: { href: string; label: string } }
   > {
     const url = req.url ?? '/';
@@ -154,7 +175,7 @@ export class WorkspaceProxy {
         action: { href: `/hub/home?workspace=${encodeURIComponent(parsed.workspace)}`, label: 'Go to your home page' },
       };
     }
-    return { ok: true, target: route.target, token: route.token };
+    return { ok: true, target: route.target, token: route.token, ...(who.credentialExpiresAt !== undefined ? { credentialExpiresAt: who.credentialExpiresAt } : {}) };
   }
 
   private reply(
