@@ -14,7 +14,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { RequestHead } from '../core/request-head.js';
-import { SERVER_LOGIN_COOKIE_PREFIX, type WorkspaceProxy } from './proxy.js';
+import type { WorkspaceProxy } from './proxy.js';
 
 export const DATA_PLANE_PATH = '/hub/internal/data-plane/';
 /** The secret HAProxy and the hubs share; only the data plane may ask for decisions (they carry servers' tokens). */
@@ -23,7 +23,11 @@ export const DATA_PLANE_SECRET_ENV = 'ATRIUM_DATA_PLANE_SECRET';
 const CHANGES_WAIT_MS = 20_000;
 const PREFIX = /^\/user\/[^/?#]+\/[^/?#]+\/$/;
 
-/** The request the data plane asks about, as it sends it: its own headers, each the client's value verbatim. */
+/**
+ * The request the data plane asks about, as it sends it: its own headers,
+ * each the client's value verbatim. Only what a "let through" depends on
+ * (the Accept header shapes refusals alone, which the hub answers itself).
+ */
 const ASKED = {
   method: 'x-atrium-method',
   prefix: 'x-atrium-prefix',
@@ -33,7 +37,6 @@ const ASKED = {
   host: 'x-atrium-host',
   origin: 'x-atrium-origin',
   referer: 'x-atrium-referer',
-  accept: 'x-atrium-accept',
 } as const;
 
 export class DataPlaneControl {
@@ -109,7 +112,7 @@ export class DataPlaneControl {
     if (!prefix || !PREFIX.test(prefix)) return reply(res, 400, 'invalid_request', `${ASKED.prefix} must be a workspace's path, /user/<name>/<workspace>/.`);
     if (!this.pathsServed) return void res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'cookie', 'host', 'origin', 'referer', 'accept'] as const) {
+    for (const name of ['authorization', 'cookie', 'host', 'origin', 'referer'] as const) {
       const value = asked(ASKED[name]);
       if (value !== undefined) headers[name] = value;
     }
@@ -124,7 +127,6 @@ export class DataPlaneControl {
       'X-Atrium-Target-Port': decided.target.port || '80',
       'X-Atrium-Authorization': decided.authorization,
       'X-Atrium-Ttl-Ms': String(Math.floor(ttl)),
-      'X-Atrium-Drop-Set-Cookie': SERVER_LOGIN_COOKIE_PREFIX,
       'X-Atrium-Version': this.version,
       'Cache-Control': 'no-store',
     };

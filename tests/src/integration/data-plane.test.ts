@@ -77,6 +77,13 @@ describe('HAProxy data plane in front of the hub', { timeout: 300_000 }, () => {
       assert.deepEqual(r.headers.getSetCookie().filter((c) => c.startsWith('username-')), [], 'the server’s own login cookie never reaches the browser');
       await r.text();
     }
+    // JupyterLab's page sets its XSRF cookie beside its login cookie: the one kept, the other dropped.
+    const lab = await fetch(`${lb.base}/user/alice/default/lab`, { headers: { Cookie: cookie, Accept: 'text/html' } });
+    assert.equal(lab.status, 200);
+    await lab.text();
+    const set = lab.headers.getSetCookie();
+    assert.ok(set.some((c) => c.startsWith('_xsrf=')), `JupyterLab's XSRF cookie reaches the browser: ${set.join(' | ')}`);
+    assert.deepEqual(set.filter((c) => c.startsWith('username-')), []);
     const foreign = await fetch(`${lb.base}/user/alice/default/api/contents`, {
       method: 'POST',
       headers: { Cookie: cookie, Origin: 'http://elsewhere.example', 'Content-Type': 'application/json' },

@@ -1,7 +1,7 @@
 /**
  * HAProxy (Debian's haproxy) in front of hub replicas, with the repository's
- * configurations: deploy/haproxy/replicas.cfg.template (a load balancer), or
- * atrium.cfg.template (with the workspace data plane, docs/data-plane.md).
+ * configuration deploy/haproxy/atrium.cfg.template: a load balancer with the
+ * workspace data plane (docs/data-plane.md).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,25 +12,6 @@ import { freePort } from './cli-hub.js';
 export interface Haproxy {
   base: string;
   stop(): Promise<void>;
-}
-
-export async function startHaproxy(dir: string, port: number, backends: string[]): Promise<Haproxy> {
-  const template = readFileSync(path.join(repoRoot, 'deploy', 'haproxy', 'replicas.cfg.template'), 'utf8');
-  const servers = backends.map((b, i) => `  server hub${i + 1} ${new URL(b).host} check`).join('\n');
-  const config = path.join(dir, 'haproxy.cfg');
-  writeFileSync(config, template.replaceAll('@LISTEN@', `127.0.0.1:${port}`).replaceAll('@SERVERS@', servers));
-  const child: ChildProcess = spawn('/usr/sbin/haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('HAProxy to answer', async () => (await fetch(`${base}/hub/api/`).catch(() => undefined))?.ok, 20_000, 100);
-  return {
-    base,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /**
@@ -49,8 +30,7 @@ export async function startDataPlane(dir: string, backends: string[], secret: st
     template
       .replaceAll('@LISTEN@', `127.0.0.1:${listen}`)
       .replaceAll('@CONTROL@', `127.0.0.1:${control}`)
-      .replaceAll('@LUA@', path.join(haproxyDir, 'data-plane.lua'))
-      .replaceAll('@ERRORS@', path.join(haproxyDir, 'errors'))
+      .replaceAll('@DIR@', haproxyDir)
       .replaceAll('@SERVERS@', servers),
   );
   const child: ChildProcess = spawn('/usr/sbin/haproxy', ['-f', config, '-db'], {
