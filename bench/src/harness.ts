@@ -11,7 +11,7 @@ import { AtriumTarget, atriumConfigFromEnv } from "./targets/atrium.js";
 import { JupyterHubTarget } from "./targets/jupyterhub.js";
 import { REPO_ROOT, RESULTS_DIR, installSignalHandlers, intArg, runCleanups, shortId, waitForQuiet } from "./util.js";
 
-export const TARGET_NAMES = ["jupyterhub", "atrium", "atrium-pooled"] as const;
+export const TARGET_NAMES = ["jupyterhub", "atrium", "atrium-pooled", "atrium-data-plane"] as const;
 
 export interface CommonOptions {
   targets: string[];
@@ -46,6 +46,9 @@ export function createTarget(name: string, args: Map<string, string>, common: Co
     case "atrium-pooled":
       // The same hub with one server of the image and size waiting in a warm pool.
       return new AtriumTarget({ ...atriumConfigFromEnv(args), keepTemp: common.keepTemp, name: "atrium-pooled", warmPool: 1 });
+    case "atrium-data-plane":
+      // The same hub behind HAProxy's data plane (docs/data-plane.md).
+      return new AtriumTarget({ ...atriumConfigFromEnv(args), keepTemp: common.keepTemp, name: "atrium-data-plane", dataPlane: true });
     default:
       throw new Error(`unknown target ${name}`);
   }

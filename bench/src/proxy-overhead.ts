@@ -4,8 +4,8 @@
  * rounds. Reports requests/s and p50/p99 latency, the latency the proxy adds
  * over direct, and throughput relative to CHP (JupyterHub's proxy).
  *
- *   node bench/dist/proxy-overhead.js [--targets …] [--duration 10] [--connections 16]
- *        [--threads 1] [--rounds 3] [--warmup 2] [--path api/status]
+ *   node bench/dist/proxy-overhead.js [--targets …] [--duration 5] [--connections 16]
+ *        [--threads 1] [--rounds 8] [--single-duration 3] [--warmup-seconds 2] [--path api/status]
  */
 import { readFileSync } from "node:fs";
 import type { ServerInfo, Target } from "./target.js";
@@ -29,10 +29,13 @@ export function proxyOverheadOptions(args: Map<string, string>): ProxyOverheadOp
     path: (args.get("path") ?? "api/status").replace(/^\//, ""),
     threads: intArg(args, "threads", 1, 1, 8),
     connections: intArg(args, "connections", 16, 1, 512),
-    durationSec: intArg(args, "duration", 10, 1, 120),
+    durationSec: intArg(args, "duration", 5, 1, 120),
     warmupSec: intArg(args, "warmup-seconds", 2, 0, 30),
-    rounds: intArg(args, "rounds", 3, 1, 10),
-    singleSec: intArg(args, "single-duration", 5, 0, 120),
+    // Many short rounds: on a shared machine the CPU on offer drifts over
+    // seconds, so each round's proxy figure is set against the direct one
+    // taken next to it in time, and the ratios' median is reported.
+    rounds: intArg(args, "rounds", 8, 1, 30),
+    singleSec: intArg(args, "single-duration", 3, 0, 120),
   };
 }
 
@@ -60,6 +63,13 @@ export interface Measured {
   p50Ms: number;
   p99Ms: number;
   proxyCpuUsPerRequest?: number;
+  /**
+   * Proxy routes: each round's requests/s over the direct route's in the
+   * same round (the two ran one after the other), and their median: steadier
+   * than the ratio of the medians when the machine's speed drifts.
+   */
+  vsDirectPerRound?: number[];
+  vsDirect?: number;
 }
 
 export interface RouteResult extends Measured {
@@ -113,6 +123,7 @@ export async function proxyOverhead(target: Target, server: ServerInfo, opts: Pr
   const loaded = await measure(target, routes, opts, opts.connections, opts.threads, opts.durationSec, "");
   const single = opts.singleSec > 0 ? await measure(target, routes, opts, 1, 1, opts.singleSec, " (1 connection)") : null;
   const cpu = meter.stop();
+  for (const measured of [loaded, single]) if (measured) pairWithDirect(routes, measured);
   return {
     settings: opts,
     skipped,
@@ -125,6 +136,19 @@ export async function proxyOverhead(target: Target, server: ServerInfo, opts: Pr
       single: single?.get(r.route) ?? null,
     })),
   };
+}
+
+/** Sets each proxy route's per-round ratio to the direct route measured next to it. */
+function pairWithDirect(routes: Route[], measured: Map<string, Measured>): void {
+  const direct = routes.find((r) => r.via === "direct");
+  const directRounds = direct ? measured.get(direct.route)?.rounds : undefined;
+  if (!directRounds) return;
+  for (const r of routes.filter((x) => x.via === "proxy")) {
+    const m = measured.get(r.route);
+    if (!m) continue;
+    m.vsDirectPerRound = m.rounds.map((round, i) => round.requestsPerSec / directRounds[i]!.requestsPerSec);
+    m.vsDirect = percentile(m.vsDirectPerRound, 50);
+  }
 }
 
 /** Rounds of wrk over every route, the order alternating between rounds. */
@@ -204,11 +228,11 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
           fmt(m.p99Ms),
           isProxy && direct ? signed(m.p50Ms - direct.p50Ms) : "",
           isProxy && direct ? signed(m.p99Ms - direct.p99Ms) : "",
-          isProxy && direct ? `${fmt(m.requestsPerSec / direct.requestsPerSec)}×` : "",
+          isProxy && direct ? `${fmt(m.vsDirect ?? m.requestsPerSec / direct.requestsPerSec)}×` : "",
           isProxy && chp ? `${fmt(m.requestsPerSec / chp.requestsPerSec)}×` : "",
           isProxy && chp && direct && chpDirect(outcomes, pick) ? `${fmt((m.p50Ms - direct.p50Ms) / (chp.p50Ms - chpDirect(outcomes, pick)!.p50Ms))}×` : "",
           m.proxyCpuUsPerRequest !== undefined ? fmt(m.proxyCpuUsPerRequest, 0) : "",
-          isProxy ? pct(o.result.cpu.others) : "",
+          isProxy ? `${pct(o.result.cpu.others)}${o.result.cpu.stolen ? ` (${pct(o.result.cpu.stolen)} stolen)` : ""}` : "",
         ]);
       }
     }
@@ -223,7 +247,8 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
   const what = s ? `GET <server>/${s.path}, median of ${s.rounds} rounds` : "";
   table((r) => r, `Proxy overhead under load: wrk${s ? ` -t${s.threads} -c${s.connections} -d${s.durationSec}s` : ""}, ${what}`);
   table((r) => r.single, `Proxy overhead without queueing: wrk -t1 -c1${s ? ` -d${s.singleSec}s` : ""}, ${what}`);
-  console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start");
+  console.log("  req/s vs direct: median over rounds of the proxy's req/s over direct's in the same round (routes take turns)");
+  console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start; stolen: taken by the hypervisor for other machines");
   for (const o of outcomes) for (const note of o.result?.skipped ?? []) console.log(`  note: ${note}`);
 }
 

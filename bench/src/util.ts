@@ -457,12 +457,12 @@ export function shortId(len = 6): string {
 
 // ------------------------------------------------------------ machine quiet
 
-function cpuTimes(): { busy: number; total: number } {
+function cpuTimes(): { busy: number; total: number; steal: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
   const total = f.slice(0, 8).reduce((s, v) => s + v, 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: f[7] ?? 0 };
 }
 
 /** Fraction of all cores busy over `ms` (0..1), from /proc/stat. */
@@ -519,6 +519,8 @@ export interface CpuShare {
   ours: number;
   /** Share used by other processes on the machine: these skew the figures. */
   others: number;
+  /** Of `others`, the share the hypervisor gave to other machines (steal time): a busy host, not this machine. */
+  stolen?: number;
 }
 
 /**
@@ -534,11 +536,11 @@ export class CpuMeter {
     const t1 = cpuTimes();
     const ours1 = ourTicks();
     const total = t1.total - this.t0.total;
-    if (total <= 0) return { total: 0, ours: 0, others: 0 };
+    if (total <= 0) return { total: 0, ours: 0, others: 0, stolen: 0 };
     const busy = (t1.busy - this.t0.busy) / total;
     const ours = Math.min(busy, Math.max(0, (ours1 - this.ours0) / total));
     const r = (x: number): number => Math.round(x * 1000) / 1000;
-    return { total: r(busy), ours: r(ours), others: r(Math.max(0, busy - ours)) };
+    return { total: r(busy), ours: r(ours), others: r(Math.max(0, busy - ours)), stolen: r((t1.steal - this.t0.steal) / total) };
   }
 }
 

@@ -70,6 +70,12 @@ export interface AtriumOptions {
    * untimed, until one waits: the steady state of a pool that keeps up.
    */
   warmPool?: number;
+  /**
+   * Put HAProxy with the workspace data plane in front of the hub
+   * (deploy/haproxy/atrium.cfg.template, docs/data-plane.md): workspace
+   * requests then go through HAProxy, the hub decides once per credential.
+   */
+  dataPlane?: boolean;
 }
 
 export function atriumConfigFromEnv(args: Map<string, string>): AtriumOptions {
@@ -95,7 +101,7 @@ interface StatusAnswer {
 
 export class AtriumTarget implements Target {
   readonly name: string;
-  readonly proxyName = "atrium-proxy";
+  readonly proxyName: string;
 
   private readonly mainJs = join(REPO_ROOT, "hub", "dist", "main.js");
   private readonly opts: AtriumOptions;
@@ -104,6 +110,9 @@ export class AtriumTarget implements Target {
   private hubUrl = "";
   private tmp = "";
   private hub: ManagedProcess | null = null;
+  /** HAProxy with the data plane, when asked for; workspaces are reached through it. */
+  private front: ManagedProcess | null = null;
+  private frontUrl = "";
   private adminToken = "";
   private readonly userTokens = new Map<string, string>();
   private readonly running = new Set<string>();
@@ -112,13 +121,14 @@ export class AtriumTarget implements Target {
   constructor(opts: AtriumOptions) {
     this.opts = opts;
     this.name = opts.name ?? "atrium";
+    this.proxyName = opts.dataPlane ? "data-plane" : "atrium-proxy";
     this.spawnTimeoutMs = opts.spawnTimeoutMs ?? 120_000;
   }
 
   describe(): Record<string, unknown> {
     return {
       target: this.name,
-      proxy: "Atrium hub proxy",
+      proxy: this.opts.dataPlane ? "HAProxy data plane (deploy/haproxy/atrium.cfg.template) deciding through the hub" : "Atrium hub proxy",
       spawner: "local",
       sandbox: this.opts.sandbox ?? "bubblewrap",
       config: this.opts.configFile ?? "generated",
@@ -139,9 +149,9 @@ export class AtriumTarget implements Target {
     return this.tmp ? join(this.tmp, "hub.log") : null;
   }
 
-  /** The hub proxies itself. */
+  /** The hub proxies itself, or HAProxy does with the data plane (the hub then answers a decision per credential every 2 s). */
   proxyPid(): number | null {
-    return this.hub?.pid ?? null;
+    return (this.opts.dataPlane ? this.front?.pid : this.hub?.pid) ?? null;
   }
 
   private serverApi(user: string): string {
@@ -208,11 +218,13 @@ export class AtriumTarget implements Target {
       await this.writeConfig();
     }
     assertLoopback(this.hubUrl);
+    const secret = randomBytes(32).toString("base64url");
     this.hub = startProcess("atrium-hub", process.execPath, [this.mainJs, "--config", this.configFile], {
       cwd: REPO_ROOT,
-      env: { ...process.env },
+      env: { ...process.env, ...(this.opts.dataPlane ? { ATRIUM_DATA_PLANE_SECRET: secret } : {}) },
       logFile: join(this.tmp, "hub.log"),
     });
+    this.frontUrl = this.hubUrl;
     this.unregister = onCleanup(() => this.stop());
     const hub = this.hub;
     await pollUntil(
@@ -227,11 +239,38 @@ export class AtriumTarget implements Target {
         abort: () => (hub.exit !== null ? `hub exited (${hub.exit}):\n${tail(hub.logFile)}` : undefined),
       },
     );
+    if (this.opts.dataPlane) await this.startDataPlane(secret);
     // The hub creates its admin right after it starts listening.
     this.adminToken = await pollUntil("admin token", () => this.createToken(this.opts.adminUser), {
       timeoutMs: 30_000,
       intervalMs: 500,
       abort: () => (hub.exit !== null ? `hub exited (${hub.exit}):\n${tail(hub.logFile)}` : undefined),
+    });
+  }
+
+  /** HAProxy in front of the hub, with the repository's data-plane configuration. */
+  private async startDataPlane(secret: string): Promise<void> {
+    const dir = join(REPO_ROOT, "deploy", "haproxy");
+    const [listen, control] = [await freePort(), await freePort()];
+    const config = readFileSync(join(dir, "atrium.cfg.template"), "utf8")
+      .replaceAll("@LISTEN@", `127.0.0.1:${listen}`)
+      .replaceAll("@CONTROL@", `127.0.0.1:${control}`)
+      .replaceAll("@DIR@", dir)
+      .replaceAll("@SERVERS@", `  server hub ${new URL(this.hubUrl).host} check`);
+    const file = join(this.tmp, "haproxy.cfg");
+    writeFileSync(file, config);
+    const haproxy = existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy";
+    this.front = startProcess("haproxy", haproxy, ["-f", file, "-db"], {
+      cwd: this.tmp,
+      env: { ...process.env, ATRIUM_DATA_PLANE_SECRET: secret },
+      logFile: join(this.tmp, "haproxy.log"),
+    });
+    this.frontUrl = `http://127.0.0.1:${listen}`;
+    const front = this.front;
+    await pollUntil("HAProxy in front of the hub", async () => ((await http(`${this.frontUrl}/hub/api/`, { timeoutMs: 2_000 })).status === 200 ? true : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      abort: () => (front.exit !== null ? `HAProxy exited (${front.exit}) (Debian: apt-get install haproxy):\n${tail(front.logFile)}` : undefined),
     });
   }
 
@@ -244,7 +283,7 @@ export class AtriumTarget implements Target {
     const token = this.userTokens.get(user);
     if (!token) throw new Error(`prepareUser(${user}) first`);
     const headers = { Authorization: `token ${token}` };
-    const baseUrl = `${this.hubUrl}/user/${user}/${this.opts.workspace}/`;
+    const baseUrl = `${this.frontUrl}/user/${user}/${this.opts.workspace}/`;
     const hub = this.hub;
     let failed: string | undefined;
     let watching = true;
@@ -348,6 +387,8 @@ export class AtriumTarget implements Target {
       await stopServersBounded(this.running, (user) => this.stopServer(user));
     }
     this.hub = null;
+    if (this.front) await stopProcessTree(this.front, 5_000);
+    this.front = null;
     await stopProcessTree(hub, 15_000);
     this.unregister?.();
     this.unregister = null;
