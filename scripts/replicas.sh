@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Try several hub replicas on this machine: PostgreSQL (scripts/postgres.sh),
 # two hub processes sharing one state folder, and HAProxy (Debian's haproxy)
-# in front on PORT, with the demo's teams and users. Ctrl-C stops them all.
+# in front on PORT with the workspace data plane (docs/data-plane.md), with
+# the demo's teams and users. Ctrl-C stops them all.
 #
 #   bash scripts/replicas.sh [DIR] [PORT]     (default .atrium-replicas, 8000)
 #
@@ -28,6 +29,9 @@ database=$(bash "$root/scripts/postgres.sh" start "$dir/pg" "$(free_port)")
 # drainSeconds: a replica told to stop (Ctrl-C, SIGTERM) leaves HAProxy's rotation before it stops listening.
 # trustedProxies: HAProxy (on loopback) says whom it forwards for, so failed sign-ins count per user's address.
 printf 'database: %s\nhttp: { drainSeconds: 1.5, trustedProxies: [127.0.0.1/32] }\n' "$database" >"$dir/atrium.yaml"
+# Shared by the hubs and HAProxy: only HAProxy's Lua may ask the hubs for decisions.
+export ATRIUM_DATA_PLANE_SECRET
+ATRIUM_DATA_PLANE_SECRET=$(node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")
 servers=""
 for name in a b; do
   hub_port=$(free_port)
@@ -38,8 +42,10 @@ for name in a b; do
   # The first hub creates the database's tables and the demo data before the second starts.
   for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$hub_port/hub/health" >/dev/null 2>&1 && break; sleep 0.2; done
 done
-template=$(cat "$root/deploy/haproxy/replicas.cfg.template")
+template=$(cat "$root/deploy/haproxy/atrium.cfg.template")
 template=${template//@LISTEN@/127.0.0.1:$port}
+template=${template//@CONTROL@/127.0.0.1:$(free_port)}
+template=${template//@DIR@/$root/deploy/haproxy}
 printf '%s\n' "${template//@SERVERS@/${servers%$'\n'}}" >"$dir/haproxy.cfg"
 "$haproxy" -f "$dir/haproxy.cfg" -db &
 pids+=($!)

@@ -41,7 +41,7 @@ export interface CliHub {
  * cluster's real node reach a hub on this machine at the node's bridge address.
  * `port`: fixed when the config must name the hub's address before it starts.
  */
-export async function cliHub(options: { configFile: string; stateDir: string; args?: string[]; host?: string; port?: number }): Promise<CliHub> {
+export async function cliHub(options: { configFile: string; stateDir: string; args?: string[]; host?: string; port?: number; env?: Record<string, string> }): Promise<CliHub> {
   const port = options.port ?? (await freePort());
   const address = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
   const base = `http://${address}:${port}`;
@@ -53,7 +53,7 @@ export async function cliHub(options: { configFile: string; stateDir: string; ar
     async start() {
       const listen = ['--port', String(port), ...(options.host ? ['--host', options.host] : [])];
       child = spawn(process.execPath, [main, ...common, ...listen, ...(options.args ?? [])], {
-        env: { ...process.env, ATRIUM_ADMIN_PASSWORD: 'admin-password', ATRIUM_LOG_LEVEL: 'warn' },
+        env: { ...process.env, ATRIUM_ADMIN_PASSWORD: 'admin-password', ATRIUM_LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       await waitFor('the hub to listen', answers, 60_000);

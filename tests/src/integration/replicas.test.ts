@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { freshPostgresDatabase } from '@atrium/hub/core/db/test-databases';
-import { type CliHub, cliHub, freePort } from './cli-hub.js';
-import { startHaproxy } from './haproxy.js';
+import { type CliHub, cliHub } from './cli-hub.js';
+import { startDataPlane } from './haproxy.js';
 import { printedBy } from './kernels.js';
 import { REPORT, runEnded, SLEEPER } from './job-notebooks.js';
 import { processesWithEnv } from '@atrium/spawner';
@@ -46,6 +47,9 @@ async function formSignIn(base: string, localAddress: string, user: string, pass
 const server = process.env.ATRIUM_TEST_POSTGRES_URL;
 // In CI a missing PostgreSQL fails the run (scripts/test.sh starts one); locally it skips.
 const skip = server ? false : process.env.CI ? false : 'no PostgreSQL: run scripts/test.sh, or set ATRIUM_TEST_POSTGRES_URL';
+
+/** The secret the replicas share with HAProxy's data plane (docs/data-plane.md). */
+const dataPlaneSecret = randomBytes(32).toString('base64url');
 
 const WORK = ['workspaces:liveness', 'workspaces:culling', 'data:mount-reconciler', 'serving:health'];
 
@@ -181,8 +185,9 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
         'workspaces: { warmPools: [] }',
       ].join('\n'),
     );
-    a = await cliHub({ configFile, stateDir });
-    b = await cliHub({ configFile, stateDir });
+    // Both replicas answer HAProxy's data plane (deploy/haproxy/atrium.cfg.template).
+    a = await cliHub({ configFile, stateDir, env: { ATRIUM_DATA_PLANE_SECRET: dataPlaneSecret } });
+    b = await cliHub({ configFile, stateDir, env: { ATRIUM_DATA_PLANE_SECRET: dataPlaneSecret } });
     hubs.push(a, b);
     await a.start();
     await b.start();
@@ -223,8 +228,8 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
     assert.equal(status, 503, 'the first replica refuses the stopped workspace within a second');
   });
 
-  test('behind HAProxy: a workspace and its kernel through the load balancer; kill -9 of one replica fails no request that was not on it', async () => {
-    const lb = await startHaproxy(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), await freePort(), [a.base, b.base]);
+  test('behind HAProxy with the data plane: a workspace and its kernel through the load balancer; kill -9 of one replica fails no request that was not on it', async () => {
+    const lb = await startDataPlane(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), [a.base, b.base], dataPlaneSecret);
     try {
       const started = await call(lb.base, 'POST', '/hub/api/users/admin/workspaces/balanced', { token, body: { image: 'minimal', size: 'small' } });
       assert.equal(started.status, 202, started.text);
@@ -336,7 +341,7 @@ describe('hub replicas on one PostgreSQL: any replica serves any workspace', { s
   });
 
   test('behind HAProxy, failed sign-ins are counted per client, not per balancer: one client guessing does not lock out another', async () => {
-    const lb = await startHaproxy(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), await freePort(), [a.base, b.base]);
+    const lb = await startDataPlane(mkdtempSync(path.join(tmpdir(), 'atrium-haproxy-')), [a.base, b.base], dataPlaneSecret);
     try {
       // Two clients on their own loopback addresses; HAProxy connects to the hubs from 127.0.0.1 for both.
       const signIn = (from: string, user: string, password: string) => formSignIn(lb.base, from, user, password);
