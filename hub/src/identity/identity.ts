@@ -14,7 +14,6 @@ import type { RequestIdentity } from '../core/caller.js';
 interface CacheEntry {
   identity: RequestIdentity | null;
   expiresAt: number;
-  credentialExpiresAt: number;
 }
 
 // Identity checks sit on the proxy's hot path: one database round trip per
@@ -145,10 +144,7 @@ export class IdentityService {
       if (!session) return null;
       const user = await this.store.users.get(session.userName);
       if (!user) return null;
-      return {
-        identity: { user, via: 'session', xsrfToken: session.xsrfToken, sessionIdHash: idHash, authState: session.authState, credentialExpiresAt: session.expiresAt },
-        credentialExpiresAt: session.expiresAt,
-      };
+      return { user, via: 'session', xsrfToken: session.xsrfToken, sessionIdHash: idHash, authState: session.authState, credentialExpiresAt: session.expiresAt };
     });
   }
 
@@ -159,10 +155,7 @@ export class IdentityService {
       if (!record) return null;
       const user = await this.store.users.get(record.user);
       if (!user) return null;
-      return {
-        identity: { user, via: 'token', tokenId: record.id, tokenScope: record.scope, ...(record.expiresAt ? { credentialExpiresAt: record.expiresAt } : {}) },
-        credentialExpiresAt: record.expiresAt ?? Infinity,
-      };
+      return { user, via: 'token', tokenId: record.id, tokenScope: record.scope, ...(record.expiresAt ? { credentialExpiresAt: record.expiresAt } : {}) };
     });
     if (identity?.tokenId !== undefined) this.touchToken(identity.tokenId);
     return identity;
@@ -189,21 +182,16 @@ export class IdentityService {
 
   private async cached(
     key: string,
-    load: () => Promise<{ identity: RequestIdentity; credentialExpiresAt: number } | null>,
+    load: () => Promise<RequestIdentity | null>,
   ): Promise<RequestIdentity | undefined> {
     const now = Date.now();
     let entry = this.cache.get(key);
     if (!entry || entry.expiresAt <= now) {
-      const loaded = await load();
-      entry = {
-        identity: loaded?.identity ?? null,
-        credentialExpiresAt: loaded?.credentialExpiresAt ?? 0,
-        expiresAt: now + CACHE_TTL_MS,
-      };
+      entry = { identity: await load(), expiresAt: now + CACHE_TTL_MS };
       this.cache.set(key, entry);
       if (this.cache.size > 50_000) this.cache.clear();
     }
-    if (!entry.identity || entry.credentialExpiresAt <= now) return undefined;
+    if (!entry.identity || (entry.identity.credentialExpiresAt ?? Infinity) <= now) return undefined;
     return entry.identity;
   }
 

@@ -24,20 +24,12 @@ const CHANGES_WAIT_MS = 20_000;
 const PREFIX = /^\/user\/[^/?#]+\/[^/?#]+\/$/;
 
 /**
- * The request the data plane asks about, as it sends it: its own headers,
- * each the client's value verbatim. Only what a "let through" depends on
- * (the Accept header shapes refusals alone, which the hub answers itself).
+ * The client's headers a "let through" depends on, which the data plane
+ * sends verbatim as `x-atrium-<name>` beside `x-atrium-method`,
+ * `x-atrium-prefix` and `x-atrium-upgrade` (the Accept header shapes
+ * refusals alone, which the hub answers itself).
  */
-const ASKED = {
-  method: 'x-atrium-method',
-  prefix: 'x-atrium-prefix',
-  upgrade: 'x-atrium-upgrade',
-  authorization: 'x-atrium-authorization',
-  cookie: 'x-atrium-cookie',
-  host: 'x-atrium-host',
-  origin: 'x-atrium-origin',
-  referer: 'x-atrium-referer',
-} as const;
+const CLIENT_HEADERS = ['authorization', 'cookie', 'host', 'origin', 'referer'] as const;
 
 export class DataPlaneControl {
   private readonly secretDigest: Buffer;
@@ -106,28 +98,27 @@ export class DataPlaneControl {
       const value = req.headers[name];
       return typeof value === 'string' && value !== '' ? value : undefined;
     };
-    const method = asked(ASKED.method);
-    const prefix = asked(ASKED.prefix);
-    if (!method || !/^[A-Z]{1,16}$/.test(method)) return reply(res, 400, 'invalid_request', `${ASKED.method} must name the request's method, e.g. GET.`);
-    if (!prefix || !PREFIX.test(prefix)) return reply(res, 400, 'invalid_request', `${ASKED.prefix} must be a workspace's path, /user/<name>/<workspace>/.`);
-    if (!this.pathsServed) return void res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+    const method = asked('x-atrium-method');
+    const prefix = asked('x-atrium-prefix');
+    if (!method || !/^[A-Z]{1,16}$/.test(method)) return reply(res, 400, 'invalid_request', "x-atrium-method must name the request's method, e.g. GET.");
+    if (!prefix || !PREFIX.test(prefix)) return reply(res, 400, 'invalid_request', "x-atrium-prefix must be a workspace's path, /user/<name>/<workspace>/.");
+    if (!this.pathsServed) return toTheHub(res);
     const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'cookie', 'host', 'origin', 'referer'] as const) {
-      const value = asked(ASKED[name]);
+    for (const name of CLIENT_HEADERS) {
+      const value = asked(`x-atrium-${name}`);
       if (value !== undefined) headers[name] = value;
     }
     const head: RequestHead = { method, url: prefix, headers };
-    const websocket = asked(ASKED.upgrade) !== undefined;
+    const websocket = asked('x-atrium-upgrade') !== undefined;
     const decided = await this.proxy.decide(head, websocket);
     const host = decided?.target.hostname.replace(/^\[(.*)\]$/, '$1');
     const ttl = Math.min(this.answerMs, (decided?.credentialExpiresAt ?? Infinity) - Date.now());
-    if (!decided || decided.target.protocol !== 'http:' || !host || isIP(host) === 0 || !(ttl > 0)) return void res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+    if (!decided || decided.target.protocol !== 'http:' || !host || isIP(host) === 0 || !(ttl > 0)) return toTheHub(res);
     const out: Record<string, string> = {
       'X-Atrium-Target-Host': host,
       'X-Atrium-Target-Port': decided.target.port || '80',
       'X-Atrium-Authorization': decided.authorization,
       'X-Atrium-Ttl-Ms': String(Math.floor(ttl)),
-      'X-Atrium-Version': this.version,
       'Cache-Control': 'no-store',
     };
     if (decided.cookie) out['X-Atrium-Cookie'] = decided.cookie;
@@ -167,6 +158,11 @@ export function dataPlaneFor(proxy: Pick<WorkspaceProxy, 'decide'>, pathsServed:
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/** 204: not for the data plane to forward; it sends the request to the hub, which answers it itself. */
+function toTheHub(res: ServerResponse): void {
+  res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
 }
 
 function reply(res: ServerResponse, status: number, code: string, message: string): void {

@@ -677,7 +677,7 @@ class RoutingTable extends Map<string, Route & { checkedAt: number }> {
   override set(k: string, route: Route & { checkedAt: number }): this {
     const before = super.get(k);
     super.set(k, route);
-    if (before !== route && this.listeners) for (const listener of this.listeners) listener();
+    if (before !== route) for (const listener of this.listeners) listener();
     return this;
   }
 

@@ -15,7 +15,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * authentication; the hub is the only authority here, so it never reaches
  * the browser.
  */
-export const SERVER_LOGIN_COOKIE_PREFIX = 'username-';
+const SERVER_LOGIN_COOKIE_PREFIX = 'username-';
 
 export function parseUserPath(url: string): { owner: string; workspace: string | undefined; hasSlash: boolean } | undefined {
   const match = USER_PATH.exec(url);
