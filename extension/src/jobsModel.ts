@@ -49,12 +49,12 @@ export class JobsModel extends PolledStateModel<JobsState> {
     super({ status: 'loading', jobs: [], open: [], details: {}, unread: null, busy: null, notice: null, error: null }, { pollMs: options.pollMs ?? JOBS_POLL_MS, pageVisible: options.pageVisible });
   }
 
-  /** Load the jobs, the unread count and the runs of the open jobs; answers older than a newer refresh are dropped. */
   protected override mayPoll(): boolean {
     // A round during an action would show the state half-way; the action refreshes when it ends.
     return this.state.busy === null;
   }
 
+  /** Load the jobs, the unread count and the runs of the open jobs; answers older than a newer refresh are dropped. */
   async refresh(): Promise<void> {
     const seq = ++this.sequence;
     const { client } = this.options;
