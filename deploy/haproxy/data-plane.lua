@@ -1,7 +1,7 @@
 -- Atrium's workspace data plane (docs/data-plane.md), loaded by
 -- atrium.cfg.template. The configuration looks each workspace request up in
--- maps of the hub's answers; this file fills them: on a request with no
--- answer it asks the hub, and it empties them the moment the hub says
+-- a map of the hub's answers; this file fills it: on a request with no
+-- answer it asks the hub, and it empties it the moment the hub says
 -- anything changed. It decides nothing itself: the hub does
 -- (hub/src/workspaces/data-plane.ts).
 
@@ -9,25 +9,18 @@ local control = os.getenv("ATRIUM_DATA_PLANE_CONTROL")
 local secret = os.getenv("ATRIUM_DATA_PLANE_SECRET")
 local maps = os.getenv("ATRIUM_DATA_PLANE_MAPS")
 local enabled = control ~= nil and control ~= "" and maps ~= nil and secret ~= nil and #secret >= 32
+local ANSWERS = (maps or "") .. "/answers.map"
 
 -- A bound on memory: past it, every answer is forgotten and asked again.
 local MAX_ANSWERS = 20000
--- The keys in the maps, so that they can all be forgotten.
+-- The keys in the map, so that they can all be forgotten.
 local keys = {}
 local count = 0
 -- Counts forgettings: an answer asked for before one is not kept after it.
 local forgettings = 0
 
-local function map(name)
-  return maps .. "/" .. name .. ".map"
-end
--- The expiry first: without it the configuration treats a key as unanswered.
-local FORGET_ORDER = { map("expires"), map("host"), map("port"), map("authorization"), map("cookie") }
-
 local function forget_all()
-  for key in pairs(keys) do
-    for _, file in ipairs(FORGET_ORDER) do core.del_map(file, key) end
-  end
+  for key in pairs(keys) do core.del_map(ANSWERS, key) end
   keys = {}
   count = 0
   forgettings = forgettings + 1
@@ -74,6 +67,8 @@ core.register_action("atrium_ask", { "http-req" }, function(txn)
   local authorization = first(h, "x-atrium-authorization")
   local cookie = first(h, "x-atrium-cookie")
   if ttl == nil or ttl <= 0 or host == nil or port == nil or authorization == nil then return end
+  -- "|" separates the answer's parts; only the Cookie, last, may hold it.
+  if string.find(host .. authorization, "|", 1, true) then return end
   -- Something changed while the hub was deciding: this request goes to the hub.
   if forgettings ~= before then return end
   if keys[key] == nil then
@@ -81,11 +76,10 @@ core.register_action("atrium_ask", { "http-req" }, function(txn)
     keys[key] = true
     count = count + 1
   end
-  core.set_map(map("host"), key, host)
-  core.set_map(map("port"), key, tostring(port))
-  core.set_map(map("authorization"), key, authorization)
-  core.set_map(map("cookie"), key, cookie and ("=" .. cookie) or "-")
-  core.set_map(map("expires"), key, tostring(now_ms() + ttl))
+  -- The layout the configuration reads (atrium.cfg.template).
+  local answer = table.concat({ tostring(now_ms() + ttl), host, tostring(port), authorization, cookie and ("=" .. cookie) or "-" }, "|")
+  core.set_map(ANSWERS, key, answer)
+  txn:set_var("txn.atrium_answer", answer)
   txn:set_var("txn.atrium_left", ttl)
 end, 0)
 

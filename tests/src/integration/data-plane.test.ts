@@ -69,7 +69,7 @@ describe('HAProxy data plane in front of the hub', { timeout: 300_000 }, () => {
     assert.match(page.headers.get('location') ?? '', /^\/hub\/login\?next=/);
   });
 
-  test('a browser session: pages load, JupyterLab’s login cookie stays out, a change from another site is refused', async () => {
+  test('a browser session: pages load, a change from the hub’s own page goes through, JupyterLab’s login cookie stays out, a change from another site is refused', async () => {
     const { cookie } = await browserLogin(lb.base, 'alice', 'alice-password');
     for (let i = 0; i < 3; i++) {
       const r = await fetch(`${lb.base}${status}`, { headers: { Cookie: cookie } });
@@ -84,6 +84,15 @@ describe('HAProxy data plane in front of the hub', { timeout: 300_000 }, () => {
     const set = lab.headers.getSetCookie();
     assert.ok(set.some((c) => c.startsWith('_xsrf=')), `JupyterLab's XSRF cookie reaches the browser: ${set.join(' | ')}`);
     assert.deepEqual(set.filter((c) => c.startsWith('username-')), []);
+    // The XSRF cookie's value holds "|", the data plane's separator in its answers.
+    const xsrf = set.find((c) => c.startsWith('_xsrf='))!.split(';')[0]!;
+    const sameSite = await fetch(`${lb.base}/user/alice/default/api/contents`, {
+      method: 'POST',
+      headers: { Cookie: `${cookie}; ${xsrf}`, Origin: lb.base, 'X-XSRFToken': decodeURIComponent(xsrf.slice('_xsrf='.length)), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'notebook' }),
+    });
+    assert.equal(sameSite.status, 201, await sameSite.clone().text());
+    assert.match(((await sameSite.json()) as { name: string }).name, /\.ipynb$/);
     const foreign = await fetch(`${lb.base}/user/alice/default/api/contents`, {
       method: 'POST',
       headers: { Cookie: cookie, Origin: 'http://elsewhere.example', 'Content-Type': 'application/json' },
