@@ -28,6 +28,7 @@ describe('jupyterLabArgs', () => {
     assert.ok(args.includes('--ServerApp.root_dir=/home/x'));
     assert.ok(args.includes(`--ServerApp.base_url=${request.baseUrl}`));
     assert.ok(args.includes('--ServerApp.quit_button=False'));
+    assert.ok(args.includes('--ServerApp.identity_provider_class=atrium.identity.AtriumIdentityProvider'));
     const settings = args.find((a) => a.startsWith('--ServerApp.tornado_settings='));
     assert.deepEqual(JSON.parse(settings?.split('=').slice(1).join('=') ?? ''), { hub_prefix: '/hub/', hub_host: '', user: 'alice' });
   });

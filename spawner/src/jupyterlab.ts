@@ -44,6 +44,9 @@ export function jupyterServerCommand(python: string): string[] {
   return [python, '-c', withoutIriGrammar('jupyter_server.serverapp', 'jupyter-server')];
 }
 
+/** The server's identity: the token's user is `ATRIUM_USER`, with no login cookie. */
+export const IDENTITY_PROVIDER = 'atrium.identity.AtriumIdentityProvider';
+
 /**
  * What JupyterLab's hub menu needs (`tornado_settings`): the hub's prefix and
  * host, and the user. JupyterHub's own single-user servers get the same keys.
@@ -67,6 +70,9 @@ export function jupyterLabArgs(request: StartRequest, placement: JupyterLabPlace
     `--ServerApp.root_dir=${placement.rootDir}`,
     '--ServerApp.allow_remote_access=True',
     '--ServerApp.trust_xheaders=True',
+    // The owner is JupyterLab's user, and no login cookie is signed on every
+    // request (python/atrium/identity.py; the atrium wheel is in every image).
+    `--ServerApp.identity_provider_class=${IDENTITY_PROVIDER}`,
     `--ServerApp.tornado_settings=${JSON.stringify(hubSettings(request))}`,
     // The hub starts, stops and signs users out: hide JupyterLab's own
     // "Shut Down" and "Log Out" so only the hub menu's entries remain.

@@ -11,9 +11,10 @@ import type { WorkspaceManager } from './manager.js';
 const USER_PATH = /^\/user\/([^/?#]+)(?:\/([^/?#]*))?/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
- * JupyterLab sets its own login cookie (`username-<host>-<port>`) after token
- * authentication; the hub is the only authority here, so it never reaches
- * the browser.
+ * A stock JupyterLab sets its own login cookie (`username-<host>-<port>`)
+ * after token authentication. Atrium's images no longer do
+ * (python/atrium/identity.py), but a server started another way might, and
+ * the hub is the only authority here: it never reaches the browser.
  */
 const SERVER_LOGIN_COOKIE_PREFIX = 'username-';
 

@@ -83,6 +83,8 @@ describe('warm pools: a server started ahead of time becomes its user’s worksp
     assert.equal(state.pid, waitingPid, 'the workspace is the process that was waiting');
     assert.match(readFileSync(path.join(t.stateDir, 'logs', 'dan--py.log'), 'utf8'), /starting dan\/py from the warm pool[\s\S]*ServerApp/, 'JupyterLab writes to the workspace’s own log');
 
+    const me = await call(t.url, 'GET', '/user/dan/py/api/me', { token: dan });
+    assert.equal(me.json.identity?.username, 'dan', 'JupyterLab’s user is the one the waiting server was given to');
     const mounted = await call(t.url, 'POST', '/hub/api/datasets/sales/mount', { token: dan, body: {} });
     assert.equal(mounted.status, 200, mounted.text);
     const kernel = await call(t.url, 'POST', '/user/dan/py/api/kernels', { token: dan, body: { name: 'python3' } });

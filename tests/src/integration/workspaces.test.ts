@@ -61,6 +61,19 @@ describe('workspaces: local spawner, proxy, culling, re-adoption', () => {
     assert.equal(config.token, '');
   });
 
+  test('JupyterLab knows its user as the workspace’s owner and sets no login cookie of its own', async () => {
+    const me = await call(t.url, 'GET', '/user/alice/default/api/me', { token: alice });
+    assert.equal(me.status, 200);
+    assert.equal(me.json.identity.username, 'alice');
+    assert.equal(me.json.identity.display_name, 'alice');
+    assert.equal(me.json.identity.initials, 'A');
+    // Straight to the server with its token, as the proxies send it: no cookie to sign, none to drop.
+    const route = (await t.hub.deps.manager.route('alice', 'default'))!;
+    const direct = await fetch(`${route.target.origin}/user/alice/default/api/status`, { headers: { Authorization: `token ${route.token}` } });
+    assert.equal(direct.status, 200);
+    assert.deepEqual(direct.headers.getSetCookie(), []);
+  });
+
   test('kernels run over the proxied WebSocket', async () => {
     const kernel = await call(t.url, 'POST', '/user/alice/default/api/kernels', { token: alice, body: { name: 'python3' } });
     assert.equal(kernel.status, 201);
