@@ -70,6 +70,8 @@ export interface Measured {
    */
   vsDirectPerRound?: number[];
   vsDirect?: number;
+  /** The middle half of the per-round ratios (25th and 75th percentiles): how far one round's figure can be trusted. */
+  vsDirectMiddleHalf?: [number, number];
 }
 
 export interface RouteResult extends Measured {
@@ -148,6 +150,7 @@ function pairWithDirect(routes: Route[], measured: Map<string, Measured>): void 
     if (!m) continue;
     m.vsDirectPerRound = m.rounds.map((round, i) => round.requestsPerSec / directRounds[i]!.requestsPerSec);
     m.vsDirect = percentile(m.vsDirectPerRound, 50);
+    m.vsDirectMiddleHalf = [percentile(m.vsDirectPerRound, 25), percentile(m.vsDirectPerRound, 75)];
   }
 }
 
@@ -203,6 +206,8 @@ function chpDirect(outcomes: TargetOutcome<ProxyOverheadResult>[], pick: (r: Rou
   return route ? pick(route) : null;
 }
 
+const PROXY_OVERHEAD_COLUMNS = ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "middle half of rounds", "req/s vs CHP", "added p50 vs CHP's", "proxy CPU µs/req", "other CPU"];
+
 export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>[]): void {
   const settings = outcomes.find((o) => o.result)?.result?.settings;
   const table = (pick: (r: RouteResult) => Measured | null, title: string): void => {
@@ -211,7 +216,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
     const rows: string[][] = [];
     for (const o of outcomes) {
       if (!o.result) {
-        rows.push([o.target, "failed", "", "", "", "", "", "", "", "", "", ""]);
+        rows.push([o.target, "failed", ...PROXY_OVERHEAD_COLUMNS.slice(2).map(() => "")]);
         continue;
       }
       const directRoute = o.result.routes.find((r) => r.via === "direct");
@@ -229,6 +234,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
           isProxy && direct ? signed(m.p50Ms - direct.p50Ms) : "",
           isProxy && direct ? signed(m.p99Ms - direct.p99Ms) : "",
           isProxy && direct ? `${fmt(m.vsDirect ?? m.requestsPerSec / direct.requestsPerSec)}×` : "",
+          isProxy && m.vsDirectMiddleHalf ? `${fmt(m.vsDirectMiddleHalf[0])}–${fmt(m.vsDirectMiddleHalf[1])}×` : "",
           isProxy && chp ? `${fmt(m.requestsPerSec / chp.requestsPerSec)}×` : "",
           isProxy && chp && direct && chpDirect(outcomes, pick) ? `${fmt((m.p50Ms - direct.p50Ms) / (chp.p50Ms - chpDirect(outcomes, pick)!.p50Ms))}×` : "",
           m.proxyCpuUsPerRequest !== undefined ? fmt(m.proxyCpuUsPerRequest, 0) : "",
@@ -239,7 +245,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
     if (rows.length === 0) return;
     printTable(
       title,
-      ["target", "route", "req/s", "p50 ms", "p99 ms", "p50 +ms vs direct", "p99 +ms vs direct", "req/s vs direct", "req/s vs CHP", "added p50 vs CHP's", "proxy CPU µs/req", "other CPU"],
+      PROXY_OVERHEAD_COLUMNS,
       rows,
     );
   };
@@ -247,7 +253,7 @@ export function reportProxyOverhead(outcomes: TargetOutcome<ProxyOverheadResult>
   const what = s ? `GET <server>/${s.path}, median of ${s.rounds} rounds` : "";
   table((r) => r, `Proxy overhead under load: wrk${s ? ` -t${s.threads} -c${s.connections} -d${s.durationSec}s` : ""}, ${what}`);
   table((r) => r.single, `Proxy overhead without queueing: wrk -t1 -c1${s ? ` -d${s.singleSec}s` : ""}, ${what}`);
-  console.log("  req/s vs direct: median over rounds of the proxy's req/s over direct's in the same round (routes take turns)");
+  console.log("  req/s vs direct: median over rounds of the proxy's req/s over direct's in the same round (routes take turns); middle half: the 25th to 75th percentile of those ratios");
   console.log("  other CPU: share of all cores used during the measurement by processes this harness did not start; stolen: taken by the hypervisor for other machines");
   for (const o of outcomes) for (const note of o.result?.skipped ?? []) console.log(`  note: ${note}`);
 }
