@@ -90,12 +90,17 @@ export function jobActions(j: JobDetail): Raw {
   return html`${buttons}`;
 }
 
-export async function renderJob(): Promise<void> {
+/**
+ * Shows the job, fetched unless given (a change's answer is the job as
+ * saved: showing it at once means the page never shows the old settings
+ * under "Saved.").
+ */
+export async function renderJob(given?: JobDetail): Promise<void> {
   window.clearTimeout(jobTimer);
   const el = document.getElementById('job')!;
   let poll = 30_000;
   try {
-    const j = await api<JobDetail>('GET', jobPath(data.team!, data.job!));
+    const j = given ?? (await api<JobDetail>('GET', jobPath(data.team!, data.job!)));
     current = j;
     // A run that just failed may have put a notification under the bell: let it ask again.
     const ended = j.runs.filter((r) => watched.has(r.id) && !isActive(r));
@@ -183,11 +188,11 @@ export function openEditor(): void {
         ...readSettings('edit'),
       } as unknown as JobChange;
       button.disabled = true;
-      await api<JobDetail>('PATCH', jobPath(j.team, j.name), change);
+      const saved = await api<JobDetail>('PATCH', jobPath(j.team, j.name), change);
       area.replaceChildren();
+      await renderJob(saved);
       flashHtml(html`Saved. Runs that start from now on use the new settings.`);
       document.getElementById('flash')?.scrollIntoView({ block: 'start' });
-      await renderJob();
     } catch (err) {
       showFormError(form, 'edit-error', err, err instanceof FormProblem ? err.field : undefined);
     } finally {
@@ -207,9 +212,9 @@ export function openEditor(): void {
       button.disabled = true;
       const updated = await api<JobDetail>('PATCH', jobPath(j.team, j.name), { notebook, notebookPath: file.name } as unknown as JobChange);
       area.replaceChildren();
+      await renderJob(updated);
       flashHtml(html`Replaced the notebook copy with ${file.name} (version <code>${updated.notebookSha256.slice(0, 12)}</code>). Runs that start from now on run it.`);
       document.getElementById('flash')?.scrollIntoView({ block: 'start' });
-      await renderJob();
     } catch (err) {
       showFormError(replace, 'replace-error', err, err instanceof FormProblem ? err.field : 'notebook');
     } finally {
@@ -241,6 +246,7 @@ export function initJob(): void {
   document.getElementById('job-actions')!.addEventListener('click', async (event) => {
     const button = (event.target as HTMLElement).closest('button');
     if (!button) return;
+    let changed: JobDetail | undefined;
     try {
       if (button.id === 'run-now') {
         button.disabled = true;
@@ -249,7 +255,7 @@ export function initJob(): void {
       } else if (button.id === 'pause' || button.id === 'resume') {
         button.disabled = true;
         const paused = button.id === 'pause';
-        await api<JobDetail>('PATCH', jobPath(team, job), { paused } satisfies JobChange);
+        changed = await api<JobDetail>('PATCH', jobPath(team, job), { paused } satisfies JobChange);
         flashHtml(paused ? html`Paused: the schedule starts no runs until you resume it.` : html`Resumed: the job runs on its schedule again, from now on (missed times are not caught up).`);
       } else if (button.id === 'edit') {
         openEditor();
@@ -263,7 +269,7 @@ export function initJob(): void {
     } catch (err) {
       showError('flash', err);
     }
-    await renderJob();
+    await renderJob(changed);
   });
   document.getElementById('job')!.addEventListener('click', async (event) => {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-cancel]');
