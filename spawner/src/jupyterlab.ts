@@ -45,7 +45,7 @@ export function jupyterServerCommand(python: string): string[] {
 }
 
 /** The server's identity: the token's user is `ATRIUM_USER`, with no login cookie. */
-export const IDENTITY_PROVIDER = 'atrium.identity.AtriumIdentityProvider';
+const IDENTITY_PROVIDER = 'atrium.identity.AtriumIdentityProvider';
 
 /**
  * What JupyterLab's hub menu needs (`tornado_settings`): the hub's prefix and
