@@ -82,10 +82,11 @@ describe('HAProxy data plane in front of the hub', { timeout: 300_000 }, () => {
     assert.equal(lab.status, 200);
     await lab.text();
     const set = lab.headers.getSetCookie();
-    assert.ok(set.some((c) => c.startsWith('_xsrf=')), `JupyterLab's XSRF cookie reaches the browser: ${set.join(' | ')}`);
+    const xsrfCookie = set.find((c) => c.startsWith('_xsrf='));
+    assert.ok(xsrfCookie, `JupyterLab's XSRF cookie reaches the browser: ${set.join(' | ')}`);
     assert.deepEqual(set.filter((c) => c.startsWith('username-')), []);
     // The XSRF cookie's value holds "|", the data plane's separator in its answers.
-    const xsrf = set.find((c) => c.startsWith('_xsrf='))!.split(';')[0]!;
+    const xsrf = xsrfCookie.split(';')[0]!;
     const sameSite = await fetch(`${lb.base}/user/alice/default/api/contents`, {
       method: 'POST',
       headers: { Cookie: `${cookie}; ${xsrf}`, Origin: lb.base, 'X-XSRFToken': decodeURIComponent(xsrf.slice('_xsrf='.length)), 'Content-Type': 'application/json' },
